@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace certgate {
+
+// NormalizeHostname lowercases and checks a zone hostname: RFC 1123 labels
+// (1-63 of [a-z0-9-], no leading/trailing hyphen), at most 253 characters, at
+// least two labels, no trailing dot; `*` only as the whole leftmost label,
+// followed by at least two labels (`*.auth.pizza`).
+// INVALID_ARGUMENT names the problem: "hostname \"a..b\": empty label".
+absl::StatusOr<std::string> NormalizeHostname(absl::string_view hostname);
+
+// IsWildcardHostname: starts with "*.".
+bool IsWildcardHostname(absl::string_view hostname);
+
+// HostnameMatchesZone: `host` (lowercase, no port) is `zone_hostname`, or
+// zone_hostname is `*.x` and host is exactly one label under x.
+bool HostnameMatchesZone(absl::string_view host, absl::string_view zone_hostname);
+
+// ValidateHeaderName: an RFC 9110 token, at most 128 characters, and not a
+// header certgate may not set (hop-by-hop, framing, Host, Forwarded,
+// X-Forwarded-*). INVALID_ARGUMENT names the header and the reason.
+absl::Status ValidateHeaderName(absl::string_view name);
+
+// ValidateOrigin: `http://host:port` or `https://host:port` (port optional,
+// no path beyond "/", no user info). Returns the normalized URL.
+absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin);
+
+}  // namespace certgate

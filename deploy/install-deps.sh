@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs what certgate needs to build, test and benchmark, from Debian's
+# packages, and fetches BoringSSL from Debian's source package
+# android-platform-external-boringssl into the build folder.
+# Idempotent: when everything is present it only checks and exits.
+#
+#   deploy/install-deps.sh [BUILD_DIR]      (default: build)
+set -euo pipefail
+
+build_dir=${1:-build}
+boringssl_dir="$build_dir/_deps/boringssl"
+
+packages=(
+  build-essential cmake ninja-build pkg-config dpkg-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libsqlite3-dev sqlite3 libevent-dev libhttp-parser-dev
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  curl openssl ca-certificates iproute2 nginx gnuplot-nox clang
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" -eq 0 ]; then
+    as_root apt-get update -q
+    apt_updated=1
+  fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt_update_once
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# A deb-src entry mirroring the machine's own deb entries (same URIs, suites,
+# components and keyring), in a file of its own; existing files are never
+# edited.
+has_deb_src() {
+  grep -qsE '^[[:space:]]*(Types:.*deb-src|deb-src[[:space:]])' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+
+add_deb_src() {
+  local sources_out=/etc/apt/sources.list.d/certgate-deb-src.sources
+  local list_out=/etc/apt/sources.list.d/certgate-deb-src.list
+  local deb822 oneline
+  deb822=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    awk 'BEGIN { RS=""; ORS="\n\n" }
+         /(^|\n)Types:[^\n]*deb([ \t]|$|\n)/ && !/(^|\n)Enabled:[ \t]*no/ {
+           sub(/Types:[^\n]*/, "Types: deb-src"); print }' || true)
+  oneline=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' || true)
+  if [ -z "$deb822" ] && [ -z "$oneline" ]; then
+    echo "install-deps: no deb entries found to mirror as deb-src" >&2
+    exit 1
+  fi
+  if [ -n "$deb822" ]; then printf '%s\n' "$deb822" | as_root tee "$sources_out" >/dev/null; fi
+  if [ -n "$oneline" ]; then printf '%s\n' "$oneline" | as_root tee "$list_out" >/dev/null; fi
+  apt_updated=0
+}
+
+if [ ! -f "$boringssl_dir/android-sources.cmake" ]; then
+  if ! has_deb_src; then
+    echo "install-deps: adding a deb-src entry for Debian's source packages"
+    add_deb_src
+  fi
+  apt_update_once
+  work=$(mktemp -d)
+  chmod 755 "$work"  # apt-get source downloads as the _apt user
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get source -q android-platform-external-boringssl >/dev/null)
+  src=$(find "$work" -maxdepth 1 -type d -name 'android-platform-external-boringssl-*' | head -n 1)
+  if [ -z "$src" ] || [ ! -f "$src/android-sources.cmake" ]; then
+    echo "install-deps: apt-get source android-platform-external-boringssl gave no android-sources.cmake" >&2
+    exit 1
+  fi
+  mkdir -p "$(dirname "$boringssl_dir")"
+  rm -rf "$boringssl_dir"
+  mv "$src" "$boringssl_dir"
+  echo "install-deps: BoringSSL $(cat "$boringssl_dir/BORINGSSL_REVISION" 2>/dev/null) in $boringssl_dir"
+fi
+echo "install-deps: all dependencies present"
