@@ -1,0 +1,49 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "certgate/v1/edge_config.pb.h"
+#include "dataplane/config/config_slot.h"
+
+namespace certgate::edge {
+
+struct ConfigSubscriptionOptions {
+  std::string control_address;  // host:port
+  std::string token;            // edge token
+  std::string node_id;
+  std::string control_ca_file;  // PEM CA for TLS to the control plane
+  bool insecure = false;        // plaintext (only with --insecure)
+  std::string state_file;       // where every applied config is written
+  std::string software_version;
+  // Called every few seconds; its counts are sent as a TrafficReport.
+  std::function<v1::TrafficReport()> traffic_source;
+  // Called after each applied (true) or refused (false) config, and when
+  // writing the state file fails (state_write_ok=false), for metrics and logs.
+  std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>
+      on_config_event;
+};
+
+// ConfigSubscription keeps one Subscribe stream to the control plane open on
+// its own thread: Hello with the version held, apply each Snapshot or Delta
+// atomically (publish to the slot, then write the state file), answer Ack or
+// Nack, and reconnect with capped exponential backoff when the stream breaks.
+class ConfigSubscription {
+ public:
+  static absl::StatusOr<std::unique_ptr<ConfigSubscription>> Create(ConfigSubscriptionOptions options,
+                                                                    ConfigSlot* slot);
+  virtual ~ConfigSubscription() = default;
+  // Start launches the thread; Stop ends it (cancels the stream) and joins.
+  virtual void Start() = 0;
+  virtual void Stop() = 0;
+  // Connected: the stream is open now.
+  virtual bool Connected() const = 0;
+};
+
+// LoadStateFile reads a config written by a previous run; NOT_FOUND when
+// there is none.
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path);
+
+}  // namespace certgate::edge

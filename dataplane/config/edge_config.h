@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "certgate/v1/edge_config.pb.h"
+#include "openssl/base.h"
+
+namespace certgate::edge {
+
+class ZoneTrust;  // dataplane/tls/zone_trust.h: roots, intermediates, revocations
+
+// OriginUrl is a zone's parsed origin.
+struct OriginUrl {
+  bool tls = false;  // https
+  std::string host;
+  uint16_t port = 80;
+};
+
+struct HeaderMappingRule {
+  std::string header;    // as configured (case kept)
+  std::string selector;  // validated by the control plane; revalidated on apply
+};
+
+// ZoneConfig is everything the edge needs for one hostname. Immutable once
+// built; shared between EdgeConfig versions while the zone is unchanged.
+struct ZoneConfig {
+  uint64_t id = 0;
+  std::string hostname;  // lowercase; `*.x` for wildcards
+  std::string tenant_id;
+  v1::Mode mode = v1::MODE_ENFORCE;
+  OriginUrl origin;
+  std::string error_content_type;
+  std::string error_body;
+  std::vector<HeaderMappingRule> header_mappings;
+  std::string status_header;  // defaults filled in: X-Client-Cert-Status
+  std::string ski_header;     // X-Client-Cert-Ski
+  std::string error_header;   // X-Client-Cert-Error
+  uint64_t trust_version = 0;
+  bool send_ca_names = false;
+  std::shared_ptr<const ZoneTrust> trust;
+  // Server certificate, key, verify mode and session binding for this zone;
+  // the handshake switches to it with SSL_set_SSL_CTX once SNI is known.
+  bssl::UniquePtr<SSL_CTX> ssl_ctx;
+  // The zone as received, for the state file and deltas.
+  v1::EdgeZone source;
+};
+
+// EdgeConfig is one immutable config version: every zone, indexed by SNI.
+class EdgeConfig {
+ public:
+  // FromSnapshot builds every zone; any zone that fails (bad key, bad root,
+  // bad origin...) fails the whole snapshot with a message naming the zone.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(const v1::Snapshot& snapshot);
+
+  // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
+  // zones are shared, so the cost grows with the delta, not the zone count.
+  // FAILED_PRECONDITION when delta.from_version() != version().
+  absl::StatusOr<std::shared_ptr<const EdgeConfig>> ApplyDelta(const v1::Delta& delta) const;
+
+  uint64_t version() const { return version_; }
+  size_t zone_count() const { return zones_by_id_.size(); }
+
+  // FindBySni: exact hostname first, then the one-level wildcard (`*.x` for
+  // `a.x`, never for `a.b.x`). `sni` is matched case-insensitively.
+  // Returns null when no zone matches.
+  const ZoneConfig* FindBySni(absl::string_view sni) const;
+
+  // FindById: null when absent.
+  const ZoneConfig* FindById(uint64_t id) const;
+
+  // ToSnapshot re-creates the snapshot this config holds (for the state file).
+  v1::Snapshot ToSnapshot() const;
+
+  // Zones in no particular order.
+  std::vector<const ZoneConfig*> Zones() const;
+
+ private:
+  uint64_t version_ = 0;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id_;
+  // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
+  absl::flat_hash_map<std::string, const ZoneConfig*> by_name_;
+};
+
+}  // namespace certgate::edge

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/config/config_slot.h"
+#include "openssl/base.h"
+
+namespace certgate::edge {
+
+class VerificationCache;
+
+enum class CertStatus { kNone, kValid, kInvalid };
+// "none" | "valid" | "invalid"
+const char* CertStatusName(CertStatus status);
+
+// ConnectionAuth is what the handshake found; the HTTP layer reads it for
+// every request on the connection. Filled during the handshake, final once
+// SSL_do_handshake returned 1.
+struct ConnectionAuth {
+  // The config the handshake started with; the connection keeps it.
+  std::shared_ptr<const EdgeConfig> config;
+  const ZoneConfig* zone = nullptr;  // owned by `config`
+  CertStatus status = CertStatus::kNone;
+  // Stable reason token when invalid: "unknown_ca", "expired",
+  // "not_yet_valid", "revoked", "bad_signature", "malformed", "chain_too_long",
+  // "not_client_auth", ... ("" otherwise).
+  std::string reason;
+  bool from_cache = false;  // chain result came from the verification cache
+  bool resumed = false;     // TLS session resumption
+  bssl::UniquePtr<X509> leaf;            // null when no certificate
+  bssl::UniquePtr<STACK_OF(X509)> chain; // what the client sent after the leaf
+  std::string ski_hex;                   // leaf SKI, "" when none
+};
+
+struct TlsServerOptions {
+  size_t cache_entries = 100000;  // verification cache capacity (0 disables)
+  int cache_shards = 16;
+};
+
+// Counters read by the metrics endpoint.
+struct TlsStats {
+  std::atomic<uint64_t> handshakes_ok{0};
+  std::atomic<uint64_t> handshakes_failed{0};
+  std::atomic<uint64_t> handshakes_resumed{0};
+  std::atomic<uint64_t> unknown_sni{0};
+  std::atomic<uint64_t> chain_verifications{0};  // full chain walks done
+  std::atomic<uint64_t> cheap_rejections{0};     // refused before any signature
+};
+
+// TlsServer terminates TLS for every zone: a base SSL_CTX whose ClientHello
+// callback maps SNI to a zone of the current config and switches the SSL to
+// that zone's SSL_CTX; a custom verify callback checks the client chain
+// against that zone's trust only, through the verification cache.
+class TlsServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<TlsServer>> Create(const ConfigSlot* slot,
+                                                           TlsServerOptions options);
+  ~TlsServer();
+
+  // NewSsl makes a server SSL for one accepted connection; the caller sets
+  // its fd (SSL_set_fd, non-blocking) and drives SSL_do_handshake.
+  bssl::UniquePtr<SSL> NewSsl();
+
+  // GetAuth returns the SSL's ConnectionAuth (never null for an SSL made by
+  // NewSsl).
+  static ConnectionAuth* GetAuth(const SSL* ssl);
+
+  // FailureReason explains a failed handshake for the connection log:
+  // "no SNI", "unknown SNI \"x\"", "no shared cipher", ...
+  static std::string FailureReason(const SSL* ssl);
+
+  const TlsStats& stats() const { return stats_; }
+  VerificationCache* cache() const { return cache_.get(); }
+
+ private:
+  TlsServer() = default;
+  const ConfigSlot* slot_ = nullptr;
+  bssl::UniquePtr<SSL_CTX> base_ctx_;
+  std::unique_ptr<VerificationCache> cache_;
+  TlsStats stats_;
+};
+
+}  // namespace certgate::edge

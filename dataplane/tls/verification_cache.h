@@ -1,0 +1,50 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace certgate::edge {
+
+// The cached outcome of a chain check (never of the CertificateVerify
+// signature, which the TLS stack checks on every handshake).
+struct CachedVerdict {
+  bool valid = false;
+  std::string reason;         // "" when valid
+  int64_t expires_unix = 0;   // never outlives the leaf's notAfter
+};
+
+struct VerificationCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t size = 0;
+};
+
+// VerificationCache is a bounded, sharded map from (hash of the presented
+// chain, zone id, zone trust version) to a verdict. Each shard has its own
+// lock and LRU; the lock is the only one on the handshake path.
+class VerificationCache {
+ public:
+  VerificationCache(size_t capacity, int shards);
+  ~VerificationCache();
+
+  // Lookup returns the verdict if present and not expired at `now_unix`.
+  std::optional<CachedVerdict> Lookup(absl::string_view chain_hash, uint64_t zone_id,
+                                      uint64_t trust_version, int64_t now_unix);
+  void Insert(absl::string_view chain_hash, uint64_t zone_id, uint64_t trust_version,
+              CachedVerdict verdict);
+  VerificationCacheStats Stats() const;
+
+ private:
+  struct Shard;
+  size_t capacity_per_shard_;
+  std::unique_ptr<Shard[]> shards_;
+  int shard_count_;
+  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0};
+};
+
+}  // namespace certgate::edge
