@@ -1,0 +1,377 @@
+// End to end: one control plane, three edges, one origin, all real processes
+// on loopback, driven through the gRPC API and checked with curl.
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "certgate/v1/admin.grpc.pb.h"
+#include "certgate/v1/edge_config.grpc.pb.h"
+#include "certgate/v1/tenant.grpc.pb.h"
+#include "common/cert_factory.h"
+#include "common/pem.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace certgate {
+namespace {
+
+using ::certgate::testing::BinPath;
+using ::certgate::testing::FreePort;
+using ::certgate::testing::MakeTempDir;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::RunCommand;
+using ::certgate::testing::Subprocess;
+using ::certgate::testing::WaitFor;
+using ::certgate::testing::WaitForPort;
+using ::certgate::testing::WriteFile;
+
+constexpr int kEdges = 3;
+
+// A certificate authority and one device certificate, written as PEM files.
+struct TestPki {
+  std::string ca_pem;
+  std::string device_cert;
+  std::string device_key;
+};
+
+TestPki MakePki(const std::string& dir) {
+  auto ca_key = GenerateKey(KeyType::kEcP256);
+  EXPECT_TRUE(ca_key.ok());
+  CertificateSpec ca_spec;
+  ca_spec.common_name = "Fleet Devices CA";
+  ca_spec.is_ca = true;
+  auto ca = IssueCertificate(ca_spec, ca_key->get(), nullptr, ca_key->get());
+  EXPECT_TRUE(ca.ok()) << ca.status();
+  auto device_key = GenerateKey(KeyType::kEcP256);
+  CertificateSpec device_spec;
+  device_spec.common_name = "device-7";
+  device_spec.client_auth = true;
+  auto device = IssueCertificate(device_spec, device_key->get(), ca->get(), ca_key->get());
+  EXPECT_TRUE(device.ok()) << device.status();
+  TestPki pki{dir + "/ca.pem", dir + "/device.pem", dir + "/device.key"};
+  WriteFile(pki.ca_pem, CertificateToPem(ca->get()));
+  WriteFile(pki.device_cert, CertificateToPem(device->get()));
+  WriteFile(pki.device_key, PrivateKeyToPem(device_key->get()), 0600);
+  return pki;
+}
+
+// FakeControlPlane answers every edge's Hello with a snapshot that cannot be
+// applied (a server key that is not a key) and records what the edge answers.
+class FakeControlPlane final : public v1::EdgeConfigService::Service {
+ public:
+  grpc::Status Subscribe(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<v1::ControlMessage, v1::EdgeMessage>* stream)
+      override {
+    v1::EdgeMessage hello;
+    if (!stream->Read(&hello) || !hello.has_hello()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "expected hello");
+    }
+    v1::ControlMessage message;
+    v1::Snapshot* snapshot = message.mutable_snapshot();
+    snapshot->set_version(hello.hello().version() + 1000);
+    v1::EdgeZone* zone = snapshot->add_zones();
+    zone->set_id(424242);
+    zone->set_hostname("auth.pizza");
+    zone->set_mode(v1::MODE_REPORT);
+    zone->set_origin("http://127.0.0.1:1");
+    zone->set_server_chain_pem("-----BEGIN CERTIFICATE-----\nnot a certificate\n");
+    zone->set_server_key_pem("not a key");
+    zone->set_trust_version(1);
+    stream->Write(message);
+    v1::EdgeMessage answer;
+    while (stream->Read(&answer)) {
+      absl::MutexLock lock(&mu_);
+      if (answer.has_nack()) {
+        nacks_.push_back(answer.nack());
+      }
+      if (answer.has_ack()) {
+        acks_.push_back(answer.ack().version());
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  std::vector<v1::Nack> nacks() {
+    absl::MutexLock lock(&mu_);
+    return nacks_;
+  }
+  std::vector<uint64_t> acks() {
+    absl::MutexLock lock(&mu_);
+    return acks_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::Nack> nacks_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> acks_ ABSL_GUARDED_BY(mu_);
+};
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("certgate-fleet");
+    control_port_ = FreePort();
+    origin_port_ = FreePort();
+    for (int i = 0; i < kEdges; ++i) {
+      edge_ports_.push_back(FreePort());
+      metrics_ports_.push_back(FreePort());
+    }
+    pki_ = MakePki(dir_);
+  }
+
+  std::string ControlAddress() const { return absl::StrCat("127.0.0.1:", control_port_); }
+
+  void StartControl() {
+    auto control = Subprocess::Start(
+        {BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen", ControlAddress(),
+         "--admin-token-file", dir_ + "/admin.token", "--edge-token-file", dir_ + "/edge.token",
+         "--insecure"},
+        dir_ + "/control.log");
+    ASSERT_TRUE(control.ok()) << control.status();
+    control_ = std::move(*control);
+    ASSERT_TRUE(WaitForPort(control_port_)) << control_->ReadLog();
+    channel_ = grpc::CreateChannel(ControlAddress(), grpc::InsecureChannelCredentials());
+    tenant_stub_ = v1::TenantService::NewStub(channel_);
+  }
+
+  std::unique_ptr<Subprocess> StartEdge(int i, const std::string& control_address) {
+    auto edge = Subprocess::Start(
+        {BinPath("certgate-edge"), "--control", control_address, "--insecure", "--token-file",
+         dir_ + "/edge.token", "--node-id", absl::StrCat("edge-", i + 1), "--listen",
+         absl::StrCat("127.0.0.1:", edge_ports_[i]), "--state-dir",
+         absl::StrCat(dir_, "/edge-", i + 1), "--metrics-listen",
+         absl::StrCat("127.0.0.1:", metrics_ports_[i]), "--workers", "1"},
+        absl::StrCat(dir_, "/edge-", i + 1, ".log"));
+    EXPECT_TRUE(edge.ok()) << edge.status();
+    EXPECT_TRUE(WaitForPort(edge_ports_[i])) << (*edge)->ReadLog();
+    return std::move(*edge);
+  }
+
+  void Authorize(grpc::ClientContext* context, const std::string& token) {
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  }
+
+  // Creates the tenant and auth.pizza (enforce) with the test CA as its root.
+  void SetUpTenant() {
+    auto admin = v1::AdminService::NewStub(channel_);
+    grpc::ClientContext context;
+    Authorize(&context, ReadFile(dir_ + "/admin.token"));
+    v1::CreateTenantRequest request;
+    request.set_name("fleet-pizza");
+    v1::CreateTenantResponse response;
+    grpc::Status status = admin->CreateTenant(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    tenant_token_ = response.token();
+
+    v1::CreateZoneRequest zone;
+    zone.set_hostname("auth.pizza");
+    zone.set_origin(absl::StrCat("http://127.0.0.1:", origin_port_));
+    zone.set_mode(v1::MODE_ENFORCE);
+    v1::ZoneResponse zone_response;
+    grpc::ClientContext zone_context;
+    Authorize(&zone_context, tenant_token_);
+    status = tenant_stub_->CreateZone(&zone_context, zone, &zone_response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::AddCaCertificatesRequest roots;
+    roots.set_hostname("auth.pizza");
+    roots.set_data(ReadFile(pki_.ca_pem));
+    v1::AddCaCertificatesResponse roots_response;
+    grpc::ClientContext roots_context;
+    Authorize(&roots_context, tenant_token_);
+    status = tenant_stub_->AddRoots(&roots_context, roots, &roots_response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::GetEdgeCaResponse edge_ca;
+    grpc::ClientContext ca_context;
+    Authorize(&ca_context, tenant_token_);
+    status = tenant_stub_->GetEdgeCa(&ca_context, v1::GetEdgeCaRequest(), &edge_ca);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    WriteFile(dir_ + "/edge-ca.pem", edge_ca.certificate_pem());
+  }
+
+  uint64_t SetMode(v1::Mode mode) {
+    v1::UpdateZoneRequest request;
+    request.set_hostname("auth.pizza");
+    request.set_mode(mode);
+    v1::ZoneResponse response;
+    grpc::ClientContext context;
+    Authorize(&context, tenant_token_);
+    grpc::Status status = tenant_stub_->UpdateZone(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.config_version();
+  }
+
+  v1::StatusResponse FleetStatus() {
+    v1::StatusResponse response;
+    grpc::ClientContext context;
+    Authorize(&context, tenant_token_);
+    grpc::Status status = tenant_stub_->GetStatus(&context, v1::GetStatusRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // AllEdgesAt: every edge acknowledged `version` (status says N of N).
+  bool AllEdgesAt(uint64_t version, int edges = kEdges) {
+    v1::StatusResponse status = FleetStatus();
+    int at_version = 0;
+    for (const auto& edge : status.edges()) {
+      if (edge.acked_version() == version) {
+        ++at_version;
+      }
+    }
+    return status.config_version() == version && at_version == edges;
+  }
+
+  // Curl returns "<http code> <body>" for GET https://auth.pizza/ on edge i.
+  std::string Curl(int i, bool with_certificate) {
+    std::vector<std::string> argv = {
+        "curl", "-sS", "--max-time", "10", "--cacert", dir_ + "/edge-ca.pem", "--resolve",
+        absl::StrCat("auth.pizza:", edge_ports_[i], ":127.0.0.1"), "-w", " %{http_code}"};
+    if (with_certificate) {
+      argv.insert(argv.end(), {"--cert", pki_.device_cert, "--key", pki_.device_key});
+    }
+    argv.push_back(absl::StrCat("https://auth.pizza:", edge_ports_[i], "/"));
+    auto result = RunCommand(argv);
+    std::string out = result.out;
+    size_t space = out.rfind(' ');
+    if (result.exit_code != 0 || space == std::string::npos) {
+      return absl::StrCat("curl failed (", result.exit_code, "): ", result.err);
+    }
+    return absl::StrCat(out.substr(space + 1), " ", out.substr(0, space));
+  }
+
+  bool Serves(int i, bool with_certificate, const std::string& code) {
+    return Curl(i, with_certificate).rfind(code + " ", 0) == 0;
+  }
+
+  std::string dir_;
+  int control_port_ = 0;
+  int origin_port_ = 0;
+  std::vector<int> edge_ports_;
+  std::vector<int> metrics_ports_;
+  TestPki pki_;
+  std::unique_ptr<Subprocess> control_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TenantService::Stub> tenant_stub_;
+  std::string tenant_token_;
+};
+
+TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
+  ASSERT_NO_FATAL_FAILURE(StartControl());
+  auto origin = Subprocess::Start(
+      {BinPath("certgate-echo-origin"), "--listen", absl::StrCat("127.0.0.1:", origin_port_)},
+      dir_ + "/origin.log");
+  ASSERT_TRUE(origin.ok());
+  ASSERT_TRUE(WaitForPort(origin_port_));
+  ASSERT_NO_FATAL_FAILURE(SetUpTenant());
+
+  std::vector<std::unique_ptr<Subprocess>> edges;
+  for (int i = 0; i < kEdges; ++i) {
+    edges.push_back(StartEdge(i, ControlAddress()));
+  }
+  uint64_t version = FleetStatus().config_version();
+  ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(20)))
+      << FleetStatus().DebugString();
+  for (int i = 0; i < kEdges; ++i) {
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/true, "200")) << Curl(i, true);
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/false, "403")) << Curl(i, false);
+  }
+
+  // A change reaches all three: status 3/3 at the new version, and the new
+  // mode is what every edge does.
+  version = SetMode(v1::MODE_REPORT);
+  ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(10)))
+      << FleetStatus().DebugString();
+  for (int i = 0; i < kEdges; ++i) {
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/false, "200")) << Curl(i, false);
+  }
+
+  // The control plane killed: all three keep serving.
+  control_->Signal(SIGKILL);
+  control_->Wait();
+  for (int i = 0; i < kEdges; ++i) {
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/true, "200")) << Curl(i, true);
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/false, "200")) << Curl(i, false);
+  }
+
+  // Restarted on the same database: a change made now reaches all three.
+  ASSERT_NO_FATAL_FAILURE(StartControl());
+  version = SetMode(v1::MODE_ENFORCE);
+  ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(20)))
+      << FleetStatus().DebugString();
+  for (int i = 0; i < kEdges; ++i) {
+    EXPECT_TRUE(Serves(i, /*with_certificate=*/false, "403")) << Curl(i, false);
+  }
+
+  // One edge killed; a change made while it is down; restarted, it rejoins
+  // at the current version.
+  edges[2]->Signal(SIGKILL);
+  edges[2]->Wait();
+  version = SetMode(v1::MODE_REPORT);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int running_at_version = 0;
+        for (const auto& edge : FleetStatus().edges()) {
+          if (edge.node_id() != "edge-3" && edge.acked_version() == version) {
+            ++running_at_version;
+          }
+        }
+        return running_at_version == kEdges - 1;
+      },
+      absl::Seconds(10)));
+  edges[2] = StartEdge(2, ControlAddress());
+  ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(20)))
+      << FleetStatus().DebugString();
+  EXPECT_TRUE(Serves(2, /*with_certificate=*/false, "200")) << Curl(2, false);
+}
+
+TEST_F(FleetTest, MalformedSnapshotIsNackedAndTheOldConfigKeepsServing) {
+  ASSERT_NO_FATAL_FAILURE(StartControl());
+  auto origin = Subprocess::Start(
+      {BinPath("certgate-echo-origin"), "--listen", absl::StrCat("127.0.0.1:", origin_port_)},
+      dir_ + "/origin.log");
+  ASSERT_TRUE(origin.ok());
+  ASSERT_TRUE(WaitForPort(origin_port_));
+  ASSERT_NO_FATAL_FAILURE(SetUpTenant());
+  uint64_t version = FleetStatus().config_version();
+  {
+    auto edge = StartEdge(0, ControlAddress());
+    ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version, 1); }, absl::Seconds(20)));
+    ASSERT_TRUE(Serves(0, /*with_certificate=*/false, "403"));
+  }
+
+  // The same edge, restarted against a control plane that sends garbage.
+  FakeControlPlane fake;
+  int fake_port = FreePort();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", fake_port),
+                           grpc::InsecureServerCredentials());
+  builder.RegisterService(&fake);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  auto edge = StartEdge(0, absl::StrCat("127.0.0.1:", fake_port));
+  ASSERT_TRUE(WaitFor([&] { return !fake.nacks().empty(); }, absl::Seconds(20)))
+      << edge->ReadLog();
+  v1::Nack nack = fake.nacks().front();
+  EXPECT_EQ(nack.version(), version + 1000);
+  EXPECT_NE(nack.error().find("auth.pizza"), std::string::npos) << nack.error();
+  EXPECT_TRUE(fake.acks().empty());
+  // Still the old config (enforce, from the state dir): no certificate, 403;
+  // the device certificate, 200.
+  EXPECT_TRUE(Serves(0, /*with_certificate=*/false, "403")) << Curl(0, false);
+  EXPECT_TRUE(Serves(0, /*with_certificate=*/true, "200")) << Curl(0, true);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace certgate
