@@ -27,9 +27,9 @@ struct CertificateSpec {
   int64_t not_after_unix = 0;   // 0: not_before + days
   int days = 365;
   bool is_ca = false;
-  int path_len = -1;            // CA only; -1: no pathLenConstraint
-  bool client_auth = false;     // extendedKeyUsage clientAuth
-  bool server_auth = false;     // extendedKeyUsage serverAuth
+  int path_len = -1;         // CA only; -1: no pathLenConstraint
+  bool client_auth = false;  // extendedKeyUsage clientAuth
+  bool server_auth = false;  // extendedKeyUsage serverAuth
   std::vector<std::string> dns_names;
   std::vector<std::string> uris;
   std::vector<std::string> emails;
@@ -43,20 +43,20 @@ struct CertificateSpec {
 // digitalSignature (+keyEncipherment for RSA) for a leaf) and the SANs.
 // Signs with SHA-256 (SHA-384 for P-384 issuers).
 absl::StatusOr<bssl::UniquePtr<X509>> IssueCertificate(const CertificateSpec& spec,
-                                                      EVP_PKEY* subject_key, const X509* issuer,
-                                                      EVP_PKEY* issuer_key);
+                                                       EVP_PKEY* subject_key, const X509* issuer,
+                                                       EVP_PKEY* issuer_key);
 
 // SignCsr issues a certificate for the public key and subject of a PEM or DER
 // CSR, after checking its self-signature; SANs and EKU come from `spec`
 // (spec.common_name, if set, overrides the CSR's CN).
 absl::StatusOr<bssl::UniquePtr<X509>> SignCsr(absl::string_view csr_pem_or_der,
-                                             const CertificateSpec& spec, const X509* issuer,
-                                             EVP_PKEY* issuer_key);
+                                              const CertificateSpec& spec, const X509* issuer,
+                                              EVP_PKEY* issuer_key);
 
 // IssueCrl makes a CRL signed by `issuer` revoking `serials_hex`, valid for
 // `days` from now.
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> IssueCrl(const X509* issuer, EVP_PKEY* issuer_key,
-                                                  const std::vector<std::string>& serials_hex,
-                                                  int days);
+                                                   const std::vector<std::string>& serials_hex,
+                                                   int days);
 
 }  // namespace certgate

@@ -11,7 +11,8 @@ namespace certgate {
 // NormalizeHostname lowercases and checks a zone hostname: RFC 1123 labels
 // (1-63 of [a-z0-9-], no leading/trailing hyphen), at most 253 characters, at
 // least two labels, no trailing dot; `*` only as the whole leftmost label,
-// followed by at least two labels (`*.auth.pizza`).
+// followed by at least two labels (`*.auth.pizza`). A name whose last label is
+// all digits (an IPv4 literal) is refused: SNI never carries IP addresses.
 // INVALID_ARGUMENT names the problem: "hostname \"a..b\": empty label".
 absl::StatusOr<std::string> NormalizeHostname(absl::string_view hostname);
 
@@ -27,8 +28,10 @@ bool HostnameMatchesZone(absl::string_view host, absl::string_view zone_hostname
 // X-Forwarded-*). INVALID_ARGUMENT names the header and the reason.
 absl::Status ValidateHeaderName(absl::string_view name);
 
-// ValidateOrigin: `http://host:port` or `https://host:port` (port optional,
-// no path beyond "/", no user info). Returns the normalized URL.
+// NormalizeOrigin: `http://host:port` or `https://host:port` (port optional,
+// no path beyond "/", no query, fragment or user info; host a DNS name, IPv4
+// or bracketed IPv6). Returns the normalized URL: scheme and host lowercase,
+// no trailing "/", the port as given (without leading zeros).
 absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin);
 
 }  // namespace certgate

@@ -10,12 +10,14 @@
 namespace certgate {
 
 // ParseCertificates reads one or many certificates from PEM (CERTIFICATE
-// blocks; other blocks are an error) or from a single DER certificate.
-// Returns INVALID_ARGUMENT naming the problem (e.g. "certificate 2 of 3 is not
-// valid PEM") when nothing or something malformed is found.
+// blocks; other blocks are an error; text between blocks is ignored, as RFC
+// 7468 allows) or from a single DER certificate. Returns INVALID_ARGUMENT
+// naming the problem (e.g. "certificate 2 in upload: malformed PEM") when
+// nothing or something malformed is found.
 absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> ParseCertificates(absl::string_view pem_or_der);
 
-// ParsePrivateKey reads a PEM private key (PKCS#8, EC or RSA).
+// ParsePrivateKey reads a private key: PEM (PKCS#8, EC or RSA; an "EC
+// PARAMETERS" block may precede it; encrypted keys are refused) or DER.
 absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKey(absl::string_view pem);
 
 // ParseCrl reads a CRL from PEM (X509 CRL block) or DER.

@@ -7,12 +7,12 @@
 #define CERTGATE_CONCAT_INNER(a, b) a##b
 #define CERTGATE_CONCAT(a, b) CERTGATE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status certgate_status_ = (expr);   \
-    if (!certgate_status_.ok()) {               \
-      return certgate_status_;                  \
-    }                                           \
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    ::absl::Status certgate_status_ = (expr); \
+    if (!certgate_status_.ok()) {             \
+      return certgate_status_;                \
+    }                                         \
   } while (0)
 
 #define CERTGATE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

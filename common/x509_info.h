@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "openssl/base.h"
 
@@ -20,7 +21,8 @@ std::string NameToDer(const X509_NAME* name);
 
 // Hex helpers: lowercase, no separators.
 std::string HexEncode(absl::string_view bytes);
-// SerialHex: the serial as lowercase hex without leading zeros ("0" for zero).
+// SerialHex: the serial as lowercase hex without leading zeros ("0" for zero,
+// "-" in front of a (malformed) negative serial).
 std::string SerialHex(const X509* cert);
 // NormalizeSerialHex accepts `0x`, colons and upper case; INVALID_ARGUMENT on
 // anything that is not a positive hex number of at most 20 bytes.
@@ -43,8 +45,9 @@ bool IsCaCertificate(const X509* cert);
 
 // ValidateCaCertificate checks an uploaded root or intermediate: a CA (see
 // IsCaCertificate), within its validity period at `now_unix`, DER at most 64
-// KiB. The error names the certificate by subject and says what is wrong,
-// e.g. "certificate CN=device-1 is not a CA (basicConstraints CA:FALSE)".
+// KiB. The error names the certificate by its quoted RFC 4514 subject and says
+// what is wrong, e.g. "\"CN=device-1\" is not a CA certificate (basicConstraints
+// CA:FALSE)" or "\"CN=Old Root\" expired on 2020-01-01T00:00:00Z".
 absl::Status ValidateCaCertificate(const X509* cert, int64_t now_unix);
 
 // DnsNames returns the dNSName SANs of a certificate.
