@@ -32,8 +32,8 @@ struct ConfigSubscriptionOptions {
 // Nack, and reconnect with capped exponential backoff when the stream breaks.
 class ConfigSubscription {
  public:
-  static absl::StatusOr<std::unique_ptr<ConfigSubscription>> Create(ConfigSubscriptionOptions options,
-                                                                    ConfigSlot* slot);
+  static absl::StatusOr<std::unique_ptr<ConfigSubscription>> Create(
+      ConfigSubscriptionOptions options, ConfigSlot* slot);
   virtual ~ConfigSubscription() = default;
   // Start launches the thread; Stop ends it (cancels the stream) and joins.
   virtual void Start() = 0;

@@ -56,7 +56,8 @@ class EdgeConfig {
  public:
   // FromSnapshot builds every zone; any zone that fails (bad key, bad root,
   // bad origin...) fails the whole snapshot with a message naming the zone.
-  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(const v1::Snapshot& snapshot);
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
+      const v1::Snapshot& snapshot);
 
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/config/config_slot.h"
 #include "openssl/base.h"
+#include "openssl/ssl.h"
 
 namespace certgate::edge {
 
@@ -29,11 +30,11 @@ struct ConnectionAuth {
   // "not_yet_valid", "revoked", "bad_signature", "malformed", "chain_too_long",
   // "not_client_auth", ... ("" otherwise).
   std::string reason;
-  bool from_cache = false;  // chain result came from the verification cache
-  bool resumed = false;     // TLS session resumption
-  bssl::UniquePtr<X509> leaf;            // null when no certificate
-  bssl::UniquePtr<STACK_OF(X509)> chain; // what the client sent after the leaf
-  std::string ski_hex;                   // leaf SKI, "" when none
+  bool from_cache = false;                // chain result came from the verification cache
+  bool resumed = false;                   // TLS session resumption
+  bssl::UniquePtr<X509> leaf;             // null when no certificate
+  bssl::UniquePtr<STACK_OF(X509)> chain;  // what the client sent after the leaf
+  std::string ski_hex;                    // leaf SKI, "" when none
 };
 
 struct TlsServerOptions {
@@ -73,11 +74,25 @@ class TlsServer {
   // "no SNI", "unknown SNI \"x\"", "no shared cipher", ...
   static std::string FailureReason(const SSL* ssl);
 
+  // NoteHandshakeFailed counts a handshake that ended without a fatal alert
+  // (peer closed, timeout); failures with an alert are counted already.
+  // Counts each SSL at most once.
+  void NoteHandshakeFailed(const SSL* ssl);
+
   const TlsStats& stats() const { return stats_; }
   VerificationCache* cache() const { return cache_.get(); }
 
+  // VerifyPeer is the custom verify callback of every zone SSL_CTX: checks
+  // the client chain against the SSL's zone, records the result in its
+  // ConnectionAuth and always returns ssl_verify_ok (enforce mode refuses at
+  // the HTTP layer, with the zone's body).
+  static enum ssl_verify_result_t VerifyPeer(SSL* ssl, uint8_t* out_alert);
+
  private:
+  friend struct TlsServerCallbacks;
   TlsServer() = default;
+  // Check verifies `certs` for `zone` into `auth` and counts it.
+  void Check(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs, ConnectionAuth* auth);
   const ConfigSlot* slot_ = nullptr;
   bssl::UniquePtr<SSL_CTX> base_ctx_;
   std::unique_ptr<VerificationCache> cache_;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,8 +14,8 @@ namespace certgate::edge {
 // signature, which the TLS stack checks on every handshake).
 struct CachedVerdict {
   bool valid = false;
-  std::string reason;         // "" when valid
-  int64_t expires_unix = 0;   // never outlives the leaf's notAfter
+  std::string reason;        // "" when valid
+  int64_t expires_unix = 0;  // never outlives the leaf's notAfter
 };
 
 struct VerificationCacheStats {
@@ -38,6 +39,8 @@ class VerificationCache {
   void Insert(absl::string_view chain_hash, uint64_t zone_id, uint64_t trust_version,
               CachedVerdict verdict);
   VerificationCacheStats Stats() const;
+  // Capacity: entries the cache can hold (0 when disabled).
+  size_t Capacity() const { return capacity_per_shard_ * static_cast<size_t>(shard_count_); }
 
  private:
   struct Shard;
@@ -45,6 +48,7 @@ class VerificationCache {
   std::unique_ptr<Shard[]> shards_;
   int shard_count_;
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0};
+  std::atomic<uint64_t> size_{0};
 };
 
 }  // namespace certgate::edge

@@ -1,0 +1,290 @@
+#include "dataplane/config/config_subscription.h"
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "certgate/v1/edge_config.grpc.pb.h"
+#include "common/status_macros.h"
+#include "dataplane/config/state_file.h"
+#include "grpcpp/grpcpp.h"
+
+namespace certgate::edge {
+
+namespace {
+
+constexpr absl::Duration kInitialBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+constexpr absl::Duration kTrafficInterval = absl::Seconds(5);
+
+using Stream = grpc::ClientReaderWriter<v1::EdgeMessage, v1::ControlMessage>;
+
+// GrpcConfigSubscription: the reader thread owns the stream; the traffic
+// thread only writes, under write_mu_, which also serializes the reader's
+// Ack/Nack writes (gRPC allows one writer at a time).
+class GrpcConfigSubscription : public ConfigSubscription {
+ public:
+  GrpcConfigSubscription(ConfigSubscriptionOptions options, ConfigSlot* slot,
+                         std::shared_ptr<grpc::Channel> channel)
+      : options_(std::move(options)),
+        slot_(slot),
+        channel_(std::move(channel)),
+        stub_(v1::EdgeConfigService::NewStub(channel_)) {}
+
+  ~GrpcConfigSubscription() override { Stop(); }
+
+  void Start() override {
+    absl::MutexLock lock(&mu_);
+    if (started_) {
+      return;
+    }
+    started_ = true;
+    reader_ = std::thread([this] { Run(); });
+    if (options_.traffic_source) {
+      traffic_ = std::thread([this] { TrafficLoop(); });
+    }
+  }
+
+  void Stop() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      if (context_ != nullptr) {
+        context_->TryCancel();
+      }
+    }
+    if (reader_.joinable()) {
+      reader_.join();
+    }
+    if (traffic_.joinable()) {
+      traffic_.join();
+    }
+  }
+
+  bool Connected() const override { return connected_.load(); }
+
+ private:
+  // Sleep for `duration` unless Stop comes first; true when stopping.
+  bool SleepUnlessStopping(absl::Duration duration) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), duration);
+    return stopping_;
+  }
+
+  bool Stopping() {
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  }
+
+  void Run() {
+    std::mt19937_64 random(std::random_device{}());
+    absl::Duration backoff = kInitialBackoff;
+    while (!Stopping()) {
+      bool received = RunStream();
+      if (received) {
+        backoff = kInitialBackoff;
+      }
+      // Jitter spreads a fleet's reconnects after a control-plane restart.
+      double factor = std::uniform_real_distribution<double>(0.5, 1.0)(random);
+      if (SleepUnlessStopping(backoff * factor)) {
+        break;
+      }
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+  }
+
+  bool Write(const v1::EdgeMessage& message) {
+    absl::MutexLock lock(&write_mu_);
+    return stream_ != nullptr && stream_->Write(message);
+  }
+
+  // RunStream runs one Subscribe stream until it breaks, Stop is called, or
+  // a delta shows the edge is out of step. True when anything was received.
+  bool RunStream() {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.token));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        return false;
+      }
+      context_ = &context;
+    }
+    std::unique_ptr<Stream> stream = stub_->Subscribe(&context);
+    {
+      absl::MutexLock lock(&write_mu_);
+      stream_ = stream.get();
+    }
+    v1::EdgeMessage hello;
+    hello.mutable_hello()->set_node_id(options_.node_id);
+    std::shared_ptr<const EdgeConfig> current = slot_->Get();
+    hello.mutable_hello()->set_version(current ? current->version() : 0);
+    hello.mutable_hello()->set_software_version(options_.software_version);
+    bool received = false;
+    if (Write(hello)) {
+      connected_.store(true);
+      v1::ControlMessage message;
+      while (stream->Read(&message)) {
+        received = true;
+        if (!Handle(message)) {
+          // Out of step: a new Hello makes the control plane send what the
+          // edge lacks (a snapshot when needed).
+          context.TryCancel();
+          break;
+        }
+      }
+    }
+    connected_.store(false);
+    {
+      absl::MutexLock lock(&write_mu_);
+      stream_ = nullptr;
+    }
+    stream->Finish();
+    {
+      absl::MutexLock lock(&mu_);
+      context_ = nullptr;
+    }
+    return received;
+  }
+
+  // Handle applies one message and answers it; false asks for a reconnect.
+  bool Handle(const v1::ControlMessage& message) {
+    absl::StatusOr<std::shared_ptr<const EdgeConfig>> config;
+    uint64_t version = 0;
+    bool out_of_step = false;
+    if (message.has_snapshot()) {
+      version = message.snapshot().version();
+      config = EdgeConfig::FromSnapshot(message.snapshot());
+    } else if (message.has_delta()) {
+      version = message.delta().version();
+      std::shared_ptr<const EdgeConfig> current = slot_->Get();
+      if (current == nullptr) {
+        config = absl::FailedPreconditionError(absl::StrCat(
+            "delta from version ", message.delta().from_version(), " but no config is held"));
+      } else {
+        config = current->ApplyDelta(message.delta());
+      }
+      out_of_step = absl::IsFailedPrecondition(config.status());
+    } else {
+      return true;
+    }
+
+    v1::EdgeMessage answer;
+    if (!config.ok()) {
+      std::string error(config.status().message());
+      answer.mutable_nack()->set_version(version);
+      answer.mutable_nack()->set_error(error);
+      Write(answer);
+      if (options_.on_config_event) {
+        options_.on_config_event(version, false, true, error);
+      }
+      return !out_of_step;
+    }
+
+    slot_->Publish(*config);
+    std::string state_error;
+    bool state_ok = true;
+    if (!options_.state_file.empty()) {
+      absl::Status written = StateFile::Write(options_.state_file, (*config)->ToSnapshot());
+      if (!written.ok()) {
+        // The config is applied and served; only the restart copy is stale.
+        state_ok = false;
+        state_error = std::string(written.message());
+      }
+    }
+    if (options_.on_config_event) {
+      options_.on_config_event(version, true, state_ok, state_error);
+    }
+    answer.mutable_ack()->set_version(version);
+    Write(answer);
+    return true;
+  }
+
+  void TrafficLoop() {
+    while (!SleepUnlessStopping(kTrafficInterval)) {
+      if (!connected_.load()) {
+        continue;
+      }
+      v1::EdgeMessage report;
+      *report.mutable_traffic() = options_.traffic_source();
+      Write(report);
+    }
+  }
+
+  const ConfigSubscriptionOptions options_;
+  ConfigSlot* const slot_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EdgeConfigService::Stub> stub_;
+  std::atomic<bool> connected_{false};
+
+  absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  absl::Mutex write_mu_;
+  Stream* stream_ ABSL_GUARDED_BY(write_mu_) = nullptr;
+
+  std::thread reader_;
+  std::thread traffic_;
+};
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
+    ConfigSubscriptionOptions options, ConfigSlot* slot) {
+  if (slot == nullptr) {
+    return absl::InvalidArgumentError("config subscription needs a slot");
+  }
+  if (options.control_address.empty()) {
+    return absl::InvalidArgumentError("control plane address is empty");
+  }
+  if (options.node_id.empty()) {
+    return absl::InvalidArgumentError("node id is empty");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.insecure) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.control_ca_file.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.control_ca_file));
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  // gRPC's own reconnect backoff grows to two minutes by default; keep it
+  // within ours so a returning control plane is found within seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(options.control_address, credentials, args);
+  return std::unique_ptr<ConfigSubscription>(
+      new GrpcConfigSubscription(std::move(options), slot, std::move(channel)));
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {
+  ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
+  return EdgeConfig::FromSnapshot(snapshot);
+}
+
+}  // namespace certgate::edge

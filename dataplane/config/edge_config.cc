@@ -1,0 +1,245 @@
+#include "dataplane/config/edge_config.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/field_selector.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+#include "dataplane/tls/zone_ssl_context.h"
+#include "dataplane/tls/zone_trust.h"
+#include "openssl/ssl.h"
+
+namespace certgate::edge {
+
+namespace {
+
+constexpr char kDefaultStatusHeader[] = "X-Client-Cert-Status";
+constexpr char kDefaultSkiHeader[] = "X-Client-Cert-Ski";
+constexpr char kDefaultErrorHeader[] = "X-Client-Cert-Error";
+constexpr char kDefaultErrorContentType[] = "application/json";
+constexpr char kDefaultErrorBody[] = "{\"error\":\"a valid client certificate is required\"}\n";
+
+absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeOrigin(text));
+  absl::string_view rest = normalized;
+  OriginUrl origin;
+  if (absl::ConsumePrefix(&rest, "https://")) {
+    origin.tls = true;
+    origin.port = 443;
+  } else if (absl::ConsumePrefix(&rest, "http://")) {
+    origin.port = 80;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("origin \"", text, "\": not http(s)"));
+  }
+  absl::ConsumeSuffix(&rest, "/");
+  absl::string_view host = rest;
+  absl::string_view port;
+  if (absl::StartsWith(rest, "[")) {
+    size_t close = rest.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("origin \"", text, "\": bad IPv6 host"));
+    }
+    host = rest.substr(1, close - 1);
+    absl::string_view after = rest.substr(close + 1);
+    if (absl::ConsumePrefix(&after, ":")) {
+      port = after;
+    }
+  } else if (size_t colon = rest.rfind(':'); colon != absl::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("origin \"", text, "\": no host"));
+  }
+  origin.host = std::string(host);
+  if (!port.empty()) {
+    uint32_t value = 0;
+    if (!absl::SimpleAtoi(port, &value) || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("origin \"", text, "\": bad port"));
+    }
+    origin.port = static_cast<uint16_t>(value);
+  }
+  return origin;
+}
+
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneInner(const v1::EdgeZone& source) {
+  auto zone = std::make_shared<ZoneConfig>();
+  zone->id = source.id();
+  ASSIGN_OR_RETURN(zone->hostname, NormalizeHostname(source.hostname()));
+  zone->tenant_id = source.tenant_id();
+  zone->mode = source.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : source.mode();
+  if (!v1::Mode_IsValid(zone->mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(zone->mode)));
+  }
+  ASSIGN_OR_RETURN(zone->origin, ParseOrigin(source.origin()));
+  zone->error_content_type = source.error_response().content_type();
+  zone->error_body = source.error_response().body();
+  if (zone->error_content_type.empty() && zone->error_body.empty()) {
+    zone->error_content_type = kDefaultErrorContentType;
+    zone->error_body = kDefaultErrorBody;
+  }
+  for (const v1::HeaderMapping& mapping : source.header_mappings()) {
+    RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
+    RETURN_IF_ERROR(ValidateFieldSelector(mapping.selector()));
+    zone->header_mappings.push_back(HeaderMappingRule{mapping.header(), mapping.selector()});
+  }
+  const v1::StatusHeaderNames& names = source.status_header_names();
+  zone->status_header = names.status().empty() ? kDefaultStatusHeader : names.status();
+  zone->ski_header = names.ski().empty() ? kDefaultSkiHeader : names.ski();
+  zone->error_header = names.error().empty() ? kDefaultErrorHeader : names.error();
+  for (const std::string* header : {&zone->status_header, &zone->ski_header, &zone->error_header}) {
+    RETURN_IF_ERROR(ValidateHeaderName(*header));
+  }
+  zone->trust_version = source.trust_version();
+  zone->send_ca_names = source.send_ca_names();
+  ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
+  ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
+  zone->source = source;
+  return std::shared_ptr<const ZoneConfig>(std::move(zone));
+}
+
+// BuildZone: every error names the zone's hostname.
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& source) {
+  auto zone = BuildZoneInner(source);
+  if (!zone.ok()) {
+    return absl::Status(zone.status().code(),
+                        absl::StrCat("zone \"", source.hostname(), "\" (id ", source.id(),
+                                     "): ", zone.status().message()));
+  }
+  return zone;
+}
+
+// IndexKey: exact names as they are, `*.x` as ".x".
+std::string IndexKey(absl::string_view hostname) {
+  if (absl::StartsWith(hostname, "*.")) {
+    return std::string(hostname.substr(1));
+  }
+  return std::string(hostname);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
+    const v1::Snapshot& snapshot) {
+  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
+  config->version_ = snapshot.version();
+  config->zones_by_id_.reserve(snapshot.zones_size());
+  config->by_name_.reserve(snapshot.zones_size());
+  for (const v1::EdgeZone& source : snapshot.zones()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const ZoneConfig> zone, BuildZone(source));
+    if (config->zones_by_id_.contains(zone->id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("zone \"", zone->hostname, "\": duplicate zone id ", zone->id));
+    }
+    auto [it, inserted] = config->by_name_.emplace(IndexKey(zone->hostname), zone.get());
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("zone \"", zone->hostname, "\": hostname appears twice"));
+    }
+    config->zones_by_id_.emplace(zone->id, std::move(zone));
+  }
+  return std::shared_ptr<const EdgeConfig>(std::move(config));
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
+    const v1::Delta& delta) const {
+  if (delta.from_version() != version_) {
+    return absl::FailedPreconditionError(absl::StrCat("delta from version ", delta.from_version(),
+                                                      " does not apply to version ", version_));
+  }
+  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
+  config->version_ = delta.version();
+  // Unchanged zones are shared: only pointers are copied.
+  config->zones_by_id_ = zones_by_id_;
+  config->by_name_ = by_name_;
+  auto remove = [&config](uint64_t id) {
+    auto it = config->zones_by_id_.find(id);
+    if (it == config->zones_by_id_.end()) {
+      return;
+    }
+    auto name = config->by_name_.find(IndexKey(it->second->hostname));
+    if (name != config->by_name_.end() && name->second == it->second.get()) {
+      config->by_name_.erase(name);
+    }
+    config->zones_by_id_.erase(it);
+  };
+  for (uint64_t id : delta.removed_zone_ids()) {
+    remove(id);
+  }
+  absl::flat_hash_set<uint64_t> upserted_ids;
+  for (const v1::EdgeZone& source : delta.upserted()) {
+    if (!upserted_ids.insert(source.id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("zone \"", source.hostname(), "\": upserted twice in one delta"));
+    }
+    auto existing = config->zones_by_id_.find(source.id());
+    if (existing != config->zones_by_id_.end() &&
+        existing->second->source.SerializeAsString() == source.SerializeAsString()) {
+      continue;  // unchanged: keep the built zone
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ZoneConfig> zone, BuildZone(source));
+    remove(zone->id);
+    auto [it, inserted] = config->by_name_.emplace(IndexKey(zone->hostname), zone.get());
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "zone \"", zone->hostname, "\": hostname already belongs to zone ", it->second->id));
+    }
+    config->zones_by_id_.emplace(zone->id, std::move(zone));
+  }
+  return std::shared_ptr<const EdgeConfig>(std::move(config));
+}
+
+const ZoneConfig* EdgeConfig::FindBySni(absl::string_view sni) const {
+  // Never a key of the index itself (".x" or "*.x"), never an empty label.
+  if (sni.empty() || sni.front() == '.' || absl::StrContains(sni, '*') ||
+      absl::StrContains(sni, "..")) {
+    return nullptr;
+  }
+  std::string name = absl::AsciiStrToLower(sni);
+  auto exact = by_name_.find(name);
+  if (exact != by_name_.end()) {
+    return exact->second;
+  }
+  size_t dot = name.find('.');
+  if (dot == std::string::npos || dot == 0) {
+    return nullptr;
+  }
+  // `a.x` -> ".x": one label only, so `a.b.x` looks up ".b.x", never ".x".
+  auto wildcard = by_name_.find(absl::string_view(name).substr(dot));
+  return wildcard != by_name_.end() ? wildcard->second : nullptr;
+}
+
+const ZoneConfig* EdgeConfig::FindById(uint64_t id) const {
+  auto it = zones_by_id_.find(id);
+  return it != zones_by_id_.end() ? it->second.get() : nullptr;
+}
+
+v1::Snapshot EdgeConfig::ToSnapshot() const {
+  v1::Snapshot snapshot;
+  snapshot.set_version(version_);
+  std::vector<const ZoneConfig*> zones = Zones();
+  std::sort(zones.begin(), zones.end(),
+            [](const ZoneConfig* a, const ZoneConfig* b) { return a->id < b->id; });
+  for (const ZoneConfig* zone : zones) {
+    *snapshot.add_zones() = zone->source;
+  }
+  return snapshot;
+}
+
+std::vector<const ZoneConfig*> EdgeConfig::Zones() const {
+  std::vector<const ZoneConfig*> zones;
+  zones.reserve(zones_by_id_.size());
+  for (const auto& [id, zone] : zones_by_id_) {
+    zones.push_back(zone.get());
+  }
+  return zones;
+}
+
+}  // namespace certgate::edge

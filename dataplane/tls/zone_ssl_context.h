@@ -1,0 +1,19 @@
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "certgate/v1/edge_config.pb.h"
+#include "openssl/base.h"
+
+namespace certgate::edge {
+
+class ZoneTrust;
+
+// NewZoneSslContext builds a zone's SSL_CTX: its server chain and key, TLS
+// 1.2 and 1.3, a client certificate requested but not required (none asked
+// in mode off) through TlsServer's custom verify callback, the root names in
+// the CertificateRequest only when the zone asks (capped), and the session id
+// context bound to the zone and its trust version.
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
+                                                           const ZoneTrust& trust);
+
+}  // namespace certgate::edge
