@@ -19,7 +19,10 @@ for arg in "$@"; do
 done
 
 build_dir=${CERTGATE_BUILD_DIR:-build}
-bin="$root_dir/$build_dir/bin"
+case "$build_dir" in
+  /*) bin="$build_dir/bin" ;;
+  *) bin="$root_dir/$build_dir/bin" ;;
+esac
 if [ "${CERTGATE_DEMO_SKIP_BUILD:-0}" != 1 ]; then
   deploy/install-deps.sh "$build_dir"
   launcher=()
