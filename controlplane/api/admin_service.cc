@@ -1,0 +1,183 @@
+#include "controlplane/api/admin_service.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "controlplane/api/grpc_status.h"
+#include "controlplane/api/token.h"
+
+namespace certgate::controlplane {
+namespace {
+
+namespace v1 = certgate::v1;
+
+constexpr char kAdminActor[] = "admin";
+
+template <typename Response, typename Handler>
+grpc::Status Serve(const Authenticator& auth, grpc::ServerContext* context, Response* response,
+                   Handler handler) {
+  absl::Status allowed = auth.AuthenticateAdmin(AuthorizationOf(*context));
+  if (!allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  absl::StatusOr<Response> result = handler();
+  if (!result.ok()) {
+    return ToGrpcStatus(result.status());
+  }
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
+
+absl::Status ValidateTenantName(const std::string& name) {
+  if (name.empty() || name.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tenant name \"", name, "\" must be 1 to 64 characters"));
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tenant name \"", name, "\" may hold only letters, digits, '-', '_' and '.'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
+
+}  // namespace
+
+absl::StatusOr<v1::CreateTenantResponse> AdminServiceImpl::DoCreateTenant(const std::string& name) {
+  RETURN_IF_ERROR(ValidateTenantName(name));
+  TenantRow tenant{RandomHex(8), name, NowUnix()};
+  NewTokenResult token = NewToken();
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      store_->Mutate(kAdminActor, "CreateTenant", [&](StoreTransaction& txn) -> absl::Status {
+        RETURN_IF_ERROR(txn.InsertTenant(tenant));
+        RETURN_IF_ERROR(
+            txn.InsertToken(TokenRow{token.id, tenant.id, HashToken(token.token), NowUnix()}));
+        txn.SetDetail(absl::StrCat(tenant.id, " ", name, " token=", token.id));
+        return absl::OkStatus();
+      }));
+  (void)version;
+  v1::CreateTenantResponse response;
+  v1::Tenant* out = response.mutable_tenant();
+  out->set_id(tenant.id);
+  out->set_name(tenant.name);
+  out->set_created_unix(tenant.created_unix);
+  out->add_token_ids(token.id);
+  response.set_token(token.token);
+  response.set_token_id(token.id);
+  return response;
+}
+
+absl::StatusOr<v1::ListTenantsResponse> AdminServiceImpl::DoListTenants() {
+  v1::ListTenantsResponse response;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
+    for (const TenantRow& row : tenants) {
+      v1::Tenant* tenant = response.add_tenants();
+      tenant->set_id(row.id);
+      tenant->set_name(row.name);
+      tenant->set_created_unix(row.created_unix);
+      ASSIGN_OR_RETURN(int zones, txn.CountZones(row.id));
+      tenant->set_zone_count(zones);
+      ASSIGN_OR_RETURN(std::vector<std::string> tokens, txn.TokenIds(row.id));
+      for (std::string& id : tokens) {
+        tenant->add_token_ids(std::move(id));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::DeleteTenantResponse> AdminServiceImpl::DoDeleteTenant(
+    const std::string& tenant) {
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      store_->Mutate(kAdminActor, "DeleteTenant", [&](StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(TenantRow row, txn.FindTenant(tenant));
+        RETURN_IF_ERROR(txn.DeleteTenant(row.id));
+        txn.SetDetail(absl::StrCat(row.id, " ", row.name));
+        return absl::OkStatus();
+      }));
+  v1::DeleteTenantResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<v1::CreateTenantTokenResponse> AdminServiceImpl::DoCreateToken(
+    const std::string& tenant) {
+  NewTokenResult token = NewToken();
+  RETURN_IF_ERROR(store_
+                      ->Mutate(kAdminActor, "CreateTenantToken",
+                               [&](StoreTransaction& txn) -> absl::Status {
+                                 ASSIGN_OR_RETURN(TenantRow row, txn.FindTenant(tenant));
+                                 RETURN_IF_ERROR(txn.InsertToken(TokenRow{
+                                     token.id, row.id, HashToken(token.token), NowUnix()}));
+                                 txn.SetDetail(absl::StrCat(row.id, " token=", token.id));
+                                 return absl::OkStatus();
+                               })
+                      .status());
+  v1::CreateTenantTokenResponse response;
+  response.set_token(token.token);
+  response.set_token_id(token.id);
+  return response;
+}
+
+absl::StatusOr<v1::RevokeTenantTokenResponse> AdminServiceImpl::DoRevokeToken(
+    const std::string& token_id) {
+  RETURN_IF_ERROR(store_
+                      ->Mutate(kAdminActor, "RevokeTenantToken",
+                               [&](StoreTransaction& txn) -> absl::Status {
+                                 RETURN_IF_ERROR(txn.DeleteToken(token_id));
+                                 txn.SetDetail(token_id);
+                                 return absl::OkStatus();
+                               })
+                      .status());
+  return v1::RevokeTenantTokenResponse();
+}
+
+grpc::Status AdminServiceImpl::CreateTenant(grpc::ServerContext* context,
+                                            const v1::CreateTenantRequest* request,
+                                            v1::CreateTenantResponse* response) {
+  return Serve(*auth_, context, response, [&] { return DoCreateTenant(request->name()); });
+}
+
+grpc::Status AdminServiceImpl::ListTenants(grpc::ServerContext* context,
+                                           const v1::ListTenantsRequest* request,
+                                           v1::ListTenantsResponse* response) {
+  return Serve(*auth_, context, response, [&] { return DoListTenants(); });
+}
+
+grpc::Status AdminServiceImpl::DeleteTenant(grpc::ServerContext* context,
+                                            const v1::DeleteTenantRequest* request,
+                                            v1::DeleteTenantResponse* response) {
+  return Serve(*auth_, context, response, [&] { return DoDeleteTenant(request->tenant()); });
+}
+
+grpc::Status AdminServiceImpl::CreateTenantToken(grpc::ServerContext* context,
+                                                 const v1::CreateTenantTokenRequest* request,
+                                                 v1::CreateTenantTokenResponse* response) {
+  return Serve(*auth_, context, response, [&] { return DoCreateToken(request->tenant()); });
+}
+
+grpc::Status AdminServiceImpl::RevokeTenantToken(grpc::ServerContext* context,
+                                                 const v1::RevokeTenantTokenRequest* request,
+                                                 v1::RevokeTenantTokenResponse* response) {
+  return Serve(*auth_, context, response, [&] { return DoRevokeToken(request->token_id()); });
+}
+
+grpc::Status AdminServiceImpl::GetFleetStatus(grpc::ServerContext* context,
+                                              const v1::GetFleetStatusRequest* request,
+                                              v1::StatusResponse* response) {
+  return Serve(*auth_, context, response, [&]() -> absl::StatusOr<v1::StatusResponse> {
+    v1::StatusResponse status;
+    RETURN_IF_ERROR(fleet_->Fill(&status));
+    return status;
+  });
+}
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,296 @@
+#include "controlplane/api/edge_config_service.h"
+
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "controlplane/api/grpc_status.h"
+
+namespace certgate::controlplane {
+
+namespace v1 = certgate::v1;
+
+// EdgeStream is one edge's Subscribe call. It lives until OnDone.
+class EdgeStream final : public grpc::ServerBidiReactor<v1::EdgeMessage, v1::ControlMessage> {
+ public:
+  explicit EdgeStream(EdgeConfigServiceImpl* service) : service_(service) {
+    service_->Register(this);
+    StartRead(&in_);
+  }
+
+  // Send writes `message`; the caller guarantees no other write is pending.
+  void Send(std::shared_ptr<const v1::ControlMessage> message) {
+    out_ = std::move(message);
+    StartWrite(out_.get());
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      service_->CloseStream(this, absl::OkStatus());
+      return;
+    }
+    absl::Status handled = service_->HandleMessage(this, in_);
+    if (!handled.ok()) {
+      service_->CloseStream(this, handled);
+      return;
+    }
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    out_.reset();
+    service_->WriteDone(this, ok);
+  }
+
+  void OnDone() override {
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  EdgeConfigServiceImpl* service_;
+  v1::EdgeMessage in_;
+  std::shared_ptr<const v1::ControlMessage> out_;
+};
+
+namespace {
+
+// RejectedStream answers an unauthenticated Subscribe and ends.
+class RejectedStream final : public grpc::ServerBidiReactor<v1::EdgeMessage, v1::ControlMessage> {
+ public:
+  explicit RejectedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
+
+}  // namespace
+
+EdgeConfigServiceImpl::EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store,
+                                             SnapshotBuilder* builder, FleetStatus* fleet,
+                                             uint64_t current_version)
+    : auth_(auth),
+      store_(store),
+      builder_(builder),
+      fleet_(fleet),
+      current_version_(current_version) {
+  pusher_ = std::thread([this] { PushLoop(); });
+}
+
+EdgeConfigServiceImpl::~EdgeConfigServiceImpl() { Stop(); }
+
+void EdgeConfigServiceImpl::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (pusher_.joinable()) {
+    pusher_.join();
+  }
+}
+
+grpc::ServerBidiReactor<v1::EdgeMessage, v1::ControlMessage>* EdgeConfigServiceImpl::Subscribe(
+    grpc::CallbackServerContext* context) {
+  absl::Status allowed = auth_->AuthenticateEdge(AuthorizationOf(*context));
+  if (!allowed.ok()) {
+    return new RejectedStream(allowed);
+  }
+  return new EdgeStream(this);
+}
+
+void EdgeConfigServiceImpl::OnCommit(uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  if (version > current_version_) {
+    current_version_ = version;
+    dirty_ = true;
+  }
+}
+
+void EdgeConfigServiceImpl::Register(EdgeStream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.emplace(stream, StreamState());
+}
+
+absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
+                                                  const v1::EdgeMessage& message) {
+  std::string node_id;
+  bool hello_done = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const StreamState& state = streams_[stream];
+    node_id = state.node_id;
+    hello_done = state.hello_done;
+  }
+  int64_t now = NowUnix();
+  switch (message.kind_case()) {
+    case v1::EdgeMessage::kHello: {
+      if (hello_done) {
+        return absl::InvalidArgumentError("hello sent twice");
+      }
+      const v1::Hello& hello = message.hello();
+      if (hello.node_id().empty() || hello.node_id().size() > 128) {
+        return absl::InvalidArgumentError("hello needs a node_id of 1 to 128 characters");
+      }
+      absl::Status recorded = store_->Write([&](StoreTransaction& txn) {
+        return txn.RecordEdgeSeen(hello.node_id(), hello.software_version(), now);
+      });
+      if (!recorded.ok()) {
+        return recorded;
+      }
+      fleet_->EdgeConnected(hello.node_id());
+      absl::MutexLock lock(&mu_);
+      StreamState& state = streams_[stream];
+      state.node_id = hello.node_id();
+      state.hello_done = true;
+      // An edge at version 0 always needs the snapshot, even of an empty
+      // config; UINT64_MAX makes the pusher treat it as behind.
+      state.edge_version = hello.version() == 0 ? UINT64_MAX : hello.version();
+      dirty_ = true;
+      return absl::OkStatus();
+    }
+    case v1::EdgeMessage::kAck:
+      if (!hello_done) {
+        return absl::InvalidArgumentError("the first message must be hello");
+      }
+      return store_->Write([&](StoreTransaction& txn) {
+        return txn.RecordAck(node_id, message.ack().version(), now);
+      });
+    case v1::EdgeMessage::kNack:
+      if (!hello_done) {
+        return absl::InvalidArgumentError("the first message must be hello");
+      }
+      std::fprintf(stderr, "edge %s refused version %llu: %s\n", node_id.c_str(),
+                   static_cast<unsigned long long>(message.nack().version()),
+                   message.nack().error().c_str());
+      return store_->Write([&](StoreTransaction& txn) {
+        return txn.RecordNack(node_id, message.nack().version(), message.nack().error(), now);
+      });
+    case v1::EdgeMessage::kTraffic:
+      if (!hello_done) {
+        return absl::InvalidArgumentError("the first message must be hello");
+      }
+      fleet_->AddTraffic(message.traffic(), absl::Now());
+      return store_->Write(
+          [&](StoreTransaction& txn) { return txn.RecordEdgeSeen(node_id, "", now); });
+    default:
+      return absl::InvalidArgumentError("empty edge message");
+  }
+}
+
+bool EdgeConfigServiceImpl::MaybeFinishLocked(StreamState& state) {
+  if (state.closing && !state.in_flight && !state.finished) {
+    state.finished = true;
+    return true;
+  }
+  return false;
+}
+
+void EdgeConfigServiceImpl::CloseStream(EdgeStream* stream, absl::Status status) {
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mu_);
+    StreamState& state = streams_[stream];
+    state.closing = true;
+    state.finish_status = status;
+    finish = MaybeFinishLocked(state);
+  }
+  if (finish) {
+    stream->Finish(ToGrpcStatus(status));
+  }
+}
+
+void EdgeConfigServiceImpl::WriteDone(EdgeStream* stream, bool ok) {
+  bool finish = false;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    StreamState& state = streams_[stream];
+    state.in_flight = false;
+    if (!ok) {
+      // The call is broken; its pending read fails too and closes it.
+      state.closing = true;
+    }
+    dirty_ = true;
+    finish = MaybeFinishLocked(state);
+    status = state.finish_status;
+  }
+  if (finish) {
+    stream->Finish(ToGrpcStatus(status));
+  }
+}
+
+void EdgeConfigServiceImpl::Unregister(EdgeStream* stream) {
+  std::string node_id;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = streams_.find(stream);
+    if (it == streams_.end()) {
+      return;
+    }
+    if (it->second.hello_done) {
+      node_id = it->second.node_id;
+    }
+    streams_.erase(it);
+  }
+  if (!node_id.empty()) {
+    fleet_->EdgeDisconnected(node_id);
+  }
+}
+
+void EdgeConfigServiceImpl::PushLoop() {
+  while (true) {
+    std::vector<std::pair<EdgeStream*, uint64_t>> work;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return dirty_ || stopping_; };
+      // The timeout is a safety net only; every state change sets dirty_.
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+      if (stopping_) {
+        return;
+      }
+      dirty_ = false;
+      for (auto& [stream, state] : streams_) {
+        if (state.hello_done && !state.in_flight && !state.closing &&
+            state.edge_version != current_version_) {
+          state.in_flight = true;
+          work.emplace_back(stream, state.edge_version == UINT64_MAX ? 0 : state.edge_version);
+        }
+      }
+    }
+    for (const auto& [stream, from_version] : work) {
+      // in_flight keeps the stream alive: it is never finished while set.
+      absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> message =
+          builder_->Build(from_version);
+      bool finish = false;
+      absl::Status status;
+      {
+        absl::MutexLock lock(&mu_);
+        StreamState& state = streams_[stream];
+        if (!message.ok() || *message == nullptr) {
+          if (!message.ok()) {
+            std::fprintf(stderr, "building config for edge %s failed: %s\n", state.node_id.c_str(),
+                         message.status().ToString().c_str());
+          } else {
+            state.edge_version = from_version;
+          }
+          state.in_flight = false;
+          finish = MaybeFinishLocked(state);
+          status = state.finish_status;
+        } else {
+          const v1::ControlMessage& sent = **message;
+          state.edge_version =
+              sent.has_snapshot() ? sent.snapshot().version() : sent.delta().version();
+        }
+      }
+      if (message.ok() && *message != nullptr) {
+        stream->Send(std::move(*message));
+      } else if (finish) {
+        stream->Finish(ToGrpcStatus(status));
+      }
+    }
+  }
+}
+
+}  // namespace certgate::controlplane

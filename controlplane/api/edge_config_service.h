@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "certgate/v1/edge_config.grpc.pb.h"
+#include "controlplane/api/auth.h"
+#include "controlplane/snapshot/fleet_status.h"
+#include "controlplane/snapshot/snapshot_builder.h"
+#include "controlplane/store/sqlite_store.h"
+
+namespace certgate::controlplane {
+
+class EdgeStream;
+
+// EdgeConfigServiceImpl serves the edge config stream. Each edge gets one
+// EdgeStream reactor; a pusher thread sends every stream whatever it lacks,
+// never more than one message in flight per stream, so a slow edge gets its
+// changes coalesced into one delta when its previous write completes.
+class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::CallbackService {
+ public:
+  EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store, SnapshotBuilder* builder,
+                        FleetStatus* fleet, uint64_t current_version);
+  ~EdgeConfigServiceImpl() override;
+
+  grpc::ServerBidiReactor<certgate::v1::EdgeMessage, certgate::v1::ControlMessage>* Subscribe(
+      grpc::CallbackServerContext* context) override;
+
+  // OnCommit: a new config version exists (called by the store).
+  void OnCommit(uint64_t version);
+  // Stop ends the pusher thread (after the server has shut down).
+  void Stop();
+
+ private:
+  friend class EdgeStream;
+
+  struct StreamState {
+    std::string node_id;
+    bool hello_done = false;
+    uint64_t edge_version = 0;  // what the edge holds, or will once the write lands
+    bool in_flight = false;
+    bool closing = false;
+    bool finished = false;
+    absl::Status finish_status;
+  };
+
+  // Called by EdgeStream.
+  void Register(EdgeStream* stream);
+  absl::Status HandleMessage(EdgeStream* stream, const certgate::v1::EdgeMessage& message);
+  void CloseStream(EdgeStream* stream, absl::Status status);
+  void WriteDone(EdgeStream* stream, bool ok);
+  void Unregister(EdgeStream* stream);
+  // MaybeFinishLocked: true when the caller must Finish the stream now.
+  bool MaybeFinishLocked(StreamState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void PushLoop();
+
+  const Authenticator* auth_;
+  SqliteStore* store_;
+  SnapshotBuilder* builder_;
+  FleetStatus* fleet_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<EdgeStream*, StreamState> streams_ ABSL_GUARDED_BY(mu_);
+  uint64_t current_version_ ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread pusher_;
+};
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,717 @@
+#include "controlplane/api/zone_manager.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/field_selector.h"
+#include "common/names.h"
+#include "common/pem.h"
+#include "common/status_macros.h"
+#include "common/x509_info.h"
+#include "controlplane/validation/ca_certificates.h"
+#include "controlplane/validation/crl.h"
+#include "controlplane/validation/error_response.h"
+#include "controlplane/validation/server_certificate.h"
+#include "openssl/x509.h"
+
+namespace certgate::controlplane {
+namespace {
+
+using certgate::v1::CaCertificate;
+using certgate::v1::Mode;
+
+constexpr char kDefaultErrorBody[] = R"({"error":"client certificate required"})";
+constexpr char kDefaultStatusHeader[] = "X-Client-Cert-Status";
+constexpr char kDefaultSkiHeader[] = "X-Client-Cert-Ski";
+constexpr char kDefaultErrorHeader[] = "X-Client-Cert-Error";
+
+int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
+
+std::string LookupKey(const std::string& hostname) { return absl::AsciiStrToLower(hostname); }
+
+absl::Status ZoneNotFound(const std::string& hostname) {
+  // The same answer for a zone that does not exist and another tenant's.
+  return absl::NotFoundError(absl::StrCat("zone ", hostname, " not found"));
+}
+
+absl::Status ValidateMode(Mode mode) {
+  if (!certgate::v1::Mode_IsValid(mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("mode ", static_cast<int>(mode), " is unknown"));
+  }
+  return absl::OkStatus();
+}
+
+const char* KindName(CaKind kind) { return kind == CaKind::kRoot ? "root" : "intermediate"; }
+
+google::protobuf::RepeatedPtrField<CaCertificate>* CaList(certgate::v1::Zone* zone, CaKind kind) {
+  return kind == CaKind::kRoot ? zone->mutable_roots() : zone->mutable_intermediates();
+}
+
+// FindByIdPrefix: index of the one certificate whose id (or fingerprint)
+// starts with `id`; at least 8 hex digits.
+absl::StatusOr<int> FindByIdPrefix(const google::protobuf::RepeatedPtrField<CaCertificate>& list,
+                                   const std::string& raw_id, CaKind kind,
+                                   const std::string& hostname) {
+  std::string id = absl::AsciiStrToLower(raw_id);
+  if (id.size() < 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(KindName(kind), " id \"", raw_id, "\" is shorter than 8 hex digits"));
+  }
+  int found = -1;
+  for (int i = 0; i < list.size(); ++i) {
+    if (absl::StartsWith(list[i].fingerprint_sha256(), id)) {
+      if (found >= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(KindName(kind), " id \"", raw_id, "\" is ambiguous"));
+      }
+      found = i;
+    }
+  }
+  if (found < 0) {
+    return absl::NotFoundError(
+        absl::StrCat(KindName(kind), " ", raw_id, " not found in zone ", hostname));
+  }
+  return found;
+}
+
+std::vector<std::string> StatusHeaderList(const certgate::v1::StatusHeaderNames& names) {
+  return {names.status(), names.ski(), names.error()};
+}
+
+}  // namespace
+
+absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::string& hostname) {
+  std::optional<ZoneRow> row;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(row, txn.FindZoneByHostname(LookupKey(hostname)));
+    return absl::OkStatus();
+  }));
+  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+    return ZoneNotFound(hostname);
+  }
+  return std::move(*row);
+}
+
+absl::StatusOr<uint64_t> ZoneManager::ChangeZone(const Caller& caller, const std::string& hostname,
+                                                 const std::string& action,
+                                                 const ZoneChange& change, ZoneRow* result) {
+  return store_->Mutate(caller.actor(), action, [&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
+    if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+      return ZoneNotFound(hostname);
+    }
+    txn.SetDetail(row->hostname);
+    RETURN_IF_ERROR(change(*row, txn));
+    RETURN_IF_ERROR(txn.UpdateZone(*row));
+    if (result != nullptr) {
+      *result = std::move(*row);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
+    const Caller& caller, const certgate::v1::CreateZoneRequest& request) {
+  ASSIGN_OR_RETURN(std::string hostname, NormalizeHostname(request.hostname()));
+  if (request.origin().empty()) {
+    return absl::InvalidArgumentError("origin is required");
+  }
+  ASSIGN_OR_RETURN(std::string origin, NormalizeOrigin(request.origin()));
+  RETURN_IF_ERROR(ValidateMode(request.mode()));
+  ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(hostname));
+  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo cert_info,
+                   DescribeServerCertificate(issued.chain_pem, true));
+
+  ZoneRow row;
+  ZoneResponse response;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      store_->Mutate(caller.actor(), "CreateZone", [&](StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<ZoneRow> existing, txn.FindZoneByHostname(hostname));
+        if (existing.has_value()) {
+          return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
+        }
+        row.tenant_id = caller.tenant_id;
+        row.hostname = hostname;
+        certgate::v1::Zone& zone = row.zone;
+        zone.set_hostname(hostname);
+        zone.set_mode(request.mode() == certgate::v1::MODE_UNSPECIFIED ? certgate::v1::MODE_ENFORCE
+                                                                       : request.mode());
+        zone.set_origin(origin);
+        zone.mutable_error_response()->set_content_type("application/json");
+        zone.mutable_error_response()->set_body(kDefaultErrorBody);
+        zone.mutable_status_header_names()->set_status(kDefaultStatusHeader);
+        zone.mutable_status_header_names()->set_ski(kDefaultSkiHeader);
+        zone.mutable_status_header_names()->set_error(kDefaultErrorHeader);
+        *zone.mutable_server_certificate() = cert_info;
+        zone.set_trust_version(txn.new_version());
+        zone.set_created_unix(NowUnix());
+        row.server_key_pem = issued.key_pem;
+        ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
+        txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
+        return absl::OkStatus();
+      }));
+  *response.mutable_zone() = row.zone;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ListZonesResponse> ZoneManager::ListZones(const Caller& caller) {
+  certgate::v1::ListZonesResponse response;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<ZoneRow> rows, txn.ListZones(caller.tenant_id));
+    for (ZoneRow& row : rows) {
+      *response.add_zones() = std::move(row.zone);
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::GetZone(const Caller& caller,
+                                                               const std::string& hostname) {
+  ZoneResponse response;
+  uint64_t version = 0;
+  std::optional<ZoneRow> row;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(version, txn.ConfigVersion());
+    ASSIGN_OR_RETURN(row, txn.FindZoneByHostname(LookupKey(hostname)));
+    return absl::OkStatus();
+  }));
+  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+    return ZoneNotFound(hostname);
+  }
+  *response.mutable_zone() = std::move(row->zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::DeleteZone(const Caller& caller,
+                                                                     const std::string& hostname) {
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      store_->Mutate(caller.actor(), "DeleteZone", [&](StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
+        if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+          return ZoneNotFound(hostname);
+        }
+        txn.SetDetail(row->hostname);
+        return txn.DeleteZone(row->id);
+      }));
+  certgate::v1::ChangeResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
+    const Caller& caller, const certgate::v1::UpdateZoneRequest& request) {
+  RETURN_IF_ERROR(ValidateMode(request.mode()));
+  std::string origin;
+  if (!request.origin().empty()) {
+    ASSIGN_OR_RETURN(origin, NormalizeOrigin(request.origin()));
+  }
+  if (request.mode() == certgate::v1::MODE_UNSPECIFIED && origin.empty() &&
+      !request.has_send_ca_names()) {
+    return absl::InvalidArgumentError("nothing to update: set mode, origin or send_ca_names");
+  }
+  ZoneRow row;
+  ASSIGN_OR_RETURN(uint64_t version,
+                   ChangeZone(
+                       caller, request.hostname(), "UpdateZone",
+                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                         std::string detail = zone.hostname;
+                         if (request.mode() != certgate::v1::MODE_UNSPECIFIED) {
+                           zone.zone.set_mode(request.mode());
+                           absl::StrAppend(&detail, " mode=", Mode_Name(request.mode()));
+                         }
+                         if (!origin.empty()) {
+                           zone.zone.set_origin(origin);
+                           absl::StrAppend(&detail, " origin=", origin);
+                         }
+                         if (request.has_send_ca_names()) {
+                           zone.zone.set_send_ca_names(request.send_ca_names());
+                           absl::StrAppend(&detail, " send_ca_names=", request.send_ca_names());
+                         }
+                         txn.SetDetail(detail);
+                         return absl::OkStatus();
+                       },
+                       &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertificates(
+    const Caller& caller, const certgate::v1::AddCaCertificatesRequest& request, CaKind kind) {
+  ASSIGN_OR_RETURN(std::vector<ParsedCaCertificate> parsed,
+                   ParseCaCertificates(request.data(), NowUnix()));
+  int limit =
+      kind == CaKind::kRoot ? options_.max_roots_per_zone : options_.max_intermediates_per_zone;
+  certgate::v1::AddCaCertificatesResponse response;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), kind == CaKind::kRoot ? "AddRoots" : "AddIntermediates",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            auto* list = CaList(&zone.zone, kind);
+            for (const ParsedCaCertificate& entry : parsed) {
+              for (const CaCertificate& existing : *list) {
+                if (existing.fingerprint_sha256() == entry.info.fingerprint_sha256()) {
+                  return absl::AlreadyExistsError(absl::StrCat("certificate ", entry.info.subject(),
+                                                               " is already a ", KindName(kind),
+                                                               " of zone ", zone.hostname));
+                }
+              }
+            }
+            if (list->size() + static_cast<int>(parsed.size()) > limit) {
+              return absl::ResourceExhaustedError(
+                  absl::StrCat("zone ", zone.hostname, " would have ", list->size() + parsed.size(),
+                               " ", KindName(kind), "s; at most ", limit, " are allowed"));
+            }
+            std::string detail = zone.hostname;
+            for (const ParsedCaCertificate& entry : parsed) {
+              *list->Add() = entry.info;
+              *response.add_added() = entry.info;
+              absl::StrAppend(&detail, " ", entry.info.id());
+            }
+            zone.zone.set_trust_version(txn.new_version());
+            txn.SetDetail(detail);
+            return absl::OkStatus();
+          },
+          nullptr));
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ListCaCertificatesResponse> ZoneManager::ListCaCertificates(
+    const Caller& caller, const std::string& hostname, CaKind kind) {
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname));
+  certgate::v1::ListCaCertificatesResponse response;
+  *response.mutable_certificates() = std::move(*CaList(&row.zone, kind));
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCaCertificate(
+    const Caller& caller, const certgate::v1::RemoveCaCertificateRequest& request, CaKind kind) {
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), kind == CaKind::kRoot ? "RemoveRoot" : "RemoveIntermediate",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            auto* list = CaList(&zone.zone, kind);
+            ASSIGN_OR_RETURN(int index, FindByIdPrefix(*list, request.id(), kind, zone.hostname));
+            txn.SetDetail(absl::StrCat(zone.hostname, " ", (*list)[index].id()));
+            list->erase(list->begin() + index);
+            zone.zone.set_trust_version(txn.new_version());
+            return absl::OkStatus();
+          },
+          nullptr));
+  certgate::v1::ChangeResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetServerCertificate(
+    const Caller& caller, const certgate::v1::SetServerCertificateRequest& request) {
+  ZoneRow row;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "SetServerCertificate",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(
+                certgate::v1::ServerCertificateInfo info,
+                ValidateServerCertificate(request.chain_pem(), request.key_pem(), zone.hostname));
+            txn.SetDetail(absl::StrCat(zone.hostname, " ", info.subject()));
+            *zone.zone.mutable_server_certificate() = std::move(info);
+            zone.server_key_pem = request.key_pem();
+            return absl::OkStatus();
+          },
+          &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
+    const Caller& caller, const std::string& hostname) {
+  ZoneRow row;
+  ASSIGN_OR_RETURN(uint64_t version,
+                   ChangeZone(
+                       caller, hostname, "ResetServerCertificate",
+                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                         ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(zone.hostname));
+                         ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
+                                          DescribeServerCertificate(issued.chain_pem, true));
+                         *zone.zone.mutable_server_certificate() = std::move(info);
+                         zone.server_key_pem = issued.key_pem;
+                         return absl::OkStatus();
+                       },
+                       &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+certgate::v1::GetEdgeCaResponse ZoneManager::GetEdgeCa() const {
+  certgate::v1::GetEdgeCaResponse response;
+  response.set_certificate_pem(edge_ca_->certificate_pem());
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetErrorResponse(
+    const Caller& caller, const certgate::v1::SetErrorResponseRequest& request) {
+  RETURN_IF_ERROR(ValidateErrorResponse(request.error_response()));
+  ZoneRow row;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "SetErrorResponse",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            *zone.zone.mutable_error_response() = request.error_response();
+            txn.SetDetail(absl::StrCat(zone.hostname, " ", request.error_response().content_type(),
+                                       " ", request.error_response().body().size(), " bytes"));
+            return absl::OkStatus();
+          },
+          &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
+    const Caller& caller, const certgate::v1::SetHeaderMappingRequest& request) {
+  const certgate::v1::HeaderMapping& mapping = request.mapping();
+  RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
+  RETURN_IF_ERROR(ValidateFieldSelector(mapping.selector()));
+  ZoneRow row;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "SetHeaderMapping",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            for (const std::string& name : StatusHeaderList(zone.zone.status_header_names())) {
+              if (absl::EqualsIgnoreCase(name, mapping.header())) {
+                return absl::InvalidArgumentError(
+                    absl::StrCat("header ", mapping.header(),
+                                 " is already a status header of zone ", zone.hostname));
+              }
+            }
+            auto* mappings = zone.zone.mutable_header_mappings();
+            bool replaced = false;
+            for (certgate::v1::HeaderMapping& existing : *mappings) {
+              if (absl::EqualsIgnoreCase(existing.header(), mapping.header())) {
+                existing = mapping;
+                replaced = true;
+              }
+            }
+            if (!replaced) {
+              if (mappings->size() >= options_.max_header_mappings_per_zone) {
+                return absl::ResourceExhaustedError(
+                    absl::StrCat("zone ", zone.hostname, " already has ", mappings->size(),
+                                 " header mappings; at most ",
+                                 options_.max_header_mappings_per_zone, " are allowed"));
+              }
+              *mappings->Add() = mapping;
+            }
+            txn.SetDetail(
+                absl::StrCat(zone.hostname, " ", mapping.header(), "=", mapping.selector()));
+            return absl::OkStatus();
+          },
+          &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveHeaderMapping(
+    const Caller& caller, const certgate::v1::RemoveHeaderMappingRequest& request) {
+  ZoneRow row;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "RemoveHeaderMapping",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            auto* mappings = zone.zone.mutable_header_mappings();
+            auto it = std::find_if(mappings->begin(), mappings->end(),
+                                   [&](const certgate::v1::HeaderMapping& m) {
+                                     return absl::EqualsIgnoreCase(m.header(), request.header());
+                                   });
+            if (it == mappings->end()) {
+              return absl::NotFoundError(absl::StrCat("header mapping ", request.header(),
+                                                      " not found in zone ", zone.hostname));
+            }
+            mappings->erase(it);
+            txn.SetDetail(absl::StrCat(zone.hostname, " ", request.header()));
+            return absl::OkStatus();
+          },
+          &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
+    const Caller& caller, const certgate::v1::SetStatusHeaderNamesRequest& request) {
+  const certgate::v1::StatusHeaderNames& names = request.names();
+  if (names.status().empty() && names.ski().empty() && names.error().empty()) {
+    return absl::InvalidArgumentError("no status header name given");
+  }
+  for (const std::string& name : StatusHeaderList(names)) {
+    if (!name.empty()) {
+      RETURN_IF_ERROR(ValidateHeaderName(name));
+    }
+  }
+  ZoneRow row;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "SetStatusHeaderNames",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            certgate::v1::StatusHeaderNames merged = zone.zone.status_header_names();
+            if (!names.status().empty()) {
+              merged.set_status(names.status());
+            }
+            if (!names.ski().empty()) {
+              merged.set_ski(names.ski());
+            }
+            if (!names.error().empty()) {
+              merged.set_error(names.error());
+            }
+            std::vector<std::string> list = StatusHeaderList(merged);
+            for (size_t i = 0; i < list.size(); ++i) {
+              for (size_t j = i + 1; j < list.size(); ++j) {
+                if (absl::EqualsIgnoreCase(list[i], list[j])) {
+                  return absl::InvalidArgumentError(
+                      absl::StrCat("status header names must differ; ", list[i], " is used twice"));
+                }
+              }
+              for (const certgate::v1::HeaderMapping& mapping : zone.zone.header_mappings()) {
+                if (absl::EqualsIgnoreCase(list[i], mapping.header())) {
+                  return absl::InvalidArgumentError(absl::StrCat(
+                      "header ", list[i], " is already mapped to ", mapping.selector()));
+                }
+              }
+            }
+            *zone.zone.mutable_status_header_names() = merged;
+            txn.SetDetail(absl::StrCat(zone.hostname, " ", merged.status(), ",", merged.ski(), ",",
+                                       merged.error()));
+            return absl::OkStatus();
+          },
+          &row));
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
+    const Caller& caller, const certgate::v1::RevokeRequest& request) {
+  certgate::v1::Revocation revocation;
+  switch (request.target_case()) {
+    case certgate::v1::RevokeRequest::kSerialHex: {
+      ASSIGN_OR_RETURN(std::string serial, NormalizeSerialHex(request.serial_hex()));
+      revocation.set_serial_hex(serial);
+      revocation.set_source("serial");
+      if (!request.issuer_certificate().empty()) {
+        absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> issuer =
+            ParseCertificates(request.issuer_certificate());
+        if (!issuer.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("issuer certificate: ", issuer.status().message()));
+        }
+        const X509_NAME* name = X509_get_subject_name((*issuer)[0].get());
+        revocation.set_issuer_name_der(NameToDer(name));
+        revocation.set_issuer(NameToRfc4514(name));
+      }
+      break;
+    }
+    case certgate::v1::RevokeRequest::kCertificate: {
+      if (!request.issuer_certificate().empty()) {
+        return absl::InvalidArgumentError(
+            "issuer_certificate goes with serial_hex; a certificate names its own issuer");
+      }
+      absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> certs =
+          ParseCertificates(request.certificate());
+      if (!certs.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("certificate to revoke: ", certs.status().message()));
+      }
+      if (certs->size() != 1) {
+        return absl::InvalidArgumentError("revoke takes exactly one certificate");
+      }
+      const X509* cert = (*certs)[0].get();
+      revocation.set_serial_hex(SerialHex(cert));
+      revocation.set_issuer_name_der(NameToDer(X509_get_issuer_name(cert)));
+      revocation.set_issuer(NameToRfc4514(X509_get_issuer_name(cert)));
+      revocation.set_source("certificate");
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError("revoke needs serial_hex or certificate");
+  }
+  revocation.set_id(RevocationId("manual", revocation.issuer_name_der(), revocation.serial_hex()));
+  revocation.set_created_unix(NowUnix());
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "Revoke",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
+              if (existing.id() == revocation.id()) {
+                return absl::AlreadyExistsError(absl::StrCat(
+                    "serial ", revocation.serial_hex(), " is already revoked",
+                    revocation.issuer().empty() ? " under every issuer"
+                                                : absl::StrCat(" under ", revocation.issuer())));
+              }
+            }
+            if (zone.zone.revocations_size() >= options_.max_revocations_per_zone) {
+              return absl::ResourceExhaustedError(
+                  absl::StrCat("zone ", zone.hostname, " already has ",
+                               zone.zone.revocations_size(), " revocations"));
+            }
+            *zone.zone.add_revocations() = revocation;
+            zone.zone.set_trust_version(txn.new_version());
+            txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
+                                       " issuer=", revocation.issuer()));
+            return absl::OkStatus();
+          },
+          nullptr));
+  certgate::v1::RevokeResponse response;
+  *response.mutable_revocation() = std::move(revocation);
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ListRevocationsResponse> ZoneManager::ListRevocations(
+    const Caller& caller, const std::string& hostname) {
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname));
+  certgate::v1::ListRevocationsResponse response;
+  *response.mutable_revocations() = std::move(*row.zone.mutable_revocations());
+  *response.mutable_crls() = std::move(*row.zone.mutable_crls());
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveRevocation(
+    const Caller& caller, const certgate::v1::RemoveRevocationRequest& request) {
+  ASSIGN_OR_RETURN(uint64_t version,
+                   ChangeZone(
+                       caller, request.hostname(), "RemoveRevocation",
+                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                         auto* list = zone.zone.mutable_revocations();
+                         auto it = std::find_if(
+                             list->begin(), list->end(), [&](const certgate::v1::Revocation& r) {
+                               return r.id() == absl::AsciiStrToLower(request.id());
+                             });
+                         if (it == list->end()) {
+                           return absl::NotFoundError(absl::StrCat(
+                               "revocation ", request.id(), " not found in zone ", zone.hostname));
+                         }
+                         if (absl::StartsWith(it->source(), "crl:")) {
+                           return absl::FailedPreconditionError(
+                               absl::StrCat("revocation ", request.id(), " comes from ",
+                                            it->source(), "; remove the CRL instead"));
+                         }
+                         txn.SetDetail(absl::StrCat(zone.hostname, " ", it->id()));
+                         list->erase(it);
+                         zone.zone.set_trust_version(txn.new_version());
+                         return absl::OkStatus();
+                       },
+                       nullptr));
+  certgate::v1::ChangeResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::AddCrlResponse> ZoneManager::AddCrl(
+    const Caller& caller, const certgate::v1::AddCrlRequest& request) {
+  certgate::v1::AddCrlResponse response;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "AddCrl",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(ParsedCrl parsed, ParseZoneCrl(request.data(), zone.zone, NowUnix()));
+            for (const certgate::v1::Crl& existing : zone.zone.crls()) {
+              if (existing.id() == parsed.info.id()) {
+                return absl::AlreadyExistsError(absl::StrCat(
+                    "CRL ", parsed.info.id(), " is already added to zone ", zone.hostname));
+              }
+            }
+            if (zone.zone.revocations_size() + static_cast<int>(parsed.revocations.size()) >
+                options_.max_revocations_per_zone) {
+              return absl::ResourceExhaustedError(
+                  absl::StrCat("zone ", zone.hostname, " would have more than ",
+                               options_.max_revocations_per_zone, " revocations"));
+            }
+            for (certgate::v1::Revocation& revocation : parsed.revocations) {
+              *zone.zone.add_revocations() = std::move(revocation);
+            }
+            *zone.zone.add_crls() = parsed.info;
+            *response.mutable_crl() = parsed.info;
+            zone.zone.set_trust_version(txn.new_version());
+            txn.SetDetail(absl::StrCat(zone.hostname, " crl=", parsed.info.id(),
+                                       " issuer=", parsed.info.issuer()));
+            return absl::OkStatus();
+          },
+          nullptr));
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCrl(
+    const Caller& caller, const certgate::v1::RemoveCrlRequest& request) {
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeZone(
+          caller, request.hostname(), "RemoveCrl",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            std::string id = absl::AsciiStrToLower(request.id());
+            auto* crls = zone.zone.mutable_crls();
+            auto it = std::find_if(crls->begin(), crls->end(),
+                                   [&](const certgate::v1::Crl& crl) { return crl.id() == id; });
+            if (it == crls->end()) {
+              return absl::NotFoundError(
+                  absl::StrCat("CRL ", request.id(), " not found in zone ", zone.hostname));
+            }
+            crls->erase(it);
+            std::string source = absl::StrCat("crl:", id);
+            auto* revocations = zone.zone.mutable_revocations();
+            revocations->erase(std::remove_if(revocations->begin(), revocations->end(),
+                                              [&](const certgate::v1::Revocation& r) {
+                                                return r.source() == source;
+                                              }),
+                               revocations->end());
+            zone.zone.set_trust_version(txn.new_version());
+            txn.SetDetail(absl::StrCat(zone.hostname, " crl=", id));
+            return absl::OkStatus();
+          },
+          nullptr));
+  certgate::v1::ChangeResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
+absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller& caller,
+                                                                    const std::string& hostname) {
+  certgate::v1::StatusResponse response;
+  if (!hostname.empty()) {
+    ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname));
+    *response.mutable_traffic() = fleet_->Traffic(static_cast<uint64_t>(row.id), absl::Now());
+    response.mutable_traffic()->set_hostname(row.hostname);
+  }
+  RETURN_IF_ERROR(fleet_->Fill(&response));
+  return response;
+}
+
+}  // namespace certgate::controlplane

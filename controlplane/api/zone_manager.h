@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "certgate/v1/tenant.pb.h"
+#include "controlplane/api/auth.h"
+#include "controlplane/pki/edge_ca.h"
+#include "controlplane/snapshot/fleet_status.h"
+#include "controlplane/store/sqlite_store.h"
+
+namespace certgate::controlplane {
+
+struct ZoneManagerOptions {
+  int max_roots_per_zone = 1000;
+  int max_intermediates_per_zone = 1000;
+  int max_header_mappings_per_zone = 64;
+  int max_revocations_per_zone = 100000;
+};
+
+// Which list of CA certificates a call is about.
+enum class CaKind { kRoot, kIntermediate };
+
+// ZoneManager is everything a tenant can do with its zones: it validates each
+// request, refuses with a message naming the problem, and otherwise commits
+// the change as one config version. Another tenant's zone is "not found".
+class ZoneManager {
+ public:
+  ZoneManager(SqliteStore* store, const EdgeCa* edge_ca, FleetStatus* fleet,
+              ZoneManagerOptions options)
+      : store_(store), edge_ca_(edge_ca), fleet_(fleet), options_(options) {}
+
+  using ZoneResponse = certgate::v1::ZoneResponse;
+
+  absl::StatusOr<ZoneResponse> CreateZone(const Caller& caller,
+                                          const certgate::v1::CreateZoneRequest& request);
+  absl::StatusOr<certgate::v1::ListZonesResponse> ListZones(const Caller& caller);
+  absl::StatusOr<ZoneResponse> GetZone(const Caller& caller, const std::string& hostname);
+  absl::StatusOr<certgate::v1::ChangeResponse> DeleteZone(const Caller& caller,
+                                                          const std::string& hostname);
+  absl::StatusOr<ZoneResponse> UpdateZone(const Caller& caller,
+                                          const certgate::v1::UpdateZoneRequest& request);
+
+  absl::StatusOr<certgate::v1::AddCaCertificatesResponse> AddCaCertificates(
+      const Caller& caller, const certgate::v1::AddCaCertificatesRequest& request, CaKind kind);
+  absl::StatusOr<certgate::v1::ListCaCertificatesResponse> ListCaCertificates(
+      const Caller& caller, const std::string& hostname, CaKind kind);
+  absl::StatusOr<certgate::v1::ChangeResponse> RemoveCaCertificate(
+      const Caller& caller, const certgate::v1::RemoveCaCertificateRequest& request, CaKind kind);
+
+  absl::StatusOr<ZoneResponse> SetServerCertificate(
+      const Caller& caller, const certgate::v1::SetServerCertificateRequest& request);
+  absl::StatusOr<ZoneResponse> ResetServerCertificate(const Caller& caller,
+                                                      const std::string& hostname);
+  certgate::v1::GetEdgeCaResponse GetEdgeCa() const;
+
+  absl::StatusOr<ZoneResponse> SetErrorResponse(
+      const Caller& caller, const certgate::v1::SetErrorResponseRequest& request);
+  absl::StatusOr<ZoneResponse> SetHeaderMapping(
+      const Caller& caller, const certgate::v1::SetHeaderMappingRequest& request);
+  absl::StatusOr<ZoneResponse> RemoveHeaderMapping(
+      const Caller& caller, const certgate::v1::RemoveHeaderMappingRequest& request);
+  absl::StatusOr<ZoneResponse> SetStatusHeaderNames(
+      const Caller& caller, const certgate::v1::SetStatusHeaderNamesRequest& request);
+
+  absl::StatusOr<certgate::v1::RevokeResponse> Revoke(const Caller& caller,
+                                                      const certgate::v1::RevokeRequest& request);
+  absl::StatusOr<certgate::v1::ListRevocationsResponse> ListRevocations(
+      const Caller& caller, const std::string& hostname);
+  absl::StatusOr<certgate::v1::ChangeResponse> RemoveRevocation(
+      const Caller& caller, const certgate::v1::RemoveRevocationRequest& request);
+  absl::StatusOr<certgate::v1::AddCrlResponse> AddCrl(const Caller& caller,
+                                                      const certgate::v1::AddCrlRequest& request);
+  absl::StatusOr<certgate::v1::ChangeResponse> RemoveCrl(
+      const Caller& caller, const certgate::v1::RemoveCrlRequest& request);
+
+  absl::StatusOr<certgate::v1::StatusResponse> GetStatus(const Caller& caller,
+                                                         const std::string& hostname);
+
+ private:
+  using ZoneChange = std::function<absl::Status(ZoneRow& zone, StoreTransaction& txn)>;
+
+  // ChangeZone loads the caller's zone, applies `change` and commits it.
+  absl::StatusOr<uint64_t> ChangeZone(const Caller& caller, const std::string& hostname,
+                                      const std::string& action, const ZoneChange& change,
+                                      ZoneRow* result);
+  // ReadZone: the caller's zone, or NOT_FOUND.
+  absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname);
+
+  SqliteStore* store_;
+  const EdgeCa* edge_ca_;
+  FleetStatus* fleet_;
+  ZoneManagerOptions options_;
+};
+
+}  // namespace certgate::controlplane

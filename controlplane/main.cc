@@ -1,0 +1,222 @@
+// certgate-control: the tenant and admin API and the edge config stream,
+// backed by one SQLite database.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "controlplane/api/admin_service.h"
+#include "controlplane/api/auth.h"
+#include "controlplane/api/edge_config_service.h"
+#include "controlplane/api/tenant_service.h"
+#include "controlplane/api/token.h"
+#include "controlplane/api/zone_manager.h"
+#include "controlplane/pki/edge_ca.h"
+#include "controlplane/snapshot/fleet_status.h"
+#include "controlplane/snapshot/snapshot_builder.h"
+#include "controlplane/store/sqlite_store.h"
+
+namespace {
+
+using namespace certgate::controlplane;  // NOLINT: a binary's main
+
+bool ReadWholeFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return false;
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  *out = content.str();
+  return true;
+}
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// MakeDirectories: mkdir -p, mode 0700 (the database and keys are secret).
+bool MakeDirectories(const std::string& path) {
+  if (path.empty() || path == "." || path == "/") {
+    return true;
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0) {
+    return S_ISDIR(info.st_mode);
+  }
+  if (!MakeDirectories(DirectoryOf(path))) {
+    return false;
+  }
+  return mkdir(path.c_str(), 0700) == 0 || errno == EEXIST;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "certgate-control: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "certgate-control: the certgate control plane (tenant and admin API, edge config "
+      "stream), backed by SQLite"};
+  std::string db_path;
+  std::string listen;
+  std::string admin_token_file;
+  std::string edge_token_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string edge_ca_dir;
+  bool insecure = false;
+  int max_roots = 1000;
+  app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
+  app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
+      ->required();
+  app.add_option("--listen", listen, "Address to serve gRPC on, HOST:PORT (port 0: any free)")
+      ->required();
+  app.add_option("--admin-token-file", admin_token_file,
+                 "File holding the admin token; created (mode 0600) if missing")
+      ->required();
+  app.add_option("--edge-token-file", edge_token_file,
+                 "File holding the token edges subscribe with; created (mode 0600) if missing")
+      ->required();
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain to serve TLS with");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_flag("--insecure", insecure, "Serve plaintext gRPC (only with this flag)");
+  app.add_option("--max-roots-per-zone", max_roots, "Most roots one zone may hold")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--edge-ca-dir", edge_ca_dir,
+                 "Directory of the CA that issues zones' server certificates "
+                 "(default: edge-ca next to the database)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (insecure && (!tls_cert.empty() || !tls_key.empty())) {
+    return Fail("--insecure cannot be combined with --tls-cert/--tls-key");
+  }
+  if (!insecure && (tls_cert.empty() || tls_key.empty())) {
+    return Fail("give --tls-cert and --tls-key, or --insecure to serve plaintext");
+  }
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Fail(absl::StrCat("--listen ", listen, ": expected HOST:PORT"));
+  }
+  if (edge_ca_dir.empty()) {
+    edge_ca_dir = DirectoryOf(db_path) + "/edge-ca";
+  }
+
+  // Signals are taken synchronously by the main thread: block them before
+  // any thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (!MakeDirectories(DirectoryOf(db_path))) {
+    return Fail(absl::StrCat("cannot create the directory of --db ", db_path));
+  }
+
+  SqliteStoreOptions store_options;
+  store_options.path = db_path;
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(store_options);
+  if (!store.ok()) {
+    return Fail(std::string(store.status().message()));
+  }
+  absl::StatusOr<std::string> admin_token = LoadOrCreateTokenFile(admin_token_file);
+  if (!admin_token.ok()) {
+    return Fail(std::string(admin_token.status().message()));
+  }
+  absl::StatusOr<std::string> edge_token = LoadOrCreateTokenFile(edge_token_file);
+  if (!edge_token.ok()) {
+    return Fail(std::string(edge_token.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<EdgeCa>> edge_ca = EdgeCa::LoadOrCreate(edge_ca_dir);
+  if (!edge_ca.ok()) {
+    return Fail(std::string(edge_ca.status().message()));
+  }
+  uint64_t current_version = 0;
+  absl::Status read = (*store)->Read([&](StoreTransaction& txn) -> absl::Status {
+    absl::StatusOr<uint64_t> version = txn.ConfigVersion();
+    if (!version.ok()) {
+      return version.status();
+    }
+    current_version = *version;
+    return absl::OkStatus();
+  });
+  if (!read.ok()) {
+    return Fail(std::string(read.message()));
+  }
+
+  Authenticator auth(store->get(), *admin_token, *edge_token);
+  FleetStatus fleet(store->get());
+  SnapshotBuilder builder(store->get());
+  ZoneManagerOptions zone_options;
+  zone_options.max_roots_per_zone = max_roots;
+  ZoneManager zones(store->get(), edge_ca->get(), &fleet, zone_options);
+  TenantServiceImpl tenant_service(&auth, &zones);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet);
+  EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
+  (*store)->SetCommitListener(
+      [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (insecure) {
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    if (!ReadWholeFile(tls_key, &pair.private_key)) {
+      return Fail(absl::StrCat("cannot read --tls-key ", tls_key));
+    }
+    if (!ReadWholeFile(tls_cert, &pair.cert_chain)) {
+      return Fail(absl::StrCat("cannot read --tls-cert ", tls_cert));
+    }
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back(pair);
+    credentials = grpc::SslServerCredentials(options);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder server_builder;
+  int port = 0;
+  server_builder.AddListeningPort(listen, credentials, &port);
+  server_builder.RegisterService(&tenant_service);
+  server_builder.RegisterService(&admin_service);
+  server_builder.RegisterService(&edge_service);
+  // Edges hold one idle stream each: notice dead ones, allow their pings.
+  server_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  server_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  server_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  std::unique_ptr<grpc::Server> server = server_builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", listen));
+  }
+  std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
+  // Open edge streams are cancelled after the grace period.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  (*store)->SetCommitListener(nullptr);
+  edge_service.Stop();
+  return 0;
+}

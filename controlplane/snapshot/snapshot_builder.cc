@@ -1,0 +1,92 @@
+#include "controlplane/snapshot/snapshot_builder.h"
+
+#include <optional>
+#include <vector>
+
+#include "common/status_macros.h"
+
+namespace certgate::controlplane {
+
+namespace v1 = certgate::v1;
+
+v1::EdgeZone SnapshotBuilder::ToEdgeZone(const ZoneRow& row) {
+  const v1::Zone& zone = row.zone;
+  v1::EdgeZone edge;
+  edge.set_id(static_cast<uint64_t>(row.id));
+  edge.set_hostname(row.hostname);
+  edge.set_mode(zone.mode());
+  edge.set_origin(zone.origin());
+  for (const v1::CaCertificate& root : zone.roots()) {
+    edge.add_roots_der(root.der());
+  }
+  for (const v1::CaCertificate& intermediate : zone.intermediates()) {
+    edge.add_intermediates_der(intermediate.der());
+  }
+  for (const v1::Revocation& revocation : zone.revocations()) {
+    v1::RevokedSerial* revoked = edge.add_revoked();
+    revoked->set_issuer_name_der(revocation.issuer_name_der());
+    revoked->set_serial_hex(revocation.serial_hex());
+  }
+  *edge.mutable_error_response() = zone.error_response();
+  *edge.mutable_header_mappings() = zone.header_mappings();
+  *edge.mutable_status_header_names() = zone.status_header_names();
+  edge.set_server_chain_pem(zone.server_certificate().chain_pem());
+  edge.set_server_key_pem(row.server_key_pem);
+  edge.set_trust_version(zone.trust_version());
+  edge.set_send_ca_names(zone.send_ca_names());
+  edge.set_tenant_id(row.tenant_id);
+  return edge;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build(
+    uint64_t from_version) {
+  std::shared_ptr<const v1::ControlMessage> result;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(uint64_t current, txn.ConfigVersion());
+    ASSIGN_OR_RETURN(uint64_t floor, txn.DeltaFloor());
+    if (from_version == current && from_version != 0) {
+      return absl::OkStatus();
+    }
+    absl::MutexLock lock(&mu_);
+    if (from_version == 0 || from_version < floor || from_version > current) {
+      if (snapshot_ == nullptr || snapshot_->snapshot().version() != current) {
+        auto message = std::make_shared<v1::ControlMessage>();
+        v1::Snapshot* snapshot = message->mutable_snapshot();
+        snapshot->set_version(current);
+        RETURN_IF_ERROR(
+            txn.ForEachZone([&](ZoneRow&& row) { *snapshot->add_zones() = ToEdgeZone(row); }));
+        snapshot_ = std::move(message);
+      }
+      result = snapshot_;
+      return absl::OkStatus();
+    }
+    if (deltas_version_ != current) {
+      deltas_.clear();
+      deltas_version_ = current;
+    }
+    auto cached = deltas_.find(from_version);
+    if (cached != deltas_.end()) {
+      result = cached->second;
+      return absl::OkStatus();
+    }
+    auto message = std::make_shared<v1::ControlMessage>();
+    v1::Delta* delta = message->mutable_delta();
+    delta->set_from_version(from_version);
+    delta->set_version(current);
+    ASSIGN_OR_RETURN(std::vector<int64_t> changed, txn.ZonesChangedSince(from_version));
+    for (int64_t zone_id : changed) {
+      ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneById(zone_id));
+      if (row.has_value()) {
+        *delta->add_upserted() = ToEdgeZone(*row);
+      } else {
+        delta->add_removed_zone_ids(static_cast<uint64_t>(zone_id));
+      }
+    }
+    deltas_[from_version] = message;
+    result = std::move(message);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "certgate/v1/edge_config.pb.h"
+#include "controlplane/store/sqlite_store.h"
+
+namespace certgate::controlplane {
+
+// SnapshotBuilder turns the store into what an edge needs. A delta loads only
+// the zones changed since the edge's version, so its cost follows the size of
+// the change, not the number of zones. Built messages are immutable and
+// shared between edges at the same version.
+class SnapshotBuilder {
+ public:
+  explicit SnapshotBuilder(SqliteStore* store) : store_(store) {}
+
+  // Build returns what brings an edge holding `from_version` to the current
+  // version: a Snapshot when it holds nothing (0), is further behind than
+  // the change history or ahead of the store; else a Delta. nullptr when the
+  // edge is current.
+  absl::StatusOr<std::shared_ptr<const certgate::v1::ControlMessage>> Build(uint64_t from_version);
+
+  // ToEdgeZone: everything an edge needs for one zone, key included.
+  static certgate::v1::EdgeZone ToEdgeZone(const ZoneRow& row);
+
+ private:
+  SqliteStore* store_;
+  absl::Mutex mu_;
+  std::shared_ptr<const certgate::v1::ControlMessage> snapshot_ ABSL_GUARDED_BY(mu_);
+  uint64_t deltas_version_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const certgate::v1::ControlMessage>> deltas_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,107 @@
+#include "controlplane/store/migrations.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "controlplane/store/transaction.h"
+
+namespace certgate::controlplane {
+namespace {
+
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_unix INTEGER NOT NULL
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  hash BLOB NOT NULL,
+  created_unix INTEGER NOT NULL
+);
+CREATE INDEX tokens_by_tenant ON tokens(tenant_id);
+-- A zone's settings are one serialized certgate.v1.Zone: they are always read
+-- and written whole, and the edge needs them whole. The server key is kept
+-- apart so it never reaches a tenant-facing message by accident.
+CREATE TABLE zones (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  hostname TEXT NOT NULL UNIQUE,
+  zone BLOB NOT NULL,
+  server_key_pem TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX zones_by_tenant ON zones(tenant_id, hostname);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  config_version INTEGER NOT NULL,
+  time_unix INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+-- Which zones each config version touched: what deltas are built from.
+CREATE TABLE zone_changes (
+  config_version INTEGER NOT NULL,
+  zone_id INTEGER NOT NULL,
+  PRIMARY KEY (config_version, zone_id)
+);
+CREATE TABLE edges (
+  node_id TEXT PRIMARY KEY,
+  acked_version INTEGER NOT NULL DEFAULT 0,
+  last_seen_unix INTEGER NOT NULL DEFAULT 0,
+  nacked_version INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  software_version TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO meta(key, value) VALUES ('config_version', 0);
+INSERT INTO meta(key, value) VALUES ('delta_floor', 0);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& SchemaMigrations() {
+  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}};
+  return *migrations;
+}
+
+absl::StatusOr<int> SchemaVersion(Database& db) {
+  RETURN_IF_ERROR(
+      db.Execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"));
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT value FROM meta WHERE key='schema_version'"));
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  return has_row ? static_cast<int>(stmt.ColumnInt64(0)) : 0;
+}
+
+absl::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migrations) {
+  ASSIGN_OR_RETURN(int version, SchemaVersion(db));
+  int newest = migrations.empty() ? 0 : migrations.back().version;
+  if (version > newest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", version, " is newer than this binary supports (", newest, ")"));
+  }
+  for (const Migration& migration : migrations) {
+    if (migration.version <= version) {
+      continue;
+    }
+    if (migration.version != version + 1) {
+      return absl::InternalError(absl::StrCat("migration ", version + 1, " is missing"));
+    }
+    Transaction txn(&db);
+    RETURN_IF_ERROR(txn.Begin());
+    absl::Status applied = db.Execute(migration.sql);
+    if (!applied.ok()) {
+      return absl::InternalError(
+          absl::StrCat("migration ", migration.version, " failed: ", applied.message()));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db.Prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?1) "
+                                "ON CONFLICT(key) DO UPDATE SET value=excluded.value"));
+    stmt.BindInt64(1, migration.version);
+    RETURN_IF_ERROR(stmt.Run());
+    RETURN_IF_ERROR(txn.Commit());
+    version = migration.version;
+  }
+  return version;
+}
+
+}  // namespace certgate::controlplane

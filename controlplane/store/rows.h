@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "certgate/v1/common.pb.h"
+
+namespace certgate::controlplane {
+
+// Plain rows as stored; StoreTransaction reads and writes them.
+
+struct TenantRow {
+  std::string id;
+  std::string name;
+  int64_t created_unix = 0;
+};
+
+struct TokenRow {
+  std::string id;
+  std::string tenant_id;
+  std::string hash;  // SHA-256 of the whole token, raw bytes
+  int64_t created_unix = 0;
+};
+
+struct ZoneRow {
+  int64_t id = 0;
+  std::string tenant_id;
+  std::string hostname;
+  certgate::v1::Zone zone;     // everything a tenant may see
+  std::string server_key_pem;  // only ever sent to edges
+};
+
+struct EdgeRow {
+  std::string node_id;
+  uint64_t acked_version = 0;
+  int64_t last_seen_unix = 0;
+  uint64_t nacked_version = 0;
+  std::string last_error;
+  std::string software_version;
+};
+
+struct AuditRow {
+  uint64_t config_version = 0;
+  int64_t time_unix = 0;
+  std::string actor;
+  std::string action;
+  std::string detail;
+};
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,344 @@
+#include "controlplane/store/store_transaction.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace certgate::controlplane {
+namespace {
+
+absl::StatusOr<uint64_t> ReadMeta(Database* db, const char* key) {
+  ASSIGN_OR_RETURN(Statement stmt, db->Prepare("SELECT value FROM meta WHERE key=?1"));
+  stmt.BindText(1, key);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  return has_row ? static_cast<uint64_t>(stmt.ColumnInt64(0)) : 0;
+}
+
+constexpr char kZoneColumns[] = "id, tenant_id, hostname, zone, server_key_pem";
+
+}  // namespace
+
+absl::StatusOr<uint64_t> StoreTransaction::ConfigVersion() {
+  return ReadMeta(db_, "config_version");
+}
+
+absl::StatusOr<uint64_t> StoreTransaction::DeltaFloor() { return ReadMeta(db_, "delta_floor"); }
+
+absl::Status StoreTransaction::InsertTenant(const TenantRow& tenant) {
+  ASSIGN_OR_RETURN(Statement check, db_->Prepare("SELECT 1 FROM tenants WHERE name=?1"));
+  check.BindText(1, tenant.name);
+  ASSIGN_OR_RETURN(bool exists, check.Step());
+  if (exists) {
+    return absl::AlreadyExistsError(absl::StrCat("tenant ", tenant.name, " already exists"));
+  }
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("INSERT INTO tenants(id, name, created_unix) "
+                                                "VALUES (?1, ?2, ?3)"));
+  stmt.BindText(1, tenant.id);
+  stmt.BindText(2, tenant.name);
+  stmt.BindInt64(3, tenant.created_unix);
+  return stmt.Run();
+}
+
+absl::StatusOr<TenantRow> StoreTransaction::FindTenant(const std::string& id_or_name) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT id, name, created_unix FROM tenants "
+                                "WHERE id=?1 OR name=?1 ORDER BY id=?1 DESC LIMIT 1"));
+  stmt.BindText(1, id_or_name);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) {
+    return absl::NotFoundError(absl::StrCat("tenant ", id_or_name, " not found"));
+  }
+  return TenantRow{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnInt64(2)};
+}
+
+absl::StatusOr<std::vector<TenantRow>> StoreTransaction::ListTenants() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT id, name, created_unix FROM tenants ORDER BY name"));
+  std::vector<TenantRow> tenants;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    tenants.push_back(TenantRow{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnInt64(2)});
+  }
+  return tenants;
+}
+
+absl::Status StoreTransaction::DeleteTenant(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement zones, db_->Prepare("SELECT id FROM zones WHERE tenant_id=?1"));
+  zones.BindText(1, tenant_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, zones.Step());
+    if (!has_row) {
+      break;
+    }
+    ZoneChanged(zones.ColumnInt64(0));
+  }
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM tenants WHERE id=?1"));
+  stmt.BindText(1, tenant_id);
+  RETURN_IF_ERROR(stmt.Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("tenant ", tenant_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> StoreTransaction::CountZones(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT COUNT(*) FROM zones WHERE tenant_id=?1"));
+  stmt.BindText(1, tenant_id);
+  RETURN_IF_ERROR(stmt.Step().status());
+  return static_cast<int>(stmt.ColumnInt64(0));
+}
+
+absl::Status StoreTransaction::InsertToken(const TokenRow& token) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO tokens(id, tenant_id, hash, created_unix) "
+                                "VALUES (?1, ?2, ?3, ?4)"));
+  stmt.BindText(1, token.id);
+  stmt.BindText(2, token.tenant_id);
+  stmt.BindBlob(3, token.hash);
+  stmt.BindInt64(4, token.created_unix);
+  return stmt.Run();
+}
+
+absl::StatusOr<std::optional<TokenRow>> StoreTransaction::FindToken(const std::string& token_id) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT id, tenant_id, hash, created_unix "
+                                                "FROM tokens WHERE id=?1"));
+  stmt.BindText(1, token_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) {
+    return std::optional<TokenRow>();
+  }
+  return std::optional<TokenRow>(
+      TokenRow{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnBlob(2), stmt.ColumnInt64(3)});
+}
+
+absl::StatusOr<std::vector<std::string>> StoreTransaction::TokenIds(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT id FROM tokens WHERE tenant_id=?1 ORDER BY created_unix, id"));
+  stmt.BindText(1, tenant_id);
+  std::vector<std::string> ids;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    ids.push_back(stmt.ColumnText(0));
+  }
+  return ids;
+}
+
+absl::Status StoreTransaction::DeleteToken(const std::string& token_id) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM tokens WHERE id=?1"));
+  stmt.BindText(1, token_id);
+  RETURN_IF_ERROR(stmt.Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ZoneRow> StoreTransaction::ReadZone(Statement& stmt) {
+  ZoneRow row;
+  row.id = stmt.ColumnInt64(0);
+  row.tenant_id = stmt.ColumnText(1);
+  row.hostname = stmt.ColumnText(2);
+  if (!row.zone.ParseFromString(stmt.ColumnBlob(3))) {
+    return absl::DataLossError(absl::StrCat("zone ", row.hostname, " is corrupt"));
+  }
+  row.server_key_pem = stmt.ColumnText(4);
+  return row;
+}
+
+absl::StatusOr<int64_t> StoreTransaction::InsertZone(const ZoneRow& zone) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO zones(tenant_id, hostname, zone, server_key_pem) "
+                                "VALUES (?1, ?2, ?3, ?4)"));
+  stmt.BindText(1, zone.tenant_id);
+  stmt.BindText(2, zone.hostname);
+  stmt.BindBlob(3, zone.zone.SerializeAsString());
+  stmt.BindText(4, zone.server_key_pem);
+  RETURN_IF_ERROR(stmt.Run());
+  int64_t id = db_->LastInsertRowId();
+  ZoneChanged(id);
+  return id;
+}
+
+absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneByHostname(
+    const std::string& hostname) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                                             " FROM zones WHERE hostname=?1")));
+  stmt.BindText(1, hostname);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) {
+    return std::optional<ZoneRow>();
+  }
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+  return std::optional<ZoneRow>(std::move(row));
+}
+
+absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zone_id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns, " FROM zones WHERE id=?1")));
+  stmt.BindInt64(1, zone_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) {
+    return std::optional<ZoneRow>();
+  }
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+  return std::optional<ZoneRow>(std::move(row));
+}
+
+absl::Status StoreTransaction::UpdateZone(const ZoneRow& zone) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3 WHERE id=?1"));
+  stmt.BindInt64(1, zone.id);
+  stmt.BindBlob(2, zone.zone.SerializeAsString());
+  stmt.BindText(3, zone.server_key_pem);
+  RETURN_IF_ERROR(stmt.Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("zone ", zone.hostname, " not found"));
+  }
+  ZoneChanged(zone.id);
+  return absl::OkStatus();
+}
+
+absl::Status StoreTransaction::DeleteZone(int64_t zone_id) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM zones WHERE id=?1"));
+  stmt.BindInt64(1, zone_id);
+  RETURN_IF_ERROR(stmt.Run());
+  ZoneChanged(zone_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListZones(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                             " FROM zones WHERE tenant_id=?1 ORDER BY hostname")));
+  stmt.BindText(1, tenant_id);
+  std::vector<ZoneRow> zones;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+    zones.push_back(std::move(row));
+  }
+  return zones;
+}
+
+absl::Status StoreTransaction::ForEachZone(const std::function<void(ZoneRow&&)>& visit) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns, " FROM zones ORDER BY id")));
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+    visit(std::move(row));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> StoreTransaction::ZonesChangedSince(uint64_t version) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT DISTINCT zone_id FROM zone_changes "
+                                                "WHERE config_version > ?1 ORDER BY zone_id"));
+  stmt.BindInt64(1, static_cast<int64_t>(version));
+  std::vector<int64_t> ids;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    ids.push_back(stmt.ColumnInt64(0));
+  }
+  return ids;
+}
+
+absl::Status StoreTransaction::RecordEdgeSeen(const std::string& node_id,
+                                              const std::string& software_version,
+                                              int64_t now_unix) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO edges(node_id, last_seen_unix, software_version) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET "
+                                "last_seen_unix=excluded.last_seen_unix, "
+                                "software_version=excluded.software_version"));
+  stmt.BindText(1, node_id);
+  stmt.BindInt64(2, now_unix);
+  stmt.BindText(3, software_version);
+  return stmt.Run();
+}
+
+absl::Status StoreTransaction::RecordAck(const std::string& node_id, uint64_t version,
+                                         int64_t now_unix) {
+  // A later ACK clears an earlier NACK: the edge holds a good config again.
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO edges(node_id, acked_version, last_seen_unix) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET "
+                                "acked_version=MAX(acked_version, excluded.acked_version), "
+                                "last_seen_unix=excluded.last_seen_unix, "
+                                "nacked_version=0, last_error=''"));
+  stmt.BindText(1, node_id);
+  stmt.BindInt64(2, static_cast<int64_t>(version));
+  stmt.BindInt64(3, now_unix);
+  return stmt.Run();
+}
+
+absl::Status StoreTransaction::RecordNack(const std::string& node_id, uint64_t version,
+                                          const std::string& error, int64_t now_unix) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("INSERT INTO edges(node_id, nacked_version, "
+                                                "last_error, last_seen_unix) "
+                                                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(node_id) "
+                                                "DO UPDATE SET "
+                                                "nacked_version=excluded.nacked_version, "
+                                                "last_error=excluded.last_error, "
+                                                "last_seen_unix=excluded.last_seen_unix"));
+  stmt.BindText(1, node_id);
+  stmt.BindInt64(2, static_cast<int64_t>(version));
+  stmt.BindText(3, error);
+  stmt.BindInt64(4, now_unix);
+  return stmt.Run();
+}
+
+absl::StatusOr<std::vector<EdgeRow>> StoreTransaction::ListEdges() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT node_id, acked_version, last_seen_unix, nacked_version, "
+                                "last_error, software_version FROM edges ORDER BY node_id"));
+  std::vector<EdgeRow> edges;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    EdgeRow row;
+    row.node_id = stmt.ColumnText(0);
+    row.acked_version = static_cast<uint64_t>(stmt.ColumnInt64(1));
+    row.last_seen_unix = stmt.ColumnInt64(2);
+    row.nacked_version = static_cast<uint64_t>(stmt.ColumnInt64(3));
+    row.last_error = stmt.ColumnText(4);
+    row.software_version = stmt.ColumnText(5);
+    edges.push_back(std::move(row));
+  }
+  return edges;
+}
+
+absl::StatusOr<std::vector<AuditRow>> StoreTransaction::ListAudit() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT config_version, time_unix, actor, action, detail "
+                                "FROM audit ORDER BY seq"));
+  std::vector<AuditRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    rows.push_back(AuditRow{static_cast<uint64_t>(stmt.ColumnInt64(0)), stmt.ColumnInt64(1),
+                            stmt.ColumnText(2), stmt.ColumnText(3), stmt.ColumnText(4)});
+  }
+  return rows;
+}
+
+}  // namespace certgate::controlplane
