@@ -1,0 +1,907 @@
+#include "dataplane/http/client_connection.h"
+
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/names.h"
+#include "dataplane/config/edge_config.h"
+#include "dataplane/http/host_port.h"
+#include "dataplane/http/origin_pool.h"
+#include "dataplane/metrics/access_log.h"
+#include "dataplane/metrics/worker_metrics.h"
+#include "dataplane/tls/tls_server.h"
+#include "openssl/err.h"
+#include "openssl/ssl.h"
+
+namespace certgate::edge {
+namespace {
+
+constexpr size_t kReadChunk = 16384;
+constexpr char kDefaultErrorType[] = "application/json";
+constexpr char kDefaultErrorBody[] = "{\"error\":\"a valid client certificate is required\"}";
+
+timeval AsTimeval(absl::Duration d) { return absl::ToTimeval(d); }
+
+const char* StatusToken(CertStatus status) {
+  switch (status) {
+    case CertStatus::kValid:
+      return "valid";
+    case CertStatus::kInvalid:
+      return "invalid";
+    default:
+      return "none";
+  }
+}
+
+std::string JsonError(absl::string_view message) {
+  return absl::StrCat("{\"error\":", JsonQuote(message), "}");
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(WorkerContext* ctx, int fd, std::string client_ip)
+    : ctx_(ctx),
+      fd_(fd),
+      client_ip_(std::move(client_ip)),
+      request_parser_(HTTP_REQUEST, ctx->options->limits,
+                      MessageParser::Callbacks{
+                          [this] { OnRequestBegin(); },
+                          [this](bool*) { return OnRequestHeaders(); },
+                          [this](absl::string_view data) { return OnRequestBody(data); },
+                          [this] { return OnRequestComplete(); },
+                      }) {}
+
+ClientConnection::~ClientConnection() { CloseInternal(/*notify=*/false); }
+
+void ClientConnection::Start() {
+  opened_ = true;
+  ctx_->metrics->ConnectionOpened();
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  client_in_ = evbuffer_new();
+  client_out_ = evbuffer_new();
+  origin_out_ = evbuffer_new();
+  client_read_ev_ = event_new(ctx_->base, fd_, EV_READ | EV_PERSIST, &OnClientEvent, this);
+  client_write_ev_ = event_new(ctx_->base, fd_, EV_WRITE | EV_PERSIST, &OnClientEvent, this);
+  client_timer_ev_ = evtimer_new(ctx_->base, &OnClientTimer, this);
+  origin_timer_ev_ = evtimer_new(ctx_->base, &OnOriginTimer, this);
+  ssl_ = ctx_->tls->NewSsl();
+  if (ssl_ == nullptr || !SSL_set_fd(ssl_.get(), fd_)) {
+    Close();
+    return;
+  }
+  // SSL_write retries may come from a buffer that moved (evbuffer pullup).
+  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  ArmClientTimer(TimerKind::kHandshake);
+  Handshake();
+}
+
+void ClientConnection::Drain() {
+  draining_ = true;
+  if (closed_) {
+    return;
+  }
+  if (!handshake_done_ || (action_ == Action::kNone && !request_parser_.in_message())) {
+    Close();
+  }
+}
+
+// --- events -----------------------------------------------------------------
+
+void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<ClientConnection*>(arg);
+  if (!self->handshake_done_) {
+    self->Handshake();
+    return;
+  }
+  if (what & EV_WRITE) {
+    self->client_write_blocked_ = false;
+    self->ssl_read_wants_write_ = false;
+  }
+  self->Drive();
+}
+
+void ClientConnection::OnOriginEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<ClientConnection*>(arg);
+  if (self->origin_connecting_) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(self->origin_fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      self->OriginFailed(502, absl::StrCat("origin connect failed: ", strerror(err)));
+      self->Drive();
+      return;
+    }
+    self->OriginConnected();
+  }
+  if ((what & EV_READ) && self->origin_fd_ >= 0) {
+    self->ReadOrigin();
+  }
+  self->Drive();
+}
+
+void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ClientConnection*>(arg);
+  TimerKind kind = self->timer_kind_;
+  self->timer_kind_ = TimerKind::kNone;
+  switch (kind) {
+    case TimerKind::kHandshake:
+      WriteLogLine(self->ctx_->connection_log_fd,
+                   FormatConnectionLogLine(
+                       absl::Now(), self->client_ip_,
+                       SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+                           ? SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+                           : "",
+                       "handshake timeout"));
+      self->ctx_->tls->NoteHandshakeFailed(self->ssl_.get());
+      self->Close();
+      return;
+    case TimerKind::kHeaders:
+      // Slow or stuck request head: answer 408 and hang up.
+      self->request_complete_ = true;
+      self->Respond(408, "application/json", JsonError("request headers timed out"), false);
+      self->FinishExchange();
+      self->Drive();
+      return;
+    case TimerKind::kIdle:
+      self->Close();
+      return;
+    case TimerKind::kBody:
+      self->Abort("request body timed out");
+      return;
+    case TimerKind::kNone:
+      return;
+  }
+}
+
+void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ClientConnection*>(arg);
+  if (self->origin_connecting_) {
+    self->OriginFailed(504, "origin connect timed out");
+  } else if (self->origin_fd_ >= 0 &&
+             evbuffer_get_length(self->client_out_) > self->ctx_->options->buffer_high_watermark) {
+    // The client is slow to read, not the origin: keep waiting.
+    timeval tv = AsTimeval(self->ctx_->options->origin_timeout);
+    evtimer_add(self->origin_timer_ev_, &tv);
+    return;
+  } else if (!self->response_started_) {
+    self->OriginFailed(504, "origin timed out");
+  } else {
+    self->Abort("origin timed out mid-response");
+    return;
+  }
+  self->Drive();
+}
+
+// --- handshake ----------------------------------------------------------------
+
+void ClientConnection::Handshake() {
+  ERR_clear_error();
+  int rc = SSL_do_handshake(ssl_.get());
+  if (rc == 1) {
+    HandshakeDone();
+    return;
+  }
+  int err = SSL_get_error(ssl_.get(), rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    handshake_wants_write_ = err == SSL_ERROR_WANT_WRITE;
+    UpdateEvents();
+    return;
+  }
+  const char* sni = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
+  std::string reason = TlsServer::FailureReason(ssl_.get());
+  if (reason.empty()) {
+    reason = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
+                 ? "client closed the connection during the handshake"
+                 : "handshake failed";
+  }
+  WriteLogLine(ctx_->connection_log_fd,
+               FormatConnectionLogLine(absl::Now(), client_ip_, sni ? sni : "", reason));
+  ctx_->tls->NoteHandshakeFailed(ssl_.get());
+  Close();
+}
+
+void ClientConnection::HandshakeDone() {
+  handshake_done_ = true;
+  handshake_wants_write_ = false;
+  auth_ = TlsServer::GetAuth(ssl_.get());
+  zone_ = auth_ != nullptr ? auth_->zone : nullptr;
+  if (zone_ == nullptr) {
+    WriteLogLine(ctx_->connection_log_fd,
+                 FormatConnectionLogLine(absl::Now(), client_ip_, "", "no zone after handshake"));
+    Close();
+    return;
+  }
+  cert_status_ = StatusToken(auth_->status);
+  cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
+  ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
+  ArmClientTimer(TimerKind::kIdle);
+  Drive();
+}
+
+// --- the client side -------------------------------------------------------------
+
+void ClientConnection::Drive() {
+  if (closed_) {
+    return;
+  }
+  ProcessClientInput();
+  if (closed_) {
+    return;
+  }
+  ReadClient();
+  if (closed_) {
+    return;
+  }
+  FlushOrigin();
+  if (closed_) {
+    return;
+  }
+  FlushClient();
+  if (closed_) {
+    return;
+  }
+  UpdateEvents();
+}
+
+bool ClientConnection::ReadingAllowed() const {
+  return handshake_done_ && !closed_ && !client_eof_ && !close_after_flush_ &&
+         !request_parser_.paused() &&
+         evbuffer_get_length(origin_out_) < ctx_->options->buffer_high_watermark &&
+         evbuffer_get_length(client_in_) < kReadChunk * 4;
+}
+
+void ClientConnection::ReadClient() {
+  char buf[kReadChunk];
+  while (ReadingAllowed()) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), buf, sizeof(buf));
+    if (n > 0) {
+      evbuffer_add(client_in_, buf, n);
+      if (timer_kind_ == TimerKind::kBody) {
+        ArmClientTimer(TimerKind::kBody);
+      }
+      ProcessClientInput();
+      if (closed_) {
+        return;
+      }
+      continue;
+    }
+    int err = SSL_get_error(ssl_.get(), n);
+    if (err == SSL_ERROR_WANT_READ) {
+      return;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      ssl_read_wants_write_ = true;
+      return;
+    }
+    // Clean close_notify, a bare FIN, or a TLS error.
+    client_eof_ = true;
+    if (action_ == Action::kNone && !request_parser_.in_message()) {
+      Close();
+    } else if (!request_complete_) {
+      Abort("client closed mid-request");
+    }
+    // Else: the response may still be sent; then the connection closes.
+    return;
+  }
+}
+
+void ClientConnection::ProcessClientInput() {
+  while (!closed_ && evbuffer_get_length(client_in_) > 0 && !request_parser_.paused()) {
+    if (close_after_flush_) {
+      evbuffer_drain(client_in_, evbuffer_get_length(client_in_));
+      return;
+    }
+    evbuffer_iovec vec;
+    if (evbuffer_peek(client_in_, -1, nullptr, &vec, 1) < 1) {
+      return;
+    }
+    size_t n = request_parser_.Feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    evbuffer_drain(client_in_, n);
+    if (closed_) {
+      return;
+    }
+    if (request_parser_.error() != MessageParser::Error::kNone) {
+      OnRequestError();
+      return;
+    }
+    if (evbuffer_get_length(origin_out_) >= ctx_->options->buffer_high_watermark) {
+      return;  // backpressure: the origin is slower than the client
+    }
+    if (n == 0) {
+      return;
+    }
+  }
+}
+
+void ClientConnection::FlushClient() {
+  while (!closed_ && evbuffer_get_length(client_out_) > 0) {
+    size_t len = std::min(evbuffer_get_length(client_out_), kReadChunk);
+    unsigned char* data = evbuffer_pullup(client_out_, static_cast<ev_ssize_t>(len));
+    ERR_clear_error();
+    int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
+    if (n > 0) {
+      evbuffer_drain(client_out_, n);
+      continue;
+    }
+    int err = SSL_get_error(ssl_.get(), n);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      client_write_blocked_ = true;
+      return;
+    }
+    Close();  // the client went away
+    return;
+  }
+  client_write_blocked_ = false;
+  if (close_after_flush_ || (client_eof_ && action_ == Action::kNone)) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());  // best effort close_notify
+    Close();
+  }
+}
+
+void ClientConnection::UpdateEvents() {
+  if (closed_) {
+    return;
+  }
+  auto set = [](event* ev, bool want, bool* on) {
+    if (ev == nullptr || want == *on) {
+      return;
+    }
+    if (want) {
+      event_add(ev, nullptr);
+    } else {
+      event_del(ev);
+    }
+    *on = want;
+  };
+  bool reading = !handshake_done_ || ReadingAllowed();
+  set(client_read_ev_, reading, &client_read_on_);
+  set(client_write_ev_, handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_,
+      &client_write_on_);
+  if (origin_fd_ >= 0) {
+    bool origin_read = !origin_connecting_ && !response_complete_ &&
+                       evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark;
+    set(origin_read_ev_, origin_read, &origin_read_on_);
+    set(origin_write_ev_, origin_connecting_ || evbuffer_get_length(origin_out_) > 0,
+        &origin_write_on_);
+  }
+  // Records already decrypted inside the SSL never make the socket readable.
+  if (handshake_done_ && ReadingAllowed() && SSL_pending(ssl_.get()) > 0) {
+    event_active(client_read_ev_, EV_READ, 1);
+  }
+}
+
+void ClientConnection::ArmClientTimer(TimerKind kind) {
+  timer_kind_ = kind;
+  absl::Duration d;
+  switch (kind) {
+    case TimerKind::kHandshake:
+      d = ctx_->options->handshake_timeout;
+      break;
+    case TimerKind::kHeaders:
+      d = ctx_->options->header_timeout;
+      break;
+    case TimerKind::kIdle:
+    case TimerKind::kBody:
+      d = ctx_->options->idle_timeout;
+      break;
+    case TimerKind::kNone:
+      evtimer_del(client_timer_ev_);
+      return;
+  }
+  timeval tv = AsTimeval(d);
+  evtimer_add(client_timer_ev_, &tv);
+}
+
+// --- requests -------------------------------------------------------------------
+
+void ClientConnection::OnRequestBegin() {
+  ResetExchange();
+  exchange_start_ = absl::Now();
+  ArmClientTimer(TimerKind::kHeaders);
+}
+
+bool ClientConnection::OnRequestHeaders() {
+  const MessageParser& req = request_parser_;
+  method_ = req.method_name();
+  path_ = req.url();
+  bytes_in_ = req.header_bytes();
+  client_http11_ = req.http_major() == 1 && req.http_minor() >= 1;
+  client_keep_alive_ = req.keep_alive() && !draining_ && !ctx_->draining;
+  head_request_ = req.method() == HTTP_HEAD;
+  request_chunked_ = req.chunked();
+  ArmClientTimer(TimerKind::kBody);
+
+  int host_count = CountHeader(req.headers(), "host");
+  if (host_count != 1) {
+    Respond(400, "application/json",
+            JsonError(host_count == 0 ? "missing Host header" : "more than one Host header"),
+            false);
+    return true;
+  }
+  host_ = HostWithoutPort(*FindHeader(req.headers(), "host"));
+  if (!HostnameMatchesZone(host_, zone_->hostname)) {
+    Respond(421, "application/json",
+            JsonError(absl::StrCat("host \"", host_,
+                                   "\" is not served on this connection (TLS server name "
+                                   "belongs to another zone)")),
+            client_keep_alive_);
+    return true;
+  }
+  if (zone_->mode == v1::MODE_ENFORCE && auth_->status != CertStatus::kValid) {
+    // The origin is never contacted.
+    bool custom = !zone_->error_body.empty();
+    Respond(403,
+            custom && !zone_->error_content_type.empty() ? zone_->error_content_type
+                                                         : kDefaultErrorType,
+            custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, client_keep_alive_);
+    return true;
+  }
+  if (zone_->origin.tls) {
+    ctx_->metrics->OriginError();
+    Respond(502, "application/json",
+            JsonError("https origins are not supported by this edge; use an http:// origin"),
+            client_keep_alive_);
+    return true;
+  }
+  StartProxy();
+  return !closed_;
+}
+
+bool ClientConnection::OnRequestBody(absl::string_view data) {
+  bytes_in_ += data.size();
+  if (action_ != Action::kProxy || origin_out_ == nullptr) {
+    return true;  // answered locally: the body is read and dropped
+  }
+  if (request_chunked_) {
+    std::string head = ChunkHeader(data.size());
+    evbuffer_add(origin_out_, head.data(), head.size());
+    evbuffer_add(origin_out_, data.data(), data.size());
+    evbuffer_add(origin_out_, "\r\n", 2);
+  } else {
+    evbuffer_add(origin_out_, data.data(), data.size());
+  }
+  return true;
+}
+
+bool ClientConnection::OnRequestComplete() {
+  request_complete_ = true;
+  if (action_ == Action::kProxy) {
+    if (request_chunked_) {
+      evbuffer_add(origin_out_, "0\r\n\r\n", 5);
+    }
+    ArmClientTimer(TimerKind::kNone);  // the origin timer runs now
+    if (response_complete_) {
+      FinishExchange();
+    }
+    return true;
+  }
+  FinishExchange();
+  return true;
+}
+
+void ClientConnection::OnRequestError() {
+  int status = 400;
+  switch (request_parser_.error()) {
+    case MessageParser::Error::kHeadersTooLarge:
+    case MessageParser::Error::kTooManyHeaders:
+      status = 431;
+      break;
+    case MessageParser::Error::kUnsupported:
+      status = 501;
+      break;
+    case MessageParser::Error::kAborted:
+      if (!closed_ && !close_after_flush_) {
+        Abort("request aborted");
+      }
+      return;
+    default:
+      break;
+  }
+  if (response_started_) {
+    Abort(request_parser_.error_detail());
+    return;
+  }
+  if (origin_fd_ >= 0) {
+    ReleaseOrigin(false);
+  }
+  if (method_.empty()) {
+    method_ = request_parser_.method_name();
+    path_ = request_parser_.url();
+  }
+  request_complete_ = true;
+  Respond(status, "application/json", JsonError(request_parser_.error_detail()), false);
+  FinishExchange();
+  Drive();
+}
+
+void ClientConnection::Respond(int status, absl::string_view content_type, absl::string_view body,
+                               bool keep_alive) {
+  action_ = Action::kLocal;
+  status_code_ = status;
+  client_keep_alive_ = keep_alive && !draining_ && !ctx_->draining;
+  response_started_ = true;
+  response_complete_ = true;
+  std::string response = LocalResponse(status, content_type, body, client_keep_alive_);
+  if (head_request_) {
+    response.resize(response.size() - body.size());
+  }
+  AppendToClient(response);
+  if (!client_keep_alive_) {
+    // Stop parsing: nothing after this request will be answered.
+    close_after_flush_ = true;
+  }
+}
+
+void ClientConnection::FinishExchange() {
+  if (!logged_ && status_code_ != 0) {
+    logged_ = true;
+    LogExchange();
+  }
+  if (!request_complete_ || !response_complete_) {
+    return;  // the other half is still moving
+  }
+  bool keep =
+      client_keep_alive_ && !close_after_flush_ && !draining_ && !ctx_->draining && !client_eof_;
+  if (!keep) {
+    close_after_flush_ = true;
+    ArmClientTimer(TimerKind::kNone);
+    return;
+  }
+  ResetExchange();
+  ArmClientTimer(TimerKind::kIdle);
+  request_parser_.Resume();
+}
+
+void ClientConnection::LogExchange() {
+  AccessLogEntry entry;
+  entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
+  entry.zone = zone_ != nullptr ? zone_->hostname : "";
+  entry.host = host_;
+  entry.method = method_;
+  entry.path = path_;
+  entry.status = status_code_;
+  entry.cert_status = cert_status_;
+  entry.reason = auth_ != nullptr ? auth_->reason : "";
+  entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
+  entry.bytes_in = bytes_in_;
+  entry.bytes_out = bytes_out_;
+  entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
+  entry.client = client_ip_;
+  WriteLogLine(ctx_->access_log_fd, FormatAccessLogLine(entry));
+  ctx_->metrics->RequestDone(entry.zone, zone_ != nullptr ? zone_->id : 0, status_code_,
+                             cert_status_);
+}
+
+void ClientConnection::ResetExchange() {
+  action_ = Action::kNone;
+  method_.clear();
+  path_.clear();
+  host_.clear();
+  request_complete_ = false;
+  request_chunked_ = false;
+  head_request_ = false;
+  response_started_ = false;
+  response_complete_ = false;
+  interim_response_ = false;
+  response_framing_ = BodyFraming::kNone;
+  status_code_ = 0;
+  logged_ = false;
+  bytes_in_ = 0;
+  bytes_out_ = 0;
+  exchange_start_ = absl::Time();
+}
+
+void ClientConnection::AppendToClient(absl::string_view data) {
+  bytes_out_ += data.size();
+  evbuffer_add(client_out_, data.data(), data.size());
+}
+
+// --- the origin side ------------------------------------------------------------
+
+void ClientConnection::StartProxy() {
+  action_ = Action::kProxy;
+  const MessageParser& req = request_parser_;
+  HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, client_ip_);
+  BodyFraming framing = BodyFraming::kNone;
+  if (req.chunked()) {
+    framing = BodyFraming::kChunked;
+  } else if (req.has_content_length()) {
+    framing = BodyFraming::kContentLength;
+  }
+  std::string head = SerializeRequestHead(method_, path_, headers, framing, req.content_length());
+  evbuffer_add(origin_out_, head.data(), head.size());
+  const std::string* expect = FindHeader(req.headers(), "expect");
+  if (expect != nullptr &&
+      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
+    // The edge drops Expect (hop-by-hop here) and lets the body come.
+    evbuffer_add(client_out_, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  }
+  response_parser_ = std::make_unique<MessageParser>(
+      HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
+      MessageParser::Callbacks{
+          nullptr,
+          [this](bool* skip) { return OnResponseHeaders(skip); },
+          [this](absl::string_view data) { return OnResponseBody(data); },
+          [this] { return OnResponseComplete(); },
+      });
+  origin_key_ = absl::StrCat(zone_->origin.host, ":", zone_->origin.port);
+  origin_sent_ = absl::Now();
+  int fd = ctx_->origins->Take(origin_key_);
+  if (fd >= 0) {
+    origin_fd_ = fd;
+    origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
+    origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+    OriginConnected();
+    return;
+  }
+  ConnectOrigin();
+}
+
+void ClientConnection::ConnectOrigin() {
+  absl::StatusOr<ResolvedAddress> addr = Resolve(zone_->origin.host, zone_->origin.port);
+  if (!addr.ok()) {
+    OriginFailed(502, addr.status().message());
+    return;
+  }
+  int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    OriginFailed(502, absl::StrCat("origin socket: ", strerror(errno)));
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  origin_fd_ = fd;
+  origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
+  origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
+    if (errno != EINPROGRESS) {
+      OriginFailed(502, absl::StrCat("origin connect failed: ", strerror(errno)));
+      return;
+    }
+    origin_connecting_ = true;
+    timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
+    evtimer_add(origin_timer_ev_, &tv);
+    return;
+  }
+  OriginConnected();
+}
+
+void ClientConnection::OriginConnected() {
+  origin_connecting_ = false;
+  timeval tv = AsTimeval(ctx_->options->origin_timeout);
+  evtimer_add(origin_timer_ev_, &tv);
+}
+
+void ClientConnection::FlushOrigin() {
+  if (origin_fd_ < 0 || origin_connecting_) {
+    return;
+  }
+  while (evbuffer_get_length(origin_out_) > 0) {
+    int n = evbuffer_write(origin_out_, origin_fd_);
+    if (n > 0) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    // The origin went away while we were sending.
+    if (response_started_) {
+      Abort("origin closed while receiving the request");
+    } else {
+      OriginFailed(502, absl::StrCat("origin write failed: ", strerror(errno)));
+    }
+    return;
+  }
+}
+
+void ClientConnection::ReadOrigin() {
+  char buf[kReadChunk];
+  while (origin_fd_ >= 0 && !closed_ && !response_complete_ &&
+         evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
+    ssize_t n = recv(origin_fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      timeval tv = AsTimeval(ctx_->options->origin_timeout);
+      evtimer_add(origin_timer_ev_, &tv);
+      size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
+      if (closed_) {
+        return;
+      }
+      if (response_parser_->error() != MessageParser::Error::kNone) {
+        if (response_started_) {
+          Abort("malformed response from the origin");
+        } else {
+          OriginFailed(502, absl::StrCat("malformed response from the origin: ",
+                                         response_parser_->error_detail()));
+        }
+        return;
+      }
+      if (used < static_cast<size_t>(n) && !response_complete_) {
+        Abort("unexpected bytes from the origin");
+        return;
+      }
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    // EOF or reset.
+    std::string why = n == 0 ? "origin closed the connection" : strerror(errno);
+    if (response_parser_->FeedEof() && response_complete_) {
+      return;  // a body delimited by the close
+    }
+    if (response_started_) {
+      Abort(why);
+    } else {
+      OriginFailed(502, why);
+    }
+    return;
+  }
+}
+
+bool ClientConnection::OnResponseHeaders(bool* skip_body) {
+  const MessageParser& resp = *response_parser_;
+  int status = resp.status_code();
+  if (status >= 100 && status < 200) {
+    interim_response_ = true;  // e.g. 100 Continue: the edge answered Expect itself
+    return true;
+  }
+  interim_response_ = false;
+  ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - origin_sent_));
+  *skip_body = head_request_;
+  status_code_ = status;
+  bool no_body = head_request_ || status == 204 || status == 304;
+  if (resp.has_content_length()) {
+    response_framing_ = BodyFraming::kContentLength;
+  } else if (no_body) {
+    response_framing_ = BodyFraming::kNone;
+  } else if (client_http11_) {
+    response_framing_ = BodyFraming::kChunked;
+  } else {
+    response_framing_ = BodyFraming::kUntilClose;
+    client_keep_alive_ = false;
+  }
+  client_keep_alive_ = client_keep_alive_ && !draining_ && !ctx_->draining;
+  std::string head =
+      SerializeResponseHead(status, resp.status_text(), RewriteResponseHeaders(resp.headers()),
+                            response_framing_, resp.content_length(), client_keep_alive_);
+  response_started_ = true;
+  AppendToClient(head);
+  return true;
+}
+
+bool ClientConnection::OnResponseBody(absl::string_view data) {
+  if (response_framing_ == BodyFraming::kChunked) {
+    AppendToClient(ChunkHeader(data.size()));
+    AppendToClient(data);
+    AppendToClient("\r\n");
+  } else {
+    AppendToClient(data);
+  }
+  return true;
+}
+
+bool ClientConnection::OnResponseComplete() {
+  if (interim_response_) {
+    interim_response_ = false;
+    response_parser_->Resume();
+    return true;
+  }
+  if (response_framing_ == BodyFraming::kChunked) {
+    AppendToClient("0\r\n\r\n");
+  }
+  response_complete_ = true;
+  ReleaseOrigin(response_parser_->keep_alive() && request_complete_);
+  if (!request_complete_) {
+    // The origin answered before the whole body came: finish and close,
+    // since the rest of the request cannot be told from the next one.
+    client_keep_alive_ = false;
+    close_after_flush_ = true;
+  }
+  FinishExchange();
+  return true;
+}
+
+void ClientConnection::OriginFailed(int status, absl::string_view why) {
+  ctx_->metrics->OriginError();
+  ReleaseOrigin(false);
+  if (response_started_) {
+    Abort(why);
+    return;
+  }
+  // Part of the body may be gone to the dead origin: close after answering
+  // unless the request is already whole.
+  bool keep = request_complete_ && client_keep_alive_;
+  Respond(status, "application/json", JsonError(why), keep);
+  FinishExchange();
+}
+
+void ClientConnection::ReleaseOrigin(bool reusable) {
+  if (origin_read_ev_ != nullptr) {
+    event_free(origin_read_ev_);
+    origin_read_ev_ = nullptr;
+  }
+  if (origin_write_ev_ != nullptr) {
+    event_free(origin_write_ev_);
+    origin_write_ev_ = nullptr;
+  }
+  origin_read_on_ = origin_write_on_ = false;
+  if (origin_timer_ev_ != nullptr) {
+    evtimer_del(origin_timer_ev_);
+  }
+  if (origin_fd_ >= 0) {
+    if (reusable && evbuffer_get_length(origin_out_) == 0) {
+      ctx_->origins->Put(origin_key_, origin_fd_);
+    } else {
+      close(origin_fd_);
+    }
+  }
+  origin_fd_ = -1;
+  origin_connecting_ = false;
+  if (origin_out_ != nullptr) {
+    evbuffer_drain(origin_out_, evbuffer_get_length(origin_out_));
+  }
+}
+
+// --- closing --------------------------------------------------------------------
+
+void ClientConnection::Abort(absl::string_view why) {
+  if (closed_) {
+    return;
+  }
+  if (action_ != Action::kNone) {
+    if (status_code_ == 0) {
+      status_code_ = 499;  // nothing was answered
+    }
+    client_keep_alive_ = false;
+    FinishExchange();
+  }
+  Close();
+}
+
+void ClientConnection::Close() { CloseInternal(/*notify=*/true); }
+
+void ClientConnection::CloseInternal(bool notify) {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  ReleaseOrigin(false);
+  for (event** ev : {&client_read_ev_, &client_write_ev_, &client_timer_ev_, &origin_timer_ev_}) {
+    if (*ev != nullptr) {
+      event_free(*ev);
+      *ev = nullptr;
+    }
+  }
+  for (evbuffer** buf : {&client_in_, &client_out_, &origin_out_}) {
+    if (*buf != nullptr) {
+      evbuffer_free(*buf);
+      *buf = nullptr;
+    }
+  }
+  ssl_.reset();
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  if (opened_) {
+    ctx_->metrics->ConnectionClosed();
+  }
+  if (notify && ctx_->on_closed) {
+    ctx_->on_closed(this);
+  }
+}
+
+}  // namespace certgate::edge

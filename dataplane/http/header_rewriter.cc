@@ -1,0 +1,236 @@
+#include "dataplane/http/header_rewriter.h"
+
+#include <http_parser.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+// field_selector.h uses STACK_OF(X509) without including its definition.
+#include "openssl/x509.h"
+// (keep after openssl/x509.h)
+#include "common/field_selector.h"
+#include "dataplane/config/edge_config.h"
+#include "dataplane/tls/tls_server.h"
+
+namespace certgate::edge {
+namespace {
+
+const char* StatusToken(CertStatus status) {
+  switch (status) {
+    case CertStatus::kValid:
+      return "valid";
+    case CertStatus::kInvalid:
+      return "invalid";
+    default:
+      return "none";
+  }
+}
+
+const char* OrDefault(const std::string& name, const char* fallback) {
+  return name.empty() ? fallback : name.c_str();
+}
+
+void AppendHeaders(std::string* out, const HttpHeaders& headers) {
+  for (const HttpHeader& h : headers) {
+    absl::StrAppend(out, h.name, ": ", h.value, "\r\n");
+  }
+}
+
+void AppendFraming(std::string* out, BodyFraming framing, uint64_t content_length) {
+  if (framing == BodyFraming::kContentLength) {
+    absl::StrAppend(out, "Content-Length: ", content_length, "\r\n");
+  } else if (framing == BodyFraming::kChunked) {
+    out->append("Transfer-Encoding: chunked\r\n");
+  }
+}
+
+// Names listed in Connection are hop-by-hop too.
+absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
+  absl::flat_hash_set<std::string> tokens;
+  for (const HttpHeader& h : in) {
+    if (absl::EqualsIgnoreCase(h.name, "connection")) {
+      for (absl::string_view token : absl::StrSplit(h.value, ',')) {
+        token = absl::StripAsciiWhitespace(token);
+        if (!token.empty()) {
+          tokens.insert(absl::AsciiStrToLower(token));
+        }
+      }
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth) {
+  CertificateHeaders out;
+  std::string status_name = OrDefault(zone.status_header, "X-Client-Cert-Status");
+  std::string ski_name = OrDefault(zone.ski_header, "X-Client-Cert-Ski");
+  std::string error_name = OrDefault(zone.error_header, "X-Client-Cert-Error");
+  for (const std::string* name : {&status_name, &ski_name, &error_name}) {
+    out.strip_lowercase.push_back(absl::AsciiStrToLower(*name));
+  }
+  for (const HeaderMappingRule& rule : zone.header_mappings) {
+    out.strip_lowercase.push_back(absl::AsciiStrToLower(rule.header));
+  }
+  if (zone.mode == v1::MODE_OFF) {
+    return out;
+  }
+  out.set.push_back({status_name, StatusToken(auth.status)});
+  if (auth.leaf != nullptr && !auth.ski_hex.empty()) {
+    out.set.push_back({ski_name, EscapeHeaderValue(auth.ski_hex)});
+  }
+  if (auth.status == CertStatus::kInvalid) {
+    out.set.push_back(
+        {error_name, EscapeHeaderValue(auth.reason.empty() ? "unknown" : auth.reason)});
+  }
+  // Mapped fields only for a certificate that verified: an origin must never
+  // read identity fields out of a certificate nobody vouched for.
+  if (auth.status == CertStatus::kValid && auth.leaf != nullptr) {
+    for (const HeaderMappingRule& rule : zone.header_mappings) {
+      absl::StatusOr<std::string> value =
+          ExtractField(auth.leaf.get(), auth.chain.get(), rule.selector);
+      if (value.ok() && !value->empty()) {
+        out.set.push_back({rule.header, EscapeHeaderValue(*value)});
+      }
+    }
+  }
+  return out;
+}
+
+bool IsHopByHop(absl::string_view name) {
+  static const auto* kNames = new absl::flat_hash_set<std::string>{"connection",
+                                                                   "keep-alive",
+                                                                   "proxy-connection",
+                                                                   "te",
+                                                                   "trailer",
+                                                                   "upgrade",
+                                                                   "transfer-encoding",
+                                                                   "content-length",
+                                                                   "expect",
+                                                                   "proxy-authenticate",
+                                                                   "proxy-authorization"};
+  return kNames->contains(absl::AsciiStrToLower(name));
+}
+
+HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
+                                  absl::string_view client_ip) {
+  absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
+  for (const std::string& name : cert.strip_lowercase) {
+    drop.insert(name);
+  }
+  drop.insert("x-forwarded-proto");
+  HttpHeaders out;
+  std::string forwarded_for;
+  for (const HttpHeader& h : in) {
+    std::string lower = absl::AsciiStrToLower(h.name);
+    if (lower == "host") {
+      out.push_back(h);  // a name the edge must keep whatever Connection says
+      continue;
+    }
+    if (IsHopByHop(lower) || drop.contains(lower)) {
+      continue;
+    }
+    if (lower == "x-forwarded-for") {
+      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", h.value);
+      continue;
+    }
+    out.push_back(h);
+  }
+  for (const HttpHeader& h : cert.set) {
+    out.push_back(h);
+  }
+  absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", client_ip);
+  out.push_back({"X-Forwarded-For", forwarded_for});
+  out.push_back({"X-Forwarded-Proto", "https"});
+  return out;
+}
+
+HttpHeaders RewriteResponseHeaders(const HttpHeaders& in) {
+  absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
+  HttpHeaders out;
+  for (const HttpHeader& h : in) {
+    std::string lower = absl::AsciiStrToLower(h.name);
+    if (IsHopByHop(lower) || drop.contains(lower)) {
+      continue;
+    }
+    out.push_back(h);
+  }
+  return out;
+}
+
+std::string SerializeRequestHead(absl::string_view method, absl::string_view url,
+                                 const HttpHeaders& headers, BodyFraming framing,
+                                 uint64_t content_length) {
+  std::string out = absl::StrCat(method, " ", url, " HTTP/1.1\r\n");
+  AppendHeaders(&out, headers);
+  AppendFraming(&out, framing, content_length);
+  out.append("\r\n");
+  return out;
+}
+
+std::string SerializeResponseHead(int status, absl::string_view reason, const HttpHeaders& headers,
+                                  BodyFraming framing, uint64_t content_length, bool keep_alive) {
+  if (reason.empty()) {
+    reason = http_status_str(static_cast<http_status>(status));
+  }
+  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", reason, "\r\n");
+  AppendHeaders(&out, headers);
+  AppendFraming(&out, framing, content_length);
+  out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+  return out;
+}
+
+std::string LocalResponse(int status, absl::string_view content_type, absl::string_view body,
+                          bool keep_alive) {
+  HttpHeaders headers = {{"Content-Type", std::string(content_type)},
+                         {"Cache-Control", "no-store"}};
+  std::string out = SerializeResponseHead(status, "", headers, BodyFraming::kContentLength,
+                                          body.size(), keep_alive);
+  out.append(body.data(), body.size());
+  return out;
+}
+
+const std::string* FindHeader(const HttpHeaders& headers, absl::string_view name) {
+  for (const HttpHeader& h : headers) {
+    if (absl::EqualsIgnoreCase(h.name, name)) {
+      return &h.value;
+    }
+  }
+  return nullptr;
+}
+
+int CountHeader(const HttpHeaders& headers, absl::string_view name) {
+  int count = 0;
+  for (const HttpHeader& h : headers) {
+    if (absl::EqualsIgnoreCase(h.name, name)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::string HostWithoutPort(absl::string_view host) {
+  host = absl::StripAsciiWhitespace(host);
+  if (!host.empty() && host.front() == '[') {
+    size_t end = host.find(']');
+    return absl::AsciiStrToLower(
+        host.substr(0, end == absl::string_view::npos ? host.size() : end + 1));
+  }
+  size_t colon = host.rfind(':');
+  if (colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  // A trailing dot names the same host (absolute form).
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  return absl::AsciiStrToLower(host);
+}
+
+std::string ChunkHeader(size_t size) { return absl::StrFormat("%x\r\n", size); }
+
+}  // namespace certgate::edge

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include "absl/time/time.h"
+#include "dataplane/http/message_parser.h"
+
+struct event_base;
+
+namespace certgate::edge {
+
+class ClientConnection;
+class OriginPool;
+class TlsServer;
+class WorkerMetrics;
+
+// HttpOptions are the limits and timeouts of every client connection.
+struct HttpOptions {
+  ParserLimits limits;
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  absl::Duration header_timeout = absl::Seconds(10);
+  absl::Duration idle_timeout = absl::Seconds(60);
+  absl::Duration origin_connect_timeout = absl::Seconds(5);
+  absl::Duration origin_timeout = absl::Seconds(60);
+  // Reading one side stops while the other side's unsent bytes exceed this.
+  size_t buffer_high_watermark = 256 * 1024;
+};
+
+// WorkerContext is what a connection borrows from the worker thread that
+// owns it. Everything in it is used by that thread only.
+struct WorkerContext {
+  event_base* base = nullptr;
+  TlsServer* tls = nullptr;
+  OriginPool* origins = nullptr;
+  WorkerMetrics* metrics = nullptr;
+  const HttpOptions* options = nullptr;
+  int access_log_fd = 1;
+  int connection_log_fd = 2;
+  // Set when the worker stops: responses say Connection: close.
+  bool draining = false;
+  // Called once when a connection has closed; the worker frees it later
+  // (never from inside its own callback).
+  std::function<void(ClientConnection*)> on_closed;
+};
+
+}  // namespace certgate::edge

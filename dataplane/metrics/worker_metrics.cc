@@ -1,0 +1,39 @@
+#include "dataplane/metrics/worker_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace certgate::edge {
+
+void WorkerMetrics::CertificateSeen(absl::string_view zone, absl::string_view status,
+                                    absl::string_view reason) {
+  cert_status.Increment(LabelKey(zone, status));
+  if (status == "invalid") {
+    cert_invalid.Increment(LabelKey(zone, reason.empty() ? "unknown" : reason));
+  }
+}
+
+void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int code,
+                                absl::string_view cert_status) {
+  requests.Increment(LabelKey(zone, absl::StrCat(code)));
+  if (zone_id != 0) {
+    zone_traffic.Increment(LabelKey(absl::StrCat(zone_id), cert_status));
+  }
+}
+
+void WorkerMetrics::OriginError() { origin_errors.fetch_add(1, std::memory_order_relaxed); }
+
+void WorkerMetrics::OriginLatency(double seconds) {
+  size_t i = 0;
+  while (i < kOriginLatencyBuckets.size() && seconds > kOriginLatencyBuckets[i]) {
+    ++i;
+  }
+  latency_buckets[i].fetch_add(1, std::memory_order_relaxed);
+  latency_count.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void WorkerMetrics::ConnectionOpened() { connections_open.fetch_add(1, std::memory_order_relaxed); }
+
+void WorkerMetrics::ConnectionClosed() { connections_open.fetch_sub(1, std::memory_order_relaxed); }
+
+}  // namespace certgate::edge

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "dataplane/metrics/labeled_counter.h"
+
+namespace certgate::edge {
+
+// Upper bounds (seconds) of the origin latency histogram's buckets; +Inf is
+// implicit.
+inline constexpr std::array<double, 12> kOriginLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+
+// WorkerMetrics is one worker's counters. Only its worker writes them
+// (relaxed atomics); the scrape sums every worker's. No lock is shared
+// between workers.
+class WorkerMetrics {
+ public:
+  // CertificateSeen counts one connection's certificate status for a zone.
+  void CertificateSeen(absl::string_view zone, absl::string_view status, absl::string_view reason);
+  // RequestDone counts one request: its response code and, per zone id, the
+  // certificate status the request carried (for the traffic report).
+  void RequestDone(absl::string_view zone, uint64_t zone_id, int code,
+                   absl::string_view cert_status);
+  void OriginError();
+  void OriginLatency(double seconds);
+  void ConnectionOpened();
+  void ConnectionClosed();
+
+  std::atomic<uint64_t> origin_errors{0};
+  std::atomic<int64_t> connections_open{0};
+  std::array<std::atomic<uint64_t>, kOriginLatencyBuckets.size() + 1> latency_buckets{};
+  std::atomic<uint64_t> latency_count{0};
+  std::atomic<uint64_t> latency_sum_micros{0};
+  LabeledCounter cert_status;   // zone, status
+  LabeledCounter cert_invalid;  // zone, reason
+  LabeledCounter requests;      // zone, code
+  LabeledCounter zone_traffic;  // zone id, status
+};
+
+}  // namespace certgate::edge

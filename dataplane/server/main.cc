@@ -1,0 +1,272 @@
+// certgate-edge: terminates mTLS for every zone the control plane pushes and
+// proxies to each zone's origin.
+#include <event2/thread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "dataplane/config/config_slot.h"
+#include "dataplane/config/config_subscription.h"
+#include "dataplane/http/host_port.h"
+#include "dataplane/metrics/access_log.h"
+#include "dataplane/metrics/edge_metrics.h"
+#include "dataplane/server/edge_server.h"
+#include "dataplane/server/metrics_server.h"
+#include "dataplane/tls/tls_server.h"
+#include "dataplane/tls/verification_cache.h"
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+int Fail(const std::string& message) {
+  fprintf(stderr, "certgate-edge: %s\n", message.c_str());
+  return 1;
+}
+
+bool ReadToken(const std::string& path, std::string* token, std::string* error) {
+  FILE* f = fopen(path.c_str(), "r");
+  if (f == nullptr) {
+    *error = absl::StrCat("cannot read token file ", path, ": ", strerror(errno));
+    return false;
+  }
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof(buf), f);
+  fclose(f);
+  *token = std::string(absl::StripAsciiWhitespace(absl::string_view(buf, n)));
+  if (token->empty()) {
+    *error = absl::StrCat("token file ", path, " is empty");
+    return false;
+  }
+  return true;
+}
+
+bool MakeDirs(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      partial = path.substr(0, i);
+      if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace certgate::edge;
+
+  CLI::App app{
+      "certgate-edge: terminates TLS with client certificates for every zone and "
+      "proxies to the zone's origin"};
+  std::string control, token_file, node_id, state_dir, metrics_listen, control_ca;
+  std::vector<std::string> listen;
+  unsigned hardware = std::thread::hardware_concurrency();
+  int workers = hardware == 0 ? 1 : static_cast<int>(hardware);
+  size_t cache_entries = 100000;
+  bool insecure = false;
+  size_t max_header_bytes = 32768, max_headers = 100, max_connections = 0;
+  int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
+      origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000;
+  app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
+  app.add_option("--token-file", token_file, "File holding the edge token")->required();
+  app.add_option("--node-id", node_id, "This edge's name in the fleet (unique)")->required();
+  app.add_option("--listen", listen, "HOST:PORT to serve TLS on (repeatable)")->required();
+  app.add_option("--state-dir", state_dir,
+                 "Directory for the last applied config (served at start)")
+      ->required();
+  app.add_option("--metrics-listen", metrics_listen, "HOST:PORT for GET /metrics (plain HTTP)")
+      ->required();
+  app.add_option("--workers", workers, "Worker threads (default: number of cores)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--cache-entries", cache_entries,
+                 "Verification cache capacity (0 disables the cache)");
+  auto* ca_opt = app.add_option("--control-ca", control_ca,
+                                "PEM CA that signs the control plane's certificate")
+                     ->check(CLI::ExistingFile);
+  auto* insecure_opt =
+      app.add_flag("--insecure", insecure, "Talk to the control plane without TLS (tests only)");
+  ca_opt->excludes(insecure_opt);
+  app.add_option("--max-header-bytes", max_header_bytes,
+                 "Largest request head accepted (431 above)");
+  app.add_option("--max-headers", max_headers, "Most request headers accepted (431 above)");
+  app.add_option("--header-timeout-ms", header_timeout_ms,
+                 "Time allowed for a request head (408 after)");
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "Idle keep-alive connections close after this");
+  app.add_option("--origin-connect-timeout-ms", origin_connect_timeout_ms,
+                 "Origin connect timeout (504 after)");
+  app.add_option("--origin-timeout-ms", origin_timeout_ms,
+                 "Longest silence from the origin (504 before its response head)");
+  app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "TLS handshake timeout");
+  app.add_option("--max-connections-per-worker", max_connections,
+                 "Connections each worker holds at most (0: no limit)");
+  app.add_option("--drain-timeout-ms", drain_timeout_ms,
+                 "On SIGTERM, how long open requests may take to finish");
+  app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (control_ca.empty() && !insecure) {
+    return Fail("pass --control-ca FILE, or --insecure for a plaintext control plane");
+  }
+  std::string token, error;
+  if (!ReadToken(token_file, &token, &error)) {
+    return Fail(error);
+  }
+  auto control_address = ParseHostPort(control);
+  if (!control_address.ok()) {
+    return Fail(std::string(control_address.status().message()));
+  }
+  std::vector<HostPort> listen_addresses;
+  for (const std::string& text : listen) {
+    auto address = ParseHostPort(text);
+    if (!address.ok()) {
+      return Fail(std::string(address.status().message()));
+    }
+    listen_addresses.push_back(*address);
+  }
+  auto metrics_address = ParseHostPort(metrics_listen);
+  if (!metrics_address.ok()) {
+    return Fail(std::string(metrics_address.status().message()));
+  }
+  if (!MakeDirs(state_dir)) {
+    return Fail(absl::StrCat("cannot create state dir ", state_dir, ": ", strerror(errno)));
+  }
+
+  // Signals go to the main thread only (sigwait below); workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  // Workers are woken from other threads (drain, stop).
+  evthread_use_pthreads();
+
+  ConfigSlot slot;
+  const std::string state_file = state_dir + "/config.pb";
+  auto saved = LoadStateFile(state_file);
+  if (saved.ok()) {
+    slot.Publish(*saved);
+    fprintf(stderr, "certgate-edge: serving config version %llu from %s\n",
+            static_cast<unsigned long long>((*saved)->version()), state_file.c_str());
+  } else if (saved.status().code() != absl::StatusCode::kNotFound) {
+    fprintf(stderr, "certgate-edge: ignoring state file: %s\n",
+            std::string(saved.status().message()).c_str());
+  }
+
+  TlsServerOptions tls_options;
+  tls_options.cache_entries = cache_entries;
+  auto tls = TlsServer::Create(&slot, tls_options);
+  if (!tls.ok()) {
+    return Fail(std::string(tls.status().message()));
+  }
+
+  EdgeMetrics metrics(workers);
+  EdgeServerOptions server_options;
+  server_options.listen = listen_addresses;
+  server_options.workers = workers;
+  HttpOptions& http = server_options.worker.http;
+  http.limits.max_header_bytes = max_header_bytes;
+  http.limits.max_headers = max_headers;
+  http.header_timeout = absl::Milliseconds(header_timeout_ms);
+  http.idle_timeout = absl::Milliseconds(idle_timeout_ms);
+  http.origin_connect_timeout = absl::Milliseconds(origin_connect_timeout_ms);
+  http.origin_timeout = absl::Milliseconds(origin_timeout_ms);
+  http.handshake_timeout = absl::Milliseconds(handshake_timeout_ms);
+  server_options.worker.max_connections = max_connections;
+  auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
+  if (!server.ok()) {
+    return Fail(std::string(server.status().message()));
+  }
+
+  std::atomic<uint64_t> state_write_errors{0};
+  TlsServer* tls_server = tls->get();
+  auto metrics_server = MetricsServer::Create(*metrics_address, [&] {
+    GlobalStats global;
+    if (VerificationCache* cache = tls_server->cache()) {
+      VerificationCacheStats stats = cache->Stats();
+      global.cache_hits = stats.hits;
+      global.cache_misses = stats.misses;
+      global.cache_evictions = stats.evictions;
+      global.cache_size = stats.size;
+    }
+    const TlsStats& tls_stats = tls_server->stats();
+    global.handshakes_ok = tls_stats.handshakes_ok.load();
+    global.handshakes_failed = tls_stats.handshakes_failed.load();
+    global.handshakes_resumed = tls_stats.handshakes_resumed.load();
+    global.chain_verifications = tls_stats.chain_verifications.load();
+    global.cheap_rejections = tls_stats.cheap_rejections.load();
+    global.unknown_sni = tls_stats.unknown_sni.load();
+    auto config = slot.Get();
+    global.config_version = config ? config->version() : 0;
+    return metrics.RenderPrometheus(global);
+  });
+  if (!metrics_server.ok()) {
+    return Fail(std::string(metrics_server.status().message()));
+  }
+
+  ConfigSubscriptionOptions sub_options;
+  sub_options.control_address = control;
+  sub_options.token = token;
+  sub_options.node_id = node_id;
+  sub_options.control_ca_file = control_ca;
+  sub_options.insecure = insecure;
+  sub_options.state_file = state_file;
+  sub_options.software_version = kVersion;
+  sub_options.traffic_source = [&metrics] { return metrics.TakeTrafficReport(); };
+  sub_options.on_config_event = [&metrics](uint64_t version, bool applied, bool state_write_ok,
+                                           const std::string& error) {
+    if (!state_write_ok) {
+      metrics.StateWriteError();
+      fprintf(stderr, "certgate-edge: writing the state file failed: %s\n", error.c_str());
+      return;
+    }
+    metrics.ConfigApplied(applied);
+    if (applied) {
+      fprintf(stderr, "certgate-edge: applied config version %llu\n",
+              static_cast<unsigned long long>(version));
+    } else {
+      fprintf(stderr, "certgate-edge: refused config version %llu: %s\n",
+              static_cast<unsigned long long>(version), error.c_str());
+    }
+  };
+  auto subscription = ConfigSubscription::Create(std::move(sub_options), &slot);
+  if (!subscription.ok()) {
+    return Fail(std::string(subscription.status().message()));
+  }
+
+  (*server)->Start();
+  (*metrics_server)->Start();
+  (*subscription)->Start();
+  std::vector<std::string> shown;
+  for (const HostPort& address : listen_addresses) {
+    shown.push_back(address.ToString());
+  }
+  WriteLogLine(
+      1, absl::StrCat("certgate-edge listening on ", absl::StrJoin(shown, ", "), " (", workers,
+                      " workers), metrics on ", metrics_address->ToString(), "\n"));
+
+  int received = 0;
+  sigwait(&signals, &received);
+  fprintf(stderr, "certgate-edge: signal %d, draining\n", received);
+  (*server)->Shutdown(absl::Milliseconds(drain_timeout_ms));
+  (*subscription)->Stop();
+  (*metrics_server)->Stop();
+  fprintf(stderr, "certgate-edge: stopped\n");
+  return 0;
+}

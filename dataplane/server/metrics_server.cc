@@ -1,0 +1,128 @@
+#include "dataplane/server/metrics_server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/http/message_parser.h"
+
+namespace certgate::edge {
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
+    const HostPort& address, std::function<std::string()> render) {
+  absl::StatusOr<int> fd = BindListener(address, /*reuse_port=*/false, 64);
+  if (!fd.ok()) {
+    return fd.status();
+  }
+  std::unique_ptr<MetricsServer> server(new MetricsServer());
+  server->listen_fd_ = *fd;
+  server->render_ = std::move(render);
+  if (pipe2(server->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::InternalError("pipe2 failed");
+  }
+  return server;
+}
+
+MetricsServer::~MetricsServer() {
+  Stop();
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+  }
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
+}
+
+void MetricsServer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void MetricsServer::Stop() {
+  if (thread_.joinable()) {
+    char byte = 0;
+    (void)!write(wake_pipe_[1], &byte, 1);
+    thread_.join();
+  }
+}
+
+void MetricsServer::Run() {
+  while (true) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int rc = poll(fds, 2, -1);
+    if (rc < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    if (fds[1].revents != 0) {
+      return;
+    }
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      continue;
+    }
+    // Blocking with a timeout: a stuck scraper cannot hold the thread.
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    Serve(fd);
+    close(fd);
+  }
+}
+
+void MetricsServer::Serve(int fd) {
+  bool complete = false;
+  MessageParser parser(HTTP_REQUEST, ParserLimits{16384, 100},
+                       MessageParser::Callbacks{nullptr, nullptr, nullptr, [&complete] {
+                                                  complete = true;
+                                                  return true;
+                                                }});
+  char buf[4096];
+  while (!complete) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      return;
+    }
+    parser.Feed(buf, static_cast<size_t>(n));
+    if (parser.error() != MessageParser::Error::kNone) {
+      return;
+    }
+  }
+  std::string path = parser.url().substr(0, parser.url().find('?'));
+  std::string status = "200 OK";
+  std::string type = "text/plain; version=0.0.4; charset=utf-8";
+  std::string body;
+  if (path == "/metrics") {
+    body = render_();
+  } else if (path == "/healthz") {
+    body = "ok\n";
+  } else {
+    status = "404 Not Found";
+    type = "text/plain";
+    body = "not found; try /metrics\n";
+  }
+  std::string response =
+      absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
+                   "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n");
+  if (parser.method() != HTTP_HEAD) {
+    response += body;
+  }
+  size_t sent = 0;
+  while (sent < response.size()) {
+    ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      return;
+    }
+    sent += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace certgate::edge

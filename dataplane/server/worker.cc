@@ -1,0 +1,158 @@
+#include "dataplane/server/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/http/client_connection.h"
+#include "dataplane/http/host_port.h"
+#include "dataplane/metrics/worker_metrics.h"
+
+namespace certgate::edge {
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, TlsServer* tls,
+                                                       WorkerMetrics* metrics,
+                                                       std::vector<int> listen_fds) {
+  std::unique_ptr<Worker> worker(new Worker());
+  worker->options_ = std::move(options);
+  worker->listen_fds_ = std::move(listen_fds);
+  worker->base_ = event_base_new();
+  if (worker->base_ == nullptr) {
+    return absl::InternalError("event_base_new failed");
+  }
+  Worker* w = worker.get();
+  for (int fd : w->listen_fds_) {
+    event* ev = event_new(w->base_, fd, EV_READ | EV_PERSIST, &Worker::OnAccept, w);
+    event_add(ev, nullptr);
+    w->accept_events_.push_back(ev);
+  }
+  w->drain_event_ = event_new(w->base_, -1, 0, &Worker::OnDrain, w);
+  w->reap_event_ = event_new(w->base_, -1, 0, &Worker::OnReap, w);
+  w->context_.base = w->base_;
+  w->context_.tls = tls;
+  w->context_.origins = &w->origins_;
+  w->context_.metrics = metrics;
+  w->context_.options = &w->options_.http;
+  w->context_.access_log_fd = w->options_.access_log_fd;
+  w->context_.connection_log_fd = w->options_.connection_log_fd;
+  w->context_.on_closed = [w](ClientConnection* c) { w->ConnectionClosed(c); };
+  return worker;
+}
+
+Worker::~Worker() {
+  Stop();
+  Join();
+  connections_.clear();
+  closed_.clear();
+  for (event* ev : accept_events_) {
+    event_free(ev);
+  }
+  for (int fd : listen_fds_) {
+    close(fd);
+  }
+  if (drain_event_ != nullptr) {
+    event_free(drain_event_);
+  }
+  if (reap_event_ != nullptr) {
+    event_free(reap_event_);
+  }
+  if (base_ != nullptr) {
+    event_base_free(base_);
+  }
+}
+
+void Worker::Start() {
+  thread_ = std::thread([this] {
+    event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+    finished_.store(true);
+  });
+}
+
+void Worker::Drain() { event_active(drain_event_, EV_READ, 0); }
+
+void Worker::Stop() {
+  if (base_ != nullptr) {
+    event_base_loopbreak(base_);
+  }
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::OnAccept(evutil_socket_t fd, short, void* arg) {
+  static_cast<Worker*>(arg)->Accept(fd);
+}
+
+void Worker::Accept(int listen_fd) {
+  // A bounded batch per wakeup keeps one busy listener from starving the
+  // connections already open.
+  for (int i = 0; i < 64 && !draining_; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;  // EAGAIN, or a transient error (EMFILE...): try at the next wakeup
+    }
+    if (options_.max_connections > 0 && connections_.size() >= options_.max_connections) {
+      close(fd);
+      continue;
+    }
+    auto connection = std::make_unique<ClientConnection>(
+        &context_, fd, PeerAddressString(reinterpret_cast<sockaddr*>(&addr)));
+    ClientConnection* raw = connection.get();
+    connections_[raw] = std::move(connection);
+    raw->Start();
+  }
+}
+
+void Worker::ConnectionClosed(ClientConnection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) {
+    return;
+  }
+  // Freed from the loop, never inside the connection's own callback.
+  closed_.push_back(std::move(it->second));
+  connections_.erase(it);
+  event_active(reap_event_, EV_READ, 0);
+}
+
+void Worker::OnReap(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  self->closed_.clear();
+  self->MaybeFinish();
+}
+
+void Worker::OnDrain(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  self->draining_ = true;
+  self->context_.draining = true;
+  for (event* ev : self->accept_events_) {
+    event_del(ev);
+  }
+  for (int fd : self->listen_fds_) {
+    close(fd);
+  }
+  self->listen_fds_.clear();
+  std::vector<ClientConnection*> open;
+  for (auto& [raw, owned] : self->connections_) {
+    open.push_back(raw);
+  }
+  for (ClientConnection* c : open) {
+    c->Drain();
+  }
+  event_active(self->reap_event_, EV_READ, 0);
+}
+
+void Worker::MaybeFinish() {
+  if (draining_ && connections_.empty()) {
+    event_base_loopbreak(base_);
+  }
+}
+
+}  // namespace certgate::edge

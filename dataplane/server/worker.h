@@ -1,0 +1,72 @@
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "dataplane/http/origin_pool.h"
+#include "dataplane/http/worker_context.h"
+
+namespace certgate::edge {
+
+class ClientConnection;
+
+struct WorkerOptions {
+  HttpOptions http;
+  size_t max_connections = 0;  // 0: no limit
+  int access_log_fd = 1;
+  int connection_log_fd = 2;
+};
+
+// Worker is one thread with its own event loop, its own listening sockets
+// (SO_REUSEPORT: the kernel spreads connections over the workers), its own
+// connections and origin pool. Nothing on its request path is shared with
+// other workers.
+class Worker {
+ public:
+  // Create takes ownership of `listen_fds` (bound, listening, non-blocking).
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(WorkerOptions options, TlsServer* tls,
+                                                        WorkerMetrics* metrics,
+                                                        std::vector<int> listen_fds);
+  ~Worker();
+
+  void Start();
+  // Drain (any thread): stop accepting; close idle connections; let busy
+  // ones finish their response. The thread ends when none is left.
+  void Drain();
+  // Stop (any thread): end the loop now, closing everything.
+  void Stop();
+  void Join();
+  // Finished: the loop has ended (after a drain or a stop).
+  bool Finished() const { return finished_.load(); }
+
+ private:
+  Worker() = default;
+  static void OnAccept(evutil_socket_t fd, short what, void* arg);
+  static void OnDrain(evutil_socket_t fd, short what, void* arg);
+  static void OnReap(evutil_socket_t fd, short what, void* arg);
+  void Accept(int listen_fd);
+  void ConnectionClosed(ClientConnection* connection);
+  void MaybeFinish();
+
+  WorkerOptions options_;
+  event_base* base_ = nullptr;
+  std::vector<int> listen_fds_;
+  std::vector<event*> accept_events_;
+  event* drain_event_ = nullptr;
+  event* reap_event_ = nullptr;
+  OriginPool origins_;
+  WorkerContext context_;
+  absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
+  std::vector<std::unique_ptr<ClientConnection>> closed_;
+  bool draining_ = false;
+  std::thread thread_;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace certgate::edge
