@@ -1,0 +1,667 @@
+#!/usr/bin/env bash
+# certgate benchmarks, in one command: certgate-edge side by side with nginx
+# (Debian's, OpenSSL 3, `ssl_verify_client on`) on the same machine, same
+# server certificate, same CA, same client certificates, same origin, same
+# number of workers, pinned the same way; the crypto floor from `bssl speed`
+# of the same BoringSSL tree; floods of invalid certificates while valid
+# clients keep connecting; and config propagation to a 100-edge fleet.
+#
+#   tests/bench/run.sh            default run (~5-10 minutes), writes docs/benchmarks.md
+#                                 and docs/handshake-rate.png
+#   tests/bench/run.sh --full     propagation with 100,000 zones (much longer)
+#   tests/bench/run.sh --smoke    a few seconds per row; checks that everything runs
+#
+# Options: --build-dir DIR (default: build), --out-dir DIR (raw results; default:
+# BUILD/bench-results), --no-build, --no-docs, --keep (keep the work folder),
+# --duration S (seconds per row), --zones N (propagation).
+#
+# Loopback only. Every process it starts is stopped on exit.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$script_dir/../.." && pwd)
+build_dir="$repo/build"
+out_dir=""
+mode=default
+do_build=1
+write_docs=1
+keep=0
+duration=""
+zones=""
+command_line="tests/bench/run.sh $*"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) mode=smoke ;;
+    --full) mode=full ;;
+    --build-dir) build_dir=$(cd "$2" && pwd); shift ;;
+    --out-dir) out_dir=$2; shift ;;
+    --no-build) do_build=0 ;;
+    --no-docs) write_docs=0 ;;
+    --keep) keep=1 ;;
+    --duration) duration=$2; shift ;;
+    --zones) zones=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Sizes per mode.
+case "$mode" in
+  smoke)
+    row_s=${duration:-1}; sweep_s=1; flood_s=1; conc_list="1 4"; idle_conns=50
+    zones=${zones:-60}; edges=5; changes=3; probe_at=20; write_docs=0 ;;
+  default)
+    row_s=${duration:-5}; sweep_s=3; flood_s=6; conc_list="1 4 16 64"; idle_conns=1000
+    zones=${zones:-10000}; edges=100; changes=30; probe_at=1000 ;;
+  full)
+    row_s=${duration:-5}; sweep_s=3; flood_s=6; conc_list="1 4 16 64"; idle_conns=1000
+    zones=${zones:-100000}; edges=100; changes=30; probe_at=1000 ;;
+esac
+row_conc=16
+bin="$build_dir/bin"
+[ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
+mkdir -p "$out_dir"
+out_dir=$(cd "$out_dir" && pwd)
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+if [ "$do_build" -eq 1 ]; then
+  log "building"
+  cmake --build "$build_dir" -j2 --target certgate-control certgate-edge certgate \
+    certgate-echo-origin certgate-loadgen certgate-propagation-bench bssl >"$out_dir/build.log" 2>&1 ||
+    { tail -30 "$out_dir/build.log" >&2; die "build failed (log: $out_dir/build.log)"; }
+fi
+for b in certgate-control certgate-edge certgate certgate-echo-origin certgate-loadgen \
+  certgate-propagation-bench bssl; do
+  [ -x "$bin/$b" ] || die "missing $bin/$b (build it, or drop --no-build)"
+done
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not installed (deploy/install-deps.sh)"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+command -v openssl >/dev/null || die "openssl not installed"
+command -v curl >/dev/null || die "curl not installed"
+ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/certgate-bench.XXXXXX")
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$keep" -eq 0 ]; then rm -rf "$work"; else log "work folder kept: $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Pinning: the server under test on core 0, everything else on core 1.
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+  pin_server=(taskset -c 0); pin_client=(taskset -c 1)
+  pinning="server on core 0; load generator, origin and control plane on core 1"
+else
+  pin_server=(); pin_client=()
+  pinning="not pinned (one core)"
+fi
+clk_tck=$(getconf CLK_TCK)
+
+# ---------- helpers ----------
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 40000))
+    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+      if ! printf '%s\n' "${used_ports[@]:-}" | grep -qx "$p"; then
+        used_ports+=("$p"); echo "$p"; return
+      fi
+    fi
+  done
+}
+used_ports=()
+
+wait_port() {  # port [seconds]
+  local i
+  for ((i = 0; i < ${2:-20} * 20; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# Start NAME cmd...: runs in background, logs to $work/NAME.log, records pid.
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  eval "pid_${name//-/_}=$pid"
+}
+
+stop_pid() {
+  local pid=$1 p
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local keep_pids=()
+  for p in "${pids[@]}"; do [ "$p" = "$pid" ] || keep_pids+=("$p"); done
+  pids=("${keep_pids[@]}")
+}
+
+# The process and all its descendants.
+tree_pids() {
+  local p=$1 c
+  echo "$p"
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+
+# CPU ticks (utime+stime, all threads) of a process tree.
+cpu_ticks() {
+  local total=0 p t
+  for p in $(tree_pids "$1"); do
+    t=$(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}') || t=0
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+
+rss_kib() {  # resident memory of a process tree, KiB
+  local total=0 p r
+  for p in $(tree_pids "$1"); do
+    r=$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null) || r=0
+    total=$((total + ${r:-0}))
+  done
+  echo "$total"
+}
+
+calc() { awk "BEGIN { x = $1; if (x != x) x = 0; printf \"${2:-%.1f}\", x }"; }
+
+jget() { jq -r "$2 // 0" "$1"; }
+
+loadgen() { "${pin_client[@]}" "$bin/certgate-loadgen" "$@"; }
+
+# measure KEY SERVER_PID loadgen-args...: runs the load generator against a
+# server and records rate, latency and the server's CPU over the run into
+# $work/results/KEY.{json,cpu}.
+mkdir -p "$work/results"
+measure() {
+  local key=$1 spid=$2; shift 2
+  local c0 c1
+  c0=$(cpu_ticks "$spid")
+  loadgen --label "$key" --json-out "$work/results/$key.json" "$@" >>"$out_dir/loadgen.log" 2>&1 ||
+    { tail -3 "$out_dir/loadgen.log" >&2; die "load generator failed for $key"; }
+  c1=$(cpu_ticks "$spid")
+  echo "$(( c1 - c0 ))" >"$work/results/$key.cpu"
+  tail -1 "$out_dir/loadgen.log" | sed 's/^/  /' >&2
+}
+# Derived figures of a measure() result.
+r_hs() { jget "$work/results/$1.json" .handshakes_per_s; }
+r_req() { jget "$work/results/$1.json" .requests_per_s; }
+r_p99() { jget "$work/results/$1.json" .latency_ms.p99; }
+r_cpu_s() { calc "$(cat "$work/results/$1.cpu") / $clk_tck" "%.3f"; }
+# Server CPU per handshake (or request), microseconds.
+r_cpu_per() {
+  local n
+  n=$(jget "$work/results/$1.json" ".${2:-handshakes}")
+  calc "$(cat "$work/results/$1.cpu") / $clk_tck * 1e6 / ($n > 0 ? $n : 1)"
+}
+# Handshakes per second of server CPU: what one saturated core would do.
+r_per_core() {
+  local n
+  n=$(jget "$work/results/$1.json" ".${2:-handshakes}")
+  calc "$n / ($(cat "$work/results/$1.cpu") > 0 ? $(cat "$work/results/$1.cpu") / $clk_tck : 1)" "%.0f"
+}
+
+metrics_sum() {  # PATTERN: sum of the edge's /metrics samples whose name matches
+  curl -s --max-time 3 "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null |
+    awk -v pat="$1" '!/^#/ && NF >= 2 { split($1, a, "{"); if (a[1] ~ pat) s += $NF } END { printf "%.0f", s + 0 }'
+}
+
+# ---------- machine and crypto floor ----------
+log "work folder $work; $pinning"
+cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+kernel=$(uname -sr)
+mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+
+log "crypto floor: bssl speed"
+speed_t=1
+"$bin/bssl" speed -timeout "$speed_t" -filter Curve25519 >"$work/speed.txt" 2>&1 || true
+"$bin/bssl" speed -timeout "$speed_t" -filter "ECDSA P-256" >>"$work/speed.txt" 2>&1 || true
+"$bin/bssl" speed -timeout "$speed_t" -filter "RSA 2048" >>"$work/speed.txt" 2>&1 || true
+cp "$work/speed.txt" "$out_dir/bssl-speed.txt"
+op_us() {  # microseconds per operation named exactly $1 in bssl speed's output
+  awk -v name="$1" '
+    { line = $0; sub(/^Did [0-9]+ /, "", line); sub(/ operations in .*/, "", line)
+      if (line == name) { match($0, /\(([0-9.]+) ops\/sec\)/); v = substr($0, RSTART + 1, RLENGTH - 10); printf "%.2f", 1e6 / v; exit } }' "$work/speed.txt"
+}
+x25519_base=$(op_us "Curve25519 base-point multiplication")
+x25519_arb=$(op_us "Curve25519 arbitrary point multiplication")
+p256_sign=$(op_us "ECDSA P-256 signing")
+p256_verify=$(op_us "ECDSA P-256 verify")
+rsa_verify=$(op_us "RSA 2048 verify (same key)")
+[ -n "$x25519_base" ] && [ -n "$p256_sign" ] && [ -n "$p256_verify" ] ||
+  die "could not read bssl speed output ($out_dir/bssl-speed.txt)"
+# One full TLS 1.3 mTLS handshake, server side: an X25519 key pair and shared
+# secret, its CertificateVerify signature, the client's CertificateVerify and
+# the client certificate's signature by the CA.
+floor_ec=$(calc "$x25519_base + $x25519_arb + $p256_sign + 2 * $p256_verify")
+# RSA-2048 client: its CertificateVerify is an RSA verify; the chain (P-256 CA) stays.
+floor_rsa=$(calc "$x25519_base + $x25519_arb + $p256_sign + $p256_verify + ${rsa_verify:-0}")
+
+# ---------- bare TCP ----------
+log "bare TCP connection cost"
+tcp_port=$(free_port)
+start tcp-sink "${pin_server[@]}" "$bin/certgate-loadgen" --serve-tcp "127.0.0.1:$tcp_port"
+wait_port "$tcp_port" || die "tcp sink did not start"
+measure tcp "$pid_tcp_sink" --target "127.0.0.1:$tcp_port" --plain --connections "$row_conc" \
+  --duration "$row_s"
+tcp_us=$(r_cpu_per tcp)
+stop_pid "$pid_tcp_sink"
+
+# ---------- PKI ----------
+log "PKI"
+pki="$work/pki"
+mkdir -p "$pki"
+cg() { "$bin/certgate" "$@"; }
+cg pki init-ca --cn "Bench Devices CA" --out "$pki/ca" >/dev/null
+cg pki issue --ca "$pki/ca" --cn device-ec --out "$pki/dev-ec" >/dev/null
+cg pki issue --ca "$pki/ca" --cn device-rsa --key rsa-2048 --out "$pki/dev-rsa" >/dev/null
+cg pki init-ca --cn "Other Tenant CA" --out "$pki/other" >/dev/null
+# The server certificate both servers present (serverAuth, so clients can
+# verify it): its own small CA, made with openssl.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+  -subj "/CN=Bench Server CA" -keyout "$pki/server-ca.key" -out "$pki/server-ca.pem" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench.test" \
+  -keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:bench.test\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n' >"$pki/server.ext"
+openssl x509 -req -in "$pki/server.csr" -CA "$pki/server-ca.pem" -CAkey "$pki/server-ca.key" \
+  -CAcreateserial -days 30 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
+cat "$pki/server.pem" "$pki/server-ca.pem" >"$pki/server-chain.pem"
+
+# ---------- control plane, zones, origin ----------
+log "control plane and zones"
+cp_port=$(free_port); origin_port=$(free_port); edge_port=$(free_port); metrics_port=$(free_port)
+nginx_port=$(free_port)
+mkdir -p "$work/cp"
+start control "${pin_client[@]}" "$bin/certgate-control" --db "$work/cp/certgate.db" \
+  --listen "127.0.0.1:$cp_port" --admin-token-file "$work/cp/admin.token" \
+  --edge-token-file "$work/cp/edge.token" --insecure
+wait_port "$cp_port" 30 || { cat "$work/control.log" >&2; die "control plane did not start"; }
+for _ in $(seq 100); do [ -s "$work/cp/edge.token" ] && break; sleep 0.05; done
+admin_token=$(cat "$work/cp/admin.token")
+export CERTGATE_SERVER="127.0.0.1:$cp_port"
+tenant_token() {
+  CERTGATE_TOKEN=$admin_token cg admin tenant create "$1" --insecure --json |
+    grep -o 'cgt_[A-Za-z0-9_.-]*' | head -1
+}
+bench_token=$(tenant_token bench)
+other_token=$(tenant_token other)
+[ -n "$bench_token" ] && [ -n "$other_token" ] || die "could not create tenants"
+tcg() { CERTGATE_TOKEN=$bench_token cg "$@" --insecure >/dev/null; }
+tcg zone create bench.test --origin "http://127.0.0.1:$origin_port" --mode enforce
+tcg root add bench.test "$pki/ca/ca.pem"
+tcg cert set bench.test --cert "$pki/server-chain.pem" --key "$pki/server.key"
+CERTGATE_TOKEN=$other_token cg zone create other.test --origin "http://127.0.0.1:$origin_port" \
+  --insecure >/dev/null
+CERTGATE_TOKEN=$other_token cg root add other.test "$pki/other/ca.pem" --insecure >/dev/null
+
+start origin "${pin_client[@]}" "$bin/certgate-echo-origin" --listen "127.0.0.1:$origin_port"
+wait_port "$origin_port" || die "origin did not start"
+
+# ---------- servers ----------
+# A valid request through a server: proves it is up and has the zone.
+server_ready() {  # port
+  local i
+  for i in $(seq 150); do
+    if "$bin/certgate-loadgen" --target "127.0.0.1:$1" --sni bench.test --cacert "$pki/server-ca.pem" \
+      --cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem" --requests 1 --count 1 \
+      --timeout-ms 2000 --json-out "$work/ready.json" >/dev/null 2>&1 &&
+      [ "$(jq -r .ok "$work/ready.json")" = 1 ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+edge_run=0
+start_edge() {  # cache entries ("" = default)
+  edge_run=$((edge_run + 1))
+  local cache_args=()
+  [ -n "${1:-}" ] && cache_args=(--cache-entries "$1")
+  start "edge$edge_run" "${pin_server[@]}" "$bin/certgate-edge" --control "127.0.0.1:$cp_port" \
+    --insecure --token-file "$work/cp/edge.token" --node-id bench-edge \
+    --listen "127.0.0.1:$edge_port" --state-dir "$work/edge-state" \
+    --metrics-listen "127.0.0.1:$metrics_port" --workers 1 "${cache_args[@]}"
+  eval "pid_edge=\$pid_edge$edge_run"
+  wait_port "$edge_port" 30 || { tail -20 "$work/edge$edge_run.log" >&2; die "edge did not start"; }
+  server_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve bench.test"; }
+}
+
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+user root;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  keepalive_requests 100000;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name bench.test;
+    ssl_protocols TLSv1.3;
+    ssl_certificate $pki/server-chain.pem;
+    ssl_certificate_key $pki/server.key;
+    ssl_client_certificate $pki/ca/ca.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    ssl_session_tickets on;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Client-Cert-Status \$ssl_client_verify;
+      proxy_set_header X-Client-Cert-Fingerprint \$ssl_client_fingerprint;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
+}
+EOF
+start_nginx() {
+  start nginx "${pin_server[@]}" "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" \
+    -e "$work/nginx/logs/error.log" -g "daemon off;"
+  wait_port "$nginx_port" 20 || { cat "$work/nginx.log" "$work/nginx/logs/error.log" >&2; die "nginx did not start"; }
+  server_ready "$nginx_port" || { cat "$work/nginx/logs/error.log" >&2; die "nginx does not serve bench.test"; }
+}
+
+log "starting certgate-edge and nginx (1 worker each)"
+start_edge ""
+start_nginx
+nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')
+openssl_version=$(openssl version | awk '{print $1, $2}')
+
+# ---------- rows ----------
+pool=$(( row_s * 5000 ))
+[ "$pool" -lt 2000 ] && pool=2000
+common=(--sni bench.test --threads 1)
+ec_fixed=(--cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
+ec_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool")
+rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool" --pool-key-type rsa-2048)
+
+for server in certgate nginx; do
+  if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
+  t=(--target "127.0.0.1:$port" "${common[@]}")
+  log "$server: full handshakes, ECDSA P-256 client certificates (all distinct)"
+  measure "$server.full_ec" "$spid" "${t[@]}" "${ec_pool[@]}" --connections "$row_conc" --duration "$row_s"
+  log "$server: full handshakes, RSA-2048 client certificates (all distinct)"
+  measure "$server.full_rsa" "$spid" "${t[@]}" "${rsa_pool[@]}" --connections "$row_conc" --duration "$row_s"
+  log "$server: returning client (one certificate, full handshakes)"
+  measure "$server.returning" "$spid" "${t[@]}" "${ec_fixed[@]}" --connections "$row_conc" --duration "$row_s"
+  log "$server: resumed handshakes"
+  measure "$server.resumed" "$spid" "${t[@]}" "${ec_fixed[@]}" --resume --connections "$row_conc" --duration "$row_s"
+  log "$server: keep-alive requests to the origin"
+  measure "$server.keepalive" "$spid" "${t[@]}" "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  for c in $conc_list; do
+    log "$server: concurrency $c"
+    measure "$server.conc$c" "$spid" "${t[@]}" "${ec_pool[@]}" --connections "$c" --duration "$sweep_s"
+  done
+  # Idle keep-alive connections: RSS before, with N held open, per connection.
+  rss0=$(rss_kib "$spid")
+  rm -f "$work/held"
+  loadgen --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" --requests 1 \
+    --connections "$idle_conns" --threads 1 --hold 600 --ready-file "$work/held" \
+    --json-out "$work/results/$server.idle.json" >/dev/null 2>&1 &
+  hold_pid=$!
+  pids+=("$hold_pid")
+  for _ in $(seq 600); do [ -f "$work/held" ] && break; sleep 0.1; done
+  sleep 0.5
+  rss1=$(rss_kib "$spid")
+  held=$(cat "$work/held" 2>/dev/null || echo 0)
+  stop_pid "$hold_pid"
+  echo "$rss1" >"$work/results/$server.rss"
+  calc "($rss1 - $rss0) / (${held:-0} > 0 ? ${held:-0} : 1)" >"$work/results/$server.idle_kib"
+  log "$server: RSS ${rss1} KiB with $held idle connections (before: $rss0 KiB)"
+done
+
+# ---------- floods ----------
+flood_modes=(repeat fresh-self-signed other-ca none)
+flood_args() {
+  case "$1" in
+    repeat) echo "--bad-cert-mode repeat --cert $pki/dev-ec/cert.pem --key $pki/dev-ec/key.pem --tamper-signature" ;;
+    fresh-self-signed) echo "--bad-cert-mode fresh-self-signed --pool $(( flood_s * 6000 ))" ;;
+    other-ca) echo "--bad-cert-mode other-ca --pool-ca-cert $pki/other/ca.pem --pool-ca-key $pki/other/ca.key --pool $(( flood_s * 6000 ))" ;;
+    none) echo "--bad-cert-mode none" ;;
+  esac
+}
+flood_letter() { case "$1" in repeat) echo a;; fresh-self-signed) echo b;; other-ca) echo c;; none) echo d;; esac; }
+
+run_floods() {  # suffix
+  local sfx=$1 m c0 c1 v0 v1 h0 h1 k0 k1 fpid
+  for m in "${flood_modes[@]}"; do
+    log "flood ($(flood_letter "$m")) $m, cache ${sfx}"
+    v0=$(metrics_sum 'chain_verif'); h0=$(metrics_sum 'cache.*hit'); k0=$(metrics_sum 'cheap')
+    c0=$(cpu_ticks "$pid_edge")
+    # shellcheck disable=SC2046
+    loadgen --label "flood.$m.$sfx" --target "127.0.0.1:$edge_port" "${common[@]}" $(flood_args "$m") \
+      --connections 32 --duration "$flood_s" --json-out "$work/results/flood.$m.$sfx.bad.json" \
+      >>"$out_dir/loadgen.log" 2>&1 &
+    fpid=$!
+    pids+=("$fpid")
+    sleep 0.3  # the flood is running before valid clients start
+    loadgen --label "valid.$m.$sfx" --target "127.0.0.1:$edge_port" "${common[@]}" "${ec_fixed[@]}" \
+      --cacert "$pki/server-ca.pem" --requests 1 --connections 2 --duration "$(calc "$flood_s - 0.8")" \
+      --json-out "$work/results/flood.$m.$sfx.valid.json" >>"$out_dir/loadgen.log" 2>&1
+    wait "$fpid" || true
+    c1=$(cpu_ticks "$pid_edge")
+    v1=$(metrics_sum 'chain_verif'); h1=$(metrics_sum 'cache.*hit'); k1=$(metrics_sum 'cheap')
+    echo "$((c1 - c0)) $((v1 - v0)) $((h1 - h0)) $((k1 - k0))" >"$work/results/flood.$m.$sfx.edge"
+  done
+}
+run_floods cached
+log "restarting the edge with --cache-entries 0"
+stop_pid "$pid_edge"
+start_edge 0
+run_floods nocache
+stop_pid "$pid_edge"
+stop_pid "$pid_nginx"
+
+# ---------- propagation ----------
+log "propagation: $zones zones, $edges edges, $changes changes"
+if [ "$ncpu" -ge 2 ]; then taskset -a -pc 0-$((ncpu - 1)) "$pid_control" >/dev/null 2>&1 || true; fi
+prop_ok=1
+"$bin/certgate-propagation-bench" --control "127.0.0.1:$cp_port" \
+  --admin-token-file "$work/cp/admin.token" --edge-token-file "$work/cp/edge.token" \
+  --zones "$zones" --edges "$edges" --changes "$changes" --probe-at "$probe_at" \
+  --control-pid "$pid_control" --json-out "$work/results/propagation.json" \
+  >"$out_dir/propagation.log" 2>&1 || prop_ok=0
+cat "$out_dir/propagation.log" >&2
+[ -s "$work/results/propagation.json" ] || echo '{}' >"$work/results/propagation.json"
+pj() { jget "$work/results/propagation.json" "$1"; }
+
+# ---------- table ----------
+cp "$work/results/"* "$out_dir/" 2>/dev/null || true
+ratio() { calc "($2 > 0) ? $1 / $2 : 0" "%.2f"; }
+verdict() { awk "BEGIN { print ($1) ? \"met\" : \"**not met**\" }"; }
+table="$out_dir/table.md"
+{
+  echo "| measurement | certgate | nginx | certgate / nginx | target |"
+  echo "|---|---:|---:|---:|---|"
+  row() {  # name certgate nginx target-text [higher|lower]
+    local r; r=$(ratio "$2" "$3")
+    echo "| $1 | $2 | $3 | $r | $4 |"
+  }
+  for kind in full_ec full_rsa returning resumed; do
+    case $kind in
+      full_ec) name="full mTLS handshakes, ECDSA P-256 clients"; need=3 ;;
+      full_rsa) name="full mTLS handshakes, RSA-2048 clients"; need="" ;;
+      returning) name="returning client (same certificate; chain result cached by certgate)"; need=4 ;;
+      resumed) name="resumed handshakes"; need=3 ;;
+    esac
+    a=$(r_per_core "certgate.$kind"); b=$(r_per_core "nginx.$kind")
+    tgt="—"
+    [ -n "$need" ] && tgt="≥ ${need}× nginx: $(verdict "$(ratio "$a" "$b") >= $need")"
+    row "$name: per core (handshakes per server CPU-second)" "$a" "$b" "$tgt"
+    row "$name: measured /s ($row_conc conns)" "$(r_hs "certgate.$kind" | xargs printf %.0f)" \
+      "$(r_hs "nginx.$kind" | xargs printf %.0f)" "—"
+    row "$name: server CPU µs each" "$(r_cpu_per "certgate.$kind")" "$(r_cpu_per "nginx.$kind")" "—"
+    row "$name: p99 ms" "$(r_p99 "certgate.$kind")" "$(r_p99 "nginx.$kind")" "—"
+  done
+  row "keep-alive requests/s to the origin ($row_conc conns)" "$(r_req certgate.keepalive | xargs printf %.0f)" \
+    "$(r_req nginx.keepalive | xargs printf %.0f)" "—"
+  row "keep-alive: server CPU µs per request" "$(r_cpu_per certgate.keepalive requests)" \
+    "$(r_cpu_per nginx.keepalive requests)" "—"
+  row "keep-alive: p99 ms" "$(r_p99 certgate.keepalive)" "$(r_p99 nginx.keepalive)" "—"
+  row "resident memory after the runs, MiB" "$(calc "$(cat "$work/results/certgate.rss") / 1024")" \
+    "$(calc "$(cat "$work/results/nginx.rss") / 1024")" "—"
+  ik=$(cat "$work/results/certgate.idle_kib")
+  row "memory per idle keep-alive connection, KiB ($idle_conns held)" "$ik" \
+    "$(cat "$work/results/nginx.idle_kib")" "< 64 KiB: $(verdict "$ik < 64")"
+  ce=$(r_cpu_per certgate.full_ec); ne=$(r_cpu_per nginx.full_ec)
+  echo "| crypto floor per full mTLS handshake, ECDSA P-256 client (µs) | $floor_ec | $floor_ec | | X25519 $x25519_base+$x25519_arb, P-256 sign $p256_sign, verify $p256_verify ×2 |"
+  echo "| crypto floor, RSA-2048 client (µs) | $floor_rsa | $floor_rsa | | RSA-2048 verify $rsa_verify |"
+  echo "| bare TCP connection, server CPU (µs) | $tcp_us | $tcp_us | | accept, read to EOF, close |"
+  echo "| server CPU per full ECDSA handshake ÷ crypto floor | $(ratio "$ce" "$floor_ec") | $(ratio "$ne" "$floor_ec") | | |"
+  m=$(ratio "$ce" "$(calc "$floor_ec + $tcp_us")")
+  echo "| server CPU per full ECDSA handshake ÷ (floor + bare TCP) | $m | $(ratio "$ne" "$(calc "$floor_ec + $tcp_us")") | | ≤ 2: $(verdict "$m <= 2") |"
+} >"$table"
+
+ftable="$out_dir/floods.md"
+{
+  echo "| flood (edge, 1 worker) | cache | bad handshakes/s | valid success | valid p99 ms | edge CPU µs per bad handshake | chain verifications | cache hits | cheap rejections | target |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  valid_cpu=$(r_cpu_per certgate.returning)
+  for sfx in cached nocache; do
+    for m in "${flood_modes[@]}"; do
+      b="$work/results/flood.$m.$sfx.bad.json"; v="$work/results/flood.$m.$sfx.valid.json"
+      read -r fc fv fh fk <"$work/results/flood.$m.$sfx.edge"
+      bad_n=$(jq -r '.ok + .failed' "$b"); valid_n=$(jq -r '.ok + .failed' "$v")
+      # The valid clients' share of the edge's CPU is taken out at their
+      # measured cost per handshake (row "returning client").
+      per_bad=$(calc "($fc / $clk_tck * 1e6 - $valid_n * $valid_cpu) / ($bad_n > 0 ? $bad_n : 1)")
+      succ=$(jget "$v" .success_rate)
+      case "$m" in
+        repeat) extra="; repeated bad cert: $( [ "$sfx" = cached ] && verdict "$fv <= 1" || echo "cache off" ) (≤ 1 chain verification)" ;;
+        other-ca) extra="; unknown issuer: $(verdict "$fv == 0") (no chain signature check)" ;;
+        *) extra="" ;;
+      esac
+      echo "| ($(flood_letter "$m")) $m | $sfx | $(calc "$bad_n / $(jget "$b" .elapsed_s)" %.0f) | $(calc "$succ * 100" %.2f)% | $(jget "$v" .latency_ms.p99) | $per_bad | $fv | $fh | $fk | ≥ 99%: $(verdict "$succ >= 0.99")$extra |"
+    done
+  done
+} >"$ftable"
+
+ptable="$out_dir/propagation.md"
+{
+  echo "| propagation | value | target |"
+  echo "|---|---:|---|"
+  echo "| zones loaded (created through the tenant API) | $(pj .zones) in $(pj .zone_create_s) s ($(pj .zone_create_per_s)/s) | |"
+  echo "| edges (stream clients in one process) | $(pj .edges) ($(pj .failed_edges) failed) | |"
+  echo "| change → ACKed by every edge, p50 ms | $(pj .p50_ms) | |"
+  echo "| change → ACKed by every edge, p99 ms | $(pj .p99_ms) | < 1000: $(verdict "$(pj .p99_ms) < 1000 && $(pj .changes) > 0") |"
+  echo "| change → ACKed by every edge, max ms ($(pj .changes) changes, $(pj .missed) missed) | $(pj .max_ms) | |"
+  echo "| snapshot bytes at $(pj .zones) zones | $(pj .snapshot_bytes) | |"
+  echo "| snapshot bytes at $(pj .probe_zones) zones | $(pj .probe_snapshot_bytes) | |"
+  echo "| one-zone delta bytes at $(pj .zones) zones | $(pj .delta_bytes) | same as at $(pj .probe_zones): $(verdict "$(pj .delta_bytes) <= $(pj .probe_delta_bytes) * 1.1 + 16") |"
+  echo "| one-zone delta bytes at $(pj .probe_zones) zones | $(pj .probe_delta_bytes) | |"
+  echo "| control plane RSS with zones loaded, MiB | $(calc "$(pj .control_rss_kib_loaded) / 1024") | |"
+  echo "| control plane RSS with the fleet subscribed, MiB (peak) | $(calc "$(pj .control_rss_kib_fleet) / 1024") ($(calc "$(pj .control_hwm_kib) / 1024")) | |"
+} >"$ptable"
+
+{
+  echo
+  echo "## certgate-edge vs nginx ($nginx_version, $openssl_version), 1 worker each, $pinning"
+  echo
+  cat "$table"
+  echo
+  echo "## Floods of invalid client certificates (certgate-edge)"
+  echo
+  cat "$ftable"
+  echo
+  echo "## Config propagation"
+  echo
+  cat "$ptable"
+  echo
+  echo "## Handshake rate against concurrency (full handshakes, ECDSA P-256, distinct certificates)"
+  echo
+  echo "| connections | certgate /s | nginx /s | certgate per core | nginx per core |"
+  echo "|---:|---:|---:|---:|---:|"
+  for c in $conc_list; do
+    echo "| $c | $(r_hs "certgate.conc$c" | xargs printf %.0f) | $(r_hs "nginx.conc$c" | xargs printf %.0f) | $(r_per_core "certgate.conc$c") | $(r_per_core "nginx.conc$c") |"
+  done
+} >"$out_dir/results.md"
+cat "$out_dir/results.md"
+
+# ---------- plot ----------
+plot_png="$out_dir/handshake-rate.png"
+{
+  for c in $conc_list; do
+    echo "$c $(r_hs "certgate.conc$c") $(r_hs "nginx.conc$c") $(r_per_core "certgate.conc$c") $(r_per_core "nginx.conc$c")"
+  done
+} >"$out_dir/concurrency.dat"
+if command -v gnuplot >/dev/null; then
+  gnuplot <<EOF || log "gnuplot failed"
+set terminal pngcairo size 900,540 noenhanced
+set output "$plot_png"
+set title "Full TLS 1.3 mTLS handshakes (ECDSA P-256 client certificates), 1 server worker"
+set xlabel "concurrent connections"
+set ylabel "handshakes per second"
+set logscale x 2
+set key top left
+set grid
+plot "$out_dir/concurrency.dat" using 1:2 with linespoints lw 2 title "certgate-edge (measured)", \
+     "$out_dir/concurrency.dat" using 1:3 with linespoints lw 2 title "nginx + OpenSSL 3 (measured)", \
+     "$out_dir/concurrency.dat" using 1:4 with lines dt 2 title "certgate-edge (per server core)", \
+     "$out_dir/concurrency.dat" using 1:5 with lines dt 2 title "nginx (per server core)"
+EOF
+fi
+
+# ---------- docs ----------
+if [ "$write_docs" -eq 1 ]; then
+  doc="$repo/docs/benchmarks.md"
+  mkdir -p "$repo/docs"
+  [ -f "$plot_png" ] && cp "$plot_png" "$repo/docs/handshake-rate.png"
+  {
+    echo "# Benchmarks"
+    echo
+    echo "Produced by \`$command_line\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "Machine: $cpu_model, $ncpu cores (\`nproc\`), $mem_total, $kernel."
+    echo "Loopback TCP only. $pinning. Both servers run one worker"
+    echo "(\`--workers 1\`, \`worker_processes 1\`) with the same server certificate"
+    echo "(ECDSA P-256), the same client CA and client certificates, and proxy to the"
+    echo "same origin (\`certgate-echo-origin\`). Each row runs ${row_s} s with ${row_conc}"
+    echo "connections from one load-generator thread (\`certgate-loadgen\`, BoringSSL)."
+    cat "$script_dir/method.md"
+    cat "$out_dir/results.md"
+    echo
+    echo "![handshake rate against concurrency](handshake-rate.png)"
+    echo
+    echo "Raw \`bssl speed\` output for the floor:"
+    echo
+    echo '```'
+    cat "$work/speed.txt"
+    echo '```'
+    if [ -f "$script_dir/analysis.md" ]; then
+      echo
+      cat "$script_dir/analysis.md"
+    fi
+  } >"$doc"
+  log "wrote docs/benchmarks.md and docs/handshake-rate.png"
+fi
+[ "$prop_ok" -eq 1 ] || log "propagation benchmark reported a failure (see $out_dir/propagation.log)"
+log "done; raw results in $out_dir"
