@@ -606,6 +606,104 @@ TEST_F(OpensslInteropTest, OpensslVerifiesIssuedCrls) {
   EXPECT_FALSE(absl::StrContains(result.out + result.err, "verify OK"));
 }
 
+TEST_F(OpensslInteropTest, CurlPresentsAnIssuedClientCertificateToAnOpensslServer) {
+  KeyAndCert root = MakeCa("Curl Root");
+  ASSERT_NE(root.cert, nullptr);
+  CertificateSpec server_spec;
+  server_spec.common_name = "localhost";
+  server_spec.server_auth = true;
+  server_spec.dns_names = {"localhost"};
+  KeyAndCert server = Issue(server_spec, root);
+  ASSERT_NE(server.cert, nullptr);
+  CertificateSpec client_spec;
+  client_spec.common_name = "curl-device";
+  client_spec.client_auth = true;
+  KeyAndCert client = Issue(client_spec, root, KeyType::kRsa2048);
+  ASSERT_NE(client.cert, nullptr);
+
+  std::string ca = Write("ca.pem", CertificateToPem(root.cert.get()));
+  std::string server_cert = Write("server.pem", CertificateToPem(server.cert.get()));
+  std::string server_key = Write("server.key", PrivateKeyToPem(server.key.get()));
+  std::string client_cert = Write("client.pem", CertificateToPem(client.cert.get()));
+  std::string client_key = Write("client.key", PrivateKeyToPem(client.key.get()));
+
+  int port = certgate::testing::FreePort();
+  // -Verify makes the client certificate mandatory and checked against ca.pem.
+  auto openssl_server = certgate::testing::Subprocess::Start(
+      {"/usr/bin/openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port), "-cert",
+       server_cert, "-key", server_key, "-CAfile", ca, "-Verify", "2", "-verify_return_error",
+       "-www"},
+      dir_ + "/s_server.log");
+  ASSERT_TRUE(openssl_server.ok()) << openssl_server.status();
+  ASSERT_TRUE(certgate::testing::WaitForPort(port)) << (*openssl_server)->ReadLog();
+
+  std::string url = absl::StrCat("https://localhost:", port, "/");
+  std::string resolve = absl::StrCat("localhost:", port, ":127.0.0.1");
+  auto result =
+      certgate::testing::RunCommand({"curl", "-sS", "--max-time", "20", "--cacert", ca, "--cert",
+                                     client_cert, "--key", client_key, "--resolve", resolve, url},
+                                    "", {}, absl::Seconds(30));
+  EXPECT_EQ(result.exit_code, 0) << result.err << (*openssl_server)->ReadLog();
+  EXPECT_TRUE(absl::StrContains(result.out, "Client certificate")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "Subject: CN=curl-device")) << result.out;
+
+  // Without a client certificate the same server refuses the handshake.
+  result = certgate::testing::RunCommand(
+      {"curl", "-sS", "--max-time", "20", "--cacert", ca, "--resolve", resolve, url}, "", {},
+      absl::Seconds(30));
+  EXPECT_NE(result.exit_code, 0) << result.out;
+}
+
+TEST_F(OpensslInteropTest, KeysAndCertificatesMadeByOpensslAreRead) {
+  struct KeyCommand {
+    std::string name;
+    std::vector<std::string> argv;
+    std::string first_line;
+  };
+  const std::vector<KeyCommand> commands = {
+      {"pkcs8-ec",
+       {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"},
+       "-----BEGIN PRIVATE KEY-----"},
+      {"ecparam",
+       {"openssl", "ecparam", "-name", "prime256v1", "-genkey"},
+       "-----BEGIN EC PARAMETERS-----"},
+      {"rsa-traditional",
+       {"openssl", "genrsa", "-traditional", "2048"},
+       "-----BEGIN RSA PRIVATE KEY-----"},
+  };
+  for (const KeyCommand& command : commands) {
+    auto result = certgate::testing::RunCommand(command.argv);
+    ASSERT_EQ(result.exit_code, 0) << command.name << ": " << result.err;
+    EXPECT_EQ(result.out.rfind(command.first_line, 0), 0u) << command.name << ": " << result.out;
+    auto key = ParsePrivateKey(result.out);
+    EXPECT_TRUE(key.ok()) << command.name << ": " << key.status();
+  }
+
+  // `openssl req -x509` makes a CA (basicConstraints CA:TRUE); `-text` puts a
+  // dump in front of the PEM, as tenants often upload it.
+  std::string key_path = dir_ + "/ca.key";
+  auto result = certgate::testing::RunCommand(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", key_path, "-subj", "/O=Acme/CN=Openssl Root", "-days", "2", "-text"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto certs = ParseCertificates(result.out);
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  ASSERT_EQ(certs->size(), 1u);
+  EXPECT_EQ(NameToRfc4514(X509_get_subject_name(certs->front().get())), "CN=Openssl Root,O=Acme");
+  EXPECT_TRUE(ValidateCaCertificate(certs->front().get(), Now()).ok());
+  auto key = ParsePrivateKey(certgate::testing::ReadFile(key_path));
+  ASSERT_TRUE(key.ok()) << key.status();
+
+  // The factory can sign with what openssl made.
+  KeyAndCert openssl_ca{std::move(key).value(), std::move(certs->front())};
+  KeyAndCert leaf = MakeLeaf("signed-by-openssl-ca", openssl_ca);
+  ASSERT_NE(leaf.cert, nullptr);
+  std::string ca = Write("openssl-ca.pem", CertificateToPem(openssl_ca.cert.get()));
+  std::string leaf_path = Write("leaf.pem", CertificateToPem(leaf.cert.get()));
+  result = certgate::testing::RunCommand({"openssl", "verify", "-CAfile", ca, leaf_path});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+}
+
 TEST_F(OpensslInteropTest, OpensslReadsOurKeysAndCertificatesBack) {
   auto key = GenerateKey(KeyType::kEcP256);
   ASSERT_TRUE(key.ok());

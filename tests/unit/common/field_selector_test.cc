@@ -309,6 +309,36 @@ TEST_F(FieldSelectorTest, ControlBytesInTheSubjectNeverReachTheHeader) {
   EXPECT_EQ(*o, "%09Acme%7F");
 }
 
+TEST_F(FieldSelectorTest, BmpStringNamesAreDecodedAndEscaped) {
+  // A BMPString (UTF-16) name, as older CAs write them. (BoringSSL refuses
+  // to parse or encode names whose strings do not decode, so undecodable
+  // names never reach the selectors.)
+  bssl::UniquePtr<X509> cert(X509_dup(leaf_.cert.get()));
+  bssl::UniquePtr<X509_NAME> name(X509_NAME_new());
+  const std::string organization("\0G\0e\0r\0\xe4\0t", 10);  // "Gerät"
+  const std::string common_name("\0a\0\r\0\n\0b", 8);        // "a\r\nb"
+  ASSERT_TRUE(X509_NAME_add_entry_by_NID(name.get(), NID_organizationName, V_ASN1_BMPSTRING,
+                                         reinterpret_cast<const uint8_t*>(organization.data()),
+                                         static_cast<int>(organization.size()), -1, 0));
+  ASSERT_TRUE(X509_NAME_add_entry_by_NID(name.get(), NID_commonName, V_ASN1_BMPSTRING,
+                                         reinterpret_cast<const uint8_t*>(common_name.data()),
+                                         static_cast<int>(common_name.size()), -1, 0));
+  ASSERT_TRUE(X509_set_subject_name(cert.get(), name.get()));
+  ASSERT_TRUE(X509_sign(cert.get(), intermediate_.key.get(), EVP_sha256()));
+  auto parsed = CertificateFromDer(CertificateToDer(cert.get()));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+
+  auto o = ExtractField(parsed->get(), nullptr, "subject.O");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*o, "Ger\xc3\xa4t");
+  auto cn = ExtractField(parsed->get(), nullptr, "subject.CN");
+  ASSERT_TRUE(cn.ok());
+  EXPECT_EQ(*cn, "a%0D%0Ab");
+  auto subject = ExtractField(parsed->get(), nullptr, "subject");
+  ASSERT_TRUE(subject.ok());
+  EXPECT_EQ(*subject, "CN=a\\0D\\0Ab,O=Ger\xc3\xa4t");
+}
+
 TEST_F(FieldSelectorTest, Utf8NamesAreKept) {
   CertificateSpec spec;
   spec.common_name = "Ger\xc3\xa4t-\xe6\x97\xa5\xe6\x9c\xac";
