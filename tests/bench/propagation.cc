@@ -85,7 +85,11 @@ int64_t ProcStatusKiB(int pid, const std::string& field) {
   return 0;
 }
 
-std::string ZoneName(int i) { return absl::StrFormat("z%06d.propagation.bench", i); }
+// Hostnames are unique per run (hostnames are unique across tenants).
+std::string ZoneName(int i) {
+  static const int run = getpid();
+  return absl::StrFormat("z%06d.r%d.propagation.bench", i, run);
+}
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
