@@ -1,13 +1,11 @@
 #include "controlplane/validation/error_response.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "controlplane/validation/json_validator.h"
 
 namespace certgate::controlplane {
 namespace {
@@ -48,12 +46,10 @@ absl::Status ValidateErrorResponse(const certgate::v1::ErrorResponse& response) 
         "error response body is ", response.body().size(), " bytes; at most 65536 are allowed"));
   }
   if (media_type == "application/json" || absl::EndsWith(media_type, "+json")) {
-    // A real parser: google.protobuf.Value accepts any JSON value.
-    google::protobuf::Value value;
-    auto parsed = google::protobuf::util::JsonStringToMessage(response.body(), &value);
-    if (!parsed.ok()) {
+    absl::Status json = ValidateJson(response.body());
+    if (!json.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("error response body is not valid JSON: ", parsed.message().as_string()));
+          absl::StrCat("error response body is not valid JSON: ", json.message()));
     }
   }
   return absl::OkStatus();
