@@ -1,0 +1,182 @@
+#include "cli/client/views.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/client/format.h"
+#include "cli/client/table.h"
+
+namespace certgate::cli {
+
+namespace {
+
+std::string OrDefault(const std::string& value, const char* fallback) {
+  return value.empty() ? std::string(fallback) : value;
+}
+
+std::string OrDash(const std::string& value) { return value.empty() ? "-" : value; }
+
+}  // namespace
+
+std::string RenderZoneList(const certgate::v1::ListZonesResponse& response) {
+  if (response.zones().empty()) {
+    return "No zones.\n";
+  }
+  Table table({"HOSTNAME", "MODE", "ORIGIN", "ROOTS", "SERVER CERT", "CREATED"});
+  for (const auto& zone : response.zones()) {
+    table.AddRow({zone.hostname(), ModeName(zone.mode()), zone.origin(),
+                  absl::StrCat(zone.roots_size()),
+                  zone.server_certificate().issued_by_edge_ca() ? "edge CA" : "uploaded",
+                  FormatUtc(zone.created_unix())});
+  }
+  return table.Render();
+}
+
+std::string RenderServerCertificate(const certgate::v1::ServerCertificateInfo& info) {
+  return FormatFields({
+      {"Subject", OrDash(info.subject())},
+      {"DNS names", OrDash(absl::StrJoin(info.dns_names(), ", "))},
+      {"Issued by", info.issued_by_edge_ca() ? "edge CA" : "uploaded by tenant"},
+      {"Not after", FormatUtc(info.not_after_unix())},
+  });
+}
+
+std::string RenderZone(const certgate::v1::Zone& zone) {
+  const auto& names = zone.status_header_names();
+  std::string error_page = zone.error_response().content_type().empty()
+                               ? "default"
+                               : absl::StrCat(zone.error_response().content_type(), ", ",
+                                              zone.error_response().body().size(), " bytes");
+  std::string out = FormatFields({
+      {"Hostname", zone.hostname()},
+      {"Mode", ModeName(zone.mode())},
+      {"Origin", zone.origin()},
+      {"Send CA names", YesNo(zone.send_ca_names())},
+      {"Trust version", absl::StrCat(zone.trust_version())},
+      {"Created", FormatUtc(zone.created_unix())},
+      {"Server cert",
+       absl::StrCat(
+           OrDash(zone.server_certificate().subject()), " (",
+           zone.server_certificate().issued_by_edge_ca() ? "issued by edge CA" : "uploaded",
+           ", not after ", FormatUtc(zone.server_certificate().not_after_unix()), ")")},
+      {"Error page", error_page},
+      {"Status header", OrDefault(names.status(), "X-Client-Cert-Status")},
+      {"SKI header", OrDefault(names.ski(), "X-Client-Cert-Ski")},
+      {"Error header", OrDefault(names.error(), "X-Client-Cert-Error")},
+      {"Revocations", absl::StrCat(zone.revocations_size(), " (", zone.crls_size(), " CRLs)")},
+  });
+  absl::StrAppend(&out, "\nRoots:\n");
+  absl::StrAppend(&out, zone.roots().empty() ? "  none\n" : RenderCaCertificates(zone.roots()));
+  if (!zone.intermediates().empty()) {
+    absl::StrAppend(&out, "\nIntermediates:\n", RenderCaCertificates(zone.intermediates()));
+  }
+  absl::StrAppend(&out, "\nHeader mappings:\n");
+  absl::StrAppend(&out, zone.header_mappings().empty() ? "  none\n" : RenderHeaderMappings(zone));
+  return out;
+}
+
+std::string RenderCaCertificates(
+    const google::protobuf::RepeatedPtrField<certgate::v1::CaCertificate>& certificates) {
+  if (certificates.empty()) {
+    return "No certificates.\n";
+  }
+  Table table({"ID", "SUBJECT", "SKI", "NOT AFTER"});
+  for (const auto& cert : certificates) {
+    table.AddRow({cert.id(), cert.subject(), OrDash(cert.ski()), FormatUtc(cert.not_after_unix())});
+  }
+  return table.Render();
+}
+
+std::string RenderRevocations(const certgate::v1::ListRevocationsResponse& response) {
+  std::string out;
+  if (response.revocations().empty()) {
+    out = "No revocations.\n";
+  } else {
+    Table table({"ID", "SERIAL", "ISSUER", "SOURCE", "CREATED"});
+    for (const auto& revocation : response.revocations()) {
+      table.AddRow({revocation.id(), revocation.serial_hex(),
+                    revocation.issuer().empty() ? "(any)" : revocation.issuer(),
+                    revocation.source(), FormatUtc(revocation.created_unix())});
+    }
+    out = table.Render();
+  }
+  if (!response.crls().empty()) {
+    Table crls({"CRL ID", "ISSUER", "THIS UPDATE", "NEXT UPDATE", "REVOKED"});
+    for (const auto& crl : response.crls()) {
+      crls.AddRow({crl.id(), crl.issuer(), FormatUtc(crl.this_update_unix()),
+                   FormatUtc(crl.next_update_unix()), absl::StrCat(crl.revoked_count())});
+    }
+    absl::StrAppend(&out, "\n", crls.Render());
+  }
+  return out;
+}
+
+std::string RenderHeaderMappings(const certgate::v1::Zone& zone) {
+  if (zone.header_mappings().empty()) {
+    return "No header mappings.\n";
+  }
+  Table table({"HEADER", "SELECTOR"});
+  for (const auto& mapping : zone.header_mappings()) {
+    table.AddRow({mapping.header(), mapping.selector()});
+  }
+  return table.Render();
+}
+
+std::string RenderStatusHeaderNames(const certgate::v1::StatusHeaderNames& names) {
+  return FormatFields({
+      {"Status", OrDefault(names.status(), "X-Client-Cert-Status")},
+      {"SKI", OrDefault(names.ski(), "X-Client-Cert-Ski")},
+      {"Error", OrDefault(names.error(), "X-Client-Cert-Error")},
+  });
+}
+
+std::string RenderStatus(const certgate::v1::StatusResponse& response) {
+  int holding = 0;
+  for (const auto& edge : response.edges()) {
+    if (edge.acked_version() >= response.config_version()) {
+      ++holding;
+    }
+  }
+  std::string out = absl::StrCat("Config version ", response.config_version(), " on ", holding,
+                                 " of ", response.edges_size(), " edges\n");
+  if (!response.edges().empty()) {
+    Table table({"NODE", "ACKED", "LAST SEEN", "CONNECTED", "LAST ERROR"});
+    for (const auto& edge : response.edges()) {
+      std::string error =
+          edge.last_error().empty()
+              ? "-"
+              : absl::StrCat("NACK ", edge.nacked_version(), ": ", OneLine(edge.last_error()));
+      table.AddRow({edge.node_id(), absl::StrCat(edge.acked_version()),
+                    FormatUtc(edge.last_seen_unix()), YesNo(edge.connected()), error});
+    }
+    absl::StrAppend(&out, "\n", table.Render());
+  }
+  if (response.has_traffic()) {
+    const auto& traffic = response.traffic();
+    absl::StrAppend(&out, "\nRequests to ", traffic.hostname(), " in the last ",
+                    traffic.window_seconds(), "s:\n");
+    Table table({"STATUS", "REQUESTS"});
+    table.AddRow({"none", absl::StrCat(traffic.none())});
+    table.AddRow({"valid", absl::StrCat(traffic.valid())});
+    table.AddRow({"invalid", absl::StrCat(traffic.invalid())});
+    absl::StrAppend(&out, table.Render());
+  }
+  return out;
+}
+
+std::string RenderTenants(const certgate::v1::ListTenantsResponse& response) {
+  if (response.tenants().empty()) {
+    return "No tenants.\n";
+  }
+  Table table({"ID", "NAME", "ZONES", "TOKENS", "CREATED"});
+  for (const auto& tenant : response.tenants()) {
+    table.AddRow({tenant.id(), tenant.name(), absl::StrCat(tenant.zone_count()),
+                  OrDash(absl::StrJoin(tenant.token_ids(), ",")),
+                  FormatUtc(tenant.created_unix())});
+  }
+  return table.Render();
+}
+
+}  // namespace certgate::cli

@@ -1,0 +1,158 @@
+// certgate cert: the server certificate edges present for a zone.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cli/client/format.h"
+#include "cli/client/local_files.h"
+#include "cli/client/views.h"
+#include "cli/commands/commands.h"
+#include "common/pem.h"
+#include "openssl/evp.h"
+#include "openssl/x509.h"
+
+namespace certgate::cli {
+
+namespace {
+
+struct CertOptions {
+  std::string host;
+  std::string cert_file;
+  std::string key_file;
+};
+
+int PrintServerCertificate(CommandContext& context, const certgate::v1::ZoneResponse& response) {
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderServerCertificate(response.zone().server_certificate());
+  if (response.config_version() != 0) {
+    context.out() << "Config version " << response.config_version() << "\n";
+  }
+  return kExitOk;
+}
+
+int SetCertificate(CommandContext& context, const CertOptions& options) {
+  absl::StatusOr<std::string> chain = ReadLocalFile(options.cert_file);
+  if (!chain.ok()) {
+    return context.UsageError(chain.status());
+  }
+  if (auto parsed = ParseCertificates(*chain); !parsed.ok()) {
+    return context.UsageError(absl::StrCat(options.cert_file, ": ", parsed.status().message()));
+  }
+  absl::StatusOr<std::string> key = ReadLocalFile(options.key_file);
+  if (!key.ok()) {
+    return context.UsageError(key.status());
+  }
+  if (auto parsed = ParsePrivateKey(*key); !parsed.ok()) {
+    return context.UsageError(absl::StrCat(options.key_file, ": ", parsed.status().message()));
+  }
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::SetServerCertificateRequest request;
+  request.set_hostname(options.host);
+  request.set_chain_pem(*chain);
+  request.set_key_pem(*key);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status = connection->tenant().SetServerCertificate(
+      connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintServerCertificate(context, response);
+}
+
+int ResetCertificate(CommandContext& context, const CertOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::ResetServerCertificateRequest request;
+  request.set_hostname(options.host);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status = connection->tenant().ResetServerCertificate(
+      connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintServerCertificate(context, response);
+}
+
+int ShowCertificate(CommandContext& context, const CertOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::GetZoneRequest request;
+  request.set_hostname(options.host);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response.zone().server_certificate());
+  }
+  context.out() << RenderServerCertificate(response.zone().server_certificate())
+                << response.zone().server_certificate().chain_pem();
+  return kExitOk;
+}
+
+int EdgeCa(CommandContext& context) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::GetEdgeCaResponse response;
+  grpc::Status status = connection->tenant().GetEdgeCa(connection->NewCallContext().get(),
+                                                       certgate::v1::GetEdgeCaRequest(), &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  // Bare PEM, so that `certgate cert edge-ca > edge-ca.pem` is a usable file.
+  context.out() << response.certificate_pem();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddCertCommands(CLI::App& app, CommandContext& context) {
+  CLI::App* cert = AddGroup(app, "cert", "The server certificate edges present for a zone");
+
+  auto set_options = std::make_shared<CertOptions>();
+  CLI::App* set = cert->add_subcommand("set", "Upload a server certificate chain and its key");
+  set->add_option("HOST", set_options->host, "Hostname as created")->required();
+  set->add_option("--cert", set_options->cert_file, "PEM chain, leaf first (fullchain.pem)")
+      ->required();
+  set->add_option("--key", set_options->key_file, "PEM private key of the leaf")->required();
+  AddServerFlags(set, context);
+  OnRun(set, context, [&context, set_options] { return SetCertificate(context, *set_options); });
+
+  auto reset_options = std::make_shared<CertOptions>();
+  CLI::App* reset = cert->add_subcommand(
+      "reset", "Drop the uploaded certificate; the edge CA issues one instead");
+  reset->add_option("HOST", reset_options->host, "Hostname as created")->required();
+  AddServerFlags(reset, context);
+  OnRun(reset, context,
+        [&context, reset_options] { return ResetCertificate(context, *reset_options); });
+
+  auto show_options = std::make_shared<CertOptions>();
+  CLI::App* show = cert->add_subcommand("show", "Show the zone's server certificate chain");
+  show->add_option("HOST", show_options->host, "Hostname as created")->required();
+  AddServerFlags(show, context);
+  OnRun(show, context,
+        [&context, show_options] { return ShowCertificate(context, *show_options); });
+
+  CLI::App* edge_ca =
+      cert->add_subcommand("edge-ca", "Print the edge CA that signs issued server certificates");
+  AddServerFlags(edge_ca, context);
+  OnRun(edge_ca, context, [&context] { return EdgeCa(context); });
+}
+
+}  // namespace certgate::cli

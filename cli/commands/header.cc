@@ -1,0 +1,174 @@
+// certgate header: certificate fields forwarded to the origin as headers, and
+// the names of the status headers.
+#include <memory>
+#include <string>
+
+#include "cli/client/format.h"
+#include "cli/client/views.h"
+#include "cli/commands/commands.h"
+
+namespace certgate::cli {
+
+namespace {
+
+struct HeaderOptions {
+  std::string host;
+  std::string name;
+  std::string selector;
+  std::string status_name;
+  std::string ski_name;
+  std::string error_name;
+};
+
+int PrintMappings(CommandContext& context, const certgate::v1::ZoneResponse& response,
+                  bool show_version) {
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderHeaderMappings(response.zone());
+  if (show_version) {
+    context.out() << "Config version " << response.config_version() << "\n";
+  }
+  return kExitOk;
+}
+
+int SetHeader(CommandContext& context, const HeaderOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::SetHeaderMappingRequest request;
+  request.set_hostname(options.host);
+  request.mutable_mapping()->set_header(options.name);
+  request.mutable_mapping()->set_selector(options.selector);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().SetHeaderMapping(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintMappings(context, response, true);
+}
+
+int ListHeaders(CommandContext& context, const HeaderOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::GetZoneRequest request;
+  request.set_hostname(options.host);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    certgate::v1::Zone mappings;
+    *mappings.mutable_header_mappings() = response.zone().header_mappings();
+    *mappings.mutable_status_header_names() = response.zone().status_header_names();
+    mappings.set_hostname(response.zone().hostname());
+    return context.PrintJson(mappings);
+  }
+  context.out() << RenderHeaderMappings(response.zone());
+  return kExitOk;
+}
+
+int RemoveHeader(CommandContext& context, const HeaderOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::RemoveHeaderMappingRequest request;
+  request.set_hostname(options.host);
+  request.set_header(options.name);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status = connection->tenant().RemoveHeaderMapping(connection->NewCallContext().get(),
+                                                                 request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintMappings(context, response, true);
+}
+
+int StatusNames(CommandContext& context, const HeaderOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::ZoneResponse response;
+  grpc::Status status;
+  bool change =
+      !options.status_name.empty() || !options.ski_name.empty() || !options.error_name.empty();
+  if (change) {
+    certgate::v1::SetStatusHeaderNamesRequest request;
+    request.set_hostname(options.host);
+    request.mutable_names()->set_status(options.status_name);
+    request.mutable_names()->set_ski(options.ski_name);
+    request.mutable_names()->set_error(options.error_name);
+    status = connection->tenant().SetStatusHeaderNames(connection->NewCallContext().get(), request,
+                                                       &response);
+  } else {
+    certgate::v1::GetZoneRequest request;
+    request.set_hostname(options.host);
+    status = connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
+  }
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response.zone().status_header_names());
+  }
+  context.out() << RenderStatusHeaderNames(response.zone().status_header_names());
+  if (change) {
+    context.out() << "Config version " << response.config_version() << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddHeaderCommands(CLI::App& app, CommandContext& context) {
+  CLI::App* group =
+      AddGroup(app, "header", "Certificate fields forwarded as headers, and status header names");
+
+  auto set_options = std::make_shared<HeaderOptions>();
+  CLI::App* set = group->add_subcommand(
+      "set", "Forward a certificate field as a header (replaces a mapping of that name)");
+  set->add_option("HOST", set_options->host, "Hostname as created")->required();
+  set->add_option("NAME", set_options->name, "Header name, e.g. X-Device-Id")->required();
+  set->add_option("SELECTOR", set_options->selector,
+                  "Field selector: subject, subject.CN, serial, ski, san.uri, spiffe_id, cert, "
+                  "fingerprint.sha256, ext.<oid>, ...")
+      ->required();
+  AddServerFlags(set, context);
+  OnRun(set, context, [&context, set_options] { return SetHeader(context, *set_options); });
+
+  auto list_options = std::make_shared<HeaderOptions>();
+  CLI::App* list = group->add_subcommand("list", "List a zone's header mappings");
+  list->add_option("HOST", list_options->host, "Hostname as created")->required();
+  AddServerFlags(list, context);
+  OnRun(list, context, [&context, list_options] { return ListHeaders(context, *list_options); });
+
+  auto remove_options = std::make_shared<HeaderOptions>();
+  CLI::App* remove = group->add_subcommand("remove", "Remove a header mapping");
+  remove->add_option("HOST", remove_options->host, "Hostname as created")->required();
+  remove->add_option("NAME", remove_options->name, "Header name (any case)")->required();
+  AddServerFlags(remove, context);
+  OnRun(remove, context,
+        [&context, remove_options] { return RemoveHeader(context, *remove_options); });
+
+  auto names_options = std::make_shared<HeaderOptions>();
+  CLI::App* names = group->add_subcommand(
+      "names", "Show, or with flags rename, the status, SKI and error headers");
+  names->add_option("HOST", names_options->host, "Hostname as created")->required();
+  names->add_option("--status", names_options->status_name,
+                    "Status header (default X-Client-Cert-Status)");
+  names->add_option("--ski", names_options->ski_name, "SKI header (default X-Client-Cert-Ski)");
+  names->add_option("--error", names_options->error_name,
+                    "Error header (default X-Client-Cert-Error)");
+  AddServerFlags(names, context);
+  OnRun(names, context, [&context, names_options] { return StatusNames(context, *names_options); });
+}
+
+}  // namespace certgate::cli

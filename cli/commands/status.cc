@@ -1,0 +1,44 @@
+// certgate status: config version, which edges hold it, and a zone's traffic.
+#include <memory>
+#include <string>
+
+#include "cli/client/views.h"
+#include "cli/commands/commands.h"
+
+namespace certgate::cli {
+
+namespace {
+
+int Status(CommandContext& context, const std::string& host) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::GetStatusRequest request;
+  request.set_hostname(host);
+  certgate::v1::StatusResponse response;
+  grpc::Status status =
+      connection->tenant().GetStatus(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderStatus(response);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& app, CommandContext& context) {
+  auto host = std::make_shared<std::string>();
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "Config version and which edges hold it; with HOST, that zone's none/valid/invalid counts");
+  status->add_option("HOST", *host, "A zone whose recent certificate-status counts to show");
+  AddServerFlags(status, context);
+  OnRun(status, context, [&context, host] { return Status(context, *host); });
+}
+
+}  // namespace certgate::cli

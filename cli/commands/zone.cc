@@ -1,0 +1,184 @@
+// certgate zone: create, list, show, change and delete zones.
+#include <memory>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "cli/client/format.h"
+#include "cli/client/views.h"
+#include "cli/commands/commands.h"
+
+namespace certgate::cli {
+
+namespace {
+
+struct ZoneOptions {
+  std::string host;
+  std::string origin;
+  std::string mode;
+  std::string send_ca_names;
+};
+
+int PrintZoneResponse(CommandContext& context, const certgate::v1::ZoneResponse& response) {
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderZone(response.zone()) << "\nConfig version " << response.config_version()
+                << "\n";
+  return kExitOk;
+}
+
+int CreateZone(CommandContext& context, const ZoneOptions& options) {
+  certgate::v1::CreateZoneRequest request;
+  request.set_hostname(options.host);
+  request.set_origin(options.origin);
+  if (!options.mode.empty()) {
+    absl::StatusOr<certgate::v1::Mode> mode = ParseMode(options.mode);
+    if (!mode.ok()) {
+      return context.UsageError(mode.status());
+    }
+    request.set_mode(*mode);
+  }
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().CreateZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintZoneResponse(context, response);
+}
+
+int ListZones(CommandContext& context) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::ListZonesResponse response;
+  grpc::Status status = connection->tenant().ListZones(connection->NewCallContext().get(),
+                                                       certgate::v1::ListZonesRequest(), &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderZoneList(response);
+  return kExitOk;
+}
+
+int ShowZone(CommandContext& context, const ZoneOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::GetZoneRequest request;
+  request.set_hostname(options.host);
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << RenderZone(response.zone());
+  return kExitOk;
+}
+
+int DeleteZone(CommandContext& context, const ZoneOptions& options) {
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::DeleteZoneRequest request;
+  request.set_hostname(options.host);
+  certgate::v1::ChangeResponse response;
+  grpc::Status status =
+      connection->tenant().DeleteZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  if (context.json()) {
+    return context.PrintJson(response);
+  }
+  context.out() << "Deleted zone " << options.host << " (config version "
+                << response.config_version() << ")\n";
+  return kExitOk;
+}
+
+int SetZone(CommandContext& context, const ZoneOptions& options) {
+  certgate::v1::UpdateZoneRequest request;
+  request.set_hostname(options.host);
+  request.set_origin(options.origin);
+  if (!options.send_ca_names.empty()) {
+    std::string value = absl::AsciiStrToLower(options.send_ca_names);
+    if (value != "true" && value != "false") {
+      return context.UsageError(absl::StrCat("--send-ca-names must be true or false, not \"",
+                                             options.send_ca_names, "\""));
+    }
+    request.set_send_ca_names(value == "true");
+  }
+  if (options.origin.empty() && options.send_ca_names.empty()) {
+    return context.UsageError("nothing to change: give --origin or --send-ca-names");
+  }
+  Connection* connection = context.Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  certgate::v1::ZoneResponse response;
+  grpc::Status status =
+      connection->tenant().UpdateZone(connection->NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    return context.RpcError(status);
+  }
+  return PrintZoneResponse(context, response);
+}
+
+}  // namespace
+
+void AddZoneCommands(CLI::App& app, CommandContext& context) {
+  CLI::App* zone = AddGroup(app, "zone", "Create, list, show, change and delete zones");
+
+  auto create_options = std::make_shared<ZoneOptions>();
+  CLI::App* create = zone->add_subcommand("create", "Create a zone for a hostname");
+  create->add_option("HOST", create_options->host, "Hostname: exact or *.wildcard")->required();
+  create->add_option("--origin", create_options->origin, "Origin URL, http(s)://host:port")
+      ->required();
+  create->add_option("--mode", create_options->mode, "enforce (default), report or off");
+  AddServerFlags(create, context);
+  OnRun(create, context,
+        [&context, create_options] { return CreateZone(context, *create_options); });
+
+  CLI::App* list = zone->add_subcommand("list", "List your zones");
+  AddServerFlags(list, context);
+  OnRun(list, context, [&context] { return ListZones(context); });
+
+  auto show_options = std::make_shared<ZoneOptions>();
+  CLI::App* show = zone->add_subcommand("show", "Show everything set for a zone");
+  show->add_option("HOST", show_options->host, "Hostname as created")->required();
+  AddServerFlags(show, context);
+  OnRun(show, context, [&context, show_options] { return ShowZone(context, *show_options); });
+
+  auto delete_options = std::make_shared<ZoneOptions>();
+  CLI::App* remove = zone->add_subcommand("delete", "Delete a zone and everything set for it");
+  remove->add_option("HOST", delete_options->host, "Hostname as created")->required();
+  AddServerFlags(remove, context);
+  OnRun(remove, context,
+        [&context, delete_options] { return DeleteZone(context, *delete_options); });
+
+  auto set_options = std::make_shared<ZoneOptions>();
+  CLI::App* set = zone->add_subcommand("set", "Change a zone's origin or CA-name sending");
+  set->add_option("HOST", set_options->host, "Hostname as created")->required();
+  set->add_option("--origin", set_options->origin, "New origin URL");
+  set->add_option("--send-ca-names", set_options->send_ca_names,
+                  "true: the TLS CertificateRequest lists the zone's root names");
+  AddServerFlags(set, context);
+  OnRun(set, context, [&context, set_options] { return SetZone(context, *set_options); });
+}
+
+}  // namespace certgate::cli
