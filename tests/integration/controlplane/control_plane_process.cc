@@ -72,6 +72,9 @@ std::shared_ptr<grpc::Channel> ControlPlaneProcess::Channel() {
   if (channel_ == nullptr) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
+    // A channel of its own: after a restart, never reuse a connection to the
+    // killed process from gRPC's global subchannel pool.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   }
   return channel_;

@@ -1,0 +1,210 @@
+// certgate-control as a process: durability across kill -9, token files,
+// TLS or explicit plaintext, config files, clean shutdown.
+#include <grpcpp/security/credentials.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/integration/controlplane/control_plane_process.h"
+#include "tests/integration/controlplane/edge_client.h"
+#include "tests/integration/controlplane/test_pki.h"
+
+namespace certgate::testing {
+namespace {
+
+int FileMode(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return -1;
+  }
+  return info.st_mode & 0777;
+}
+
+TEST(RestartTest, AcknowledgedChangeSurvivesKill9) {
+  ControlPlaneProcess server(MakeTempDir("cp-kill9"));
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  std::string admin_token = server.admin_token();
+  std::string edge_token = server.edge_token();
+  EXPECT_EQ(FileMode(server.dir() + "/admin.token"), 0600);
+  EXPECT_EQ(FileMode(server.dir() + "/edge.token"), 0600);
+  EXPECT_EQ(FileMode(server.dir() + "/state/edge-ca/edge-ca.key"), 0600);
+  std::string edge_ca = ReadFile(server.dir() + "/state/edge-ca/edge-ca.pem");
+
+  std::string tenant = NewTenant(server, "durable");
+  auto ca = MakeCa("Durable CA");
+  auto stub = server.Tenant();
+  {
+    grpc::ClientContext context;
+    Authorize(&context, tenant);
+    v1::CreateZoneRequest request;
+    request.set_hostname("durable.example.test");
+    request.set_origin("https://origin.example.test:8443");
+    v1::ZoneResponse response;
+    ASSERT_TRUE(stub->CreateZone(&context, request, &response).ok());
+  }
+  uint64_t acknowledged = 0;
+  {
+    grpc::ClientContext context;
+    Authorize(&context, tenant);
+    v1::AddCaCertificatesRequest request;
+    request.set_hostname("durable.example.test");
+    request.set_data(ca.cert_pem);
+    v1::AddCaCertificatesResponse response;
+    ASSERT_TRUE(stub->AddRoots(&context, request, &response).ok());
+    acknowledged = response.config_version();
+  }
+  {
+    EdgeClient edge(server, edge_token);
+    ASSERT_TRUE(edge.Hello("edge-k", 0));
+    ASSERT_TRUE(edge.Next().has_value());
+    ASSERT_TRUE(edge.Ack(acknowledged));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          grpc::ClientContext context;
+          Authorize(&context, admin_token);
+          v1::StatusResponse status;
+          return server.Admin()
+                     ->GetFleetStatus(&context, v1::GetFleetStatusRequest(), &status)
+                     .ok() &&
+                 status.edges_size() == 1 && status.edges(0).acked_version() == acknowledged;
+        },
+        absl::Seconds(10)));
+  }
+
+  // No chance to flush anything: the data must already be on disk.
+  EXPECT_EQ(server.Stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_TRUE(server.Start(&error)) << error;
+
+  EXPECT_EQ(server.admin_token(), admin_token);
+  EXPECT_EQ(server.edge_token(), edge_token);
+  EXPECT_EQ(ReadFile(server.dir() + "/state/edge-ca/edge-ca.pem"), edge_ca);
+  EXPECT_EQ(ConfigVersion(server), acknowledged);
+  stub = server.Tenant();
+  grpc::ClientContext context;
+  Authorize(&context, tenant);
+  v1::GetZoneRequest request;
+  request.set_hostname("durable.example.test");
+  v1::ZoneResponse zone;
+  grpc::Status status = stub->GetZone(&context, request, &zone);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(zone.zone().roots_size(), 1);
+  EXPECT_EQ(zone.zone().roots(0).subject(), "CN=Durable CA");
+  EXPECT_EQ(zone.zone().origin(), "https://origin.example.test:8443");
+
+  // The edge's ACK survived too; its stream is gone.
+  grpc::ClientContext fleet_context;
+  Authorize(&fleet_context, admin_token);
+  v1::StatusResponse fleet;
+  ASSERT_TRUE(
+      server.Admin()->GetFleetStatus(&fleet_context, v1::GetFleetStatusRequest(), &fleet).ok());
+  ASSERT_EQ(fleet.edges_size(), 1);
+  EXPECT_EQ(fleet.edges(0).acked_version(), acknowledged);
+  EXPECT_FALSE(fleet.edges(0).connected());
+
+  // An edge holding the acknowledged version needs nothing after restart.
+  EdgeClient edge(server, edge_token);
+  ASSERT_TRUE(edge.Hello("edge-k", acknowledged));
+  EXPECT_FALSE(edge.Next(absl::Milliseconds(500)).has_value());
+}
+
+TEST(RestartTest, SigtermShutsDownCleanly) {
+  ControlPlaneProcess server(MakeTempDir("cp-sigterm"));
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  EdgeClient edge(server, server.edge_token());
+  ASSERT_TRUE(edge.Hello("edge-t", 0));
+  ASSERT_TRUE(edge.Next().has_value());
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.log();
+  EXPECT_TRUE(absl::StrContains(server.log(), "shutting down"));
+}
+
+TEST(RestartTest, PlaintextNeedsInsecure) {
+  std::string dir = MakeTempDir("cp-flags");
+  std::vector<std::string> base = {BinPath("certgate-control"),
+                                   "--db",
+                                   dir + "/db",
+                                   "--listen",
+                                   absl::StrCat("127.0.0.1:", FreePort()),
+                                   "--admin-token-file",
+                                   dir + "/admin.token",
+                                   "--edge-token-file",
+                                   dir + "/edge.token"};
+  CommandResult plain = RunCommand(base);
+  EXPECT_NE(plain.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(plain.err, "--insecure")) << plain.err;
+
+  std::vector<std::string> both = base;
+  both.insert(both.end(), {"--insecure", "--tls-cert", "x.pem", "--tls-key", "x.key"});
+  CommandResult conflicting = RunCommand(both);
+  EXPECT_NE(conflicting.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(conflicting.err, "cannot be combined")) << conflicting.err;
+
+  CommandResult help = RunCommand({BinPath("certgate-control"), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag :
+       {"--db", "--listen", "--admin-token-file", "--edge-token-file", "--tls-cert", "--tls-key",
+        "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config"}) {
+    EXPECT_TRUE(absl::StrContains(help.out, flag)) << flag;
+  }
+}
+
+TEST(RestartTest, FlagsFromAConfigFile) {
+  std::string dir = MakeTempDir("cp-config");
+  int port = FreePort();
+  WriteFile(dir + "/control.toml",
+            absl::StrCat("db = \"", dir, "/state/c.db\"\nlisten = \"127.0.0.1:", port,
+                         "\"\nadmin-token-file = \"", dir, "/admin.token\"\nedge-token-file = \"",
+                         dir, "/edge.token\"\ninsecure = true\nedge-ca-dir = \"", dir, "/ca\"\n"));
+  auto process = Subprocess::Start({BinPath("certgate-control"), "--config", dir + "/control.toml"},
+                                   dir + "/control.log");
+  ASSERT_TRUE(process.ok());
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*process)->ReadLog(), "listening on"); },
+                      absl::Seconds(15)))
+      << (*process)->ReadLog();
+  EXPECT_TRUE(absl::StrContains((*process)->ReadLog(),
+                                absl::StrCat("certgate-control listening on 127.0.0.1:", port)));
+  EXPECT_EQ(FileMode(dir + "/ca/edge-ca.key"), 0600);
+  EXPECT_EQ(FileMode(dir + "/admin.token"), 0600);
+  (*process)->Signal(SIGTERM);
+  EXPECT_EQ((*process)->Wait(), 0);
+}
+
+TEST(RestartTest, ServesTlsThatAClientVerifies) {
+  std::string dir = MakeTempDir("cp-tls");
+  auto ca = MakeCa("Control Plane Test CA");
+  auto cert = MakeLeaf("localhost", ca, {"localhost"}, true);
+  WriteFile(dir + "/cp.pem", cert.cert_pem + ca.cert_pem);
+  WriteFile(dir + "/cp.key", cert.key_pem, 0600);
+  ControlPlaneProcess server(dir, {"--tls-cert", dir + "/cp.pem", "--tls-key", dir + "/cp.key"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+
+  auto call = [&](std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    auto channel = grpc::CreateCustomChannel(server.address(), credentials, args);
+    auto admin = v1::AdminService::NewStub(channel);
+    grpc::ClientContext context;
+    Authorize(&context, server.admin_token());
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::StatusResponse status;
+    return admin->GetFleetStatus(&context, v1::GetFleetStatusRequest(), &status);
+  };
+  grpc::SslCredentialsOptions trusted;
+  trusted.pem_root_certs = ca.cert_pem;
+  grpc::Status ok = call(grpc::SslCredentials(trusted));
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+
+  grpc::SslCredentialsOptions untrusted;
+  untrusted.pem_root_certs = MakeCa("Some Other CA").cert_pem;
+  EXPECT_EQ(call(grpc::SslCredentials(untrusted)).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(call(grpc::InsecureChannelCredentials()).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace certgate::testing
