@@ -248,6 +248,13 @@ absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin) {
     if (inet_pton(AF_INET, host.c_str(), &addr4) != 1) {
       // A DNS name; a single label (localhost) is fine for an origin.
       std::vector<absl::string_view> labels = absl::StrSplit(host, '.');
+      // All-digit last label but not dotted-quad IPv4 (e.g. "010.0.0.1" or
+      // "2130706433"): resolvers read these as octal or 32-bit numbers.
+      if (!labels.back().empty() &&
+          labels.back().find_first_not_of("0123456789") == absl::string_view::npos) {
+        return error(absl::StrCat("\"", host_text,
+                                  "\" is neither a dotted-quad IPv4 address nor a host name"));
+      }
       for (absl::string_view label : labels) {
         bool ok = !label.empty() && label.size() <= kMaxLabelLength && label.front() != '-' &&
                   label.back() != '-';

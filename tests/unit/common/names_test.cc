@@ -266,7 +266,16 @@ INSTANTIATE_TEST_SUITE_P(
         OriginCase{"http://bad host", "",
                    OriginError("http://bad host", "\"bad host\" is not a valid host name")},
         OriginCase{"http://a..b", "",
-                   OriginError("http://a..b", "\"a..b\" is not a valid host name")}));
+                   OriginError("http://a..b", "\"a..b\" is not a valid host name")},
+        OriginCase{"http://010.0.0.1:80", "",
+                   OriginError("http://010.0.0.1:80",
+                               "\"010.0.0.1\" is neither a dotted-quad IPv4 address nor a host "
+                               "name")},
+        OriginCase{"http://2130706433", "",
+                   OriginError("http://2130706433",
+                               "\"2130706433\" is neither a dotted-quad IPv4 address nor a host "
+                               "name")},
+        OriginCase{"http://10.1.2.3", "http://10.1.2.3", ""}));
 
 }  // namespace
 }  // namespace certgate
