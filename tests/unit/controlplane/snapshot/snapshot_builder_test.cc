@@ -1,0 +1,124 @@
+#include "controlplane/snapshot/snapshot_builder.h"
+
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace certgate::controlplane {
+namespace {
+
+class SnapshotBuilderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions options;
+    options.path = certgate::testing::MakeTempDir("cp-snapshot") + "/store.db";
+    options.delta_history = 5;
+    auto store = SqliteStore::Open(options);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_
+                    ->Mutate("admin", "CreateTenant",
+                             [](StoreTransaction& txn) {
+                               return txn.InsertTenant(TenantRow{"t1", "one", 1});
+                             })
+                    .ok());
+    builder_ = std::make_unique<SnapshotBuilder>(store_.get());
+  }
+
+  int64_t AddZone(const std::string& hostname) {
+    int64_t id = 0;
+    EXPECT_TRUE(store_
+                    ->Mutate("t", "CreateZone",
+                             [&](StoreTransaction& txn) -> absl::Status {
+                               ZoneRow row;
+                               row.tenant_id = "t1";
+                               row.hostname = hostname;
+                               row.zone.set_hostname(hostname);
+                               row.zone.set_mode(certgate::v1::MODE_REPORT);
+                               row.zone.add_roots()->set_der("root-der");
+                               auto* revoked = row.zone.add_revocations();
+                               revoked->set_serial_hex("ab");
+                               row.zone.mutable_status_header_names()->set_status("X-S");
+                               row.server_key_pem = "KEY";
+                               ASSIGN_OR_RETURN(id, txn.InsertZone(row));
+                               return absl::OkStatus();
+                             })
+                    .ok());
+    return id;
+  }
+
+  void DeleteZone(int64_t id) {
+    ASSERT_TRUE(
+        store_->Mutate("t", "DeleteZone", [&](StoreTransaction& txn) { return txn.DeleteZone(id); })
+            .ok());
+  }
+
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SnapshotBuilder> builder_;
+};
+
+TEST_F(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
+  AddZone("a.example.test");
+  AddZone("b.example.test");
+  auto message = builder_->Build(0);
+  ASSERT_TRUE(message.ok());
+  ASSERT_NE(*message, nullptr);
+  ASSERT_TRUE((*message)->has_snapshot());
+  EXPECT_EQ((*message)->snapshot().version(), 3u);
+  ASSERT_EQ((*message)->snapshot().zones_size(), 2);
+  const certgate::v1::EdgeZone& zone = (*message)->snapshot().zones(0);
+  EXPECT_EQ(zone.hostname(), "a.example.test");
+  EXPECT_EQ(zone.mode(), certgate::v1::MODE_REPORT);
+  EXPECT_EQ(zone.roots_der(0), "root-der");
+  EXPECT_EQ(zone.revoked(0).serial_hex(), "ab");
+  EXPECT_EQ(zone.status_header_names().status(), "X-S");
+  EXPECT_EQ(zone.server_key_pem(), "KEY");
+  EXPECT_EQ(zone.tenant_id(), "t1");
+  // The same version is served from the cache: the very same object.
+  auto again = builder_->Build(0);
+  EXPECT_EQ(again->get(), message->get());
+}
+
+TEST_F(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
+  int64_t a = AddZone("a.example.test");  // v2
+  int64_t b = AddZone("b.example.test");  // v3
+  int64_t c = AddZone("c.example.test");  // v4
+  DeleteZone(b);                          // v5
+  auto message = builder_->Build(3);
+  ASSERT_TRUE(message.ok());
+  ASSERT_TRUE((*message)->has_delta());
+  const certgate::v1::Delta& delta = (*message)->delta();
+  EXPECT_EQ(delta.from_version(), 3u);
+  EXPECT_EQ(delta.version(), 5u);
+  ASSERT_EQ(delta.upserted_size(), 1);
+  EXPECT_EQ(delta.upserted(0).id(), static_cast<uint64_t>(c));
+  ASSERT_EQ(delta.removed_zone_ids_size(), 1);
+  EXPECT_EQ(delta.removed_zone_ids(0), static_cast<uint64_t>(b));
+  (void)a;
+
+  // An edge already at the current version gets nothing.
+  auto nothing = builder_->Build(5);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(*nothing, nullptr);
+  // Ahead of the store: a snapshot replaces whatever it holds.
+  auto ahead = builder_->Build(99);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_TRUE((*ahead)->has_snapshot());
+}
+
+TEST_F(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
+  for (int i = 0; i < 8; ++i) {
+    AddZone("z" + std::to_string(i) + ".example.test");  // v2..v9; history 5 keeps > 4
+  }
+  auto old = builder_->Build(2);
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE((*old)->has_snapshot());
+  EXPECT_EQ((*old)->snapshot().zones_size(), 8);
+  auto recent = builder_->Build(7);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_TRUE((*recent)->has_delta());
+  EXPECT_EQ((*recent)->delta().upserted_size(), 2);
+}
+
+}  // namespace
+}  // namespace certgate::controlplane

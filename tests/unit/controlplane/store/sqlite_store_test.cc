@@ -1,0 +1,199 @@
+#include "controlplane/store/sqlite_store.h"
+
+#include <string>
+
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace certgate::controlplane {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.path = certgate::testing::MakeTempDir("cp-sqlite-store") + "/store.db";
+    options_.delta_history = 3;
+    auto store = SqliteStore::Open(options_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_
+                    ->Mutate("admin", "CreateTenant",
+                             [](StoreTransaction& txn) {
+                               return txn.InsertTenant(TenantRow{"t1", "one", 1});
+                             })
+                    .ok());
+  }
+
+  uint64_t Version() {
+    uint64_t version = 0;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreTransaction& txn) -> absl::Status {
+                      ASSIGN_OR_RETURN(version, txn.ConfigVersion());
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return version;
+  }
+
+  absl::StatusOr<int64_t> AddZone(const std::string& hostname) {
+    int64_t id = 0;
+    RETURN_IF_ERROR(store_
+                        ->Mutate("t1/tok", "CreateZone",
+                                 [&](StoreTransaction& txn) -> absl::Status {
+                                   ZoneRow row;
+                                   row.tenant_id = "t1";
+                                   row.hostname = hostname;
+                                   row.zone.set_hostname(hostname);
+                                   row.server_key_pem = "key";
+                                   ASSIGN_OR_RETURN(id, txn.InsertZone(row));
+                                   txn.SetDetail(hostname);
+                                   return absl::OkStatus();
+                                 })
+                        .status());
+    return id;
+  }
+
+  SqliteStoreOptions options_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteStoreTest, MutateBumpsTheVersionByOneAndWritesAudit) {
+  EXPECT_EQ(Version(), 1u);
+  uint64_t seen_by_listener = 0;
+  store_->SetCommitListener([&](uint64_t version) { seen_by_listener = version; });
+  ASSERT_TRUE(AddZone("a.example.test").ok());
+  EXPECT_EQ(Version(), 2u);
+  EXPECT_EQ(seen_by_listener, 2u);
+
+  std::vector<AuditRow> audit;
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(audit, txn.ListAudit());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].actor, "admin");
+  EXPECT_EQ(audit[1].config_version, 2u);
+  EXPECT_EQ(audit[1].actor, "t1/tok");
+  EXPECT_EQ(audit[1].action, "CreateZone");
+  EXPECT_EQ(audit[1].detail, "a.example.test");
+  EXPECT_GT(audit[1].time_unix, 0);
+}
+
+TEST_F(SqliteStoreTest, AFailedMutationChangesNothing) {
+  ASSERT_TRUE(AddZone("a.example.test").ok());
+  bool listener_called = false;
+  store_->SetCommitListener([&](uint64_t) { listener_called = true; });
+  auto result = store_->Mutate("t1/tok", "Broken", [](StoreTransaction& txn) -> absl::Status {
+    ZoneRow row;
+    row.tenant_id = "t1";
+    row.hostname = "b.example.test";
+    RETURN_IF_ERROR(txn.InsertZone(row).status());
+    return absl::InvalidArgumentError("refused after a write");
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(listener_called);
+  EXPECT_EQ(Version(), 2u);
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(auto zone, txn.FindZoneByHostname("b.example.test"));
+                    EXPECT_FALSE(zone.has_value());
+                    ASSIGN_OR_RETURN(auto audit, txn.ListAudit());
+                    EXPECT_EQ(audit.size(), 2u);
+                    ASSIGN_OR_RETURN(auto changed, txn.ZonesChangedSince(2));
+                    EXPECT_TRUE(changed.empty());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, DuplicateHostnameViolatesTheUniqueIndex) {
+  ASSERT_TRUE(AddZone("a.example.test").ok());
+  EXPECT_FALSE(AddZone("a.example.test").ok());
+  EXPECT_EQ(Version(), 2u);
+}
+
+TEST_F(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
+  auto a = AddZone("a.example.test");  // version 2
+  auto b = AddZone("b.example.test");  // version 3
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(auto since1, txn.ZonesChangedSince(1));
+                    EXPECT_EQ(since1, (std::vector<int64_t>{*a, *b}));
+                    ASSIGN_OR_RETURN(auto since2, txn.ZonesChangedSince(2));
+                    EXPECT_EQ(since2, (std::vector<int64_t>{*b}));
+                    ASSIGN_OR_RETURN(uint64_t floor, txn.DeltaFloor());
+                    EXPECT_EQ(floor, 0u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(AddZone("c.example.test").ok());  // version 4
+  ASSERT_TRUE(AddZone("d.example.test").ok());  // version 5: history 3 keeps > 2
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(uint64_t floor, txn.DeltaFloor());
+                    EXPECT_EQ(floor, 2u);
+                    ASSIGN_OR_RETURN(auto since0, txn.ZonesChangedSince(0));
+                    EXPECT_EQ(since0.size(), 3u);  // a's row (version 2) was pruned
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
+  auto a = AddZone("a.example.test");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_
+                  ->Mutate("admin", "CreateTenantToken",
+                           [](StoreTransaction& txn) {
+                             return txn.InsertToken(TokenRow{"tok", "t1", "hash", 1});
+                           })
+                  .ok());
+  auto version = store_->Mutate("admin", "DeleteTenant",
+                                [](StoreTransaction& txn) { return txn.DeleteTenant("t1"); });
+  ASSERT_TRUE(version.ok()) << version.status();
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(auto zone, txn.FindZoneById(*a));
+                    EXPECT_FALSE(zone.has_value());
+                    ASSIGN_OR_RETURN(auto token, txn.FindToken("tok"));
+                    EXPECT_FALSE(token.has_value());
+                    ASSIGN_OR_RETURN(auto changed, txn.ZonesChangedSince(*version - 1));
+                    EXPECT_EQ(changed, (std::vector<int64_t>{*a}));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
+  ASSERT_TRUE(store_
+                  ->Write([](StoreTransaction& txn) -> absl::Status {
+                    RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
+                    RETURN_IF_ERROR(txn.RecordAck("edge-1", 5, 11));
+                    RETURN_IF_ERROR(txn.RecordNack("edge-1", 6, "bad root", 12));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(Version(), 1u);
+  store_.reset();
+  auto reopened = SqliteStore::Open(options_);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(auto edges, txn.ListEdges());
+                    EXPECT_EQ(edges.size(), 1u);
+                    EXPECT_EQ(edges[0].acked_version, 5u);
+                    EXPECT_EQ(edges[0].nacked_version, 6u);
+                    EXPECT_EQ(edges[0].last_error, "bad root");
+                    EXPECT_EQ(edges[0].last_seen_unix, 12);
+                    EXPECT_EQ(edges[0].software_version, "1.0");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+}  // namespace
+}  // namespace certgate::controlplane

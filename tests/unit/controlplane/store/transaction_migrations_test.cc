@@ -1,0 +1,143 @@
+#include <string>
+#include <vector>
+
+#include "controlplane/store/database.h"
+#include "controlplane/store/migrations.h"
+#include "controlplane/store/transaction.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace certgate::controlplane {
+namespace {
+
+int64_t CountRows(Database& db, const std::string& table) {
+  auto stmt = db.Prepare("SELECT COUNT(*) FROM " + table);
+  EXPECT_TRUE(stmt.ok());
+  EXPECT_TRUE(stmt->Step().value_or(false));
+  return stmt->ColumnInt64(0);
+}
+
+std::unique_ptr<Database> OpenFresh(std::string* path) {
+  *path = certgate::testing::MakeTempDir("cp-store") + "/test.db";
+  auto db = Database::Open(*path);
+  EXPECT_TRUE(db.ok()) << db.status();
+  return std::move(*db);
+}
+
+TEST(DatabaseTest, OpensWithWalForeignKeysAndFullSync) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  auto mode = db->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok());
+  ASSERT_TRUE(mode->Step().value());
+  EXPECT_EQ(mode->ColumnText(0), "wal");
+  auto keys = db->Prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(keys->Step().value());
+  EXPECT_EQ(keys->ColumnInt64(0), 1);
+  auto sync = db->Prepare("PRAGMA synchronous");
+  ASSERT_TRUE(sync->Step().value());
+  EXPECT_EQ(sync->ColumnInt64(0), 2);  // FULL
+}
+
+TEST(TransactionTest, RollsBackUnlessCommitted) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  ASSERT_TRUE(db->Execute("CREATE TABLE t (v INTEGER)").ok());
+  {
+    Transaction txn(db.get());
+    ASSERT_TRUE(txn.Begin().ok());
+    ASSERT_TRUE(db->Execute("INSERT INTO t VALUES (1)").ok());
+    // Leaves scope without Commit: an early error return.
+  }
+  EXPECT_EQ(CountRows(*db, "t"), 0);
+  {
+    Transaction txn(db.get());
+    ASSERT_TRUE(txn.Begin().ok());
+    ASSERT_TRUE(db->Execute("INSERT INTO t VALUES (2)").ok());
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  EXPECT_EQ(CountRows(*db, "t"), 1);
+  Transaction unopened(db.get());
+  EXPECT_FALSE(unopened.Commit().ok());
+}
+
+TEST(TransactionTest, CommittedDataIsSeenByAnotherConnection) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  ASSERT_TRUE(db->Execute("CREATE TABLE t (v INTEGER)").ok());
+  Transaction txn(db.get());
+  ASSERT_TRUE(txn.Begin().ok());
+  ASSERT_TRUE(db->Execute("INSERT INTO t VALUES (1)").ok());
+  auto other = Database::Open(path);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(CountRows(**other, "t"), 0);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(CountRows(**other, "t"), 1);
+}
+
+TEST(MigrationsTest, RunForwardOnceAndRecordTheVersion) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  std::vector<Migration> v1 = {{1, "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);"}};
+  auto version = Migrate(*db, v1);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 1);
+  // Running again changes nothing (the INSERT would duplicate the row).
+  ASSERT_TRUE(Migrate(*db, v1).ok());
+  EXPECT_EQ(CountRows(*db, "a"), 1);
+
+  std::vector<Migration> v2 = v1;
+  v2.push_back({2, "ALTER TABLE a ADD COLUMN y TEXT NOT NULL DEFAULT 'new';"});
+  db.reset();
+  auto reopened = Database::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  version = Migrate(**reopened, v2);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(SchemaVersion(**reopened).value(), 2);
+  auto stmt = (*reopened)->Prepare("SELECT x, y FROM a");
+  ASSERT_TRUE(stmt->Step().value());
+  EXPECT_EQ(stmt->ColumnInt64(0), 7);
+  EXPECT_EQ(stmt->ColumnText(1), "new");
+}
+
+TEST(MigrationsTest, AFailingMigrationLeavesTheOldSchema) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  std::vector<Migration> migrations = {{1, "CREATE TABLE a (x INTEGER);"},
+                                       {2, "CREATE TABLE b (x INTEGER); NOT SQL AT ALL;"}};
+  auto version = Migrate(*db, migrations);
+  EXPECT_FALSE(version.ok());
+  EXPECT_EQ(SchemaVersion(*db).value(), 1);
+  auto table_b = db->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE name='b'");
+  ASSERT_TRUE(table_b->Step().value());
+  EXPECT_EQ(table_b->ColumnInt64(0), 0);
+}
+
+TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  std::vector<Migration> v2 = {{1, "CREATE TABLE a (x INTEGER);"},
+                               {2, "CREATE TABLE b (x INTEGER);"}};
+  ASSERT_TRUE(Migrate(*db, v2).ok());
+  std::vector<Migration> v1 = {{1, "CREATE TABLE a (x INTEGER);"}};
+  auto version = Migrate(*db, v1);
+  ASSERT_FALSE(version.ok());
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(version.status().message(),
+            "database schema version 2 is newer than this binary supports (1)");
+}
+
+TEST(MigrationsTest, TheProductSchemaApplies) {
+  std::string path;
+  auto db = OpenFresh(&path);
+  auto version = Migrate(*db, SchemaMigrations());
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, SchemaMigrations().back().version);
+  for (const char* table : {"tenants", "tokens", "zones", "audit", "zone_changes", "edges"}) {
+    EXPECT_EQ(CountRows(*db, table), 0) << table;
+  }
+}
+
+}  // namespace
+}  // namespace certgate::controlplane
