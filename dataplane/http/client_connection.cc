@@ -100,6 +100,10 @@ void ClientConnection::Drain() {
 
 void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
+  if (self->lingering_) {
+    self->Linger();
+    return;
+  }
   if (!self->handshake_done_) {
     self->Handshake();
     return;
@@ -158,6 +162,9 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
       return;
     case TimerKind::kBody:
       self->Abort("request body timed out");
+      return;
+    case TimerKind::kLinger:
+      self->Close();
       return;
     case TimerKind::kNone:
       return;
@@ -232,7 +239,7 @@ void ClientConnection::HandshakeDone() {
 // --- the client side -------------------------------------------------------------
 
 void ClientConnection::Drive() {
-  if (closed_) {
+  if (closed_ || lingering_) {
     return;
   }
   ProcessClientInput();
@@ -326,6 +333,9 @@ void ClientConnection::ProcessClientInput() {
 }
 
 void ClientConnection::FlushClient() {
+  if (lingering_) {
+    return;
+  }
   while (!closed_ && evbuffer_get_length(client_out_) > 0) {
     size_t len = std::min(evbuffer_get_length(client_out_), kReadChunk);
     unsigned char* data = evbuffer_pullup(client_out_, static_cast<ev_ssize_t>(len));
@@ -345,9 +355,38 @@ void ClientConnection::FlushClient() {
   }
   client_write_blocked_ = false;
   if (close_after_flush_ || (client_eof_ && action_ == Action::kNone)) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_.get());  // best effort close_notify
+    LingeringClose();
+  }
+}
+
+void ClientConnection::LingeringClose() {
+  ERR_clear_error();
+  SSL_shutdown(ssl_.get());  // best effort close_notify
+  if (client_eof_) {
     Close();
+    return;
+  }
+  // Half-close, then drop whatever the client still sends for a moment:
+  // closing a socket with unread input makes the kernel send a reset, which
+  // can destroy the response before the client has read it.
+  shutdown(fd_, SHUT_WR);
+  lingering_ = true;
+  ArmClientTimer(TimerKind::kLinger);
+  UpdateEvents();
+}
+
+void ClientConnection::Linger() {
+  char buf[kReadChunk];
+  while (true) {
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    Close();
+    return;
   }
 }
 
@@ -366,6 +405,11 @@ void ClientConnection::UpdateEvents() {
     }
     *on = want;
   };
+  if (lingering_) {
+    set(client_read_ev_, true, &client_read_on_);
+    set(client_write_ev_, false, &client_write_on_);
+    return;
+  }
   bool reading = !handshake_done_ || ReadingAllowed();
   set(client_read_ev_, reading, &client_read_on_);
   set(client_write_ev_, handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_,
@@ -396,6 +440,9 @@ void ClientConnection::ArmClientTimer(TimerKind kind) {
     case TimerKind::kIdle:
     case TimerKind::kBody:
       d = ctx_->options->idle_timeout;
+      break;
+    case TimerKind::kLinger:
+      d = absl::Seconds(2);
       break;
     case TimerKind::kNone:
       evtimer_del(client_timer_ev_);

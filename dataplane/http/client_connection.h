@@ -39,7 +39,7 @@ class ClientConnection {
 
  private:
   enum class Action { kNone, kLocal, kProxy };
-  enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody };
+  enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody, kLinger };
 
   static void OnClientEvent(evutil_socket_t fd, short what, void* arg);
   static void OnOriginEvent(evutil_socket_t fd, short what, void* arg);
@@ -86,6 +86,8 @@ class ClientConnection {
 
   // Abort closes at once (a response already started cannot be replaced).
   void Abort(absl::string_view why);
+  void LingeringClose();
+  void Linger();
   void Close();
   void CloseInternal(bool notify);
 
@@ -122,6 +124,7 @@ class ClientConnection {
   bool close_after_flush_ = false;
   bool draining_ = false;
   bool closed_ = false;
+  bool lingering_ = false;
   bool opened_ = false;
 
   MessageParser request_parser_;

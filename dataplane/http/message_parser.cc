@@ -185,6 +185,18 @@ int MessageParser::OnHeadersComplete(http_parser* p) {
     self->error_ = Error::kBadFraming;
     return -1;
   }
+  if (p->type == HTTP_REQUEST && p->uses_transfer_encoding && (p->flags & F_CHUNKED) == 0) {
+    // A request body must end in chunked to have a length at all; http_parser
+    // only says so after this callback, so refuse before anything is sent.
+    self->error_ = Error::kBadFraming;
+    return -1;
+  }
+  if (p->type == HTTP_REQUEST && p->upgrade) {
+    // CONNECT or Upgrade: what follows would not be HTTP; refuse before the
+    // request goes anywhere.
+    self->error_ = Error::kUnsupported;
+    return -1;
+  }
   bool skip_body = false;
   if (self->callbacks_.on_headers_complete && !self->callbacks_.on_headers_complete(&skip_body)) {
     if (self->error_ == Error::kNone) {

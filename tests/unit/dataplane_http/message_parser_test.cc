@@ -1,0 +1,169 @@
+#include "dataplane/http/message_parser.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace certgate::edge {
+namespace {
+
+struct Recorder {
+  std::vector<std::string> events;
+  std::string body;
+  MessageParser::Callbacks Callbacks() {
+    return MessageParser::Callbacks{
+        [this] { events.push_back("begin"); },
+        [this](bool*) {
+          events.push_back("headers");
+          return true;
+        },
+        [this](absl::string_view data) {
+          body.append(data.data(), data.size());
+          return true;
+        },
+        [this] {
+          events.push_back("complete");
+          return true;
+        },
+    };
+  }
+};
+
+TEST(MessageParserTest, CollectsStartLineHeadersAndBody) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string req = "POST /a?b=1 HTTP/1.1\r\nHost: auth.pizza\r\nContent-Length: 5\r\n\r\nhello";
+  EXPECT_EQ(parser.Feed(req.data(), req.size()), req.size());
+  EXPECT_EQ(parser.error(), MessageParser::Error::kNone);
+  EXPECT_EQ(parser.url(), "/a?b=1");
+  EXPECT_STREQ(parser.method_name(), "POST");
+  ASSERT_EQ(parser.headers().size(), 2u);
+  EXPECT_EQ(parser.headers()[0].name, "Host");
+  EXPECT_EQ(parser.headers()[0].value, "auth.pizza");
+  EXPECT_TRUE(parser.has_content_length());
+  EXPECT_EQ(parser.content_length(), 5u);
+  EXPECT_EQ(r.body, "hello");
+  EXPECT_TRUE(parser.keep_alive());
+  EXPECT_TRUE(parser.paused());
+}
+
+TEST(MessageParserTest, HeaderSplitAcrossFeeds) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string req = "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-Long-Name: some value\r\n\r\n";
+  for (char c : req) {
+    ASSERT_EQ(parser.Feed(&c, 1), 1u);
+  }
+  ASSERT_EQ(parser.headers().size(), 2u);
+  EXPECT_EQ(parser.headers()[1].name, "X-Long-Name");
+  EXPECT_EQ(parser.headers()[1].value, "some value");
+}
+
+TEST(MessageParserTest, PausesBetweenPipelinedRequests) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string one = "GET /1 HTTP/1.1\r\nHost: a.pizza\r\n\r\n";
+  std::string two = "GET /2 HTTP/1.1\r\nHost: a.pizza\r\n\r\n";
+  std::string both = one + two;
+  size_t used = parser.Feed(both.data(), both.size());
+  EXPECT_EQ(used, one.size());
+  EXPECT_EQ(parser.url(), "/1");
+  EXPECT_TRUE(parser.paused());
+  EXPECT_EQ(parser.Feed(both.data() + used, both.size() - used), 0u);
+  parser.Resume();
+  EXPECT_EQ(parser.Feed(both.data() + used, both.size() - used), two.size());
+  EXPECT_EQ(parser.url(), "/2");
+}
+
+TEST(MessageParserTest, ChunkedBodyIsDechunked) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string req =
+      "POST / HTTP/1.1\r\nHost: a.pizza\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  parser.Feed(req.data(), req.size());
+  EXPECT_EQ(parser.error(), MessageParser::Error::kNone);
+  EXPECT_TRUE(parser.chunked());
+  EXPECT_EQ(r.body, "abcde");
+  EXPECT_EQ(r.events.back(), "complete");
+}
+
+// Request smuggling and limits: each refused before anything is forwarded
+// (the headers callback never runs).
+TEST(MessageParserTest, RefusesBadFramingAndOversizedHeads) {
+  struct Case {
+    const char* name;
+    std::string request;
+    MessageParser::Error want;
+  };
+  std::string many_headers = "GET / HTTP/1.1\r\nHost: a.pizza\r\n";
+  for (int i = 0; i < 5; ++i) {
+    many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+  }
+  many_headers += "\r\n";
+  std::vector<Case> cases = {
+      {"content-length and chunked",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+       MessageParser::Error::kBadFraming},
+      {"two content-lengths",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+       MessageParser::Error::kBadFraming},
+      {"non-numeric content-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3x\r\n\r\n",
+       MessageParser::Error::kBadFraming},
+      {"te not ending in chunked",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+       MessageParser::Error::kBadFraming},
+      {"garbage", "NOT HTTP\r\n\r\n", MessageParser::Error::kBadMessage},
+      {"header too large",
+       "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'x') + "\r\n\r\n",
+       MessageParser::Error::kHeadersTooLarge},
+      {"too many headers", many_headers, MessageParser::Error::kTooManyHeaders},
+      {"connect", "CONNECT a.pizza:443 HTTP/1.1\r\nHost: a.pizza\r\n\r\n",
+       MessageParser::Error::kUnsupported},
+      {"websocket upgrade",
+       "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+       MessageParser::Error::kUnsupported},
+  };
+  for (const Case& c : cases) {
+    Recorder r;
+    MessageParser parser(HTTP_REQUEST, ParserLimits{1024, 4}, r.Callbacks());
+    parser.Feed(c.request.data(), c.request.size());
+    EXPECT_EQ(parser.error(), c.want) << c.name;
+    EXPECT_TRUE(std::find(r.events.begin(), r.events.end(), "headers") == r.events.end()) << c.name;
+    EXPECT_FALSE(parser.error_detail().empty()) << c.name;
+  }
+}
+
+TEST(MessageParserTest, ResponseDelimitedByCloseEndsAtEof) {
+  Recorder r;
+  MessageParser parser(HTTP_RESPONSE, {}, r.Callbacks());
+  std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsome body";
+  parser.Feed(resp.data(), resp.size());
+  EXPECT_EQ(r.body, "some body");
+  EXPECT_TRUE(parser.in_message());
+  EXPECT_TRUE(parser.FeedEof());
+  EXPECT_EQ(r.events.back(), "complete");
+  EXPECT_EQ(parser.status_code(), 200);
+  EXPECT_EQ(parser.status_text(), "OK");
+}
+
+TEST(MessageParserTest, TruncatedResponseIsAnErrorAtEof) {
+  Recorder r;
+  MessageParser parser(HTTP_RESPONSE, {}, r.Callbacks());
+  std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+  parser.Feed(resp.data(), resp.size());
+  EXPECT_FALSE(parser.FeedEof());
+}
+
+TEST(MessageParserTest, Http10WithoutKeepAliveCloses) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string req = "GET / HTTP/1.0\r\nHost: a.pizza\r\n\r\n";
+  parser.Feed(req.data(), req.size());
+  EXPECT_FALSE(parser.keep_alive());
+}
+
+}  // namespace
+}  // namespace certgate::edge
