@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
@@ -24,6 +25,7 @@ namespace {
 constexpr absl::Duration kInitialBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
 constexpr absl::Duration kTrafficInterval = absl::Seconds(5);
+constexpr absl::Duration kDrainTimeout = absl::Seconds(2);
 
 using Stream = grpc::ClientReaderWriter<v1::EdgeMessage, v1::ControlMessage>;
 
@@ -136,8 +138,24 @@ class GrpcConfigSubscription : public ConfigSubscription {
         received = true;
         if (!Handle(message)) {
           // Out of step: a new Hello makes the control plane send what the
-          // edge lacks (a snapshot when needed).
-          context.TryCancel();
+          // edge lacks (a snapshot when needed). Half-close rather than
+          // cancel, so the Nack reaches the control plane; cancel only if
+          // it does not end the stream soon.
+          {
+            absl::MutexLock lock(&write_mu_);
+            stream_ = nullptr;
+            stream->WritesDone();
+          }
+          absl::Notification drained;
+          std::thread watchdog([&] {
+            if (!drained.WaitForNotificationWithTimeout(kDrainTimeout)) {
+              context.TryCancel();
+            }
+          });
+          while (stream->Read(&message)) {
+          }
+          drained.Notify();
+          watchdog.join();
           break;
         }
       }
@@ -180,12 +198,14 @@ class GrpcConfigSubscription : public ConfigSubscription {
     v1::EdgeMessage answer;
     if (!config.ok()) {
       std::string error(config.status().message());
-      answer.mutable_nack()->set_version(version);
-      answer.mutable_nack()->set_error(error);
-      Write(answer);
+      // The event comes first so that metrics and logs show the refusal by
+      // the time the control plane sees the Nack.
       if (options_.on_config_event) {
         options_.on_config_event(version, false, true, error);
       }
+      answer.mutable_nack()->set_version(version);
+      answer.mutable_nack()->set_error(error);
+      Write(answer);
       return !out_of_step;
     }
 

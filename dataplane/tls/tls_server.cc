@@ -14,6 +14,7 @@
 #include "dataplane/tls/verification_cache.h"
 #include "openssl/aes.h"
 #include "openssl/cipher.h"
+#include "openssl/crypto.h"
 #include "openssl/digest.h"
 #include "openssl/err.h"
 #include "openssl/hmac.h"
@@ -77,6 +78,8 @@ const char* CertStatusName(CertStatus status) {
   }
   return "none";
 }
+
+const char* TlsLibraryVersion() { return OpenSSL_version(OPENSSL_VERSION); }
 
 // TlsServerCallbacks: the C callbacks of the base SSL_CTX; each finds its
 // TlsServer through the SSL's ex_data.

@@ -18,6 +18,10 @@ enum class CertStatus { kNone, kValid, kInvalid };
 // "none" | "valid" | "invalid"
 const char* CertStatusName(CertStatus status);
 
+// TlsLibraryVersion: the TLS library the edge's code is linked with, as it
+// names itself ("BoringSSL"); gRPC in the same process keeps OpenSSL 3.
+const char* TlsLibraryVersion();
+
 // ConnectionAuth is what the handshake found; the HTTP layer reads it for
 // every request on the connection. Filled during the handshake, final once
 // SSL_do_handshake returned 1.

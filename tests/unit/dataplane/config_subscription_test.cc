@@ -1,0 +1,262 @@
+#include "dataplane/config/config_subscription.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/config/state_file.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+#include "tests/unit/dataplane/edge_test_util.h"
+#include "tests/unit/dataplane/fake_control_plane.h"
+
+namespace certgate::edge {
+namespace {
+
+using testing::FakeControlPlane;
+using Received = FakeControlPlane::Received;
+
+struct Event {
+  uint64_t version;
+  bool applied;
+  bool state_write_ok;
+  std::string error;
+};
+
+v1::ControlMessage SnapshotMessage(const v1::Snapshot& snapshot) {
+  v1::ControlMessage message;
+  *message.mutable_snapshot() = snapshot;
+  return message;
+}
+
+v1::ControlMessage DeltaMessage(const v1::Delta& delta) {
+  v1::ControlMessage message;
+  *message.mutable_delta() = delta;
+  return message;
+}
+
+bool HasAck(const std::vector<Received>& received, uint64_t version) {
+  for (const auto& r : received) {
+    if (r.message.has_ack() && r.message.ack().version() == version) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const v1::Nack* FindNack(const std::vector<Received>& received, uint64_t version) {
+  for (const auto& r : received) {
+    if (r.message.has_nack() && r.message.nack().version() == version) {
+      return &r.message.nack();
+    }
+  }
+  return nullptr;
+}
+
+class ConfigSubscriptionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = testing::MakeCa("Subscription Root");
+    dir_ = certgate::testing::MakeTempDir("edge-subscription");
+  }
+  void TearDown() override {
+    if (subscription_) {
+      subscription_->Stop();
+    }
+  }
+
+  void StartSubscription(const std::string& state_file) {
+    ConfigSubscriptionOptions options;
+    options.control_address = absl::StrCat("127.0.0.1:", control_.port());
+    options.token = "edge-secret";
+    options.node_id = "edge-7";
+    options.insecure = true;
+    options.state_file = state_file;
+    options.software_version = "test-1";
+    options.on_config_event = [this](uint64_t version, bool applied, bool state_ok,
+                                     const std::string& error) {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events_.push_back(Event{version, applied, state_ok, error});
+    };
+    auto subscription = ConfigSubscription::Create(std::move(options), &slot_);
+    ASSERT_TRUE(subscription.ok()) << subscription.status();
+    subscription_ = std::move(subscription).value();
+    subscription_->Start();
+  }
+
+  v1::EdgeZone Zone(uint64_t id, const std::string& hostname) {
+    return testing::MakeZone(id, hostname, {root_.cert.get()});
+  }
+
+  std::vector<Event> events() {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    return events_;
+  }
+
+  uint64_t SlotVersion() {
+    auto config = slot_.Get();
+    return config ? config->version() : 0;
+  }
+
+  testing::KeyAndCert root_;
+  std::string dir_;
+  FakeControlPlane control_;
+  ConfigSlot slot_;
+  std::unique_ptr<ConfigSubscription> subscription_;
+  std::mutex events_mu_;
+  std::vector<Event> events_;
+};
+
+TEST_F(ConfigSubscriptionTest, CreateRefusesMissingOptions) {
+  ConfigSubscriptionOptions options;
+  options.node_id = "edge-1";
+  auto no_address = ConfigSubscription::Create(options, &slot_);
+  EXPECT_EQ(no_address.status().message(), "control plane address is empty");
+  options.control_address = "127.0.0.1:1";
+  options.control_ca_file = dir_ + "/absent.pem";
+  auto no_ca = ConfigSubscription::Create(options, &slot_);
+  EXPECT_FALSE(no_ca.ok());
+  EXPECT_NE(no_ca.status().message().find("absent.pem"), std::string::npos);
+}
+
+TEST_F(ConfigSubscriptionTest, AppliesSnapshotThenDeltasAcksAndWritesState) {
+  std::string state = dir_ + "/state";
+  StartSubscription(state);
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return !r.empty(); }));
+  v1::EdgeMessage hello = control_.received()[0].message;
+  ASSERT_TRUE(hello.has_hello());
+  EXPECT_EQ(hello.hello().node_id(), "edge-7");
+  EXPECT_EQ(hello.hello().version(), 0u);
+  EXPECT_EQ(hello.hello().software_version(), "test-1");
+  EXPECT_EQ(control_.authorization(), "Bearer edge-secret");
+  EXPECT_TRUE(
+      certgate::testing::WaitFor([&] { return subscription_->Connected(); }, absl::Seconds(5)));
+
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  EXPECT_EQ(SlotVersion(), 1u);
+  EXPECT_EQ(StateFile::Read(state)->version(), 1u);
+
+  v1::Delta delta;
+  delta.set_from_version(1);
+  delta.set_version(2);
+  *delta.add_upserted() = Zone(2, "b.pizza");
+  control_.Push(DeltaMessage(delta));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 2); }));
+  EXPECT_EQ(SlotVersion(), 2u);
+  EXPECT_NE(slot_.Get()->FindBySni("b.pizza"), nullptr);
+  auto from_disk = LoadStateFile(state);
+  ASSERT_TRUE(from_disk.ok());
+  EXPECT_EQ((*from_disk)->version(), 2u);
+  EXPECT_EQ((*from_disk)->zone_count(), 2u);
+  std::vector<Event> seen = events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_TRUE(seen[1].applied);
+  EXPECT_TRUE(seen[1].state_write_ok);
+}
+
+TEST_F(ConfigSubscriptionTest, BadSnapshotIsNackedAndTheOldConfigStays) {
+  std::string state = dir_ + "/state";
+  StartSubscription(state);
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  auto before = slot_.Get();
+
+  v1::EdgeZone bad = Zone(2, "bad.pizza");
+  bad.set_server_key_pem("not a key");
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(2, {Zone(1, "a.pizza"), bad})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return FindNack(r, 2) != nullptr; }));
+  std::vector<Received> received = control_.received();
+  const v1::Nack* nack = FindNack(received, 2);
+  ASSERT_NE(nack, nullptr);
+  EXPECT_NE(nack->error().find("zone \"bad.pizza\""), std::string::npos) << nack->error();
+  EXPECT_EQ(slot_.Get(), before);
+  EXPECT_EQ(StateFile::Read(state)->version(), 1u);
+  std::vector<Event> seen = events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(seen[1].applied);
+  EXPECT_EQ(seen[1].version, 2u);
+  EXPECT_EQ(seen[1].error, nack->error());
+}
+
+TEST_F(ConfigSubscriptionTest, DeltaOutOfStepIsNackedAndTheEdgeSaysHelloAgain) {
+  StartSubscription(dir_ + "/state");
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(5, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 5); }));
+  v1::Delta delta;
+  delta.set_from_version(3);
+  delta.set_version(4);
+  delta.add_removed_zone_ids(1);
+  control_.Push(DeltaMessage(delta));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) {
+    for (const auto& m : r) {
+      if (m.stream == 2 && m.message.has_hello()) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  std::vector<Received> received = control_.received();
+  const v1::Nack* nack = FindNack(received, 4);
+  ASSERT_NE(nack, nullptr);
+  EXPECT_EQ(nack->error(), "delta from version 3 does not apply to version 5");
+  EXPECT_EQ(received.back().message.hello().version(), 5u);
+  EXPECT_EQ(SlotVersion(), 5u);
+  EXPECT_NE(slot_.Get()->FindBySni("a.pizza"), nullptr);
+}
+
+TEST_F(ConfigSubscriptionTest, StateWriteFailureIsReportedButTheConfigIsAppliedAndAcked) {
+  StartSubscription(dir_ + "/missing-dir/state");
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  EXPECT_EQ(SlotVersion(), 1u);
+  std::vector<Event> seen = events();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].applied);
+  EXPECT_FALSE(seen[0].state_write_ok);
+  EXPECT_NE(seen[0].error.find("missing-dir"), std::string::npos) << seen[0].error;
+}
+
+TEST_F(ConfigSubscriptionTest, ReconnectsAfterTheStreamBreaksWithTheVersionHeld) {
+  StartSubscription(dir_ + "/state");
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(9, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 9); }));
+  control_.CloseStream();
+  ASSERT_TRUE(control_.WaitFor(
+      [](const auto& r) { return r.back().stream == 2 && r.back().message.has_hello(); }));
+  EXPECT_EQ(control_.received().back().message.hello().version(), 9u);
+  EXPECT_EQ(SlotVersion(), 9u);
+}
+
+TEST_F(ConfigSubscriptionTest, StopEndsTheThreadPromptly) {
+  StartSubscription("");
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return !r.empty(); }));
+  subscription_->Stop();
+  EXPECT_FALSE(subscription_->Connected());
+  subscription_.reset();
+}
+
+TEST(ConfigSubscriptionUnreachableTest, KeepsServingWhileTheControlPlaneIsDown) {
+  ConfigSlot slot;
+  testing::KeyAndCert root = testing::MakeCa("Offline Root");
+  auto config = EdgeConfig::FromSnapshot(
+      testing::MakeSnapshot(4, {testing::MakeZone(1, "a.pizza", {root.cert.get()})}));
+  ASSERT_TRUE(config.ok());
+  slot.Publish(*config);
+  ConfigSubscriptionOptions options;
+  options.control_address = absl::StrCat("127.0.0.1:", certgate::testing::FreePort());
+  options.node_id = "edge-1";
+  options.insecure = true;
+  auto subscription = ConfigSubscription::Create(std::move(options), &slot);
+  ASSERT_TRUE(subscription.ok());
+  (*subscription)->Start();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_FALSE((*subscription)->Connected());
+  EXPECT_EQ(slot.Get(), *config);
+  (*subscription)->Stop();
+}
+
+}  // namespace
+}  // namespace certgate::edge

@@ -1,0 +1,67 @@
+#pragma once
+
+// Helpers for the edge core tests: keys and certificates made at test time
+// with the certificate factory, zones built from them, and a TLS handshake
+// between a BoringSSL client and a TlsServer over an in-memory BIO pair.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "certgate/v1/edge_config.pb.h"
+#include "common/cert_factory.h"
+#include "dataplane/tls/tls_server.h"
+#include "openssl/evp.h"
+#include "openssl/ssl.h"
+#include "openssl/x509.h"
+
+namespace certgate::edge::testing {
+
+struct KeyAndCert {
+  bssl::UniquePtr<EVP_PKEY> key;
+  bssl::UniquePtr<X509> cert;
+};
+
+// MakeCa: a self-signed CA named `common_name`. Records a test failure (and
+// returns nulls) when the factory fails.
+KeyAndCert MakeCa(const std::string& common_name, KeyType type = KeyType::kEcP256);
+// Issue: a certificate for `spec`, signed by `issuer`, with a new `type` key.
+KeyAndCert Issue(const CertificateSpec& spec, const KeyAndCert& issuer,
+                 KeyType type = KeyType::kEcP256);
+// MakeClient: a client certificate (clientAuth) named `common_name`.
+KeyAndCert MakeClient(const std::string& common_name, const KeyAndCert& issuer,
+                      KeyType type = KeyType::kEcP256);
+// MakeIntermediate: a CA named `common_name` signed by `issuer`.
+KeyAndCert MakeIntermediate(const std::string& common_name, const KeyAndCert& issuer);
+
+std::string Der(const X509* cert);
+
+// MakeZone: a zone for `hostname` trusting `roots`, with a server
+// certificate for the hostname from a test server CA.
+v1::EdgeZone MakeZone(uint64_t id, const std::string& hostname,
+                      const std::vector<const X509*>& roots, v1::Mode mode = v1::MODE_ENFORCE,
+                      uint64_t trust_version = 1);
+v1::Snapshot MakeSnapshot(uint64_t version, const std::vector<v1::EdgeZone>& zones);
+
+struct ClientOptions {
+  std::string sni;                   // "" sends no SNI
+  const KeyAndCert* cert = nullptr;  // client certificate, null for none
+  std::vector<const X509*> chain;    // sent after the leaf
+  SSL_SESSION* session = nullptr;    // offered for resumption
+  uint16_t max_version = TLS1_3_VERSION;
+};
+
+struct HandshakeResult {
+  bool ok = false;              // both sides finished
+  int client_alert = -1;        // alert description the client received
+  int requested_ca_names = -1;  // CA names in the CertificateRequest; -1: none sent
+  bssl::UniquePtr<SSL> server;
+  bssl::UniquePtr<SSL> client;
+  bssl::UniquePtr<SSL_SESSION> ticket;  // a resumable session the client got
+};
+
+// Handshake runs a full (or resumed) handshake between a client and
+// `server` in memory, then lets the client read any session ticket.
+HandshakeResult Handshake(TlsServer* server, const ClientOptions& options);
+
+}  // namespace certgate::edge::testing

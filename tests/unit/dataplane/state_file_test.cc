@@ -1,0 +1,80 @@
+#include "dataplane/config/state_file.h"
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "dataplane/config/config_subscription.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+#include "tests/unit/dataplane/edge_test_util.h"
+
+namespace certgate::edge {
+namespace {
+
+using certgate::testing::MakeTempDir;
+using certgate::testing::ReadFile;
+using certgate::testing::WriteFile;
+
+TEST(StateFileTest, RoundTrip) {
+  std::string dir = MakeTempDir("edge-state");
+  std::string path = dir + "/config.state";
+  testing::KeyAndCert root = testing::MakeCa("State Root");
+  v1::Snapshot snapshot =
+      testing::MakeSnapshot(12, {testing::MakeZone(1, "a.pizza", {root.cert.get()}),
+                                 testing::MakeZone(2, "*.b.pizza", {root.cert.get()})});
+  ASSERT_TRUE(StateFile::Write(path, snapshot).ok());
+  struct stat info;
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u) << "the file holds private keys";
+
+  auto read = StateFile::Read(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->SerializeAsString(), snapshot.SerializeAsString());
+
+  auto config = LoadStateFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->version(), 12u);
+  EXPECT_NE((*config)->FindBySni("x.b.pizza"), nullptr);
+
+  // A second write replaces the first and leaves no temp file behind.
+  ASSERT_TRUE(StateFile::Write(path, testing::MakeSnapshot(13, {})).ok());
+  EXPECT_EQ(StateFile::Read(path)->version(), 13u);
+  auto listing = certgate::testing::RunCommand({"/bin/ls", "-A", dir});
+  EXPECT_EQ(listing.out, "config.state\n");
+}
+
+TEST(StateFileTest, MissingFileIsNotFound) {
+  std::string dir = MakeTempDir("edge-state");
+  auto read = StateFile::Read(dir + "/absent");
+  EXPECT_TRUE(absl::IsNotFound(read.status())) << read.status();
+  EXPECT_TRUE(absl::IsNotFound(LoadStateFile(dir + "/absent").status()));
+}
+
+TEST(StateFileTest, OtherFileIsRefused) {
+  std::string dir = MakeTempDir("edge-state");
+  WriteFile(dir + "/other", "hello world\n");
+  auto read = StateFile::Read(dir + "/other");
+  EXPECT_TRUE(absl::IsDataLoss(read.status())) << read.status();
+  EXPECT_NE(read.status().message().find("not a certgate edge state file"), std::string::npos);
+}
+
+TEST(StateFileTest, WriteIntoAMissingDirectoryFailsAndLeavesNothing) {
+  std::string dir = MakeTempDir("edge-state");
+  absl::Status status = StateFile::Write(dir + "/no/such/dir/state", testing::MakeSnapshot(1, {}));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("create"), std::string::npos) << status;
+}
+
+TEST(StateFileTest, SnapshotWithABadZoneDoesNotLoad) {
+  std::string dir = MakeTempDir("edge-state");
+  v1::EdgeZone bad = testing::MakeZone(1, "a.pizza", {});
+  bad.set_server_key_pem("broken");
+  ASSERT_TRUE(StateFile::Write(dir + "/state", testing::MakeSnapshot(2, {bad})).ok());
+  auto config = LoadStateFile(dir + "/state");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("a.pizza"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace certgate::edge

@@ -1,0 +1,412 @@
+#include "dataplane/tls/tls_server.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "common/x509_info.h"
+#include "dataplane/config/config_slot.h"
+#include "dataplane/config/edge_config.h"
+#include "dataplane/tls/verification_cache.h"
+#include "gtest/gtest.h"
+#include "openssl/ssl.h"
+#include "tests/unit/dataplane/edge_test_util.h"
+
+namespace certgate::edge {
+namespace {
+
+using testing::ClientOptions;
+using testing::Handshake;
+using testing::HandshakeResult;
+using testing::KeyAndCert;
+using testing::MakeCa;
+using testing::MakeClient;
+using testing::MakeSnapshot;
+using testing::MakeZone;
+
+// Two zones with their own roots: a.test trusts root A, b.test trusts root B.
+class TlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_a_ = MakeCa("Tenant A Root");
+    root_b_ = MakeCa("Tenant B Root");
+    client_a_ = MakeClient("device-a", root_a_);
+    zone_a_ = MakeZone(1, "a.test", {root_a_.cert.get()});
+    zone_b_ = MakeZone(2, "b.test", {root_b_.cert.get()});
+    Publish(1, {zone_a_, zone_b_});
+    auto server = TlsServer::Create(&slot_, TlsServerOptions{});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+  }
+
+  void Publish(uint64_t version, const std::vector<v1::EdgeZone>& zones) {
+    auto config = EdgeConfig::FromSnapshot(MakeSnapshot(version, zones));
+    ASSERT_TRUE(config.ok()) << config.status();
+    slot_.Publish(*config);
+  }
+
+  HandshakeResult Connect(const std::string& sni, const KeyAndCert* cert,
+                          SSL_SESSION* session = nullptr) {
+    ClientOptions options;
+    options.sni = sni;
+    options.cert = cert;
+    options.session = session;
+    return Handshake(server_.get(), options);
+  }
+
+  KeyAndCert root_a_, root_b_, client_a_;
+  v1::EdgeZone zone_a_, zone_b_;
+  ConfigSlot slot_;
+  std::unique_ptr<TlsServer> server_;
+};
+
+TEST_F(TlsServerTest, NoSniFailsTheHandshake) {
+  HandshakeResult result = Connect("", &client_a_);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(TlsServer::FailureReason(result.server.get()), "no SNI");
+  EXPECT_EQ(result.client_alert, SSL_AD_HANDSHAKE_FAILURE);
+  EXPECT_EQ(server_->stats().handshakes_failed.load(), 1u);
+  EXPECT_EQ(server_->stats().handshakes_ok.load(), 0u);
+}
+
+TEST_F(TlsServerTest, UnknownSniGetsUnrecognizedName) {
+  HandshakeResult result = Connect("nope.test", &client_a_);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.client_alert, SSL_AD_UNRECOGNIZED_NAME);
+  EXPECT_EQ(TlsServer::FailureReason(result.server.get()), "unknown SNI \"nope.test\"");
+  EXPECT_EQ(server_->stats().unknown_sni.load(), 1u);
+  EXPECT_EQ(server_->stats().handshakes_failed.load(), 1u);
+}
+
+TEST_F(TlsServerTest, ValidClientCertificateIsValidWithSki) {
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  ASSERT_NE(auth, nullptr);
+  ASSERT_NE(auth->zone, nullptr);
+  EXPECT_EQ(auth->zone->hostname, "a.test");
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+  EXPECT_EQ(auth->reason, "");
+  EXPECT_FALSE(auth->from_cache);
+  ASSERT_NE(auth->leaf, nullptr);
+  EXPECT_EQ(X509_cmp(auth->leaf.get(), client_a_.cert.get()), 0);
+  EXPECT_FALSE(auth->ski_hex.empty());
+  EXPECT_EQ(auth->ski_hex, SubjectKeyIdHex(client_a_.cert.get()));
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
+  EXPECT_EQ(server_->stats().handshakes_ok.load(), 1u);
+  EXPECT_STREQ(CertStatusName(auth->status), "valid");
+}
+
+TEST_F(TlsServerTest, NoClientCertificateIsNone) {
+  HandshakeResult result = Connect("a.test", nullptr);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kNone);
+  EXPECT_EQ(auth->leaf, nullptr);
+  EXPECT_EQ(auth->ski_hex, "");
+}
+
+TEST_F(TlsServerTest, CertificateOfAnotherTenantIsUnknownCaWithoutChainWalk) {
+  KeyAndCert client_b = MakeClient("device-b", root_b_);
+  HandshakeResult result = Connect("a.test", &client_b);
+  ASSERT_TRUE(result.ok) << "the TLS layer never fails on a bad certificate";
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "unknown_ca");
+  EXPECT_EQ(server_->stats().cheap_rejections.load(), 1u);
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 0u);
+  // The same certificate is valid on its own tenant's zone.
+  HandshakeResult on_b = Connect("b.test", &client_b);
+  ASSERT_TRUE(on_b.ok);
+  EXPECT_EQ(TlsServer::GetAuth(on_b.server.get())->status, CertStatus::kValid);
+}
+
+TEST_F(TlsServerTest, SelfSignedCertificateIsUnknownCa) {
+  KeyAndCert self_signed;
+  self_signed.key = std::move(GenerateKey(KeyType::kEcP256)).value();
+  CertificateSpec spec;
+  spec.common_name = "device-self";
+  spec.client_auth = true;
+  self_signed.cert =
+      std::move(IssueCertificate(spec, self_signed.key.get(), nullptr, nullptr)).value();
+  HandshakeResult result = Connect("a.test", &self_signed);
+  ASSERT_TRUE(result.ok);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->reason, "unknown_ca");
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 0u);
+}
+
+TEST_F(TlsServerTest, ExpiredCertificateIsExpired) {
+  CertificateSpec spec;
+  spec.common_name = "device-old";
+  spec.client_auth = true;
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  spec.not_before_unix = now - 10 * 86400;
+  spec.not_after_unix = now - 86400;
+  KeyAndCert expired = testing::Issue(spec, root_a_);
+  HandshakeResult result = Connect("a.test", &expired);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "expired");
+}
+
+TEST_F(TlsServerTest, NotYetValidCertificateIsNotYetValid) {
+  CertificateSpec spec;
+  spec.common_name = "device-future";
+  spec.client_auth = true;
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  spec.not_before_unix = now + 86400;
+  spec.not_after_unix = now + 10 * 86400;
+  KeyAndCert future = testing::Issue(spec, root_a_);
+  HandshakeResult result = Connect("a.test", &future);
+  ASSERT_TRUE(result.ok);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->reason, "not_yet_valid");
+}
+
+TEST_F(TlsServerTest, RevokedSerialIsRevoked) {
+  v1::EdgeZone revoked_zone = zone_a_;
+  v1::RevokedSerial* revoked = revoked_zone.add_revoked();
+  revoked->set_issuer_name_der(NameToDer(X509_get_subject_name(root_a_.cert.get())));
+  revoked->set_serial_hex(SerialHex(client_a_.cert.get()));
+  revoked_zone.set_trust_version(2);
+  Publish(2, {revoked_zone, zone_b_});
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "revoked");
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 0u);
+  // Another certificate of the same root is unaffected.
+  KeyAndCert other = MakeClient("device-a2", root_a_);
+  HandshakeResult other_result = Connect("a.test", &other);
+  EXPECT_EQ(TlsServer::GetAuth(other_result.server.get())->status, CertStatus::kValid);
+}
+
+TEST_F(TlsServerTest, SerialRevokedUnderAnyIssuerIsRevoked) {
+  v1::EdgeZone revoked_zone = zone_a_;
+  revoked_zone.add_revoked()->set_serial_hex(SerialHex(client_a_.cert.get()));
+  Publish(2, {revoked_zone, zone_b_});
+  HandshakeResult result = Connect("a.test", &client_a_);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->reason, "revoked");
+}
+
+TEST_F(TlsServerTest, LeafAndIntermediateSentByClientIsValid) {
+  KeyAndCert intermediate = testing::MakeIntermediate("Tenant A Issuing CA", root_a_);
+  KeyAndCert leaf = MakeClient("device-i", intermediate);
+  ClientOptions options;
+  options.sni = "a.test";
+  options.cert = &leaf;
+  options.chain = {intermediate.cert.get()};
+  HandshakeResult result = Handshake(server_.get(), options);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kValid) << auth->reason;
+  ASSERT_NE(auth->chain, nullptr);
+  EXPECT_EQ(sk_X509_num(auth->chain.get()), 1u);
+  // Without the intermediate the issuer is unknown to the zone.
+  HandshakeResult alone = Connect("a.test", &leaf);
+  EXPECT_EQ(TlsServer::GetAuth(alone.server.get())->reason, "unknown_ca");
+}
+
+TEST_F(TlsServerTest, ZoneIntermediateCompletesTheChain) {
+  KeyAndCert intermediate = testing::MakeIntermediate("Tenant A Issuing CA", root_a_);
+  KeyAndCert leaf = MakeClient("device-j", intermediate);
+  v1::EdgeZone with_intermediate = zone_a_;
+  with_intermediate.add_intermediates_der(testing::Der(intermediate.cert.get()));
+  with_intermediate.set_trust_version(2);
+  Publish(2, {with_intermediate, zone_b_});
+  HandshakeResult result = Connect("a.test", &leaf);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->status, CertStatus::kValid);
+}
+
+TEST_F(TlsServerTest, RepeatedInvalidCertificateIsAnsweredFromTheCache) {
+  // Same subject as root A but another key: passes the cheap issuer check,
+  // fails the chain walk.
+  KeyAndCert impostor_root = MakeCa("Tenant A Root");
+  KeyAndCert forged = MakeClient("device-forged", impostor_root);
+  HandshakeResult first = Connect("a.test", &forged);
+  ConnectionAuth* auth = TlsServer::GetAuth(first.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_FALSE(auth->from_cache);
+  EXPECT_FALSE(auth->reason.empty());
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
+  std::string first_reason = auth->reason;
+
+  HandshakeResult second = Connect("a.test", &forged);
+  ConnectionAuth* again = TlsServer::GetAuth(second.server.get());
+  EXPECT_EQ(again->status, CertStatus::kInvalid);
+  EXPECT_TRUE(again->from_cache);
+  EXPECT_EQ(again->reason, first_reason);
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
+  EXPECT_EQ(server_->cache()->Stats().hits, 1u);
+}
+
+TEST_F(TlsServerTest, RepeatedValidCertificateIsAnsweredFromTheCache) {
+  Connect("a.test", &client_a_);
+  HandshakeResult second = Connect("a.test", &client_a_);
+  EXPECT_TRUE(TlsServer::GetAuth(second.server.get())->from_cache);
+  EXPECT_EQ(TlsServer::GetAuth(second.server.get())->status, CertStatus::kValid);
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
+}
+
+TEST_F(TlsServerTest, ServerCertificateLeafWithoutClientAuthIsRefused) {
+  CertificateSpec spec;
+  spec.common_name = "not-a-client";
+  spec.server_auth = true;
+  KeyAndCert server_only = testing::Issue(spec, root_a_);
+  HandshakeResult result = Connect("a.test", &server_only);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->reason, "not_client_auth");
+}
+
+TEST_F(TlsServerTest, ModeOffRequestsNoCertificate) {
+  Publish(2, {MakeZone(1, "a.test", {root_a_.cert.get()}, v1::MODE_OFF), zone_b_});
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ASSERT_TRUE(result.ok);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->status, CertStatus::kNone);
+  EXPECT_EQ(SSL_get0_peer_certificates(result.server.get()), nullptr);
+}
+
+TEST_F(TlsServerTest, WildcardZoneIsChosenForOneLabel) {
+  Publish(2, {zone_a_, MakeZone(3, "*.fleet.test", {root_b_.cert.get()})});
+  KeyAndCert client_b = MakeClient("device-b", root_b_);
+  HandshakeResult result = Connect("truck-7.fleet.test", &client_b);
+  ASSERT_TRUE(result.ok);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->zone->hostname, "*.fleet.test");
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+  EXPECT_FALSE(Connect("a.truck-7.fleet.test", &client_b).ok);
+}
+
+TEST_F(TlsServerTest, CaNamesAreSentOnlyWhenTheZoneAsks) {
+  HandshakeResult quiet = Connect("a.test", &client_a_);
+  EXPECT_EQ(quiet.requested_ca_names, 0);
+
+  v1::EdgeZone asking = zone_a_;
+  asking.set_send_ca_names(true);
+  Publish(2, {asking, zone_b_});
+  HandshakeResult told = Connect("a.test", &client_a_);
+  EXPECT_EQ(told.requested_ca_names, 1);
+}
+
+TEST_F(TlsServerTest, CaNamesAreCappedForZonesWithThousandsOfRoots) {
+  v1::EdgeZone many = zone_a_;
+  many.set_send_ca_names(true);
+  std::vector<KeyAndCert> roots;
+  for (int i = 0; i < 400; ++i) {
+    roots.push_back(
+        MakeCa("A rather long root certificate name for tenant A, number " + std::to_string(i)));
+    many.add_roots_der(testing::Der(roots.back().cert.get()));
+  }
+  Publish(2, {many, zone_b_});
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ASSERT_TRUE(result.ok);
+  EXPECT_GT(result.requested_ca_names, 10);
+  EXPECT_LT(result.requested_ca_names, 401);
+  EXPECT_EQ(TlsServer::GetAuth(result.server.get())->status, CertStatus::kValid);
+}
+
+TEST_F(TlsServerTest, ConnectionKeepsTheConfigItStartedWith) {
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  std::shared_ptr<const EdgeConfig> before = auth->config;
+  Publish(2, {zone_b_});
+  EXPECT_EQ(auth->config, before);
+  EXPECT_EQ(auth->zone->hostname, "a.test");
+  EXPECT_FALSE(Connect("a.test", &client_a_).ok);
+}
+
+class TlsServerVersionAndKeyTest
+    : public TlsServerTest,
+      public ::testing::WithParamInterface<std::tuple<uint16_t, KeyType>> {};
+
+TEST_P(TlsServerVersionAndKeyTest, ValidClientCertificate) {
+  auto [version, key_type] = GetParam();
+  KeyAndCert client = MakeClient("device-k", root_a_, key_type);
+  ClientOptions options;
+  options.sni = "a.test";
+  options.cert = &client;
+  options.max_version = version;
+  HandshakeResult result = Handshake(server_.get(), options);
+  ASSERT_TRUE(result.ok);
+  EXPECT_EQ(SSL_version(result.server.get()), version);
+  ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kValid) << auth->reason;
+  EXPECT_EQ(auth->ski_hex, SubjectKeyIdHex(client.cert.get()));
+}
+
+INSTANTIATE_TEST_SUITE_P(VersionsAndKeys, TlsServerVersionAndKeyTest,
+                         ::testing::Combine(::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
+                                            ::testing::Values(KeyType::kEcP256,
+                                                              KeyType::kRsa2048)));
+
+class TlsSessionTest : public TlsServerTest, public ::testing::WithParamInterface<uint16_t> {
+ protected:
+  HandshakeResult ConnectVersion(const std::string& sni, const KeyAndCert* cert,
+                                 SSL_SESSION* session) {
+    ClientOptions options;
+    options.sni = sni;
+    options.cert = cert;
+    options.session = session;
+    options.max_version = GetParam();
+    return Handshake(server_.get(), options);
+  }
+};
+
+TEST_P(TlsSessionTest, SessionResumesOnItsZoneAndIsCheckedAgain) {
+  HandshakeResult first = ConnectVersion("a.test", &client_a_, nullptr);
+  ASSERT_TRUE(first.ok);
+  ASSERT_NE(first.ticket, nullptr);
+  HandshakeResult resumed = ConnectVersion("a.test", &client_a_, first.ticket.get());
+  ASSERT_TRUE(resumed.ok);
+  EXPECT_TRUE(SSL_session_reused(resumed.server.get()));
+  ConnectionAuth* auth = TlsServer::GetAuth(resumed.server.get());
+  EXPECT_TRUE(auth->resumed);
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+  EXPECT_EQ(auth->ski_hex, SubjectKeyIdHex(client_a_.cert.get()));
+  EXPECT_EQ(server_->stats().handshakes_resumed.load(), 1u);
+}
+
+TEST_P(TlsSessionTest, SessionOfOneZoneDoesNotResumeOnAnother) {
+  KeyAndCert client_b = MakeClient("device-b", root_b_);
+  HandshakeResult first = ConnectVersion("a.test", &client_b, nullptr);
+  ASSERT_TRUE(first.ok);
+  ASSERT_NE(first.ticket, nullptr);
+  EXPECT_EQ(TlsServer::GetAuth(first.server.get())->reason, "unknown_ca");
+  HandshakeResult other = ConnectVersion("b.test", &client_b, first.ticket.get());
+  ASSERT_TRUE(other.ok);
+  EXPECT_FALSE(SSL_session_reused(other.server.get()));
+  EXPECT_EQ(TlsServer::GetAuth(other.server.get())->status, CertStatus::kValid);
+}
+
+TEST_P(TlsSessionTest, SessionDoesNotResumeAfterATrustChange) {
+  HandshakeResult first = ConnectVersion("a.test", &client_a_, nullptr);
+  ASSERT_NE(first.ticket, nullptr);
+  v1::EdgeZone no_roots = MakeZone(1, "a.test", {}, v1::MODE_ENFORCE, /*trust_version=*/2);
+  Publish(2, {no_roots, zone_b_});
+  HandshakeResult after = ConnectVersion("a.test", &client_a_, first.ticket.get());
+  ASSERT_TRUE(after.ok);
+  EXPECT_FALSE(SSL_session_reused(after.server.get()));
+  EXPECT_EQ(TlsServer::GetAuth(after.server.get())->status, CertStatus::kInvalid);
+  EXPECT_EQ(TlsServer::GetAuth(after.server.get())->reason, "unknown_ca");
+}
+
+TEST_P(TlsSessionTest, ResumedSessionGetsTheCurrentStatus) {
+  HandshakeResult first = ConnectVersion("a.test", &client_a_, nullptr);
+  ASSERT_NE(first.ticket, nullptr);
+  // A revocation that (unlike the control plane's) keeps the trust version:
+  // resumption still happens, and the status is computed afresh.
+  v1::EdgeZone revoked_zone = zone_a_;
+  revoked_zone.add_revoked()->set_serial_hex(SerialHex(client_a_.cert.get()));
+  Publish(2, {revoked_zone, zone_b_});
+  HandshakeResult resumed = ConnectVersion("a.test", &client_a_, first.ticket.get());
+  ASSERT_TRUE(resumed.ok);
+  EXPECT_TRUE(SSL_session_reused(resumed.server.get()));
+  EXPECT_EQ(TlsServer::GetAuth(resumed.server.get())->status, CertStatus::kInvalid);
+  EXPECT_EQ(TlsServer::GetAuth(resumed.server.get())->reason, "revoked");
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, TlsSessionTest,
+                         ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION));
+
+}  // namespace
+}  // namespace certgate::edge
