@@ -24,7 +24,6 @@ namespace {
 
 constexpr absl::Duration kInitialBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
-constexpr absl::Duration kTrafficInterval = absl::Seconds(5);
 constexpr absl::Duration kDrainTimeout = absl::Seconds(2);
 
 using Stream = grpc::ClientReaderWriter<v1::EdgeMessage, v1::ControlMessage>;
@@ -121,17 +120,19 @@ class GrpcConfigSubscription : public ConfigSubscription {
       context_ = &context;
     }
     std::unique_ptr<Stream> stream = stub_->Subscribe(&context);
-    {
-      absl::MutexLock lock(&write_mu_);
-      stream_ = stream.get();
-    }
     v1::EdgeMessage hello;
     hello.mutable_hello()->set_node_id(options_.node_id);
     std::shared_ptr<const EdgeConfig> current = slot_->Get();
     hello.mutable_hello()->set_version(current ? current->version() : 0);
     hello.mutable_hello()->set_software_version(options_.software_version);
     bool received = false;
-    if (Write(hello)) {
+    // Hello goes out before the stream is shared with the traffic thread,
+    // so it is always the first message.
+    if (stream->Write(hello)) {
+      {
+        absl::MutexLock lock(&write_mu_);
+        stream_ = stream.get();
+      }
       connected_.store(true);
       v1::ControlMessage message;
       while (stream->Read(&message)) {
@@ -229,7 +230,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
   }
 
   void TrafficLoop() {
-    while (!SleepUnlessStopping(kTrafficInterval)) {
+    while (!SleepUnlessStopping(absl::Milliseconds(std::max(10, options_.traffic_interval_ms)))) {
       if (!connected_.load()) {
         continue;
       }

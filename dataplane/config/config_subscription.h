@@ -20,6 +20,7 @@ struct ConfigSubscriptionOptions {
   std::string software_version;
   // Called every few seconds; its counts are sent as a TrafficReport.
   std::function<v1::TrafficReport()> traffic_source;
+  int traffic_interval_ms = 5000;  // how often traffic_source is called
   // Called after each applied (true) or refused (false) config, and when
   // writing the state file fails (state_write_ok=false), for metrics and logs.
   std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>

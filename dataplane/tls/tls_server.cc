@@ -304,7 +304,7 @@ std::string TlsServer::FailureReason(const SSL* ssl) {
   if (state != nullptr && !state->alert_note.empty()) {
     return state->alert_note;
   }
-  return "handshake failed";
+  return "";
 }
 
 }  // namespace certgate::edge

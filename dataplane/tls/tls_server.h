@@ -75,7 +75,10 @@ class TlsServer {
   static ConnectionAuth* GetAuth(const SSL* ssl);
 
   // FailureReason explains a failed handshake for the connection log:
-  // "no SNI", "unknown SNI \"x\"", "no shared cipher", ...
+  // "no SNI", "unknown SNI \"x\"", "no shared cipher", ... from the notes of
+  // the ClientHello callback, then this thread's error queue (clear it before
+  // SSL_do_handshake), then the first fatal alert; "" when nothing is known
+  // (the peer just closed), so the caller can say what it saw.
   static std::string FailureReason(const SSL* ssl);
 
   // NoteHandshakeFailed counts a handshake that ended without a fatal alert

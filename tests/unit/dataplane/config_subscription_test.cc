@@ -1,5 +1,6 @@
 #include "dataplane/config/config_subscription.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -228,6 +229,46 @@ TEST_F(ConfigSubscriptionTest, ReconnectsAfterTheStreamBreaksWithTheVersionHeld)
       [](const auto& r) { return r.back().stream == 2 && r.back().message.has_hello(); }));
   EXPECT_EQ(control_.received().back().message.hello().version(), 9u);
   EXPECT_EQ(SlotVersion(), 9u);
+}
+
+TEST_F(ConfigSubscriptionTest, TrafficReportsInterleaveWithAcks) {
+  ConfigSubscriptionOptions options;
+  options.control_address = absl::StrCat("127.0.0.1:", control_.port());
+  options.node_id = "edge-traffic";
+  options.insecure = true;
+  options.traffic_interval_ms = 10;
+  std::atomic<uint64_t> calls{0};
+  options.traffic_source = [&calls] {
+    v1::TrafficReport report;
+    v1::ZoneCounts* counts = report.add_zones();
+    counts->set_zone_id(1);
+    counts->set_valid(++calls);
+    return report;
+  };
+  auto subscription = ConfigSubscription::Create(std::move(options), &slot_);
+  ASSERT_TRUE(subscription.ok());
+  (*subscription)->Start();
+  for (uint64_t version = 1; version <= 5; ++version) {
+    control_.Push(SnapshotMessage(testing::MakeSnapshot(version, {Zone(1, "a.pizza")})));
+  }
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) {
+    int traffic = 0;
+    for (const auto& m : r) {
+      traffic += m.message.has_traffic() ? 1 : 0;
+    }
+    return HasAck(r, 5) && traffic >= 3;
+  }));
+  (*subscription)->Stop();
+  std::vector<Received> received = control_.received();
+  EXPECT_TRUE(received[0].message.has_hello()) << "Hello is always first";
+  uint64_t last = 0;
+  for (const auto& m : received) {
+    if (m.message.has_traffic()) {
+      ASSERT_EQ(m.message.traffic().zones_size(), 1);
+      EXPECT_GT(m.message.traffic().zones(0).valid(), last);
+      last = m.message.traffic().zones(0).valid();
+    }
+  }
 }
 
 TEST_F(ConfigSubscriptionTest, StopEndsTheThreadPromptly) {
