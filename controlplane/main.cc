@@ -213,7 +213,8 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
-  // Open edge streams are cancelled after the grace period.
+  edge_service.CloseAllStreams();
+  // Calls still running are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   (*store)->SetCommitListener(nullptr);

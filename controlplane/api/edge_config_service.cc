@@ -108,6 +108,27 @@ void EdgeConfigServiceImpl::OnCommit(uint64_t version) {
   }
 }
 
+void EdgeConfigServiceImpl::CloseAllStreams() {
+  std::vector<EdgeStream*> to_finish;
+  absl::Status status = absl::UnavailableError("control plane shutting down");
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [stream, state] : streams_) {
+      if (!state.closing) {
+        state.closing = true;
+        state.finish_status = status;
+      }
+      if (MaybeFinishLocked(state)) {
+        to_finish.push_back(stream);
+      }
+    }
+  }
+  // A stream with a write in flight finishes when the write completes.
+  for (EdgeStream* stream : to_finish) {
+    stream->Finish(ToGrpcStatus(status));
+  }
+}
+
 void EdgeConfigServiceImpl::Register(EdgeStream* stream) {
   absl::MutexLock lock(&mu_);
   streams_.emplace(stream, StreamState());
@@ -192,8 +213,10 @@ void EdgeConfigServiceImpl::CloseStream(EdgeStream* stream, absl::Status status)
   {
     absl::MutexLock lock(&mu_);
     StreamState& state = streams_[stream];
-    state.closing = true;
-    state.finish_status = status;
+    if (!state.closing) {
+      state.closing = true;
+      state.finish_status = status;
+    }
     finish = MaybeFinishLocked(state);
   }
   if (finish) {

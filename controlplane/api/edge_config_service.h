@@ -34,6 +34,10 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
 
   // OnCommit: a new config version exists (called by the store).
   void OnCommit(uint64_t version);
+  // CloseAllStreams ends every open edge stream with UNAVAILABLE, so the
+  // server can shut down without waiting for edges to hang up; edges
+  // reconnect to another control plane or retry.
+  void CloseAllStreams();
   // Stop ends the pusher thread (after the server has shut down).
   void Stop();
 

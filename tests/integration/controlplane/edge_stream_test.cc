@@ -270,6 +270,34 @@ TEST_F(EdgeStreamTest, AnEdgeThatIsBehindGetsOnlyWhatChanged) {
   EXPECT_EQ(message->snapshot().zones_size(), 3);
 }
 
+TEST_F(EdgeStreamTest, RapidChangesArriveAsAnUnbrokenChainOfDeltas) {
+  CreateZone("rapid.example.test");
+  EdgeClient edge(*server_, server_->edge_token());
+  ASSERT_TRUE(edge.Hello("rapid", 0));
+  auto snapshot = edge.Next();
+  ASSERT_TRUE(snapshot.has_value());
+  uint64_t held = snapshot->snapshot().version();
+  uint64_t last = 0;
+  for (int i = 0; i < 20; ++i) {
+    last = SetMode("rapid.example.test", i % 2 == 0 ? v1::MODE_REPORT : v1::MODE_ENFORCE);
+  }
+  // However the pushes were coalesced, each delta starts where the previous
+  // one ended and the last one reaches the final version.
+  int messages = 0;
+  while (held != last) {
+    auto message = edge.Next();
+    ASSERT_TRUE(message.has_value()) << "stuck at " << held << " of " << last;
+    ASSERT_TRUE(message->has_delta());
+    EXPECT_EQ(message->delta().from_version(), held);
+    EXPECT_EQ(message->delta().upserted_size(), 1);
+    held = message->delta().version();
+    ++messages;
+  }
+  EXPECT_LE(messages, 20);
+  EXPECT_EQ(edge.Next(absl::Milliseconds(300)).has_value(), false);
+  std::printf("20 rapid changes arrived in %d deltas\n", messages);
+}
+
 TEST_F(EdgeStreamTest, ProtocolErrorsEndTheStream) {
   EdgeClient no_hello(*server_, server_->edge_token());
   ASSERT_TRUE(no_hello.Ack(1));

@@ -1,9 +1,12 @@
 // certgate-control as a process: durability across kill -9, token files,
 // TLS or explicit plaintext, config files, clean shutdown.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/client_callback.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <future>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -22,6 +25,82 @@ int FileMode(const std::string& path) {
     return -1;
   }
   return info.st_mode & 0777;
+}
+
+std::string BufferToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) {
+    return "";
+  }
+  std::string out;
+  for (const grpc::Slice& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
+}
+
+grpc::ByteBuffer StringToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// OneRequestStream sends one raw message on a bidi stream and keeps the
+// first answer: enough to ask server reflection for its services.
+class OneRequestStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit OneRequestStream(const std::string& request) : request_(StringToBuffer(request)) {}
+  void Run() {
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      answer_ = BufferToString(response_);
+    }
+  }
+  void OnDone(const grpc::Status& status) override { done_.set_value(status); }
+  std::future<grpc::Status> done() { return done_.get_future(); }
+  const std::string& answer() const { return answer_; }
+
+ private:
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::string answer_;
+  std::promise<grpc::Status> done_;
+};
+
+TEST(RestartTest, HealthAndReflectionAreServed) {
+  ControlPlaneProcess server(MakeTempDir("cp-health"));
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  grpc::GenericStub stub(server.Channel());
+
+  // grpc.health.v1.Health/Check with an empty request: status SERVING (1).
+  grpc::ClientContext health_context;
+  grpc::ByteBuffer request = StringToBuffer("");
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> health_done;
+  stub.UnaryCall(&health_context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status status) { health_done.set_value(status); });
+  grpc::Status health = health_done.get_future().get();
+  ASSERT_TRUE(health.ok()) << health.error_message();
+  EXPECT_EQ(BufferToString(response), std::string("\x08\x01", 2));
+
+  // ServerReflectionRequest{list_services: "*"} names our services.
+  grpc::ClientContext reflection_context;
+  OneRequestStream reflection(std::string("\x3a\x01*", 3));
+  auto done = reflection.done();
+  stub.PrepareBidiStreamingCall(&reflection_context,
+                                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                grpc::StubOptions(), &reflection);
+  reflection.Run();
+  grpc::Status reflected = done.get();
+  ASSERT_TRUE(reflected.ok()) << reflected.error_message();
+  for (const char* service : {"certgate.v1.TenantService", "certgate.v1.AdminService",
+                              "certgate.v1.EdgeConfigService", "grpc.health.v1.Health"}) {
+    EXPECT_TRUE(absl::StrContains(reflection.answer(), service)) << service;
+  }
 }
 
 TEST(RestartTest, AcknowledgedChangeSurvivesKill9) {

@@ -1,6 +1,7 @@
 // TenantService and AdminService against a real certgate-control: every
 // refusal names the problem and changes nothing; tenants are isolated; each
 // committed change bumps the config version by exactly one.
+#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "common/pem.h"
 #include "common/x509_info.h"
 #include "gtest/gtest.h"
+#include "openssl/obj.h"
 #include "tests/integration/controlplane/control_plane_process.h"
 #include "tests/integration/controlplane/test_pki.h"
 
@@ -260,6 +262,24 @@ TEST_F(TenantApiTest, RootRefusals) {
 
   auto expired = MakeCa("Expired CA", nullptr, absl::ToUnixSeconds(absl::Now()) - 86400);
   ExpectRefused(add(expired.cert_pem), StatusCode::INVALID_ARGUMENT, "Expired CA");
+
+  // A CA certificate over 64 KiB (a large private extension) is refused.
+  {
+    bssl::UniquePtr<X509> big(X509_dup(good.cert.get()));
+    std::string payload(70 * 1024, 'x');
+    bssl::UniquePtr<ASN1_OCTET_STRING> value(ASN1_OCTET_STRING_new());
+    ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const uint8_t*>(payload.data()),
+                          payload.size());
+    bssl::UniquePtr<ASN1_OBJECT> oid(OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1));
+    bssl::UniquePtr<X509_EXTENSION> extension(
+        X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 0, value.get()));
+    ASSERT_EQ(X509_add_ext(big.get(), extension.get(), -1), 1);
+    ASSERT_GT(X509_sign(big.get(), good.key.get(), EVP_sha256()), 0);
+    ExpectRefused(add(CertificateToPem(big.get())), StatusCode::INVALID_ARGUMENT, "");
+    grpc::Status status = AddRoots("roots.example.test", CertificateToDer(big.get()));
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+    std::printf("oversized CA refused: %s\n", status.error_message().c_str());
+  }
 
   // DER works; the same certificate again is a duplicate.
   v1::AddCaCertificatesResponse added;
