@@ -164,7 +164,7 @@ absl::Status SetNameEntry(X509_NAME* name, int nid, absl::string_view value,
   // Replace any existing entry (a CSR's CN overridden by the spec).
   int index;
   while ((index = X509_NAME_get_index_by_NID(name, nid, -1)) >= 0) {
-    X509_NAME_ENTRY_free(X509_NAME_delete_entry(name, index));
+    bssl::UniquePtr<X509_NAME_ENTRY> removed(X509_NAME_delete_entry(name, index));
   }
   if (!X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
                                   reinterpret_cast<const uint8_t*>(value.data()),

@@ -64,18 +64,15 @@ int VerifyInProcess(const X509* root, const std::vector<const X509*>& intermedia
   }
   bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
   for (const X509* cert : intermediates) {
-    sk_X509_push(untrusted.get(), const_cast<X509*>(cert));
+    bssl::PushToStack(untrusted.get(), bssl::UpRef(const_cast<X509*>(cert)));
   }
   bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(leaf), untrusted.get());
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
   if (X509_verify_cert(ctx.get()) == 1) {
-    sk_X509_pop_free(untrusted.release(), [](X509*) {});  // borrowed pointers
     return X509_V_OK;
   }
-  int error = X509_STORE_CTX_get_error(ctx.get());
-  sk_X509_pop_free(untrusted.release(), [](X509*) {});
-  return error;
+  return X509_STORE_CTX_get_error(ctx.get());
 }
 
 struct KeyTypeCase {

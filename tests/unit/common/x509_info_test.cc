@@ -39,6 +39,12 @@ bssl::UniquePtr<X509> Reparse(const X509* cert) {
   return parsed.ok() ? std::move(parsed).value() : nullptr;
 }
 
+void DeleteExtension(X509* cert, int nid) {
+  int index = X509_get_ext_by_NID(cert, nid, -1);
+  ASSERT_GE(index, 0);
+  bssl::UniquePtr<X509_EXTENSION> removed(X509_delete_ext(cert, index));
+}
+
 TEST(HexEncodeTest, LowercaseWithoutSeparators) {
   EXPECT_EQ(HexEncode(""), "");
   EXPECT_EQ(HexEncode(std::string("\x00\x01\xab\xff", 4)), "0001abff");
@@ -132,10 +138,8 @@ TEST_F(X509InfoTest, SkiAndAkiChainUp) {
 
 TEST_F(X509InfoTest, AbsentSkiAndAkiAreEmpty) {
   bssl::UniquePtr<X509> copy(X509_dup(leaf_.cert.get()));
-  X509_EXTENSION_free(
-      X509_delete_ext(copy.get(), X509_get_ext_by_NID(copy.get(), NID_subject_key_identifier, -1)));
-  X509_EXTENSION_free(X509_delete_ext(
-      copy.get(), X509_get_ext_by_NID(copy.get(), NID_authority_key_identifier, -1)));
+  DeleteExtension(copy.get(), NID_subject_key_identifier);
+  DeleteExtension(copy.get(), NID_authority_key_identifier);
   ASSERT_TRUE(X509_sign(copy.get(), ca_.key.get(), EVP_sha256()));
   bssl::UniquePtr<X509> bare = Reparse(copy.get());
   ASSERT_NE(bare, nullptr);
@@ -238,8 +242,7 @@ TEST_F(X509InfoTest, CaWithoutKeyCertSignIsRefused) {
 
 TEST_F(X509InfoTest, CaWithoutBasicConstraintsIsRefused) {
   bssl::UniquePtr<X509> copy(X509_dup(ca_.cert.get()));
-  X509_EXTENSION_free(
-      X509_delete_ext(copy.get(), X509_get_ext_by_NID(copy.get(), NID_basic_constraints, -1)));
+  DeleteExtension(copy.get(), NID_basic_constraints);
   ASSERT_TRUE(X509_sign(copy.get(), ca_.key.get(), EVP_sha256()));
   bssl::UniquePtr<X509> cert = Reparse(copy.get());
   ASSERT_NE(cert, nullptr);
