@@ -2,11 +2,13 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "CLI/CLI.hpp"
 #include "cli/client/format.h"
 #include "cli/commands/command_context.h"
 #include "cli/commands/commands.h"
+#include "grpc/support/log.h"
 
 extern char** environ;
 
@@ -24,10 +26,18 @@ std::map<std::string, std::string> ReadEnvironment() {
   return env;
 }
 
+// gRPC's own log lines would break the one-line error contract; the CLI
+// reports every failure itself. GRPC_VERBOSITY, when set, still wins.
+void DiscardGrpcLog(gpr_log_func_args* /*args*/) {}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  certgate::cli::CommandContext context(ReadEnvironment(), std::cout, std::cerr);
+  std::map<std::string, std::string> env = ReadEnvironment();
+  if (env.find("GRPC_VERBOSITY") == env.end()) {
+    gpr_set_log_function(DiscardGrpcLog);
+  }
+  certgate::cli::CommandContext context(std::move(env), std::cout, std::cerr);
   CLI::App app("certgate: manage mTLS zones on the certgate edge, and a local PKI", "certgate");
   // Global flags may come after the subcommand too (`certgate zone list --json`).
   app.fallthrough(true);

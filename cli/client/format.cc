@@ -48,16 +48,22 @@ absl::StatusOr<certgate::v1::Mode> ParseMode(absl::string_view name) {
 std::string OneLine(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
-  bool pending_space = false;
+  bool after_break = false;
   for (char c : text) {
     if (c == '\r' || c == '\n') {
-      pending_space = true;
+      after_break = true;
       continue;
     }
-    if (pending_space && !out.empty() && out.back() != ' ') {
-      out.push_back(' ');
+    if (after_break) {
+      // Indentation after a line break is part of the break.
+      if (c == ' ' || c == '\t') {
+        continue;
+      }
+      if (!out.empty() && out.back() != ' ') {
+        out.push_back(' ');
+      }
+      after_break = false;
     }
-    pending_space = false;
     out.push_back(c);
   }
   return std::string(absl::StripAsciiWhitespace(out));

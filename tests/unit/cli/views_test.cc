@@ -1,0 +1,130 @@
+#include "cli/client/views.h"
+
+#include "gtest/gtest.h"
+
+namespace certgate::cli {
+namespace {
+
+TEST(ViewsTest, ZoneListIsATableWithModeAndUtcDates) {
+  certgate::v1::ListZonesResponse response;
+  auto* zone = response.add_zones();
+  zone->set_hostname("auth.pizza");
+  zone->set_mode(certgate::v1::MODE_REPORT);
+  zone->set_origin("http://127.0.0.1:8080");
+  zone->set_created_unix(1795780800);
+  zone->add_roots();
+  zone->mutable_server_certificate()->set_issued_by_edge_ca(true);
+  EXPECT_EQ(RenderZoneList(response),
+            "HOSTNAME    MODE    ORIGIN                 ROOTS  SERVER CERT  CREATED\n"
+            "auth.pizza  report  http://127.0.0.1:8080  1      edge CA      2026-11-27 12:00:00 "
+            "UTC\n");
+  EXPECT_EQ(RenderZoneList({}), "No zones.\n");
+}
+
+TEST(ViewsTest, CaCertificatesShowIdSubjectSkiNotAfter) {
+  certgate::v1::ListCaCertificatesResponse response;
+  auto* cert = response.add_certificates();
+  cert->set_id("0123456789abcdef");
+  cert->set_subject("CN=Acme Devices CA");
+  cert->set_ski("36628abc");
+  cert->set_not_after_unix(1795780800);
+  EXPECT_EQ(RenderCaCertificates(response.certificates()),
+            "ID                SUBJECT             SKI       NOT AFTER\n"
+            "0123456789abcdef  CN=Acme Devices CA  36628abc  2026-11-27 12:00:00 UTC\n");
+}
+
+TEST(ViewsTest, StatusCountsEdgesHoldingTheVersionAndShowsTraffic) {
+  certgate::v1::StatusResponse response;
+  response.set_config_version(42);
+  auto* a = response.add_edges();
+  a->set_node_id("edge-1");
+  a->set_acked_version(42);
+  a->set_last_seen_unix(1795780800);
+  a->set_connected(true);
+  auto* b = response.add_edges();
+  b->set_node_id("edge-2");
+  b->set_acked_version(41);
+  b->set_nacked_version(42);
+  b->set_last_error("bad\nthing");
+  response.mutable_traffic()->set_hostname("auth.pizza");
+  response.mutable_traffic()->set_none(3);
+  response.mutable_traffic()->set_valid(10);
+  response.mutable_traffic()->set_invalid(1);
+  response.mutable_traffic()->set_window_seconds(300);
+  std::string out = RenderStatus(response);
+  EXPECT_EQ(out,
+            "Config version 42 on 1 of 2 edges\n"
+            "\n"
+            "NODE    ACKED  LAST SEEN                CONNECTED  LAST ERROR\n"
+            "edge-1  42     2026-11-27 12:00:00 UTC  yes        -\n"
+            "edge-2  41     -                        no         NACK 42: bad thing\n"
+            "\n"
+            "Requests to auth.pizza in the last 300s:\n"
+            "STATUS   REQUESTS\n"
+            "none     3\n"
+            "valid    10\n"
+            "invalid  1\n");
+}
+
+TEST(ViewsTest, StatusHeaderNamesFillInDefaults) {
+  certgate::v1::StatusHeaderNames names;
+  names.set_ski("X-Ski");
+  EXPECT_EQ(RenderStatusHeaderNames(names),
+            "Status:  X-Client-Cert-Status\n"
+            "SKI:     X-Ski\n"
+            "Error:   X-Client-Cert-Error\n");
+}
+
+TEST(ViewsTest, RevocationsWithAnyIssuerAndCrls) {
+  certgate::v1::ListRevocationsResponse response;
+  auto* revocation = response.add_revocations();
+  revocation->set_id("r1");
+  revocation->set_serial_hex("1f");
+  revocation->set_source("serial");
+  revocation->set_created_unix(1795780800);
+  auto* crl = response.add_crls();
+  crl->set_id("c1");
+  crl->set_issuer("CN=CA");
+  crl->set_revoked_count(2);
+  std::string out = RenderRevocations(response);
+  EXPECT_NE(out.find("r1  1f      (any)   serial  2026-11-27 12:00:00 UTC"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("c1      CN=CA   -            -            2"), std::string::npos) << out;
+  EXPECT_EQ(RenderRevocations({}), "No revocations.\n");
+}
+
+TEST(ViewsTest, TenantsAndHeaderMappings) {
+  certgate::v1::ListTenantsResponse tenants;
+  auto* tenant = tenants.add_tenants();
+  tenant->set_id("t1");
+  tenant->set_name("acme");
+  tenant->set_zone_count(2);
+  tenant->add_token_ids("k1");
+  EXPECT_EQ(RenderTenants(tenants),
+            "ID  NAME  ZONES  TOKENS  CREATED\n"
+            "t1  acme  2      k1      -\n");
+
+  certgate::v1::Zone zone;
+  auto* mapping = zone.add_header_mappings();
+  mapping->set_header("X-Device-Id");
+  mapping->set_selector("subject.CN");
+  EXPECT_EQ(RenderHeaderMappings(zone), "HEADER       SELECTOR\nX-Device-Id  subject.CN\n");
+  EXPECT_EQ(RenderHeaderMappings({}), "No header mappings.\n");
+}
+
+TEST(ViewsTest, ZoneShowsEverythingSet) {
+  certgate::v1::Zone zone;
+  zone.set_hostname("*.auth.pizza");
+  zone.set_mode(certgate::v1::MODE_ENFORCE);
+  zone.set_origin("https://origin:443");
+  zone.mutable_error_response()->set_content_type("application/json");
+  zone.mutable_error_response()->set_body("{}");
+  std::string out = RenderZone(zone);
+  EXPECT_NE(out.find("Hostname:       *.auth.pizza\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Mode:           enforce\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Error page:     application/json, 2 bytes\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Roots:\n  none\n"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace certgate::cli
