@@ -627,9 +627,8 @@ TEST_F(OpensslInteropTest, CurlPresentsAnIssuedClientCertificateToAnOpensslServe
   int port = certgate::testing::FreePort();
   // -Verify makes the client certificate mandatory and checked against ca.pem.
   auto openssl_server = certgate::testing::Subprocess::Start(
-      {"/usr/bin/openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port), "-cert",
-       server_cert, "-key", server_key, "-CAfile", ca, "-Verify", "2", "-verify_return_error",
-       "-www"},
+      {"openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port), "-cert", server_cert,
+       "-key", server_key, "-CAfile", ca, "-Verify", "2", "-verify_return_error", "-www"},
       dir_ + "/s_server.log");
   ASSERT_TRUE(openssl_server.ok()) << openssl_server.status();
   ASSERT_TRUE(certgate::testing::WaitForPort(port)) << (*openssl_server)->ReadLog();
