@@ -173,7 +173,10 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   for (uint64_t id : delta.removed_zone_ids()) {
     remove(id);
   }
+  // Build every changed zone first, then swap them in, so that zones trading
+  // hostnames within one delta do not collide with their old selves.
   absl::flat_hash_set<uint64_t> upserted_ids;
+  std::vector<std::shared_ptr<const ZoneConfig>> built;
   for (const v1::EdgeZone& source : delta.upserted()) {
     if (!upserted_ids.insert(source.id()).second) {
       return absl::InvalidArgumentError(
@@ -185,7 +188,12 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
       continue;  // unchanged: keep the built zone
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const ZoneConfig> zone, BuildZone(source));
+    built.push_back(std::move(zone));
+  }
+  for (const auto& zone : built) {
     remove(zone->id);
+  }
+  for (auto& zone : built) {
     auto [it, inserted] = config->by_name_.emplace(IndexKey(zone->hostname), zone.get());
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat(

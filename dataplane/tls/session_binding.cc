@@ -18,11 +18,12 @@ void AppendU64(std::string* out, uint64_t value) {
   }
 }
 
-std::string Label(const char* purpose, uint64_t zone_id, uint64_t trust_version) {
+std::string Label(const char* purpose, uint64_t zone_id, uint64_t trust_version, int mode) {
   std::string label(purpose);
   label.push_back('\0');
   AppendU64(&label, zone_id);
   AppendU64(&label, trust_version);
+  AppendU64(&label, static_cast<uint64_t>(mode));
   return label;
 }
 
@@ -35,8 +36,9 @@ const std::array<uint8_t, 32>& ProcessSecret() {
   return secret;
 }
 
-std::array<uint8_t, 32> Derive(const char* purpose, uint64_t zone_id, uint64_t trust_version) {
-  std::string label = Label(purpose, zone_id, trust_version);
+std::array<uint8_t, 32> Derive(const char* purpose, uint64_t zone_id, uint64_t trust_version,
+                               int mode) {
+  std::string label = Label(purpose, zone_id, trust_version, mode);
   const auto& secret = ProcessSecret();
   std::array<uint8_t, 32> out;
   unsigned out_len = 0;
@@ -48,19 +50,21 @@ std::array<uint8_t, 32> Derive(const char* purpose, uint64_t zone_id, uint64_t t
 }  // namespace
 
 std::array<uint8_t, SessionBinding::kSessionIdContextLength> SessionBinding::SessionIdContext(
-    uint64_t zone_id, uint64_t trust_version) {
-  std::string label = Label("certgate session id context", zone_id, trust_version);
+    uint64_t zone_id, uint64_t trust_version, int mode) {
+  std::string label = Label("certgate session id context", zone_id, trust_version, mode);
   std::array<uint8_t, kSessionIdContextLength> out;
   SHA256(reinterpret_cast<const uint8_t*>(label.data()), label.size(), out.data());
   return out;
 }
 
-SessionBinding::TicketKeys SessionBinding::TicketKeysFor(uint64_t zone_id, uint64_t trust_version) {
+SessionBinding::TicketKeys SessionBinding::TicketKeysFor(uint64_t zone_id, uint64_t trust_version,
+                                                         int mode) {
   TicketKeys keys;
-  std::array<uint8_t, 32> name_and_aes = Derive("certgate ticket key", zone_id, trust_version);
+  std::array<uint8_t, 32> name_and_aes =
+      Derive("certgate ticket key", zone_id, trust_version, mode);
   std::memcpy(keys.name.data(), name_and_aes.data(), 16);
   std::memcpy(keys.aes_key.data(), name_and_aes.data() + 16, 16);
-  keys.hmac_key = Derive("certgate ticket hmac", zone_id, trust_version);
+  keys.hmac_key = Derive("certgate ticket hmac", zone_id, trust_version, mode);
   return keys;
 }
 

@@ -117,7 +117,7 @@ struct TlsServerCallbacks {
     } else {
       SSL_set_custom_verify(ssl, SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
     }
-    auto sid_ctx = SessionBinding::SessionIdContext(zone->id, zone->trust_version);
+    auto sid_ctx = SessionBinding::SessionIdContext(zone->id, zone->trust_version, zone->mode);
     if (!SSL_set_session_id_context(ssl, sid_ctx.data(), sid_ctx.size())) {
       state->failure_note = "cannot set the session id context";
       return ssl_select_cert_error;
@@ -146,7 +146,8 @@ struct TlsServerCallbacks {
       return encrypt ? -1 : 0;
     }
     const ZoneConfig* zone = state->auth.zone;
-    SessionBinding::TicketKeys keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version);
+    SessionBinding::TicketKeys keys =
+        SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
     if (encrypt) {
       std::memcpy(key_name, keys.name.data(), keys.name.size());
       if (!RAND_bytes(iv, 16) ||

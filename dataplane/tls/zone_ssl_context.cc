@@ -94,7 +94,9 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     }
   }
 
-  auto sid_ctx = SessionBinding::SessionIdContext(zone.id(), zone.trust_version());
+  auto sid_ctx = SessionBinding::SessionIdContext(
+      zone.id(), zone.trust_version(),
+      zone.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : zone.mode());
   if (!SSL_CTX_set_session_id_context(ctx.get(), sid_ctx.data(), sid_ctx.size())) {
     return absl::InternalError(absl::StrCat("session id context: ", SslError()));
   }

@@ -145,6 +145,20 @@ TEST_F(EdgeConfigTest, ApplyDeltaRenamesAZone) {
   EXPECT_EQ((*next)->FindBySni("x.a.pizza")->id, 1u);
 }
 
+TEST_F(EdgeConfigTest, ApplyDeltaSwapsHostnamesBetweenZones) {
+  auto base = EdgeConfig::FromSnapshot(MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(2, "b.pizza")}));
+  ASSERT_TRUE(base.ok());
+  v1::Delta delta;
+  delta.set_from_version(1);
+  delta.set_version(2);
+  *delta.add_upserted() = Zone(1, "b.pizza");
+  *delta.add_upserted() = Zone(2, "a.pizza");
+  auto next = (*base)->ApplyDelta(delta);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ((*next)->FindBySni("a.pizza")->id, 2u);
+  EXPECT_EQ((*next)->FindBySni("b.pizza")->id, 1u);
+}
+
 TEST_F(EdgeConfigTest, ApplyDeltaRefusesAVersionMismatch) {
   auto base = EdgeConfig::FromSnapshot(MakeSnapshot(5, {Zone(1, "a.pizza")}));
   ASSERT_TRUE(base.ok());

@@ -390,6 +390,19 @@ TEST_P(TlsSessionTest, SessionDoesNotResumeAfterATrustChange) {
   EXPECT_EQ(TlsServer::GetAuth(after.server.get())->reason, "unknown_ca");
 }
 
+TEST_P(TlsSessionTest, SessionOfModeOffDoesNotResumeInEnforceMode) {
+  Publish(2, {MakeZone(1, "a.test", {root_a_.cert.get()}, v1::MODE_OFF), zone_b_});
+  HandshakeResult first = ConnectVersion("a.test", &client_a_, nullptr);
+  ASSERT_NE(first.ticket, nullptr);
+  HandshakeResult same_mode = ConnectVersion("a.test", &client_a_, first.ticket.get());
+  EXPECT_TRUE(SSL_session_reused(same_mode.server.get()));
+  Publish(3, {zone_a_, zone_b_});
+  HandshakeResult after = ConnectVersion("a.test", &client_a_, first.ticket.get());
+  ASSERT_TRUE(after.ok);
+  EXPECT_FALSE(SSL_session_reused(after.server.get()));
+  EXPECT_EQ(TlsServer::GetAuth(after.server.get())->status, CertStatus::kValid);
+}
+
 TEST_P(TlsSessionTest, ResumedSessionGetsTheCurrentStatus) {
   HandshakeResult first = ConnectVersion("a.test", &client_a_, nullptr);
   ASSERT_NE(first.ticket, nullptr);
