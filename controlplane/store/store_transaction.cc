@@ -265,7 +265,8 @@ absl::Status StoreTransaction::RecordEdgeSeen(const std::string& node_id,
                    db_->Prepare("INSERT INTO edges(node_id, last_seen_unix, software_version) "
                                 "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET "
                                 "last_seen_unix=excluded.last_seen_unix, "
-                                "software_version=excluded.software_version"));
+                                "software_version=CASE WHEN excluded.software_version='' "
+                                "THEN software_version ELSE excluded.software_version END"));
   stmt.BindText(1, node_id);
   stmt.BindInt64(2, now_unix);
   stmt.BindText(3, software_version);

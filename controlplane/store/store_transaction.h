@@ -64,7 +64,8 @@ class StoreTransaction {
   // ZonesChangedSince: ids of zones changed or removed after `version`.
   absl::StatusOr<std::vector<int64_t>> ZonesChangedSince(uint64_t version);
 
-  // Edges (not config: no version bump).
+  // Edges (not config: no version bump). An empty software_version keeps
+  // the one the edge sent in its hello.
   absl::Status RecordEdgeSeen(const std::string& node_id, const std::string& software_version,
                               int64_t now_unix);
   absl::Status RecordAck(const std::string& node_id, uint64_t version, int64_t now_unix);

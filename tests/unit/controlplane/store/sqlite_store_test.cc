@@ -174,6 +174,7 @@ TEST_F(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
                     RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
                     RETURN_IF_ERROR(txn.RecordAck("edge-1", 5, 11));
                     RETURN_IF_ERROR(txn.RecordNack("edge-1", 6, "bad root", 12));
+                    RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "", 12));
                     return absl::OkStatus();
                   })
                   .ok());
