@@ -54,10 +54,11 @@ int ControlPlaneProcess::Stop(int signal) {
   if (!process_) {
     return -1;
   }
-  process_->Signal(signal);
-  int code = process_->Wait(absl::Seconds(15));
+  // Drop our connection first: the server's shutdown waits for open
+  // connections to go away (up to its grace period).
   channel_.reset();
-  return code;
+  process_->Signal(signal);
+  return process_->Wait(absl::Seconds(15));
 }
 
 std::string ControlPlaneProcess::admin_token() const {

@@ -366,8 +366,8 @@ size_t DeltaBytesWithZones(int zone_count, const TestIdentity& server_cert,
   tenant_request.set_name("bulk");
   v1::CreateTenantResponse tenant;
   EXPECT_TRUE(server.Admin()->CreateTenant(&admin_context, tenant_request, &tenant).ok());
-  auto stub = server.Tenant();
   {
+    auto stub = server.Tenant();
     grpc::ClientContext context;
     Authorize(&context, tenant.token());
     v1::CreateZoneRequest request;
@@ -377,6 +377,7 @@ size_t DeltaBytesWithZones(int zone_count, const TestIdentity& server_cert,
     EXPECT_TRUE(stub->CreateZone(&context, request, &response).ok());
   }
   {
+    auto stub = server.Tenant();
     grpc::ClientContext context;
     Authorize(&context, tenant.token());
     v1::SetServerCertificateRequest request;
