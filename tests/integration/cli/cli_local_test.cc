@@ -265,6 +265,54 @@ TEST_F(CliLocalTest, SignCsrFromOpensslReqVerifiesAndKeepsTheDeviceKey) {
   EXPECT_FALSE(Exists(P("bad/cert.pem")));
 }
 
+// What sign-csr writes works with curl: chain.pem as --cert (leaf and
+// intermediate) with the device's own key, against a server that trusts only
+// the root and requires a client certificate.
+TEST_F(CliLocalTest, SignCsrOutputWorksWithCurlCertAndKey) {
+  MakeCa(P("root"), {"--path-len", "1"});
+  ASSERT_EQ(cli_.Run({"pki", "init-intermediate", "--ca", P("root"), "--cn", "Issuing", "--out",
+                      P("inter")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Openssl({"req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", P("device.key"),
+                     "-subj", "/CN=curl-device", "-out", P("device.csr")})
+                .exit_code,
+            0);
+  ASSERT_EQ(cli_.Run({"pki", "sign-csr", "--ca", P("inter"), "--csr", P("device.csr"), "--out",
+                      P("signed")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-nodes", "-keyout", P("server.key"), "-subj", "/CN=localhost", "-days", "2",
+                     "-addext", "subjectAltName=DNS:localhost", "-out", P("server.pem")})
+                .exit_code,
+            0);
+  int port = FreePort();
+  auto server =
+      Subprocess::Start({"openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port),
+                         "-cert", P("server.pem"), "-key", P("server.key"), "-CAfile",
+                         P("root/ca.pem"), "-Verify", "3", "-verify_return_error", "-www"},
+                        P("s_server.log"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(WaitForPort(port)) << (*server)->ReadLog();
+
+  std::string url = absl::StrCat("https://localhost:", port, "/");
+  std::string resolve = absl::StrCat("localhost:", port, ":127.0.0.1");
+  CommandResult curl =
+      RunCommand({"curl", "-sS", "--max-time", "20", "--cacert", P("server.pem"), "--resolve",
+                  resolve, "--cert", P("signed/chain.pem"), "--key", P("device.key"), url},
+                 "", {}, absl::Seconds(30));
+  EXPECT_EQ(curl.exit_code, 0) << curl.err << (*server)->ReadLog();
+  EXPECT_NE(curl.out.find("Subject: CN=curl-device"), std::string::npos) << curl.out;
+
+  // cert.pem alone lacks the intermediate this server does not have.
+  CommandResult leaf_only =
+      RunCommand({"curl", "-sS", "--max-time", "20", "--cacert", P("server.pem"), "--resolve",
+                  resolve, "--cert", P("signed/cert.pem"), "--key", P("device.key"), url},
+                 "", {}, absl::Seconds(30));
+  EXPECT_NE(leaf_only.exit_code, 0) << leaf_only.out;
+}
+
 TEST_F(CliLocalTest, PkiRefusesBadLocalInputWithOneLineAndWritesNothing) {
   MakeCa(P("ca"));
   std::string ca_pem = ReadFile(P("ca/ca.pem"));
