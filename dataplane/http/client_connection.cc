@@ -295,7 +295,11 @@ void ClientConnection::ReadClient() {
     // Clean close_notify, a bare FIN, or a TLS error.
     client_eof_ = true;
     if (action_ == Action::kNone && !request_parser_.in_message()) {
-      Close();
+      if (evbuffer_get_length(client_out_) > 0) {
+        close_after_flush_ = true;  // the last response is still on its way
+      } else {
+        Close();
+      }
     } else if (!request_complete_) {
       Abort("client closed mid-request");
     }

@@ -93,9 +93,15 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
     for (const HeaderMappingRule& rule : zone.header_mappings) {
       absl::StatusOr<std::string> value =
           ExtractField(auth.leaf.get(), auth.chain.get(), rule.selector);
-      if (value.ok() && !value->empty()) {
-        out.set.push_back({rule.header, EscapeHeaderValue(*value)});
+      if (!value.ok() || value->empty()) {
+        continue;
       }
+      // ExtractField escapes already; escaping again would turn %0D into
+      // %250D. Check anyway: a raw CR or LF here would split the header.
+      if (value->find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+        *value = EscapeHeaderValue(*value);
+      }
+      out.set.push_back({rule.header, std::move(*value)});
     }
   }
   return out;
