@@ -25,6 +25,13 @@ std::string MakeKey(absl::string_view chain_hash, uint64_t zone_id, uint64_t tru
   return key;
 }
 
+// ShardIndex takes the hash's high bits: each shard's own hash map uses the
+// low ones, which would otherwise be the same for every key of a shard.
+size_t ShardIndex(const std::string& key, int shard_count) {
+  return static_cast<size_t>((absl::Hash<std::string>{}(key) >> 32) %
+                             static_cast<uint64_t>(shard_count));
+}
+
 }  // namespace
 
 struct VerificationCache::Shard {
@@ -55,7 +62,7 @@ std::optional<CachedVerdict> VerificationCache::Lookup(absl::string_view chain_h
     return std::nullopt;
   }
   std::string key = MakeKey(chain_hash, zone_id, trust_version);
-  Shard& shard = shards_[absl::Hash<std::string>{}(key) % static_cast<size_t>(shard_count_)];
+  Shard& shard = shards_[ShardIndex(key, shard_count_)];
   absl::MutexLock lock(&shard.mu);
   auto it = shard.index.find(key);
   if (it == shard.index.end()) {
@@ -82,7 +89,7 @@ void VerificationCache::Insert(absl::string_view chain_hash, uint64_t zone_id,
     return;
   }
   std::string key = MakeKey(chain_hash, zone_id, trust_version);
-  Shard& shard = shards_[absl::Hash<std::string>{}(key) % static_cast<size_t>(shard_count_)];
+  Shard& shard = shards_[ShardIndex(key, shard_count_)];
   absl::MutexLock lock(&shard.mu);
   auto it = shard.index.find(key);
   if (it != shard.index.end()) {
