@@ -135,6 +135,26 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         if (existing.has_value()) {
           return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
         }
+        // A wildcard and the exact names it covers belong to one tenant:
+        // otherwise a tenant could take traffic another's wildcard serves.
+        std::string parent = hostname.substr(hostname.find('.') + 1);
+        if (IsWildcardHostname(hostname)) {
+          ASSIGN_OR_RETURN(auto covered, txn.ZonesOneLevelUnder(parent));
+          for (const auto& [covered_hostname, tenant_id] : covered) {
+            if (tenant_id != caller.tenant_id) {
+              return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname,
+                                                           " is already taken: ", covered_hostname,
+                                                           " belongs to another tenant"));
+            }
+          }
+        } else if (parent.find('.') != std::string::npos) {
+          ASSIGN_OR_RETURN(std::optional<ZoneRow> wildcard, txn.FindZoneByHostname("*." + parent));
+          if (wildcard.has_value() && wildcard->tenant_id != caller.tenant_id) {
+            return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname,
+                                                         " is already taken: *.", parent,
+                                                         " belongs to another tenant"));
+          }
+        }
         row.tenant_id = caller.tenant_id;
         row.hostname = hostname;
         certgate::v1::Zone& zone = row.zone;

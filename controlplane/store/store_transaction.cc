@@ -212,6 +212,27 @@ absl::Status StoreTransaction::DeleteZone(int64_t zone_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+StoreTransaction::ZonesOneLevelUnder(const std::string& parent) {
+  // Hostnames hold only [a-z0-9.-*], so LIKE's own wildcards cannot occur.
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT hostname, tenant_id FROM zones "
+                                                "WHERE hostname LIKE '%.' || ?1"));
+  stmt.BindText(1, parent);
+  std::vector<std::pair<std::string, std::string>> zones;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    std::string hostname = stmt.ColumnText(0);
+    std::string label = hostname.substr(0, hostname.size() - parent.size() - 1);
+    if (label.find('.') == std::string::npos && label != "*") {
+      zones.emplace_back(std::move(hostname), stmt.ColumnText(1));
+    }
+  }
+  return zones;
+}
+
 absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListZones(const std::string& tenant_id) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_set.h"
@@ -57,6 +58,10 @@ class StoreTransaction {
   absl::Status UpdateZone(const ZoneRow& zone);
   // DeleteZone removes it and marks it changed.
   absl::Status DeleteZone(int64_t zone_id);
+  // ZonesOneLevelUnder: (hostname, tenant id) of exact zones one label under
+  // `parent` (what `*.parent` would cover).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ZonesOneLevelUnder(
+      const std::string& parent);
   // ListZones: one tenant's zones, by hostname.
   absl::StatusOr<std::vector<ZoneRow>> ListZones(const std::string& tenant_id);
   // ForEachZone visits every zone, by id.

@@ -225,6 +225,19 @@ TEST_F(TenantApiTest, HostnameOriginAndModeRefusals) {
   ExpectRefused(create("TAKEN.example.test", "http://o:1"), StatusCode::ALREADY_EXISTS,
                 "hostname taken.example.test is already taken");
 
+  // Wildcards and the names they cover stay with one tenant.
+  CreateZone("*.shared.example.test", other);
+  ExpectRefused(create("api.shared.example.test", "http://o:1"), StatusCode::ALREADY_EXISTS,
+                "hostname api.shared.example.test is already taken: *.shared.example.test "
+                "belongs to another tenant");
+  CreateZone("exact.owned.example.test", other);
+  ExpectRefused(create("*.owned.example.test", "http://o:1"), StatusCode::ALREADY_EXISTS,
+                "hostname *.owned.example.test is already taken: exact.owned.example.test "
+                "belongs to another tenant");
+  // Deeper names are not covered, and a tenant may mix its own.
+  CreateZone("a.b.shared.example.test");
+  CreateZone("one.wild.example.test");
+
   v1::UpdateZoneRequest update;
   update.set_hostname("*.wild.example.test");
   update.set_origin("gopher://x");
