@@ -4,13 +4,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "cli/client/format.h"
 #include "cli/client/local_files.h"
-#include "cli/client/table.h"
 #include "cli/client/views.h"
 #include "cli/commands/commands.h"
 #include "common/pem.h"
-#include "common/x509_info.h"
 #include "openssl/evp.h"
 #include "openssl/x509.h"
 

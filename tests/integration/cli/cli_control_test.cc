@@ -329,6 +329,15 @@ TEST_F(CliControlTest, RootsMadeByOpensslAndByPki) {
   ASSERT_EQ(listed.certificates_size(), 2);
   EXPECT_EQ(listed.certificates(0).ski(), want_ski);
 
+  // DER works as well as PEM.
+  ASSERT_EQ(
+      Openssl({"x509", "-in", P("root.pem"), "-outform", "DER", "-out", P("root.der")}).exit_code,
+      0);
+  CreateZone("der.acme.test");
+  CommandResult der = Acme({"root", "add", "der.acme.test", P("root.der")});
+  ASSERT_EQ(der.exit_code, 0) << der.err;
+  EXPECT_NE(der.out.find(want_ski), std::string::npos) << der.out;
+
   CommandResult remove = Acme({"root", "remove", "roots.acme.test", added.added(0).id()});
   ASSERT_EQ(remove.exit_code, 0) << remove.err;
   EXPECT_NE(remove.out.find("Removed root"), std::string::npos);
@@ -678,6 +687,11 @@ TEST_F(CliControlTest, StatusInBothFormsAndRefusals) {
   auto zone_json =
       ParseJson<v1::StatusResponse>(Acme({"status", "status.acme.test", "--json"}).out);
   EXPECT_EQ(zone_json.traffic().hostname(), "status.acme.test");
+
+  // The admin token has no zones; it gets the fleet's status.
+  CommandResult admin = Admin({"status"});
+  ASSERT_EQ(admin.exit_code, 0) << admin.err;
+  EXPECT_TRUE(absl::StartsWith(admin.out, "Config version ")) << admin.out;
 
   ExpectRefused(Acme({"status", "nostatus.acme.test"}), 1, "not found");
   ExpectRefused(Rival({"status", "status.acme.test"}), 1, "not found");
