@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   }
   w->drain_event_ = event_new(w->base_, -1, 0, &Worker::OnDrain, w);
   w->reap_event_ = event_new(w->base_, -1, 0, &Worker::OnReap, w);
+  w->resume_accept_event_ = evtimer_new(w->base_, &Worker::OnResumeAccept, w);
   w->context_.base = w->base_;
   w->context_.tls = tls;
   w->context_.origins = &w->origins_;
@@ -57,6 +58,9 @@ Worker::~Worker() {
   }
   if (reap_event_ != nullptr) {
     event_free(reap_event_);
+  }
+  if (resume_accept_event_ != nullptr) {
+    event_free(resume_accept_event_);
   }
   if (base_ != nullptr) {
     event_base_free(base_);
@@ -97,7 +101,16 @@ void Worker::Accept(int listen_fd) {
     int fd =
         accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      return;  // EAGAIN, or a transient error (EMFILE...): try at the next wakeup
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener stays readable, so pause accepting
+        // for a moment instead of spinning on it.
+        for (event* ev : accept_events_) {
+          event_del(ev);
+        }
+        timeval tv{0, 100 * 1000};
+        evtimer_add(resume_accept_event_, &tv);
+      }
+      return;  // EAGAIN: all accepted
     }
     if (options_.max_connections > 0 && connections_.size() >= options_.max_connections) {
       close(fd);
@@ -108,6 +121,16 @@ void Worker::Accept(int listen_fd) {
     ClientConnection* raw = connection.get();
     connections_[raw] = std::move(connection);
     raw->Start();
+  }
+}
+
+void Worker::OnResumeAccept(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  if (self->draining_) {
+    return;
+  }
+  for (event* ev : self->accept_events_) {
+    event_add(ev, nullptr);
   }
 }
 
@@ -135,6 +158,7 @@ void Worker::OnDrain(evutil_socket_t, short, void* arg) {
   for (event* ev : self->accept_events_) {
     event_del(ev);
   }
+  evtimer_del(self->resume_accept_event_);
   for (int fd : self->listen_fds_) {
     close(fd);
   }

@@ -50,6 +50,7 @@ class Worker {
   static void OnAccept(evutil_socket_t fd, short what, void* arg);
   static void OnDrain(evutil_socket_t fd, short what, void* arg);
   static void OnReap(evutil_socket_t fd, short what, void* arg);
+  static void OnResumeAccept(evutil_socket_t fd, short what, void* arg);
   void Accept(int listen_fd);
   void ConnectionClosed(ClientConnection* connection);
   void MaybeFinish();
@@ -60,6 +61,7 @@ class Worker {
   std::vector<event*> accept_events_;
   event* drain_event_ = nullptr;
   event* reap_event_ = nullptr;
+  event* resume_accept_event_ = nullptr;
   OriginPool origins_;
   WorkerContext context_;
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;

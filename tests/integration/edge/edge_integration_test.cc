@@ -2,7 +2,11 @@
 // driven by curl and openssl s_client. One environment is shared by the
 // tests of EdgeTest (each works on its own zones); the restart tests run
 // their own.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -45,9 +49,9 @@ class EdgeTest : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(env_->StartControl(&error)) << error;
     ASSERT_TRUE(env_->StartOrigin(&error)) << error;
-    ASSERT_TRUE(
-        env_->StartEdge(&error, {"--header-timeout-ms", "1000", "--origin-timeout-ms", "1500",
-                                 "--max-header-bytes", "8192", "--max-headers", "50"}))
+    ASSERT_TRUE(env_->StartEdge(
+        &error, {"--header-timeout-ms", "1000", "--origin-timeout-ms", "1500", "--max-header-bytes",
+                 "8192", "--max-headers", "50", "--handshake-timeout-ms", "1000"}))
         << error;
     tenant_a_ = new std::string(env_->NewTenant("acme"));
     tenant_b_ = new std::string(env_->NewTenant("bank"));
@@ -481,6 +485,57 @@ TEST_F(EdgeTest, MetricsAndAccessLog) {
       },
       absl::Seconds(5)))
       << env_->edge_log();
+}
+
+TEST_F(EdgeTest, HandshakeFailuresAreLoggedWithTheirReason) {
+  // No SNI (an IP literal): refused at the TLS layer.
+  std::string port = std::to_string(env_->edge_port());
+  CommandResult no_sni =
+      RunCommand({"curl", "-sk", "--max-time", "10", "https://127.0.0.1:" + port + "/"});
+  EXPECT_NE(no_sni.exit_code, 0);
+  // A client that never speaks: closed after --handshake-timeout-ms.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(env_->edge_port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  absl::Time start = absl::Now();
+  char byte;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), 0);  // EOF, not the 10 s receive timeout
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  close(fd);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::string log = env_->edge_log();
+        return absl::StrContains(log, "\"reason\":\"handshake timeout\"") &&
+               absl::StrContains(log, "\"sni\":\"\"");
+      },
+      absl::Seconds(5)))
+      << env_->edge_log();
+  EXPECT_GE(env_->Metric("certgate_handshakes_total{result=\"failed\"}"), 2);
+}
+
+TEST_F(EdgeTest, TrafficCountsReachTheControlPlane) {
+  Identity fleet = pki_->Leaf("counted", *ca_fleet_);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(env_->Curl("counted.fleet.pizza", "/", &fleet).status, 200);
+  }
+  ASSERT_EQ(env_->Curl("counted.fleet.pizza", "/", nullptr).status, 200);
+  v1::StatusResponse status;
+  bool seen = WaitFor(
+      [&] {
+        v1::GetStatusRequest req;
+        req.set_hostname("*.fleet.pizza");
+        grpc::Status s =
+            env_->tenant()->GetStatus(EdgeEnvironment::Context(*tenant_a_).get(), req, &status);
+        return s.ok() && status.traffic().valid() >= 2 && status.traffic().none() >= 1;
+      },
+      absl::Seconds(20));
+  EXPECT_TRUE(seen) << status.DebugString();
 }
 
 // The edge without its control plane: it keeps serving, and a restarted edge
