@@ -124,10 +124,8 @@ wait_port "$edge1_port"
 wait_port "$edge2_port"
 
 version_everywhere() {
-  local json
-  json=$(cg --json status) || return 1
-  jq -e '(.edges | length) == 2 and ([.edges[] | select(.ackedVersion == ($v|tostring) or .ackedVersion == $v)] | length) == 2' \
-    --argjson v "$(jq '.configVersion | tonumber' <<<"$json")" <<<"$json" >/dev/null
+  cg --json status | jq -e '(.config_version | tostring) as $v
+    | (.edges | length) == 2 and all(.edges[]; (.acked_version | tostring) == $v)' >/dev/null
 }
 for _ in $(seq 1 100); do version_everywhere && break; sleep 0.1; done
 
@@ -145,7 +143,10 @@ tour_curl() {  # prints the plain curl command, runs it, keeps body and status
   printf '   HTTP %s\n' "$(cat "$state/code")"
 }
 code_is() { [ "$(cat "$state/code")" = "$1" ]; }
-body_has() { jq -e "$1" "$state/body" >/dev/null 2>&1; }
+# Header names are case-insensitive: compare them in lower case.
+body_has() {
+  jq -e "(if has(\"headers\") then .headers |= with_entries(.key |= ascii_downcase) else . end) | $1" "$state/body" >/dev/null 2>&1
+}
 
 say "Enforce mode (auth.pizza): no certificate"
 tour_curl "$edge1_port" auth.pizza
