@@ -4,6 +4,7 @@
 //   /stream?chunks=N&interval_ms=M   N chunked pieces, M ms apart
 //   /sleep?ms=N                      answers after N ms
 //   /status?code=N                   answers with that status
+//   /bytes?n=N                       N bytes of 'x' with a Content-Length
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -11,6 +12,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -201,6 +203,20 @@ void OnRequest(evhttp_request* req, void* arg) {
   }
   if (path == "/status") {
     SendJson(req, QueryInt(req, "code", 200), body);
+    return;
+  }
+  if (path == "/bytes") {
+    // A large body with a Content-Length, for streaming and backpressure.
+    int n = std::max(0, QueryInt(req, "n", 1024));
+    evbuffer* buf = evbuffer_new();
+    std::string block(64 * 1024, 'x');
+    for (int left = n; left > 0; left -= static_cast<int>(block.size())) {
+      evbuffer_add(buf, block.data(), std::min<size_t>(block.size(), left));
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/octet-stream");
+    evhttp_send_reply(req, 200, "OK", buf);
+    evbuffer_free(buf);
     return;
   }
   SendJson(req, 200, body);

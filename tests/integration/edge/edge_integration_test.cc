@@ -390,6 +390,40 @@ TEST_F(EdgeTest, StreamsRequestBodiesOfBothFramings) {
   EXPECT_TRUE(absl::StrContains(big.body, "chunk 1\n")) << big.body.size();
 }
 
+// VmRSS of a process, in KiB.
+long RssKib(pid_t pid) {
+  std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  size_t pos = status.find("VmRSS:");
+  long kib = 0;
+  if (pos != std::string::npos) {
+    kib = strtol(status.c_str() + pos + 6, nullptr, 10);
+  }
+  return kib;
+}
+
+TEST_F(EdgeTest, SlowClientDoesNotMakeTheEdgeBufferTheResponse) {
+  // 48 MiB from a fast origin to a client reading 8 MiB/s: without
+  // backpressure the edge would hold most of it in memory.
+  constexpr int kBytes = 48 * 1024 * 1024;
+  std::string port = std::to_string(env_->edge_port());
+  long before = RssKib(env_->edge()->pid());
+  auto curl = Subprocess::Start(
+      {"/usr/bin/curl", "-sk", "--max-time", "60", "--limit-rate", "8M", "-o", "/dev/null", "-w",
+       "%{size_download}", "--resolve", "big.fleet.pizza:" + port + ":127.0.0.1",
+       absl::StrCat("https://big.fleet.pizza:", port, "/bytes?n=", kBytes)},
+      *dir_ + "/big.log");
+  ASSERT_TRUE(curl.ok());
+  long peak = before;
+  while ((*curl)->Running()) {
+    peak = std::max(peak, RssKib(env_->edge()->pid()));
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ((*curl)->Wait(), 0);
+  EXPECT_TRUE(absl::StrContains((*curl)->ReadLog(), std::to_string(kBytes))) << (*curl)->ReadLog();
+  EXPECT_LT(peak - before, 16 * 1024)
+      << "edge RSS grew from " << before << " to " << peak << " KiB";
+}
+
 TEST_F(EdgeTest, MalformedAndOversizedRequestsAreRefused) {
   struct Case {
     const char* name;
