@@ -51,7 +51,8 @@ class EdgeTest : public ::testing::Test {
     ASSERT_TRUE(env_->StartOrigin(&error)) << error;
     ASSERT_TRUE(env_->StartEdge(
         &error, {"--header-timeout-ms", "1000", "--origin-timeout-ms", "1500", "--max-header-bytes",
-                 "8192", "--max-headers", "50", "--handshake-timeout-ms", "1000"}))
+                 "8192", "--max-headers", "50", "--handshake-timeout-ms", "1000",
+                 "--origin-connect-timeout-ms", "1000"}))
         << error;
     tenant_a_ = new std::string(env_->NewTenant("acme"));
     tenant_b_ = new std::string(env_->NewTenant("bank"));
@@ -489,6 +490,39 @@ TEST_F(EdgeTest, OriginFailuresAre502And504) {
   // A fast one on the same edge still works.
   EXPECT_EQ(env_->Curl("sleepy.fleet.pizza", "/sleep?ms=100", nullptr).status, 200);
   EXPECT_GE(env_->Metric("certgate_origin_errors_total"), errors + 3);
+}
+
+TEST_F(EdgeTest, OriginThatNeverAcceptsIs504) {
+  // A listener whose accept queue is full and never drained: further SYNs
+  // are dropped, so connecting hangs until the edge gives up.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 0), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(fd);
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  uint64_t v = env_->CreateZone(*tenant_a_, "blackhole.pizza", v1::MODE_OFF,
+                                absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port)));
+  ASSERT_TRUE(env_->WaitForVersion(v));
+  absl::Time start = absl::Now();
+  HttpResult r = env_->Curl("blackhole.pizza", "/", nullptr);
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "connect timed out")) << r.body;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  for (int fd : fillers) {
+    close(fd);
+  }
+  close(listener);
 }
 
 TEST_F(EdgeTest, MetricsAndAccessLog) {
