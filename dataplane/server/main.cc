@@ -102,17 +102,24 @@ int main(int argc, char** argv) {
       app.add_flag("--insecure", insecure, "Talk to the control plane without TLS (tests only)");
   ca_opt->excludes(insecure_opt);
   app.add_option("--max-header-bytes", max_header_bytes,
-                 "Largest request head accepted (431 above)");
-  app.add_option("--max-headers", max_headers, "Most request headers accepted (431 above)");
+                 "Largest request head accepted (431 above)")
+      ->check(CLI::Range(size_t{256}, size_t{16} << 20));
+  app.add_option("--max-headers", max_headers, "Most request headers accepted (431 above)")
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
   app.add_option("--header-timeout-ms", header_timeout_ms,
-                 "Time allowed for a request head (408 after)");
+                 "Time allowed for a request head (408 after)")
+      ->check(CLI::Range(1, 86400000));
   app.add_option("--idle-timeout-ms", idle_timeout_ms,
-                 "Idle keep-alive connections close after this");
+                 "Idle keep-alive connections close after this")
+      ->check(CLI::Range(1, 86400000));
   app.add_option("--origin-connect-timeout-ms", origin_connect_timeout_ms,
-                 "Origin connect timeout (504 after)");
+                 "Origin connect timeout (504 after)")
+      ->check(CLI::Range(1, 86400000));
   app.add_option("--origin-timeout-ms", origin_timeout_ms,
-                 "Longest silence from the origin (504 before its response head)");
-  app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "TLS handshake timeout");
+                 "Longest silence from the origin (504 before its response head)")
+      ->check(CLI::Range(1, 86400000));
+  app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "TLS handshake timeout")
+      ->check(CLI::Range(1, 86400000));
   app.add_option("--max-connections-per-worker", max_connections,
                  "Connections each worker holds at most (0: no limit)");
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
