@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -201,9 +203,11 @@ bool EdgeEnvironment::StartEdge(std::string* error, const std::vector<std::strin
                                    dir_ + "/edge-state",
                                    "--metrics-listen",
                                    absl::StrCat("127.0.0.1:", metrics_port_),
-                                   "--workers",
-                                   "2",
                                    "--insecure"};
+  // Two workers unless the test picks: SO_REUSEPORT spreads connections.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--workers") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--workers", "2"});
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto process = Subprocess::Start(argv, absl::StrCat(dir_, "/edge-", ++edge_starts_, ".log"));
   if (!process.ok()) {

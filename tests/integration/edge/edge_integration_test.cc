@@ -669,3 +669,50 @@ TEST(EdgeRestartTest, SigtermLetsOpenResponsesFinish) {
 
 }  // namespace
 }  // namespace certgate::testing
+
+namespace certgate::testing {
+namespace {
+
+// --max-connections-per-worker: one worker holding one connection refuses
+// the next until the first goes away; idle keep-alive connections close
+// after --idle-timeout-ms.
+TEST(EdgeLimitsTest, ConnectionCapAndIdleTimeout) {
+  std::string dir = MakeTempDir("certgate-edge-limits");
+  EdgeEnvironment env(dir);
+  std::string error;
+  ASSERT_TRUE(env.StartControl(&error)) << error;
+  ASSERT_TRUE(env.StartOrigin(&error)) << error;
+  ASSERT_TRUE(env.StartEdge(&error, {"--workers", "1", "--max-connections-per-worker", "1",
+                                     "--idle-timeout-ms", "800", "--handshake-timeout-ms", "5000"}))
+      << error;
+  std::string tenant = env.NewTenant("acme");
+  uint64_t v = env.CreateZone(tenant, "cap.pizza", v1::MODE_REPORT);
+  ASSERT_TRUE(env.WaitForVersion(v));
+  ASSERT_EQ(env.Curl("cap.pizza", "/", nullptr).status, 200);
+
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(env.edge_port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_TRUE(
+      WaitFor([&] { return env.Metric("certgate_connections_open") == 1; }, absl::Seconds(5)));
+  EXPECT_NE(env.Curl("cap.pizza", "/", nullptr).exit_code, 0);
+  close(fd);
+  ASSERT_TRUE(
+      WaitFor([&] { return env.Metric("certgate_connections_open") == 0; }, absl::Seconds(10)));
+  EXPECT_EQ(env.Curl("cap.pizza", "/", nullptr).status, 200);
+
+  // An idle keep-alive connection is closed by the edge.
+  std::string request = "GET / HTTP/1.1\r\nHost: cap.pizza\r\n\r\n";
+  absl::Time start = absl::Now();
+  CommandResult r = env.SClient("cap.pizza", nullptr, request, "", "", {"-quiet"});
+  EXPECT_TRUE(absl::StartsWith(r.out, "HTTP/1.1 200")) << r.out;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(700));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+}  // namespace
+}  // namespace certgate::testing
