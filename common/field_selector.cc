@@ -250,15 +250,6 @@ size_t Utf8SequenceLength(absl::string_view text, size_t i) {
   return len;
 }
 
-bool IsUppercaseHex(char c) { return absl::ascii_isdigit(c) || (c >= 'A' && c <= 'F'); }
-
-// IsUppercaseHexEscape: value[i] is '%' starting "%XX" as this file writes
-// them. Keeping those makes EscapeHeaderValue idempotent, so a caller that
-// escapes an already escaped value (or cert.pem) does not turn %0D into %250D.
-bool IsUppercaseHexEscape(absl::string_view value, size_t i) {
-  return i + 2 < value.size() && IsUppercaseHex(value[i + 1]) && IsUppercaseHex(value[i + 2]);
-}
-
 }  // namespace
 
 const std::vector<std::string>& AllFieldSelectors() {
@@ -299,8 +290,9 @@ absl::StatusOr<std::string> ExtractField(const X509* leaf, const STACK_OF(X509) 
     return Rfc9440Item(leaf);
   }
   if (selector == "cert.pem") {
-    // Only unreserved characters and %XX: EscapeHeaderValue leaves it as is.
-    return EscapeHeaderValue(UrlEncode(CertificateToPem(leaf)));
+    // Already header-safe (only unreserved characters and %XX); escaping it
+    // again would turn its %XX into %25XX and break every consumer.
+    return UrlEncode(CertificateToPem(leaf));
   }
   if (selector == "chain") {
     std::vector<std::string> items;
@@ -373,7 +365,7 @@ std::string EscapeHeaderValue(absl::string_view value) {
     unsigned char c = static_cast<unsigned char>(value[i]);
     bool escape = false;
     size_t len = 1;
-    if (c < 0x20 || c == 0x7f || (c == '%' && !IsUppercaseHexEscape(value, i))) {
+    if (c < 0x20 || c == 0x7f || c == '%') {
       escape = true;
     } else if (c >= 0x80) {
       len = Utf8SequenceLength(value, i);

@@ -38,19 +38,16 @@ const std::vector<std::string>& AllFieldSelectors();
 
 // ExtractField returns the selector's value for `leaf`; `chain` holds the
 // other certificates the client sent (may be null). An absent field (or a null
-// leaf) is "". The result has been through EscapeHeaderValue, so it is safe
-// for a header value as is (escaping it again changes nothing).
+// leaf) is "". The result is already safe for a header value: it went through
+// EscapeHeaderValue, except `cert.pem`, whose URL encoding already leaves only
+// unreserved characters and %XX (escaping it again would double-encode).
 absl::StatusOr<std::string> ExtractField(const X509* leaf, const STACK_OF(X509) * chain,
                                          absl::string_view selector);
 
 // EscapeHeaderValue makes any string safe as an HTTP header value: CR, LF,
-// NUL, other control bytes (0x00-0x1F, 0x7F), bytes that are not part of
-// valid UTF-8, and a `%` that does not already start an upper-case `%XX`
-// escape are percent-encoded (`%0D`, `%0A`, `%00`, `%25`); valid UTF-8 is
-// kept; leading/trailing spaces are trimmed. Never returns CR, LF or NUL.
-// Idempotent: EscapeHeaderValue(EscapeHeaderValue(x)) == EscapeHeaderValue(x),
-// so escaping twice (e.g. an ExtractField result) is harmless. The price: a
-// literal upper-case "%0D" in a certificate field is forwarded unchanged.
+// NUL, other control bytes (0x00-0x1F, 0x7F), `%` and bytes that are not part
+// of valid UTF-8 are percent-encoded (`%0D`, `%0A`, `%00`, `%25`); valid UTF-8
+// is kept; leading/trailing spaces are trimmed. Never returns CR, LF or NUL.
 std::string EscapeHeaderValue(absl::string_view value);
 
 }  // namespace certgate
