@@ -87,7 +87,6 @@ std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) {
     return "{}\n";

@@ -30,8 +30,9 @@ std::string OneLine(absl::string_view text);
 // FormatFields renders "Name:  value" lines with the values aligned.
 std::string FormatFields(const std::vector<std::pair<std::string, std::string>>& fields);
 
-// ToJson renders a message as JSON with the .proto field names and every
-// field present (zero values too), so that scripts see a stable shape.
+// ToJson renders a message as canonical proto3 JSON (lowerCamelCase names,
+// 64-bit numbers as strings) with every field present, zero values too, so
+// that scripts see a stable shape.
 std::string ToJson(const google::protobuf::Message& message);
 
 // YesNo: "yes" / "no".

@@ -30,7 +30,8 @@ void AddServerFlags(CLI::App* command, CommandContext& context) {
   command->add_option("--ca", flags.ca_file,
                       "CA file that verifies the control plane's TLS certificate (else "
                       "CERTGATE_CA, else the login)");
-  command->add_flag("--insecure", flags.insecure, "Plaintext to the control plane, no TLS (loopback and tests)");
+  command->add_flag("--insecure", flags.insecure,
+                    "Plaintext to the control plane, no TLS (loopback and tests)");
   AddJsonFlag(command, context);
 }
 

@@ -72,7 +72,7 @@ int Login(CommandContext& context) {
     auto& fields = *result.mutable_fields();
     fields["server"].set_string_value(login.server);
     fields["role"].set_string_value(role);
-    fields["config_file"].set_string_value(*path);
+    fields["configFile"].set_string_value(*path);
     fields["insecure"].set_bool_value(login.insecure);
     return context.PrintJson(result);
   }

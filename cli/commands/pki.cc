@@ -33,6 +33,7 @@ struct PkiOptions {
   std::vector<std::string> san_email;
   std::vector<std::string> san_ip;
   std::vector<std::string> revoke;
+  bool server_auth = false;
 };
 
 // Describe prints what was made: for people a few aligned lines, for scripts
@@ -48,9 +49,9 @@ int Describe(CommandContext& context, const X509* cert, const std::vector<std::s
     fields["serial"].set_string_value(SerialHex(cert));
     fields["ski"].set_string_value(SubjectKeyIdHex(cert));
     fields["aki"].set_string_value(AuthorityKeyIdHex(cert));
-    fields["fingerprint_sha256"].set_string_value(Sha256FingerprintHex(cert));
-    fields["not_before"].set_string_value(FormatRfc3339(NotBeforeUnix(cert)));
-    fields["not_after"].set_string_value(not_after);
+    fields["fingerprintSha256"].set_string_value(Sha256FingerprintHex(cert));
+    fields["notBefore"].set_string_value(FormatRfc3339(NotBeforeUnix(cert)));
+    fields["notAfter"].set_string_value(not_after);
     auto* list = fields["files"].mutable_list_value();
     for (const auto& file : files) {
       list->add_values()->set_string_value(file);
@@ -87,6 +88,7 @@ CertificateSpec LeafSpec(const PkiOptions& options) {
   spec.common_name = options.cn;
   spec.days = options.days;
   spec.client_auth = true;
+  spec.server_auth = options.server_auth;
   spec.dns_names = options.san_dns;
   spec.uris = options.san_uri;
   spec.emails = options.san_email;
@@ -305,7 +307,7 @@ int MakeCrl(CommandContext& context, const PkiOptions& options) {
     auto& fields = *result.mutable_fields();
     fields["issuer"].set_string_value(issuer);
     fields["file"].set_string_value(options.out);
-    auto* list = fields["revoked_serials"].mutable_list_value();
+    auto* list = fields["revokedSerials"].mutable_list_value();
     for (const auto& serial : serials) {
       list->add_values()->set_string_value(serial);
     }
@@ -331,6 +333,9 @@ void AddSanFlags(CLI::App* command, PkiOptions& options) {
   command->add_option("--san-uri", options.san_uri, "URI SAN, e.g. spiffe://... (repeatable)");
   command->add_option("--san-email", options.san_email, "Email SAN (repeatable)");
   command->add_option("--san-ip", options.san_ip, "IP address SAN (repeatable)");
+  command->add_flag("--server-auth", options.server_auth,
+                    "Also the serverAuth key usage: a TLS server certificate (e.g. the control "
+                    "plane's)");
 }
 
 }  // namespace

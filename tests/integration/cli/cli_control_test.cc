@@ -176,7 +176,7 @@ TEST_F(CliControlTest, LoginSavesServerAndTokenWithMode0600) {
   ASSERT_EQ(admin.exit_code, 0) << admin.err;
   auto json = ParseJson<google::protobuf::Struct>(admin.out);
   EXPECT_EQ(json.fields().at("role").string_value(), "admin");
-  EXPECT_EQ(json.fields().at("config_file").string_value(), xdg + "/certgate/config.json");
+  EXPECT_EQ(json.fields().at("configFile").string_value(), xdg + "/certgate/config.json");
   EXPECT_EQ(FileMode(xdg + "/certgate/config.json"), 0600);
   CommandResult tenants = cli_.Run({"admin", "tenant", "list"}, {{"XDG_CONFIG_HOME", xdg}});
   EXPECT_EQ(tenants.exit_code, 0) << tenants.err;
@@ -580,10 +580,12 @@ TEST_F(CliControlTest, RevocationsInBothFormsAndRefusals) {
 
   CommandResult by_cert = Acme({"revoke", "rev.acme.test", "--cert", P("d1/cert.pem")});
   ASSERT_EQ(by_cert.exit_code, 0) << by_cert.err;
+  // openssl prints whole bytes; the API's serials have no leading zeros.
   std::string serial = absl::AsciiStrToLower(
       absl::StripPrefix(absl::StripAsciiWhitespace(
                             Openssl({"x509", "-in", P("d1/cert.pem"), "-noout", "-serial"}).out),
                         "serial="));
+  serial.erase(0, serial.find_first_not_of('0'));
   EXPECT_NE(by_cert.out.find(serial), std::string::npos) << by_cert.out << serial;
   EXPECT_NE(by_cert.out.find("CN=Rev CA"), std::string::npos);
 
@@ -754,16 +756,21 @@ TEST_F(CliControlTest, AdminCommandsInBothFormsAndRefusals) {
 // server.
 TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
   std::string dir = MakeTempDir("cli-tls");
-  CommandResult req =
-      Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-               "-keyout", dir + "/cp.key", "-subj", "/CN=control", "-days", "30", "-addext",
-               "subjectAltName=IP:127.0.0.1,DNS:localhost", "-out", dir + "/cp.pem"});
-  ASSERT_EQ(req.exit_code, 0) << req.err;
+  CliRunner cli(MakeTempDir("cli-tls-home"));
+  // The control plane's certificate comes from the CLI's own PKI.
+  ASSERT_EQ(cli.Run({"pki", "init-ca", "--cn", "Control CA", "--out", dir + "/ca"}).exit_code, 0);
+  CommandResult issued =
+      cli.Run({"pki", "issue", "--ca", dir + "/ca", "--cn", "control", "--out", dir + "/cp",
+               "--server-auth", "--san-ip", "127.0.0.1", "--san-dns", "localhost"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  CommandResult purpose = Openssl(
+      {"verify", "-purpose", "sslserver", "-CAfile", dir + "/ca/ca.pem", dir + "/cp/cert.pem"});
+  EXPECT_EQ(purpose.exit_code, 0) << purpose.out << purpose.err;
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
   auto server = Subprocess::Start(
       {BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen", address,
        "--admin-token-file", dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
-       "--tls-cert", dir + "/cp.pem", "--tls-key", dir + "/cp.key"},
+       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem"},
       dir + "/control.log");
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*server)->ReadLog(), "listening on"); },
@@ -771,11 +778,10 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
       << (*server)->ReadLog();
   std::string admin_token(absl::StripAsciiWhitespace(ReadFile(dir + "/admin.token")));
 
-  CliRunner cli(MakeTempDir("cli-tls-home"));
   CommandResult login =
-      cli.Run({"login", "--server", address, "--token", admin_token, "--ca", dir + "/cp.pem"});
+      cli.Run({"login", "--server", address, "--token", admin_token, "--ca", dir + "/ca/ca.pem"});
   ASSERT_EQ(login.exit_code, 0) << login.err;
-  EXPECT_NE(ReadFile(cli.home() + "/.config/certgate/config.json").find(dir + "/cp.pem"),
+  EXPECT_NE(ReadFile(cli.home() + "/.config/certgate/config.json").find(dir + "/ca/ca.pem"),
             std::string::npos);
   // The saved CA is used: no flags needed.
   CommandResult list = cli.Run({"admin", "tenant", "list", "--json"});
@@ -783,9 +789,9 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
   CommandResult created = cli.Run({"admin", "tenant", "create", "tls-tenant", "--json"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   std::string token = ParseJson<v1::CreateTenantResponse>(created.out).token();
-  CommandResult env_ca = cli.Run(
-      {"zone", "list"},
-      {{"CERTGATE_SERVER", address}, {"CERTGATE_TOKEN", token}, {"CERTGATE_CA", dir + "/cp.pem"}});
+  CommandResult env_ca = cli.Run({"zone", "list"}, {{"CERTGATE_SERVER", address},
+                                                    {"CERTGATE_TOKEN", token},
+                                                    {"CERTGATE_CA", dir + "/ca/ca.pem"}});
   EXPECT_EQ(env_ca.exit_code, 0) << env_ca.err;
 
   // Another CA does not vouch for this server; plaintext finds no plaintext

@@ -57,10 +57,10 @@ TEST(FormatTest, FormatFieldsAlignsValues) {
   EXPECT_EQ(FormatFields({}), "");
 }
 
-TEST(FormatTest, ToJsonUsesProtoNamesAndPrintsZeroValues) {
+TEST(FormatTest, ToJsonIsCanonicalAndPrintsZeroValues) {
   certgate::v1::ChangeResponse response;
   std::string json = ToJson(response);
-  EXPECT_NE(json.find("\"config_version\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"configVersion\": \"0\""), std::string::npos) << json;
   EXPECT_EQ(json.back(), '\n');
 
   certgate::v1::ZoneResponse zone;
@@ -69,7 +69,7 @@ TEST(FormatTest, ToJsonUsesProtoNamesAndPrintsZeroValues) {
   json = ToJson(zone);
   EXPECT_NE(json.find("\"hostname\": \"auth.pizza\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"MODE_REPORT\""), std::string::npos) << json;
-  EXPECT_NE(json.find("\"send_ca_names\": false"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"sendCaNames\": false"), std::string::npos) << json;
 }
 
 }  // namespace
