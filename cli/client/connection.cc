@@ -38,7 +38,11 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const ConnectionS
     }
     credentials = grpc::SslCredentials(options);
   }
-  auto channel = grpc::CreateChannel(settings.server, credentials);
+  grpc::ChannelArguments arguments;
+  // A zone with many roots, or a tenant with many zones, outgrows gRPC's
+  // default 4 MiB answer; the control plane bounds what it sends.
+  arguments.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(settings.server, credentials, arguments);
   return std::unique_ptr<Connection>(new Connection(std::move(channel), settings.token));
 }
 
