@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "certgate/v1/admin.grpc.pb.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
@@ -17,6 +17,8 @@
 #include "common/pem.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "openssl/evp.h"
+#include "openssl/x509.h"
 #include "tests/support/process.h"
 
 namespace certgate {
@@ -66,9 +68,9 @@ TestPki MakePki(const std::string& dir) {
 // applied (a server key that is not a key) and records what the edge answers.
 class FakeControlPlane final : public v1::EdgeConfigService::Service {
  public:
-  grpc::Status Subscribe(grpc::ServerContext* context,
-                         grpc::ServerReaderWriter<v1::ControlMessage, v1::EdgeMessage>* stream)
-      override {
+  grpc::Status Subscribe(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ControlMessage, v1::EdgeMessage>* stream) override {
     v1::EdgeMessage hello;
     if (!stream->Read(&hello) || !hello.has_hello()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "expected hello");
@@ -129,11 +131,11 @@ class FleetTest : public ::testing::Test {
   std::string ControlAddress() const { return absl::StrCat("127.0.0.1:", control_port_); }
 
   void StartControl() {
-    auto control = Subprocess::Start(
-        {BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen", ControlAddress(),
-         "--admin-token-file", dir_ + "/admin.token", "--edge-token-file", dir_ + "/edge.token",
-         "--insecure"},
-        dir_ + "/control.log");
+    auto control =
+        Subprocess::Start({BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
+                           ControlAddress(), "--admin-token-file", dir_ + "/admin.token",
+                           "--edge-token-file", dir_ + "/edge.token", "--insecure"},
+                          dir_ + "/control.log");
     ASSERT_TRUE(control.ok()) << control.status();
     control_ = std::move(*control);
     ASSERT_TRUE(WaitForPort(control_port_)) << control_->ReadLog();
@@ -163,7 +165,7 @@ class FleetTest : public ::testing::Test {
   void SetUpTenant() {
     auto admin = v1::AdminService::NewStub(channel_);
     grpc::ClientContext context;
-    Authorize(&context, ReadFile(dir_ + "/admin.token"));
+    Authorize(&context, std::string(absl::StripAsciiWhitespace(ReadFile(dir_ + "/admin.token"))));
     v1::CreateTenantRequest request;
     request.set_name("fleet-pizza");
     v1::CreateTenantResponse response;
@@ -234,8 +236,11 @@ class FleetTest : public ::testing::Test {
   // Curl returns "<http code> <body>" for GET https://auth.pizza/ on edge i.
   std::string Curl(int i, bool with_certificate) {
     std::vector<std::string> argv = {
-        "curl", "-sS", "--max-time", "10", "--cacert", dir_ + "/edge-ca.pem", "--resolve",
-        absl::StrCat("auth.pizza:", edge_ports_[i], ":127.0.0.1"), "-w", " %{http_code}"};
+        "curl",       "-sS",
+        "--max-time", "10",
+        "--cacert",   dir_ + "/edge-ca.pem",
+        "--resolve",  absl::StrCat("auth.pizza:", edge_ports_[i], ":127.0.0.1"),
+        "-w",         " %{http_code}"};
     if (with_certificate) {
       argv.insert(argv.end(), {"--cert", pki_.device_cert, "--key", pki_.device_key});
     }
@@ -320,7 +325,8 @@ TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
   ASSERT_TRUE(WaitFor(
       [&] {
         int running_at_version = 0;
-        for (const auto& edge : FleetStatus().edges()) {
+        v1::StatusResponse status = FleetStatus();
+        for (const auto& edge : status.edges()) {
           if (edge.node_id() != "edge-3" && edge.acked_version() == version) {
             ++running_at_version;
           }
@@ -360,8 +366,7 @@ TEST_F(FleetTest, MalformedSnapshotIsNackedAndTheOldConfigKeepsServing) {
   ASSERT_NE(server, nullptr);
 
   auto edge = StartEdge(0, absl::StrCat("127.0.0.1:", fake_port));
-  ASSERT_TRUE(WaitFor([&] { return !fake.nacks().empty(); }, absl::Seconds(20)))
-      << edge->ReadLog();
+  ASSERT_TRUE(WaitFor([&] { return !fake.nacks().empty(); }, absl::Seconds(20))) << edge->ReadLog();
   v1::Nack nack = fake.nacks().front();
   EXPECT_EQ(nack.version(), version + 1000);
   EXPECT_NE(nack.error().find("auth.pizza"), std::string::npos) << nack.error();
