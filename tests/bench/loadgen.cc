@@ -999,8 +999,8 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "certgate-loadgen: --target is required\n");
     return 2;
   }
-  if (o.duration_s <= 0 && o.count <= 0) {
-    fprintf(stderr, "certgate-loadgen: give --duration and/or --count\n");
+  if (o.duration_s <= 0 && o.count <= 0 && o.hold_s <= 0) {
+    fprintf(stderr, "certgate-loadgen: give --duration, --count or --hold\n");
     return 2;
   }
   o.threads = std::max(1, std::min(o.threads, o.connections));
