@@ -124,8 +124,9 @@ wait_port "$edge1_port"
 wait_port "$edge2_port"
 
 version_everywhere() {
-  cg --json status | jq -e '(.config_version | tostring) as $v
-    | (.edges | length) == 2 and all(.edges[]; (.acked_version | tostring) == $v)' >/dev/null
+  cg --json status | jq -e '((.config_version // .configVersion) | tostring) as $v
+    | (.edges | length) == 2
+    and all(.edges[]; ((.acked_version // .ackedVersion) | tostring) == $v)' >/dev/null
 }
 for _ in $(seq 1 100); do version_everywhere && break; sleep 0.1; done
 

@@ -226,14 +226,20 @@ int FreePort() {
 }
 
 bool WaitForPort(int port, absl::Duration timeout) {
+  return WaitForPort("127.0.0.1", port, timeout);
+}
+
+bool WaitForPort(const std::string& host, int port, absl::Duration timeout) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return false;
+  }
   return WaitFor(
-      [port] {
+      [&addr] {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<uint16_t>(port));
-        bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        bool ok = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
         close(fd);
         return ok;
       },

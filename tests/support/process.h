@@ -58,8 +58,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
 
-// WaitForPort polls until 127.0.0.1:port accepts a connection.
+// WaitForPort polls until 127.0.0.1:port (or host:port) accepts a connection.
 bool WaitForPort(int port, absl::Duration timeout = absl::Seconds(15));
+bool WaitForPort(const std::string& host, int port, absl::Duration timeout = absl::Seconds(15));
 
 // WaitFor polls `condition` every 20 ms until it is true or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);

@@ -2,6 +2,7 @@
 // on loopback, driven through the gRPC API and checked with curl.
 #include <signal.h>
 
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "openssl/evp.h"
 #include "openssl/x509.h"
 #include "tests/support/process.h"
+#include "tests/support/test_network.h"
 
 namespace certgate {
 namespace {
@@ -30,6 +32,7 @@ using ::certgate::testing::MakeTempDir;
 using ::certgate::testing::ReadFile;
 using ::certgate::testing::RunCommand;
 using ::certgate::testing::Subprocess;
+using ::certgate::testing::TestNetwork;
 using ::certgate::testing::WaitFor;
 using ::certgate::testing::WaitForPort;
 using ::certgate::testing::WriteFile;
@@ -128,7 +131,30 @@ class FleetTest : public ::testing::Test {
     pki_ = MakePki(dir_);
   }
 
-  std::string ControlAddress() const { return absl::StrCat("127.0.0.1:", control_port_); }
+  // Where the control plane and the origin listen: the host side of the test
+  // network, or loopback.
+  std::string HostIp() const { return network_ ? network_->HostAddress() : "127.0.0.1"; }
+  std::string EdgeIp(int i) const { return network_ ? network_->NodeAddress(i) : "127.0.0.1"; }
+  std::string ControlAddress() const { return absl::StrCat(HostIp(), ":", control_port_); }
+
+  // UseOwnNetworks puts every edge in its own network namespace with its own
+  // address, where the test runs as root and `ip netns` works.
+  void UseOwnNetworks() {
+    network_ = TestNetwork::Create(kEdges);
+    std::cout << "fleet network: "
+              << (network_ ? "one network namespace per edge, host side " + HostIp()
+                           : std::string("loopback ports (no netns here)"))
+              << std::endl;
+  }
+
+  std::unique_ptr<Subprocess> StartOrigin() {
+    auto origin = Subprocess::Start(
+        {BinPath("certgate-echo-origin"), "--listen", absl::StrCat(HostIp(), ":", origin_port_)},
+        dir_ + "/origin.log");
+    EXPECT_TRUE(origin.ok()) << origin.status();
+    EXPECT_TRUE(WaitForPort(HostIp(), origin_port_));
+    return std::move(*origin);
+  }
 
   void StartControl() {
     auto control =
@@ -138,21 +164,34 @@ class FleetTest : public ::testing::Test {
                           dir_ + "/control.log");
     ASSERT_TRUE(control.ok()) << control.status();
     control_ = std::move(*control);
-    ASSERT_TRUE(WaitForPort(control_port_)) << control_->ReadLog();
+    ASSERT_TRUE(WaitForPort(HostIp(), control_port_)) << control_->ReadLog();
     channel_ = grpc::CreateChannel(ControlAddress(), grpc::InsecureChannelCredentials());
     tenant_stub_ = v1::TenantService::NewStub(channel_);
   }
 
   std::unique_ptr<Subprocess> StartEdge(int i, const std::string& control_address) {
-    auto edge = Subprocess::Start(
-        {BinPath("certgate-edge"), "--control", control_address, "--insecure", "--token-file",
-         dir_ + "/edge.token", "--node-id", absl::StrCat("edge-", i + 1), "--listen",
-         absl::StrCat("127.0.0.1:", edge_ports_[i]), "--state-dir",
-         absl::StrCat(dir_, "/edge-", i + 1), "--metrics-listen",
-         absl::StrCat("127.0.0.1:", metrics_ports_[i]), "--workers", "1"},
-        absl::StrCat(dir_, "/edge-", i + 1, ".log"));
+    std::vector<std::string> argv = {BinPath("certgate-edge"),
+                                     "--control",
+                                     control_address,
+                                     "--insecure",
+                                     "--token-file",
+                                     dir_ + "/edge.token",
+                                     "--node-id",
+                                     absl::StrCat("edge-", i + 1),
+                                     "--listen",
+                                     absl::StrCat(EdgeIp(i), ":", edge_ports_[i]),
+                                     "--state-dir",
+                                     absl::StrCat(dir_, "/edge-", i + 1),
+                                     "--metrics-listen",
+                                     absl::StrCat("127.0.0.1:", metrics_ports_[i]),
+                                     "--workers",
+                                     "1"};
+    if (network_) {
+      argv = network_->Wrap(i, argv);
+    }
+    auto edge = Subprocess::Start(argv, absl::StrCat(dir_, "/edge-", i + 1, ".log"));
     EXPECT_TRUE(edge.ok()) << edge.status();
-    EXPECT_TRUE(WaitForPort(edge_ports_[i])) << (*edge)->ReadLog();
+    EXPECT_TRUE(WaitForPort(EdgeIp(i), edge_ports_[i])) << (*edge)->ReadLog();
     return std::move(*edge);
   }
 
@@ -175,7 +214,7 @@ class FleetTest : public ::testing::Test {
 
     v1::CreateZoneRequest zone;
     zone.set_hostname("auth.pizza");
-    zone.set_origin(absl::StrCat("http://127.0.0.1:", origin_port_));
+    zone.set_origin(absl::StrCat("http://", HostIp(), ":", origin_port_));
     zone.set_mode(v1::MODE_ENFORCE);
     v1::ZoneResponse zone_response;
     grpc::ClientContext zone_context;
@@ -239,7 +278,7 @@ class FleetTest : public ::testing::Test {
         "curl",       "-sS",
         "--max-time", "10",
         "--cacert",   dir_ + "/edge-ca.pem",
-        "--resolve",  absl::StrCat("auth.pizza:", edge_ports_[i], ":127.0.0.1"),
+        "--resolve",  absl::StrCat("auth.pizza:", edge_ports_[i], ":", EdgeIp(i)),
         "-w",         " %{http_code}"};
     if (with_certificate) {
       argv.insert(argv.end(), {"--cert", pki_.device_cert, "--key", pki_.device_key});
@@ -258,6 +297,7 @@ class FleetTest : public ::testing::Test {
     return Curl(i, with_certificate).rfind(code + " ", 0) == 0;
   }
 
+  std::unique_ptr<TestNetwork> network_;  // declared first: torn down last
   std::string dir_;
   int control_port_ = 0;
   int origin_port_ = 0;
@@ -271,12 +311,9 @@ class FleetTest : public ::testing::Test {
 };
 
 TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
+  UseOwnNetworks();
   ASSERT_NO_FATAL_FAILURE(StartControl());
-  auto origin = Subprocess::Start(
-      {BinPath("certgate-echo-origin"), "--listen", absl::StrCat("127.0.0.1:", origin_port_)},
-      dir_ + "/origin.log");
-  ASSERT_TRUE(origin.ok());
-  ASSERT_TRUE(WaitForPort(origin_port_));
+  auto origin = StartOrigin();
   ASSERT_NO_FATAL_FAILURE(SetUpTenant());
 
   std::vector<std::unique_ptr<Subprocess>> edges;
@@ -342,11 +379,7 @@ TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
 
 TEST_F(FleetTest, MalformedSnapshotIsNackedAndTheOldConfigKeepsServing) {
   ASSERT_NO_FATAL_FAILURE(StartControl());
-  auto origin = Subprocess::Start(
-      {BinPath("certgate-echo-origin"), "--listen", absl::StrCat("127.0.0.1:", origin_port_)},
-      dir_ + "/origin.log");
-  ASSERT_TRUE(origin.ok());
-  ASSERT_TRUE(WaitForPort(origin_port_));
+  auto origin = StartOrigin();
   ASSERT_NO_FATAL_FAILURE(SetUpTenant());
   uint64_t version = FleetStatus().config_version();
   {
