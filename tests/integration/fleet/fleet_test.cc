@@ -413,3 +413,51 @@ TEST_F(FleetTest, MalformedSnapshotIsNackedAndTheOldConfigKeepsServing) {
 
 }  // namespace
 }  // namespace certgate
+
+namespace certgate {
+namespace {
+
+// Issue 5's promise: a device keeps its private key. `openssl req -new` makes
+// the key and CSR, `certgate pki sign-csr` signs it, and the certificate gets
+// through an edge.
+TEST_F(FleetTest, CertificateFromSignCsrWorksThroughAnEdge) {
+  ASSERT_NO_FATAL_FAILURE(StartControl());
+  auto origin = StartOrigin();
+  ASSERT_NO_FATAL_FAILURE(SetUpTenant());
+
+  const std::string ca_dir = dir_ + "/cli-ca";
+  auto init = RunCommand(
+      {BinPath("certgate"), "pki", "init-ca", "--cn", "CLI Devices CA", "--out", ca_dir});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  auto req = RunCommand({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir_ + "/csr-device.key",
+                         "-subj", "/CN=csr-device-9", "-out", dir_ + "/csr-device.csr"});
+  ASSERT_EQ(req.exit_code, 0) << req.err;
+  auto sign = RunCommand({BinPath("certgate"), "pki", "sign-csr", "--ca", ca_dir, "--csr",
+                          dir_ + "/csr-device.csr", "--out", dir_ + "/csr-device"});
+  ASSERT_EQ(sign.exit_code, 0) << sign.err;
+
+  v1::AddCaCertificatesRequest roots;
+  roots.set_hostname("auth.pizza");
+  roots.set_data(ReadFile(ca_dir + "/ca.pem"));
+  v1::AddCaCertificatesResponse roots_response;
+  grpc::ClientContext context;
+  Authorize(&context, tenant_token_);
+  grpc::Status status = tenant_stub_->AddRoots(&context, roots, &roots_response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  auto edge = StartEdge(0, ControlAddress());
+  ASSERT_TRUE(
+      WaitFor([&] { return AllEdgesAt(roots_response.config_version(), 1); }, absl::Seconds(20)));
+  auto curl =
+      RunCommand({"curl", "-sS", "--max-time", "10", "--cacert", dir_ + "/edge-ca.pem", "--resolve",
+                  absl::StrCat("auth.pizza:", edge_ports_[0], ":127.0.0.1"), "--cert",
+                  dir_ + "/csr-device/cert.pem", "--key", dir_ + "/csr-device.key", "-w",
+                  " %{http_code}", absl::StrCat("https://auth.pizza:", edge_ports_[0], "/")});
+  ASSERT_EQ(curl.exit_code, 0) << curl.err;
+  EXPECT_NE(curl.out.find("\"X-Client-Cert-Status\":\"valid\""), std::string::npos) << curl.out;
+  EXPECT_EQ(curl.out.substr(curl.out.size() - 3), "200") << curl.out;
+}
+
+}  // namespace
+}  // namespace certgate
