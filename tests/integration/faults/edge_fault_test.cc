@@ -1,0 +1,476 @@
+// Fault tests of certgate-edge: a real edge process on loopback, fed by an
+// in-process fake control plane, in front of origins that misbehave on
+// purpose, with clients that misbehave too. Every test bounds its waits.
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/integration/faults/cutting_proxy.h"
+#include "tests/integration/faults/edge_process.h"
+#include "tests/integration/faults/fake_control_plane.h"
+#include "tests/integration/faults/test_origin.h"
+#include "tests/integration/faults/tls_client.h"
+#include "tests/support/process.h"
+
+namespace certgate::faults {
+namespace {
+
+using ::certgate::testing::FreePort;
+using ::certgate::testing::MakeTempDir;
+using ::certgate::testing::WaitFor;
+
+constexpr char kGood[] = "good.auth.pizza";
+constexpr char kBad[] = "bad.auth.pizza";
+constexpr char kEnforce[] = "enforce.auth.pizza";
+constexpr uint64_t kGoodId = 1;
+constexpr uint64_t kBadId = 2;
+constexpr uint64_t kEnforceId = 3;
+
+std::string Get(const std::string& host, const std::string& path = "/") {
+  return absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
+}
+
+class EdgeFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("certgate-faults");
+    auto good = TestOrigin::Start(TestOrigin::Behavior::kEcho);
+    ASSERT_TRUE(good.ok()) << good.status();
+    good_origin_ = std::move(*good);
+    control_port_ = FreePort();
+    ASSERT_TRUE(control_.Start(control_port_));
+  }
+
+  void TearDown() override {
+    edge_.reset();
+    control_.Stop();
+  }
+
+  // Snapshot: good (report) and enforce zones on the echo origin, bad
+  // (report) on `bad_origin_port`.
+  v1::Snapshot MakeSnapshot(uint64_t version, int bad_origin_port) {
+    v1::Snapshot snapshot;
+    snapshot.set_version(version);
+    *snapshot.add_zones() = MakeZone(kGoodId, kGood, v1::MODE_REPORT, good_origin_->port());
+    *snapshot.add_zones() = MakeZone(kBadId, kBad, v1::MODE_REPORT, bad_origin_port);
+    *snapshot.add_zones() = MakeZone(kEnforceId, kEnforce, v1::MODE_ENFORCE, good_origin_->port());
+    return snapshot;
+  }
+
+  // StartEdge publishes version 1 and starts an edge that serves it.
+  void StartEdge(int bad_origin_port, const std::vector<std::string>& flags,
+                 const std::string& control_address = "") {
+    control_.Publish(MakeSnapshot(1, bad_origin_port));
+    std::string address =
+        control_address.empty() ? absl::StrCat("127.0.0.1:", control_port_) : control_address;
+    auto edge = EdgeProcess::Start(dir_, address, dir_ + "/state", flags);
+    ASSERT_TRUE(edge.ok()) << edge.status();
+    edge_ = std::move(*edge);
+    ASSERT_TRUE(edge_->WaitForVersion(1)) << edge_->ReadLog();
+  }
+
+  // Exchange sends `request` on a new connection to `sni` and reads one
+  // response.
+  std::string Exchange(const std::string& sni, const std::string& request,
+                       absl::Duration timeout = absl::Seconds(10)) {
+    auto client = TlsClient::Connect(edge_->port(), sni, timeout);
+    if (!client.ok()) {
+      return absl::StrCat("connect failed: ", client.status().message());
+    }
+    if (!(*client)->Write(request)) {
+      return "write failed";
+    }
+    auto response = (*client)->ReadResponse();
+    return response.ok() ? *response : absl::StrCat("read failed: ", response.status().message());
+  }
+
+  // GoodZoneServes: a request to the healthy zone still reaches its origin.
+  void ExpectGoodZoneServes() {
+    int before = good_origin_->requests();
+    std::string response = Exchange(kGood, Get(kGood, "/still-serving"));
+    EXPECT_EQ(StatusCode(response), 200) << response;
+    EXPECT_EQ(good_origin_->requests(), before + 1);
+  }
+
+  std::string dir_;
+  int control_port_ = 0;
+  FakeControlPlane control_;
+  std::unique_ptr<TestOrigin> good_origin_;
+  std::unique_ptr<EdgeProcess> edge_;
+};
+
+// --- origins that fail -----------------------------------------------------------
+
+TEST_F(EdgeFaultTest, OriginResetBeforeResponseIs502AndOtherZonesKeepServing) {
+  auto bad = TestOrigin::Start(TestOrigin::Behavior::kResetBeforeResponse);
+  ASSERT_TRUE(bad.ok());
+  ASSERT_NO_FATAL_FAILURE(StartEdge((*bad)->port(), {}));
+  std::string response = Exchange(kBad, Get(kBad));
+  EXPECT_EQ(StatusCode(response), 502) << response;
+  EXPECT_EQ((*bad)->requests(), 1);
+  ExpectGoodZoneServes();
+  EXPECT_GE(edge_->Metric("certgate_origin_errors_total"), 1);
+}
+
+TEST_F(EdgeFaultTest, OriginResetMidResponseClosesTheClientConnection) {
+  auto bad = TestOrigin::Start(TestOrigin::Behavior::kResetMidResponse);
+  ASSERT_TRUE(bad.ok());
+  ASSERT_NO_FATAL_FAILURE(StartEdge((*bad)->port(), {}));
+  auto client = TlsClient::Connect(edge_->port(), kBad);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Write(Get(kBad)));
+  // The 200 head and part of the body were relayed; the rest never comes, so
+  // the edge must close (the client sees a short body), not hang or pad.
+  auto received = (*client)->ReadUntilClosed(absl::Seconds(10));
+  ASSERT_TRUE(received.ok()) << "edge kept the connection open: " << received.status();
+  if (StatusCode(*received) == 200) {
+    size_t body = received->size() - received->find("\r\n\r\n") - 4;
+    EXPECT_LT(body, 100000u) << "a truncated response must not look complete";
+  } else {
+    EXPECT_EQ(StatusCode(*received), 502) << *received;
+  }
+  ExpectGoodZoneServes();
+}
+
+TEST_F(EdgeFaultTest, OriginThatNeverAnswersIs504WithinTheOriginTimeout) {
+  auto bad = TestOrigin::Start(TestOrigin::Behavior::kNeverAnswer);
+  ASSERT_TRUE(bad.ok());
+  ASSERT_NO_FATAL_FAILURE(StartEdge((*bad)->port(), {"--origin-timeout-ms", "1000"}));
+  absl::Time start = absl::Now();
+  std::string response = Exchange(kBad, Get(kBad), absl::Seconds(15));
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(StatusCode(response), 504) << response;
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(8));
+  ExpectGoodZoneServes();
+}
+
+TEST_F(EdgeFaultTest, OriginRefusingConnectionsIs502) {
+  int closed_port = FreePort();  // nothing listens there
+  ASSERT_NO_FATAL_FAILURE(StartEdge(closed_port, {}));
+  std::string response = Exchange(kBad, Get(kBad));
+  EXPECT_EQ(StatusCode(response), 502) << response;
+  ExpectGoodZoneServes();
+}
+
+// --- clients that misbehave ------------------------------------------------------
+
+TEST_F(EdgeFaultTest, HeadersDribbledPastTheHeaderTimeoutAreCutOff) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {"--header-timeout-ms", "1000"}));
+  auto client = TlsClient::Connect(edge_->port(), kGood);
+  ASSERT_TRUE(client.ok()) << client.status();
+  // One byte every 100 ms: each byte is progress, but the whole head is not
+  // there after a second, so the edge must give up on it.
+  std::string head = absl::StrCat("GET / HTTP/1.1\r\nHost: ", kGood,
+                                  "\r\nX-Slow: ", std::string(200, 'a'), "\r\n\r\n");
+  absl::Time start = absl::Now();
+  size_t sent = 0;
+  bool cut = false;
+  while (sent < head.size() && absl::Now() - start < absl::Seconds(10)) {
+    if (!(*client)->Write(head.substr(sent, 1))) {
+      cut = true;
+      break;
+    }
+    ++sent;
+    if ((*client)->ReadableWithin(absl::Milliseconds(100))) {
+      cut = true;  // a 408 or the close
+      break;
+    }
+  }
+  absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(cut) << "still reading headers after " << took << " and " << sent << " bytes";
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(4));
+  EXPECT_LT(sent, head.size());
+  auto rest = (*client)->ReadUntilClosed(absl::Seconds(5));
+  ASSERT_TRUE(rest.ok()) << "connection not closed after the header timeout";
+  if (!rest->empty()) {
+    EXPECT_EQ(StatusCode(*rest), 408) << *rest;
+  }
+  EXPECT_EQ(good_origin_->requests(), 0);
+  ExpectGoodZoneServes();
+}
+
+// Memory bound documented here and in the design: an idle keep-alive
+// connection costs the edge less than 64 KiB.
+constexpr int kIdleConnections = 5000;
+constexpr int kWarmupConnections = 100;
+constexpr int64_t kMaxKiBPerIdleConnection = 64;
+
+TEST_F(EdgeFaultTest, FiveThousandIdleConnectionsStayCheapAndNewOnesAreServed) {
+  rlimit limit{65536, 65536};
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    getrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < 2 * kIdleConnections + 100) {
+      GTEST_SKIP() << "RLIMIT_NOFILE " << limit.rlim_cur << " is too low for this test";
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(StartEdge(
+      good_origin_->port(), {"--idle-timeout-ms", "600000", "--handshake-timeout-ms", "60000"}));
+  std::vector<std::unique_ptr<TlsClient>> idle;
+  idle.reserve(kIdleConnections);
+  auto open_idle = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      // An enforce zone answers a certificate-less client itself (403) and
+      // keeps the connection alive: no origin traffic, a truly idle socket.
+      auto client = TlsClient::Connect(edge_->port(), kEnforce);
+      ASSERT_TRUE(client.ok()) << "connection " << idle.size() << ": " << client.status();
+      ASSERT_TRUE((*client)->Write(Get(kEnforce)));
+      auto response = (*client)->ReadResponse();
+      ASSERT_TRUE(response.ok() && StatusCode(*response) == 403)
+          << "connection " << idle.size() << ": "
+          << (response.ok() ? *response : std::string(response.status().message()));
+      idle.push_back(std::move(*client));
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(open_idle(kWarmupConnections));
+  int64_t before = edge_->RssKiB();
+  ASSERT_NO_FATAL_FAILURE(open_idle(kIdleConnections - kWarmupConnections));
+  int64_t after = edge_->RssKiB();
+  ASSERT_GT(before, 0);
+  int64_t per_connection = (after - before) / (kIdleConnections - kWarmupConnections);
+  RecordProperty("rss_before_kib", static_cast<int>(before));
+  RecordProperty("rss_after_kib", static_cast<int>(after));
+  std::printf("edge RSS %lld KiB with %d connections, %lld KiB with %d: %lld KiB each\n",
+              static_cast<long long>(before), kWarmupConnections, static_cast<long long>(after),
+              kIdleConnections, static_cast<long long>(per_connection));
+  EXPECT_LT(per_connection, kMaxKiBPerIdleConnection);
+  EXPECT_GE(edge_->Metric("certgate_connections_open"), kIdleConnections);
+  ExpectGoodZoneServes();
+  // And the idle ones are still alive: the first one answers again.
+  ASSERT_TRUE(idle.front()->Write(Get(kEnforce)));
+  auto again = idle.front()->ReadResponse();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(StatusCode(*again), 403) << *again;
+}
+
+// Each request must be refused with `status` before anything is forwarded.
+struct BadRequest {
+  const char* name;
+  std::string request;
+  int status;
+};
+
+TEST_F(EdgeFaultTest, MalformedAndSmugglingRequestsAreRefusedAndNothingIsForwarded) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge(good_origin_->port(), {"--max-header-bytes", "4096", "--max-headers", "20"}));
+  std::string many_headers = absl::StrCat("GET / HTTP/1.1\r\nHost: ", kGood, "\r\n");
+  for (int i = 0; i < 30; ++i) {
+    absl::StrAppend(&many_headers, "X-H", i, ": v\r\n");
+  }
+  many_headers += "\r\n";
+  std::vector<BadRequest> cases = {
+      {"oversized header",
+       absl::StrCat("GET / HTTP/1.1\r\nHost: ", kGood, "\r\nX-Big: ", std::string(8000, 'b'),
+                    "\r\n\r\n"),
+       431},
+      {"too many headers", many_headers, 431},
+      {"invalid Content-Length",
+       absl::StrCat("POST / HTTP/1.1\r\nHost: ", kGood, "\r\nContent-Length: 12abc\r\n\r\nhello"),
+       400},
+      {"negative Content-Length",
+       absl::StrCat("POST / HTTP/1.1\r\nHost: ", kGood, "\r\nContent-Length: -5\r\n\r\nhello"),
+       400},
+      {"two different Content-Lengths",
+       absl::StrCat("POST / HTTP/1.1\r\nHost: ", kGood,
+                    "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+       400},
+      {"Content-Length and Transfer-Encoding",
+       absl::StrCat("POST / HTTP/1.1\r\nHost: ", kGood,
+                    "\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                    "GET /smuggled HTTP/1.1\r\nHost: ",
+                    kGood, "\r\n\r\n"),
+       400},
+      {"Transfer-Encoding not ending in chunked",
+       absl::StrCat("POST / HTTP/1.1\r\nHost: ", kGood,
+                    "\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"),
+       400},
+  };
+  for (const BadRequest& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto client = TlsClient::Connect(edge_->port(), kGood);
+    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_TRUE((*client)->Write(c.request));
+    auto response = (*client)->ReadResponse();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(StatusCode(*response), c.status) << *response;
+    // Refused requests end the connection: nothing after them is parsed.
+    EXPECT_TRUE((*client)->ClosedWithin(absl::Seconds(5)));
+    EXPECT_EQ(good_origin_->requests(), 0) << "forwarded: " << good_origin_->last_head();
+  }
+  // The origin counts what arrives: a good request is counted.
+  ExpectGoodZoneServes();
+}
+
+// The request target may carry its own authority (absolute form). RFC 9112
+// 3.2.2 makes that authority, not Host, the target of the request, so an
+// origin (or proxy behind the edge) may route by it: the edge checks Host
+// against the zone but forwards the absolute URL unchanged. Disabled until
+// the edge refuses (or rewrites) an absolute-form target whose authority is
+// not the zone's.
+TEST_F(EdgeFaultTest, DISABLED_AbsoluteFormTargetOutsideTheZoneIsNotForwarded) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  std::string response = Exchange(
+      kGood, absl::StrCat("GET http://evil.example/admin HTTP/1.1\r\nHost: ", kGood, "\r\n\r\n"));
+  int status = StatusCode(response);
+  if (status == 200) {
+    EXPECT_FALSE(absl::StrContains(good_origin_->last_head(), "evil.example"))
+        << good_origin_->last_head();
+  } else {
+    EXPECT_TRUE(status == 400 || status == 421) << response;
+  }
+}
+
+// --- the control plane stream ----------------------------------------------------
+
+// A snapshot large enough that a cut lands in its middle.
+v1::Snapshot BigSnapshot(uint64_t version, int origin_port) {
+  v1::Snapshot snapshot;
+  snapshot.set_version(version);
+  for (int i = 0; i < 300; ++i) {
+    *snapshot.add_zones() =
+        MakeZone(100 + i, absl::StrCat("z", i, ".auth.pizza"), v1::MODE_REPORT, origin_port);
+  }
+  // The good zone turns enforce in this version: observable by a client.
+  *snapshot.add_zones() = MakeZone(kGoodId, kGood, v1::MODE_ENFORCE, origin_port);
+  return snapshot;
+}
+
+TEST_F(EdgeFaultTest, StreamCutInTheMiddleOfASnapshotKeepsTheOldConfig) {
+  auto proxy = CuttingProxy::Start(control_port_);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge(good_origin_->port(), {}, absl::StrCat("127.0.0.1:", (*proxy)->port())));
+  ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty(); }, absl::Seconds(10)));
+
+  v1::Snapshot big = BigSnapshot(2, good_origin_->port());
+  ASSERT_GT(big.ByteSizeLong(), 200000u);
+  (*proxy)->CutAfter(big.ByteSizeLong() / 3);
+  (*proxy)->SetRefusing(true);  // after the cut, the control plane stays away
+  control_.Publish(big);
+  ASSERT_TRUE(WaitFor([&] { return (*proxy)->cut(); }, absl::Seconds(10)));
+  // Version 1 is still what the edge serves: report mode, 200 without a
+  // certificate; no ACK or NACK for the half-received version 2.
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(edge_->Metric("certgate_config_version"), 1);
+  EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 200);
+  for (uint64_t acked : control_.acks()) {
+    EXPECT_NE(acked, 2u);
+  }
+  EXPECT_TRUE(control_.nacks().empty());
+
+  // The control plane returns: the edge reconnects and takes version 2 whole.
+  (*proxy)->SetRefusing(false);
+  ASSERT_TRUE(edge_->WaitForVersion(2)) << edge_->ReadLog();
+  ASSERT_TRUE(WaitFor([&] { return control_.acks().back() == 2; }, absl::Seconds(10)));
+  EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 403);
+}
+
+TEST_F(EdgeFaultTest, MalformedSnapshotsAreNackedAndTheOldConfigKeepsServing) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty(); }, absl::Seconds(10)));
+
+  struct Malformed {
+    const char* what;
+    v1::Snapshot snapshot;
+    const char* error_mentions;
+  };
+  std::vector<Malformed> cases;
+  {
+    v1::Snapshot s = MakeSnapshot(2, good_origin_->port());
+    *s.add_zones() = MakeZone(9, kGood, v1::MODE_OFF, good_origin_->port());
+    cases.push_back({"hostname twice", s, kGood});
+  }
+  {
+    v1::Snapshot s = MakeSnapshot(3, good_origin_->port());
+    s.mutable_zones(0)->set_server_key_pem("-----BEGIN PRIVATE KEY-----\nnot a key\n");
+    cases.push_back({"bad server key", s, kGood});
+  }
+  {
+    v1::Snapshot s = MakeSnapshot(4, good_origin_->port());
+    s.mutable_zones(1)->add_roots_der(std::string("\x30\x82\x01", 3));
+    cases.push_back({"truncated root DER", s, kBad});
+  }
+  {
+    v1::Snapshot s = MakeSnapshot(5, good_origin_->port());
+    s.mutable_zones(2)->set_origin("gopher://127.0.0.1:70");
+    cases.push_back({"bad origin", s, kEnforce});
+  }
+  {
+    v1::Snapshot s = MakeSnapshot(6, good_origin_->port());
+    auto* mapping = s.mutable_zones(0)->add_header_mappings();
+    mapping->set_header("X-Bad\r\nInjected");
+    mapping->set_selector("subject.CN");
+    cases.push_back({"header name with CRLF", s, kGood});
+  }
+  for (const Malformed& c : cases) {
+    SCOPED_TRACE(c.what);
+    size_t nacks_before = control_.nacks().size();
+    control_.Publish(c.snapshot);
+    ASSERT_TRUE(WaitFor([&] { return control_.nacks().size() > nacks_before; }, absl::Seconds(10)))
+        << edge_->ReadLog();
+    v1::Nack nack = control_.nacks().back();
+    EXPECT_EQ(nack.version(), c.snapshot.version());
+    EXPECT_TRUE(absl::StrContains(nack.error(), c.error_mentions)) << nack.error();
+    EXPECT_EQ(edge_->Metric("certgate_config_version"), 1);
+    EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 200);
+  }
+  EXPECT_EQ(control_.acks().size(), 1u);
+  EXPECT_GE(edge_->Metric("certgate_configs_refused_total"), static_cast<double>(cases.size()));
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "refused config version"));
+}
+
+// --- the state directory ---------------------------------------------------------
+
+TEST_F(EdgeFaultTest, UnwritableStateFileKeepsServingAndSaysSo) {
+  // Tests run as root, where file modes stop nothing: make the state file's
+  // path a directory, which no rename can replace.
+  std::string state_dir = dir_ + "/state";
+  ASSERT_EQ(mkdir(state_dir.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((state_dir + "/config.pb").c_str(), 0700), 0);
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  std::string first = Exchange(kGood, Get(kGood));
+  EXPECT_EQ(StatusCode(first), 200) << first << edge_->ReadLog();
+  ASSERT_TRUE(
+      WaitFor([&] { return edge_->Metric("certgate_config_state_write_errors_total") >= 1; },
+              absl::Seconds(10)))
+      << edge_->ReadLog();
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "writing the state file failed"))
+      << edge_->ReadLog();
+
+  // A new version is still applied and served from memory.
+  v1::Snapshot next = MakeSnapshot(2, good_origin_->port());
+  next.mutable_zones(0)->set_mode(v1::MODE_ENFORCE);
+  control_.Publish(next);
+  ASSERT_TRUE(edge_->WaitForVersion(2)) << edge_->ReadLog();
+  EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 403);
+  EXPECT_GE(edge_->Metric("certgate_config_state_write_errors_total"), 2);
+  ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty() && control_.acks().back() == 2; },
+                      absl::Seconds(10)));
+}
+
+// A version applied while its state write fails is still an applied version:
+// certgate_configs_applied_total and the "applied config version" log line
+// should count it. Disabled: certgate-edge's on_config_event (main.cc) returns
+// right after recording the state write error, before ConfigApplied and the
+// log line.
+TEST_F(EdgeFaultTest, DISABLED_VersionsAppliedWithAFailedStateWriteAreCounted) {
+  std::string state_dir = dir_ + "/state";
+  ASSERT_EQ(mkdir(state_dir.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((state_dir + "/config.pb").c_str(), 0700), 0);
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty(); }, absl::Seconds(10)));
+  EXPECT_EQ(edge_->Metric("certgate_configs_applied_total"), 1);
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "applied config version 1")) << edge_->ReadLog();
+}
+
+}  // namespace
+}  // namespace certgate::faults

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace certgate::faults {
+
+// TestOrigin is an HTTP/1.1 origin inside the test process (plain sockets,
+// one thread per connection) that can misbehave on purpose. It counts the
+// requests that reach it, so a test can prove that the edge forwarded
+// nothing.
+class TestOrigin {
+ public:
+  enum class Behavior {
+    kEcho,                 // 200, the request head as the body
+    kResetBeforeResponse,  // reads the request, then resets the connection
+    kResetMidResponse,     // sends headers and part of the body, then resets
+    kNeverAnswer,          // reads the request and stays silent
+  };
+
+  static absl::StatusOr<std::unique_ptr<TestOrigin>> Start(Behavior behavior);
+  ~TestOrigin();
+  TestOrigin(const TestOrigin&) = delete;
+  TestOrigin& operator=(const TestOrigin&) = delete;
+
+  int port() const { return port_; }
+  // requests: complete request heads received so far.
+  int requests() const { return requests_.load(); }
+  // last_head: the last request head received.
+  std::string last_head();
+
+ private:
+  TestOrigin(Behavior behavior, int listen_fd, int port)
+      : behavior_(behavior), listen_fd_(listen_fd), port_(port) {}
+  void AcceptLoop();
+  void Serve(int fd);
+
+  const Behavior behavior_;
+  const int listen_fd_;
+  const int port_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::thread acceptor_;
+  absl::Mutex mu_;
+  std::vector<std::thread> connections_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
+  std::string last_head_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace certgate::faults
