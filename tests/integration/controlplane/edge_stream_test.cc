@@ -224,11 +224,14 @@ TEST_F(EdgeStreamTest, TwoEdgesGetASnapshotThenOneDeltaPerChange) {
   EXPECT_TRUE(edge1.Close().ok());
   ASSERT_TRUE(WaitFor(
       [&] {
-        const v1::EdgeStatus* e1 = FindEdge(FleetStatus(), "edge-1");
+        v1::StatusResponse fleet = FleetStatus();
+        const v1::EdgeStatus* e1 = FindEdge(fleet, "edge-1");
         return e1 != nullptr && !e1->connected();
       },
       absl::Seconds(10)));
-  EXPECT_EQ(FindEdge(FleetStatus(), "edge-1")->acked_version(), version + 3);
+  v1::StatusResponse fleet = FleetStatus();
+  ASSERT_NE(FindEdge(fleet, "edge-1"), nullptr);
+  EXPECT_EQ(FindEdge(fleet, "edge-1")->acked_version(), version + 3);
 }
 
 TEST_F(EdgeStreamTest, AnEdgeThatIsBehindGetsOnlyWhatChanged) {
