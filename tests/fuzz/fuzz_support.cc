@@ -1,5 +1,7 @@
 #include "tests/fuzz/fuzz_support.h"
 
+#include <cstdlib>
+
 #include "common/cert_factory.h"
 #include "openssl/evp.h"
 #include "openssl/x509.h"
@@ -78,6 +80,11 @@ std::string JoinParts(const std::vector<std::string>& parts) {
     out += parts[i];
   }
   return out;
+}
+
+bool TolerateKnownBugs() {
+  static const bool kTolerate = std::getenv("CERTGATE_FUZZ_TOLERATE_KNOWN") != nullptr;
+  return kTolerate;
 }
 
 bool IsHeaderSafe(absl::string_view value) {

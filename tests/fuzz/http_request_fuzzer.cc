@@ -41,17 +41,9 @@ using certgate::edge::HttpHeader;
 using certgate::edge::HttpHeaders;
 using certgate::edge::MessageParser;
 using certgate::edge::ZoneConfig;
+using certgate::fuzz::TolerateKnownBugs;
 
 constexpr char kClientIp[] = "198.51.100.7";
-
-// TolerateKnownBugs: CERTGATE_FUZZ_TOLERATE_KNOWN=1 lets a campaign look
-// past the open findings (control bytes in forwarded header values and
-// request targets, see README.md) instead of stopping at them every time.
-// CR and LF are never tolerated.
-bool TolerateKnownBugs() {
-  static const bool kTolerate = std::getenv("CERTGATE_FUZZ_TOLERATE_KNOWN") != nullptr;
-  return kTolerate;
-}
 
 // IsFieldValue: RFC 9110 5.5 field-value bytes: VCHAR, obs-text, SP, HTAB.
 bool IsFieldValue(absl::string_view value) {

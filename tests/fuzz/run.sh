@@ -56,6 +56,9 @@ run_one() {
 export -f run_one
 
 start=$(date +%s)
+stamp="$build/fuzz-logs/.started"
+mkdir -p "$build/fuzz-logs"
+touch "$stamp"
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c "run_one {} $seconds $build"
 elapsed=$(( $(date +%s) - start ))
 
@@ -63,10 +66,10 @@ status=0
 printf '%-18s %12s %8s %8s %8s\n' target runs cov features crashes
 for target in "${targets[@]}"; do
   log="$build/fuzz-logs/$target.log"
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
-  crashes=$(find "$build/fuzz-artifacts/$target" -type f \
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
+  crashes=$(find "$build/fuzz-artifacts/$target" -type f -newer "$stamp" \
     \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   if grep -q 'ERROR: \(AddressSanitizer\|libFuzzer\|UndefinedBehaviorSanitizer\)\|FUZZ_CHECK' "$log"; then
     crashes=$(( crashes > 0 ? crashes : 1 ))
