@@ -1,9 +1,14 @@
 // Fault tests of certgate-edge: a real edge process on loopback, fed by an
 // in-process fake control plane, in front of origins that misbehave on
 // purpose, with clients that misbehave too. Every test bounds its waits.
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -455,6 +460,47 @@ TEST_F(EdgeFaultTest, UnwritableStateFileKeepsServingAndSaysSo) {
   EXPECT_GE(edge_->Metric("certgate_config_state_write_errors_total"), 2);
   ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty() && control_.acks().back() == 2; },
                       absl::Seconds(10)));
+}
+
+// A full disk: a 64 KiB tmpfs as the state dir, filled up before the edge
+// starts. Needs the right to mount (root with CAP_SYS_ADMIN); skipped without.
+TEST_F(EdgeFaultTest, FullStateDirKeepsServingAndSaysSo) {
+  std::string state_dir = dir_ + "/state";
+  ASSERT_EQ(mkdir(state_dir.c_str(), 0700), 0);
+  if (mount("tmpfs", state_dir.c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here: " << strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{state_dir};
+  {
+    int fd = open((state_dir + "/filler").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    std::string block(4096, 'f');
+    while (write(fd, block.data(), block.size()) > 0) {
+    }
+    EXPECT_EQ(errno, ENOSPC);
+    close(fd);
+  }
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  std::string first = Exchange(kGood, Get(kGood));
+  EXPECT_EQ(StatusCode(first), 200) << first;
+  ASSERT_TRUE(
+      WaitFor([&] { return edge_->Metric("certgate_config_state_write_errors_total") >= 1; },
+              absl::Seconds(10)))
+      << edge_->ReadLog();
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "writing the state file failed"))
+      << edge_->ReadLog();
+  // No half-written state file (or temp file) is left to be read at restart.
+  struct stat st;
+  EXPECT_NE(stat((state_dir + "/config.pb").c_str(), &st), 0);
+  v1::Snapshot next = MakeSnapshot(2, good_origin_->port());
+  next.mutable_zones(0)->set_mode(v1::MODE_ENFORCE);
+  control_.Publish(next);
+  ASSERT_TRUE(edge_->WaitForVersion(2)) << edge_->ReadLog();
+  EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 403);
+  edge_.reset();  // before the tmpfs goes
 }
 
 // A version applied while its state write fails is still an applied version:
