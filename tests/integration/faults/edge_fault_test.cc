@@ -1,9 +1,12 @@
 // Fault tests of certgate-edge: a real edge process on loopback, fed by an
 // in-process fake control plane, in front of origins that misbehave on
 // purpose, with clients that misbehave too. Every test bounds its waits.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,6 +258,50 @@ TEST_F(EdgeFaultTest, FiveThousandIdleConnectionsStayCheapAndNewOnesAreServed) {
   auto again = idle.front()->ReadResponse();
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(StatusCode(*again), 403) << *again;
+}
+
+// A connection that never finishes its TLS handshake (here: never starts
+// it) is closed after the handshake timeout.
+TEST_F(EdgeFaultTest, SilentConnectionIsClosedAfterTheHandshakeTimeout) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {"--handshake-timeout-ms", "1000"}));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(edge_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  absl::Time start = absl::Now();
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[64];
+  ssize_t n = recv(fd, buf, sizeof(buf), 0);
+  absl::Duration took = absl::Now() - start;
+  close(fd);
+  EXPECT_LE(n, 0) << "the edge sent something to a silent client";
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(5)) << "silent connection held open";
+  ExpectGoodZoneServes();
+}
+
+// --max-connections-per-worker: past the limit new connections are closed
+// at once; when some close, new ones are served again.
+TEST_F(EdgeFaultTest, ConnectionsPastTheLimitAreRefusedUntilSomeClose) {
+  constexpr int kLimit = 20;
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge(good_origin_->port(), {"--max-connections-per-worker", absl::StrCat(kLimit)}));
+  std::vector<std::unique_ptr<TlsClient>> held;
+  for (int i = 0; i < kLimit; ++i) {
+    auto client = TlsClient::Connect(edge_->port(), kEnforce);
+    ASSERT_TRUE(client.ok()) << "connection " << i << ": " << client.status();
+    held.push_back(std::move(*client));
+  }
+  auto refused = TlsClient::Connect(edge_->port(), kGood, absl::Seconds(5));
+  EXPECT_FALSE(refused.ok()) << "connection " << kLimit + 1 << " was accepted";
+  held.resize(kLimit - 5);
+  ASSERT_TRUE(
+      WaitFor([&] { return TlsClient::Connect(edge_->port(), kGood).ok(); }, absl::Seconds(10)));
+  ExpectGoodZoneServes();
 }
 
 // Each request must be refused with `status` before anything is forwarded.
