@@ -187,6 +187,8 @@ if [ "$failures" -gt 0 ]; then
 fi
 echo "demo: all $step checks passed"
 if [ "$once" = 1 ]; then
+  cleanup
+  rm -rf "$state"
   exit 0
 fi
 cat <<EOT
