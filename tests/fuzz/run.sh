@@ -5,10 +5,11 @@
 #
 # Targets: field_selector upload_validation http_request edge_config pem_csr.
 # Builds them first in build-fuzz/ (clang, ASan + UBSan, -DCERTGATE_FUZZ=ON;
-# CERTGATE_FUZZ_BUILD_DIR overrides). Runs up to FUZZ_JOBS targets at a time
-# (default: nproc). Each target starts from its seeds (tests/fuzz/corpus/) and
-# a working corpus in the build folder (new inputs go there, not into the
-# repository); crashes land in BUILD/fuzz-artifacts/TARGET/. A crash found
+# CERTGATE_FUZZ_BUILD_DIR overrides; FUZZ_NO_BUILD=1 skips the build). Runs
+# up to FUZZ_JOBS targets at a time (default: nproc). Each target starts from
+# its seeds (tests/fuzz/corpus/) and a working corpus in the build folder (new
+# inputs go there, not into the repository); crashes land in
+# BUILD/fuzz-artifacts/TARGET/. A crash found
 # belongs in tests/fuzz/regressions/TARGET/ once fixed, so that CTest replays
 # it. Prints per target: runs, coverage, crashes; exits 1 if any crashed.
 set -euo pipefail
@@ -39,7 +40,9 @@ if [ ! -f "$build/build.ninja" ]; then
     -DCERTGATE_FUZZ=ON -DCERTGATE_SANITIZE=ON \
     -DCERTGATE_BORINGSSL_DIR="$PWD/$build/_deps/boringssl" >/dev/null
 fi
-ninja -C "$build" -j "${BUILD_JOBS:-2}" "${targets[@]/%/_fuzzer}" >/dev/null
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  ninja -C "$build" -j "${BUILD_JOBS:-2}" "${targets[@]/%/_fuzzer}" >/dev/null
+fi
 
 run_one() {
   local target=$1 seconds=$2 build=$3
