@@ -348,6 +348,22 @@ TEST_F(CliControlTest, RootsMadeByOpensslAndByPki) {
   EXPECT_EQ(ShowZone("roots.acme.test").roots_size(), 0);
 }
 
+// A root made by cfssl (`cfssl gencert -initca`, as many PKIs are bootstrapped)
+// is accepted as it is.
+TEST_F(CliControlTest, RootMadeByCfssl) {
+  CreateZone("cfssl.acme.test");
+  WriteFile(P("ca-csr.json"),
+            R"({"CN": "Cfssl Devices CA", "key": {"algo": "ecdsa", "size": 256}})");
+  CommandResult gencert = RunCommand({"cfssl", "gencert", "-initca", P("ca-csr.json")});
+  ASSERT_EQ(gencert.exit_code, 0) << gencert.err;
+  CommandResult split = RunCommand({"cfssljson", "-bare", P("cfssl-ca")}, gencert.out);
+  ASSERT_EQ(split.exit_code, 0) << split.err;
+  CommandResult add = Acme({"root", "add", "cfssl.acme.test", P("cfssl-ca.pem")});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(add.out.find("CN=Cfssl Devices CA"), std::string::npos) << add.out;
+  EXPECT_EQ(ShowZone("cfssl.acme.test").roots_size(), 1);
+}
+
 TEST_F(CliControlTest, RootRefusals) {
   CreateZone("rootref.acme.test");
   std::string ca = MakeCa("Refusal");
