@@ -459,8 +459,10 @@ for server in certgate nginx; do
   # Idle keep-alive connections: RSS before, with N held open, per connection.
   rss0=$(rss_kib "$spid")
   rm -f "$work/held"
-  loadgen --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" --requests 1 \
-    --connections "$idle_conns" --hold 600 --ready-file "$work/held" \
+  # The binary itself in the background (not the loadgen function, whose
+  # subshell would leave it running when stopped).
+  "${pin_client[@]}" "$bin/certgate-loadgen" --target "127.0.0.1:$port" "${common[@]}" \
+    "${ec_fixed[@]}" --requests 1 --connections "$idle_conns" --hold 600 --ready-file "$work/held" \
     --json-out "$work/results/$server.idle.json" >/dev/null 2>&1 &
   hold_pid=$!
   pids+=("$hold_pid")
@@ -493,7 +495,7 @@ run_floods() {  # suffix
     v0=$(metrics_sum '^certgate_chain_verifications_total$'); h0=$(metrics_sum '^certgate_verify_cache_hits_total$'); k0=$(metrics_sum '^certgate_cheap_rejections_total$')
     c0=$(cpu_ticks "$pid_edge")
     # shellcheck disable=SC2046
-    loadgen --label "flood.$m.$sfx" --target "127.0.0.1:$edge_port" "${common[@]}" $(flood_args "$m") \
+    "${pin_client[@]}" "$bin/certgate-loadgen" --label "flood.$m.$sfx" --target "127.0.0.1:$edge_port" "${common[@]}" $(flood_args "$m") \
       --connections 32 --duration "$flood_s" --json-out "$work/results/flood.$m.$sfx.bad.json" \
       >>"$out_dir/loadgen.log" 2>&1 &
     fpid=$!
