@@ -229,6 +229,14 @@ void ClientConnection::HandshakeDone() {
     Close();
     return;
   }
+  // BoringSSL holds TLS 1.3 NewSessionTicket messages until the first write;
+  // a zero-byte write sends them now, so a client that reads before it sends
+  // (or never sends) can still resume. A would-block here is retried by the
+  // next write (moving write buffers are allowed on this SSL).
+  if (SSL_version(ssl_.get()) == TLS1_3_VERSION) {
+    SSL_write(ssl_.get(), "", 0);
+    ERR_clear_error();
+  }
   cert_status_ = StatusToken(auth_->status);
   cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
   ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
