@@ -380,6 +380,15 @@ TEST_F(CliControlTest, RootRefusals) {
   ExpectRefused(Rival({"root", "add", "rootref.acme.test", ca + "/ca.pem"}), 1, "not found");
   ExpectRefused(Rival({"root", "list", "rootref.acme.test"}), 1, "not found");
   ExpectRefused(Acme({"root", "remove", "rootref.acme.test", "0123456789abcdef"}), 1, "not found");
+  // A CA whose key usage does not allow signing certificates, made by openssl
+  // (the project's own factory cannot make one).
+  ASSERT_EQ(Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-nodes", "-keyout", P("nosign.key"), "-subj", "/CN=No Sign CA", "-days", "30",
+                     "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                     "keyUsage=critical,digitalSignature", "-out", P("nosign.pem")})
+                .exit_code,
+            0);
+  ExpectRefused(Acme({"root", "add", "rootref.acme.test", P("nosign.pem")}), 1, "keyCertSign");
 
   EXPECT_EQ(Version(), version);
   EXPECT_EQ(ShowZone("rootref.acme.test").roots_size(), 0);
