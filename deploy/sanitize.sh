@@ -54,6 +54,7 @@ leak:libgrpc
 leak:libgpr
 leak:libprotobuf
 leak:libabsl
+leak:libcares
 SUPP
 cat >"$build/tsan.supp" <<'SUPP'
 called_from_lib:libgrpc.so
