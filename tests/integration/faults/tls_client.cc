@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<TlsClient>> TlsClient::Connect(int port, const st
     return absl::UnavailableError(
         absl::StrCat("TLS handshake with ", sni, " failed: ", ERR_reason_error_string(error)));
   }
-  return std::unique_ptr<TlsClient>(new TlsClient(fd, std::move(ssl)));
+  return std::unique_ptr<TlsClient>(new TlsClient(fd, std::move(ssl), io_timeout));
 }
 
 TlsClient::~TlsClient() {
@@ -166,8 +166,30 @@ bool TlsClient::ReadableWithin(absl::Duration timeout) {
   if (SSL_pending(ssl_.get()) > 0 || !pending_.empty()) {
     return true;
   }
-  pollfd p{fd_, POLLIN, 0};
-  return poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) > 0;
+  // Records that carry no application data (a TLS 1.3 NewSessionTicket
+  // after the handshake) make the socket readable too: peek past them.
+  absl::Time deadline = absl::Now() + timeout;
+  bool readable = false;
+  while (!readable) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      break;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) {
+      break;
+    }
+    SetTimeout(fd_, absl::Milliseconds(1));
+    char c;
+    int n = SSL_peek(ssl_.get(), &c, 1);
+    int error = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), n);
+    ERR_clear_error();
+    readable =
+        n > 0 || !(error == SSL_ERROR_WANT_READ ||
+                   (error == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)));
+  }
+  SetTimeout(fd_, io_timeout_);
+  return readable;
 }
 
 int StatusCode(const std::string& response) {

@@ -35,16 +35,19 @@ class TlsClient {
   // Closed: the peer closed the connection (a read returns EOF or an error
   // without waiting longer than `timeout`).
   bool ClosedWithin(absl::Duration timeout);
-  // ReadableWithin: the peer sent something (or closed) within `timeout`.
+  // ReadableWithin: the peer sent application data (or closed) within
+  // `timeout`.
   bool ReadableWithin(absl::Duration timeout);
 
  private:
-  TlsClient(int fd, bssl::UniquePtr<SSL> ssl) : fd_(fd), ssl_(std::move(ssl)) {}
+  TlsClient(int fd, bssl::UniquePtr<SSL> ssl, absl::Duration io_timeout)
+      : fd_(fd), ssl_(std::move(ssl)), io_timeout_(io_timeout) {}
   // ReadSome: >0 bytes read, 0 on close/reset, -1 on timeout.
   int ReadSome(char* buf, int len);
 
   int fd_;
   bssl::UniquePtr<SSL> ssl_;
+  absl::Duration io_timeout_;
   std::string pending_;  // read past the end of the previous response
 };
 
