@@ -188,6 +188,18 @@ class Connection {
   }
 
   void Finish() {
+    if (TolerateKnownBugs()) {
+      // A control byte the edge let through may make the origin refuse the
+      // request (the edge's own X-Forwarded-For merge can move a value's
+      // leading control byte to where http_parser checks it): same finding.
+      for (const Forwarded& f : forwarded_) {
+        for (const HttpHeader& h : f.headers) {
+          if (!IsFieldValue(h.value)) {
+            return;
+          }
+        }
+      }
+    }
     OriginView origin = ParseAtOrigin(origin_stream_);
     FUZZ_CHECK(!origin.error, "the origin cannot parse what the edge forwarded");
     size_t complete = 0;
