@@ -17,6 +17,7 @@
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/request_target.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
@@ -499,6 +500,21 @@ bool ClientConnection::OnRequestHeaders() {
             client_keep_alive_);
     return true;
   }
+  // An absolute-form target names its own authority, which an origin may route
+  // by: it must belong to this zone too, and the origin gets the origin form.
+  absl::StatusOr<RequestTarget> target = ParseRequestTarget(path_);
+  if (!target.ok()) {
+    Respond(400, "application/json", JsonError(target.status().message()), false);
+    return true;
+  }
+  if (!target->host.empty() && !HostnameMatchesZone(target->host, zone_->hostname)) {
+    Respond(421, "application/json",
+            JsonError(absl::StrCat("request target host \"", target->host,
+                                   "\" is not served on this connection")),
+            client_keep_alive_);
+    return true;
+  }
+  path_ = std::move(target->origin_form);
   if (zone_->mode == v1::MODE_ENFORCE && auth_->status != CertStatus::kValid) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();

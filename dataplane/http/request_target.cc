@@ -1,0 +1,31 @@
+#include "dataplane/http/request_target.h"
+
+#include <http_parser.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace certgate::edge {
+
+absl::StatusOr<RequestTarget> ParseRequestTarget(absl::string_view target) {
+  RequestTarget out;
+  if (target == "*" || (!target.empty() && target.front() == '/')) {
+    out.origin_form = std::string(target);
+    return out;
+  }
+  http_parser_url url;
+  http_parser_url_init(&url);
+  if (http_parser_parse_url(target.data(), target.size(), /*is_connect=*/0, &url) != 0 ||
+      (url.field_set & (1 << UF_HOST)) == 0) {
+    return absl::InvalidArgumentError("malformed request target");
+  }
+  auto field = [&](int f) { return target.substr(url.field_data[f].off, url.field_data[f].len); };
+  out.host = absl::AsciiStrToLower(field(UF_HOST));
+  out.origin_form = (url.field_set & (1 << UF_PATH)) ? std::string(field(UF_PATH)) : "/";
+  if (url.field_set & (1 << UF_QUERY)) {
+    absl::StrAppend(&out.origin_form, "?", field(UF_QUERY));
+  }
+  return out;
+}
+
+}  // namespace certgate::edge
