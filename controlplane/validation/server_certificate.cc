@@ -50,6 +50,15 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateServerCertificate(
                                                    NameToRfc4514(X509_get_subject_name(leaf)),
                                                    " does not cover ", hostname));
   }
+  for (const std::string& name : DnsNames(leaf)) {
+    for (char c : name) {
+      if (c < 0x21 || c > 0x7e) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("server certificate ", NameToRfc4514(X509_get_subject_name(leaf)),
+                         " has a DNS name that is not printable ASCII"));
+      }
+    }
+  }
   certgate::v1::ServerCertificateInfo info;
   std::string normalized;
   for (const bssl::UniquePtr<X509>& cert : *chain) {

@@ -484,6 +484,10 @@ bool ClientConnection::OnRequestHeaders() {
   request_chunked_ = req.chunked();
   ArmClientTimer(TimerKind::kBody);
 
+  if (absl::Status bytes = CheckRequestHeadBytes(path_, req.headers()); !bytes.ok()) {
+    Respond(400, "application/json", JsonError(bytes.message()), false);
+    return true;
+  }
   int host_count = CountHeader(req.headers(), "host");
   if (host_count != 1) {
     Respond(400, "application/json",

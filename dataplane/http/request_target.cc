@@ -28,4 +28,23 @@ absl::StatusOr<RequestTarget> ParseRequestTarget(absl::string_view target) {
   return out;
 }
 
+absl::Status CheckRequestHeadBytes(absl::string_view target, const HttpHeaders& headers) {
+  for (char c : target) {
+    unsigned char b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b == 0x7f) {
+      return absl::InvalidArgumentError("control byte or space in the request target");
+    }
+  }
+  for (const HttpHeader& header : headers) {
+    for (char c : header.value) {
+      unsigned char b = static_cast<unsigned char>(c);
+      if ((b < 0x20 && b != '\t') || b == 0x7f) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("control byte in the value of header ", header.name));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace certgate::edge

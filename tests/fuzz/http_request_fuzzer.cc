@@ -27,6 +27,7 @@
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/request_target.h"
 #include "dataplane/tls/tls_server.h"
 #include "openssl/x509.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -200,6 +201,7 @@ class Connection {
         }
       }
     }
+    fprintf(stderr, "STREAM[%s]\n", origin_stream_.c_str());
     OriginView origin = ParseAtOrigin(origin_stream_);
     FUZZ_CHECK(!origin.error, "the origin cannot parse what the edge forwarded");
     size_t complete = 0;
@@ -238,6 +240,11 @@ class Connection {
 
  private:
   bool OnHeaders() {
+    // The same order of checks as ClientConnection::OnRequestHeaders.
+    if (!certgate::edge::CheckRequestHeadBytes(parser_.url(), parser_.headers()).ok()) {
+      Respond(400, false);
+      return true;
+    }
     int hosts = certgate::edge::CountHeader(parser_.headers(), "host");
     if (hosts != 1) {
       Respond(400, false);
@@ -247,6 +254,16 @@ class Connection {
         certgate::edge::HostWithoutPort(*certgate::edge::FindHeader(parser_.headers(), "host"));
     bool keep_alive = parser_.keep_alive();
     if (!certgate::HostnameMatchesZone(host, zone_->hostname)) {
+      Respond(421, keep_alive);
+      return true;
+    }
+    absl::StatusOr<certgate::edge::RequestTarget> target =
+        certgate::edge::ParseRequestTarget(parser_.url());
+    if (!target.ok()) {
+      Respond(400, false);
+      return true;
+    }
+    if (!target->host.empty() && !certgate::HostnameMatchesZone(target->host, zone_->hostname)) {
       Respond(421, keep_alive);
       return true;
     }
@@ -267,7 +284,7 @@ class Connection {
     }
     Forwarded sent;
     sent.method = parser_.method_name();
-    sent.url = parser_.url();
+    sent.url = target->origin_form;
     FUZZ_CHECK(TolerateKnownBugs() || IsRequestTarget(sent.url),
                "whitespace or control byte in the forwarded request target (known bug: set "
                "CERTGATE_FUZZ_TOLERATE_KNOWN=1 to look past it)");

@@ -181,12 +181,12 @@ TEST_F(ControlPlaneKillTest, AcknowledgedWritesSurviveKill9MidBurst) {
 // dNSName SAN holds a byte that is not UTF-8 (0xA5) passes
 // ValidateServerCertificate, lands in ServerCertificateInfo.dns_names (a
 // proto3 string) inside the stored zone blob, and protobuf then refuses to
-// parse that blob or any reply carrying it. Disabled until the control plane
-// refuses (or cleans) such names.
-TEST_F(ControlPlaneKillTest, DISABLED_ServerCertificateWithNonUtf8DnsNameIsRefused) {
+// parse that blob or any reply carrying it. The control plane now refuses
+// DNS names that are not printable ASCII.
+TEST_F(ControlPlaneKillTest, ServerCertificateWithNonUtf8DnsNameIsRefused) {
   ASSERT_NO_FATAL_FAILURE(StartControl());
   ASSERT_NO_FATAL_FAILURE(CreateTenantAndZone("x.auth.pizza"));
-  std::string input = ReadFile(std::string(CERTGATE_FUZZ_KNOWN_DIR) +
+  std::string input = ReadFile(std::string(CERTGATE_FUZZ_REGRESSIONS_DIR) +
                                "/upload_validation/server-certificate-non-utf8-dns-name");
   // The fuzz input: a selector byte, then chain, key and hostname.
   std::vector<std::string> parts = absl::StrSplit(input.substr(1), "\n%%%%\n");

@@ -37,3 +37,26 @@ TEST(RequestTargetTest, Table) {
 
 }  // namespace
 }  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+TEST(CheckRequestHeadBytesTest, RefusesControlBytesHttpParserLetsThrough) {
+  HttpHeaders clean = {{"Host", "auth.pizza"}, {"X-A", "a\tb"}};
+  EXPECT_TRUE(CheckRequestHeadBytes("/a?b", clean).ok());
+  EXPECT_FALSE(CheckRequestHeadBytes("/a\tb", clean).ok());
+  EXPECT_FALSE(CheckRequestHeadBytes("/a\fb", clean).ok());
+  EXPECT_FALSE(CheckRequestHeadBytes("/a b", clean).ok());
+  for (std::string value : {std::string("\0evil", 5),
+                            std::string("\x01"
+                                        "abc"),
+                            std::string("a\x7f"), std::string("a\rb")}) {
+    HttpHeaders headers = {{"Host", "auth.pizza"}, {"X-A", value}};
+    absl::Status status = CheckRequestHeadBytes("/", headers);
+    EXPECT_FALSE(status.ok());
+    EXPECT_EQ(status.message(), "control byte in the value of header X-A");
+  }
+}
+
+}  // namespace
+}  // namespace certgate::edge
