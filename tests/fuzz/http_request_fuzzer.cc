@@ -201,7 +201,6 @@ class Connection {
         }
       }
     }
-    fprintf(stderr, "STREAM[%s]\n", origin_stream_.c_str());
     OriginView origin = ParseAtOrigin(origin_stream_);
     FUZZ_CHECK(!origin.error, "the origin cannot parse what the edge forwarded");
     size_t complete = 0;
