@@ -239,9 +239,13 @@ int main(int argc, char** argv) {
   sub_options.on_config_event = [&metrics](uint64_t version, bool applied, bool state_write_ok,
                                            const std::string& error) {
     if (!state_write_ok) {
+      // The config is applied and served all the same; only the disk copy
+      // is stale, so a restart would start from an older version.
       metrics.StateWriteError();
-      fprintf(stderr, "certgate-edge: writing the state file failed: %s\n", error.c_str());
-      return;
+      fprintf(stderr,
+              "certgate-edge: writing the state file failed (serving version %llu from "
+              "memory): %s\n",
+              static_cast<unsigned long long>(version), error.c_str());
     }
     metrics.ConfigApplied(applied);
     if (applied) {
