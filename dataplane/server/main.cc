@@ -201,7 +201,6 @@ int main(int argc, char** argv) {
     return Fail(std::string(server.status().message()));
   }
 
-  std::atomic<uint64_t> state_write_errors{0};
   TlsServer* tls_server = tls->get();
   auto metrics_server = MetricsServer::Create(*metrics_address, [&] {
     GlobalStats global;

@@ -383,7 +383,9 @@ HttpResult EdgeEnvironment::Curl(const std::string& host, const std::string& pat
   size_t marker = result.out.rfind(kCodeMarker);
   if (marker != std::string::npos) {
     out.body = result.out.substr(0, marker);
-    absl::SimpleAtoi(result.out.substr(marker + strlen(kCodeMarker)), &out.status);
+    if (!absl::SimpleAtoi(result.out.substr(marker + strlen(kCodeMarker)), &out.status)) {
+      out.status = -1;
+    }
   } else {
     out.body = result.out;
   }

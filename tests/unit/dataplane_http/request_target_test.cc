@@ -47,6 +47,8 @@ TEST(CheckRequestHeadBytesTest, RefusesControlBytesHttpParserLetsThrough) {
   EXPECT_FALSE(CheckRequestHeadBytes("/a\tb", clean).ok());
   EXPECT_FALSE(CheckRequestHeadBytes("/a\fb", clean).ok());
   EXPECT_FALSE(CheckRequestHeadBytes("/a b", clean).ok());
+  HttpHeaders spaced = {{"Host", "auth.pizza"}, {"X-Client-Cert-Status ", "valid"}};
+  EXPECT_EQ(CheckRequestHeadBytes("/", spaced).message(), "header name is not an HTTP token");
   for (std::string value : {std::string("\0evil", 5),
                             std::string("\x01"
                                         "abc"),
