@@ -26,6 +26,7 @@
 #include "tests/integration/faults/fake_control_plane.h"
 #include "tests/integration/faults/test_origin.h"
 #include "tests/integration/faults/tls_client.h"
+#include "tests/support/build_flavor.h"
 #include "tests/support/process.h"
 
 namespace certgate::faults {
@@ -213,19 +214,7 @@ constexpr int kIdleConnections = 5000;
 constexpr int kWarmupConnections = 100;
 constexpr int64_t kMaxKiBPerIdleConnection = 64;
 
-// Sanitizer builds (the whole build is, edge included) pay shadow memory and
-// quarantine per allocation: the bound holds for real builds only.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizedBuild = true;
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
+using ::certgate::testing::kSanitizedBuild;
 
 TEST_F(EdgeFaultTest, FiveThousandIdleConnectionsStayCheapAndNewOnesAreServed) {
   rlimit limit{65536, 65536};
