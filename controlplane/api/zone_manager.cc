@@ -21,6 +21,14 @@
 namespace certgate::controlplane {
 namespace {
 
+// MakeZoneResponse: what every zone-changing call answers.
+ZoneManager::ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) {
+  ZoneManager::ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  response.set_config_version(version);
+  return response;
+}
+
 using certgate::v1::CaCertificate;
 using certgate::v1::Mode;
 
@@ -260,10 +268,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
                          return absl::OkStatus();
                        },
                        &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertificates(
@@ -353,10 +358,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetServerCertificate(
             return absl::OkStatus();
           },
           &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
@@ -374,10 +376,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
                          return absl::OkStatus();
                        },
                        &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 certgate::v1::GetEdgeCaResponse ZoneManager::GetEdgeCa() const {
@@ -401,10 +400,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetErrorResponse(
             return absl::OkStatus();
           },
           &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
@@ -447,10 +443,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
             return absl::OkStatus();
           },
           &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveHeaderMapping(
@@ -475,10 +468,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveHeaderMapping(
             return absl::OkStatus();
           },
           &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
@@ -529,10 +519,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
             return absl::OkStatus();
           },
           &row));
-  ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
