@@ -16,7 +16,7 @@
 #include "openssl/pem.h"
 #include "openssl/sha.h"
 #include "openssl/x509.h"
-#include "tests/unit/common/test_pki.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate {
 namespace {

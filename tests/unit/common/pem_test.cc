@@ -12,7 +12,7 @@
 #include "openssl/evp.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
-#include "tests/unit/common/test_pki.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate {
 namespace {

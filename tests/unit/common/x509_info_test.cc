@@ -13,7 +13,7 @@
 #include "openssl/sha.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
-#include "tests/unit/common/test_pki.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate {
 namespace {

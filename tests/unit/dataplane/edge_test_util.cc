@@ -70,43 +70,6 @@ bool Retryable(SSL* ssl, int ret) {
 
 }  // namespace
 
-KeyAndCert MakeCa(const std::string& common_name, KeyType type) {
-  KeyAndCert out;
-  auto key = GenerateKey(type);
-  if (!key.ok()) {
-    ADD_FAILURE() << key.status();
-    return out;
-  }
-  CertificateSpec spec;
-  spec.common_name = common_name;
-  spec.is_ca = true;
-  auto cert = IssueCertificate(spec, key->get(), nullptr, nullptr);
-  if (!cert.ok()) {
-    ADD_FAILURE() << cert.status();
-    return out;
-  }
-  out.key = std::move(key).value();
-  out.cert = std::move(cert).value();
-  return out;
-}
-
-KeyAndCert Issue(const CertificateSpec& spec, const KeyAndCert& issuer, KeyType type) {
-  KeyAndCert out;
-  auto key = GenerateKey(type);
-  if (!key.ok()) {
-    ADD_FAILURE() << key.status();
-    return out;
-  }
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
-  if (!cert.ok()) {
-    ADD_FAILURE() << cert.status();
-    return out;
-  }
-  out.key = std::move(key).value();
-  out.cert = std::move(cert).value();
-  return out;
-}
-
 KeyAndCert MakeClient(const std::string& common_name, const KeyAndCert& issuer, KeyType type) {
   CertificateSpec spec;
   spec.common_name = common_name;

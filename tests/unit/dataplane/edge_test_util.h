@@ -14,20 +14,13 @@
 #include "openssl/evp.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate::edge::testing {
 
-struct KeyAndCert {
-  bssl::UniquePtr<EVP_PKEY> key;
-  bssl::UniquePtr<X509> cert;
-};
-
-// MakeCa: a self-signed CA named `common_name`. Records a test failure (and
-// returns nulls) when the factory fails.
-KeyAndCert MakeCa(const std::string& common_name, KeyType type = KeyType::kEcP256);
-// Issue: a certificate for `spec`, signed by `issuer`, with a new `type` key.
-KeyAndCert Issue(const CertificateSpec& spec, const KeyAndCert& issuer,
-                 KeyType type = KeyType::kEcP256);
+using ::certgate::testing::Issue;
+using ::certgate::testing::KeyAndCert;
+using ::certgate::testing::MakeCa;
 // MakeClient: a client certificate (clientAuth) named `common_name`.
 KeyAndCert MakeClient(const std::string& common_name, const KeyAndCert& issuer,
                       KeyType type = KeyType::kEcP256);

@@ -1,6 +1,6 @@
 #pragma once
 
-// Small helpers that make keys and certificates for the common/ tests with the
+// Small helpers that make keys and certificates for tests with the
 // certificate factory, so no test certificate is pasted into the tree.
 
 #include <string>
