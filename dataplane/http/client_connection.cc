@@ -528,6 +528,15 @@ bool ClientConnection::OnRequestHeaders() {
             custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, client_keep_alive_);
     return true;
   }
+  uint64_t max_body = ctx_->options->max_body_bytes;
+  if (max_body > 0 && req.has_content_length() && req.content_length() > max_body) {
+    // Refused before anything reaches the origin; the body is not read.
+    Respond(413, "application/json",
+            JsonError(absl::StrCat("request body of ", req.content_length(),
+                                   " bytes is larger than the limit of ", max_body, " bytes")),
+            false);
+    return true;
+  }
   if (zone_->origin.tls) {
     ctx_->metrics->OriginError();
     Respond(502, "application/json",
@@ -541,8 +550,16 @@ bool ClientConnection::OnRequestHeaders() {
 
 bool ClientConnection::OnRequestBody(absl::string_view data) {
   bytes_in_ += data.size();
+  body_bytes_in_ += data.size();
   if (action_ != Action::kProxy || origin_out_ == nullptr) {
     return true;  // answered locally: the body is read and dropped
+  }
+  uint64_t max_body = ctx_->options->max_body_bytes;
+  if (max_body > 0 && body_bytes_in_ > max_body) {
+    // Only a chunked body gets here: a declared length was checked up front.
+    // Parsing stops: the rest of the body is never read.
+    BodyTooLarge();
+    return false;
   }
   if (request_chunked_) {
     std::string head = ChunkHeader(data.size());
@@ -569,6 +586,21 @@ bool ClientConnection::OnRequestComplete() {
   }
   FinishExchange();
   return true;
+}
+
+void ClientConnection::BodyTooLarge() {
+  std::string why = absl::StrCat("request body is larger than the limit of ",
+                                 ctx_->options->max_body_bytes, " bytes");
+  // The origin has part of the body and must not take the rest as a
+  // request of its own: its connection is closed, never pooled.
+  ReleaseOrigin(false);
+  if (response_started_) {
+    Abort(why);
+    return;
+  }
+  request_complete_ = true;
+  Respond(413, "application/json", JsonError(why), false);
+  FinishExchange();
 }
 
 void ClientConnection::OnRequestError() {
@@ -679,6 +711,7 @@ void ClientConnection::ResetExchange() {
   status_code_ = 0;
   logged_ = false;
   bytes_in_ = 0;
+  body_bytes_in_ = 0;
   bytes_out_ = 0;
   exchange_start_ = absl::Time();
 }

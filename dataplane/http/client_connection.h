@@ -62,6 +62,9 @@ class ClientConnection {
   void OnRequestBegin();
   bool OnRequestHeaders();
   bool OnRequestBody(absl::string_view data);
+  // BodyTooLarge answers 413 (or cuts the connection once the origin has
+  // answered): the request body passed --max-body-bytes.
+  void BodyTooLarge();
   bool OnRequestComplete();
   void OnRequestError();
 
@@ -148,6 +151,7 @@ class ClientConnection {
   int status_code_ = 0;
   bool logged_ = false;
   uint64_t bytes_in_ = 0;
+  uint64_t body_bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 
   // The current origin connection.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 #include "absl/time/time.h"
@@ -23,6 +24,9 @@ struct HttpOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration origin_connect_timeout = absl::Seconds(5);
   absl::Duration origin_timeout = absl::Seconds(60);
+  // Largest request body sent to an origin; 0: no limit. Above it: 413 while
+  // the origin has not answered, else the connection is cut.
+  uint64_t max_body_bytes = 0;
   // Reading one side stops while the other side's unsent bytes exceed this.
   size_t buffer_high_watermark = 256 * 1024;
 };

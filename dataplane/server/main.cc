@@ -23,6 +23,7 @@
 #include "dataplane/metrics/edge_metrics.h"
 #include "dataplane/server/edge_server.h"
 #include "dataplane/server/metrics_server.h"
+#include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   size_t cache_entries = 100000;
   bool insecure = false;
   size_t max_header_bytes = 32768, max_headers = 100, max_connections = 0;
+  uint64_t max_body_bytes = 0;
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000;
   app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
@@ -106,6 +108,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{256}, size_t{16} << 20));
   app.add_option("--max-headers", max_headers, "Most request headers accepted (431 above)")
       ->check(CLI::Range(size_t{1}, size_t{10000}));
+  app.add_option("--max-body-bytes", max_body_bytes,
+                 "Largest request body sent to an origin (413 above; 0: no limit)");
   app.add_option("--header-timeout-ms", header_timeout_ms,
                  "Time allowed for a request head (408 after)")
       ->check(CLI::Range(1, 86400000));
@@ -120,8 +124,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400000));
   app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "TLS handshake timeout")
       ->check(CLI::Range(1, 86400000));
-  app.add_option("--max-connections-per-worker", max_connections,
-                 "Connections each worker holds at most (0: no limit)");
+  auto* max_connections_opt =
+      app.add_option("--max-connections-per-worker", max_connections,
+                     "Connections each worker holds at most; more are closed at accept "
+                     "(default: what the open-file limit allows)")
+          ->check(CLI::Range(size_t{1}, size_t{1} << 24));
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
                  "On SIGTERM, how long open requests may take to finish");
   app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
@@ -190,11 +197,26 @@ int main(int argc, char** argv) {
   HttpOptions& http = server_options.worker.http;
   http.limits.max_header_bytes = max_header_bytes;
   http.limits.max_headers = max_headers;
+  http.max_body_bytes = max_body_bytes;
   http.header_timeout = absl::Milliseconds(header_timeout_ms);
   http.idle_timeout = absl::Milliseconds(idle_timeout_ms);
   http.origin_connect_timeout = absl::Milliseconds(origin_connect_timeout_ms);
   http.origin_timeout = absl::Milliseconds(origin_timeout_ms);
   http.handshake_timeout = absl::Milliseconds(handshake_timeout_ms);
+  size_t open_file_limit = RaiseOpenFileLimit();
+  size_t affordable = ConnectionsPerWorker(open_file_limit, workers);
+  if (max_connections_opt->count() == 0) {
+    max_connections = affordable;
+  } else if (max_connections > affordable) {
+    fprintf(stderr,
+            "certgate-edge: warning: %zu connections per worker need more descriptors than the "
+            "open-file limit of %zu allows (%zu per worker)\n",
+            max_connections, open_file_limit, affordable);
+  }
+  fprintf(stderr,
+          "certgate-edge: at most %zu connections per worker (%d workers, open-file "
+          "limit %zu)\n",
+          max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {

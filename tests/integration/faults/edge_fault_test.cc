@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "dataplane/server/open_file_budget.h"
 #include "gtest/gtest.h"
 #include "tests/integration/faults/cutting_proxy.h"
 #include "tests/integration/faults/edge_process.h"
@@ -309,6 +310,20 @@ TEST_F(EdgeFaultTest, ConnectionsPastTheLimitAreRefusedUntilSomeClose) {
   ExpectGoodZoneServes();
 }
 
+// Without the flag, each worker's limit is what the open-file limit allows:
+// the edge raises its soft limit to the hard one and says what it chose.
+TEST_F(EdgeFaultTest, DefaultConnectionLimitFollowsTheOpenFileLimit) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_NE(limit.rlim_max, RLIM_INFINITY);
+  size_t hard = static_cast<size_t>(limit.rlim_max);
+  std::string expected =
+      absl::StrCat("at most ", edge::ConnectionsPerWorker(hard, 1),
+                   " connections per worker (1 workers, open-file limit ", hard, ")");
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), expected)) << edge_->ReadLog();
+}
+
 // Each request must be refused with `status` before anything is forwarded.
 struct BadRequest {
   const char* name;
@@ -365,6 +380,67 @@ TEST_F(EdgeFaultTest, MalformedAndSmugglingRequestsAreRefusedAndNothingIsForward
   }
   // The origin counts what arrives: a good request is counted.
   ExpectGoodZoneServes();
+}
+
+// --max-body-bytes: a declared Content-Length above the limit is refused
+// with 413 before the origin is contacted; a chunked body that grows past it
+// gets 413 too, and the origin never sees more than the limit nor a complete
+// request. Bodies within the limit pass.
+TEST_F(EdgeFaultTest, RequestBodiesAboveTheLimitAre413AndNeverReachTheOrigin) {
+  constexpr size_t kLimit = 65536;
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge(good_origin_->port(), {"--max-body-bytes", absl::StrCat(kLimit)}));
+  auto post = [](size_t length) {
+    return absl::StrCat("POST /upload HTTP/1.1\r\nHost: ", kGood, "\r\nContent-Length: ", length,
+                        "\r\n\r\n");
+  };
+
+  // Exactly the limit passes.
+  std::string response = Exchange(kGood, post(kLimit) + std::string(kLimit, 'a'));
+  EXPECT_EQ(StatusCode(response), 200) << response;
+  ASSERT_EQ(good_origin_->requests(), 1);
+  uint64_t origin_bytes = good_origin_->bytes_received();
+
+  // One byte more is refused on the head alone; the body is never sent.
+  auto client = TlsClient::Connect(edge_->port(), kGood);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Write(post(kLimit + 1)));
+  auto refused = (*client)->ReadResponse();
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(StatusCode(*refused), 413) << *refused;
+  EXPECT_TRUE(absl::StrContains(*refused, "larger than the limit of 65536 bytes")) << *refused;
+  EXPECT_TRUE((*client)->ClosedWithin(absl::Seconds(5)));
+  EXPECT_EQ(good_origin_->requests(), 1);
+  EXPECT_EQ(good_origin_->bytes_received(), origin_bytes);
+
+  // A chunked body: the head goes to the origin at once, then 16 KiB chunks,
+  // 160 KiB in all, and no last chunk.
+  client = TlsClient::Connect(edge_->port(), kGood);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Write(absl::StrCat("POST /stream HTTP/1.1\r\nHost: ", kGood,
+                                            "\r\nTransfer-Encoding: chunked\r\n\r\n")));
+  std::string chunk = absl::StrCat("4000\r\n", std::string(0x4000, 'c'), "\r\n");
+  for (int i = 0; i < 10; ++i) {
+    if (!(*client)->Write(chunk)) {
+      break;  // the edge may have answered and closed already
+    }
+  }
+  auto cut = (*client)->ReadResponse();
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_EQ(StatusCode(*cut), 413) << *cut;
+  EXPECT_TRUE((*client)->ClosedWithin(absl::Seconds(5)));
+  // The origin got the head and at most the limit of body (plus chunk
+  // framing), never a whole request.
+  EXPECT_EQ(good_origin_->requests(), 1);
+  uint64_t streamed = good_origin_->bytes_received() - origin_bytes;
+  EXPECT_LE(streamed, kLimit + 4096) << "the edge forwarded past the limit";
+
+  // A chunked body within the limit passes.
+  response =
+      Exchange(kGood, absl::StrCat("POST /small HTTP/1.1\r\nHost: ", kGood,
+                                   "\r\nTransfer-Encoding: chunked\r\n\r\n", chunk, "0\r\n\r\n"));
+  EXPECT_EQ(StatusCode(response), 200) << response;
+  EXPECT_EQ(good_origin_->requests(), 2);
 }
 
 // The request target may carry its own authority (absolute form). RFC 9112

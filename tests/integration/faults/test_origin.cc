@@ -138,6 +138,7 @@ void TestOrigin::Serve(int fd) {
     if (n <= 0) {
       break;
     }
+    bytes_received_.fetch_add(static_cast<uint64_t>(n));
     data.append(buf, static_cast<size_t>(n));
     std::string head;
     size_t length = 0;

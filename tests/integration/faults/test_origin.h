@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +33,8 @@ class TestOrigin {
   int port() const { return port_; }
   // requests: complete request heads received so far.
   int requests() const { return requests_.load(); }
+  // bytes_received: every byte read from the edge, complete requests or not.
+  uint64_t bytes_received() const { return bytes_received_.load(); }
   // last_head: the last request head received.
   std::string last_head();
 
@@ -46,6 +49,7 @@ class TestOrigin {
   const int port_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
+  std::atomic<uint64_t> bytes_received_{0};
   std::thread acceptor_;
   absl::Mutex mu_;
   std::vector<std::thread> connections_ ABSL_GUARDED_BY(mu_);
