@@ -3,6 +3,8 @@
 #
 #   deploy/sanitize.sh asan [CTEST_ARGS...]   build-asan/: every unit and integration
 #                                             test under AddressSanitizer + UBSan
+#   deploy/sanitize.sh asan-unit              build-asan/: the unit tests only (what
+#                                             deploy/test.sh runs, in build/asan/)
 #   deploy/sanitize.sh tsan [GTEST_FILTER]    build-tsan/: the edge's unit tests, its
 #                                             integration tests and its fault tests
 #                                             under ThreadSanitizer
@@ -13,14 +15,16 @@
 # Child processes the tests start (certgate-edge, certgate-control) are
 # sanitized too; their reports go to BUILD/sanitizer-reports/ (a child's
 # stderr is only its log file) and any report fails the run. Debug builds.
-# BUILD_JOBS (default 2) sets the build's parallelism.
+# BUILD_JOBS (default 2) sets the build's parallelism. BORINGSSL_FROM names
+# another build folder whose BoringSSL source to use instead of fetching it
+# again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-}
 shift || true
 case "$mode" in
-  asan) build=${BUILD_DIR:-build-asan}; option=CERTGATE_SANITIZE ;;
+  asan | asan-unit) build=${BUILD_DIR:-build-asan}; option=CERTGATE_SANITIZE ;;
   tsan) build=${BUILD_DIR:-build-tsan}; option=CERTGATE_TSAN ;;
   *)
     echo "usage: $0 asan|tsan [args]" >&2
@@ -38,9 +42,10 @@ else
   if command -v ccache >/dev/null 2>&1 && [ -z "${CI:-}" ]; then
     cmake_args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   fi
-  deploy/install-deps.sh "$build" >/dev/null
+  source_build=${BORINGSSL_FROM:-$build}
+  deploy/install-deps.sh "$source_build" >/dev/null
   cmake -S . -B "$build" -G Ninja "${cmake_args[@]}" \
-    -DCERTGATE_BORINGSSL_DIR="$PWD/$build/_deps/boringssl" >/dev/null
+    -DCERTGATE_BORINGSSL_DIR="$PWD/$source_build/_deps/boringssl" >/dev/null
 fi
 
 reports="$PWD/$build/sanitizer-reports"
@@ -63,8 +68,15 @@ called_from_lib:libgpr.so
 SUPP
 status=0
 
-if [ "$mode" = asan ]; then
-  cmake --build "$build" -j "${BUILD_JOBS:-2}"
+if [ "$mode" = asan ] || [ "$mode" = asan-unit ]; then
+  if [ "$mode" = asan-unit ]; then
+    # Only what the unit tests need: no binaries, no integration tests.
+    cmake --build "$build" -j "${BUILD_JOBS:-2}" --target common_unit_tests \
+      controlplane_unit_tests dataplane_core_unit_tests dataplane_http_unit_tests cli_unit_tests
+    set -- -L unit "$@"
+  else
+    cmake --build "$build" -j "${BUILD_JOBS:-2}"
+  fi
   # Leak checking stays on for our processes; gRPC's and protobuf's
   # process-lifetime singletons are not leaks of ours.
   export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"

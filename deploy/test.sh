@@ -3,6 +3,9 @@
 #
 #   deploy/test.sh                 # build/ : unit, integration and end-to-end tests
 #   CERTGATE_SANITIZE=1 deploy/test.sh   # build-asan/ : the same under ASan + UBSan
+#
+# The plain run also builds the unit tests with ASan + UBSan in build/asan/
+# and runs them (deploy/sanitize.sh asan-unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +24,6 @@ cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" \
   -DCERTGATE_BORINGSSL_DIR="$PWD/$build_dir/_deps/boringssl" >/dev/null
 cmake --build "$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 600
+if [ "${CERTGATE_SANITIZE:-0}" != 1 ]; then
+  BUILD_DIR="$build_dir/asan" BORINGSSL_FROM="$build_dir" deploy/sanitize.sh asan-unit
+fi
