@@ -712,6 +712,7 @@ void ClientConnection::ResetExchange() {
   logged_ = false;
   bytes_in_ = 0;
   body_bytes_in_ = 0;
+  retry_head_.clear();
   bytes_out_ = 0;
   exchange_start_ = absl::Time();
 }
@@ -735,6 +736,11 @@ void ClientConnection::StartProxy() {
   }
   std::string head = SerializeRequestHead(method_, path_, headers, framing, req.content_length());
   evbuffer_add(origin_out_, head.data(), head.size());
+  if (framing == BodyFraming::kNone) {
+    retry_head_ = std::move(head);
+  } else {
+    retry_head_.clear();  // a streamed body is gone once sent
+  }
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
@@ -754,6 +760,8 @@ void ClientConnection::StartProxy() {
   int fd = ctx_->origins->Take(origin_key_);
   if (fd >= 0) {
     origin_fd_ = fd;
+    origin_reused_ = true;
+    origin_bytes_received_ = 0;
     origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
     origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
     OriginConnected();
@@ -776,6 +784,8 @@ void ClientConnection::ConnectOrigin() {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   origin_fd_ = fd;
+  origin_reused_ = false;
+  origin_bytes_received_ = 0;
   origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
   origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
@@ -810,6 +820,9 @@ void ClientConnection::FlushOrigin() {
       return;
     }
     // The origin went away while we were sending.
+    if (RetryOnFreshOrigin()) {
+      return;
+    }
     if (response_started_) {
       Abort("origin closed while receiving the request");
     } else {
@@ -825,6 +838,7 @@ void ClientConnection::ReadOrigin() {
          evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
     ssize_t n = recv(origin_fd_, buf, sizeof(buf), 0);
     if (n > 0) {
+      origin_bytes_received_ += static_cast<uint64_t>(n);
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
       evtimer_add(origin_timer_ev_, &tv);
       size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
@@ -850,6 +864,9 @@ void ClientConnection::ReadOrigin() {
       return;
     }
     // EOF or reset.
+    if (RetryOnFreshOrigin()) {
+      return;
+    }
     std::string why = n == 0 ? "origin closed the connection" : strerror(errno);
     if (response_parser_->FeedEof() && response_complete_) {
       return;  // a body delimited by the close
@@ -938,6 +955,21 @@ void ClientConnection::OriginFailed(int status, absl::string_view why) {
   bool keep = request_complete_ && client_keep_alive_;
   Respond(status, "application/json", JsonError(why), keep);
   FinishExchange();
+}
+
+bool ClientConnection::RetryOnFreshOrigin() {
+  // Like nginx with upstream keepalive: a request that went out on a reused
+  // connection and got nothing back is resent once on a new one. Only
+  // without a body, which is still whole in retry_head_; a fresh connection
+  // is never retried.
+  if (!origin_reused_ || origin_bytes_received_ > 0 || retry_head_.empty() || response_started_) {
+    return false;
+  }
+  ctx_->metrics->OriginRetry();
+  ReleaseOrigin(false);
+  evbuffer_add(origin_out_, retry_head_.data(), retry_head_.size());
+  ConnectOrigin();
+  return true;
 }
 
 void ClientConnection::ReleaseOrigin(bool reusable) {

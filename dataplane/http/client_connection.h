@@ -84,6 +84,10 @@ class ClientConnection {
   bool OnResponseBody(absl::string_view data);
   bool OnResponseComplete();
   void OriginFailed(int status, absl::string_view why);
+  // RetryOnFreshOrigin resends a body-less request on a new connection when
+  // the pooled one it went out on closed before answering (the origin's idle
+  // close raced our reuse). False when that does not apply.
+  bool RetryOnFreshOrigin();
   void ReleaseOrigin(bool reusable);
   void AppendToClient(absl::string_view data);
 
@@ -158,6 +162,9 @@ class ClientConnection {
   int origin_fd_ = -1;
   std::string origin_key_;
   bool origin_connecting_ = false;
+  bool origin_reused_ = false;          // taken from the pool
+  uint64_t origin_bytes_received_ = 0;  // on the current origin connection
+  std::string retry_head_;              // the request head, when it has no body
   absl::Time origin_sent_;
 };
 

@@ -59,11 +59,12 @@ EdgeMetrics::EdgeMetrics(int workers) {
 }
 
 std::string EdgeMetrics::RenderPrometheus(const GlobalStats& global) const {
-  uint64_t origin_errors = 0, latency_count = 0, latency_sum_micros = 0;
+  uint64_t origin_errors = 0, origin_retries = 0, latency_count = 0, latency_sum_micros = 0;
   int64_t open = 0;
   std::array<uint64_t, kOriginLatencyBuckets.size() + 1> buckets{};
   for (const auto& w : workers_) {
     origin_errors += w->origin_errors.load(std::memory_order_relaxed);
+    origin_retries += w->origin_retries.load(std::memory_order_relaxed);
     open += w->connections_open.load(std::memory_order_relaxed);
     latency_count += w->latency_count.load(std::memory_order_relaxed);
     latency_sum_micros += w->latency_sum_micros.load(std::memory_order_relaxed);
@@ -109,6 +110,9 @@ std::string EdgeMetrics::RenderPrometheus(const GlobalStats& global) const {
           "HTTP requests by zone and response code.", "zone", "code");
   Scalar(&out, "certgate_origin_errors_total", "counter",
          "Origin connection failures, resets and timeouts.", origin_errors);
+  Scalar(&out, "certgate_origin_retries_total", "counter",
+         "Requests resent on a new connection after a pooled one turned out closed.",
+         origin_retries);
   Header(&out, "certgate_origin_latency_seconds", "histogram",
          "Time from forwarding a request to the origin's response headers.");
   uint64_t cumulative = 0;

@@ -22,6 +22,8 @@ void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int co
 
 void WorkerMetrics::OriginError() { origin_errors.fetch_add(1, std::memory_order_relaxed); }
 
+void WorkerMetrics::OriginRetry() { origin_retries.fetch_add(1, std::memory_order_relaxed); }
+
 void WorkerMetrics::OriginLatency(double seconds) {
   size_t i = 0;
   while (i < kOriginLatencyBuckets.size() && seconds > kOriginLatencyBuckets[i]) {

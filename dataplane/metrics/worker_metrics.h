@@ -27,11 +27,13 @@ class WorkerMetrics {
   void RequestDone(absl::string_view zone, uint64_t zone_id, int code,
                    absl::string_view cert_status);
   void OriginError();
+  void OriginRetry();
   void OriginLatency(double seconds);
   void ConnectionOpened();
   void ConnectionClosed();
 
   std::atomic<uint64_t> origin_errors{0};
+  std::atomic<uint64_t> origin_retries{0};
   std::atomic<int64_t> connections_open{0};
   std::array<std::atomic<uint64_t>, kOriginLatencyBuckets.size() + 1> latency_buckets{};
   std::atomic<uint64_t> latency_count{0};

@@ -130,6 +130,40 @@ TEST_F(EdgeFaultTest, OriginResetBeforeResponseIs502AndOtherZonesKeepServing) {
   EXPECT_GE(edge_->Metric("certgate_origin_errors_total"), 1);
 }
 
+// A pooled origin connection that the origin closes as a request arrives:
+// a request without a body is resent once on a new connection (the client
+// never sees the race); one with a body is not (the origin may have acted
+// on it), and gets 502.
+TEST_F(EdgeFaultTest, RequestOnAPooledConnectionTheOriginClosedIsRetriedOnceWithoutABody) {
+  auto origin = TestOrigin::Start(TestOrigin::Behavior::kOneResponsePerConnection);
+  ASSERT_TRUE(origin.ok());
+  ASSERT_NO_FATAL_FAILURE(StartEdge((*origin)->port(), {}));
+  auto client = TlsClient::Connect(edge_->port(), kBad);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto exchange = [&](const std::string& request) -> std::string {
+    if (!(*client)->Write(request)) {
+      return "write failed";
+    }
+    auto response = (*client)->ReadResponse();
+    return response.ok() ? *response : std::string(response.status().message());
+  };
+  std::string first = exchange(Get(kBad, "/first"));
+  EXPECT_EQ(StatusCode(first), 200) << first;
+  EXPECT_EQ((*origin)->requests(), 1);
+
+  std::string second = exchange(Get(kBad, "/second"));
+  EXPECT_EQ(StatusCode(second), 200) << second;
+  EXPECT_EQ((*origin)->requests(), 3) << "the pooled attempt and the retry";
+  EXPECT_TRUE(absl::StartsWith((*origin)->last_head(), "GET /second ")) << (*origin)->last_head();
+  EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
+
+  std::string post = exchange(
+      absl::StrCat("POST /order HTTP/1.1\r\nHost: ", kBad, "\r\nContent-Length: 5\r\n\r\nhello"));
+  EXPECT_EQ(StatusCode(post), 502) << post;
+  EXPECT_EQ((*origin)->requests(), 4) << "a request with a body is sent once";
+  EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
+}
+
 TEST_F(EdgeFaultTest, OriginResetMidResponseClosesTheClientConnection) {
   auto bad = TestOrigin::Start(TestOrigin::Behavior::kResetMidResponse);
   ASSERT_TRUE(bad.ok());

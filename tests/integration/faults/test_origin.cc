@@ -129,6 +129,7 @@ void TestOrigin::Serve(int fd) {
   std::string data;
   char buf[16384];
   bool open = true;
+  int answered = 0;
   while (open && !stopping_.load()) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) {
@@ -150,7 +151,13 @@ void TestOrigin::Serve(int fd) {
         absl::MutexLock lock(&mu_);
         last_head_ = head;
       }
+      if (behavior_ == Behavior::kOneResponsePerConnection && answered == 1) {
+        open = false;  // FIN, no answer
+        break;
+      }
+      ++answered;
       switch (behavior_) {
+        case Behavior::kOneResponsePerConnection:
         case Behavior::kEcho: {
           std::string response = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n",
                                               "Content-Length: ", head.size(), "\r\n\r\n", head);

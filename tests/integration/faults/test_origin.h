@@ -19,10 +19,13 @@ namespace certgate::faults {
 class TestOrigin {
  public:
   enum class Behavior {
-    kEcho,                 // 200, the request head as the body
-    kResetBeforeResponse,  // reads the request, then resets the connection
-    kResetMidResponse,     // sends headers and part of the body, then resets
-    kNeverAnswer,          // reads the request and stays silent
+    kEcho,                      // 200, the request head as the body
+    kResetBeforeResponse,       // reads the request, then resets the connection
+    kResetMidResponse,          // sends headers and part of the body, then resets
+    kNeverAnswer,               // reads the request and stays silent
+    kOneResponsePerConnection,  // echoes the first request of a keep-alive
+                                // connection, then closes on the next one
+                                // unanswered, as if its idle close raced it
   };
 
   static absl::StatusOr<std::unique_ptr<TestOrigin>> Start(Behavior behavior);
