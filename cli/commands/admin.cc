@@ -1,5 +1,6 @@
 // certgate admin: tenants and their tokens, with the admin token.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -11,110 +12,54 @@ namespace certgate::cli {
 
 namespace {
 
+void RenderNewTenant(std::ostream& out, const certgate::v1::CreateTenantResponse& response) {
+  out << FormatFields({
+             {"Tenant", response.tenant().name()},
+             {"Tenant id", response.tenant().id()},
+             {"Token id", response.token_id()},
+             {"Token", response.token()},
+         })
+      << "The token is shown only this once: keep it now.\n";
+}
+
 int CreateTenant(CommandContext& context, const std::string& name) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::CreateTenantRequest request;
   request.set_name(name);
-  certgate::v1::CreateTenantResponse response;
-  grpc::Status status =
-      connection->admin().CreateTenant(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << FormatFields({
-                       {"Tenant", response.tenant().name()},
-                       {"Tenant id", response.tenant().id()},
-                       {"Token id", response.token_id()},
-                       {"Token", response.token()},
-                   })
-                << "The token is shown only this once: keep it now.\n";
-  return kExitOk;
+  return context.CallAndPrint(&AdminStub::CreateTenant, request, RenderNewTenant);
 }
 
 int ListTenants(CommandContext& context) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::ListTenantsResponse response;
-  grpc::Status status = connection->admin().ListTenants(
-      connection->NewCallContext().get(), certgate::v1::ListTenantsRequest(), &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderTenants(response);
-  return kExitOk;
+  return context.CallAndPrint(
+      &AdminStub::ListTenants, certgate::v1::ListTenantsRequest(),
+      [](std::ostream& out, const auto& response) { out << RenderTenants(response); });
 }
 
 int DeleteTenant(CommandContext& context, const std::string& name) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::DeleteTenantRequest request;
   request.set_tenant(name);
-  certgate::v1::DeleteTenantResponse response;
-  grpc::Status status =
-      connection->admin().DeleteTenant(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Deleted tenant " << name << " (config version " << response.config_version()
-                << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(&AdminStub::DeleteTenant, request,
+                              [&](std::ostream& out, const auto& response) {
+                                out << "Deleted tenant " << name << " (config version "
+                                    << response.config_version() << ")\n";
+                              });
 }
 
 int CreateToken(CommandContext& context, const std::string& tenant) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::CreateTenantTokenRequest request;
   request.set_tenant(tenant);
-  certgate::v1::CreateTenantTokenResponse response;
-  grpc::Status status =
-      connection->admin().CreateTenantToken(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << FormatFields({{"Token id", response.token_id()}, {"Token", response.token()}})
-                << "The token is shown only this once: keep it now.\n";
-  return kExitOk;
+  return context.CallAndPrint(
+      &AdminStub::CreateTenantToken, request, [](std::ostream& out, const auto& response) {
+        out << FormatFields({{"Token id", response.token_id()}, {"Token", response.token()}})
+            << "The token is shown only this once: keep it now.\n";
+      });
 }
 
 int RevokeToken(CommandContext& context, const std::string& id) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::RevokeTenantTokenRequest request;
   request.set_token_id(id);
-  certgate::v1::RevokeTenantTokenResponse response;
-  grpc::Status status =
-      connection->admin().RevokeTenantToken(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Revoked token " << id << "\n";
-  return kExitOk;
+  return context.CallAndPrint(
+      &AdminStub::RevokeTenantToken, request,
+      [&](std::ostream& out, const auto&) { out << "Revoked token " << id << "\n"; });
 }
 
 // AddNameCommand adds a subcommand taking one required positional.

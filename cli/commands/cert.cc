@@ -1,5 +1,6 @@
 // certgate cert: the server certificate edges present for a zone.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -21,15 +22,11 @@ struct CertOptions {
   std::string key_file;
 };
 
-int PrintServerCertificate(CommandContext& context, const certgate::v1::ZoneResponse& response) {
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderServerCertificate(response.zone().server_certificate());
+void RenderCertificateChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
+  out << RenderServerCertificate(response.zone().server_certificate());
   if (response.config_version() != 0) {
-    context.out() << "Config version " << response.config_version() << "\n";
+    out << "Config version " << response.config_version() << "\n";
   }
-  return kExitOk;
 }
 
 int SetCertificate(CommandContext& context, const CertOptions& options) {
@@ -47,51 +44,26 @@ int SetCertificate(CommandContext& context, const CertOptions& options) {
   if (auto parsed = ParsePrivateKey(*key); !parsed.ok()) {
     return context.UsageError(absl::StrCat(options.key_file, ": ", parsed.status().message()));
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::SetServerCertificateRequest request;
   request.set_hostname(options.host);
   request.set_chain_pem(*chain);
   request.set_key_pem(*key);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status = connection->tenant().SetServerCertificate(
-      connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintServerCertificate(context, response);
+  return context.CallAndPrint(&TenantStub::SetServerCertificate, request, RenderCertificateChange);
 }
 
 int ResetCertificate(CommandContext& context, const CertOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::ResetServerCertificateRequest request;
   request.set_hostname(options.host);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status = connection->tenant().ResetServerCertificate(
-      connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintServerCertificate(context, response);
+  return context.CallAndPrint(&TenantStub::ResetServerCertificate, request,
+                              RenderCertificateChange);
 }
 
 int ShowCertificate(CommandContext& context, const CertOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
+  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+    return code;
   }
   if (context.json()) {
     return context.PrintJson(response.zone().server_certificate());
@@ -102,22 +74,10 @@ int ShowCertificate(CommandContext& context, const CertOptions& options) {
 }
 
 int EdgeCa(CommandContext& context) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::GetEdgeCaResponse response;
-  grpc::Status status = connection->tenant().GetEdgeCa(connection->NewCallContext().get(),
-                                                       certgate::v1::GetEdgeCaRequest(), &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
   // Bare PEM, so that `certgate cert edge-ca > edge-ca.pem` is a usable file.
-  context.out() << response.certificate_pem();
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::GetEdgeCa, certgate::v1::GetEdgeCaRequest(),
+      [](std::ostream& out, const auto& response) { out << response.certificate_pem(); });
 }
 
 }  // namespace

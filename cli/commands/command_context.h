@@ -5,9 +5,12 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "certgate/v1/admin.grpc.pb.h"
+#include "certgate/v1/tenant.grpc.pb.h"
 #include "cli/client/connection.h"
 #include "cli/client/connection_settings.h"
 #include "google/protobuf/message.h"
@@ -19,6 +22,13 @@ namespace certgate::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRefused = 1;  // the server refused (or could not be reached)
 inline constexpr int kExitUsage = 2;    // bad flags or bad local input; nothing was sent
+
+using TenantStub = certgate::v1::TenantService::Stub;
+using AdminStub = certgate::v1::AdminService::Stub;
+
+// StubMethod is a unary call of a generated stub, e.g. &TenantStub::GetZone.
+template <typename Stub, typename Request, typename Response>
+using StubMethod = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
 
 // CommandContext is what every command shares: the global flags, the
 // environment, where output goes, and the one action the command line chose.
@@ -54,7 +64,27 @@ class CommandContext {
   // PrintJson writes the message as JSON; returns kExitOk.
   int PrintJson(const google::protobuf::Message& message);
 
+  // Call connects and makes one call. Returns kExitOk with `response` filled
+  // in, else the exit code, the reason printed already.
+  template <typename Stub, typename Request, typename Response>
+  int Call(StubMethod<Stub, Request, Response> method, const Request& request, Response* response);
+
+  // CallAndPrint is Call, then the response as JSON with --json, else as
+  // `render(out(), response)` writes it.
+  template <typename Stub, typename Request, typename Response, typename Render>
+  int CallAndPrint(StubMethod<Stub, Request, Response> method, const Request& request,
+                   Render render);
+
  private:
+  template <typename Stub>
+  static Stub& StubOf(Connection& connection) {
+    if constexpr (std::is_same_v<Stub, AdminStub>) {
+      return connection.admin();
+    } else {
+      return connection.tenant();
+    }
+  }
+
   std::map<std::string, std::string> env_;
   std::ostream& out_;
   std::ostream& err_;
@@ -63,5 +93,34 @@ class CommandContext {
   std::function<int()> action_;
   std::unique_ptr<Connection> connection_;
 };
+
+template <typename Stub, typename Request, typename Response>
+int CommandContext::Call(StubMethod<Stub, Request, Response> method, const Request& request,
+                         Response* response) {
+  Connection* connection = Connect();
+  if (connection == nullptr) {
+    return kExitUsage;
+  }
+  grpc::Status status =
+      (StubOf<Stub>(*connection).*method)(connection->NewCallContext().get(), request, response);
+  if (!status.ok()) {
+    return RpcError(status);
+  }
+  return kExitOk;
+}
+
+template <typename Stub, typename Request, typename Response, typename Render>
+int CommandContext::CallAndPrint(StubMethod<Stub, Request, Response> method, const Request& request,
+                                 Render render) {
+  Response response;
+  if (int code = Call(method, request, &response); code != kExitOk) {
+    return code;
+  }
+  if (json()) {
+    return PrintJson(response);
+  }
+  render(out(), response);
+  return kExitOk;
+}
 
 }  // namespace certgate::cli

@@ -1,5 +1,6 @@
 // certgate crl: CRLs uploaded for a zone.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,18 @@ struct CrlOptions {
   std::string id;
 };
 
+void RenderAddedCrl(std::ostream& out, const certgate::v1::AddCrlResponse& response) {
+  const auto& crl = response.crl();
+  out << FormatFields({
+      {"CRL", crl.id()},
+      {"Issuer", crl.issuer()},
+      {"This update", FormatUtc(crl.this_update_unix())},
+      {"Next update", FormatUtc(crl.next_update_unix())},
+      {"Revoked", absl::StrCat(crl.revoked_count())},
+      {"Config version", absl::StrCat(response.config_version())},
+  });
+}
+
 int AddCrl(CommandContext& context, const CrlOptions& options) {
   absl::StatusOr<std::string> data = ReadLocalFile(options.file);
   if (!data.ok()) {
@@ -28,54 +41,21 @@ int AddCrl(CommandContext& context, const CrlOptions& options) {
   if (auto parsed = ParseCrl(*data); !parsed.ok()) {
     return context.UsageError(absl::StrCat(options.file, ": ", parsed.status().message()));
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::AddCrlRequest request;
   request.set_hostname(options.host);
   request.set_data(*data);
-  certgate::v1::AddCrlResponse response;
-  grpc::Status status =
-      connection->tenant().AddCrl(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  const auto& crl = response.crl();
-  context.out() << FormatFields({
-      {"CRL", crl.id()},
-      {"Issuer", crl.issuer()},
-      {"This update", FormatUtc(crl.this_update_unix())},
-      {"Next update", FormatUtc(crl.next_update_unix())},
-      {"Revoked", absl::StrCat(crl.revoked_count())},
-      {"Config version", absl::StrCat(response.config_version())},
-  });
-  return kExitOk;
+  return context.CallAndPrint(&TenantStub::AddCrl, request, RenderAddedCrl);
 }
 
 int RemoveCrl(CommandContext& context, const CrlOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::RemoveCrlRequest request;
   request.set_hostname(options.host);
   request.set_id(options.id);
-  certgate::v1::ChangeResponse response;
-  grpc::Status status =
-      connection->tenant().RemoveCrl(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Removed CRL " << options.id << " from " << options.host << " (config version "
-                << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(&TenantStub::RemoveCrl, request,
+                              [&](std::ostream& out, const auto& response) {
+                                out << "Removed CRL " << options.id << " from " << options.host
+                                    << " (config version " << response.config_version() << ")\n";
+                              });
 }
 
 }  // namespace

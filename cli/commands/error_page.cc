@@ -1,5 +1,6 @@
 // certgate error-page: the body enforce mode answers with (HTTP 403).
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -25,42 +26,25 @@ int SetErrorPage(CommandContext& context, const ErrorPageOptions& options) {
   if (options.content_type.empty()) {
     return context.UsageError("--content-type must not be empty");
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::SetErrorResponseRequest request;
   request.set_hostname(options.host);
   request.mutable_error_response()->set_content_type(options.content_type);
   request.mutable_error_response()->set_body(*body);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().SetErrorResponse(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Error page of " << response.zone().hostname()
-                << " set: " << response.zone().error_response().content_type() << ", "
-                << response.zone().error_response().body().size() << " bytes (config version "
-                << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::SetErrorResponse, request, [](std::ostream& out, const auto& response) {
+        out << "Error page of " << response.zone().hostname()
+            << " set: " << response.zone().error_response().content_type() << ", "
+            << response.zone().error_response().body().size() << " bytes (config version "
+            << response.config_version() << ")\n";
+      });
 }
 
 int ShowErrorPage(CommandContext& context, const ErrorPageOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
+  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+    return code;
   }
   const auto& page = response.zone().error_response();
   if (context.json()) {

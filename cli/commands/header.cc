@@ -1,6 +1,7 @@
 // certgate header: certificate fields forwarded to the origin as headers, and
 // the names of the status headers.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "cli/client/format.h"
@@ -20,48 +21,25 @@ struct HeaderOptions {
   std::string error_name;
 };
 
-int PrintMappings(CommandContext& context, const certgate::v1::ZoneResponse& response,
-                  bool show_version) {
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderHeaderMappings(response.zone());
-  if (show_version) {
-    context.out() << "Config version " << response.config_version() << "\n";
-  }
-  return kExitOk;
+void RenderMappingsChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
+  out << RenderHeaderMappings(response.zone()) << "Config version " << response.config_version()
+      << "\n";
 }
 
 int SetHeader(CommandContext& context, const HeaderOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::SetHeaderMappingRequest request;
   request.set_hostname(options.host);
   request.mutable_mapping()->set_header(options.name);
   request.mutable_mapping()->set_selector(options.selector);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().SetHeaderMapping(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintMappings(context, response, true);
+  return context.CallAndPrint(&TenantStub::SetHeaderMapping, request, RenderMappingsChange);
 }
 
 int ListHeaders(CommandContext& context, const HeaderOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
+  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+    return code;
   }
   if (context.json()) {
     certgate::v1::Zone mappings;
@@ -75,29 +53,15 @@ int ListHeaders(CommandContext& context, const HeaderOptions& options) {
 }
 
 int RemoveHeader(CommandContext& context, const HeaderOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::RemoveHeaderMappingRequest request;
   request.set_hostname(options.host);
   request.set_header(options.name);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status = connection->tenant().RemoveHeaderMapping(connection->NewCallContext().get(),
-                                                                 request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintMappings(context, response, true);
+  return context.CallAndPrint(&TenantStub::RemoveHeaderMapping, request, RenderMappingsChange);
 }
 
 int StatusNames(CommandContext& context, const HeaderOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::ZoneResponse response;
-  grpc::Status status;
+  int code;
   bool change =
       !options.status_name.empty() || !options.ski_name.empty() || !options.error_name.empty();
   if (change) {
@@ -106,15 +70,14 @@ int StatusNames(CommandContext& context, const HeaderOptions& options) {
     request.mutable_names()->set_status(options.status_name);
     request.mutable_names()->set_ski(options.ski_name);
     request.mutable_names()->set_error(options.error_name);
-    status = connection->tenant().SetStatusHeaderNames(connection->NewCallContext().get(), request,
-                                                       &response);
+    code = context.Call(&TenantStub::SetStatusHeaderNames, request, &response);
   } else {
     certgate::v1::GetZoneRequest request;
     request.set_hostname(options.host);
-    status = connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
+    code = context.Call(&TenantStub::GetZone, request, &response);
   }
-  if (!status.ok()) {
-    return context.RpcError(status);
+  if (code != kExitOk) {
+    return code;
   }
   if (context.json()) {
     return context.PrintJson(response.zone().status_header_names());

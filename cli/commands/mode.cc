@@ -1,5 +1,6 @@
 // certgate mode: what edges do with a zone's client certificates.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "cli/client/format.h"
@@ -19,26 +20,15 @@ int SetMode(CommandContext& context, const ModeOptions& options) {
   if (!mode.ok()) {
     return context.UsageError(mode.status());
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::UpdateZoneRequest request;
   request.set_hostname(options.host);
   request.set_mode(*mode);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().UpdateZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Mode of " << response.zone().hostname() << " is "
-                << ModeName(response.zone().mode()) << " (config version "
-                << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(&TenantStub::UpdateZone, request,
+                              [](std::ostream& out, const auto& response) {
+                                out << "Mode of " << response.zone().hostname() << " is "
+                                    << ModeName(response.zone().mode()) << " (config version "
+                                    << response.config_version() << ")\n";
+                              });
 }
 
 }  // namespace

@@ -116,20 +116,26 @@ std::string ChainPem(const X509* leaf, const std::vector<const X509*>& intermedi
   return pem;
 }
 
-int InitCa(CommandContext& context, const PkiOptions& options) {
+// CheckCaOptions is CheckCommon plus the CA's own --path-len.
+absl::StatusOr<KeyType> CheckCaOptions(const PkiOptions& options) {
   absl::StatusOr<KeyType> key_type = CheckCommon(options);
-  if (!key_type.ok()) {
-    return context.UsageError(key_type.status());
+  if (key_type.ok() && options.path_len < -1) {
+    return absl::InvalidArgumentError("--path-len must be 0 or more");
   }
-  if (options.path_len < -1) {
-    return context.UsageError("--path-len must be 0 or more");
-  }
+  return key_type;
+}
+
+// MakeCa makes a CA in options.out: a root when `parent` is null, else an
+// intermediate signed by `parent`, with chain.pem holding it and the parent's
+// chain.
+int MakeCa(CommandContext& context, const PkiOptions& options, KeyType key_type,
+           const CaDirectory* parent) {
   if (absl::Status s =
           RefuseExisting(options.out, {CaDirectory::kKeyFile, CaDirectory::kCertificateFile});
       !s.ok()) {
     return context.UsageError(s);
   }
-  auto key = GenerateKey(*key_type);
+  auto key = GenerateKey(key_type);
   if (!key.ok()) {
     return context.UsageError(key.status());
   }
@@ -138,25 +144,40 @@ int InitCa(CommandContext& context, const PkiOptions& options) {
   spec.days = options.days;
   spec.is_ca = true;
   spec.path_len = options.path_len;
-  auto cert = IssueCertificate(spec, key->get(), nullptr, key->get());
+  auto cert = parent == nullptr
+                  ? IssueCertificate(spec, key->get(), nullptr, key->get())
+                  : IssueCertificate(spec, key->get(), parent->certificate(), parent->key());
   if (!cert.ok()) {
     return context.UsageError(cert.status());
   }
-  if (absl::Status s = CaDirectory::Write(options.out, cert->get(), key->get(), {}); !s.ok()) {
+  std::vector<const X509*> chain;
+  std::vector<std::string> files = {JoinPath(options.out, CaDirectory::kCertificateFile),
+                                    JoinPath(options.out, CaDirectory::kKeyFile)};
+  if (parent != nullptr) {
+    chain.push_back(cert->get());
+    for (const X509* above : parent->chain()) {
+      chain.push_back(above);
+    }
+    files.push_back(JoinPath(options.out, CaDirectory::kChainFile));
+  }
+  if (absl::Status s = CaDirectory::Write(options.out, cert->get(), key->get(), chain); !s.ok()) {
     return context.UsageError(s);
   }
-  return Describe(context, cert->get(),
-                  {JoinPath(options.out, CaDirectory::kCertificateFile),
-                   JoinPath(options.out, CaDirectory::kKeyFile)});
+  return Describe(context, cert->get(), files);
 }
 
-int InitIntermediate(CommandContext& context, const PkiOptions& options) {
-  absl::StatusOr<KeyType> key_type = CheckCommon(options);
+int InitCa(CommandContext& context, const PkiOptions& options) {
+  absl::StatusOr<KeyType> key_type = CheckCaOptions(options);
   if (!key_type.ok()) {
     return context.UsageError(key_type.status());
   }
-  if (options.path_len < -1) {
-    return context.UsageError("--path-len must be 0 or more");
+  return MakeCa(context, options, *key_type, nullptr);
+}
+
+int InitIntermediate(CommandContext& context, const PkiOptions& options) {
+  absl::StatusOr<KeyType> key_type = CheckCaOptions(options);
+  if (!key_type.ok()) {
+    return context.UsageError(key_type.status());
   }
   auto parent = CaDirectory::Load(options.ca_dir);
   if (!parent.ok()) {
@@ -172,35 +193,33 @@ int InitIntermediate(CommandContext& context, const PkiOptions& options) {
     return context.UsageError(absl::StrCat("--path-len must be below the path length ",
                                            parent_path_len, " of the CA in ", options.ca_dir));
   }
-  if (absl::Status s =
-          RefuseExisting(options.out, {CaDirectory::kKeyFile, CaDirectory::kCertificateFile});
-      !s.ok()) {
-    return context.UsageError(s);
+  return MakeCa(context, options, *key_type, parent->get());
+}
+
+// WriteIssued writes cert.pem and chain.pem into `dir`, and key.pem (0600)
+// when `key` is given: a signed CSR's key stays with its owner.
+int WriteIssued(CommandContext& context, const std::string& dir, const X509* cert,
+                const EVP_PKEY* key, const CaDirectory& ca) {
+  std::string cert_path = JoinPath(dir, "cert.pem");
+  std::string key_path = JoinPath(dir, "key.pem");
+  std::string chain_path = JoinPath(dir, "chain.pem");
+  absl::Status status = MakeDirectories(dir, 0755);
+  if (status.ok() && key != nullptr) {
+    status = WriteFileAtomically(key_path, PrivateKeyToPem(key), 0600);
   }
-  auto key = GenerateKey(*key_type);
-  if (!key.ok()) {
-    return context.UsageError(key.status());
+  if (status.ok()) {
+    status = WriteFileAtomically(cert_path, CertificateToPem(cert), 0644);
   }
-  CertificateSpec spec;
-  spec.common_name = options.cn;
-  spec.days = options.days;
-  spec.is_ca = true;
-  spec.path_len = options.path_len;
-  auto cert = IssueCertificate(spec, key->get(), (*parent)->certificate(), (*parent)->key());
-  if (!cert.ok()) {
-    return context.UsageError(cert.status());
+  if (status.ok()) {
+    status = WriteFileAtomically(chain_path, ChainPem(cert, ca.chain()), 0644);
   }
-  std::vector<const X509*> chain = {cert->get()};
-  for (const X509* above : (*parent)->chain()) {
-    chain.push_back(above);
+  if (!status.ok()) {
+    return context.UsageError(status);
   }
-  if (absl::Status s = CaDirectory::Write(options.out, cert->get(), key->get(), chain); !s.ok()) {
-    return context.UsageError(s);
+  if (key == nullptr) {
+    return Describe(context, cert, {cert_path, chain_path});
   }
-  return Describe(context, cert->get(),
-                  {JoinPath(options.out, CaDirectory::kCertificateFile),
-                   JoinPath(options.out, CaDirectory::kKeyFile),
-                   JoinPath(options.out, CaDirectory::kChainFile)});
+  return Describe(context, cert, {cert_path, key_path, chain_path});
 }
 
 int Issue(CommandContext& context, const PkiOptions& options) {
@@ -223,23 +242,7 @@ int Issue(CommandContext& context, const PkiOptions& options) {
   if (!cert.ok()) {
     return context.UsageError(cert.status());
   }
-  std::string cert_path = JoinPath(options.out, "cert.pem");
-  std::string key_path = JoinPath(options.out, "key.pem");
-  std::string chain_path = JoinPath(options.out, "chain.pem");
-  absl::Status status = MakeDirectories(options.out, 0755);
-  if (status.ok()) {
-    status = WriteFileAtomically(key_path, PrivateKeyToPem(key->get()), 0600);
-  }
-  if (status.ok()) {
-    status = WriteFileAtomically(cert_path, CertificateToPem(cert->get()), 0644);
-  }
-  if (status.ok()) {
-    status = WriteFileAtomically(chain_path, ChainPem(cert->get(), (*ca)->chain()), 0644);
-  }
-  if (!status.ok()) {
-    return context.UsageError(status);
-  }
-  return Describe(context, cert->get(), {cert_path, key_path, chain_path});
+  return WriteIssued(context, options.out, cert->get(), key->get(), **ca);
 }
 
 int SignCsrCommand(CommandContext& context, const PkiOptions& options) {
@@ -262,19 +265,7 @@ int SignCsrCommand(CommandContext& context, const PkiOptions& options) {
   if (!cert.ok()) {
     return context.UsageError(absl::StrCat(options.csr_file, ": ", cert.status().message()));
   }
-  std::string cert_path = JoinPath(options.out, "cert.pem");
-  std::string chain_path = JoinPath(options.out, "chain.pem");
-  absl::Status status = MakeDirectories(options.out, 0755);
-  if (status.ok()) {
-    status = WriteFileAtomically(cert_path, CertificateToPem(cert->get()), 0644);
-  }
-  if (status.ok()) {
-    status = WriteFileAtomically(chain_path, ChainPem(cert->get(), (*ca)->chain()), 0644);
-  }
-  if (!status.ok()) {
-    return context.UsageError(status);
-  }
-  return Describe(context, cert->get(), {cert_path, chain_path});
+  return WriteIssued(context, options.out, cert->get(), nullptr, **ca);
 }
 
 int MakeCrl(CommandContext& context, const PkiOptions& options) {

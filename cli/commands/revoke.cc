@@ -1,5 +1,6 @@
 // certgate revoke: revoked serials and certificates of a zone.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -42,6 +43,16 @@ absl::StatusOr<std::string> ReadCertificateFile(const std::string& path) {
   return data;
 }
 
+void RenderRevocation(std::ostream& out, const certgate::v1::RevokeResponse& response) {
+  const auto& revocation = response.revocation();
+  out << FormatFields({
+      {"Revocation", revocation.id()},
+      {"Serial", revocation.serial_hex()},
+      {"Issuer", revocation.issuer().empty() ? "(any issuer of the zone)" : revocation.issuer()},
+      {"Config version", absl::StrCat(response.config_version())},
+  });
+}
+
 int Revoke(CommandContext& context, const RevokeOptions& options) {
   if (options.host.empty()) {
     return context.UsageError("HOST is required");
@@ -74,69 +85,26 @@ int Revoke(CommandContext& context, const RevokeOptions& options) {
     }
     request.set_certificate(*cert);
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::RevokeResponse response;
-  grpc::Status status =
-      connection->tenant().Revoke(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  const auto& revocation = response.revocation();
-  context.out() << FormatFields({
-      {"Revocation", revocation.id()},
-      {"Serial", revocation.serial_hex()},
-      {"Issuer", revocation.issuer().empty() ? "(any issuer of the zone)" : revocation.issuer()},
-      {"Config version", absl::StrCat(response.config_version())},
-  });
-  return kExitOk;
+  return context.CallAndPrint(&TenantStub::Revoke, request, RenderRevocation);
 }
 
 int ListRevocations(CommandContext& context, const RevokeOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::ListRevocationsRequest request;
   request.set_hostname(options.host);
-  certgate::v1::ListRevocationsResponse response;
-  grpc::Status status =
-      connection->tenant().ListRevocations(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderRevocations(response);
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::ListRevocations, request,
+      [](std::ostream& out, const auto& response) { out << RenderRevocations(response); });
 }
 
 int RemoveRevocation(CommandContext& context, const RevokeOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::RemoveRevocationRequest request;
   request.set_hostname(options.host);
   request.set_id(options.id);
-  certgate::v1::ChangeResponse response;
-  grpc::Status status =
-      connection->tenant().RemoveRevocation(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Removed revocation " << options.id << " from " << options.host
-                << " (config version " << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::RemoveRevocation, request, [&](std::ostream& out, const auto& response) {
+        out << "Removed revocation " << options.id << " from " << options.host
+            << " (config version " << response.config_version() << ")\n";
+      });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // certgate root / certgate intermediate: a zone's trust anchors and the
 // intermediates edges may use to build chains. Both groups have one shape.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -15,16 +16,12 @@ namespace certgate::cli {
 
 namespace {
 
-using Stub = certgate::v1::TenantService::Stub;
-using AddMethod = grpc::Status (Stub::*)(grpc::ClientContext*,
-                                         const certgate::v1::AddCaCertificatesRequest&,
-                                         certgate::v1::AddCaCertificatesResponse*);
-using ListMethod = grpc::Status (Stub::*)(grpc::ClientContext*,
-                                          const certgate::v1::ListCaCertificatesRequest&,
-                                          certgate::v1::ListCaCertificatesResponse*);
-using RemoveMethod = grpc::Status (Stub::*)(grpc::ClientContext*,
-                                            const certgate::v1::RemoveCaCertificateRequest&,
-                                            certgate::v1::ChangeResponse*);
+using AddMethod = StubMethod<TenantStub, certgate::v1::AddCaCertificatesRequest,
+                             certgate::v1::AddCaCertificatesResponse>;
+using ListMethod = StubMethod<TenantStub, certgate::v1::ListCaCertificatesRequest,
+                              certgate::v1::ListCaCertificatesResponse>;
+using RemoveMethod =
+    StubMethod<TenantStub, certgate::v1::RemoveCaCertificateRequest, certgate::v1::ChangeResponse>;
 
 // CaKind is what differs between roots and intermediates.
 struct CaKind {
@@ -52,69 +49,33 @@ int AddCertificates(CommandContext& context, const CaKind& kind, const CaOptions
   if (!parsed.ok()) {
     return context.UsageError(absl::StrCat(options.file, ": ", parsed.status().message()));
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::AddCaCertificatesRequest request;
   request.set_hostname(options.host);
   request.set_data(*data);
-  certgate::v1::AddCaCertificatesResponse response;
-  grpc::Status status =
-      (connection->tenant().*kind.add)(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Added " << response.added_size() << " " << kind.group
-                << (response.added_size() == 1 ? "" : "s") << " to " << options.host
-                << " (config version " << response.config_version() << ")\n"
-                << RenderCaCertificates(response.added());
-  return kExitOk;
+  return context.CallAndPrint(kind.add, request, [&](std::ostream& out, const auto& response) {
+    out << "Added " << response.added_size() << " " << kind.group
+        << (response.added_size() == 1 ? "" : "s") << " to " << options.host << " (config version "
+        << response.config_version() << ")\n"
+        << RenderCaCertificates(response.added());
+  });
 }
 
 int ListCertificates(CommandContext& context, const CaKind& kind, const CaOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::ListCaCertificatesRequest request;
   request.set_hostname(options.host);
-  certgate::v1::ListCaCertificatesResponse response;
-  grpc::Status status =
-      (connection->tenant().*kind.list)(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderCaCertificates(response.certificates());
-  return kExitOk;
+  return context.CallAndPrint(kind.list, request, [](std::ostream& out, const auto& response) {
+    out << RenderCaCertificates(response.certificates());
+  });
 }
 
 int RemoveCertificate(CommandContext& context, const CaKind& kind, const CaOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::RemoveCaCertificateRequest request;
   request.set_hostname(options.host);
   request.set_id(options.id);
-  certgate::v1::ChangeResponse response;
-  grpc::Status status =
-      (connection->tenant().*kind.remove)(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Removed " << kind.group << " " << options.id << " from " << options.host
-                << " (config version " << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(kind.remove, request, [&](std::ostream& out, const auto& response) {
+    out << "Removed " << kind.group << " " << options.id << " from " << options.host
+        << " (config version " << response.config_version() << ")\n";
+  });
 }
 
 void AddCaGroup(CLI::App& app, CommandContext& context, const CaKind& kind,
@@ -149,9 +110,10 @@ void AddCaGroup(CLI::App& app, CommandContext& context, const CaKind& kind,
   });
 }
 
-const CaKind kRoot = {"root", "roots", &Stub::AddRoots, &Stub::ListRoots, &Stub::RemoveRoot};
-const CaKind kIntermediate = {"intermediate", "intermediates", &Stub::AddIntermediates,
-                              &Stub::ListIntermediates, &Stub::RemoveIntermediate};
+const CaKind kRoot = {"root", "roots", &TenantStub::AddRoots, &TenantStub::ListRoots,
+                      &TenantStub::RemoveRoot};
+const CaKind kIntermediate = {"intermediate", "intermediates", &TenantStub::AddIntermediates,
+                              &TenantStub::ListIntermediates, &TenantStub::RemoveIntermediate};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // certgate zone: create, list, show, change and delete zones.
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -19,13 +20,9 @@ struct ZoneOptions {
   std::string send_ca_names;
 };
 
-int PrintZoneResponse(CommandContext& context, const certgate::v1::ZoneResponse& response) {
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderZone(response.zone()) << "\nConfig version " << response.config_version()
-                << "\n";
-  return kExitOk;
+// RenderZoneChange: the zone as it now is, and the config version the change made.
+void RenderZoneChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
+  out << RenderZone(response.zone()) << "\nConfig version " << response.config_version() << "\n";
 }
 
 int CreateZone(CommandContext& context, const ZoneOptions& options) {
@@ -39,76 +36,31 @@ int CreateZone(CommandContext& context, const ZoneOptions& options) {
     }
     request.set_mode(*mode);
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().CreateZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintZoneResponse(context, response);
+  return context.CallAndPrint(&TenantStub::CreateZone, request, RenderZoneChange);
 }
 
 int ListZones(CommandContext& context) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::ListZonesResponse response;
-  grpc::Status status = connection->tenant().ListZones(connection->NewCallContext().get(),
-                                                       certgate::v1::ListZonesRequest(), &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderZoneList(response);
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::ListZones, certgate::v1::ListZonesRequest(),
+      [](std::ostream& out, const auto& response) { out << RenderZoneList(response); });
 }
 
 int ShowZone(CommandContext& context, const ZoneOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().GetZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << RenderZone(response.zone());
-  return kExitOk;
+  return context.CallAndPrint(
+      &TenantStub::GetZone, request,
+      [](std::ostream& out, const auto& response) { out << RenderZone(response.zone()); });
 }
 
 int DeleteZone(CommandContext& context, const ZoneOptions& options) {
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
   certgate::v1::DeleteZoneRequest request;
   request.set_hostname(options.host);
-  certgate::v1::ChangeResponse response;
-  grpc::Status status =
-      connection->tenant().DeleteZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  if (context.json()) {
-    return context.PrintJson(response);
-  }
-  context.out() << "Deleted zone " << options.host << " (config version "
-                << response.config_version() << ")\n";
-  return kExitOk;
+  return context.CallAndPrint(&TenantStub::DeleteZone, request,
+                              [&](std::ostream& out, const auto& response) {
+                                out << "Deleted zone " << options.host << " (config version "
+                                    << response.config_version() << ")\n";
+                              });
 }
 
 int SetZone(CommandContext& context, const ZoneOptions& options) {
@@ -126,17 +78,7 @@ int SetZone(CommandContext& context, const ZoneOptions& options) {
   if (options.origin.empty() && options.send_ca_names.empty()) {
     return context.UsageError("nothing to change: give --origin or --send-ca-names");
   }
-  Connection* connection = context.Connect();
-  if (connection == nullptr) {
-    return kExitUsage;
-  }
-  certgate::v1::ZoneResponse response;
-  grpc::Status status =
-      connection->tenant().UpdateZone(connection->NewCallContext().get(), request, &response);
-  if (!status.ok()) {
-    return context.RpcError(status);
-  }
-  return PrintZoneResponse(context, response);
+  return context.CallAndPrint(&TenantStub::UpdateZone, request, RenderZoneChange);
 }
 
 }  // namespace
