@@ -29,6 +29,13 @@ ZoneManager::ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) {
   return response;
 }
 
+// MakeChangeResponse: what a change that does not answer with the zone answers.
+certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
+  certgate::v1::ChangeResponse response;
+  response.set_config_version(version);
+  return response;
+}
+
 using certgate::v1::CaCertificate;
 using certgate::v1::Mode;
 
@@ -44,6 +51,16 @@ std::string LookupKey(const std::string& hostname) { return absl::AsciiStrToLowe
 absl::Status ZoneNotFound(const std::string& hostname) {
   // The same answer for a zone that does not exist and another tenant's.
   return absl::NotFoundError(absl::StrCat("zone ", hostname, " not found"));
+}
+
+// FindTenantZone: the caller's zone as `txn` sees it, or NOT_FOUND.
+absl::StatusOr<ZoneRow> FindTenantZone(StoreTransaction& txn, const Caller& caller,
+                                       const std::string& hostname) {
+  ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
+  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+    return ZoneNotFound(hostname);
+  }
+  return std::move(*row);
 }
 
 absl::Status ValidateMode(Mode mode) {
@@ -92,34 +109,54 @@ std::vector<std::string> StatusHeaderList(const certgate::v1::StatusHeaderNames&
 
 }  // namespace
 
-absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::string& hostname) {
-  std::optional<ZoneRow> row;
+absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::string& hostname,
+                                              uint64_t* config_version) {
+  ZoneRow row;
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(row, txn.FindZoneByHostname(LookupKey(hostname)));
+    if (config_version != nullptr) {
+      ASSIGN_OR_RETURN(*config_version, txn.ConfigVersion());
+    }
+    ASSIGN_OR_RETURN(row, FindTenantZone(txn, caller, hostname));
     return absl::OkStatus();
   }));
-  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
-    return ZoneNotFound(hostname);
-  }
-  return std::move(*row);
+  return row;
 }
 
 absl::StatusOr<uint64_t> ZoneManager::ChangeZone(const Caller& caller, const std::string& hostname,
                                                  const std::string& action,
                                                  const ZoneChange& change, ZoneRow* result) {
   return store_->Mutate(caller.actor(), action, [&](StoreTransaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
-    if (!row.has_value() || row->tenant_id != caller.tenant_id) {
-      return ZoneNotFound(hostname);
-    }
-    txn.SetDetail(row->hostname);
-    RETURN_IF_ERROR(change(*row, txn));
-    RETURN_IF_ERROR(txn.UpdateZone(*row));
+    ASSIGN_OR_RETURN(ZoneRow row, FindTenantZone(txn, caller, hostname));
+    txn.SetDetail(row.hostname);
+    RETURN_IF_ERROR(change(row, txn));
+    RETURN_IF_ERROR(txn.UpdateZone(row));
     if (result != nullptr) {
-      *result = std::move(*row);
+      *result = std::move(row);
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ChangeSettings(const Caller& caller,
+                                                                      const std::string& hostname,
+                                                                      const std::string& action,
+                                                                      const ZoneChange& change) {
+  ZoneRow row;
+  ASSIGN_OR_RETURN(uint64_t version, ChangeZone(caller, hostname, action, change, &row));
+  return MakeZoneResponse(std::move(row), version);
+}
+
+absl::StatusOr<uint64_t> ZoneManager::ChangeTrust(const Caller& caller, const std::string& hostname,
+                                                  const std::string& action,
+                                                  const ZoneChange& change) {
+  return ChangeZone(
+      caller, hostname, action,
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        RETURN_IF_ERROR(change(zone, txn));
+        zone.zone.set_trust_version(txn.new_version());
+        return absl::OkStatus();
+      },
+      nullptr);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
@@ -135,7 +172,6 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
                    DescribeServerCertificate(issued.chain_pem, true));
 
   ZoneRow row;
-  ZoneResponse response;
   ASSIGN_OR_RETURN(
       uint64_t version,
       store_->Mutate(caller.actor(), "CreateZone", [&](StoreTransaction& txn) -> absl::Status {
@@ -183,9 +219,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
         return absl::OkStatus();
       }));
-  *response.mutable_zone() = row.zone;
-  response.set_config_version(version);
-  return response;
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<certgate::v1::ListZonesResponse> ZoneManager::ListZones(const Caller& caller) {
@@ -202,20 +236,9 @@ absl::StatusOr<certgate::v1::ListZonesResponse> ZoneManager::ListZones(const Cal
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::GetZone(const Caller& caller,
                                                                const std::string& hostname) {
-  ZoneResponse response;
   uint64_t version = 0;
-  std::optional<ZoneRow> row;
-  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(version, txn.ConfigVersion());
-    ASSIGN_OR_RETURN(row, txn.FindZoneByHostname(LookupKey(hostname)));
-    return absl::OkStatus();
-  }));
-  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
-    return ZoneNotFound(hostname);
-  }
-  *response.mutable_zone() = std::move(row->zone);
-  response.set_config_version(version);
-  return response;
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname, &version));
+  return MakeZoneResponse(std::move(row), version);
 }
 
 absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::DeleteZone(const Caller& caller,
@@ -223,16 +246,11 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::DeleteZone(const Calle
   ASSIGN_OR_RETURN(
       uint64_t version,
       store_->Mutate(caller.actor(), "DeleteZone", [&](StoreTransaction& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
-        if (!row.has_value() || row->tenant_id != caller.tenant_id) {
-          return ZoneNotFound(hostname);
-        }
-        txn.SetDetail(row->hostname);
-        return txn.DeleteZone(row->id);
+        ASSIGN_OR_RETURN(ZoneRow row, FindTenantZone(txn, caller, hostname));
+        txn.SetDetail(row.hostname);
+        return txn.DeleteZone(row.id);
       }));
-  certgate::v1::ChangeResponse response;
-  response.set_config_version(version);
-  return response;
+  return MakeChangeResponse(version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
@@ -246,29 +264,24 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
       !request.has_send_ca_names()) {
     return absl::InvalidArgumentError("nothing to update: set mode, origin or send_ca_names");
   }
-  ZoneRow row;
-  ASSIGN_OR_RETURN(uint64_t version,
-                   ChangeZone(
-                       caller, request.hostname(), "UpdateZone",
-                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-                         std::string detail = zone.hostname;
-                         if (request.mode() != certgate::v1::MODE_UNSPECIFIED) {
-                           zone.zone.set_mode(request.mode());
-                           absl::StrAppend(&detail, " mode=", Mode_Name(request.mode()));
-                         }
-                         if (!origin.empty()) {
-                           zone.zone.set_origin(origin);
-                           absl::StrAppend(&detail, " origin=", origin);
-                         }
-                         if (request.has_send_ca_names()) {
-                           zone.zone.set_send_ca_names(request.send_ca_names());
-                           absl::StrAppend(&detail, " send_ca_names=", request.send_ca_names());
-                         }
-                         txn.SetDetail(detail);
-                         return absl::OkStatus();
-                       },
-                       &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(caller, request.hostname(), "UpdateZone",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          std::string detail = zone.hostname;
+                          if (request.mode() != certgate::v1::MODE_UNSPECIFIED) {
+                            zone.zone.set_mode(request.mode());
+                            absl::StrAppend(&detail, " mode=", Mode_Name(request.mode()));
+                          }
+                          if (!origin.empty()) {
+                            zone.zone.set_origin(origin);
+                            absl::StrAppend(&detail, " origin=", origin);
+                          }
+                          if (request.has_send_ca_names()) {
+                            zone.zone.set_send_ca_names(request.send_ca_names());
+                            absl::StrAppend(&detail, " send_ca_names=", request.send_ca_names());
+                          }
+                          txn.SetDetail(detail);
+                          return absl::OkStatus();
+                        });
 }
 
 absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertificates(
@@ -280,35 +293,33 @@ absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertif
   certgate::v1::AddCaCertificatesResponse response;
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), kind == CaKind::kRoot ? "AddRoots" : "AddIntermediates",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            auto* list = CaList(&zone.zone, kind);
-            for (const ParsedCaCertificate& entry : parsed) {
-              for (const CaCertificate& existing : *list) {
-                if (existing.fingerprint_sha256() == entry.info.fingerprint_sha256()) {
-                  return absl::AlreadyExistsError(absl::StrCat("certificate ", entry.info.subject(),
-                                                               " is already a ", KindName(kind),
-                                                               " of zone ", zone.hostname));
-                }
-              }
-            }
-            if (list->size() + static_cast<int>(parsed.size()) > limit) {
-              return absl::ResourceExhaustedError(
-                  absl::StrCat("zone ", zone.hostname, " would have ", list->size() + parsed.size(),
-                               " ", KindName(kind), "s; at most ", limit, " are allowed"));
-            }
-            std::string detail = zone.hostname;
-            for (const ParsedCaCertificate& entry : parsed) {
-              *list->Add() = entry.info;
-              *response.add_added() = entry.info;
-              absl::StrAppend(&detail, " ", entry.info.id());
-            }
-            zone.zone.set_trust_version(txn.new_version());
-            txn.SetDetail(detail);
-            return absl::OkStatus();
-          },
-          nullptr));
+      ChangeTrust(caller, request.hostname(),
+                  kind == CaKind::kRoot ? "AddRoots" : "AddIntermediates",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    auto* list = CaList(&zone.zone, kind);
+                    for (const ParsedCaCertificate& entry : parsed) {
+                      for (const CaCertificate& existing : *list) {
+                        if (existing.fingerprint_sha256() == entry.info.fingerprint_sha256()) {
+                          return absl::AlreadyExistsError(
+                              absl::StrCat("certificate ", entry.info.subject(), " is already a ",
+                                           KindName(kind), " of zone ", zone.hostname));
+                        }
+                      }
+                    }
+                    if (list->size() + static_cast<int>(parsed.size()) > limit) {
+                      return absl::ResourceExhaustedError(absl::StrCat(
+                          "zone ", zone.hostname, " would have ", list->size() + parsed.size(), " ",
+                          KindName(kind), "s; at most ", limit, " are allowed"));
+                    }
+                    std::string detail = zone.hostname;
+                    for (const ParsedCaCertificate& entry : parsed) {
+                      *list->Add() = entry.info;
+                      *response.add_added() = entry.info;
+                      absl::StrAppend(&detail, " ", entry.info.id());
+                    }
+                    txn.SetDetail(detail);
+                    return absl::OkStatus();
+                  }));
   response.set_config_version(version);
   return response;
 }
@@ -325,58 +336,45 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCaCertificate(
     const Caller& caller, const certgate::v1::RemoveCaCertificateRequest& request, CaKind kind) {
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeZone(
+      ChangeTrust(
           caller, request.hostname(), kind == CaKind::kRoot ? "RemoveRoot" : "RemoveIntermediate",
           [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
             auto* list = CaList(&zone.zone, kind);
             ASSIGN_OR_RETURN(int index, FindByIdPrefix(*list, request.id(), kind, zone.hostname));
             txn.SetDetail(absl::StrCat(zone.hostname, " ", (*list)[index].id()));
             list->erase(list->begin() + index);
-            zone.zone.set_trust_version(txn.new_version());
             return absl::OkStatus();
-          },
-          nullptr));
-  certgate::v1::ChangeResponse response;
-  response.set_config_version(version);
-  return response;
+          }));
+  return MakeChangeResponse(version);
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetServerCertificate(
     const Caller& caller, const certgate::v1::SetServerCertificateRequest& request) {
-  ZoneRow row;
-  ASSIGN_OR_RETURN(
-      uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "SetServerCertificate",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(
-                certgate::v1::ServerCertificateInfo info,
-                ValidateServerCertificate(request.chain_pem(), request.key_pem(), zone.hostname));
-            txn.SetDetail(absl::StrCat(zone.hostname, " ", info.subject()));
-            *zone.zone.mutable_server_certificate() = std::move(info);
-            zone.server_key_pem = request.key_pem();
-            return absl::OkStatus();
-          },
-          &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(
+      caller, request.hostname(), "SetServerCertificate",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            certgate::v1::ServerCertificateInfo info,
+            ValidateServerCertificate(request.chain_pem(), request.key_pem(), zone.hostname));
+        txn.SetDetail(absl::StrCat(zone.hostname, " ", info.subject()));
+        *zone.zone.mutable_server_certificate() = std::move(info);
+        zone.server_key_pem = request.key_pem();
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
     const Caller& caller, const std::string& hostname) {
-  ZoneRow row;
-  ASSIGN_OR_RETURN(uint64_t version,
-                   ChangeZone(
-                       caller, hostname, "ResetServerCertificate",
-                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-                         ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(zone.hostname));
-                         ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
-                                          DescribeServerCertificate(issued.chain_pem, true));
-                         *zone.zone.mutable_server_certificate() = std::move(info);
-                         zone.server_key_pem = issued.key_pem;
-                         return absl::OkStatus();
-                       },
-                       &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(caller, hostname, "ResetServerCertificate",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          ASSIGN_OR_RETURN(IssuedCertificate issued,
+                                           edge_ca_->Issue(zone.hostname));
+                          ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
+                                           DescribeServerCertificate(issued.chain_pem, true));
+                          *zone.zone.mutable_server_certificate() = std::move(info);
+                          zone.server_key_pem = issued.key_pem;
+                          return absl::OkStatus();
+                        });
 }
 
 certgate::v1::GetEdgeCaResponse ZoneManager::GetEdgeCa() const {
@@ -388,19 +386,14 @@ certgate::v1::GetEdgeCaResponse ZoneManager::GetEdgeCa() const {
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetErrorResponse(
     const Caller& caller, const certgate::v1::SetErrorResponseRequest& request) {
   RETURN_IF_ERROR(ValidateErrorResponse(request.error_response()));
-  ZoneRow row;
-  ASSIGN_OR_RETURN(
-      uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "SetErrorResponse",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            *zone.zone.mutable_error_response() = request.error_response();
-            txn.SetDetail(absl::StrCat(zone.hostname, " ", request.error_response().content_type(),
-                                       " ", request.error_response().body().size(), " bytes"));
-            return absl::OkStatus();
-          },
-          &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(
+      caller, request.hostname(), "SetErrorResponse",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        *zone.zone.mutable_error_response() = request.error_response();
+        txn.SetDetail(absl::StrCat(zone.hostname, " ", request.error_response().content_type(), " ",
+                                   request.error_response().body().size(), " bytes"));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
@@ -408,67 +401,56 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
   const certgate::v1::HeaderMapping& mapping = request.mapping();
   RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
   RETURN_IF_ERROR(ValidateFieldSelector(mapping.selector()));
-  ZoneRow row;
-  ASSIGN_OR_RETURN(
-      uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "SetHeaderMapping",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            for (const std::string& name : StatusHeaderList(zone.zone.status_header_names())) {
-              if (absl::EqualsIgnoreCase(name, mapping.header())) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("header ", mapping.header(),
-                                 " is already a status header of zone ", zone.hostname));
-              }
-            }
-            auto* mappings = zone.zone.mutable_header_mappings();
-            bool replaced = false;
-            for (certgate::v1::HeaderMapping& existing : *mappings) {
-              if (absl::EqualsIgnoreCase(existing.header(), mapping.header())) {
-                existing = mapping;
-                replaced = true;
-              }
-            }
-            if (!replaced) {
-              if (mappings->size() >= options_.max_header_mappings_per_zone) {
-                return absl::ResourceExhaustedError(
-                    absl::StrCat("zone ", zone.hostname, " already has ", mappings->size(),
-                                 " header mappings; at most ",
-                                 options_.max_header_mappings_per_zone, " are allowed"));
-              }
-              *mappings->Add() = mapping;
-            }
-            txn.SetDetail(
-                absl::StrCat(zone.hostname, " ", mapping.header(), "=", mapping.selector()));
-            return absl::OkStatus();
-          },
-          &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(
+      caller, request.hostname(), "SetHeaderMapping",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        for (const std::string& name : StatusHeaderList(zone.zone.status_header_names())) {
+          if (absl::EqualsIgnoreCase(name, mapping.header())) {
+            return absl::InvalidArgumentError(absl::StrCat("header ", mapping.header(),
+                                                           " is already a status header of zone ",
+                                                           zone.hostname));
+          }
+        }
+        auto* mappings = zone.zone.mutable_header_mappings();
+        bool replaced = false;
+        for (certgate::v1::HeaderMapping& existing : *mappings) {
+          if (absl::EqualsIgnoreCase(existing.header(), mapping.header())) {
+            existing = mapping;
+            replaced = true;
+          }
+        }
+        if (!replaced) {
+          if (mappings->size() >= options_.max_header_mappings_per_zone) {
+            return absl::ResourceExhaustedError(
+                absl::StrCat("zone ", zone.hostname, " already has ", mappings->size(),
+                             " header mappings; at most ", options_.max_header_mappings_per_zone,
+                             " are allowed"));
+          }
+          *mappings->Add() = mapping;
+        }
+        txn.SetDetail(absl::StrCat(zone.hostname, " ", mapping.header(), "=", mapping.selector()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveHeaderMapping(
     const Caller& caller, const certgate::v1::RemoveHeaderMappingRequest& request) {
-  ZoneRow row;
-  ASSIGN_OR_RETURN(
-      uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "RemoveHeaderMapping",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            auto* mappings = zone.zone.mutable_header_mappings();
-            auto it = std::find_if(mappings->begin(), mappings->end(),
-                                   [&](const certgate::v1::HeaderMapping& m) {
-                                     return absl::EqualsIgnoreCase(m.header(), request.header());
-                                   });
-            if (it == mappings->end()) {
-              return absl::NotFoundError(absl::StrCat("header mapping ", request.header(),
-                                                      " not found in zone ", zone.hostname));
-            }
-            mappings->erase(it);
-            txn.SetDetail(absl::StrCat(zone.hostname, " ", request.header()));
-            return absl::OkStatus();
-          },
-          &row));
-  return MakeZoneResponse(std::move(row), version);
+  return ChangeSettings(
+      caller, request.hostname(), "RemoveHeaderMapping",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        auto* mappings = zone.zone.mutable_header_mappings();
+        auto it = std::find_if(mappings->begin(), mappings->end(),
+                               [&](const certgate::v1::HeaderMapping& m) {
+                                 return absl::EqualsIgnoreCase(m.header(), request.header());
+                               });
+        if (it == mappings->end()) {
+          return absl::NotFoundError(absl::StrCat("header mapping ", request.header(),
+                                                  " not found in zone ", zone.hostname));
+        }
+        mappings->erase(it);
+        txn.SetDetail(absl::StrCat(zone.hostname, " ", request.header()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
@@ -482,44 +464,39 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
       RETURN_IF_ERROR(ValidateHeaderName(name));
     }
   }
-  ZoneRow row;
-  ASSIGN_OR_RETURN(
-      uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "SetStatusHeaderNames",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            certgate::v1::StatusHeaderNames merged = zone.zone.status_header_names();
-            if (!names.status().empty()) {
-              merged.set_status(names.status());
+  return ChangeSettings(
+      caller, request.hostname(), "SetStatusHeaderNames",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        certgate::v1::StatusHeaderNames merged = zone.zone.status_header_names();
+        if (!names.status().empty()) {
+          merged.set_status(names.status());
+        }
+        if (!names.ski().empty()) {
+          merged.set_ski(names.ski());
+        }
+        if (!names.error().empty()) {
+          merged.set_error(names.error());
+        }
+        std::vector<std::string> list = StatusHeaderList(merged);
+        for (size_t i = 0; i < list.size(); ++i) {
+          for (size_t j = i + 1; j < list.size(); ++j) {
+            if (absl::EqualsIgnoreCase(list[i], list[j])) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("status header names must differ; ", list[i], " is used twice"));
             }
-            if (!names.ski().empty()) {
-              merged.set_ski(names.ski());
+          }
+          for (const certgate::v1::HeaderMapping& mapping : zone.zone.header_mappings()) {
+            if (absl::EqualsIgnoreCase(list[i], mapping.header())) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("header ", list[i], " is already mapped to ", mapping.selector()));
             }
-            if (!names.error().empty()) {
-              merged.set_error(names.error());
-            }
-            std::vector<std::string> list = StatusHeaderList(merged);
-            for (size_t i = 0; i < list.size(); ++i) {
-              for (size_t j = i + 1; j < list.size(); ++j) {
-                if (absl::EqualsIgnoreCase(list[i], list[j])) {
-                  return absl::InvalidArgumentError(
-                      absl::StrCat("status header names must differ; ", list[i], " is used twice"));
-                }
-              }
-              for (const certgate::v1::HeaderMapping& mapping : zone.zone.header_mappings()) {
-                if (absl::EqualsIgnoreCase(list[i], mapping.header())) {
-                  return absl::InvalidArgumentError(absl::StrCat(
-                      "header ", list[i], " is already mapped to ", mapping.selector()));
-                }
-              }
-            }
-            *zone.zone.mutable_status_header_names() = merged;
-            txn.SetDetail(absl::StrCat(zone.hostname, " ", merged.status(), ",", merged.ski(), ",",
-                                       merged.error()));
-            return absl::OkStatus();
-          },
-          &row));
-  return MakeZoneResponse(std::move(row), version);
+          }
+        }
+        *zone.zone.mutable_status_header_names() = merged;
+        txn.SetDetail(absl::StrCat(zone.hostname, " ", merged.status(), ",", merged.ski(), ",",
+                                   merged.error()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
@@ -571,29 +548,27 @@ absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
   revocation.set_created_unix(NowUnix());
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "Revoke",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
-              if (existing.id() == revocation.id()) {
-                return absl::AlreadyExistsError(absl::StrCat(
-                    "serial ", revocation.serial_hex(), " is already revoked",
-                    revocation.issuer().empty() ? " under every issuer"
-                                                : absl::StrCat(" under ", revocation.issuer())));
-              }
-            }
-            if (zone.zone.revocations_size() >= options_.max_revocations_per_zone) {
-              return absl::ResourceExhaustedError(
-                  absl::StrCat("zone ", zone.hostname, " already has ",
-                               zone.zone.revocations_size(), " revocations"));
-            }
-            *zone.zone.add_revocations() = revocation;
-            zone.zone.set_trust_version(txn.new_version());
-            txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
-                                       " issuer=", revocation.issuer()));
-            return absl::OkStatus();
-          },
-          nullptr));
+      ChangeTrust(caller, request.hostname(), "Revoke",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
+                      if (existing.id() == revocation.id()) {
+                        return absl::AlreadyExistsError(
+                            absl::StrCat("serial ", revocation.serial_hex(), " is already revoked",
+                                         revocation.issuer().empty()
+                                             ? " under every issuer"
+                                             : absl::StrCat(" under ", revocation.issuer())));
+                      }
+                    }
+                    if (zone.zone.revocations_size() >= options_.max_revocations_per_zone) {
+                      return absl::ResourceExhaustedError(
+                          absl::StrCat("zone ", zone.hostname, " already has ",
+                                       zone.zone.revocations_size(), " revocations"));
+                    }
+                    *zone.zone.add_revocations() = revocation;
+                    txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
+                                               " issuer=", revocation.issuer()));
+                    return absl::OkStatus();
+                  }));
   certgate::v1::RevokeResponse response;
   *response.mutable_revocation() = std::move(revocation);
   response.set_config_version(version);
@@ -611,33 +586,29 @@ absl::StatusOr<certgate::v1::ListRevocationsResponse> ZoneManager::ListRevocatio
 
 absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveRevocation(
     const Caller& caller, const certgate::v1::RemoveRevocationRequest& request) {
-  ASSIGN_OR_RETURN(uint64_t version,
-                   ChangeZone(
-                       caller, request.hostname(), "RemoveRevocation",
-                       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-                         auto* list = zone.zone.mutable_revocations();
-                         auto it = std::find_if(
-                             list->begin(), list->end(), [&](const certgate::v1::Revocation& r) {
-                               return r.id() == absl::AsciiStrToLower(request.id());
-                             });
-                         if (it == list->end()) {
-                           return absl::NotFoundError(absl::StrCat(
-                               "revocation ", request.id(), " not found in zone ", zone.hostname));
-                         }
-                         if (absl::StartsWith(it->source(), "crl:")) {
-                           return absl::FailedPreconditionError(
-                               absl::StrCat("revocation ", request.id(), " comes from ",
-                                            it->source(), "; remove the CRL instead"));
-                         }
-                         txn.SetDetail(absl::StrCat(zone.hostname, " ", it->id()));
-                         list->erase(it);
-                         zone.zone.set_trust_version(txn.new_version());
-                         return absl::OkStatus();
-                       },
-                       nullptr));
-  certgate::v1::ChangeResponse response;
-  response.set_config_version(version);
-  return response;
+  ASSIGN_OR_RETURN(
+      uint64_t version,
+      ChangeTrust(caller, request.hostname(), "RemoveRevocation",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    auto* list = zone.zone.mutable_revocations();
+                    auto it = std::find_if(list->begin(), list->end(),
+                                           [&](const certgate::v1::Revocation& r) {
+                                             return r.id() == absl::AsciiStrToLower(request.id());
+                                           });
+                    if (it == list->end()) {
+                      return absl::NotFoundError(absl::StrCat(
+                          "revocation ", request.id(), " not found in zone ", zone.hostname));
+                    }
+                    if (absl::StartsWith(it->source(), "crl:")) {
+                      return absl::FailedPreconditionError(
+                          absl::StrCat("revocation ", request.id(), " comes from ", it->source(),
+                                       "; remove the CRL instead"));
+                    }
+                    txn.SetDetail(absl::StrCat(zone.hostname, " ", it->id()));
+                    list->erase(it);
+                    return absl::OkStatus();
+                  }));
+  return MakeChangeResponse(version);
 }
 
 absl::StatusOr<certgate::v1::AddCrlResponse> ZoneManager::AddCrl(
@@ -645,33 +616,31 @@ absl::StatusOr<certgate::v1::AddCrlResponse> ZoneManager::AddCrl(
   certgate::v1::AddCrlResponse response;
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "AddCrl",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(ParsedCrl parsed, ParseZoneCrl(request.data(), zone.zone, NowUnix()));
-            for (const certgate::v1::Crl& existing : zone.zone.crls()) {
-              if (existing.id() == parsed.info.id()) {
-                return absl::AlreadyExistsError(absl::StrCat(
-                    "CRL ", parsed.info.id(), " is already added to zone ", zone.hostname));
-              }
-            }
-            if (zone.zone.revocations_size() + static_cast<int>(parsed.revocations.size()) >
-                options_.max_revocations_per_zone) {
-              return absl::ResourceExhaustedError(
-                  absl::StrCat("zone ", zone.hostname, " would have more than ",
-                               options_.max_revocations_per_zone, " revocations"));
-            }
-            for (certgate::v1::Revocation& revocation : parsed.revocations) {
-              *zone.zone.add_revocations() = std::move(revocation);
-            }
-            *zone.zone.add_crls() = parsed.info;
-            *response.mutable_crl() = parsed.info;
-            zone.zone.set_trust_version(txn.new_version());
-            txn.SetDetail(absl::StrCat(zone.hostname, " crl=", parsed.info.id(),
-                                       " issuer=", parsed.info.issuer()));
-            return absl::OkStatus();
-          },
-          nullptr));
+      ChangeTrust(caller, request.hostname(), "AddCrl",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(ParsedCrl parsed,
+                                     ParseZoneCrl(request.data(), zone.zone, NowUnix()));
+                    for (const certgate::v1::Crl& existing : zone.zone.crls()) {
+                      if (existing.id() == parsed.info.id()) {
+                        return absl::AlreadyExistsError(absl::StrCat(
+                            "CRL ", parsed.info.id(), " is already added to zone ", zone.hostname));
+                      }
+                    }
+                    if (zone.zone.revocations_size() + static_cast<int>(parsed.revocations.size()) >
+                        options_.max_revocations_per_zone) {
+                      return absl::ResourceExhaustedError(
+                          absl::StrCat("zone ", zone.hostname, " would have more than ",
+                                       options_.max_revocations_per_zone, " revocations"));
+                    }
+                    for (certgate::v1::Revocation& revocation : parsed.revocations) {
+                      *zone.zone.add_revocations() = std::move(revocation);
+                    }
+                    *zone.zone.add_crls() = parsed.info;
+                    *response.mutable_crl() = parsed.info;
+                    txn.SetDetail(absl::StrCat(zone.hostname, " crl=", parsed.info.id(),
+                                               " issuer=", parsed.info.issuer()));
+                    return absl::OkStatus();
+                  }));
   response.set_config_version(version);
   return response;
 }
@@ -680,33 +649,29 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCrl(
     const Caller& caller, const certgate::v1::RemoveCrlRequest& request) {
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeZone(
-          caller, request.hostname(), "RemoveCrl",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            std::string id = absl::AsciiStrToLower(request.id());
-            auto* crls = zone.zone.mutable_crls();
-            auto it = std::find_if(crls->begin(), crls->end(),
-                                   [&](const certgate::v1::Crl& crl) { return crl.id() == id; });
-            if (it == crls->end()) {
-              return absl::NotFoundError(
-                  absl::StrCat("CRL ", request.id(), " not found in zone ", zone.hostname));
-            }
-            crls->erase(it);
-            std::string source = absl::StrCat("crl:", id);
-            auto* revocations = zone.zone.mutable_revocations();
-            revocations->erase(std::remove_if(revocations->begin(), revocations->end(),
-                                              [&](const certgate::v1::Revocation& r) {
-                                                return r.source() == source;
-                                              }),
-                               revocations->end());
-            zone.zone.set_trust_version(txn.new_version());
-            txn.SetDetail(absl::StrCat(zone.hostname, " crl=", id));
-            return absl::OkStatus();
-          },
-          nullptr));
-  certgate::v1::ChangeResponse response;
-  response.set_config_version(version);
-  return response;
+      ChangeTrust(caller, request.hostname(), "RemoveCrl",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    std::string id = absl::AsciiStrToLower(request.id());
+                    auto* crls = zone.zone.mutable_crls();
+                    auto it =
+                        std::find_if(crls->begin(), crls->end(),
+                                     [&](const certgate::v1::Crl& crl) { return crl.id() == id; });
+                    if (it == crls->end()) {
+                      return absl::NotFoundError(
+                          absl::StrCat("CRL ", request.id(), " not found in zone ", zone.hostname));
+                    }
+                    crls->erase(it);
+                    std::string source = absl::StrCat("crl:", id);
+                    auto* revocations = zone.zone.mutable_revocations();
+                    revocations->erase(std::remove_if(revocations->begin(), revocations->end(),
+                                                      [&](const certgate::v1::Revocation& r) {
+                                                        return r.source() == source;
+                                                      }),
+                                       revocations->end());
+                    txn.SetDetail(absl::StrCat(zone.hostname, " crl=", id));
+                    return absl::OkStatus();
+                  }));
+  return MakeChangeResponse(version);
 }
 
 absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller& caller,

@@ -83,12 +83,24 @@ class ZoneManager {
  private:
   using ZoneChange = std::function<absl::Status(ZoneRow& zone, StoreTransaction& txn)>;
 
-  // ChangeZone loads the caller's zone, applies `change` and commits it.
+  // ChangeZone loads the caller's zone, applies `change`, writes the zone back
+  // and commits it all as one config version, which it returns; `result` (if
+  // not null) gets the zone as written. When `change` fails nothing is written.
   absl::StatusOr<uint64_t> ChangeZone(const Caller& caller, const std::string& hostname,
                                       const std::string& action, const ZoneChange& change,
                                       ZoneRow* result);
-  // ReadZone: the caller's zone, or NOT_FOUND.
-  absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname);
+  // ChangeSettings: ChangeZone for a call that answers with the changed zone.
+  absl::StatusOr<ZoneResponse> ChangeSettings(const Caller& caller, const std::string& hostname,
+                                              const std::string& action, const ZoneChange& change);
+  // ChangeTrust: ChangeZone for a change to what the zone trusts (CAs,
+  // revocations, CRLs). It also moves the zone's trust_version, which is what
+  // tells edges to rebuild that zone's trust store.
+  absl::StatusOr<uint64_t> ChangeTrust(const Caller& caller, const std::string& hostname,
+                                       const std::string& action, const ZoneChange& change);
+  // ReadZone: the caller's zone, or NOT_FOUND. `config_version` (if not null)
+  // gets the config version the zone was read at.
+  absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname,
+                                   uint64_t* config_version = nullptr);
 
   SqliteStore* store_;
   const EdgeCa* edge_ca_;
