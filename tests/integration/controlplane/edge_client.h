@@ -9,7 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
-#include "tests/integration/controlplane/control_plane_process.h"
+#include "tests/support/control_plane_process.h"
 
 namespace certgate::testing {
 

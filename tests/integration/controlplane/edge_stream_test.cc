@@ -9,9 +9,9 @@
 #include "absl/time/clock.h"
 #include "controlplane/store/sqlite_store.h"
 #include "gtest/gtest.h"
-#include "tests/integration/controlplane/control_plane_process.h"
 #include "tests/integration/controlplane/edge_client.h"
-#include "tests/integration/controlplane/test_pki.h"
+#include "tests/support/control_plane_process.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate::testing {
 namespace {
@@ -152,7 +152,7 @@ TEST_F(EdgeStreamTest, TwoEdgesGetASnapshotThenOneDeltaPerChange) {
     Authorize(&context, tenant_);
     v1::AddCaCertificatesRequest request;
     request.set_hostname("first.example.test");
-    request.set_data(ca.cert_pem);
+    request.set_data(ca.cert_pem());
     v1::AddCaCertificatesResponse response;
     ASSERT_TRUE(stub_->AddRoots(&context, request, &response).ok());
     ASSERT_EQ(response.config_version(), version + 2);
@@ -358,8 +358,7 @@ TEST_F(EdgeStreamTest, TrafficReportsShowInZoneStatus) {
 // that zone and returns the size of the delta an edge receives. The other
 // zones are written straight into the database with the store library
 // (creating 10,000 through the API would take minutes of fsyncs).
-size_t DeltaBytesWithZones(int zone_count, const TestIdentity& server_cert,
-                           const TestIdentity& ca) {
+size_t DeltaBytesWithZones(int zone_count, const KeyAndCert& server_cert, const KeyAndCert& ca) {
   ControlPlaneProcess server(MakeTempDir("cp-delta-size"));
   std::string error;
   EXPECT_TRUE(server.Start(&error)) << error;
@@ -385,8 +384,8 @@ size_t DeltaBytesWithZones(int zone_count, const TestIdentity& server_cert,
     Authorize(&context, tenant.token());
     v1::SetServerCertificateRequest request;
     request.set_hostname("target.example.test");
-    request.set_chain_pem(server_cert.cert_pem + ca.cert_pem);
-    request.set_key_pem(server_cert.key_pem);
+    request.set_chain_pem(server_cert.cert_pem() + ca.cert_pem());
+    request.set_key_pem(server_cert.key_pem());
     v1::ZoneResponse response;
     grpc::Status status = stub->SetServerCertificate(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -457,7 +456,7 @@ size_t DeltaBytesWithZones(int zone_count, const TestIdentity& server_cert,
 
 TEST(EdgeStreamScaleTest, OneZoneDeltaCostsTheSameWith10Or10000Zones) {
   auto ca = MakeCa("Sizer CA");
-  auto server_cert = MakeLeaf("target.example.test", ca, {"target.example.test"}, true);
+  auto server_cert = MakeServerCert("target.example.test", ca);
   size_t small = DeltaBytesWithZones(10, server_cert, ca);
   absl::Time start = absl::Now();
   size_t large = DeltaBytesWithZones(10000, server_cert, ca);

@@ -12,9 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "tests/integration/controlplane/control_plane_process.h"
 #include "tests/integration/controlplane/edge_client.h"
-#include "tests/integration/controlplane/test_pki.h"
+#include "tests/support/control_plane_process.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate::testing {
 namespace {
@@ -132,7 +132,7 @@ TEST(RestartTest, AcknowledgedChangeSurvivesKill9) {
     Authorize(&context, tenant);
     v1::AddCaCertificatesRequest request;
     request.set_hostname("durable.example.test");
-    request.set_data(ca.cert_pem);
+    request.set_data(ca.cert_pem());
     v1::AddCaCertificatesResponse response;
     ASSERT_TRUE(stub->AddRoots(&context, request, &response).ok());
     acknowledged = response.config_version();
@@ -256,9 +256,9 @@ TEST(RestartTest, FlagsFromAConfigFile) {
 TEST(RestartTest, ServesTlsThatAClientVerifies) {
   std::string dir = MakeTempDir("cp-tls");
   auto ca = MakeCa("Control Plane Test CA");
-  auto cert = MakeLeaf("localhost", ca, {"localhost"}, true);
-  WriteFile(dir + "/cp.pem", cert.cert_pem + ca.cert_pem);
-  WriteFile(dir + "/cp.key", cert.key_pem, 0600);
+  auto cert = MakeServerCert("localhost", ca);
+  WriteFile(dir + "/cp.pem", cert.cert_pem() + ca.cert_pem());
+  WriteFile(dir + "/cp.key", cert.key_pem(), 0600);
   ControlPlaneProcess server(dir, {"--tls-cert", dir + "/cp.pem", "--tls-key", dir + "/cp.key"});
   std::string error;
   ASSERT_TRUE(server.Start(&error)) << error;
@@ -275,12 +275,12 @@ TEST(RestartTest, ServesTlsThatAClientVerifies) {
     return admin->GetFleetStatus(&context, v1::GetFleetStatusRequest(), &status);
   };
   grpc::SslCredentialsOptions trusted;
-  trusted.pem_root_certs = ca.cert_pem;
+  trusted.pem_root_certs = ca.cert_pem();
   grpc::Status ok = call(grpc::SslCredentials(trusted));
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 
   grpc::SslCredentialsOptions untrusted;
-  untrusted.pem_root_certs = MakeCa("Some Other CA").cert_pem;
+  untrusted.pem_root_certs = MakeCa("Some Other CA").cert_pem();
   EXPECT_EQ(call(grpc::SslCredentials(untrusted)).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(call(grpc::InsecureChannelCredentials()).error_code(), grpc::StatusCode::UNAVAILABLE);
 }

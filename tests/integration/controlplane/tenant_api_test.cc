@@ -12,8 +12,8 @@
 #include "common/x509_info.h"
 #include "gtest/gtest.h"
 #include "openssl/obj.h"
-#include "tests/integration/controlplane/control_plane_process.h"
-#include "tests/integration/controlplane/test_pki.h"
+#include "tests/support/control_plane_process.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate::testing {
 namespace {
@@ -160,7 +160,7 @@ TEST_F(TenantApiTest, EveryCommittedChangeBumpsTheVersionByExactlyOne) {
   EXPECT_EQ(zone.zone().trust_version(), version - 1);
 
   v1::AddCaCertificatesResponse added;
-  ASSERT_TRUE(AddRoots("v.example.test", ca.cert_pem, &added).ok());
+  ASSERT_TRUE(AddRoots("v.example.test", ca.cert_pem(), &added).ok());
   expect_next(added.config_version());
   EXPECT_EQ(GetZone("v.example.test").trust_version(), version);
 
@@ -268,13 +268,18 @@ TEST_F(TenantApiTest, RootRefusals) {
 
   auto ca = MakeCa("Roots CA");
   auto leaf = MakeLeaf("device-1", ca);
-  ExpectRefused(add(leaf.cert_pem), StatusCode::INVALID_ARGUMENT, "not a CA");
+  ExpectRefused(add(leaf.cert_pem()), StatusCode::INVALID_ARGUMENT, "not a CA");
   // A CA among good ones spoils the whole upload.
   auto good = MakeCa("Good CA");
-  ExpectRefused(add(good.cert_pem + leaf.cert_pem), StatusCode::INVALID_ARGUMENT, "not a CA");
+  ExpectRefused(add(good.cert_pem() + leaf.cert_pem()), StatusCode::INVALID_ARGUMENT, "not a CA");
 
-  auto expired = MakeCa("Expired CA", nullptr, absl::ToUnixSeconds(absl::Now()) - 86400);
-  ExpectRefused(add(expired.cert_pem), StatusCode::INVALID_ARGUMENT, "Expired CA");
+  CertificateSpec expired_spec;
+  expired_spec.common_name = "Expired CA";
+  expired_spec.is_ca = true;
+  expired_spec.not_after_unix = absl::ToUnixSeconds(absl::Now()) - 86400;
+  expired_spec.not_before_unix = expired_spec.not_after_unix - 86400 * 30;
+  auto expired = SelfSign(expired_spec);
+  ExpectRefused(add(expired.cert_pem()), StatusCode::INVALID_ARGUMENT, "Expired CA");
 
   // A CA certificate over 64 KiB (a large private extension) is refused.
   {
@@ -300,14 +305,14 @@ TEST_F(TenantApiTest, RootRefusals) {
   ASSERT_EQ(added.added_size(), 1);
   EXPECT_EQ(added.added(0).subject(), "CN=Roots CA");
   EXPECT_EQ(added.added(0).id(), Sha256FingerprintHex(ca.cert.get()).substr(0, 16));
-  ExpectRefused(add(ca.cert_pem), StatusCode::ALREADY_EXISTS, "already a root");
-  ExpectRefused(add(good.cert_pem + good.cert_pem), StatusCode::ALREADY_EXISTS, "twice");
+  ExpectRefused(add(ca.cert_pem()), StatusCode::ALREADY_EXISTS, "already a root");
+  ExpectRefused(add(good.cert_pem() + good.cert_pem()), StatusCode::ALREADY_EXISTS, "twice");
 
   // The suite's server allows 3 roots per zone.
   auto ca2 = MakeCa("Second CA");
   auto ca3 = MakeCa("Third CA");
-  ASSERT_TRUE(AddRoots("roots.example.test", ca2.cert_pem + ca3.cert_pem).ok());
-  ExpectRefused(add(good.cert_pem), StatusCode::RESOURCE_EXHAUSTED, "at most 3");
+  ASSERT_TRUE(AddRoots("roots.example.test", ca2.cert_pem() + ca3.cert_pem()).ok());
+  ExpectRefused(add(good.cert_pem()), StatusCode::RESOURCE_EXHAUSTED, "at most 3");
 
   v1::ListCaCertificatesRequest list_request;
   list_request.set_hostname("roots.example.test");
@@ -336,7 +341,10 @@ TEST_F(TenantApiTest, RootRefusals) {
 TEST_F(TenantApiTest, IntermediateRefusalsAndAdds) {
   CreateZone("inter.example.test");
   auto root = MakeCa("Inter Root");
-  auto intermediate = MakeCa("Inter Intermediate", &root);
+  CertificateSpec intermediate_spec;
+  intermediate_spec.common_name = "Inter Intermediate";
+  intermediate_spec.is_ca = true;
+  auto intermediate = Issue(intermediate_spec, root);
   auto leaf = MakeLeaf("device", intermediate);
   auto add = [&](const std::string& data) {
     return [=]() {
@@ -347,17 +355,17 @@ TEST_F(TenantApiTest, IntermediateRefusalsAndAdds) {
       return Call(&v1::TenantService::Stub::AddIntermediates, request, &response);
     };
   };
-  ExpectRefused(add(leaf.cert_pem), StatusCode::INVALID_ARGUMENT, "not a CA");
-  ASSERT_TRUE(add(intermediate.cert_pem)().ok());
-  ExpectRefused(add(intermediate.cert_pem), StatusCode::ALREADY_EXISTS, "already a intermediate");
+  ExpectRefused(add(leaf.cert_pem()), StatusCode::INVALID_ARGUMENT, "not a CA");
+  ASSERT_TRUE(add(intermediate.cert_pem())().ok());
+  ExpectRefused(add(intermediate.cert_pem()), StatusCode::ALREADY_EXISTS, "already a intermediate");
   EXPECT_EQ(GetZone("inter.example.test").intermediates_size(), 1);
 }
 
 TEST_F(TenantApiTest, ServerCertificateRefusals) {
   CreateZone("tls.example.test");
   auto ca = MakeCa("Server CA");
-  auto good = MakeLeaf("tls.example.test", ca, {"tls.example.test"}, true);
-  auto other_host = MakeLeaf("other.example.test", ca, {"other.example.test"}, true);
+  auto good = MakeServerCert("tls.example.test", ca);
+  auto other_host = MakeServerCert("other.example.test", ca);
   auto set = [&](const std::string& chain, const std::string& key) {
     return [=]() {
       v1::SetServerCertificateRequest request;
@@ -368,13 +376,14 @@ TEST_F(TenantApiTest, ServerCertificateRefusals) {
       return Call(&v1::TenantService::Stub::SetServerCertificate, request, &response);
     };
   };
-  ExpectRefused(set("", good.key_pem), StatusCode::INVALID_ARGUMENT, "chain is empty");
-  ExpectRefused(set("junk", good.key_pem), StatusCode::INVALID_ARGUMENT,
+  ExpectRefused(set("", good.key_pem()), StatusCode::INVALID_ARGUMENT, "chain is empty");
+  ExpectRefused(set("junk", good.key_pem()), StatusCode::INVALID_ARGUMENT,
                 "server certificate chain");
-  ExpectRefused(set(good.cert_pem, "junk"), StatusCode::INVALID_ARGUMENT, "server certificate key");
-  ExpectRefused(set(good.cert_pem, other_host.key_pem), StatusCode::INVALID_ARGUMENT,
+  ExpectRefused(set(good.cert_pem(), "junk"), StatusCode::INVALID_ARGUMENT,
+                "server certificate key");
+  ExpectRefused(set(good.cert_pem(), other_host.key_pem()), StatusCode::INVALID_ARGUMENT,
                 "key does not match");
-  ExpectRefused(set(other_host.cert_pem, other_host.key_pem), StatusCode::INVALID_ARGUMENT,
+  ExpectRefused(set(other_host.cert_pem(), other_host.key_pem()), StatusCode::INVALID_ARGUMENT,
                 "does not cover tls.example.test");
 
   v1::ZoneResponse response;
@@ -383,8 +392,8 @@ TEST_F(TenantApiTest, ServerCertificateRefusals) {
                   [&] {
                     v1::SetServerCertificateRequest request;
                     request.set_hostname("tls.example.test");
-                    request.set_chain_pem(good.cert_pem + ca.cert_pem);
-                    request.set_key_pem(good.key_pem);
+                    request.set_chain_pem(good.cert_pem() + ca.cert_pem());
+                    request.set_key_pem(good.key_pem());
                     return request;
                   }(),
                   &response)
@@ -497,7 +506,7 @@ TEST_F(TenantApiTest, RevocationsAndCrls) {
   CreateZone("rev.example.test");
   auto root = MakeCa("Rev Root");
   auto stranger = MakeCa("Stranger CA");
-  ASSERT_TRUE(AddRoots("rev.example.test", root.cert_pem).ok());
+  ASSERT_TRUE(AddRoots("rev.example.test", root.cert_pem()).ok());
   auto device = MakeLeaf("device-7", root);
 
   auto revoke = [&](std::function<void(v1::RevokeRequest&)> fill) {
@@ -534,14 +543,14 @@ TEST_F(TenantApiTest, RevocationsAndCrls) {
                 StatusCode::ALREADY_EXISTS, "already revoked");
 
   v1::RevokeRequest scoped = any;
-  scoped.set_issuer_certificate(root.cert_pem);
+  scoped.set_issuer_certificate(root.cert_pem());
   ASSERT_TRUE(Call(&v1::TenantService::Stub::Revoke, scoped, &revoked).ok());
   EXPECT_EQ(revoked.revocation().issuer_name_der(),
             NameToDer(X509_get_subject_name(root.cert.get())));
 
   v1::RevokeRequest by_cert;
   by_cert.set_hostname("rev.example.test");
-  by_cert.set_certificate(device.cert_pem);
+  by_cert.set_certificate(device.cert_pem());
   ASSERT_TRUE(Call(&v1::TenantService::Stub::Revoke, by_cert, &revoked).ok());
   EXPECT_EQ(revoked.revocation().serial_hex(), SerialHex(device.cert.get()));
   EXPECT_EQ(revoked.revocation().issuer_name_der(),
@@ -622,7 +631,7 @@ TEST_F(TenantApiTest, RevocationsAndCrls) {
 TEST_F(TenantApiTest, TenantsAreIsolated) {
   auto ca = MakeCa("Isolation CA");
   CreateZone("mine.example.test");
-  ASSERT_TRUE(AddRoots("mine.example.test", ca.cert_pem).ok());
+  ASSERT_TRUE(AddRoots("mine.example.test", ca.cert_pem()).ok());
   std::string intruder = NewTenant(*server_, "intruder");
   std::string owner_state = State();
 
@@ -656,7 +665,7 @@ TEST_F(TenantApiTest, TenantsAreIsolated) {
     record(Call(&v1::TenantService::Stub::DeleteZone, remove, &change, intruder));
     v1::AddCaCertificatesRequest roots;
     roots.set_hostname(hostname);
-    roots.set_data(MakeCa("Intruder CA").cert_pem);
+    roots.set_data(MakeCa("Intruder CA").cert_pem());
     v1::AddCaCertificatesResponse added;
     record(Call(&v1::TenantService::Stub::AddRoots, roots, &added, intruder));
     v1::ListCaCertificatesRequest list_roots;

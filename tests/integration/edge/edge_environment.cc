@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -120,53 +119,17 @@ Identity Pki::SelfSigned(const std::string& name) {
 
 // --- processes ---------------------------------------------------------------
 
-EdgeEnvironment::EdgeEnvironment(std::string dir) : dir_(std::move(dir)) {}
-
-EdgeEnvironment::~EdgeEnvironment() {
-  tenant_.reset();
-  admin_.reset();
-  channel_.reset();
-}
+EdgeEnvironment::EdgeEnvironment(std::string dir) : dir_(std::move(dir)), control_(dir_) {}
 
 bool EdgeEnvironment::StartControl(std::string* error) {
-  if (control_port_ == 0) {
-    control_port_ = FreePort();
-  }
-  std::string address = absl::StrCat("127.0.0.1:", control_port_);
-  auto process =
-      Subprocess::Start({BinPath("certgate-control"), "--db", dir_ + "/control.db", "--listen",
-                         address, "--admin-token-file", dir_ + "/admin.token", "--edge-token-file",
-                         dir_ + "/edge.token", "--insecure"},
-                        absl::StrCat(dir_, "/control-", ++control_starts_, ".log"));
-  if (!process.ok()) {
-    *error = std::string(process.status().message());
+  if (!control_.Start(error)) {
     return false;
   }
-  control_ = std::move(*process);
-  bool up = WaitFor(
-      [&] {
-        return absl::StrContains(control_->ReadLog(), "listening on") || !control_->Running();
-      },
-      absl::Seconds(20));
-  if (!up || !control_->Running()) {
-    *error = "certgate-control did not start: " + control_->ReadLog();
-    return false;
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  tenant_ = v1::TenantService::NewStub(channel_);
-  admin_ = v1::AdminService::NewStub(channel_);
+  tenant_ = control_.Tenant();
   return true;
 }
 
-int EdgeEnvironment::StopControl(int signal) {
-  if (!control_) {
-    return -1;
-  }
-  control_->Signal(signal);
-  return control_->Wait(absl::Seconds(15));
-}
+int EdgeEnvironment::StopControl(int signal) { return control_.Stop(signal); }
 
 bool EdgeEnvironment::StartOrigin(std::string* error) {
   origin_port_ = FreePort();
@@ -192,7 +155,7 @@ bool EdgeEnvironment::StartEdge(std::string* error, const std::vector<std::strin
   }
   std::vector<std::string> argv = {BinPath("certgate-edge"),
                                    "--control",
-                                   absl::StrCat("127.0.0.1:", control_port_),
+                                   control_.address(),
                                    "--token-file",
                                    dir_ + "/edge.token",
                                    "--node-id",
@@ -242,19 +205,12 @@ std::string EdgeEnvironment::edge_log() const { return edge_ ? edge_->ReadLog() 
 
 std::unique_ptr<grpc::ClientContext> EdgeEnvironment::Context(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + token);
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  Authorize(context.get(), token);
   return context;
 }
 
 std::string EdgeEnvironment::NewTenant(const std::string& name) {
-  std::string admin_token(absl::StripAsciiWhitespace(ReadFile(dir_ + "/admin.token")));
-  v1::CreateTenantRequest req;
-  req.set_name(name);
-  v1::CreateTenantResponse resp;
-  grpc::Status status = admin_->CreateTenant(Context(admin_token).get(), req, &resp);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return resp.token();
+  return ::certgate::testing::NewTenant(control_, name);
 }
 
 uint64_t EdgeEnvironment::CreateZone(const std::string& token, const std::string& host,

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "certgate/v1/admin.grpc.pb.h"
 #include "certgate/v1/tenant.grpc.pb.h"
 #include "common/cert_factory.h"
 #include "openssl/evp.h"
 #include "openssl/x509.h"
+#include "tests/support/control_plane_process.h"
 #include "tests/support/process.h"
 
 namespace certgate::testing {
@@ -59,7 +59,6 @@ struct HttpResult {
 class EdgeEnvironment {
  public:
   explicit EdgeEnvironment(std::string dir);
-  ~EdgeEnvironment();
 
   bool StartControl(std::string* error);
   int StopControl(int signal);
@@ -116,18 +115,14 @@ class EdgeEnvironment {
 
  private:
   std::string dir_;
-  int control_port_ = 0;
   int origin_port_ = 0;
   int edge_port_ = 0;
   int metrics_port_ = 0;
   int edge_starts_ = 0;
-  int control_starts_ = 0;
-  std::unique_ptr<Subprocess> control_;
+  ControlPlaneProcess control_;
   std::unique_ptr<Subprocess> origin_;
   std::unique_ptr<Subprocess> edge_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TenantService::Stub> tenant_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 
 }  // namespace certgate::testing

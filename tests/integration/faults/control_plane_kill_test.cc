@@ -14,23 +14,22 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "certgate/v1/admin.grpc.pb.h"
 #include "certgate/v1/tenant.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/support/control_plane_process.h"
 #include "tests/support/process.h"
 
 namespace certgate {
 namespace {
 
-using ::certgate::testing::BinPath;
-using ::certgate::testing::FreePort;
+using ::certgate::testing::Authorize;
+using ::certgate::testing::ControlPlaneProcess;
 using ::certgate::testing::MakeTempDir;
+using ::certgate::testing::NewTenant;
 using ::certgate::testing::ReadFile;
 using ::certgate::testing::RunCommand;
-using ::certgate::testing::Subprocess;
 using ::certgate::testing::WaitFor;
-using ::certgate::testing::WaitForPort;
 
 constexpr int kWrites = 1000;
 constexpr int kWriters = 4;
@@ -39,57 +38,25 @@ constexpr char kZone[] = "burst.example";
 
 class ControlPlaneKillTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("certgate-cp-kill");
-    port_ = FreePort();
-  }
-
   void StartControl() {
-    auto control = Subprocess::Start(
-        {BinPath("certgate-control"), "--db", Db(), "--listen", absl::StrCat("127.0.0.1:", port_),
-         "--admin-token-file", dir_ + "/admin.token", "--edge-token-file", dir_ + "/edge.token",
-         "--insecure"},
-        absl::StrCat(dir_, "/control-", ++starts_, ".log"));
-    ASSERT_TRUE(control.ok()) << control.status();
-    control_ = std::move(*control);
-    ASSERT_TRUE(WaitForPort(port_)) << control_->ReadLog();
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
-    tenant_ = v1::TenantService::NewStub(channel_);
-  }
-
-  std::string Db() const { return dir_ + "/certgate.db"; }
-
-  void Authorize(grpc::ClientContext* context, const std::string& token) {
-    context->AddMetadata("authorization", "Bearer " + token);
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    std::string error;
+    ASSERT_TRUE(control_.Start(&error)) << error;
+    tenant_ = control_.Tenant();
   }
 
   void CreateTenantAndZone(const std::string& hostname = kZone) {
-    auto admin = v1::AdminService::NewStub(channel_);
-    grpc::ClientContext context;
-    Authorize(&context, std::string(absl::StripAsciiWhitespace(ReadFile(dir_ + "/admin.token"))));
-    v1::CreateTenantRequest request;
-    request.set_name("burst");
-    v1::CreateTenantResponse response;
-    grpc::Status status = admin->CreateTenant(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    token_ = response.token();
+    token_ = NewTenant(control_, "burst");
     v1::CreateZoneRequest zone;
     zone.set_hostname(hostname);
     zone.set_origin("http://127.0.0.1:8080");
     v1::ZoneResponse zone_response;
     grpc::ClientContext zone_context;
     Authorize(&zone_context, token_);
-    status = tenant_->CreateZone(&zone_context, zone, &zone_response);
+    grpc::Status status = tenant_->CreateZone(&zone_context, zone, &zone_response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  std::string dir_;
-  int port_ = 0;
-  int starts_ = 0;
-  std::unique_ptr<Subprocess> control_;
-  std::shared_ptr<grpc::Channel> channel_;
+  ControlPlaneProcess control_{MakeTempDir("certgate-cp-kill")};
   std::unique_ptr<v1::TenantService::Stub> tenant_;
   std::string token_;
 };
@@ -105,9 +72,10 @@ TEST_F(ControlPlaneKillTest, AcknowledgedWritesSurviveKill9MidBurst) {
   std::atomic<int> acks{0};
   std::atomic<int> next{1};
   std::vector<std::thread> writers;
+  std::shared_ptr<grpc::Channel> channel = control_.Channel();
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&] {
-      auto stub = v1::TenantService::NewStub(channel_);
+      auto stub = v1::TenantService::NewStub(channel);
       int i;
       while ((i = next.fetch_add(1)) <= kWrites) {
         v1::RevokeRequest request;
@@ -126,8 +94,7 @@ TEST_F(ControlPlaneKillTest, AcknowledgedWritesSurviveKill9MidBurst) {
     });
   }
   bool reached = WaitFor([&] { return acks.load() >= kKillAfterAcks; }, absl::Seconds(120));
-  control_->Signal(SIGKILL);
-  EXPECT_EQ(control_->Wait(), 128 + SIGKILL);
+  EXPECT_EQ(control_.Stop(SIGKILL), 128 + SIGKILL);
   for (std::thread& t : writers) {
     t.join();
   }
@@ -135,7 +102,7 @@ TEST_F(ControlPlaneKillTest, AcknowledgedWritesSurviveKill9MidBurst) {
   ASSERT_LT(acks.load(), kWrites) << "the kill came after the burst";
 
   // SQLite's own check of the file the killed process left (WAL included).
-  auto integrity = RunCommand({"sqlite3", Db(), "PRAGMA integrity_check;"});
+  auto integrity = RunCommand({"sqlite3", control_.db_path(), "PRAGMA integrity_check;"});
   ASSERT_EQ(integrity.exit_code, 0) << integrity.err;
   EXPECT_EQ(absl::StripAsciiWhitespace(integrity.out), "ok");
 

@@ -8,27 +8,29 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "certgate/v1/admin.grpc.pb.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
 #include "certgate/v1/tenant.grpc.pb.h"
-#include "common/cert_factory.h"
-#include "common/pem.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "openssl/evp.h"
-#include "openssl/x509.h"
+#include "tests/support/control_plane_process.h"
 #include "tests/support/process.h"
 #include "tests/support/test_network.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate {
 namespace {
 
+using ::certgate::testing::Authorize;
 using ::certgate::testing::BinPath;
+using ::certgate::testing::ControlPlaneProcess;
 using ::certgate::testing::FreePort;
+using ::certgate::testing::KeyAndCert;
+using ::certgate::testing::MakeCa;
+using ::certgate::testing::MakeLeaf;
 using ::certgate::testing::MakeTempDir;
+using ::certgate::testing::NewTenant;
 using ::certgate::testing::ReadFile;
 using ::certgate::testing::RunCommand;
 using ::certgate::testing::Subprocess;
@@ -47,23 +49,12 @@ struct TestPki {
 };
 
 TestPki MakePki(const std::string& dir) {
-  auto ca_key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(ca_key.ok());
-  CertificateSpec ca_spec;
-  ca_spec.common_name = "Fleet Devices CA";
-  ca_spec.is_ca = true;
-  auto ca = IssueCertificate(ca_spec, ca_key->get(), nullptr, ca_key->get());
-  EXPECT_TRUE(ca.ok()) << ca.status();
-  auto device_key = GenerateKey(KeyType::kEcP256);
-  CertificateSpec device_spec;
-  device_spec.common_name = "device-7";
-  device_spec.client_auth = true;
-  auto device = IssueCertificate(device_spec, device_key->get(), ca->get(), ca_key->get());
-  EXPECT_TRUE(device.ok()) << device.status();
+  KeyAndCert ca = MakeCa("Fleet Devices CA");
+  KeyAndCert device = MakeLeaf("device-7", ca);
   TestPki pki{dir + "/ca.pem", dir + "/device.pem", dir + "/device.key"};
-  WriteFile(pki.ca_pem, CertificateToPem(ca->get()));
-  WriteFile(pki.device_cert, CertificateToPem(device->get()));
-  WriteFile(pki.device_key, PrivateKeyToPem(device_key->get()), 0600);
+  WriteFile(pki.ca_pem, ca.cert_pem());
+  WriteFile(pki.device_cert, device.cert_pem());
+  WriteFile(pki.device_key, device.key_pem(), 0600);
   return pki;
 }
 
@@ -122,7 +113,6 @@ class FleetTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir("certgate-fleet");
-    control_port_ = FreePort();
     origin_port_ = FreePort();
     for (int i = 0; i < kEdges; ++i) {
       edge_ports_.push_back(FreePort());
@@ -135,7 +125,6 @@ class FleetTest : public ::testing::Test {
   // network, or loopback.
   std::string HostIp() const { return network_ ? network_->HostAddress() : "127.0.0.1"; }
   std::string EdgeIp(int i) const { return network_ ? network_->NodeAddress(i) : "127.0.0.1"; }
-  std::string ControlAddress() const { return absl::StrCat(HostIp(), ":", control_port_); }
 
   // UseOwnNetworks puts every edge in its own network namespace with its own
   // address, where the test runs as root and `ip netns` works.
@@ -156,17 +145,17 @@ class FleetTest : public ::testing::Test {
     return std::move(*origin);
   }
 
+  // StartControl starts the control plane, or restarts it on the same
+  // address and database.
   void StartControl() {
-    auto control =
-        Subprocess::Start({BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
-                           ControlAddress(), "--admin-token-file", dir_ + "/admin.token",
-                           "--edge-token-file", dir_ + "/edge.token", "--insecure"},
-                          dir_ + "/control.log");
-    ASSERT_TRUE(control.ok()) << control.status();
-    control_ = std::move(*control);
-    ASSERT_TRUE(WaitForPort(HostIp(), control_port_)) << control_->ReadLog();
-    channel_ = grpc::CreateChannel(ControlAddress(), grpc::InsecureChannelCredentials());
-    tenant_stub_ = v1::TenantService::NewStub(channel_);
+    if (control_ == nullptr) {
+      // Made at the first start, after the test picked its network.
+      control_ = std::make_unique<ControlPlaneProcess>(dir_, std::vector<std::string>{"--insecure"},
+                                                       HostIp());
+    }
+    std::string error;
+    ASSERT_TRUE(control_->Start(&error)) << error;
+    tenant_stub_ = control_->Tenant();
   }
 
   std::unique_ptr<Subprocess> StartEdge(int i, const std::string& control_address) {
@@ -195,22 +184,9 @@ class FleetTest : public ::testing::Test {
     return std::move(*edge);
   }
 
-  void Authorize(grpc::ClientContext* context, const std::string& token) {
-    context->AddMetadata("authorization", "Bearer " + token);
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  }
-
   // Creates the tenant and auth.pizza (enforce) with the test CA as its root.
   void SetUpTenant() {
-    auto admin = v1::AdminService::NewStub(channel_);
-    grpc::ClientContext context;
-    Authorize(&context, std::string(absl::StripAsciiWhitespace(ReadFile(dir_ + "/admin.token"))));
-    v1::CreateTenantRequest request;
-    request.set_name("fleet-pizza");
-    v1::CreateTenantResponse response;
-    grpc::Status status = admin->CreateTenant(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    tenant_token_ = response.token();
+    tenant_token_ = NewTenant(*control_, "fleet-pizza");
 
     v1::CreateZoneRequest zone;
     zone.set_hostname("auth.pizza");
@@ -219,7 +195,7 @@ class FleetTest : public ::testing::Test {
     v1::ZoneResponse zone_response;
     grpc::ClientContext zone_context;
     Authorize(&zone_context, tenant_token_);
-    status = tenant_stub_->CreateZone(&zone_context, zone, &zone_response);
+    grpc::Status status = tenant_stub_->CreateZone(&zone_context, zone, &zone_response);
     ASSERT_TRUE(status.ok()) << status.error_message();
 
     v1::AddCaCertificatesRequest roots;
@@ -299,13 +275,11 @@ class FleetTest : public ::testing::Test {
 
   std::unique_ptr<TestNetwork> network_;  // declared first: torn down last
   std::string dir_;
-  int control_port_ = 0;
   int origin_port_ = 0;
   std::vector<int> edge_ports_;
   std::vector<int> metrics_ports_;
   TestPki pki_;
-  std::unique_ptr<Subprocess> control_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ControlPlaneProcess> control_;
   std::unique_ptr<v1::TenantService::Stub> tenant_stub_;
   std::string tenant_token_;
 };
@@ -318,7 +292,7 @@ TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
 
   std::vector<std::unique_ptr<Subprocess>> edges;
   for (int i = 0; i < kEdges; ++i) {
-    edges.push_back(StartEdge(i, ControlAddress()));
+    edges.push_back(StartEdge(i, control_->address()));
   }
   uint64_t version = FleetStatus().config_version();
   ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(20)))
@@ -338,8 +312,7 @@ TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
   }
 
   // The control plane killed: all three keep serving.
-  control_->Signal(SIGKILL);
-  control_->Wait();
+  control_->Stop(SIGKILL);
   for (int i = 0; i < kEdges; ++i) {
     EXPECT_TRUE(Serves(i, /*with_certificate=*/true, "200")) << Curl(i, true);
     EXPECT_TRUE(Serves(i, /*with_certificate=*/false, "200")) << Curl(i, false);
@@ -371,7 +344,7 @@ TEST_F(FleetTest, ChangesReachEveryEdgeThroughControlPlaneAndEdgeRestarts) {
         return running_at_version == kEdges - 1;
       },
       absl::Seconds(10)));
-  edges[2] = StartEdge(2, ControlAddress());
+  edges[2] = StartEdge(2, control_->address());
   ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version); }, absl::Seconds(20)))
       << FleetStatus().DebugString();
   EXPECT_TRUE(Serves(2, /*with_certificate=*/false, "200")) << Curl(2, false);
@@ -383,7 +356,7 @@ TEST_F(FleetTest, MalformedSnapshotIsNackedAndTheOldConfigKeepsServing) {
   ASSERT_NO_FATAL_FAILURE(SetUpTenant());
   uint64_t version = FleetStatus().config_version();
   {
-    auto edge = StartEdge(0, ControlAddress());
+    auto edge = StartEdge(0, control_->address());
     ASSERT_TRUE(WaitFor([&] { return AllEdgesAt(version, 1); }, absl::Seconds(20)));
     ASSERT_TRUE(Serves(0, /*with_certificate=*/false, "403"));
   }
@@ -446,7 +419,7 @@ TEST_F(FleetTest, CertificateFromSignCsrWorksThroughAnEdge) {
   grpc::Status status = tenant_stub_->AddRoots(&context, roots, &roots_response);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  auto edge = StartEdge(0, ControlAddress());
+  auto edge = StartEdge(0, control_->address());
   ASSERT_TRUE(
       WaitFor([&] { return AllEdgesAt(roots_response.config_version(), 1); }, absl::Seconds(20)));
   auto curl =

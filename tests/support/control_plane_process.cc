@@ -1,4 +1,4 @@
-#include "tests/integration/controlplane/control_plane_process.h"
+#include "tests/support/control_plane_process.h"
 
 #include <signal.h>
 
@@ -9,10 +9,12 @@
 
 namespace certgate::testing {
 
-ControlPlaneProcess::ControlPlaneProcess(std::string dir, std::vector<std::string> extra_flags)
+ControlPlaneProcess::ControlPlaneProcess(std::string dir, std::vector<std::string> extra_flags,
+                                         std::string host)
     : dir_(std::move(dir)),
       db_path_(dir_ + "/state/certgate.db"),
-      extra_flags_(std::move(extra_flags)) {}
+      extra_flags_(std::move(extra_flags)),
+      host_(std::move(host)) {}
 
 bool ControlPlaneProcess::Start(std::string* error) {
   // Keep the same port across restarts so clients can reconnect.

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,24 +14,26 @@
 
 namespace certgate::testing {
 
-// ControlPlaneProcess runs a real certgate-control on 127.0.0.1 with its
-// state in a fresh directory, and makes clients for it.
+// ControlPlaneProcess runs a real certgate-control with its state in a
+// fresh directory, and makes clients for it.
 class ControlPlaneProcess {
  public:
   // `dir` holds the database, token files and edge CA; extra flags are
-  // appended (default: --insecure).
+  // appended (default: --insecure). It listens on `host` (an IPv4 address),
+  // which a test with its own network namespaces sets to its host side.
   explicit ControlPlaneProcess(std::string dir,
-                               std::vector<std::string> extra_flags = {"--insecure"});
+                               std::vector<std::string> extra_flags = {"--insecure"},
+                               std::string host = "127.0.0.1");
 
   // Start launches the binary and waits for its "listening on" line.
   // Returns false (with the log in `error`) when it does not come up.
   bool Start(std::string* error);
-  // Kill sends `signal` and reaps the process.
+  // Stop sends `signal` and reaps the process; returns its exit code.
   int Stop(int signal);
 
   const std::string& dir() const { return dir_; }
   const std::string& db_path() const { return db_path_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   std::string admin_token() const;
   std::string edge_token() const;
   std::string log() const { return process_ ? process_->ReadLog() : ""; }
@@ -49,6 +52,7 @@ class ControlPlaneProcess {
   std::string dir_;
   std::string db_path_;
   std::vector<std::string> extra_flags_;
+  std::string host_;
   int port_ = 0;
   std::unique_ptr<Subprocess> process_;
   std::shared_ptr<grpc::Channel> channel_;
