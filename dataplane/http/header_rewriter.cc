@@ -80,7 +80,7 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
     return out;
   }
   out.set.push_back({status_name, StatusToken(auth.status)});
-  if (auth.leaf != nullptr && !auth.ski_hex.empty()) {
+  if (!auth.ski_hex.empty()) {
     out.set.push_back({ski_name, EscapeHeaderValue(auth.ski_hex)});
   }
   if (auth.status == CertStatus::kInvalid) {

@@ -36,6 +36,18 @@ bool NameMatches(const X509* issuer_candidate, const X509* cert) {
 
 bool IsSelfIssued(const X509* cert) { return NameMatches(cert, cert); }
 
+bool AnyRevoked(const ZoneTrust& trust, const X509* leaf, const STACK_OF(X509) * chain) {
+  if (trust.IsRevoked(leaf)) {
+    return true;
+  }
+  for (size_t i = 0; i < sk_X509_num(chain); ++i) {
+    if (trust.IsRevoked(sk_X509_value(chain, i))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // IssuerKnown: the leaf's issuer is in the zone, or a certificate the client
 // sent is the leaf's issuer (by name) and itself leads by name to the zone.
 // No signature is checked here.
@@ -135,28 +147,62 @@ std::string CertVerifier::ChainHash(const STACK_OF(CRYPTO_BUFFER) * certs) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
-VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs,
-                                   VerificationCache* cache, int64_t now_unix) {
-  VerifyOutcome outcome;
-  if (certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) {
-    return outcome;
-  }
-  outcome.chain.reset(sk_X509_new_null());
-  if (!outcome.chain) {
-    return Invalid(std::move(outcome), "malformed", true);
+bool CertVerifier::ParseChain(const STACK_OF(CRYPTO_BUFFER) * certs, VerifyOutcome* outcome) {
+  outcome->chain.reset(sk_X509_new_null());
+  if (!outcome->chain) {
+    return false;
   }
   for (size_t i = 0; i < sk_CRYPTO_BUFFER_num(certs); ++i) {
     bssl::UniquePtr<X509> cert(
         X509_parse_from_buffer(const_cast<CRYPTO_BUFFER*>(sk_CRYPTO_BUFFER_value(certs, i))));
     if (!cert) {
       ERR_clear_error();
-      return Invalid(std::move(outcome), "malformed", true);
+      return false;
     }
     if (i == 0) {
-      outcome.leaf = std::move(cert);
-    } else if (!bssl::PushToStack(outcome.chain.get(), std::move(cert))) {
-      return Invalid(std::move(outcome), "malformed", true);
+      outcome->leaf = std::move(cert);
+    } else if (!bssl::PushToStack(outcome->chain.get(), std::move(cert))) {
+      return false;
     }
+  }
+  return true;
+}
+
+VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs,
+                                   VerificationCache* cache, int64_t now_unix) {
+  VerifyOutcome outcome;
+  if (certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) {
+    return outcome;
+  }
+  std::string chain_hash = ChainHash(certs);
+  if (cache != nullptr) {
+    std::optional<CachedVerdict> cached =
+        cache->Lookup(chain_hash, zone.id, zone.trust_version, now_unix);
+    if (cached.has_value()) {
+      outcome.from_cache = true;
+      outcome.status = cached->valid ? CertStatus::kValid : CertStatus::kInvalid;
+      outcome.reason = std::move(cached->reason);
+      outcome.ski_hex = std::move(cached->ski_hex);
+      // Revocations are checked on every handshake even though they move
+      // the trust version: a verdict must never outlive a revocation.
+      bool check_revoked = zone.trust != nullptr && zone.trust->has_revocations();
+      bool map_fields = outcome.status == CertStatus::kValid && !zone.header_mappings.empty();
+      if (!check_revoked && !map_fields) {
+        return outcome;
+      }
+      if (!ParseChain(certs, &outcome)) {
+        return Invalid(std::move(outcome), "malformed", true);
+      }
+      if (check_revoked && AnyRevoked(*zone.trust, outcome.leaf.get(), outcome.chain.get())) {
+        outcome.from_cache = false;
+        return Invalid(std::move(outcome), "revoked", true);
+      }
+      return outcome;
+    }
+  }
+
+  if (!ParseChain(certs, &outcome)) {
+    return Invalid(std::move(outcome), "malformed", true);
   }
   X509* leaf = outcome.leaf.get();
   outcome.ski_hex = SubjectKeyIdHex(leaf);
@@ -171,25 +217,8 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
   if (now_unix > NotAfterUnix(leaf)) {
     return Invalid(std::move(outcome), "expired", true);
   }
-  if (zone.trust->IsRevoked(leaf)) {
+  if (AnyRevoked(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "revoked", true);
-  }
-  for (size_t i = 0; i < sk_X509_num(outcome.chain.get()); ++i) {
-    if (zone.trust->IsRevoked(sk_X509_value(outcome.chain.get(), i))) {
-      return Invalid(std::move(outcome), "revoked", true);
-    }
-  }
-
-  std::string chain_hash = ChainHash(certs);
-  if (cache != nullptr) {
-    std::optional<CachedVerdict> cached =
-        cache->Lookup(chain_hash, zone.id, zone.trust_version, now_unix);
-    if (cached.has_value()) {
-      outcome.from_cache = true;
-      outcome.status = cached->valid ? CertStatus::kValid : CertStatus::kInvalid;
-      outcome.reason = cached->reason;
-      return outcome;
-    }
   }
 
   // The chain walk: the zone's roots are the only anchors; the zone's and
@@ -251,6 +280,7 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
     }
   }
   verdict.expires_unix = expires;
+  verdict.ski_hex = outcome.ski_hex;
 
   outcome.status = verdict.valid ? CertStatus::kValid : CertStatus::kInvalid;
   outcome.reason = verdict.reason;

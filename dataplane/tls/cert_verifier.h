@@ -17,15 +17,23 @@ struct VerifyOutcome {
   bool from_cache = false;       // the chain result came from the cache
   bool cheap_rejection = false;  // refused before any signature work
   bool chain_verified = false;   // a full chain walk ran
+  // Null when the verdict came from the cache and nothing needed them (no
+  // revocations in the zone, no mapped fields for a valid certificate).
   bssl::UniquePtr<X509> leaf;
   bssl::UniquePtr<STACK_OF(X509)> chain;  // what followed the leaf
   std::string ski_hex;
 };
 
-// CertVerifier checks a client chain against one zone's trust: cheap checks
-// with no signature work first (parse, issuer known to the zone, leaf dates,
-// revoked serials), then the verification cache, then the chain walk, whose
-// verdict (valid or invalid) goes into the cache.
+// CertVerifier checks a client chain against one zone's trust. A chain the
+// cache knows (same bytes, zone and trust version) is answered from it, and
+// parsed only to check the zone's revocations or to map fields. Otherwise
+// cheap checks with no signature work come first (parse, issuer known to the
+// zone, leaf dates, revoked serials), then the chain walk, whose verdict
+// (valid or invalid) goes into the cache. Looking the cache up first changes
+// no verdict: a trust change (roots, revocations, CRLs) moves the trust
+// version, revocations are checked on hits too, a cached verdict never
+// outlives a certificate of the chain, and chains the cheap checks refuse
+// are never cached.
 class CertVerifier {
  public:
   // Verify: `certs` is the chain as the client sent it, leaf first (may be
@@ -38,6 +46,11 @@ class CertVerifier {
 
   // ChainHash: SHA-256 over the length-prefixed DER of every certificate.
   static std::string ChainHash(const STACK_OF(CRYPTO_BUFFER) * certs);
+
+ private:
+  // ParseChain fills outcome->leaf and outcome->chain; false when a
+  // certificate does not parse.
+  static bool ParseChain(const STACK_OF(CRYPTO_BUFFER) * certs, VerifyOutcome* outcome);
 };
 
 }  // namespace certgate::edge

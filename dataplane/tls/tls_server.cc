@@ -240,7 +240,7 @@ absl::StatusOr<std::unique_ptr<TlsServer>> TlsServer::Create(const ConfigSlot* s
   std::unique_ptr<TlsServer> server(new TlsServer());
   server->slot_ = slot;
   server->cache_ = std::make_unique<VerificationCache>(options.cache_entries, options.cache_shards);
-  server->base_ctx_.reset(SSL_CTX_new(TLS_method()));
+  server->base_ctx_.reset(SSL_CTX_new(TLS_with_buffers_method()));
   SSL_CTX* ctx = server->base_ctx_.get();
   if (ctx == nullptr || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {

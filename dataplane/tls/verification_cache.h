@@ -16,6 +16,7 @@ struct CachedVerdict {
   bool valid = false;
   std::string reason;        // "" when valid
   int64_t expires_unix = 0;  // never outlives the leaf's notAfter
+  std::string ski_hex;       // the leaf's SKI, so that a hit needs no parse
 };
 
 struct VerificationCacheStats {

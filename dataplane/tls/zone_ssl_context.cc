@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
@@ -9,6 +10,7 @@
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/err.h"
+#include "openssl/mem.h"
 #include "openssl/pool.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
@@ -51,7 +53,9 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     return absl::InvalidArgumentError(absl::StrCat("server key: ", key.status().message()));
   }
 
-  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  // Buffers only, like TlsServer's base context: the edge reads client
+  // certificates as DER, so BoringSSL need not parse them into X509 too.
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_with_buffers_method()));
   if (!ctx) {
     return absl::ResourceExhaustedError("SSL_CTX_new failed");
   }
@@ -59,15 +63,24 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
       !SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION)) {
     return absl::InternalError(absl::StrCat("TLS versions: ", SslError()));
   }
-  if (!SSL_CTX_use_certificate(ctx.get(), (*chain)[0].get())) {
-    return absl::InvalidArgumentError(absl::StrCat("server certificate: ", SslError()));
-  }
-  for (size_t i = 1; i < chain->size(); ++i) {
-    if (!SSL_CTX_add1_chain_cert(ctx.get(), (*chain)[i].get())) {
+  std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain_buffers;
+  std::vector<CRYPTO_BUFFER*> chain_pointers;
+  for (const bssl::UniquePtr<X509>& cert : *chain) {
+    uint8_t* der = nullptr;
+    int len = i2d_X509(cert.get(), &der);
+    if (len <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("server chain: ", SslError()));
     }
+    bssl::UniquePtr<uint8_t> der_owner(der);
+    chain_buffers.emplace_back(CRYPTO_BUFFER_new(der, static_cast<size_t>(len), nullptr));
+    if (!chain_buffers.back()) {
+      return absl::ResourceExhaustedError("out of memory");
+    }
+    chain_pointers.push_back(chain_buffers.back().get());
   }
-  if (!SSL_CTX_use_PrivateKey(ctx.get(), key->get()) || !SSL_CTX_check_private_key(ctx.get())) {
+  // Also checks that the key belongs to the leaf.
+  if (!SSL_CTX_set_chain_and_key(ctx.get(), chain_pointers.data(), chain_pointers.size(),
+                                 key->get(), nullptr)) {
     return absl::InvalidArgumentError(
         absl::StrCat("server key does not match the certificate: ", SslError()));
   }

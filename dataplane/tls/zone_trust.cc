@@ -101,7 +101,7 @@ bool ZoneTrust::KnowsIssuerOf(const X509* cert) const {
 }
 
 bool ZoneTrust::IsRevoked(const X509* cert) const {
-  if (revoked_.empty() && revoked_any_issuer_.empty()) {
+  if (!has_revocations()) {
     return false;
   }
   std::string serial = SerialHex(cert);

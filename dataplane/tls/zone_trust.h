@@ -37,6 +37,7 @@ class ZoneTrust {
   // IsRevoked: `cert`'s serial is revoked under its issuer, or under every
   // issuer of the zone.
   bool IsRevoked(const X509* cert) const;
+  bool has_revocations() const { return !revoked_.empty() || !revoked_any_issuer_.empty(); }
 
   // ClientCaNames: DER names of the roots for the CertificateRequest, capped
   // at `max_total_bytes` in all.

@@ -249,6 +249,47 @@ TEST_F(TlsServerTest, RepeatedValidCertificateIsAnsweredFromTheCache) {
   EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
 }
 
+// A hit needs no parse when nothing reads the certificate: the SKI comes
+// from the cache entry.
+TEST_F(TlsServerTest, CacheHitWithoutRevocationsOrMappingsSkipsTheParse) {
+  Connect("a.test", &client_a_);
+  HandshakeResult second = Connect("a.test", &client_a_);
+  ConnectionAuth* auth = TlsServer::GetAuth(second.server.get());
+  EXPECT_TRUE(auth->from_cache);
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+  EXPECT_EQ(auth->leaf, nullptr);
+  EXPECT_EQ(auth->ski_hex, SubjectKeyIdHex(client_a_.cert.get()));
+}
+
+// Mapped fields need the certificate: a valid hit is parsed.
+TEST_F(TlsServerTest, CacheHitInAZoneWithMappedFieldsKeepsTheCertificate) {
+  v1::EdgeZone mapped = zone_a_;
+  v1::HeaderMapping* mapping = mapped.add_header_mappings();
+  mapping->set_header("X-Device");
+  mapping->set_selector("subject.CN");
+  Publish(2, {mapped, zone_b_});
+  Connect("a.test", &client_a_);
+  HandshakeResult second = Connect("a.test", &client_a_);
+  ConnectionAuth* auth = TlsServer::GetAuth(second.server.get());
+  EXPECT_TRUE(auth->from_cache);
+  ASSERT_NE(auth->leaf, nullptr);
+  EXPECT_EQ(X509_cmp(auth->leaf.get(), client_a_.cert.get()), 0);
+}
+
+// A revocation is honoured on a hit even if the trust version stayed (the
+// control plane moves it; the edge does not rely on that alone).
+TEST_F(TlsServerTest, CacheHitIsCheckedAgainstTheZonesRevocations) {
+  Connect("a.test", &client_a_);
+  v1::EdgeZone revoked_zone = zone_a_;
+  revoked_zone.add_revoked()->set_serial_hex(SerialHex(client_a_.cert.get()));
+  Publish(2, {revoked_zone, zone_b_});
+  HandshakeResult second = Connect("a.test", &client_a_);
+  ConnectionAuth* auth = TlsServer::GetAuth(second.server.get());
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "revoked");
+  EXPECT_EQ(server_->stats().chain_verifications.load(), 1u);
+}
+
 TEST_F(TlsServerTest, ServerCertificateLeafWithoutClientAuthIsRefused) {
   CertificateSpec spec;
   spec.common_name = "not-a-client";
