@@ -101,6 +101,7 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneInner(const v1::EdgeZ
   zone->send_ca_names = source.send_ca_names();
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
   ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
+  zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
   zone->source = source;
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
+#include "dataplane/tls/session_binding.h"
 #include "openssl/base.h"
 
 namespace certgate::edge {
@@ -47,6 +48,8 @@ struct ZoneConfig {
   // Server certificate, key, verify mode and session binding for this zone;
   // the handshake switches to it with SSL_set_SSL_CTX once SNI is known.
   bssl::UniquePtr<SSL_CTX> ssl_ctx;
+  // Derived once here rather than per ticket issued or presented.
+  SessionBinding::TicketKeys ticket_keys;
   // The zone as received, for the state file and deltas.
   v1::EdgeZone source;
 };

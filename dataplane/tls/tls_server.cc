@@ -145,9 +145,7 @@ struct TlsServerCallbacks {
     if (state == nullptr || state->auth.zone == nullptr) {
       return encrypt ? -1 : 0;
     }
-    const ZoneConfig* zone = state->auth.zone;
-    SessionBinding::TicketKeys keys =
-        SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
+    const SessionBinding::TicketKeys& keys = state->auth.zone->ticket_keys;
     if (encrypt) {
       std::memcpy(key_name, keys.name.data(), keys.name.size());
       if (!RAND_bytes(iv, 16) ||
