@@ -44,6 +44,20 @@ const char* StatusToken(CertStatus status) {
   }
 }
 
+bool IsIdempotent(int method) {
+  switch (method) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_OPTIONS:
+    case HTTP_TRACE:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string JsonError(absl::string_view message) {
   return absl::StrCat("{\"error\":", JsonQuote(message), "}");
 }
@@ -736,10 +750,12 @@ void ClientConnection::StartProxy() {
   }
   std::string head = SerializeRequestHead(method_, path_, headers, framing, req.content_length());
   evbuffer_add(origin_out_, head.data(), head.size());
-  if (framing == BodyFraming::kNone) {
+  // Only an idempotent request (RFC 9110 9.2.2) may be sent twice, and only
+  // one without a body: a streamed body is gone once sent.
+  if (framing == BodyFraming::kNone && IsIdempotent(req.method())) {
     retry_head_ = std::move(head);
   } else {
-    retry_head_.clear();  // a streamed body is gone once sent
+    retry_head_.clear();
   }
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
@@ -959,9 +975,9 @@ void ClientConnection::OriginFailed(int status, absl::string_view why) {
 
 bool ClientConnection::RetryOnFreshOrigin() {
   // Like nginx with upstream keepalive: a request that went out on a reused
-  // connection and got nothing back is resent once on a new one. Only
-  // without a body, which is still whole in retry_head_; a fresh connection
-  // is never retried.
+  // connection and got nothing back is resent once on a new one. Only an
+  // idempotent one without a body, kept whole in retry_head_; a fresh
+  // connection is never retried.
   if (!origin_reused_ || origin_bytes_received_ > 0 || retry_head_.empty() || response_started_) {
     return false;
   }

@@ -84,7 +84,8 @@ class ClientConnection {
   bool OnResponseBody(absl::string_view data);
   bool OnResponseComplete();
   void OriginFailed(int status, absl::string_view why);
-  // RetryOnFreshOrigin resends a body-less request on a new connection when
+  // RetryOnFreshOrigin resends an idempotent, body-less request on a new
+  // connection when
   // the pooled one it went out on closed before answering (the origin's idle
   // close raced our reuse). False when that does not apply.
   bool RetryOnFreshOrigin();

@@ -131,9 +131,9 @@ TEST_F(EdgeFaultTest, OriginResetBeforeResponseIs502AndOtherZonesKeepServing) {
 }
 
 // A pooled origin connection that the origin closes as a request arrives:
-// a request without a body is resent once on a new connection (the client
-// never sees the race); one with a body is not (the origin may have acted
-// on it), and gets 502.
+// an idempotent request without a body is resent once on a new connection
+// (the client never sees the race); one with a body, or a POST even without
+// one, is not (the origin may have acted on it), and gets 502.
 TEST_F(EdgeFaultTest, RequestOnAPooledConnectionTheOriginClosedIsRetriedOnceWithoutABody) {
   auto origin = TestOrigin::Start(TestOrigin::Behavior::kOneResponsePerConnection);
   ASSERT_TRUE(origin.ok());
@@ -161,6 +161,19 @@ TEST_F(EdgeFaultTest, RequestOnAPooledConnectionTheOriginClosedIsRetriedOnceWith
       absl::StrCat("POST /order HTTP/1.1\r\nHost: ", kBad, "\r\nContent-Length: 5\r\n\r\nhello"));
   EXPECT_EQ(StatusCode(post), 502) << post;
   EXPECT_EQ((*origin)->requests(), 4) << "a request with a body is sent once";
+  EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
+
+  // A GET on a new origin connection, which then waits in the pool having
+  // answered once; the body-less POST after it gets that connection.
+  client = TlsClient::Connect(edge_->port(), kBad);
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::string fresh = exchange(Get(kBad, "/fresh"));
+  EXPECT_EQ(StatusCode(fresh), 200) << fresh;
+  EXPECT_EQ((*origin)->requests(), 5);
+  std::string bodyless_post =
+      exchange(absl::StrCat("POST /launch HTTP/1.1\r\nHost: ", kBad, "\r\n\r\n"));
+  EXPECT_EQ(StatusCode(bodyless_post), 502) << bodyless_post;
+  EXPECT_EQ((*origin)->requests(), 6) << "a POST is sent once, even without a body";
   EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
 }
 
