@@ -1,105 +1,44 @@
 #include "tests/integration/faults/cutting_proxy.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
-#include "absl/strings/str_cat.h"
+#include <thread>
 
 namespace certgate::faults {
-namespace {
-
-int ConnectLoopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<CuttingProxy>> CuttingProxy::Start(int upstream_port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 16) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int error = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("proxy listen: ", strerror(error)));
+  std::unique_ptr<CuttingProxy> proxy(new CuttingProxy(upstream_port));
+  auto server = LoopbackServer::Start([p = proxy.get()](int client) { p->Relay(client); });
+  if (!server.ok()) {
+    return server.status();
   }
-  std::unique_ptr<CuttingProxy> proxy(new CuttingProxy(fd, ntohs(addr.sin_port), upstream_port));
-  proxy->acceptor_ = std::thread([p = proxy.get()] { p->AcceptLoop(); });
+  proxy->server_ = std::move(*server);
   return proxy;
 }
 
-CuttingProxy::~CuttingProxy() {
-  stopping_.store(true);
-  acceptor_.join();
-  close(listen_fd_);
-  std::vector<std::thread> pumps;
-  {
-    absl::MutexLock lock(&mu_);
-    for (int fd : fds_) {
-      shutdown(fd, SHUT_RDWR);
-    }
-    pumps.swap(pumps_);
-  }
-  for (std::thread& t : pumps) {
-    t.join();
-  }
-  absl::MutexLock lock(&mu_);
-  for (int fd : fds_) {
-    close(fd);
-  }
-}
+CuttingProxy::~CuttingProxy() = default;
 
 void CuttingProxy::CutAfter(uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   cut_budget_ = static_cast<int64_t>(bytes);
 }
 
-void CuttingProxy::AcceptLoop() {
-  while (!stopping_.load()) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) {
-      continue;
-    }
-    int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      continue;
-    }
-    int upstream = refusing_.load() ? -1 : ConnectLoopback(upstream_port_);
-    if (upstream < 0) {
-      close(client);
-      continue;
-    }
-    absl::MutexLock lock(&mu_);
-    fds_.push_back(client);
-    fds_.push_back(upstream);
-    pumps_.emplace_back([this, client, upstream] { Pump(client, upstream, false); });
-    pumps_.emplace_back([this, client, upstream] { Pump(upstream, client, true); });
+void CuttingProxy::Relay(int client) {
+  int upstream = refusing_.load() ? -1 : ConnectLoopback(upstream_port_);
+  if (upstream < 0) {
+    return;  // closed at once: the control plane looks down
   }
+  std::thread downstream([this, client, upstream] { Pump(upstream, client, true); });
+  Pump(client, upstream, false);
+  downstream.join();
+  close(upstream);
 }
 
 void CuttingProxy::Pump(int from, int to, bool downstream) {
   char buf[4096];
-  while (!stopping_.load()) {
+  while (true) {
     pollfd p{from, POLLIN, 0};
     int ready = poll(&p, 1, 50);
     if (ready == 0) {

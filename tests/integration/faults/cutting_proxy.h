@@ -3,11 +3,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/integration/faults/loopback_server.h"
 
 namespace certgate::faults {
 
@@ -22,29 +21,25 @@ class CuttingProxy {
   CuttingProxy(const CuttingProxy&) = delete;
   CuttingProxy& operator=(const CuttingProxy&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
   void CutAfter(uint64_t bytes);
   bool cut() const { return cut_.load(); }
   void SetRefusing(bool refusing) { refusing_.store(refusing); }
 
  private:
-  CuttingProxy(int listen_fd, int port, int upstream_port)
-      : listen_fd_(listen_fd), port_(port), upstream_port_(upstream_port) {}
-  void AcceptLoop();
+  explicit CuttingProxy(int upstream_port) : upstream_port_(upstream_port) {}
+  // Relay copies both ways between `client` and a new upstream connection.
+  void Relay(int client);
   // Pump copies from `from` to `to`; `downstream` counts towards a cut.
   void Pump(int from, int to, bool downstream);
 
-  const int listen_fd_;
-  const int port_;
   const int upstream_port_;
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> refusing_{false};
   std::atomic<bool> cut_{false};
-  std::thread acceptor_;
   absl::Mutex mu_;
   int64_t cut_budget_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no cut armed
-  std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
+  // Last, so that it stops (and joins every relay) before the rest goes.
+  std::unique_ptr<LoopbackServer> server_;
 };
 
 }  // namespace certgate::faults

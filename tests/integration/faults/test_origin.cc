@@ -1,13 +1,8 @@
 #include "tests/integration/faults/test_origin.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -66,63 +61,20 @@ size_t RequestLength(const std::string& data, std::string* head) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TestOrigin>> TestOrigin::Start(Behavior behavior) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  std::unique_ptr<TestOrigin> origin(new TestOrigin(behavior));
+  auto server = LoopbackServer::Start([o = origin.get()](int fd) { o->Serve(fd); });
+  if (!server.ok()) {
+    return server.status();
   }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 128) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int error = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("origin listen: ", strerror(error)));
-  }
-  std::unique_ptr<TestOrigin> origin(new TestOrigin(behavior, fd, ntohs(addr.sin_port)));
-  origin->acceptor_ = std::thread([o = origin.get()] { o->AcceptLoop(); });
+  origin->server_ = std::move(*server);
   return origin;
 }
 
-TestOrigin::~TestOrigin() {
-  stopping_.store(true);
-  acceptor_.join();
-  close(listen_fd_);
-  std::vector<std::thread> threads;
-  {
-    absl::MutexLock lock(&mu_);
-    for (int fd : fds_) {
-      shutdown(fd, SHUT_RDWR);
-    }
-    threads.swap(connections_);
-  }
-  for (std::thread& t : threads) {
-    t.join();
-  }
-}
+TestOrigin::~TestOrigin() = default;
 
 std::string TestOrigin::last_head() {
   absl::MutexLock lock(&mu_);
   return last_head_;
-}
-
-void TestOrigin::AcceptLoop() {
-  while (!stopping_.load()) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) {
-      continue;
-    }
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      continue;
-    }
-    absl::MutexLock lock(&mu_);
-    fds_.push_back(fd);
-    connections_.emplace_back([this, fd] { Serve(fd); });
-  }
 }
 
 void TestOrigin::Serve(int fd) {
@@ -130,7 +82,7 @@ void TestOrigin::Serve(int fd) {
   char buf[16384];
   bool open = true;
   int answered = 0;
-  while (open && !stopping_.load()) {
+  while (open) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) {
       continue;
@@ -144,7 +96,6 @@ void TestOrigin::Serve(int fd) {
     std::string head;
     size_t length = 0;
     while ((length = RequestLength(data, &head)) > 0) {
-      std::string request = data.substr(0, length);
       data.erase(0, length);
       requests_.fetch_add(1);
       {
@@ -183,14 +134,6 @@ void TestOrigin::Serve(int fd) {
       }
     }
   }
-  absl::MutexLock lock(&mu_);
-  for (auto it = fds_.begin(); it != fds_.end(); ++it) {
-    if (*it == fd) {
-      fds_.erase(it);
-      break;
-    }
-  }
-  close(fd);
 }
 
 }  // namespace certgate::faults

@@ -4,11 +4,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/integration/faults/loopback_server.h"
 
 namespace certgate::faults {
 
@@ -33,7 +32,7 @@ class TestOrigin {
   TestOrigin(const TestOrigin&) = delete;
   TestOrigin& operator=(const TestOrigin&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
   // requests: complete request heads received so far.
   int requests() const { return requests_.load(); }
   // bytes_received: every byte read from the edge, complete requests or not.
@@ -42,22 +41,16 @@ class TestOrigin {
   std::string last_head();
 
  private:
-  TestOrigin(Behavior behavior, int listen_fd, int port)
-      : behavior_(behavior), listen_fd_(listen_fd), port_(port) {}
-  void AcceptLoop();
+  explicit TestOrigin(Behavior behavior) : behavior_(behavior) {}
   void Serve(int fd);
 
   const Behavior behavior_;
-  const int listen_fd_;
-  const int port_;
-  std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<uint64_t> bytes_received_{0};
-  std::thread acceptor_;
   absl::Mutex mu_;
-  std::vector<std::thread> connections_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
   std::string last_head_ ABSL_GUARDED_BY(mu_);
+  // Last, so that it stops (and joins every connection) before the rest goes.
+  std::unique_ptr<LoopbackServer> server_;
 };
 
 }  // namespace certgate::faults
