@@ -564,12 +564,11 @@ bool ClientConnection::OnRequestHeaders() {
 
 bool ClientConnection::OnRequestBody(absl::string_view data) {
   bytes_in_ += data.size();
-  body_bytes_in_ += data.size();
   if (action_ != Action::kProxy || origin_out_ == nullptr) {
     return true;  // answered locally: the body is read and dropped
   }
   uint64_t max_body = ctx_->options->max_body_bytes;
-  if (max_body > 0 && body_bytes_in_ > max_body) {
+  if (max_body > 0 && bytes_in_ - request_parser_.header_bytes() > max_body) {
     // Only a chunked body gets here: a declared length was checked up front.
     // Parsing stops: the rest of the body is never read.
     BodyTooLarge();
@@ -665,8 +664,10 @@ void ClientConnection::Respond(int status, absl::string_view content_type, absl:
   }
   AppendToClient(response);
   if (!client_keep_alive_) {
-    // Stop parsing: nothing after this request will be answered.
+    // Stop parsing: nothing after this request will be answered, so its
+    // end may never be seen; log the exchange now.
     close_after_flush_ = true;
+    FinishExchange();
   }
 }
 
@@ -725,8 +726,6 @@ void ClientConnection::ResetExchange() {
   status_code_ = 0;
   logged_ = false;
   bytes_in_ = 0;
-  body_bytes_in_ = 0;
-  retry_head_.clear();
   bytes_out_ = 0;
   exchange_start_ = absl::Time();
 }
@@ -738,25 +737,26 @@ void ClientConnection::AppendToClient(absl::string_view data) {
 
 // --- the origin side ------------------------------------------------------------
 
-void ClientConnection::StartProxy() {
-  action_ = Action::kProxy;
+std::string ClientConnection::OriginRequestHead() const {
+  // The parser keeps the request's headers until the next request begins,
+  // which waits for this exchange to end.
   const MessageParser& req = request_parser_;
-  HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, client_ip_);
   BodyFraming framing = BodyFraming::kNone;
   if (req.chunked()) {
     framing = BodyFraming::kChunked;
   } else if (req.has_content_length()) {
     framing = BodyFraming::kContentLength;
   }
-  std::string head = SerializeRequestHead(method_, path_, headers, framing, req.content_length());
+  return SerializeRequestHead(method_, path_,
+                              RewriteRequestHeaders(req.headers(), cert_headers_, client_ip_),
+                              framing, req.content_length());
+}
+
+void ClientConnection::StartProxy() {
+  action_ = Action::kProxy;
+  const MessageParser& req = request_parser_;
+  std::string head = OriginRequestHead();
   evbuffer_add(origin_out_, head.data(), head.size());
-  // Only an idempotent request (RFC 9110 9.2.2) may be sent twice, and only
-  // one without a body: a streamed body is gone once sent.
-  if (framing == BodyFraming::kNone && IsIdempotent(req.method())) {
-    retry_head_ = std::move(head);
-  } else {
-    retry_head_.clear();
-  }
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
@@ -777,7 +777,7 @@ void ClientConnection::StartProxy() {
   if (fd >= 0) {
     origin_fd_ = fd;
     origin_reused_ = true;
-    origin_bytes_received_ = 0;
+    origin_answered_ = false;
     origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
     origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
     OriginConnected();
@@ -801,7 +801,7 @@ void ClientConnection::ConnectOrigin() {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   origin_fd_ = fd;
   origin_reused_ = false;
-  origin_bytes_received_ = 0;
+  origin_answered_ = false;
   origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
   origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
@@ -854,7 +854,7 @@ void ClientConnection::ReadOrigin() {
          evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
     ssize_t n = recv(origin_fd_, buf, sizeof(buf), 0);
     if (n > 0) {
-      origin_bytes_received_ += static_cast<uint64_t>(n);
+      origin_answered_ = true;
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
       evtimer_add(origin_timer_ev_, &tv);
       size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
@@ -976,14 +976,18 @@ void ClientConnection::OriginFailed(int status, absl::string_view why) {
 bool ClientConnection::RetryOnFreshOrigin() {
   // Like nginx with upstream keepalive: a request that went out on a reused
   // connection and got nothing back is resent once on a new one. Only an
-  // idempotent one without a body, kept whole in retry_head_; a fresh
-  // connection is never retried.
-  if (!origin_reused_ || origin_bytes_received_ > 0 || retry_head_.empty() || response_started_) {
+  // idempotent one without a body (RFC 9110 9.2.2; a streamed body is gone
+  // once sent); a fresh connection is never retried.
+  const MessageParser& req = request_parser_;
+  if (!origin_reused_ || origin_answered_ || req.chunked() || req.has_content_length() ||
+      !IsIdempotent(req.method())) {
     return false;
   }
   ctx_->metrics->OriginRetry();
   ReleaseOrigin(false);
-  evbuffer_add(origin_out_, retry_head_.data(), retry_head_.size());
+  std::string head = OriginRequestHead();
+  evbuffer_add(origin_out_, head.data(), head.size());
+  origin_sent_ = absl::Now();
   ConnectOrigin();
   return true;
 }

@@ -75,6 +75,8 @@ class ClientConnection {
   void ResetExchange();
 
   // Proxy.
+  // OriginRequestHead: the current request's head as the origin gets it.
+  std::string OriginRequestHead() const;
   void StartProxy();
   void ConnectOrigin();
   void OriginConnected();
@@ -156,16 +158,14 @@ class ClientConnection {
   int status_code_ = 0;
   bool logged_ = false;
   uint64_t bytes_in_ = 0;
-  uint64_t body_bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 
   // The current origin connection.
   int origin_fd_ = -1;
   std::string origin_key_;
   bool origin_connecting_ = false;
-  bool origin_reused_ = false;          // taken from the pool
-  uint64_t origin_bytes_received_ = 0;  // on the current origin connection
-  std::string retry_head_;              // the request head, when it has no body
+  bool origin_reused_ = false;    // taken from the pool
+  bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;
 };
 
