@@ -110,17 +110,13 @@ struct TlsServerCallbacks {
       state->failure_note = "cannot switch to the zone's context";
       return ssl_select_cert_error;
     }
-    // SSL_set_SSL_CTX copies the certificate and the session id context but
-    // not the verify settings: set them on the SSL itself.
+    // SSL_set_SSL_CTX copies the certificate and the session id context (both
+    // live in BoringSSL's CERT) but not the verify settings: set them on the
+    // SSL itself.
     if (zone->mode == v1::MODE_OFF) {
       SSL_set_custom_verify(ssl, SSL_VERIFY_NONE, nullptr);
     } else {
       SSL_set_custom_verify(ssl, SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
-    }
-    auto sid_ctx = SessionBinding::SessionIdContext(zone->id, zone->trust_version, zone->mode);
-    if (!SSL_set_session_id_context(ssl, sid_ctx.data(), sid_ctx.size())) {
-      state->failure_note = "cannot set the session id context";
-      return ssl_select_cert_error;
     }
     return ssl_select_cert_success;
   }

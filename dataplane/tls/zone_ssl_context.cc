@@ -10,7 +10,6 @@
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/err.h"
-#include "openssl/mem.h"
 #include "openssl/pool.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
@@ -66,13 +65,12 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain_buffers;
   std::vector<CRYPTO_BUFFER*> chain_pointers;
   for (const bssl::UniquePtr<X509>& cert : *chain) {
-    uint8_t* der = nullptr;
-    int len = i2d_X509(cert.get(), &der);
-    if (len <= 0) {
+    std::string der = CertificateToDer(cert.get());
+    if (der.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("server chain: ", SslError()));
     }
-    bssl::UniquePtr<uint8_t> der_owner(der);
-    chain_buffers.emplace_back(CRYPTO_BUFFER_new(der, static_cast<size_t>(len), nullptr));
+    chain_buffers.emplace_back(
+        CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()), der.size(), nullptr));
     if (!chain_buffers.back()) {
       return absl::ResourceExhaustedError("out of memory");
     }
