@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -49,13 +50,6 @@ absl::Status CheckLabel(absl::string_view hostname, absl::string_view label) {
                          absl::StrCat("label \"", label, "\" starts or ends with a hyphen"));
   }
   return absl::OkStatus();
-}
-
-bool IsTokenChar(char c) {
-  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
-    return true;
-  }
-  return absl::StrContains("!#$%&'*+-.^_`|~", c) && c != '\0';
 }
 
 // Headers certgate never lets a tenant map a certificate field into.
@@ -152,7 +146,7 @@ absl::Status ValidateHeaderName(absl::string_view name) {
                                                    " characters"));
   }
   for (char c : name) {
-    if (!IsTokenChar(c)) {
+    if (!IsHttpTokenChar(c)) {
       std::string shown =
           absl::ascii_isgraph(static_cast<unsigned char>(c))
               ? absl::StrCat("'", std::string(1, c), "'")
@@ -281,6 +275,17 @@ absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin) {
     absl::StrAppend(&result, ":", port);
   }
   return result;
+}
+
+bool IsHttpTokenChar(char c) {
+  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+    return true;
+  }
+  return absl::StrContains("!#$%&'*+-.^_`|~", c) && c != '\0';
+}
+
+bool IsHttpToken(absl::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), IsHttpTokenChar);
 }
 
 }  // namespace certgate

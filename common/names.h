@@ -23,6 +23,11 @@ bool IsWildcardHostname(absl::string_view hostname);
 // zone_hostname is `*.x` and host is exactly one label under x.
 bool HostnameMatchesZone(absl::string_view host, absl::string_view zone_hostname);
 
+// IsHttpTokenChar / IsHttpToken: RFC 9110 tchar, and a non-empty run of them
+// (header names, media type parts).
+bool IsHttpTokenChar(char c);
+bool IsHttpToken(absl::string_view text);
+
 // ValidateHeaderName: an RFC 9110 token, at most 128 characters, and not a
 // header certgate may not set (hop-by-hop, framing, Host, Forwarded,
 // X-Forwarded-*). INVALID_ARGUMENT names the header and the reason.

@@ -5,18 +5,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/names.h"
 #include "controlplane/validation/json_validator.h"
 
 namespace certgate::controlplane {
-namespace {
-
-bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         std::string("!#$%&'*+-.^_`|~").find(c) != std::string::npos;
-}
-
-}  // namespace
-
 absl::Status ValidateErrorResponse(const certgate::v1::ErrorResponse& response) {
   const std::string& content_type = response.content_type();
   if (content_type.empty()) {
@@ -35,7 +27,7 @@ absl::Status ValidateErrorResponse(const certgate::v1::ErrorResponse& response) 
   size_t slash = media_type.find('/');
   bool valid_media = slash != std::string::npos && slash > 0 && slash + 1 < media_type.size();
   for (size_t i = 0; valid_media && i < media_type.size(); ++i) {
-    valid_media = i == slash || IsTokenChar(media_type[i]);
+    valid_media = i == slash || IsHttpTokenChar(media_type[i]);
   }
   if (!valid_media) {
     return absl::InvalidArgumentError(

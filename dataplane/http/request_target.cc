@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/names.h"
 
 namespace certgate::edge {
 
@@ -21,29 +22,16 @@ absl::StatusOr<RequestTarget> ParseRequestTarget(absl::string_view target) {
   }
   auto field = [&](int f) { return target.substr(url.field_data[f].off, url.field_data[f].len); };
   out.host = absl::AsciiStrToLower(field(UF_HOST));
+  // A trailing dot names the same host, as in a Host header.
+  if (!out.host.empty() && out.host.back() == '.') {
+    out.host.pop_back();
+  }
   out.origin_form = (url.field_set & (1 << UF_PATH)) ? std::string(field(UF_PATH)) : "/";
   if (url.field_set & (1 << UF_QUERY)) {
     absl::StrAppend(&out.origin_form, "?", field(UF_QUERY));
   }
   return out;
 }
-
-namespace {
-
-bool IsHttpToken(absl::string_view name) {
-  if (name.empty()) {
-    return false;
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) &&
-        absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 absl::Status CheckRequestHeadBytes(absl::string_view target, const HttpHeaders& headers) {
   for (char c : target) {

@@ -20,6 +20,7 @@ TEST(RequestTargetTest, Table) {
       {"http://auth.pizza/x?y=1", true, "auth.pizza", "/x?y=1"},
       {"https://AUTH.pizza:8443", true, "auth.pizza", "/"},
       {"http://evil.example/admin", true, "evil.example", "/admin"},
+      {"http://auth.pizza./x", true, "auth.pizza", "/x"},
       {"auth.pizza/x", false, "", ""},
       {"http:///nohost", false, "", ""},
       {"", false, "", ""},
