@@ -124,9 +124,9 @@ wait_port "$edge1_port"
 wait_port "$edge2_port"
 
 version_everywhere() {
-  cg --json status | jq -e '((.config_version // .configVersion) | tostring) as $v
-    | (.edges | length) == 2
-    and all(.edges[]; ((.acked_version // .ackedVersion) | tostring) == $v)' >/dev/null
+  # The CLI's --json is proto3 JSON: camelCase names, uint64 values as strings.
+  cg --json status | jq -e '.configVersion as $v
+    | $v != null and (.edges | length) == 2 and all(.edges[]; .ackedVersion == $v)' >/dev/null
 }
 for _ in $(seq 1 100); do version_everywhere && break; sleep 0.1; done
 

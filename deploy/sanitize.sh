@@ -31,6 +31,7 @@ case "$mode" in
     exit 2
     ;;
 esac
+case $build in /*) ;; *) build=$PWD/$build ;; esac
 
 if [ -f "$build/CMakeCache.txt" ]; then
   if ! grep -q "^$option:BOOL=ON" "$build/CMakeCache.txt"; then
@@ -43,12 +44,13 @@ else
     cmake_args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   fi
   source_build=${BORINGSSL_FROM:-$build}
+  case $source_build in /*) ;; *) source_build=$PWD/$source_build ;; esac
   deploy/install-deps.sh "$source_build" >/dev/null
   cmake -S . -B "$build" -G Ninja "${cmake_args[@]}" \
-    -DCERTGATE_BORINGSSL_DIR="$PWD/$source_build/_deps/boringssl" >/dev/null
+    -DCERTGATE_BORINGSSL_DIR="$source_build/_deps/boringssl" >/dev/null
 fi
 
-reports="$PWD/$build/sanitizer-reports"
+reports="$build/sanitizer-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
 # Debian's gRPC, protobuf and Abseil are not instrumented: their
@@ -81,13 +83,13 @@ if [ "$mode" = asan ] || [ "$mode" = asan-unit ]; then
   # process-lifetime singletons are not leaks of ours.
   export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
   export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
-  export LSAN_OPTIONS="suppressions=$PWD/$build/lsan.supp:print_suppressions=0"
+  export LSAN_OPTIONS="suppressions=$build/lsan.supp:print_suppressions=0"
   ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 -LE bench "$@" || status=1
 else
   targets=(dataplane_core_unit_tests dataplane_http_unit_tests edge_integration_tests
            fault_tests certgate-edge certgate-control certgate-echo-origin)
   cmake --build "$build" -j "${BUILD_JOBS:-2}" --target "${targets[@]}"
-  export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0:exitcode=0:second_deadlock_stack=1:suppressions=$PWD/$build/tsan.supp"
+  export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0:exitcode=0:second_deadlock_stack=1:suppressions=$build/tsan.supp"
   # exitcode=0: a process with reports still exits as it would (the tests
   # judge behaviour); the reports are counted below. Debian's Abseil is not
   # built with TSan, so absl::Mutex is invisible to it: expect reports on

@@ -82,11 +82,6 @@ std::string JoinParts(const std::vector<std::string>& parts) {
   return out;
 }
 
-bool TolerateKnownBugs() {
-  static const bool kTolerate = std::getenv("CERTGATE_FUZZ_TOLERATE_KNOWN") != nullptr;
-  return kTolerate;
-}
-
 bool IsHeaderSafe(absl::string_view value) {
   for (char c : value) {
     unsigned char u = static_cast<unsigned char>(c);

@@ -42,11 +42,6 @@ inline absl::string_view AsView(const uint8_t* data, size_t size) {
   return absl::string_view(reinterpret_cast<const char*>(data), size);
 }
 
-// TolerateKnownBugs: CERTGATE_FUZZ_TOLERATE_KNOWN=1 lets a campaign look past
-// the open findings listed in known/README.md instead of stopping at them
-// every time. Each target names which checks it relaxes.
-bool TolerateKnownBugs();
-
 // IsHeaderSafe: no byte that could end or split a header line (CR, LF, NUL)
 // nor any other control byte.
 bool IsHeaderSafe(absl::string_view value);

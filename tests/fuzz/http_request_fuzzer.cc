@@ -42,7 +42,6 @@ using certgate::edge::HttpHeader;
 using certgate::edge::HttpHeaders;
 using certgate::edge::MessageParser;
 using certgate::edge::ZoneConfig;
-using certgate::fuzz::TolerateKnownBugs;
 
 constexpr char kClientIp[] = "198.51.100.7";
 
@@ -189,18 +188,6 @@ class Connection {
   }
 
   void Finish() {
-    if (TolerateKnownBugs()) {
-      // A control byte the edge let through may make the origin refuse the
-      // request (the edge's own X-Forwarded-For merge can move a value's
-      // leading control byte to where http_parser checks it): same finding.
-      for (const Forwarded& f : forwarded_) {
-        for (const HttpHeader& h : f.headers) {
-          if (!IsFieldValue(h.value)) {
-            return;
-          }
-        }
-      }
-    }
     OriginView origin = ParseAtOrigin(origin_stream_);
     FUZZ_CHECK(!origin.error, "the origin cannot parse what the edge forwarded");
     size_t complete = 0;
@@ -284,9 +271,8 @@ class Connection {
     Forwarded sent;
     sent.method = parser_.method_name();
     sent.url = target->origin_form;
-    FUZZ_CHECK(TolerateKnownBugs() || IsRequestTarget(sent.url),
-               "whitespace or control byte in the forwarded request target (known bug: set "
-               "CERTGATE_FUZZ_TOLERATE_KNOWN=1 to look past it)");
+    FUZZ_CHECK(IsRequestTarget(sent.url),
+               "whitespace or control byte in the forwarded request target");
     sent.headers = headers;
     CheckHeaders(headers);
     origin_stream_ += certgate::edge::SerializeRequestHead(sent.method, sent.url, headers, framing,
@@ -359,9 +345,7 @@ class Connection {
       FUZZ_CHECK(h.name.find_first_of("\r\n") == std::string::npos &&
                      h.value.find_first_of("\r\n") == std::string::npos,
                  "CR or LF in forwarded header %s", h.name.c_str());
-      FUZZ_CHECK(TolerateKnownBugs() || IsFieldValue(h.value),
-                 "NUL or control byte in forwarded header %s (known bug: set "
-                 "CERTGATE_FUZZ_TOLERATE_KNOWN=1 to look past it)",
+      FUZZ_CHECK(IsFieldValue(h.value), "NUL or control byte in forwarded header %s",
                  h.name.c_str());
       std::string lower = absl::AsciiStrToLower(h.name);
       FUZZ_CHECK(lower != "connection" && lower != "upgrade" && lower != "te" &&

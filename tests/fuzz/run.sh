@@ -5,13 +5,14 @@
 #
 # Targets: field_selector upload_validation http_request edge_config pem_csr.
 # Builds them first in build-fuzz/ (clang, ASan + UBSan, -DCERTGATE_FUZZ=ON;
-# CERTGATE_FUZZ_BUILD_DIR overrides; FUZZ_NO_BUILD=1 skips the build). Runs
-# up to FUZZ_JOBS targets at a time (default: nproc). Each target starts from
-# its seeds (tests/fuzz/corpus/) and a working corpus in the build folder (new
-# inputs go there, not into the repository); crashes land in
+# CERTGATE_FUZZ_BUILD_DIR overrides; FUZZ_NO_BUILD=1 skips configuring and
+# building). Runs up to FUZZ_JOBS targets at a time (default: nproc). Each
+# target starts from its seeds (tests/fuzz/corpus/) and a working corpus in the
+# build folder (new inputs go there, not into the repository); crashes land in
 # BUILD/fuzz-artifacts/TARGET/. A crash found
 # belongs in tests/fuzz/regressions/TARGET/ once fixed, so that CTest replays
-# it. Prints per target: runs, coverage, crashes; exits 1 if any crashed.
+# it. Prints per target: runs, coverage, crashes; exits 1 if any crashed or
+# did not run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,7 +34,7 @@ seconds=$2
 build=${CERTGATE_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc)}
 
-if [ ! -f "$build/build.ninja" ]; then
+if [ -z "${FUZZ_NO_BUILD:-}" ] && [ ! -f "$build/build.ninja" ]; then
   deploy/install-deps.sh "$build"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -78,6 +79,10 @@ for target in "${targets[@]}"; do
     crashes=$(( crashes > 0 ? crashes : 1 ))
   fi
   printf '%-18s %12s %8s %8s %8s\n' "$target" "${runs:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
+  if [ -z "$runs" ]; then
+    status=1
+    echo "$target: did not run" >&2
+  fi
   if [ "$crashes" -gt 0 ]; then
     status=1
     echo "  $target: see $log and $build/fuzz-artifacts/$target/" >&2

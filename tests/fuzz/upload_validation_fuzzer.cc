@@ -107,10 +107,7 @@ void FuzzServerCertificate(absl::string_view data) {
   }
   CheckUtf8("server certificate subject", info->subject());
   for (const std::string& name : info->dns_names()) {
-    // Known, open: see known/README.md.
-    if (!certgate::fuzz::TolerateKnownBugs()) {
-      CheckUtf8("server certificate DNS name", name);
-    }
+    CheckUtf8("server certificate DNS name", name);
   }
   auto chain = certgate::ParseCertificates(info->chain_pem());
   FUZZ_CHECK(chain.ok() && !chain->empty(), "normalised chain does not parse");
