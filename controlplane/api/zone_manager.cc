@@ -186,9 +186,10 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
           ASSIGN_OR_RETURN(auto covered, txn.ZonesOneLevelUnder(parent));
           for (const auto& [covered_hostname, tenant_id] : covered) {
             if (tenant_id != caller.tenant_id) {
-              return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname,
-                                                           " is already taken: ", covered_hostname,
-                                                           " belongs to another tenant"));
+              // Never name it: that would list another tenant's hostnames.
+              return absl::AlreadyExistsError(
+                  absl::StrCat("hostname ", hostname,
+                               " is already taken: a name it covers belongs to another tenant"));
             }
           }
         } else if (parent.find('.') != std::string::npos) {

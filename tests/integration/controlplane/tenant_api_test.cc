@@ -232,8 +232,8 @@ TEST_F(TenantApiTest, HostnameOriginAndModeRefusals) {
                 "belongs to another tenant");
   CreateZone("exact.owned.example.test", other);
   ExpectRefused(create("*.owned.example.test", "http://o:1"), StatusCode::ALREADY_EXISTS,
-                "hostname *.owned.example.test is already taken: exact.owned.example.test "
-                "belongs to another tenant");
+                "hostname *.owned.example.test is already taken: a name it covers belongs to "
+                "another tenant");
   // Deeper names are not covered, and a tenant may mix its own.
   CreateZone("a.b.shared.example.test");
   CreateZone("one.wild.example.test");
