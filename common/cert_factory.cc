@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/names.h"
 #include "common/x509_info.h"
 #include "openssl/asn1.h"
 #include "openssl/bio.h"
@@ -103,15 +104,6 @@ absl::Status AddExtension(X509* cert, int nid, void* value, bool critical, absl:
     return Internal(absl::StrCat("adding ", what));
   }
   return absl::OkStatus();
-}
-
-bool IsPrintableAscii(absl::string_view text) {
-  for (char c : text) {
-    if (c <= 0x20 || c >= 0x7f) {
-      return false;
-    }
-  }
-  return !text.empty();
 }
 
 absl::Status AddGeneralName(GENERAL_NAMES* names, int type, absl::string_view value,

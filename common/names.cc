@@ -277,6 +277,11 @@ absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin) {
   return result;
 }
 
+bool IsPrintableAscii(absl::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 bool IsHttpTokenChar(char c) {
   if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
     return true;

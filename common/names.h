@@ -23,6 +23,9 @@ bool IsWildcardHostname(absl::string_view hostname);
 // zone_hostname is `*.x` and host is exactly one label under x.
 bool HostnameMatchesZone(absl::string_view host, absl::string_view zone_hostname);
 
+// IsPrintableAscii: non-empty, and every byte visible ASCII (0x21-0x7e).
+bool IsPrintableAscii(absl::string_view text);
+
 // IsHttpTokenChar / IsHttpToken: RFC 9110 tchar, and a non-empty run of them
 // (header names, media type parts).
 bool IsHttpTokenChar(char c);

@@ -23,10 +23,8 @@ struct CertOptions {
 };
 
 void RenderCertificateChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
-  out << RenderServerCertificate(response.zone().server_certificate());
-  if (response.config_version() != 0) {
-    out << "Config version " << response.config_version() << "\n";
-  }
+  out << RenderServerCertificate(response.zone().server_certificate()) << "Config version "
+      << response.config_version() << "\n";
 }
 
 int SetCertificate(CommandContext& context, const CertOptions& options) {

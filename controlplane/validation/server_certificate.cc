@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/names.h"
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
@@ -51,12 +52,10 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateServerCertificate(
                                                    " does not cover ", hostname));
   }
   for (const std::string& name : DnsNames(leaf)) {
-    for (char c : name) {
-      if (c < 0x21 || c > 0x7e) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("server certificate ", NameToRfc4514(X509_get_subject_name(leaf)),
-                         " has a DNS name that is not printable ASCII"));
-      }
+    if (!IsPrintableAscii(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server certificate ", NameToRfc4514(X509_get_subject_name(leaf)),
+                       " has a DNS name that is not printable ASCII"));
     }
   }
   certgate::v1::ServerCertificateInfo info;
