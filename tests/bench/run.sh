@@ -225,7 +225,7 @@ r_per_core() {
 }
 
 metrics_sum() {  # PATTERN: sum of the edge's /metrics samples whose name matches
-  curl -s --max-time 3 "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null |
+  curl -fsS --max-time 3 "http://127.0.0.1:$metrics_port/metrics" |
     awk -v pat="$1" '!/^#/ && NF >= 2 { split($1, a, "{"); if (a[1] ~ pat) s += $NF } END { printf "%.0f", s + 0 }'
 }
 
@@ -675,6 +675,19 @@ plot "$out_dir/concurrency.dat" using 1:2 with linespoints lw 2 title "certgate-
 EOF
 fi
 
+# Every measured cell must be a number (the smoke test's only check: no
+# timing is asserted), before the docs are touched: a broken run must not
+# overwrite the last good report.
+bad_cells=$(awk -F'|' '/^\| / && !/^\| measurement/ && !/for reference/ {
+    for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$table"
+  awk -F'|' '/^\| \(/ { for (i = 4; i <= 10; i++) { c = $i; gsub(/ /, "", c); sub(/,.*/, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?%?$/) print $2 ":" c } }' "$ftable"
+  awk -F'|' '/ms \|/ && /change/ { c = $3; gsub(/ /, "", c); if (c !~ /^[0-9]+(\.[0-9]+)?$/) print $2 ":" c }' "$ptable")
+if [ -n "$bad_cells" ]; then
+  echo "run.sh: non-numeric results:" >&2
+  echo "$bad_cells" >&2
+  exit 1
+fi
+
 # ---------- docs ----------
 if [ "$write_docs" -eq 1 ]; then
   doc="$repo/docs/benchmarks.md"
@@ -712,15 +725,4 @@ if [ "$write_docs" -eq 1 ]; then
 fi
 [ "$prop_ok" -eq 1 ] || log "propagation benchmark reported a failure (see $out_dir/propagation.log)"
 
-# Every measured cell must be a number (the smoke test's only check: no
-# timing is asserted).
-bad_cells=$(awk -F'|' '/^\| / && !/^\| measurement/ && !/for reference/ {
-    for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$table"
-  awk -F'|' '/^\| \(/ { for (i = 4; i <= 10; i++) { c = $i; gsub(/ /, "", c); sub(/,.*/, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?%?$/) print $2 ":" c } }' "$ftable"
-  awk -F'|' '/ms \|/ && /change/ { c = $3; gsub(/ /, "", c); if (c !~ /^[0-9]+(\.[0-9]+)?$/) print $2 ":" c }' "$ptable")
-if [ -n "$bad_cells" ]; then
-  echo "run.sh: non-numeric results:" >&2
-  echo "$bad_cells" >&2
-  exit 1
-fi
 log "done; raw results in $out_dir"
