@@ -25,7 +25,6 @@ std::unique_ptr<TestNetwork> TestNetwork::Create(int nodes) {
   network->prefix_ = absl::StrCat("cg", id);
   network->subnet_ = absl::StrCat("10.", 100 + id / 250 % 100, ".", id % 250, ".");
   network->host_address_ = network->subnet_ + "1";
-  network->nodes_ = nodes;
   std::string bridge = network->prefix_ + "br";
   if (!Ip({"link", "add", bridge, "type", "bridge"})) {
     return nullptr;

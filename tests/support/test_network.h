@@ -26,7 +26,6 @@ class TestNetwork {
   std::string prefix_;  // unique per process: names of the bridge, veths, namespaces
   std::string subnet_;  // "10.x.y."
   std::string host_address_;
-  int nodes_ = 0;
   std::vector<std::string> namespaces_;
   bool bridge_created_ = false;
 };

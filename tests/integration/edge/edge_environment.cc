@@ -250,16 +250,6 @@ uint64_t EdgeEnvironment::RemoveRoot(const std::string& token, const std::string
   return status.ok() ? resp.config_version() : Failed(status, "RemoveRoot " + host);
 }
 
-uint64_t EdgeEnvironment::SetMode(const std::string& token, const std::string& host,
-                                  v1::Mode mode) {
-  v1::UpdateZoneRequest req;
-  req.set_hostname(host);
-  req.set_mode(mode);
-  v1::ZoneResponse resp;
-  grpc::Status status = tenant_->UpdateZone(Context(token).get(), req, &resp);
-  return status.ok() ? resp.config_version() : Failed(status, "UpdateZone " + host);
-}
-
 uint64_t EdgeEnvironment::SetErrorResponse(const std::string& token, const std::string& host,
                                            const std::string& content_type,
                                            const std::string& body) {
@@ -312,7 +302,9 @@ double EdgeEnvironment::Metric(const std::string& series) {
       }
     }
   }
-  return 0;
+  // Never a value a metric can take, so a failed scrape cannot pass for a
+  // real zero.
+  return -1;
 }
 
 bool EdgeEnvironment::WaitForVersion(uint64_t version) {

@@ -66,9 +66,7 @@ class EdgeEnvironment {
   bool StartEdge(std::string* error, const std::vector<std::string>& extra_flags = {});
   int StopEdge(int signal);
 
-  const std::string& dir() const { return dir_; }
   int edge_port() const { return edge_port_; }
-  int origin_port() const { return origin_port_; }
   std::string origin_url() const { return "http://127.0.0.1:" + std::to_string(origin_port_); }
   std::string edge_log() const;
   Subprocess* edge() { return edge_.get(); }
@@ -86,7 +84,6 @@ class EdgeEnvironment {
                    std::string* root_id = nullptr);
   uint64_t RemoveRoot(const std::string& token, const std::string& host,
                       const std::string& root_id);
-  uint64_t SetMode(const std::string& token, const std::string& host, v1::Mode mode);
   uint64_t SetErrorResponse(const std::string& token, const std::string& host,
                             const std::string& content_type, const std::string& body);
   uint64_t MapHeader(const std::string& token, const std::string& host, const std::string& header,
@@ -100,7 +97,7 @@ class EdgeEnvironment {
   std::string Metrics();
   // Metric returns the value of the sample whose name-and-labels text is
   // exactly `series` (e.g. `certgate_requests_total{zone="a",code="200"}`);
-  // 0 when absent.
+  // -1 when absent or when the scrape fails.
   double Metric(const std::string& series);
 
   // Curl requests https://host:edge_port/path with SNI `host`, the client

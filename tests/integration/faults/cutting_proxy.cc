@@ -26,6 +26,7 @@ void CuttingProxy::CutAfter(uint64_t bytes) {
 }
 
 void CuttingProxy::Relay(int client) {
+  attempts_.fetch_add(1);
   int upstream = refusing_.load() ? -1 : ConnectLoopback(upstream_port_);
   if (upstream < 0) {
     return;  // closed at once: the control plane looks down

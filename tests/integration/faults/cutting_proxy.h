@@ -25,6 +25,9 @@ class CuttingProxy {
   void CutAfter(uint64_t bytes);
   bool cut() const { return cut_.load(); }
   void SetRefusing(bool refusing) { refusing_.store(refusing); }
+  // attempts: connections accepted so far, refused ones included, so a test
+  // can wait until the edge has really tried to reconnect.
+  int attempts() const { return attempts_.load(); }
 
  private:
   explicit CuttingProxy(int upstream_port) : upstream_port_(upstream_port) {}
@@ -36,6 +39,7 @@ class CuttingProxy {
   const int upstream_port_;
   std::atomic<bool> refusing_{false};
   std::atomic<bool> cut_{false};
+  std::atomic<int> attempts_{0};
   absl::Mutex mu_;
   int64_t cut_budget_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no cut armed
   // Last, so that it stops (and joins every relay) before the rest goes.

@@ -2,6 +2,7 @@
 // in-process fake control plane, in front of origins that misbehave on
 // purpose, with clients that misbehave too. Every test bounds its waits.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
@@ -253,6 +254,8 @@ TEST_F(EdgeFaultTest, HeadersDribbledPastTheHeaderTimeoutAreCutOff) {
     EXPECT_EQ(StatusCode(*rest), 408) << *rest;
   }
   EXPECT_EQ(good_origin_->requests(), 0);
+  // Not even a partial head may have been relayed before the cut-off.
+  EXPECT_EQ(good_origin_->bytes_received(), 0u);
   ExpectGoodZoneServes();
 }
 
@@ -424,6 +427,9 @@ TEST_F(EdgeFaultTest, MalformedAndSmugglingRequestsAreRefusedAndNothingIsForward
     // Refused requests end the connection: nothing after them is parsed.
     EXPECT_TRUE((*client)->ClosedWithin(absl::Seconds(5)));
     EXPECT_EQ(good_origin_->requests(), 0) << "forwarded: " << good_origin_->last_head();
+    // requests() counts complete heads only: a refused request must not
+    // leak even a fragment (a smuggled prefix) to the origin.
+    EXPECT_EQ(good_origin_->bytes_received(), 0u);
   }
   // The origin counts what arrives: a good request is counted.
   ExpectGoodZoneServes();
@@ -481,6 +487,8 @@ TEST_F(EdgeFaultTest, RequestBodiesAboveTheLimitAre413AndNeverReachTheOrigin) {
   EXPECT_EQ(good_origin_->requests(), 1);
   uint64_t streamed = good_origin_->bytes_received() - origin_bytes;
   EXPECT_LE(streamed, kLimit + 4096) << "the edge forwarded past the limit";
+  // Both refusals are counted (and logged), though neither body was read.
+  EXPECT_EQ(edge_->Metric("certgate_requests_total{zone=\"good.auth.pizza\",code=\"413\"}"), 2);
 
   // A chunked body within the limit passes.
   response =
@@ -501,6 +509,7 @@ TEST_F(EdgeFaultTest, AbsoluteFormTargetOutsideTheZoneIsNotForwarded) {
       kGood, absl::StrCat("GET http://evil.example/admin HTTP/1.1\r\nHost: ", kGood, "\r\n\r\n"));
   EXPECT_EQ(StatusCode(response), 421) << response;
   EXPECT_EQ(good_origin_->requests(), 0) << "forwarded: " << good_origin_->last_head();
+  EXPECT_EQ(good_origin_->bytes_received(), 0u);
 
   response = Exchange(kGood, absl::StrCat("GET https://", kGood,
                                           "/inside?q=1 HTTP/1.1\r\nHost: ", kGood, "\r\n\r\n"));
@@ -535,12 +544,19 @@ TEST_F(EdgeFaultTest, StreamCutInTheMiddleOfASnapshotKeepsTheOldConfig) {
   ASSERT_GT(big.ByteSizeLong(), 200000u);
   (*proxy)->CutAfter(big.ByteSizeLong() / 3);
   (*proxy)->SetRefusing(true);  // after the cut, the control plane stays away
+  int connections_before_cut = (*proxy)->attempts();
   control_.Publish(big);
   ASSERT_TRUE(WaitFor([&] { return (*proxy)->cut(); }, absl::Seconds(10)));
+  // A refused reconnect proves the edge saw the stream end and is done with
+  // the half-received version 2, so the checks below are not just early.
+  ASSERT_TRUE(
+      WaitFor([&] { return (*proxy)->attempts() > connections_before_cut; }, absl::Seconds(10)))
+      << edge_->ReadLog();
   // Version 1 is still what the edge serves: report mode, 200 without a
-  // certificate; no ACK or NACK for the half-received version 2.
-  absl::SleepFor(absl::Milliseconds(500));
+  // certificate; no ACK or NACK for the half-received version 2, and the
+  // truncated bytes were not taken for a malformed config either.
   EXPECT_EQ(edge_->Metric("certgate_config_version"), 1);
+  EXPECT_EQ(edge_->Metric("certgate_configs_refused_total"), 0);
   EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 200);
   for (uint64_t acked : control_.acks()) {
     EXPECT_NE(acked, 2u);
@@ -551,6 +567,8 @@ TEST_F(EdgeFaultTest, StreamCutInTheMiddleOfASnapshotKeepsTheOldConfig) {
   (*proxy)->SetRefusing(false);
   ASSERT_TRUE(edge_->WaitForVersion(2)) << edge_->ReadLog();
   ASSERT_TRUE(WaitFor([&] { return control_.acks().back() == 2; }, absl::Seconds(10)));
+  EXPECT_TRUE(control_.nacks().empty());
+  EXPECT_EQ(edge_->Metric("certgate_configs_refused_total"), 0);
   EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 403);
 }
 
@@ -640,6 +658,24 @@ TEST_F(EdgeFaultTest, UnwritableStateFileKeepsServingAndSaysSo) {
                       absl::Seconds(10)));
 }
 
+// StateDirEntries lists the names in `dir` (without "." and "..").
+std::vector<std::string> StateDirEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    ADD_FAILURE() << "cannot list " << dir << ": " << strerror(errno);
+    return names;
+  }
+  while (dirent* entry = readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") {
+      names.push_back(name);
+    }
+  }
+  closedir(d);
+  return names;
+}
+
 // A full disk: a 64 KiB tmpfs as the state dir, filled up before the edge
 // starts. Needs the right to mount (root with CAP_SYS_ADMIN); skipped without.
 TEST_F(EdgeFaultTest, FullStateDirKeepsServingAndSaysSo) {
@@ -673,6 +709,9 @@ TEST_F(EdgeFaultTest, FullStateDirKeepsServingAndSaysSo) {
   // No half-written state file (or temp file) is left to be read at restart.
   struct stat st;
   EXPECT_NE(stat((state_dir + "/config.pb").c_str(), &st), 0);
+  for (const std::string& name : StateDirEntries(state_dir)) {
+    EXPECT_FALSE(absl::StartsWith(name, "config.pb.tmp")) << "temp file left behind: " << name;
+  }
   v1::Snapshot next = MakeSnapshot(2, good_origin_->port());
   next.mutable_zones(0)->set_mode(v1::MODE_ENFORCE);
   control_.Publish(next);

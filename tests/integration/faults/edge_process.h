@@ -36,7 +36,6 @@ class EdgeProcess {
       const std::vector<std::string>& extra_flags);
 
   int port() const { return port_; }
-  pid_t pid() const { return process_->pid(); }
   std::string ReadLog() const { return process_->ReadLog(); }
   // Metric: the value of an unlabelled metric from /metrics, -1 if absent.
   double Metric(const std::string& name) const;

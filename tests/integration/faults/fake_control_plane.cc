@@ -46,11 +46,6 @@ std::vector<v1::Nack> FakeControlPlane::nacks() {
   return nacks_;
 }
 
-int FakeControlPlane::streams() {
-  absl::MutexLock lock(&mu_);
-  return streams_;
-}
-
 grpc::Status FakeControlPlane::Subscribe(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::ControlMessage, v1::EdgeMessage>* stream) {
@@ -61,7 +56,6 @@ grpc::Status FakeControlPlane::Subscribe(
   uint64_t sent_generation = 0;
   {
     absl::MutexLock lock(&mu_);
-    ++streams_;
     // The edge already holds this version: nothing to send until a Publish.
     if (generation_ > 0 && snapshot_.version() == hello.hello().version()) {
       sent_generation = generation_;

@@ -30,8 +30,6 @@ class FakeControlPlane final : public v1::EdgeConfigService::Service {
 
   std::vector<uint64_t> acks();
   std::vector<v1::Nack> nacks();
-  // streams: Subscribe calls so far (a reconnect is a new one).
-  int streams();
 
   grpc::Status Subscribe(
       grpc::ServerContext* context,
@@ -42,7 +40,6 @@ class FakeControlPlane final : public v1::EdgeConfigService::Service {
   v1::Snapshot snapshot_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int streams_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<uint64_t> acks_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Nack> nacks_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;

@@ -426,9 +426,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(EscapeCase{"plain value", "plain value"}, EscapeCase{"", ""},
                       EscapeCase{"a\r\nb", "a%0D%0Ab"}, EscapeCase{std::string("a\0b", 3), "a%00b"},
                       EscapeCase{"100%", "100%25"}, EscapeCase{"%0D", "%250D"},
-                      EscapeCase{"\x7f", "%7F"}, EscapeCase{"a\tb", "a%09b"},
-                      EscapeCase{"\x1b[31m", "%1B[31m"}, EscapeCase{"  padded  ", "padded"},
-                      EscapeCase{"   ", ""}, EscapeCase{" \r\n ", "%0D%0A"},
+                      EscapeCase{"%", "%25"}, EscapeCase{"%25", "%2525"}, EscapeCase{"\x7f", "%7F"},
+                      EscapeCase{"a\tb", "a%09b"}, EscapeCase{"\x1b[31m", "%1B[31m"},
+                      EscapeCase{"  padded  ", "padded"}, EscapeCase{"   ", ""},
+                      EscapeCase{" \r\n ", "%0D%0A"},
                       // Valid UTF-8 stays; anything else is escaped byte by byte.
                       EscapeCase{"Ger\xc3\xa4t \xf0\x9f\x94\x92", "Ger\xc3\xa4t \xf0\x9f\x94\x92"},
                       EscapeCase{"\xff", "%FF"}, EscapeCase{"a\xc3", "a%C3"},
