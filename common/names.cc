@@ -136,6 +136,23 @@ bool HostnameMatchesZone(absl::string_view host, absl::string_view zone_hostname
   return !absl::StrContains(label, '.');
 }
 
+std::string FoldHeaderName(absl::string_view name) {
+  std::string out = absl::AsciiStrToLower(name);
+  std::replace(out.begin(), out.end(), '_', '-');
+  return out;
+}
+
+bool IsReservedHeaderName(absl::string_view folded) {
+  return absl::StartsWith(folded, "x-client-cert-") || folded == "client-cert" ||
+         folded == "client-cert-chain" || folded == "x-forwarded-client-cert";
+}
+
+bool IsForwardingHeaderName(absl::string_view folded) {
+  return folded == "forwarded" || folded == "x-real-ip" ||
+         absl::StartsWith(folded, "x-forwarded-") || folded == "true-client-ip" ||
+         folded == "x-client-ip" || folded == "client-ip" || folded == "x-cluster-client-ip";
+}
+
 absl::Status ValidateHeaderName(absl::string_view name) {
   if (name.empty()) {
     return absl::InvalidArgumentError("header name is empty");
@@ -159,13 +176,14 @@ absl::Status ValidateHeaderName(absl::string_view name) {
           "header \"", printable, "\" is not a valid header name (", shown, " not allowed)"));
     }
   }
+  std::string folded = FoldHeaderName(name);
   for (const ReservedHeader& reserved : kReservedHeaders) {
-    if (absl::EqualsIgnoreCase(name, reserved.name)) {
+    if (folded == FoldHeaderName(reserved.name)) {
       return absl::InvalidArgumentError(
           absl::StrCat("header \"", name, "\" is ", reserved.reason, " and cannot be set"));
     }
   }
-  if (absl::StartsWithIgnoreCase(name, "X-Forwarded-")) {
+  if (IsForwardingHeaderName(folded)) {
     return absl::InvalidArgumentError(
         absl::StrCat("header \"", name, "\" is set by the edge itself and cannot be set"));
   }

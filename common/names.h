@@ -31,9 +31,29 @@ bool IsPrintableAscii(absl::string_view text);
 bool IsHttpTokenChar(char c);
 bool IsHttpToken(absl::string_view text);
 
+// FoldHeaderName lowercases `name` and reads `_` as `-`: the name as CGI,
+// WSGI, PHP and many frameworks see it (`X_Device_Id` and `x-device-id` are
+// both HTTP_X_DEVICE_ID there).
+std::string FoldHeaderName(absl::string_view name);
+
+// IsReservedHeaderName: a folded name that only the edge may send to any
+// origin, in every zone and mode: the `x-client-cert-` prefix (the default
+// status, SKI and error names, and any mapped name a tenant puts under it),
+// `client-cert`, `client-cert-chain` (RFC 9440) and `x-forwarded-client-cert`.
+// A zone's other names are reserved in that zone only: reserving every
+// tenant's names fleet-wide would let one tenant strip any header (say
+// `x-api-key`) from every other tenant's requests.
+bool IsReservedHeaderName(absl::string_view folded);
+
+// IsForwardingHeaderName: a folded name that says where a request came from
+// (`forwarded`, `x-real-ip`, every `x-forwarded-*`, and the client-IP
+// headers frameworks trust); only the edge sets those.
+bool IsForwardingHeaderName(absl::string_view folded);
+
 // ValidateHeaderName: an RFC 9110 token, at most 128 characters, and not a
-// header certgate may not set (hop-by-hop, framing, Host, Forwarded,
-// X-Forwarded-*). INVALID_ARGUMENT names the header and the reason.
+// header certgate may not set (hop-by-hop, framing, Host, and the forwarding
+// headers the edge sets itself), compared after FoldHeaderName.
+// INVALID_ARGUMENT names the header and the reason.
 absl::Status ValidateHeaderName(absl::string_view name);
 
 // NormalizeOrigin: `http://host:port` or `https://host:port` (port optional,

@@ -259,6 +259,25 @@ void ClientConnection::HandshakeDone() {
   Drive();
 }
 
+bool ClientConnection::FollowConfigChange() {
+  ZoneRecheck recheck = ctx_->tls->Recheck(ssl_.get());
+  if (recheck == ZoneRecheck::kGone) {
+    return false;
+  }
+  if (recheck == ZoneRecheck::kUnchanged) {
+    // The zone object is the same, but the config holding it may be new.
+    zone_ = auth_->zone;
+    return true;
+  }
+  zone_ = auth_->zone;
+  cert_status_ = StatusToken(auth_->status);
+  cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
+  if (recheck == ZoneRecheck::kRejudged) {
+    ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
+  }
+  return true;
+}
+
 // --- the client side -------------------------------------------------------------
 
 void ClientConnection::Drive() {
@@ -500,6 +519,11 @@ bool ClientConnection::OnRequestHeaders() {
 
   if (absl::Status bytes = CheckRequestHeadBytes(path_, req.headers()); !bytes.ok()) {
     Respond(400, "application/json", JsonError(bytes.message()), false);
+    return true;
+  }
+  if (!FollowConfigChange()) {
+    Respond(421, "application/json",
+            JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
   int host_count = CountHeader(req.headers(), "host");
@@ -747,9 +771,10 @@ std::string ClientConnection::OriginRequestHead() const {
   } else if (req.has_content_length()) {
     framing = BodyFraming::kContentLength;
   }
+  RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers};
   return SerializeRequestHead(method_, path_,
-                              RewriteRequestHeaders(req.headers(), cert_headers_, client_ip_),
-                              framing, req.content_length());
+                              RewriteRequestHeaders(req.headers(), cert_headers_, context), framing,
+                              req.content_length());
 }
 
 void ClientConnection::StartProxy() {
@@ -771,7 +796,7 @@ void ClientConnection::StartProxy() {
           [this](absl::string_view data) { return OnResponseBody(data); },
           [this] { return OnResponseComplete(); },
       });
-  origin_key_ = absl::StrCat(zone_->origin.host, ":", zone_->origin.port);
+  origin_key_ = OriginPool::Key(zone_->id, zone_->origin.host, zone_->origin.port);
   origin_sent_ = absl::Now();
   int fd = ctx_->origins->Take(origin_key_);
   if (fd >= 0) {

@@ -58,6 +58,12 @@ class ClientConnection {
   void UpdateEvents();
   void ArmClientTimer(TimerKind kind);
 
+  // FollowConfigChange moves the connection to the current config before a
+  // request (TlsServer::Recheck): new zone, verdict and certificate headers.
+  // False when the connection's zone is gone: the request gets 421 and the
+  // connection closes.
+  bool FollowConfigChange();
+
   // Request parser callbacks.
   void OnRequestBegin();
   bool OnRequestHeaders();
@@ -105,7 +111,10 @@ class ClientConnection {
   int fd_;
   std::string client_ip_;
   bssl::UniquePtr<SSL> ssl_;
-  ConnectionAuth* auth_ = nullptr;
+  ConnectionAuth* auth_ = nullptr;  // owned by ssl_
+  // Owned by auth_->config (a shared_ptr the connection holds): a config
+  // swapped out stays alive while an open connection uses it. Both move
+  // together, between requests only (FollowConfigChange).
   const ZoneConfig* zone_ = nullptr;
   CertificateHeaders cert_headers_;
   std::string cert_status_;

@@ -47,7 +47,7 @@ void AppendFraming(std::string* out, BodyFraming framing, uint64_t content_lengt
   }
 }
 
-// Names listed in Connection are hop-by-hop too.
+// Names listed in Connection are hop-by-hop too (folded).
 absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
   absl::flat_hash_set<std::string> tokens;
   for (const HttpHeader& h : in) {
@@ -55,7 +55,7 @@ absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
       for (absl::string_view token : absl::StrSplit(h.value, ',')) {
         token = absl::StripAsciiWhitespace(token);
         if (!token.empty()) {
-          tokens.insert(absl::AsciiStrToLower(token));
+          tokens.insert(FoldHeaderName(token));
         }
       }
     }
@@ -63,7 +63,46 @@ absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
   return tokens;
 }
 
+// IsToken: RFC 9110 5.6.2 token characters only.
+bool IsToken(absl::string_view text) {
+  if (text.empty()) {
+    return false;
+  }
+  for (char c : text) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// QuotedString: RFC 9110 5.6.4, with `"` and `\` escaped.
+std::string QuotedString(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace
+
+std::string ForwardedValue(absl::string_view client_ip, absl::string_view host) {
+  // An IPv6 node is "[addr]" and must be quoted (RFC 7239 6).
+  std::string node = absl::StrContains(client_ip, ':')
+                         ? QuotedString(absl::StrCat("[", client_ip, "]"))
+                         : std::string(client_ip);
+  std::string out = absl::StrCat("for=", node, ";proto=https");
+  if (!host.empty()) {
+    absl::StrAppend(&out, ";host=", IsToken(host) ? std::string(host) : QuotedString(host));
+  }
+  return out;
+}
 
 CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth) {
   CertificateHeaders out;
@@ -71,25 +110,29 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
   std::string ski_name = OrDefault(zone.ski_header, "X-Client-Cert-Ski");
   std::string error_name = OrDefault(zone.error_header, "X-Client-Cert-Error");
   for (const std::string* name : {&status_name, &ski_name, &error_name}) {
-    out.strip_lowercase.push_back(absl::AsciiStrToLower(*name));
+    out.reserved_folded.push_back(FoldHeaderName(*name));
   }
   for (const HeaderMappingRule& rule : zone.header_mappings) {
-    out.strip_lowercase.push_back(absl::AsciiStrToLower(rule.header));
+    out.reserved_folded.push_back(FoldHeaderName(rule.header));
   }
   if (zone.mode == v1::MODE_OFF) {
     return out;
   }
   out.set.push_back({status_name, StatusToken(auth.status)});
-  if (!auth.ski_hex.empty()) {
-    out.set.push_back({ski_name, EscapeHeaderValue(auth.ski_hex)});
-  }
   if (auth.status == CertStatus::kInvalid) {
     out.set.push_back(
         {error_name, EscapeHeaderValue(auth.reason.empty() ? "unknown" : auth.reason)});
   }
-  // Mapped fields only for a certificate that verified: an origin must never
-  // read identity fields out of a certificate nobody vouched for.
-  if (auth.status == CertStatus::kValid && auth.leaf != nullptr) {
+  // Identity (SKI, mapped fields) only for a certificate that verified: an
+  // unverified certificate carries whatever its sender chose, a victim's SKI
+  // included.
+  if (auth.status != CertStatus::kValid) {
+    return out;
+  }
+  if (!auth.ski_hex.empty()) {
+    out.set.push_back({ski_name, EscapeHeaderValue(auth.ski_hex)});
+  }
+  if (auth.leaf != nullptr) {
     for (const HeaderMappingRule& rule : zone.header_mappings) {
       absl::StatusOr<std::string> value =
           ExtractField(auth.leaf.get(), auth.chain.get(), rule.selector);
@@ -123,25 +166,23 @@ bool IsHopByHop(absl::string_view name) {
 }
 
 HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
-                                  absl::string_view client_ip) {
+                                  const RequestContext& request) {
   absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
-  for (const std::string& name : cert.strip_lowercase) {
+  for (const std::string& name : cert.reserved_folded) {
     drop.insert(name);
   }
-  drop.insert("x-forwarded-proto");
   HttpHeaders out;
-  std::string forwarded_for;
   for (const HttpHeader& h : in) {
-    std::string lower = absl::AsciiStrToLower(h.name);
-    if (lower == "host") {
+    std::string folded = FoldHeaderName(h.name);
+    if (folded == "host" && h.name.find('_') == std::string::npos) {
       out.push_back(h);  // a name the edge must keep whatever Connection says
       continue;
     }
-    if (IsHopByHop(lower) || drop.contains(lower)) {
-      continue;
-    }
-    if (lower == "x-forwarded-for") {
-      absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", h.value);
+    // Every test on the folded name: a client's `X_Client_Cert_Status` is
+    // the origin's HTTP_X_CLIENT_CERT_STATUS as much as the dashed spelling.
+    if (IsHopByHop(folded) || drop.contains(folded) || IsReservedHeaderName(folded) ||
+        IsForwardingHeaderName(folded) ||
+        (!request.allow_underscore_headers && h.name.find('_') != std::string::npos)) {
       continue;
     }
     out.push_back(h);
@@ -149,9 +190,15 @@ HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeader
   for (const HttpHeader& h : cert.set) {
     out.push_back(h);
   }
-  absl::StrAppend(&forwarded_for, forwarded_for.empty() ? "" : ", ", client_ip);
-  out.push_back({"X-Forwarded-For", forwarded_for});
+  // Replaced, never appended to: the edge is the first proxy a client meets
+  // (it terminates TLS), so any inbound value is the client's own claim.
+  out.push_back({"X-Forwarded-For", std::string(request.client_ip)});
   out.push_back({"X-Forwarded-Proto", "https"});
+  if (!request.host.empty()) {
+    out.push_back({"X-Forwarded-Host", std::string(request.host)});
+  }
+  out.push_back({"X-Real-IP", std::string(request.client_ip)});
+  out.push_back({"Forwarded", ForwardedValue(request.client_ip, request.host)});
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/names.h"
 #include "dataplane/http/message_parser.h"
 
 namespace certgate::edge {
@@ -13,30 +14,52 @@ struct ConnectionAuth;
 struct ZoneConfig;
 
 // CertificateHeaders is what one connection adds to each request it
-// forwards, and which inbound names it removes. Computed once per
-// connection: the certificate cannot change within it.
+// forwards, and which inbound names it removes. Computed when the connection
+// is made and again when its zone changes.
 struct CertificateHeaders {
-  std::vector<std::string> strip_lowercase;  // status, SKI, error and mapped names
-  HttpHeaders set;                           // values free of CR, LF and NUL
+  // Folded names (FoldHeaderName) this zone removes beyond the fleet-wide
+  // reserved ones: its status, SKI, error and mapped names.
+  std::vector<std::string> reserved_folded;
+  HttpHeaders set;  // values free of CR, LF and NUL
 };
 
-// ComputeCertificateHeaders: the zone's status header (none|valid|invalid),
-// SKI header (when a certificate was sent), error header (reason, when
-// invalid) and, for a valid certificate only, each mapped field. In mode off
-// nothing is set, but the names are still stripped so that a client cannot
-// spoof them.
+// The reserved and forwarding names (FoldHeaderName, IsReservedHeaderName,
+// IsForwardingHeaderName) are common/names.h's: the control plane refuses a
+// mapping the edge would have to remove.
+// ComputeCertificateHeaders: the zone's status header (none|valid|invalid)
+// and error header (reason, when invalid); the SKI and each mapped field
+// only for a verified certificate (an unverified one says whatever its
+// sender chose). In mode off nothing is set. The zone's names are reserved
+// in every mode.
 CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth);
 
 // IsHopByHop: headers that describe one connection, not the message
 // (RFC 9110 7.6.1), plus the framing headers the edge sets itself.
 bool IsHopByHop(absl::string_view name);
 
-// RewriteRequestHeaders returns the headers to send to the origin: hop-by-hop
-// and framing headers (and any named in Connection) removed, every name in
-// `cert.strip_lowercase` removed, `cert.set` added, X-Forwarded-For with
-// `client_ip` appended, X-Forwarded-Proto: https.
+// RequestContext is what the edge knows about a request beyond its headers.
+struct RequestContext {
+  absl::string_view client_ip;  // the TCP peer, as inet_ntop prints it
+  absl::string_view host;       // the request's host, already checked against the zone
+  // Keep inbound names containing `_` (nginx's underscores_in_headers);
+  // reserved and forwarding names are removed whatever their spelling.
+  bool allow_underscore_headers = false;
+};
+
+// RewriteRequestHeaders returns the headers to send to the origin. Removed,
+// compared after FoldHeaderName: hop-by-hop and framing headers and any named
+// in Connection, reserved and forwarding names (IsReservedHeaderName,
+// IsForwardingHeaderName, `cert.reserved_folded`), and unless allowed every
+// name containing `_`. Then added: `cert.set`, and the forwarding headers,
+// which replace whatever the client sent: X-Forwarded-For: <client>,
+// X-Forwarded-Proto: https, X-Forwarded-Host: <host>, X-Real-IP: <client>
+// and Forwarded: for=<client>;proto=https;host=<host> (RFC 7239).
 HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
-                                  absl::string_view client_ip);
+                                  const RequestContext& request);
+
+// ForwardedValue: `for=...;proto=https;host=...` with an IPv6 address
+// quoted and bracketed and a host quoted when it is not a token (RFC 7239).
+std::string ForwardedValue(absl::string_view client_ip, absl::string_view host);
 
 // RewriteResponseHeaders drops hop-by-hop and framing headers from the
 // origin's response.

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
+
 namespace certgate::edge {
 namespace {
 
@@ -27,6 +29,11 @@ OriginPool::~OriginPool() {
       close(idle.fd);
     }
   }
+}
+
+std::string OriginPool::Key(uint64_t zone_id, absl::string_view host, uint16_t port) {
+  // '/' appears in no host name, so two zones can never share a key.
+  return absl::StrCat(zone_id, "/", host, ":", port);
 }
 
 int OriginPool::Take(const std::string& key) {

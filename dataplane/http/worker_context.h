@@ -29,6 +29,9 @@ struct HttpOptions {
   uint64_t max_body_bytes = 0;
   // Reading one side stops while the other side's unsent bytes exceed this.
   size_t buffer_high_watermark = 256 * 1024;
+  // Forward inbound header names containing `_` (dropped by default, as
+  // nginx does); reserved names are removed whatever the spelling.
+  bool allow_underscore_headers = false;
 };
 
 // WorkerContext is what a connection borrows from the worker thread that

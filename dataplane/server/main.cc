@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
                      "Connections each worker holds at most; more are closed at accept "
                      "(default: what the open-file limit allows)")
           ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  bool allow_underscore_headers = false;
+  app.add_flag("--allow-underscore-headers", allow_underscore_headers,
+               "Forward request header names containing '_' (dropped by default, as nginx does; "
+               "reserved certificate and forwarding names are removed in any spelling)");
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
                  "On SIGTERM, how long open requests may take to finish");
   app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
@@ -198,6 +202,7 @@ int main(int argc, char** argv) {
   http.limits.max_header_bytes = max_header_bytes;
   http.limits.max_headers = max_headers;
   http.max_body_bytes = max_body_bytes;
+  http.allow_underscore_headers = allow_underscore_headers;
   http.header_timeout = absl::Milliseconds(header_timeout_ms);
   http.idle_timeout = absl::Milliseconds(idle_timeout_ms);
   http.origin_connect_timeout = absl::Milliseconds(origin_connect_timeout_ms);

@@ -214,6 +214,51 @@ void TlsServer::Check(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * ce
   ApplyOutcome(std::move(outcome), auth);
 }
 
+ZoneRecheck TlsServer::Recheck(SSL* ssl) {
+  SslState* state = GetState(ssl);
+  if (state == nullptr || state->auth.zone == nullptr) {
+    return ZoneRecheck::kGone;
+  }
+  ConnectionAuth& auth = state->auth;
+  if (slot_->Peek() == auth.config.get()) {
+    return ZoneRecheck::kUnchanged;
+  }
+  std::shared_ptr<const EdgeConfig> config = slot_->Get();
+  if (config == nullptr) {
+    return ZoneRecheck::kUnchanged;
+  }
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const ZoneConfig* zone = sni != nullptr ? config->FindBySni(sni) : nullptr;
+  const ZoneConfig* old = auth.zone;
+  if (zone == nullptr || zone->id != old->id) {
+    return ZoneRecheck::kGone;
+  }
+  // Unchanged zones are shared between versions: the same object means
+  // nothing about this zone changed.
+  bool same = zone == old;
+  bool rejudge =
+      zone->trust_version != old->trust_version || zone->mode != old->mode ||
+      // A cached verdict may have left the leaf unparsed; new
+      // mappings need it.
+      (auth.status == CertStatus::kValid && auth.leaf == nullptr && !zone->header_mappings.empty());
+  // The new config is held before the old one is let go: `zone` lives in it.
+  auth.config = std::move(config);
+  auth.zone = zone;
+  if (same) {
+    return ZoneRecheck::kUnchanged;
+  }
+  if (!rejudge) {
+    return ZoneRecheck::kUpdated;
+  }
+  if (zone->mode == v1::MODE_OFF) {
+    // Nothing is judged in mode off (no certificate is asked for).
+    ApplyOutcome(VerifyOutcome(), &auth);
+  } else {
+    Check(*zone, SSL_get0_peer_certificates(ssl), &auth);
+  }
+  return ZoneRecheck::kRejudged;
+}
+
 enum ssl_verify_result_t TlsServer::VerifyPeer(SSL* ssl, uint8_t* out_alert) {
   SslState* state = GetState(ssl);
   if (state == nullptr || state->auth.zone == nullptr) {

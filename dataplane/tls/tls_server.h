@@ -41,6 +41,14 @@ struct ConnectionAuth {
   std::string ski_hex;                    // leaf SKI, "" when none
 };
 
+// ZoneRecheck is what TlsServer::Recheck found.
+enum class ZoneRecheck {
+  kUnchanged,  // same config, or the connection's zone object is shared unchanged
+  kUpdated,    // the zone changed (names, mappings, origin...), not its verdict inputs
+  kRejudged,   // trust or mode changed: the client's chain was judged again
+  kGone,       // the connection's server name no longer leads to its zone
+};
+
 struct TlsServerOptions {
   size_t cache_entries = 100000;  // verification cache capacity (0 disables)
   int cache_shards = 16;
@@ -85,6 +93,17 @@ class TlsServer {
   // (peer closed, timeout); failures with an alert are counted already.
   // Counts each SSL at most once.
   void NoteHandshakeFailed(const SSL* ssl);
+
+  // Recheck runs before each request on an established connection: when a
+  // config newer than the connection's has been published, the connection
+  // moves to it. The zone its server name leads to now must be the same zone
+  // (kGone otherwise: deleted, or the name moved to another zone; the
+  // connection keeps its old config, only to answer and close). When that
+  // zone's trust version or mode changed, the client's chain is judged again
+  // (cheap checks, then the verification cache: a revoked serial or a
+  // removed root costs no signature check). Costs one atomic load when
+  // nothing changed. Call on the connection's thread only.
+  ZoneRecheck Recheck(SSL* ssl);
 
   const TlsStats& stats() const { return stats_; }
   VerificationCache* cache() const { return cache_.get(); }

@@ -9,11 +9,19 @@
 //  - the origin sees exactly the requests the edge forwarded (no smuggled
 //    extra request, no desynchronised body) with the same bodies;
 //  - no forwarded header name or value holds CR, LF or NUL;
-//  - a header certgate sets (status, SKI, error, mapped names) appears only
-//    with certgate's value: a client can never spoof one;
+//  - a reserved name (the `X-Client-Cert-` prefix, Client-Cert,
+//    Client-Cert-Chain, X-Forwarded-Client-Cert, the zone's status, SKI,
+//    error and mapped names), compared case-insensitively with `_` read as
+//    `-`, appears only with certgate's value: a client can never spoof one,
+//    nor merge its value into one;
+//  - no name containing `_` is forwarded unless the connection allows them;
+//  - Forwarded, X-Forwarded-For/-Proto/-Host and X-Real-IP appear exactly
+//    once each with the edge's values (the client's never reach the origin);
+//  - SKI and mapped fields only for a valid certificate;
 //  - exactly one Host, belonging to the zone; no request in enforce mode
 //    without a valid certificate; no hop-by-hop header passed on;
 //  - every local answer (400, 421, 403, 431, 501) is one well-formed response.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -22,6 +30,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/names.h"
 #include "common/x509_info.h"
 #include "dataplane/config/edge_config.h"
@@ -44,6 +53,30 @@ using certgate::edge::MessageParser;
 using certgate::edge::ZoneConfig;
 
 constexpr char kClientIp[] = "198.51.100.7";
+
+// Fold: lowercase with `_` read as `-`, as CGI-style origins see a name.
+std::string Fold(absl::string_view name) {
+  std::string out = absl::AsciiStrToLower(name);
+  for (char& c : out) {
+    c = c == '_' ? '-' : c;
+  }
+  return out;
+}
+
+// Unquote: the content of an RFC 9110 quoted-string, or `text` as is.
+std::string Unquote(absl::string_view text) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') {
+    return std::string(text);
+  }
+  std::string out;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] == '\\' && i + 2 < text.size()) {
+      ++i;
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
 
 // IsFieldValue: RFC 9110 5.5 field-value bytes: VCHAR, obs-text, SP, HTAB.
 bool IsFieldValue(absl::string_view value) {
@@ -72,6 +105,7 @@ struct Forwarded {
   std::string method;
   std::string url;
   HttpHeaders headers;  // as written, without the framing header
+  std::string host;     // the request's host as the edge checked it
   std::string body;
   bool complete = false;
 };
@@ -149,9 +183,10 @@ void CheckLocalResponse(int status, const std::string& response) {
 // Connection is one client connection's request side.
 class Connection {
  public:
-  Connection(const ZoneConfig* zone, const ConnectionAuth* auth)
+  Connection(const ZoneConfig* zone, const ConnectionAuth* auth, bool allow_underscore)
       : zone_(zone),
         auth_(auth),
+        allow_underscore_(allow_underscore),
         cert_headers_(certgate::edge::ComputeCertificateHeaders(*zone, *auth)),
         parser_(HTTP_REQUEST, certgate::edge::ParserLimits{},
                 MessageParser::Callbacks{
@@ -220,7 +255,7 @@ class Connection {
                        absl::StripAsciiWhitespace(sent.headers[k].value),
                    "request %zu: header %s value differs", i, sent.headers[k].name.c_str());
       }
-      CheckHeaders(seen.headers);
+      CheckHeaders(seen.headers, sent.host);
     }
   }
 
@@ -260,8 +295,10 @@ class Connection {
     // StartProxy.
     forwarding_ = true;
     chunked_ = parser_.chunked();
-    HttpHeaders headers =
-        certgate::edge::RewriteRequestHeaders(parser_.headers(), cert_headers_, kClientIp);
+    host_ = host;
+    HttpHeaders headers = certgate::edge::RewriteRequestHeaders(
+        parser_.headers(), cert_headers_,
+        certgate::edge::RequestContext{kClientIp, host_, allow_underscore_});
     BodyFraming framing = BodyFraming::kNone;
     if (parser_.chunked()) {
       framing = BodyFraming::kChunked;
@@ -274,7 +311,8 @@ class Connection {
     FUZZ_CHECK(IsRequestTarget(sent.url),
                "whitespace or control byte in the forwarded request target");
     sent.headers = headers;
-    CheckHeaders(headers);
+    sent.host = host_;
+    CheckHeaders(headers, host_);
     origin_stream_ += certgate::edge::SerializeRequestHead(sent.method, sent.url, headers, framing,
                                                            parser_.content_length());
     forwarded_.push_back(std::move(sent));
@@ -339,7 +377,8 @@ class Connection {
     }
   }
 
-  void CheckHeaders(const HttpHeaders& headers) {
+  // CheckHeaders: `host` is the request's host, as the edge checked it.
+  void CheckHeaders(const HttpHeaders& headers, const std::string& host) {
     int hosts = 0;
     for (const HttpHeader& h : headers) {
       FUZZ_CHECK(h.name.find_first_of("\r\n") == std::string::npos &&
@@ -361,36 +400,80 @@ class Connection {
     FUZZ_CHECK(hosts == 1, "%d Host headers forwarded", hosts);
     FUZZ_CHECK(zone_->mode != certgate::v1::MODE_ENFORCE || auth_->status == CertStatus::kValid,
                "forwarded in enforce mode without a valid certificate");
-    for (const std::string& name : cert_headers_.strip_lowercase) {
-      int set_count = 0;
-      for (const HttpHeader& h : cert_headers_.set) {
-        set_count += absl::EqualsIgnoreCase(h.name, name) ? 1 : 0;
-      }
-      FUZZ_CHECK(certgate::edge::CountHeader(headers, name) == set_count,
-                 "%s spoofed: %d forwarded, certgate set %d", name.c_str(),
-                 certgate::edge::CountHeader(headers, name), set_count);
-      for (const HttpHeader& h : headers) {
-        if (absl::EqualsIgnoreCase(h.name, name)) {
-          bool ours = false;
-          for (const HttpHeader& s : cert_headers_.set) {
-            ours = ours ||
-                   (absl::EqualsIgnoreCase(s.name, name) &&
-                    absl::StripAsciiWhitespace(s.value) == absl::StripAsciiWhitespace(h.value));
+    // The reserved names, worked out from the zone, not from the code
+    // under test.
+    std::vector<std::string> zone_names = {Fold(zone_->status_header), Fold(zone_->ski_header),
+                                           Fold(zone_->error_header)};
+    for (const auto& rule : zone_->header_mappings) {
+      zone_names.push_back(Fold(rule.header));
+    }
+    auto reserved = [&zone_names](const std::string& folded) {
+      return absl::StartsWith(folded, "x-client-cert-") || folded == "client-cert" ||
+             folded == "client-cert-chain" || folded == "x-forwarded-client-cert" ||
+             std::find(zone_names.begin(), zone_names.end(), folded) != zone_names.end();
+    };
+    for (const HttpHeader& h : headers) {
+      std::string folded = Fold(h.name);
+      FUZZ_CHECK(allow_underscore_ || h.name.find('_') == std::string::npos,
+                 "underscore name %s forwarded", h.name.c_str());
+      if (reserved(folded)) {
+        bool ours = false;
+        int set_count = 0;
+        for (const HttpHeader& s : cert_headers_.set) {
+          if (Fold(s.name) == folded) {
+            ++set_count;
+            ours = ours || (s.name == h.name && absl::StripAsciiWhitespace(s.value) ==
+                                                    absl::StripAsciiWhitespace(h.value));
           }
-          FUZZ_CHECK(ours, "%s: forwarded value is not certgate's", name.c_str());
         }
+        int count = 0;
+        for (const HttpHeader& other : headers) {
+          count += Fold(other.name) == folded ? 1 : 0;
+        }
+        FUZZ_CHECK(ours && count == set_count, "%s spoofed: %d forwarded, certgate set %d",
+                   h.name.c_str(), count, set_count);
+        bool identity = folded == Fold(zone_->ski_header);
+        for (const auto& rule : zone_->header_mappings) {
+          identity = identity || folded == Fold(rule.header);
+        }
+        FUZZ_CHECK(!identity || auth_->status == CertStatus::kValid,
+                   "identity header %s forwarded for a certificate that did not verify",
+                   h.name.c_str());
+      }
+      if (folded == "forwarded" || folded == "x-real-ip" ||
+          absl::StartsWith(folded, "x-forwarded-")) {
+        FUZZ_CHECK(h.name == "Forwarded" || h.name == "X-Real-IP" || h.name == "X-Forwarded-For" ||
+                       h.name == "X-Forwarded-Proto" || h.name == "X-Forwarded-Host",
+                   "client's forwarding header %s reached the origin", h.name.c_str());
       }
     }
-    FUZZ_CHECK(certgate::edge::CountHeader(headers, "x-forwarded-proto") == 1,
-               "X-Forwarded-Proto not exactly once");
-    const std::string* xff = certgate::edge::FindHeader(headers, "x-forwarded-for");
-    FUZZ_CHECK(xff != nullptr && absl::EndsWith(*xff, kClientIp) &&
-                   certgate::edge::CountHeader(headers, "x-forwarded-for") == 1,
-               "X-Forwarded-For does not end with the client");
+    auto only = [&headers](const char* name) -> std::string {
+      int count = 0;
+      std::string value;
+      for (const HttpHeader& h : headers) {
+        if (Fold(h.name) == Fold(name)) {
+          ++count;
+          value = h.value;
+        }
+      }
+      FUZZ_CHECK(count == 1, "%s forwarded %d times", name, count);
+      return value;
+    };
+    FUZZ_CHECK(only("X-Forwarded-Proto") == "https", "X-Forwarded-Proto is not https");
+    FUZZ_CHECK(only("X-Forwarded-For") == kClientIp, "X-Forwarded-For is not the client");
+    FUZZ_CHECK(only("X-Real-IP") == kClientIp, "X-Real-IP is not the client");
+    FUZZ_CHECK(only("X-Forwarded-Host") == host, "X-Forwarded-Host is not the checked host");
+    std::string forwarded = only("Forwarded");
+    std::string prefix = absl::StrCat("for=", kClientIp, ";proto=https;host=");
+    FUZZ_CHECK(absl::StartsWith(forwarded, prefix) &&
+                   Unquote(absl::string_view(forwarded).substr(prefix.size())) == host,
+               "Forwarded is not the edge's: %s", forwarded.c_str());
   }
 
   const ZoneConfig* zone_;
   const ConnectionAuth* auth_;
+  bool allow_underscore_;
+  std::string host_;
   CertificateHeaders cert_headers_;
   MessageParser parser_;
   bool forwarding_ = false;
@@ -461,7 +544,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ConnectionAuth auth;
   auth.zone = &zone;
   MakeAuth(config, &auth);
-  Connection connection(&zone, &auth);
+  // Modes 1 and 3 are both report; 3 also keeps names containing `_`.
+  Connection connection(&zone, &auth, /*allow_underscore=*/(config & 3) == 3);
   connection.Feed(certgate::fuzz::AsView(data + 1, size - 1), chunk);
   connection.Finish();
   return 0;

@@ -1,6 +1,7 @@
 // certgate-echo-origin: a test and demo origin. Every request gets 200 and a
-// JSON body {"method","path","headers":{name:value},"body_bytes"} (repeated
-// headers joined with ", "). Extra paths:
+// JSON body {"method","path","headers":{name:value},"body_bytes","peer"}
+// (repeated headers joined with ", "; peer: the connection's remote
+// "address:port", which tells connections apart). Extra paths:
 //   /stream?chunks=N&interval_ms=M   N chunked pieces, M ms apart
 //   /sleep?ms=N                      answers after N ms
 //   /status?code=N                   answers with that status
@@ -79,8 +80,17 @@ std::string EchoJson(evhttp_request* req) {
     absl::StrAppend(&out, first ? "" : ",", JsonQuote(name), ":", JsonQuote(value));
     first = false;
   }
-  absl::StrAppend(
-      &out, "},\"body_bytes\":", evbuffer_get_length(evhttp_request_get_input_buffer(req)), "}\n");
+  absl::StrAppend(&out,
+                  "},\"body_bytes\":", evbuffer_get_length(evhttp_request_get_input_buffer(req)));
+  char* peer_host = nullptr;
+  ev_uint16_t peer_port = 0;
+  evhttp_connection* conn = evhttp_request_get_connection(req);
+  if (conn != nullptr) {
+    evhttp_connection_get_peer(conn, &peer_host, &peer_port);
+  }
+  absl::StrAppend(&out, ",\"peer\":",
+                  JsonQuote(absl::StrCat(peer_host != nullptr ? peer_host : "", ":", peer_port)),
+                  "}\n");
   return out;
 }
 

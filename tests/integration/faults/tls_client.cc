@@ -59,7 +59,8 @@ size_t ResponseLength(const std::string& data) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TlsClient>> TlsClient::Connect(int port, const std::string& sni,
-                                                              absl::Duration io_timeout) {
+                                                              absl::Duration io_timeout, X509* cert,
+                                                              EVP_PKEY* key) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
@@ -79,6 +80,11 @@ absl::StatusOr<std::unique_ptr<TlsClient>> TlsClient::Connect(int port, const st
   bssl::UniquePtr<SSL> ssl(SSL_new(ClientContext()));
   SSL_set_fd(ssl.get(), fd);
   SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+  if (cert != nullptr && key != nullptr &&
+      (!SSL_use_certificate(ssl.get(), cert) || !SSL_use_PrivateKey(ssl.get(), key))) {
+    close(fd);
+    return absl::InternalError("cannot set the client certificate");
+  }
   if (SSL_connect(ssl.get()) != 1) {
     uint32_t error = ERR_get_error();
     ERR_clear_error();

@@ -15,9 +15,11 @@ namespace certgate::faults {
 class TlsClient {
  public:
   // Connect opens a TCP connection to 127.0.0.1:port and completes a TLS
-  // handshake with `sni` as the server name.
+  // handshake with `sni` as the server name, presenting `cert` (with `key`)
+  // when both are given.
   static absl::StatusOr<std::unique_ptr<TlsClient>> Connect(
-      int port, const std::string& sni, absl::Duration io_timeout = absl::Seconds(10));
+      int port, const std::string& sni, absl::Duration io_timeout = absl::Seconds(10),
+      X509* cert = nullptr, EVP_PKEY* key = nullptr);
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;

@@ -198,7 +198,13 @@ INSTANTIATE_TEST_SUITE_P(
         HeaderCase{"x-forwarded-proto",
                    "header \"x-forwarded-proto\" is set by the edge itself and cannot be set"},
         HeaderCase{"X-Forwarded-Host",
-                   "header \"X-Forwarded-Host\" is set by the edge itself and cannot be set"}));
+                   "header \"X-Forwarded-Host\" is set by the edge itself and cannot be set"},
+        // The edge compares names with `_` read as `-`, and so does this.
+        HeaderCase{"X_Forwarded_For",
+                   "header \"X_Forwarded_For\" is set by the edge itself and cannot be set"},
+        HeaderCase{"X-Real-IP", "header \"X-Real-IP\" is set by the edge itself and cannot be set"},
+        HeaderCase{"Transfer_Encoding", HopByHop("Transfer_Encoding")},
+        HeaderCase{"X_Device_Id", ""}));
 
 struct OriginCase {
   std::string input;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/cert_factory.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/tls/tls_server.h"
@@ -39,6 +41,10 @@ bssl::UniquePtr<X509> MakeLeaf(const std::string& cn) {
   return std::move(*cert);
 }
 
+RequestContext Request(absl::string_view client_ip = "192.0.2.9") {
+  return RequestContext{client_ip, "auth.pizza", false};
+}
+
 const HttpHeaders kSpoofing = {
     {"Host", "auth.pizza"},
     {"x-client-cert-status", "valid"},
@@ -63,7 +69,7 @@ TEST(HeaderRewriterTest, ValidCertificateSetsEveryHeaderAndStripsSpoofedOnes) {
   auth.leaf = MakeLeaf("device-123");
   auth.ski_hex = "abcdef";
   HttpHeaders out =
-      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), "192.0.2.9");
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), Request());
   EXPECT_EQ(Get(out, "X-Client-Cert-Status"), "valid");
   EXPECT_EQ(CountHeader(out, "X-Client-Cert-Status"), 1);
   EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "abcdef");
@@ -71,7 +77,7 @@ TEST(HeaderRewriterTest, ValidCertificateSetsEveryHeaderAndStripsSpoofedOnes) {
   EXPECT_EQ(Get(out, "X-Client-Cert-Error"), "<absent>");
   EXPECT_EQ(Get(out, "X-Device-Id"), "device-123");
   EXPECT_EQ(CountHeader(out, "X-Device-Id"), 1);
-  EXPECT_EQ(Get(out, "X-Forwarded-For"), "10.0.0.1, 192.0.2.9");
+  EXPECT_EQ(Get(out, "X-Forwarded-For"), "192.0.2.9");  // replaced, never appended to
   EXPECT_EQ(Get(out, "X-Forwarded-Proto"), "https");
   EXPECT_EQ(CountHeader(out, "X-Forwarded-Proto"), 1);
   EXPECT_EQ(Get(out, "Host"), "auth.pizza");
@@ -90,17 +96,19 @@ TEST(HeaderRewriterTest, InvalidCertificateCarriesReasonButNoMappedFields) {
   auth.leaf = MakeLeaf("mallory");
   auth.ski_hex = "0102";
   HttpHeaders out =
-      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), "192.0.2.9");
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), Request());
   EXPECT_EQ(Get(out, "X-Client-Cert-Status"), "invalid");
   EXPECT_EQ(Get(out, "X-Client-Cert-Error"), "unknown_ca");
   EXPECT_EQ(Get(out, "X-Device-Id"), "<absent>");
+  // The sender of an unverified certificate chose its SKI (a victim's, say).
+  EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
 }
 
 TEST(HeaderRewriterTest, NoCertificateSaysNone) {
   ZoneConfig zone = MakeZone(v1::MODE_REPORT);
   ConnectionAuth auth;
   HttpHeaders out =
-      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), "192.0.2.9");
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), Request());
   EXPECT_EQ(Get(out, "X-Client-Cert-Status"), "none");
   EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
   EXPECT_EQ(Get(out, "X-Device-Id"), "<absent>");
@@ -110,7 +118,7 @@ TEST(HeaderRewriterTest, ModeOffSetsNothingButStillStrips) {
   ZoneConfig zone = MakeZone(v1::MODE_OFF);
   ConnectionAuth auth;
   HttpHeaders out =
-      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), "192.0.2.9");
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), Request());
   for (const char* gone :
        {"X-Client-Cert-Status", "X-Client-Cert-Ski", "X-Client-Cert-Error", "X-Device-Id"}) {
     EXPECT_EQ(Get(out, gone), "<absent>") << gone;
@@ -123,7 +131,8 @@ TEST(HeaderRewriterTest, RenamedHeadersAreTheOnesSetAndStripped) {
   zone.status_header = "X-Mtls";
   ConnectionAuth auth;
   HttpHeaders in = {{"Host", "auth.pizza"}, {"x-mtls", "valid"}};
-  HttpHeaders out = RewriteRequestHeaders(in, ComputeCertificateHeaders(zone, auth), "::1");
+  HttpHeaders out =
+      RewriteRequestHeaders(in, ComputeCertificateHeaders(zone, auth), Request("::1"));
   EXPECT_EQ(Get(out, "X-Mtls"), "none");
   EXPECT_EQ(CountHeader(out, "X-Mtls"), 1);
 }
@@ -134,13 +143,183 @@ TEST(HeaderRewriterTest, ControlCharactersInSubjectNeverMakeANewHeader) {
   auth.status = CertStatus::kValid;
   auth.leaf = MakeLeaf("evil\r\nX-Injected: yes");
   HttpHeaders out = RewriteRequestHeaders({{"Host", "auth.pizza"}},
-                                          ComputeCertificateHeaders(zone, auth), "192.0.2.9");
+                                          ComputeCertificateHeaders(zone, auth), Request());
   std::string head = SerializeRequestHead("GET", "/", out, BodyFraming::kNone, 0);
   EXPECT_EQ(head.find("\r\nX-Injected"), std::string::npos) << head;
   std::string value = Get(out, "X-Device-Id");
   EXPECT_EQ(value.find('\r'), std::string::npos);
   EXPECT_EQ(value.find('\n'), std::string::npos);
   EXPECT_NE(value.find("X-Injected"), std::string::npos);  // escaped, not dropped
+}
+
+// One rule for every zone and mode: each inbound name is either removed
+// (none of the client's value reaches the origin, whatever the spelling) or
+// passed on as sent.
+TEST(HeaderRewriterTest, ReservedNamesAreRemovedInEveryZoneAndModeWhateverTheSpelling) {
+  struct Case {
+    const char* name;
+    bool kept;             // by default
+    bool kept_underscore;  // with allow_underscore_headers
+  } cases[] = {
+      {"X-Client-Cert-Status", false, false},
+      {"x_client_cert_status", false, false},
+      {"X-CLIENT_CERT-SKI", false, false},
+      {"X-Client-Cert-Error", false, false},
+      {"X-Client-Cert-Device", false, false},  // the prefix is reserved fleet-wide
+      {"Client-Cert", false, false},
+      {"client_cert", false, false},
+      {"Client-Cert-Chain", false, false},
+      {"X-Forwarded-Client-Cert", false, false},
+      {"X_Forwarded_Client_Cert", false, false},
+      {"X-Device-Id", false, false},  // this zone's mapped name
+      {"X_Device_Id", false, false},
+      {"X-Mtls", false, false},  // this zone's renamed status (when renamed)
+      {"x_mtls", false, false},
+      {"X-Forwarded-For", false, false},
+      {"X-Forwarded-Host", false, false},
+      {"X-Forwarded-Port", false, false},
+      {"x_forwarded_proto", false, false},
+      {"Forwarded", false, false},
+      {"X-Real-IP", false, false},
+      {"X_Real_Ip", false, false},
+      {"True-Client-IP", false, false},
+      {"Transfer_Encoding", false, false},  // a hop-by-hop name in disguise
+      {"Connection_Token", false, false},   // named in Connection, folded
+      {"X_Custom", false, true},            // nginx's default: underscores dropped
+      {"X-Custom", true, true},
+      {"X-Tenant-Other-Id", true, true},  // another zone's mapped name: not reserved here
+      {"Accept", true, true},
+  };
+  struct ZoneCase {
+    v1::Mode mode;
+    CertStatus status;
+  } zones[] = {{v1::MODE_ENFORCE, CertStatus::kValid},
+               {v1::MODE_REPORT, CertStatus::kInvalid},
+               {v1::MODE_REPORT, CertStatus::kNone},
+               {v1::MODE_OFF, CertStatus::kNone}};
+  for (const ZoneCase& z : zones) {
+    for (bool renamed : {false, true}) {
+      for (bool allow_underscore : {false, true}) {
+        ZoneConfig zone = MakeZone(z.mode);
+        if (renamed) {
+          zone.status_header = "X-Mtls";
+        }
+        ConnectionAuth auth;
+        auth.status = z.status;
+        auth.leaf = MakeLeaf("device-3");
+        auth.ski_hex = "abcdef";
+        HttpHeaders in = {{"Host", "auth.pizza"}, {"Connection", "connection-token"}};
+        for (const Case& c : cases) {
+          in.push_back({c.name, absl::StrCat("spoof-", c.name)});
+        }
+        HttpHeaders out = RewriteRequestHeaders(in, ComputeCertificateHeaders(zone, auth),
+                                                {"192.0.2.9", "auth.pizza", allow_underscore});
+        for (const Case& c : cases) {
+          std::string spoof = absl::StrCat("spoof-", c.name);
+          bool want = allow_underscore ? c.kept_underscore : c.kept;
+          // X-Mtls is an ordinary name in a zone that does not use it.
+          if (!renamed && absl::EqualsIgnoreCase(FoldHeaderName(c.name), "x-mtls")) {
+            want = allow_underscore || std::string(c.name).find('_') == std::string::npos;
+          }
+          int seen = 0;
+          for (const HttpHeader& h : out) {
+            EXPECT_EQ(h.value.find(spoof), std::string::npos)
+                << c.name << " merged into " << h.name << ": " << h.value;
+            seen += h.value == spoof && h.name == c.name ? 1 : 0;
+          }
+          EXPECT_EQ(seen, want ? 1 : 0) << c.name << " mode " << z.mode << " renamed " << renamed
+                                        << " allow_underscore " << allow_underscore;
+        }
+        // Where the edge sets a header, only its value is there.
+        for (const HttpHeader& set : ComputeCertificateHeaders(zone, auth).set) {
+          EXPECT_EQ(CountHeader(out, set.name), 1) << set.name;
+          EXPECT_EQ(Get(out, set.name), set.value) << set.name;
+        }
+      }
+    }
+  }
+}
+
+TEST(HeaderRewriterTest, UnderscoreSpellingNeverMergesWithTheEdgesValue) {
+  ZoneConfig zone = MakeZone(v1::MODE_ENFORCE);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.leaf = MakeLeaf("device-3");
+  HttpHeaders in = {{"Host", "auth.pizza"}, {"X_Device_Id", "evil"}, {"x-device-id", "evil2"}};
+  for (bool allow_underscore : {false, true}) {
+    HttpHeaders out = RewriteRequestHeaders(in, ComputeCertificateHeaders(zone, auth),
+                                            {"192.0.2.9", "auth.pizza", allow_underscore});
+    int device_ids = 0;
+    for (const HttpHeader& h : out) {
+      device_ids += FoldHeaderName(h.name) == "x-device-id" ? 1 : 0;
+    }
+    EXPECT_EQ(device_ids, 1);
+    EXPECT_EQ(Get(out, "X-Device-Id"), "device-3");
+  }
+}
+
+TEST(HeaderRewriterTest, ForwardingHeadersAreSetByTheEdgeOnly) {
+  struct Case {
+    const char* client_ip;
+    const char* host;
+    const char* forwarded;
+  } cases[] = {
+      {"1.2.3.4", "auth.pizza", "for=1.2.3.4;proto=https;host=auth.pizza"},
+      {"2001:db8::1", "auth.pizza", "for=\"[2001:db8::1]\";proto=https;host=auth.pizza"},
+      {"::ffff:192.0.2.1", "a.fleet.pizza",
+       "for=\"[::ffff:192.0.2.1]\";proto=https;host=a.fleet.pizza"},
+      {"1.2.3.4", "[::1]", "for=1.2.3.4;proto=https;host=\"[::1]\""},
+  };
+  ZoneConfig zone = MakeZone(v1::MODE_OFF);
+  ConnectionAuth auth;
+  HttpHeaders in = {{"Host", "auth.pizza"},
+                    {"X-Forwarded-For", "10.0.0.1"},
+                    {"X-Forwarded-Proto", "http"},
+                    {"X-Forwarded-Host", "evil.example"},
+                    {"Forwarded", "for=10.0.0.1;host=evil.example"},
+                    {"X-Real-IP", "10.0.0.1"}};
+  for (const Case& c : cases) {
+    HttpHeaders out = RewriteRequestHeaders(in, ComputeCertificateHeaders(zone, auth),
+                                            {c.client_ip, c.host, false});
+    EXPECT_EQ(Get(out, "Forwarded"), c.forwarded);
+    EXPECT_EQ(Get(out, "X-Forwarded-For"), c.client_ip);
+    EXPECT_EQ(Get(out, "X-Real-IP"), c.client_ip);
+    EXPECT_EQ(Get(out, "X-Forwarded-Proto"), "https");
+    EXPECT_EQ(Get(out, "X-Forwarded-Host"), c.host);
+    for (const char* name :
+         {"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Proto", "X-Forwarded-Host"}) {
+      EXPECT_EQ(CountHeader(out, name), 1) << name;
+    }
+    for (const HttpHeader& h : out) {
+      EXPECT_EQ(h.value.find("10.0.0.1"), std::string::npos) << h.name;
+      EXPECT_EQ(h.value.find("evil"), std::string::npos) << h.name;
+    }
+  }
+}
+
+TEST(HeaderRewriterTest, ReservedNameTests) {
+  struct Case {
+    const char* name;
+    bool reserved;
+    bool forwarding;
+  } cases[] = {
+      {"x-client-cert-status", true, false},
+      {"x-client-cert-", true, false},
+      {"x-client-cert", false, false},
+      {"client-cert", true, false},
+      {"client-cert-chain", true, false},
+      {"x-forwarded-client-cert", true, true},
+      {"x-forwarded-for", false, true},
+      {"forwarded", false, true},
+      {"x-real-ip", false, true},
+      {"x-device-id", false, false},
+      {"forwarded-for", false, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(IsReservedHeaderName(c.name), c.reserved) << c.name;
+    EXPECT_EQ(IsForwardingHeaderName(c.name), c.forwarding) << c.name;
+  }
+  EXPECT_EQ(FoldHeaderName("X_Client-Cert_SKI"), "x-client-cert-ski");
 }
 
 TEST(HeaderRewriterTest, ResponseLosesHopByHopHeaders) {
