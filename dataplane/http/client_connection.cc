@@ -17,7 +17,7 @@
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_pool.h"
-#include "dataplane/http/request_target.h"
+#include "dataplane/http/request_decision.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
@@ -517,55 +517,28 @@ bool ClientConnection::OnRequestHeaders() {
   request_chunked_ = req.chunked();
   ArmClientTimer(TimerKind::kBody);
 
-  if (absl::Status bytes = CheckRequestHeadBytes(path_, req.headers()); !bytes.ok()) {
-    Respond(400, "application/json", JsonError(bytes.message()), false);
-    return true;
-  }
   if (!FollowConfigChange()) {
     Respond(421, "application/json",
             JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
-  int host_count = CountHeader(req.headers(), "host");
-  if (host_count != 1) {
-    Respond(400, "application/json",
-            JsonError(host_count == 0 ? "missing Host header" : "more than one Host header"),
-            false);
-    return true;
-  }
-  host_ = HostWithoutPort(*FindHeader(req.headers(), "host"));
-  if (!HostnameMatchesZone(host_, zone_->hostname)) {
-    Respond(421, "application/json",
-            JsonError(absl::StrCat("host \"", host_,
-                                   "\" is not served on this connection (TLS server name "
-                                   "belongs to another zone)")),
-            client_keep_alive_);
-    return true;
-  }
-  // An absolute-form target names its own authority, which an origin may route
-  // by: it must belong to this zone too, and the origin gets the origin form.
-  absl::StatusOr<RequestTarget> target = ParseRequestTarget(path_);
-  if (!target.ok()) {
-    Respond(400, "application/json", JsonError(target.status().message()), false);
-    return true;
-  }
-  if (!target->host.empty() && !HostnameMatchesZone(target->host, zone_->hostname)) {
-    Respond(421, "application/json",
-            JsonError(absl::StrCat("request target host \"", target->host,
-                                   "\" is not served on this connection")),
-            client_keep_alive_);
-    return true;
-  }
-  path_ = std::move(target->origin_form);
-  if (zone_->mode == v1::MODE_ENFORCE && auth_->status != CertStatus::kValid) {
+  RequestDecision decision =
+      DecideRequest(*zone_, auth_->status, path_, req.headers(), client_keep_alive_);
+  host_ = decision.host;
+  if (decision.status == 403) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();
     Respond(403,
             custom && !zone_->error_content_type.empty() ? zone_->error_content_type
                                                          : kDefaultErrorType,
-            custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, client_keep_alive_);
+            custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, decision.keep_alive);
     return true;
   }
+  if (decision.status != 0) {
+    Respond(decision.status, "application/json", JsonError(decision.message), decision.keep_alive);
+    return true;
+  }
+  path_ = std::move(decision.origin_form);
   uint64_t max_body = ctx_->options->max_body_bytes;
   if (max_body > 0 && req.has_content_length() && req.content_length() > max_body) {
     // Refused before anything reaches the origin; the body is not read.

@@ -2,10 +2,10 @@
 // (dataplane/http/). The input's first byte configures the connection (zone
 // mode, certificate status, wildcard zone, custom header names, how the bytes
 // arrive); the rest is what a client sends after the TLS handshake. The
-// target drives MessageParser, the Host check, the enforce decision and the
-// header rewriting exactly as ClientConnection::OnRequestHeaders and
-// StartProxy do, then parses what would reach the origin with a second,
-// independent parser and checks:
+// target drives MessageParser, the edge's request decision (DecideRequest:
+// head bytes, Host, target, enforce) and its header rewriting, the calls
+// ClientConnection::OnRequestHeaders and StartProxy make, then parses what would reach the origin
+// with a second, independent parser and checks:
 //  - the origin sees exactly the requests the edge forwarded (no smuggled
 //    extra request, no desynchronised body) with the same bodies;
 //  - no forwarded header name or value holds CR, LF or NUL;
@@ -36,6 +36,7 @@
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
 #include "dataplane/tls/tls_server.h"
 #include "openssl/x509.h"
@@ -261,37 +262,31 @@ class Connection {
 
  private:
   bool OnHeaders() {
-    // The same order of checks as ClientConnection::OnRequestHeaders.
-    if (!certgate::edge::CheckRequestHeadBytes(parser_.url(), parser_.headers()).ok()) {
-      Respond(400, false);
-      return true;
-    }
-    int hosts = certgate::edge::CountHeader(parser_.headers(), "host");
-    if (hosts != 1) {
-      Respond(400, false);
-      return true;
-    }
-    std::string host =
-        certgate::edge::HostWithoutPort(*certgate::edge::FindHeader(parser_.headers(), "host"));
+    // The edge's own decision code, as ClientConnection::OnRequestHeaders
+    // calls it.
     bool keep_alive = parser_.keep_alive();
-    if (!certgate::HostnameMatchesZone(host, zone_->hostname)) {
-      Respond(421, keep_alive);
+    certgate::edge::RequestDecision decision = certgate::edge::DecideRequest(
+        *zone_, auth_->status, parser_.url(), parser_.headers(), keep_alive);
+    if (decision.status != 0) {
+      FUZZ_CHECK(decision.status == 400 || decision.status == 421 || decision.status == 403,
+                 "unexpected local status %d", decision.status);
+      FUZZ_CHECK(!decision.keep_alive || decision.status != 400, "400 keeps the connection");
+      Respond(decision.status, decision.keep_alive);
       return true;
     }
+    // Independent checks of what the decision let through.
+    std::string host = decision.host;
+    FUZZ_CHECK(certgate::HostnameMatchesZone(host, zone_->hostname) &&
+                   certgate::edge::CountHeader(parser_.headers(), "host") == 1,
+               "forwarded a request whose Host is not the zone's");
+    FUZZ_CHECK(zone_->mode != certgate::v1::MODE_ENFORCE || auth_->status == CertStatus::kValid,
+               "forwarded in enforce mode without a valid certificate");
     absl::StatusOr<certgate::edge::RequestTarget> target =
         certgate::edge::ParseRequestTarget(parser_.url());
-    if (!target.ok()) {
-      Respond(400, false);
-      return true;
-    }
-    if (!target->host.empty() && !certgate::HostnameMatchesZone(target->host, zone_->hostname)) {
-      Respond(421, keep_alive);
-      return true;
-    }
-    if (zone_->mode == certgate::v1::MODE_ENFORCE && auth_->status != CertStatus::kValid) {
-      Respond(403, keep_alive);
-      return true;
-    }
+    FUZZ_CHECK(
+        target.ok() && target->origin_form == decision.origin_form &&
+            (target->host.empty() || certgate::HostnameMatchesZone(target->host, zone_->hostname)),
+        "forwarded a target the edge should have refused");
     // StartProxy.
     forwarding_ = true;
     chunked_ = parser_.chunked();
@@ -307,7 +302,7 @@ class Connection {
     }
     Forwarded sent;
     sent.method = parser_.method_name();
-    sent.url = target->origin_form;
+    sent.url = decision.origin_form;
     FUZZ_CHECK(IsRequestTarget(sent.url),
                "whitespace or control byte in the forwarded request target");
     sent.headers = headers;
