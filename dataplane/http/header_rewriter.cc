@@ -63,20 +63,6 @@ absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
   return tokens;
 }
 
-// IsToken: RFC 9110 5.6.2 token characters only.
-bool IsToken(absl::string_view text) {
-  if (text.empty()) {
-    return false;
-  }
-  for (char c : text) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
-        absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // QuotedString: RFC 9110 5.6.4, with `"` and `\` escaped.
 std::string QuotedString(absl::string_view text) {
   std::string out = "\"";
@@ -99,7 +85,7 @@ std::string ForwardedValue(absl::string_view client_ip, absl::string_view host) 
                          : std::string(client_ip);
   std::string out = absl::StrCat("for=", node, ";proto=https");
   if (!host.empty()) {
-    absl::StrAppend(&out, ";host=", IsToken(host) ? std::string(host) : QuotedString(host));
+    absl::StrAppend(&out, ";host=", IsHttpToken(host) ? std::string(host) : QuotedString(host));
   }
   return out;
 }

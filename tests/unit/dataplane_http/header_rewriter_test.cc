@@ -223,9 +223,12 @@ TEST(HeaderRewriterTest, ReservedNamesAreRemovedInEveryZoneAndModeWhateverTheSpe
           }
           int seen = 0;
           for (const HttpHeader& h : out) {
+            if (h.name == c.name && h.value == spoof) {
+              ++seen;  // passed on as sent
+              continue;
+            }
             EXPECT_EQ(h.value.find(spoof), std::string::npos)
                 << c.name << " merged into " << h.name << ": " << h.value;
-            seen += h.value == spoof && h.name == c.name ? 1 : 0;
           }
           EXPECT_EQ(seen, want ? 1 : 0) << c.name << " mode " << z.mode << " renamed " << renamed
                                         << " allow_underscore " << allow_underscore;
