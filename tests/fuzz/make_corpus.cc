@@ -219,6 +219,18 @@ void HttpSeeds() {
   seed("enforce-none", std::string(1, '\0'), "GET / HTTP/1.1\r\nHost: auth.pizza\r\n\r\n");
   seed("absolute-form", report_valid,
        "GET http://evil.example/x HTTP/1.1\r\nHost: auth.pizza\r\n\r\n");
+  // Reserved names in every spelling, forwarding headers: modes 1 and 3 are
+  // both report, 3 also keeps names containing `_`.
+  const std::string spoofing =
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX_Client_Cert_Status: valid\r\n"
+      "X_Device_Id: ceo\r\nClient-Cert: :AA==:\r\nclient_cert_chain: x\r\n"
+      "X-Client-Cert-Other: x\r\nX_Custom: 1\r\nX-Mtls_Ski: beef\r\n\r\n";
+  seed("underscore-spoofing", report_valid, spoofing);
+  seed("underscore-allowed", "\x27", spoofing);
+  seed("forwarding-spoofed", report_invalid,
+       "GET / HTTP/1.1\r\nHost: auth.pizza\r\nForwarded: for=6.6.6.6\r\n"
+       "X-Forwarded-Host: evil\r\nX-Real-IP: 6.6.6.6\r\nX_Forwarded_For: 6.6.6.6\r\n"
+       "X-Client-Cert-Ski: beef\r\n\r\n");
   seed("te-gzip", report_valid,
        "POST / HTTP/1.1\r\nHost: auth.pizza\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
        "1\r\na\r\n0\r\n\r\n");
