@@ -3,6 +3,8 @@
 // reserved certificate names in every spelling, forwarding headers, identity
 // only from verified certificates, trust changes reaching open connections,
 // and origin connections never shared between zones.
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -190,6 +192,25 @@ TEST_F(TenantHeadersTest, UnderscoreSpellingsNeverReachTheOrigin) {
   EXPECT_TRUE(absl::StrContains(valid.body, Echoed("X-Device-Id", "device-3"))) << valid.body;
   EXPECT_TRUE(absl::StrContains(valid.body, Echoed("X-Client-Cert-Status", "valid"))) << valid.body;
   EXPECT_FALSE(absl::StrContains(valid.body, "evil")) << valid.body;
+
+  // An edge that keeps underscore names still removes every reserved one,
+  // in any spelling, and never merges a client's value with its own.
+  ASSERT_EQ(env_->StopEdge(SIGTERM), 0);
+  std::string error;
+  ASSERT_TRUE(env_->StartEdge(&error, {"--workers", "1", "--allow-underscore-headers"})) << error;
+  HttpResult kept = env_->Curl("orders.alpha.pizza", "/", &device,
+                               {"-H", "X_Device_Id: evil", "-H", "X_Client_Cert_Status: evil", "-H",
+                                "x_forwarded_for: evil", "-H", "X_Custom: kept"});
+  off = env_->Curl("b.beta.pizza", "/", nullptr,
+                   {"-H", "x_s_status: evil", "-H", "Client_Cert: evil"});
+  ASSERT_EQ(env_->StopEdge(SIGTERM), 0);
+  ASSERT_TRUE(env_->StartEdge(&error, {"--workers", "1"})) << error;
+  ASSERT_EQ(kept.status, 200) << kept.body;
+  EXPECT_TRUE(absl::StrContains(kept.body, Echoed("X_Custom", "kept"))) << kept.body;
+  EXPECT_TRUE(absl::StrContains(kept.body, Echoed("X-Device-Id", "device-3"))) << kept.body;
+  EXPECT_FALSE(absl::StrContains(kept.body, "evil")) << kept.body;
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_FALSE(absl::StrContains(off.body, "evil")) << off.body;
 }
 
 // Problem 3: Forwarded, X-Forwarded-*, X-Real-IP are the edge's.
