@@ -272,9 +272,7 @@ bool ClientConnection::FollowConfigChange() {
   zone_ = auth_->zone;
   cert_status_ = StatusToken(auth_->status);
   cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
-  if (recheck == ZoneRecheck::kRejudged) {
-    ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
-  }
+  ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
   return true;
 }
 

@@ -234,21 +234,15 @@ ZoneRecheck TlsServer::Recheck(SSL* ssl) {
     return ZoneRecheck::kGone;
   }
   // Unchanged zones are shared between versions: the same object means
-  // nothing about this zone changed.
+  // nothing about this zone changed. Any other change is judged again: with
+  // the same trust version that is a cache hit, with a new one the cheap
+  // checks (revoked serial, issuer gone) answer before any signature.
   bool same = zone == old;
-  bool rejudge =
-      zone->trust_version != old->trust_version || zone->mode != old->mode ||
-      // A cached verdict may have left the leaf unparsed; new
-      // mappings need it.
-      (auth.status == CertStatus::kValid && auth.leaf == nullptr && !zone->header_mappings.empty());
   // The new config is held before the old one is let go: `zone` lives in it.
   auth.config = std::move(config);
   auth.zone = zone;
   if (same) {
     return ZoneRecheck::kUnchanged;
-  }
-  if (!rejudge) {
-    return ZoneRecheck::kUpdated;
   }
   if (zone->mode == v1::MODE_OFF) {
     // Nothing is judged in mode off (no certificate is asked for).

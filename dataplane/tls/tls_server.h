@@ -44,8 +44,7 @@ struct ConnectionAuth {
 // ZoneRecheck is what TlsServer::Recheck found.
 enum class ZoneRecheck {
   kUnchanged,  // same config, or the connection's zone object is shared unchanged
-  kUpdated,    // the zone changed (names, mappings, origin...), not its verdict inputs
-  kRejudged,   // trust or mode changed: the client's chain was judged again
+  kRejudged,   // the zone changed: the client's chain was judged again against it
   kGone,       // the connection's server name no longer leads to its zone
 };
 
@@ -99,10 +98,10 @@ class TlsServer {
   // moves to it. The zone its server name leads to now must be the same zone
   // (kGone otherwise: deleted, or the name moved to another zone; the
   // connection keeps its old config, only to answer and close). When that
-  // zone's trust version or mode changed, the client's chain is judged again
-  // (cheap checks, then the verification cache: a revoked serial or a
-  // removed root costs no signature check). Costs one atomic load when
-  // nothing changed. Call on the connection's thread only.
+  // zone changed, the client's chain is judged again (cheap checks, then the
+  // verification cache: a revoked serial or a removed root costs no
+  // signature check, an unchanged trust version is a cache hit). Costs one
+  // atomic load when nothing changed. Call on the connection's thread only.
   ZoneRecheck Recheck(SSL* ssl);
 
   const TlsStats& stats() const { return stats_; }

@@ -182,6 +182,81 @@ TEST_F(TlsServerTest, RevokedSerialIsRevoked) {
   EXPECT_EQ(TlsServer::GetAuth(other_result.server.get())->status, CertStatus::kValid);
 }
 
+// An established connection follows the config: each step below is what
+// the next request on it sees.
+TEST_F(TlsServerTest, RecheckMovesAnOpenConnectionToTheCurrentConfig) {
+  HandshakeResult result = Connect("a.test", &client_a_);
+  ASSERT_TRUE(result.ok);
+  SSL* ssl = result.server.get();
+  ConnectionAuth* auth = TlsServer::GetAuth(ssl);
+  ASSERT_EQ(auth->status, CertStatus::kValid);
+  std::weak_ptr<const EdgeConfig> first = auth->config;
+
+  // Nothing published: nothing to do.
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kUnchanged);
+  EXPECT_EQ(auth->config.get(), slot_.Get().get());
+
+  // Another zone changed, this one is shared: the connection moves to the
+  // new config (the old one is released) and its verdict stands.
+  v1::Delta delta;
+  delta.set_from_version(1);
+  delta.set_version(2);
+  v1::EdgeZone b2 = zone_b_;
+  b2.set_trust_version(2);
+  *delta.add_upserted() = b2;
+  auto second = slot_.Get()->ApplyDelta(delta);
+  ASSERT_TRUE(second.ok()) << second.status();
+  slot_.Publish(*second);
+  EXPECT_FALSE(first.expired()) << "the connection holds the config it uses";
+  const ZoneConfig* zone_before = auth->zone;
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kUnchanged);
+  EXPECT_EQ(auth->zone, zone_before);
+  EXPECT_EQ(auth->config.get(), second->get());
+  second->reset();
+  EXPECT_TRUE(first.expired()) << "a config nobody uses any more is freed";
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+
+  // Revoked: judged again, by the cheap checks (no chain walk).
+  uint64_t chains = server_->stats().chain_verifications.load();
+  v1::EdgeZone revoked_zone = zone_a_;
+  revoked_zone.add_revoked()->set_serial_hex(SerialHex(client_a_.cert.get()));
+  revoked_zone.set_trust_version(2);
+  Publish(3, {revoked_zone, b2});
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kRejudged);
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "revoked");
+  EXPECT_EQ(server_->stats().chain_verifications.load(), chains);
+
+  // Revocation lifted, mode changed (same trust as a version the cache
+  // holds): valid again from the cache.
+  v1::EdgeZone report_zone = zone_a_;
+  report_zone.set_mode(v1::MODE_REPORT);
+  Publish(4, {report_zone, b2});
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kRejudged);
+  EXPECT_EQ(auth->status, CertStatus::kValid);
+  EXPECT_TRUE(auth->from_cache);
+  EXPECT_EQ(auth->zone->mode, v1::MODE_REPORT);
+  EXPECT_EQ(server_->stats().chain_verifications.load(), chains);
+
+  // Root removed: unknown_ca, still no chain walk.
+  Publish(5, {MakeZone(1, "a.test", {}, v1::MODE_REPORT, /*trust_version=*/3), b2});
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kRejudged);
+  EXPECT_EQ(auth->status, CertStatus::kInvalid);
+  EXPECT_EQ(auth->reason, "unknown_ca");
+  EXPECT_EQ(server_->stats().chain_verifications.load(), chains);
+
+  // The name now leads to another zone (deleted, created again): gone. The
+  // connection keeps its last config to answer with.
+  Publish(6, {MakeZone(9, "a.test", {root_a_.cert.get()}), b2});
+  const EdgeConfig* held = auth->config.get();
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kGone);
+  EXPECT_EQ(auth->config.get(), held);
+  EXPECT_EQ(auth->zone->id, 1u);
+  // Deleted outright: gone too.
+  Publish(7, {b2});
+  EXPECT_EQ(server_->Recheck(ssl), ZoneRecheck::kGone);
+}
+
 TEST_F(TlsServerTest, SerialRevokedUnderAnyIssuerIsRevoked) {
   v1::EdgeZone revoked_zone = zone_a_;
   revoked_zone.add_revoked()->set_serial_hex(SerialHex(client_a_.cert.get()));
