@@ -406,7 +406,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
       caller, request.hostname(), "SetHeaderMapping",
       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
         for (const std::string& name : StatusHeaderList(zone.zone.status_header_names())) {
-          if (absl::EqualsIgnoreCase(name, mapping.header())) {
+          if (FoldHeaderName(name) == FoldHeaderName(mapping.header())) {
             return absl::InvalidArgumentError(absl::StrCat("header ", mapping.header(),
                                                            " is already a status header of zone ",
                                                            zone.hostname));
@@ -415,7 +415,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetHeaderMapping(
         auto* mappings = zone.zone.mutable_header_mappings();
         bool replaced = false;
         for (certgate::v1::HeaderMapping& existing : *mappings) {
-          if (absl::EqualsIgnoreCase(existing.header(), mapping.header())) {
+          if (FoldHeaderName(existing.header()) == FoldHeaderName(mapping.header())) {
             existing = mapping;
             replaced = true;
           }
@@ -481,13 +481,13 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetStatusHeaderNames(
         std::vector<std::string> list = StatusHeaderList(merged);
         for (size_t i = 0; i < list.size(); ++i) {
           for (size_t j = i + 1; j < list.size(); ++j) {
-            if (absl::EqualsIgnoreCase(list[i], list[j])) {
+            if (FoldHeaderName(list[i]) == FoldHeaderName(list[j])) {
               return absl::InvalidArgumentError(
                   absl::StrCat("status header names must differ; ", list[i], " is used twice"));
             }
           }
           for (const certgate::v1::HeaderMapping& mapping : zone.zone.header_mappings()) {
-            if (absl::EqualsIgnoreCase(list[i], mapping.header())) {
+            if (FoldHeaderName(list[i]) == FoldHeaderName(mapping.header())) {
               return absl::InvalidArgumentError(
                   absl::StrCat("header ", list[i], " is already mapped to ", mapping.selector()));
             }

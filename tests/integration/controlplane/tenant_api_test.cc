@@ -460,9 +460,16 @@ TEST_F(TenantApiTest, HeaderMappingRefusals) {
   ExpectRefused(set("X-Device", "password"), StatusCode::INVALID_ARGUMENT, "password");
   ExpectRefused(set("x-client-cert-status", "subject.CN"), StatusCode::INVALID_ARGUMENT,
                 "already a status header");
+  // Names are compared as origins read them: case and `_`/`-` folded.
+  ExpectRefused(set("X_Client_Cert_Status", "subject.CN"), StatusCode::INVALID_ARGUMENT,
+                "already a status header");
+  ExpectRefused(set("X_Forwarded_For", "subject.CN"), StatusCode::INVALID_ARGUMENT,
+                "set by the edge itself");
+  ExpectRefused(set("X-Real-IP", "subject.CN"), StatusCode::INVALID_ARGUMENT,
+                "set by the edge itself");
 
   ASSERT_TRUE(set("X-Device", "subject.CN")().ok());
-  ASSERT_TRUE(set("x-device", "san.uri")().ok());  // replaces, case-insensitively
+  ASSERT_TRUE(set("x_device", "san.uri")().ok());  // replaces, case and `_`/`-` folded
   ASSERT_TRUE(set("X-Spiffe", "spiffe_id")().ok());
   v1::Zone zone = GetZone("hdr.example.test");
   ASSERT_EQ(zone.header_mappings_size(), 2);
@@ -481,6 +488,8 @@ TEST_F(TenantApiTest, HeaderMappingRefusals) {
   };
   ExpectRefused(rename("X-Device", ""), StatusCode::INVALID_ARGUMENT, "already mapped");
   ExpectRefused(rename("X-Same", "x-same"), StatusCode::INVALID_ARGUMENT, "must differ");
+  ExpectRefused(rename("X-Same", "x_same"), StatusCode::INVALID_ARGUMENT, "must differ");
+  ExpectRefused(rename("X_Device", ""), StatusCode::INVALID_ARGUMENT, "already mapped");
   ExpectRefused(rename("Transfer-Encoding", ""), StatusCode::INVALID_ARGUMENT, "Transfer-Encoding");
   ASSERT_TRUE(rename("X-Cert-Status", "")().ok());
   zone = GetZone("hdr.example.test");
