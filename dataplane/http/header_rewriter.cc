@@ -2,6 +2,8 @@
 
 #include <http_parser.h>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -61,6 +63,22 @@ absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
     }
   }
   return tokens;
+}
+
+// IsHopByHopFolded: IsHopByHop for a name already folded (FoldHeaderName).
+bool IsHopByHopFolded(absl::string_view folded) {
+  static const auto* kNames = new absl::flat_hash_set<std::string>{"connection",
+                                                                   "keep-alive",
+                                                                   "proxy-connection",
+                                                                   "te",
+                                                                   "trailer",
+                                                                   "upgrade",
+                                                                   "transfer-encoding",
+                                                                   "content-length",
+                                                                   "expect",
+                                                                   "proxy-authenticate",
+                                                                   "proxy-authorization"};
+  return kNames->contains(folded);
 }
 
 // QuotedString: RFC 9110 5.6.4, with `"` and `\` escaped.
@@ -136,27 +154,16 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
   return out;
 }
 
-bool IsHopByHop(absl::string_view name) {
-  static const auto* kNames = new absl::flat_hash_set<std::string>{"connection",
-                                                                   "keep-alive",
-                                                                   "proxy-connection",
-                                                                   "te",
-                                                                   "trailer",
-                                                                   "upgrade",
-                                                                   "transfer-encoding",
-                                                                   "content-length",
-                                                                   "expect",
-                                                                   "proxy-authenticate",
-                                                                   "proxy-authorization"};
-  return kNames->contains(absl::AsciiStrToLower(name));
-}
+bool IsHopByHop(absl::string_view name) { return IsHopByHopFolded(FoldHeaderName(name)); }
 
 HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
                                   const RequestContext& request) {
   absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
-  for (const std::string& name : cert.reserved_folded) {
-    drop.insert(name);
-  }
+  // A handful of names: a scan costs less than copying them into `drop`.
+  auto zone_reserved = [&cert](const std::string& folded) {
+    return std::find(cert.reserved_folded.begin(), cert.reserved_folded.end(), folded) !=
+           cert.reserved_folded.end();
+  };
   HttpHeaders out;
   for (const HttpHeader& h : in) {
     std::string folded = FoldHeaderName(h.name);
@@ -166,8 +173,8 @@ HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeader
     }
     // Every test on the folded name: a client's `X_Client_Cert_Status` is
     // the origin's HTTP_X_CLIENT_CERT_STATUS as much as the dashed spelling.
-    if (IsHopByHop(folded) || drop.contains(folded) || IsReservedHeaderName(folded) ||
-        IsForwardingHeaderName(folded) ||
+    if (IsHopByHopFolded(folded) || drop.contains(folded) || zone_reserved(folded) ||
+        IsReservedHeaderName(folded) || IsForwardingHeaderName(folded) ||
         (!request.allow_underscore_headers && h.name.find('_') != std::string::npos)) {
       continue;
     }
@@ -192,8 +199,8 @@ HttpHeaders RewriteResponseHeaders(const HttpHeaders& in) {
   absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
   HttpHeaders out;
   for (const HttpHeader& h : in) {
-    std::string lower = absl::AsciiStrToLower(h.name);
-    if (IsHopByHop(lower) || drop.contains(lower)) {
+    std::string folded = FoldHeaderName(h.name);
+    if (IsHopByHopFolded(folded) || drop.contains(folded)) {
       continue;
     }
     out.push_back(h);

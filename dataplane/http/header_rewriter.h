@@ -34,7 +34,8 @@ struct CertificateHeaders {
 CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth);
 
 // IsHopByHop: headers that describe one connection, not the message
-// (RFC 9110 7.6.1), plus the framing headers the edge sets itself.
+// (RFC 9110 7.6.1), plus the framing headers the edge sets itself; compared
+// after FoldHeaderName.
 bool IsHopByHop(absl::string_view name);
 
 // RequestContext is what the edge knows about a request beyond its headers.

@@ -335,6 +335,13 @@ TEST(HeaderRewriterTest, ResponseLosesHopByHopHeaders) {
   EXPECT_EQ(CountHeader(out, "Set-Cookie"), 2);
 }
 
+TEST(HeaderRewriterTest, ConnectionTokensMatchAnySpelling) {
+  HttpHeaders response = RewriteResponseHeaders(
+      {{"Connection", "X-Hop"}, {"X_Hop", "1"}, {"Keep_Alive", "1"}, {"X-Kept", "1"}});
+  ASSERT_EQ(response.size(), 1u);
+  EXPECT_EQ(response[0].name, "X-Kept");
+}
+
 TEST(HeaderRewriterTest, SerializesFraming) {
   EXPECT_EQ(SerializeRequestHead("POST", "/x", {{"Host", "a"}}, BodyFraming::kContentLength, 5),
             "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n");
