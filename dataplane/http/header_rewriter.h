@@ -26,6 +26,7 @@ struct CertificateHeaders {
 // The reserved and forwarding names (FoldHeaderName, IsReservedHeaderName,
 // IsForwardingHeaderName) are common/names.h's: the control plane refuses a
 // mapping the edge would have to remove.
+
 // ComputeCertificateHeaders: the zone's status header (none|valid|invalid)
 // and error header (reason, when invalid); the SKI and each mapped field
 // only for a verified certificate (an unverified one says whatever its
