@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "certgate/v1/edge_config.pb.h"
@@ -25,6 +26,13 @@ struct ConfigSubscriptionOptions {
   // writing the state file fails (state_write_ok=false), for metrics and logs.
   std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>
       on_config_event;
+  // Called with the zones whose build failed while applying `version`
+  // (before its Ack is sent), for metrics and logs; not called when none did.
+  std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;
+  // Largest config message taken from the control plane (the gRPC channel's
+  // receive limit): a bigger one ends the stream, is logged, and the held
+  // config keeps serving. 0: gRPC's own limit.
+  int64_t max_message_bytes = 0;
 };
 
 // ConfigSubscription keeps one Subscribe stream to the control plane open on
