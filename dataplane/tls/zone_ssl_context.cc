@@ -128,8 +128,11 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   // Also checks that the key belongs to the leaf.
   if (!SSL_CTX_set_chain_and_key(ctx.get(), chain_pointers.data(), chain_pointers.size(),
                                  key->get(), nullptr)) {
-    uint32_t error = ERR_peek_error();
-    if (ERR_GET_LIB(error) == ERR_LIB_X509 && ERR_GET_REASON(error) == X509_R_KEY_VALUES_MISMATCH) {
+    uint32_t error = ERR_peek_last_error();
+    if ((ERR_GET_LIB(error) == ERR_LIB_X509 &&
+         ERR_GET_REASON(error) == X509_R_KEY_VALUES_MISMATCH) ||
+        (ERR_GET_LIB(error) == ERR_LIB_SSL &&
+         ERR_GET_REASON(error) == SSL_R_CERTIFICATE_AND_PRIVATE_KEY_MISMATCH)) {
       ERR_clear_error();
       return absl::InvalidArgumentError("server key does not match the certificate");
     }

@@ -257,9 +257,11 @@ TEST_F(EdgeConfigTest, ABadZoneKeepsItsLastGoodBuildAcrossDeltasUntilFixed) {
   ASSERT_NE((*restarted)->FindBySni("b.pizza"), nullptr);
   EXPECT_EQ((*restarted)->FindBySni("b.pizza")->source.SerializeAsString(),
             good_b->source.SerializeAsString());
-  const ZoneFailure* kept = FindFailure((*restarted)->Failures(), 2);
+  std::vector<ZoneFailure> after_restart = (*restarted)->Failures();
+  std::vector<ZoneFailure> before_restart = (*later)->Failures();
+  const ZoneFailure* kept = FindFailure(after_restart, 2);
   ASSERT_NE(kept, nullptr);
-  EXPECT_EQ(kept->error, FindFailure((*later)->Failures(), 2)->error);
+  EXPECT_EQ(kept->error, FindFailure(before_restart, 2)->error);
 
   // Fixed: the new build serves and the failure is gone.
   v1::Delta fixing;
@@ -329,7 +331,8 @@ TEST_F(EdgeConfigTest, ApplyDeltaFailsAZoneThatTakesAHealthyZonesHostname) {
   auto next = (*base)->ApplyDelta(delta);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ((*next)->FindBySni("a.pizza")->id, 1u);
-  const ZoneFailure* failure = FindFailure((*next)->Failures(), 2);
+  std::vector<ZoneFailure> failures = (*next)->Failures();
+  const ZoneFailure* failure = FindFailure(failures, 2);
   ASSERT_NE(failure, nullptr);
   EXPECT_EQ(failure->error, "hostname is already served by zone 1");
 }
