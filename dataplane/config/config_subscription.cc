@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -174,7 +175,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
       stream_ = nullptr;
     }
     grpc::Status finished = stream->Finish();
-    if (finished.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    if (finished.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        absl::StrContains(finished.error_message(), "larger than max")) {
       // gRPC refused a message above --max-config-message-bytes before
       // allocating it; the held config keeps serving.
       std::fprintf(stderr,
@@ -329,13 +331,11 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  if (options.max_message_bytes < 0 || options.max_message_bytes > INT32_MAX) {
+  if (options.max_message_bytes < 1 || options.max_message_bytes > INT32_MAX) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max config message bytes must be 0 to ", INT32_MAX));
+        absl::StrCat("max config message bytes must be 1 to ", INT32_MAX));
   }
-  if (options.max_message_bytes > 0) {
-    args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
-  }
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   auto channel = grpc::CreateCustomChannel(options.control_address, credentials, args);
   return std::unique_ptr<ConfigSubscription>(
       new GrpcConfigSubscription(std::move(options), slot, std::move(channel)));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +11,9 @@
 #include "dataplane/config/config_slot.h"
 
 namespace certgate::edge {
+
+// 100,000 zones make a snapshot of about 190 MB: room for 2.5 times that.
+inline constexpr int64_t kDefaultMaxConfigMessageBytes = int64_t{512} << 20;
 
 struct ConfigSubscriptionOptions {
   std::string control_address;  // host:port
@@ -30,9 +34,10 @@ struct ConfigSubscriptionOptions {
   // (before its Ack is sent), for metrics and logs; not called when none did.
   std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;
   // Largest config message taken from the control plane (the gRPC channel's
-  // receive limit): a bigger one ends the stream, is logged, and the held
-  // config keeps serving. 0: gRPC's own limit.
-  int64_t max_message_bytes = 0;
+  // receive limit, 1 to INT32_MAX): a bigger one is refused before it is
+  // read, which ends the stream; it is logged and the held config keeps
+  // serving.
+  int64_t max_message_bytes = kDefaultMaxConfigMessageBytes;
 };
 
 // ConfigSubscription keeps one Subscribe stream to the control plane open on

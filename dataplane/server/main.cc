@@ -82,8 +82,7 @@ int main(int argc, char** argv) {
   bool insecure = false;
   size_t max_header_bytes = 32768, max_headers = 100, max_connections = 0;
   uint64_t max_body_bytes = 0;
-  // 100,000 zones make a snapshot of about 190 MB: room for 2.5 times that.
-  int64_t max_config_message_bytes = int64_t{512} << 20;
+  int64_t max_config_message_bytes = kDefaultMaxConfigMessageBytes;
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000;
   app.add_option("--control", control, "Control plane address, HOST:PORT")->required();

@@ -27,6 +27,7 @@ namespace {
 
 using certgate::edge::EdgeConfig;
 using certgate::edge::ZoneConfig;
+using certgate::edge::ZoneFailure;
 
 constexpr uint64_t kBaseVersion = 10;
 

@@ -123,6 +123,11 @@ TEST_F(ConfigSubscriptionTest, CreateRefusesMissingOptions) {
   auto no_ca = ConfigSubscription::Create(options, &slot_);
   EXPECT_FALSE(no_ca.ok());
   EXPECT_NE(no_ca.status().message().find("absent.pem"), std::string::npos);
+  options.control_ca_file.clear();
+  options.insecure = true;
+  options.max_message_bytes = 0;
+  auto no_bound = ConfigSubscription::Create(options, &slot_);
+  EXPECT_EQ(no_bound.status().message(), "max config message bytes must be 1 to 2147483647");
 }
 
 TEST_F(ConfigSubscriptionTest, AppliesSnapshotThenDeltasAcksAndWritesState) {
