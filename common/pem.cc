@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "openssl/bio.h"
+#include "openssl/ec.h"
 #include "openssl/err.h"
 #include "openssl/evp.h"
 #include "openssl/mem.h"
@@ -184,7 +185,21 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKey(absl::string_view pem)
   bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(key_block->text.data(), key_block->text.size()));
   bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
   if (key == nullptr) {
-    ERR_clear_error();
+    // The PEM decoded but its DER is no key BoringSSL reads: most often a
+    // well-formed key of a type or curve it does not know (Ed448, RSA-PSS,
+    // secp256k1), which "malformed" would misdescribe.
+    bool not_a_known_key = false;
+    while (uint32_t error = ERR_get_error()) {
+      not_a_known_key =
+          not_a_known_key || ERR_GET_LIB(error) == ERR_LIB_EVP ||
+          (ERR_GET_LIB(error) == ERR_LIB_EC && ERR_GET_REASON(error) == EC_R_UNKNOWN_GROUP);
+    }
+    if (not_a_known_key) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "private key: the \"", key_block->label,
+          "\" PEM holds a key type or curve certgate does not support, or a malformed key (RSA, "
+          "ECDSA on P-256, P-384 or P-521, and Ed25519 are supported)"));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("private key: malformed \"", key_block->label, "\" PEM"));
   }

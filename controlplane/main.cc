@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
   CLI11_PARSE(app, argc, argv);
+  // The database, token files and edge CA key are secrets: whatever this
+  // process creates is its own alone, whatever umask it was started with
+  // (each of those files is also created 0600 explicitly).
+  umask(077);
 
   if (insecure && (!tls_cert.empty() || !tls_key.empty())) {
     return Fail("--insecure cannot be combined with --tls-cert/--tls-key");

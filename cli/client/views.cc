@@ -77,6 +77,21 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
   return out;
 }
 
+std::string RenderZoneFailures(
+    const google::protobuf::RepeatedPtrField<certgate::v1::ZoneBuildFailureStatus>& failures) {
+  if (failures.empty()) {
+    return "";
+  }
+  Table table({"HOSTNAME", "EDGE", "VERSION", "ERROR"});
+  for (const auto& failure : failures) {
+    table.AddRow({failure.hostname(), failure.node_id(), absl::StrCat(failure.version()),
+                  OneLine(failure.error())});
+  }
+  return absl::StrCat(
+      "\nNot served as last changed (each edge keeps the zone's previous build, if any):\n",
+      table.Render());
+}
+
 std::string RenderCaCertificates(
     const google::protobuf::RepeatedPtrField<certgate::v1::CaCertificate>& certificates) {
   if (certificates.empty()) {
@@ -153,6 +168,13 @@ std::string RenderStatus(const certgate::v1::StatusResponse& response) {
     }
     absl::StrAppend(&out, "\n", table.Render());
   }
+  google::protobuf::RepeatedPtrField<certgate::v1::ZoneBuildFailureStatus> failures;
+  for (const auto& edge : response.edges()) {
+    for (const auto& failure : edge.zone_failures()) {
+      *failures.Add() = failure;
+    }
+  }
+  absl::StrAppend(&out, RenderZoneFailures(failures));
   if (response.has_traffic()) {
     const auto& traffic = response.traffic();
     absl::StrAppend(&out, "\nRequests to ", traffic.hostname(), " in the last ",

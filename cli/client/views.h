@@ -15,6 +15,9 @@ namespace certgate::cli {
 std::string RenderZoneList(const certgate::v1::ListZonesResponse& response);
 // RenderZone: everything set for one zone.
 std::string RenderZone(const certgate::v1::Zone& zone);
+// RenderZoneFailures: the zones edges could not build, with why; "" if none.
+std::string RenderZoneFailures(
+    const google::protobuf::RepeatedPtrField<certgate::v1::ZoneBuildFailureStatus>& failures);
 // RenderCaCertificates: id, subject, SKI, not after.
 std::string RenderCaCertificates(
     const google::protobuf::RepeatedPtrField<certgate::v1::CaCertificate>& certificates);

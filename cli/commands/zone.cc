@@ -49,8 +49,9 @@ int ShowZone(CommandContext& context, const ZoneOptions& options) {
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
   return context.CallAndPrint(
-      &TenantStub::GetZone, request,
-      [](std::ostream& out, const auto& response) { out << RenderZone(response.zone()); });
+      &TenantStub::GetZone, request, [](std::ostream& out, const auto& response) {
+        out << RenderZone(response.zone()) << RenderZoneFailures(response.edge_failures());
+      });
 }
 
 int DeleteZone(CommandContext& context, const ZoneOptions& options) {

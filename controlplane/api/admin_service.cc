@@ -175,7 +175,9 @@ grpc::Status AdminServiceImpl::GetFleetStatus(grpc::ServerContext* context,
                                               v1::StatusResponse* response) {
   return Serve(*auth_, context, response, [&]() -> absl::StatusOr<v1::StatusResponse> {
     v1::StatusResponse status;
-    RETURN_IF_ERROR(fleet_->Fill(&status));
+    FleetStatus::StatusScope scope;
+    scope.admin = true;
+    RETURN_IF_ERROR(fleet_->Fill(&status, scope));
     return status;
   });
 }

@@ -161,6 +161,8 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
         return recorded;
       }
       fleet_->EdgeConnected(hello.node_id());
+      // What the edge still fails to build survives its restarts and ours.
+      fleet_->SetZoneFailures(hello.node_id(), hello.version(), hello.failures());
       absl::MutexLock lock(&mu_);
       StreamState& state = streams_[stream];
       state.node_id = hello.node_id();
@@ -174,6 +176,14 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
     case v1::EdgeMessage::kAck:
       if (!hello_done) {
         return absl::InvalidArgumentError("the first message must be hello");
+      }
+      if (fleet_->SetZoneFailures(node_id, message.ack().version(), message.ack().failures())) {
+        // The operator's log, once per change: zone ids (the edge logs names).
+        for (const v1::ZoneBuildFailure& failure : message.ack().failures()) {
+          std::fprintf(stderr, "edge %s applied version %llu but not zone id %llu: %s\n",
+                       node_id.c_str(), static_cast<unsigned long long>(message.ack().version()),
+                       static_cast<unsigned long long>(failure.zone_id()), failure.error().c_str());
+        }
       }
       return store_->Write([&](StoreTransaction& txn) {
         return txn.RecordAck(node_id, message.ack().version(), now);

@@ -14,6 +14,7 @@
 #include "common/x509_info.h"
 #include "controlplane/validation/ca_certificates.h"
 #include "controlplane/validation/crl.h"
+#include "controlplane/validation/edge_build_check.h"
 #include "controlplane/validation/error_response.h"
 #include "controlplane/validation/server_certificate.h"
 #include "openssl/x509.h"
@@ -129,6 +130,7 @@ absl::StatusOr<uint64_t> ZoneManager::ChangeZone(const Caller& caller, const std
     ASSIGN_OR_RETURN(ZoneRow row, FindTenantZone(txn, caller, hostname));
     txn.SetDetail(row.hostname);
     RETURN_IF_ERROR(change(row, txn));
+    RETURN_IF_ERROR(CheckEdgeCanBuild(row));
     RETURN_IF_ERROR(txn.UpdateZone(row));
     if (result != nullptr) {
       *result = std::move(row);
@@ -216,6 +218,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         zone.set_trust_version(txn.new_version());
         zone.set_created_unix(NowUnix());
         row.server_key_pem = issued.key_pem;
+        RETURN_IF_ERROR(CheckEdgeCanBuild(row));
         ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
         txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
         return absl::OkStatus();
@@ -239,7 +242,15 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::GetZone(const Caller& cal
                                                                const std::string& hostname) {
   uint64_t version = 0;
   ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname, &version));
-  return MakeZoneResponse(std::move(row), version);
+  std::vector<certgate::v1::ZoneBuildFailureStatus> failures =
+      fleet_->ZoneFailures(static_cast<uint64_t>(row.id));
+  std::string zone_hostname = row.hostname;
+  ZoneResponse response = MakeZoneResponse(std::move(row), version);
+  for (certgate::v1::ZoneBuildFailureStatus& failure : failures) {
+    failure.set_hostname(zone_hostname);
+    *response.add_edge_failures() = std::move(failure);
+  }
+  return response;
 }
 
 absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::DeleteZone(const Caller& caller,
@@ -678,12 +689,15 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCrl(
 absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller& caller,
                                                                     const std::string& hostname) {
   certgate::v1::StatusResponse response;
+  FleetStatus::StatusScope scope;
+  scope.tenant_id = caller.tenant_id;
   if (!hostname.empty()) {
     ASSIGN_OR_RETURN(ZoneRow row, ReadZone(caller, hostname));
     *response.mutable_traffic() = fleet_->Traffic(static_cast<uint64_t>(row.id), absl::Now());
     response.mutable_traffic()->set_hostname(row.hostname);
+    scope.zone_id = static_cast<uint64_t>(row.id);
   }
-  RETURN_IF_ERROR(fleet_->Fill(&response));
+  RETURN_IF_ERROR(fleet_->Fill(&response, scope));
   return response;
 }
 

@@ -1,11 +1,54 @@
 #include "controlplane/store/database.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace certgate::controlplane {
 
+namespace {
+
+// MakePrivate creates `path` mode 0600 if missing and takes group and other
+// access away from it if present (a database from an older release). SQLite
+// gives the -wal and -shm files the database file's mode, so they follow.
+absl::Status MakePrivate(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open database ", path, ": ", std::strerror(errno)));
+  }
+  struct stat info;
+  absl::Status status;
+  if (::fstat(fd, &info) != 0 ||
+      ((info.st_mode & 077) != 0 && ::fchmod(fd, info.st_mode & 0700) != 0)) {
+    status = absl::UnavailableError(
+        absl::StrCat("cannot make database ", path, " private: ", std::strerror(errno)));
+  }
+  ::close(fd);
+  return status;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+  // The database holds every zone's server private key: 0600, and so are
+  // its -wal and -shm, whatever the umask.
+  if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    RETURN_IF_ERROR(MakePrivate(path));
+    for (const char* suffix : {"-wal", "-shm"}) {
+      struct stat info;
+      std::string side = path + suffix;
+      if (::stat(side.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+        RETURN_IF_ERROR(MakePrivate(side));
+      }
+    }
+  }
   sqlite3* handle = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &handle,

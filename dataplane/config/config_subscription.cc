@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -125,6 +128,11 @@ class GrpcConfigSubscription : public ConfigSubscription {
     std::shared_ptr<const EdgeConfig> current = slot_->Get();
     hello.mutable_hello()->set_version(current ? current->version() : 0);
     hello.mutable_hello()->set_software_version(options_.software_version);
+    if (current != nullptr) {
+      // The control plane learns again which zones this edge does not serve
+      // as sent: it keeps that in memory only.
+      AddFailures(*current, hello.mutable_hello()->mutable_failures());
+    }
     bool received = false;
     // Hello goes out before the stream is shared with the traffic thread,
     // so it is always the first message.
@@ -166,7 +174,18 @@ class GrpcConfigSubscription : public ConfigSubscription {
       absl::MutexLock lock(&write_mu_);
       stream_ = nullptr;
     }
-    stream->Finish();
+    grpc::Status finished = stream->Finish();
+    if (finished.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        absl::StrContains(finished.error_message(), "larger than max")) {
+      // gRPC refused a message above --max-config-message-bytes before
+      // allocating it; the held config keeps serving.
+      std::fprintf(stderr,
+                   "certgate-edge: config stream ended: a config message exceeded the limit of "
+                   "%lld bytes (--max-config-message-bytes); keeping config version %llu: %s\n",
+                   static_cast<long long>(options_.max_message_bytes),
+                   static_cast<unsigned long long>(slot_->Get() ? slot_->Get()->version() : 0),
+                   finished.error_message().c_str());
+    }
     {
       absl::MutexLock lock(&mu_);
       context_ = nullptr;
@@ -181,7 +200,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
     bool out_of_step = false;
     if (message.has_snapshot()) {
       version = message.snapshot().version();
-      config = EdgeConfig::FromSnapshot(message.snapshot());
+      // A zone that fails to build keeps the build held now.
+      std::shared_ptr<const EdgeConfig> current = slot_->Get();
+      config = EdgeConfig::FromSnapshot(message.snapshot(), current.get());
     } else if (message.has_delta()) {
       version = message.delta().version();
       std::shared_ptr<const EdgeConfig> current = slot_->Get();
@@ -210,6 +231,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
       return !out_of_step;
     }
 
+    if (!(*config)->new_failures().empty() && options_.on_zone_failures) {
+      options_.on_zone_failures(version, (*config)->new_failures());
+    }
     slot_->Publish(*config);
     std::string state_error;
     bool state_ok = true;
@@ -225,8 +249,18 @@ class GrpcConfigSubscription : public ConfigSubscription {
       options_.on_config_event(version, true, state_ok, state_error);
     }
     answer.mutable_ack()->set_version(version);
+    AddFailures(**config, answer.mutable_ack()->mutable_failures());
     Write(answer);
     return true;
+  }
+
+  static void AddFailures(const EdgeConfig& config,
+                          google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>* out) {
+    for (const ZoneFailure& failure : config.Failures()) {
+      v1::ZoneBuildFailure* added = out->Add();
+      added->set_zone_id(failure.zone_id);
+      added->set_error(failure.error);
+    }
   }
 
   void TrafficLoop() {
@@ -297,7 +331,11 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  args.SetMaxReceiveMessageSize(-1);
+  if (options.max_message_bytes < 1 || options.max_message_bytes > INT32_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max config message bytes must be 1 to ", INT32_MAX));
+  }
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   auto channel = grpc::CreateCustomChannel(options.control_address, credentials, args);
   return std::unique_ptr<ConfigSubscription>(
       new GrpcConfigSubscription(std::move(options), slot, std::move(channel)));
@@ -305,7 +343,7 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {
   ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
-  return EdgeConfig::FromSnapshot(snapshot);
+  return EdgeConfig::FromStateFile(snapshot);
 }
 
 }  // namespace certgate::edge

@@ -1,14 +1,19 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "certgate/v1/edge_config.pb.h"
 #include "dataplane/config/config_slot.h"
 
 namespace certgate::edge {
+
+// 100,000 zones make a snapshot of about 190 MB: room for 2.5 times that.
+inline constexpr int64_t kDefaultMaxConfigMessageBytes = int64_t{512} << 20;
 
 struct ConfigSubscriptionOptions {
   std::string control_address;  // host:port
@@ -25,6 +30,14 @@ struct ConfigSubscriptionOptions {
   // writing the state file fails (state_write_ok=false), for metrics and logs.
   std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>
       on_config_event;
+  // Called with the zones whose build failed while applying `version`
+  // (before its Ack is sent), for metrics and logs; not called when none did.
+  std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;
+  // Largest config message taken from the control plane (the gRPC channel's
+  // receive limit, 1 to INT32_MAX): a bigger one is refused before it is
+  // read, which ends the stream; it is logged and the held config keeps
+  // serving.
+  int64_t max_message_bytes = kDefaultMaxConfigMessageBytes;
 };
 
 // ConfigSubscription keeps one Subscribe stream to the control plane open on

@@ -69,7 +69,7 @@ absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
   return origin;
 }
 
-absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneInner(const v1::EdgeZone& source) {
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::EdgeZone& source) {
   auto zone = std::make_shared<ZoneConfig>();
   zone->id = source.id();
   ASSIGN_OR_RETURN(zone->hostname, NormalizeHostname(source.hostname()));
@@ -106,17 +106,6 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneInner(const v1::EdgeZ
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
 
-// BuildZone: every error names the zone's hostname.
-absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& source) {
-  auto zone = BuildZoneInner(source);
-  if (!zone.ok()) {
-    return absl::Status(zone.status().code(),
-                        absl::StrCat("zone \"", source.hostname(), "\" (id ", source.id(),
-                                     "): ", zone.status().message()));
-  }
-  return zone;
-}
-
 // IndexKey: exact names as they are, `*.x` as ".x".
 std::string IndexKey(absl::string_view hostname) {
   if (absl::StartsWith(hostname, "*.")) {
@@ -127,24 +116,101 @@ std::string IndexKey(absl::string_view hostname) {
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& source) {
+  return BuildZoneConfig(source);
+}
+
+std::optional<uint64_t> EdgeConfig::Insert(std::shared_ptr<const ZoneConfig> zone) {
+  auto [it, inserted] = by_name_.emplace(IndexKey(zone->hostname), zone.get());
+  if (!inserted) {
+    return it->second->id;
+  }
+  zones_by_id_[zone->id] = std::move(zone);
+  return std::nullopt;
+}
+
+void EdgeConfig::Remove(uint64_t id) {
+  auto it = zones_by_id_.find(id);
+  if (it == zones_by_id_.end()) {
+    return;
+  }
+  auto name = by_name_.find(IndexKey(it->second->hostname));
+  if (name != by_name_.end() && name->second == it->second.get()) {
+    by_name_.erase(name);
+  }
+  zones_by_id_.erase(it);
+}
+
+void EdgeConfig::Fail(uint64_t id, const std::string& hostname, std::string error) {
+  ZoneFailure failure{id, hostname, std::move(error)};
+  new_failures_.push_back(failure);
+  failures_[id] = std::move(failure);
+}
+
+std::vector<ZoneFailure> EdgeConfig::Failures() const {
+  std::vector<ZoneFailure> failures;
+  failures.reserve(failures_.size());
+  for (const auto& [id, failure] : failures_) {
+    failures.push_back(failure);
+  }
+  std::sort(failures.begin(), failures.end(),
+            [](const ZoneFailure& a, const ZoneFailure& b) { return a.zone_id < b.zone_id; });
+  return failures;
+}
+
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
-    const v1::Snapshot& snapshot) {
+    const v1::Snapshot& snapshot, const EdgeConfig* previous) {
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = snapshot.version();
   config->zones_by_id_.reserve(snapshot.zones_size());
   config->by_name_.reserve(snapshot.zones_size());
+  absl::flat_hash_set<uint64_t> ids;
+  ids.reserve(snapshot.zones_size());
   for (const v1::EdgeZone& source : snapshot.zones()) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const ZoneConfig> zone, BuildZone(source));
-    if (config->zones_by_id_.contains(zone->id)) {
+    if (!ids.insert(source.id()).second) {
+      // The message contradicts itself: which of the two is the zone?
       return absl::InvalidArgumentError(
-          absl::StrCat("zone \"", zone->hostname, "\": duplicate zone id ", zone->id));
+          absl::StrCat("snapshot lists zone id ", source.id(), " twice"));
     }
-    auto [it, inserted] = config->by_name_.emplace(IndexKey(zone->hostname), zone.get());
-    if (!inserted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("zone \"", zone->hostname, "\": hostname appears twice"));
+  }
+  // Fresh builds first, then the last good builds of zones that failed now:
+  // a stale build never takes a name from a zone built as sent.
+  std::vector<std::shared_ptr<const ZoneConfig>> kept;
+  for (const v1::EdgeZone& source : snapshot.zones()) {
+    absl::StatusOr<std::shared_ptr<const ZoneConfig>> zone = BuildZone(source);
+    if (!zone.ok()) {
+      config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
+      const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
+      if (good != nullptr) {
+        kept.push_back(previous->zones_by_id_.at(source.id()));
+      }
+      continue;
     }
-    config->zones_by_id_.emplace(zone->id, std::move(zone));
+    if (std::optional<uint64_t> owner = config->Insert(*zone)) {
+      config->Fail(source.id(), source.hostname(),
+                   absl::StrCat("hostname is already served by zone ", *owner));
+    }
+  }
+  for (auto& zone : kept) {
+    config->Insert(std::move(zone));  // left out if its old name is taken now
+  }
+  return std::shared_ptr<const EdgeConfig>(std::move(config));
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(
+    const v1::Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> built, FromSnapshot(snapshot));
+  if (snapshot.zone_failures().empty()) {
+    return built;
+  }
+  auto config = std::make_shared<EdgeConfig>(*built);
+  for (const v1::ZoneBuildFailure& failure : snapshot.zone_failures()) {
+    if (config->failures_.contains(failure.zone_id())) {
+      continue;  // failed again on this start: that error is the current one
+    }
+    const ZoneConfig* zone = config->FindById(failure.zone_id());
+    config->failures_[failure.zone_id()] =
+        ZoneFailure{failure.zone_id(), zone != nullptr ? zone->hostname : "", failure.error()};
   }
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
@@ -155,52 +221,71 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
     return absl::FailedPreconditionError(absl::StrCat("delta from version ", delta.from_version(),
                                                       " does not apply to version ", version_));
   }
+  absl::flat_hash_set<uint64_t> upserted_ids;
+  for (const v1::EdgeZone& source : delta.upserted()) {
+    if (!upserted_ids.insert(source.id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("delta upserts zone id ", source.id(), " twice"));
+    }
+  }
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = delta.version();
   // Unchanged zones are shared: only pointers are copied.
   config->zones_by_id_ = zones_by_id_;
   config->by_name_ = by_name_;
-  auto remove = [&config](uint64_t id) {
-    auto it = config->zones_by_id_.find(id);
-    if (it == config->zones_by_id_.end()) {
-      return;
-    }
-    auto name = config->by_name_.find(IndexKey(it->second->hostname));
-    if (name != config->by_name_.end() && name->second == it->second.get()) {
-      config->by_name_.erase(name);
-    }
-    config->zones_by_id_.erase(it);
-  };
+  config->failures_ = failures_;
   for (uint64_t id : delta.removed_zone_ids()) {
-    remove(id);
+    config->Remove(id);
+    config->failures_.erase(id);
   }
   // Build every changed zone first, then swap them in, so that zones trading
   // hostnames within one delta do not collide with their old selves.
-  absl::flat_hash_set<uint64_t> upserted_ids;
   std::vector<std::shared_ptr<const ZoneConfig>> built;
   for (const v1::EdgeZone& source : delta.upserted()) {
-    if (!upserted_ids.insert(source.id()).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("zone \"", source.hostname(), "\": upserted twice in one delta"));
-    }
     auto existing = config->zones_by_id_.find(source.id());
     if (existing != config->zones_by_id_.end() &&
         existing->second->source.SerializeAsString() == source.SerializeAsString()) {
-      continue;  // unchanged: keep the built zone
+      // Unchanged (or back to its last good version): keep the built zone.
+      config->failures_.erase(source.id());
+      continue;
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<const ZoneConfig> zone, BuildZone(source));
-    built.push_back(std::move(zone));
+    absl::StatusOr<std::shared_ptr<const ZoneConfig>> zone = BuildZone(source);
+    if (!zone.ok()) {
+      // The zone's previous build, if any, keeps serving.
+      config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
+      continue;
+    }
+    built.push_back(*std::move(zone));
   }
+  std::vector<std::shared_ptr<const ZoneConfig>> replaced;
   for (const auto& zone : built) {
-    remove(zone->id);
+    auto old = config->zones_by_id_.find(zone->id);
+    if (old != config->zones_by_id_.end()) {
+      replaced.push_back(old->second);
+    }
+    config->Remove(zone->id);
   }
   for (auto& zone : built) {
-    auto [it, inserted] = config->by_name_.emplace(IndexKey(zone->hostname), zone.get());
-    if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "zone \"", zone->hostname, "\": hostname already belongs to zone ", it->second->id));
+    uint64_t id = zone->id;
+    std::string hostname = zone->hostname;
+    std::optional<uint64_t> owner = config->Insert(zone);
+    if (owner.has_value() && config->failures_.contains(*owner)) {
+      // The name is held by a stale build of a zone that failed since: the
+      // zone built as sent wins.
+      config->Remove(*owner);
+      owner = config->Insert(zone);
     }
-    config->zones_by_id_.emplace(zone->id, std::move(zone));
+    if (owner.has_value()) {
+      config->Fail(id, hostname, absl::StrCat("hostname is already served by zone ", *owner));
+    } else {
+      config->failures_.erase(id);
+    }
+  }
+  // A zone refused for its name keeps its previous build where that is free.
+  for (auto& zone : replaced) {
+    if (config->failures_.contains(zone->id) && !config->zones_by_id_.contains(zone->id)) {
+      config->Insert(std::move(zone));
+    }
   }
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
@@ -238,6 +323,11 @@ v1::Snapshot EdgeConfig::ToSnapshot() const {
             [](const ZoneConfig* a, const ZoneConfig* b) { return a->id < b->id; });
   for (const ZoneConfig* zone : zones) {
     *snapshot.add_zones() = zone->source;
+  }
+  for (const ZoneFailure& failure : Failures()) {
+    v1::ZoneBuildFailure* recorded = snapshot.add_zone_failures();
+    recorded->set_zone_id(failure.zone_id);
+    recorded->set_error(failure.error);
   }
   return snapshot;
 }

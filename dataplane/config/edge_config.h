@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,21 +55,58 @@ struct ZoneConfig {
   v1::EdgeZone source;
 };
 
+// BuildZone turns one EdgeZone into what the edge serves: origin, header
+// rules, trust store and SSL_CTX with the server chain and key. The control
+// plane runs this same function on every change before committing it, so
+// that it refuses what an edge could not build. INVALID_ARGUMENT (or the
+// most specific code) with a one-line message about this zone's own content
+// only; it does not start with the hostname: callers add that where safe.
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& source);
+
+// ZoneFailure: a zone of the current version the edge does not serve as
+// sent, because its latest version failed to build.
+struct ZoneFailure {
+  uint64_t zone_id = 0;
+  std::string hostname;  // as sent, for the edge's own log
+  std::string error;     // BuildZone's message (no hostname)
+};
+
 // EdgeConfig is one immutable config version: every zone, indexed by SNI.
+// A zone that fails to build breaks only itself: it keeps its previous good
+// build (or is left out if it never had one) and is listed in failures();
+// every other zone applies.
 class EdgeConfig {
  public:
-  // FromSnapshot builds every zone; any zone that fails (bad key, bad root,
-  // bad origin...) fails the whole snapshot with a message naming the zone.
+  // FromSnapshot builds every zone. A zone that fails to build is listed in
+  // failures() and served from `previous` (the config held before, may be
+  // null) if it had a good build there. Refused whole (INVALID_ARGUMENT)
+  // only when the message itself is unusable: a zone id twice.
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
+      const v1::Snapshot& snapshot, const EdgeConfig* previous = nullptr);
+
+  // FromStateFile: FromSnapshot of what ToSnapshot wrote, with the failures
+  // recorded in it restored, so a restarted edge serves and reports exactly
+  // what it did before.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(
       const v1::Snapshot& snapshot);
 
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.
-  // FAILED_PRECONDITION when delta.from_version() != version().
+  // A zone that fails to build keeps its build from this config (or stays
+  // out) and is listed in failures(). FAILED_PRECONDITION when
+  // delta.from_version() != version(); INVALID_ARGUMENT when a zone id is
+  // upserted twice.
   absl::StatusOr<std::shared_ptr<const EdgeConfig>> ApplyDelta(const v1::Delta& delta) const;
 
   uint64_t version() const { return version_; }
   size_t zone_count() const { return zones_by_id_.size(); }
+
+  // Failures: every zone whose latest version is not served, by zone id.
+  std::vector<ZoneFailure> Failures() const;
+  size_t failure_count() const { return failures_.size(); }
+  // new_failures: the zones whose build failed while making this version
+  // (each build attempt counts; failures carried over from before do not).
+  const std::vector<ZoneFailure>& new_failures() const { return new_failures_; }
 
   // FindBySni: exact hostname first, then the one-level wildcard (`*.x` for
   // `a.x`, never for `a.b.x`). `sni` is matched case-insensitively.
@@ -89,6 +127,14 @@ class EdgeConfig {
   absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id_;
   // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
   absl::flat_hash_map<std::string, const ZoneConfig*> by_name_;
+  absl::flat_hash_map<uint64_t, ZoneFailure> failures_;
+  std::vector<ZoneFailure> new_failures_;
+
+  // Insert indexes `zone` unless another zone already serves its name; then
+  // it returns the id of that zone.
+  std::optional<uint64_t> Insert(std::shared_ptr<const ZoneConfig> zone);
+  void Remove(uint64_t id);
+  void Fail(uint64_t id, const std::string& hostname, std::string error);
 };
 
 }  // namespace certgate::edge

@@ -61,7 +61,11 @@ absl::Status StateFile::Write(const std::string& path, const v1::Snapshot& snaps
   if (fd < 0) {
     return ErrnoError("create", temp);
   }
-  absl::Status status = WriteAll(fd, kMagic, temp);
+  // A leftover temp file of an earlier run keeps its mode through O_TRUNC.
+  absl::Status status = ::fchmod(fd, 0600) == 0 ? absl::OkStatus() : ErrnoError("chmod", temp);
+  if (status.ok()) {
+    status = WriteAll(fd, kMagic, temp);
+  }
   if (status.ok()) {
     status = WriteAll(fd, body, temp);
   }

@@ -104,6 +104,13 @@ std::string EdgeMetrics::RenderPrometheus(const GlobalStats& global) const {
          configs_applied_.load());
   Scalar(&out, "certgate_configs_refused_total", "counter",
          "Config snapshots and deltas refused (NACK).", configs_refused_.load());
+  Scalar(&out, "certgate_zone_build_failures_total", "counter",
+         "Zones of an applied config that failed to build (each kept its previous build, or "
+         "is not served).",
+         zone_build_failures_.load());
+  Scalar(&out, "certgate_zones_failed", "gauge",
+         "Zones of the served config version not served as sent (their last build failed).",
+         global.zones_failed);
   Scalar(&out, "certgate_config_state_write_errors_total", "counter",
          "Failures writing the applied config to the state dir.", state_write_errors_.load());
   Labeled(&out, workers_, &WorkerMetrics::requests, "certgate_requests_total",

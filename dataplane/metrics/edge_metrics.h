@@ -28,6 +28,7 @@ struct GlobalStats {
   uint64_t cheap_rejections = 0;
   uint64_t unknown_sni = 0;
   uint64_t config_version = 0;
+  uint64_t zones_failed = 0;  // zones of the served version not served as sent
 };
 
 // EdgeMetrics owns one WorkerMetrics per worker and sums them when scraped.
@@ -41,6 +42,10 @@ class EdgeMetrics {
   // Config events (subscription thread).
   void ConfigApplied(bool applied) {
     (applied ? configs_applied_ : configs_refused_).fetch_add(1, std::memory_order_relaxed);
+  }
+  // ZoneBuildFailures: `count` zones failed to build in one config message.
+  void ZoneBuildFailures(size_t count) {
+    zone_build_failures_.fetch_add(count, std::memory_order_relaxed);
   }
   void StateWriteError() { state_write_errors_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -56,6 +61,7 @@ class EdgeMetrics {
   std::atomic<uint64_t> configs_applied_{0};
   std::atomic<uint64_t> configs_refused_{0};
   std::atomic<uint64_t> state_write_errors_{0};
+  std::atomic<uint64_t> zone_build_failures_{0};
   absl::Mutex traffic_mu_;
   // Totals at the previous report, by (zone id, status) key.
   std::map<std::string, uint64_t> reported_ ABSL_GUARDED_BY(traffic_mu_);

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   bool insecure = false;
   size_t max_header_bytes = 32768, max_headers = 100, max_connections = 0;
   uint64_t max_body_bytes = 0;
+  int64_t max_config_message_bytes = kDefaultMaxConfigMessageBytes;
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000;
   app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
@@ -110,6 +111,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{10000}));
   app.add_option("--max-body-bytes", max_body_bytes,
                  "Largest request body sent to an origin (413 above; 0: no limit)");
+  app.add_option("--max-config-message-bytes", max_config_message_bytes,
+                 "Largest config message taken from the control plane; a bigger one is "
+                 "refused before it is read, logged, and the held config keeps serving")
+      ->check(CLI::Range(int64_t{1024}, int64_t{INT32_MAX}));
   app.add_option("--header-timeout-ms", header_timeout_ms,
                  "Time allowed for a request head (408 after)")
       ->check(CLI::Range(1, 86400000));
@@ -137,6 +142,9 @@ int main(int argc, char** argv) {
                  "On SIGTERM, how long open requests may take to finish");
   app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
   CLI11_PARSE(app, argc, argv);
+  // The state dir holds every zone's server private key: whatever this
+  // process creates is its own alone, whatever umask it was started with.
+  umask(077);
 
   if (control_ca.empty() && !insecure) {
     return Fail("pass --control-ca FILE, or --insecure for a plaintext control plane");
@@ -182,6 +190,13 @@ int main(int argc, char** argv) {
     slot.Publish(*saved);
     fprintf(stderr, "certgate-edge: serving config version %llu from %s\n",
             static_cast<unsigned long long>((*saved)->version()), state_file.c_str());
+    for (const ZoneFailure& failure : (*saved)->Failures()) {
+      fprintf(stderr,
+              "certgate-edge: zone \"%s\" (id %llu) is not at its latest version, which "
+              "failed to build: %s\n",
+              failure.hostname.c_str(), static_cast<unsigned long long>(failure.zone_id),
+              failure.error.c_str());
+    }
   } else if (saved.status().code() != absl::StatusCode::kNotFound) {
     fprintf(stderr, "certgate-edge: ignoring state file: %s\n",
             std::string(saved.status().message()).c_str());
@@ -247,6 +262,7 @@ int main(int argc, char** argv) {
     global.unknown_sni = tls_stats.unknown_sni.load();
     auto config = slot.Get();
     global.config_version = config ? config->version() : 0;
+    global.zones_failed = config ? config->failure_count() : 0;
     return metrics.RenderPrometheus(global);
   });
   if (!metrics_server.ok()) {
@@ -262,6 +278,19 @@ int main(int argc, char** argv) {
   sub_options.state_file = state_file;
   sub_options.software_version = kVersion;
   sub_options.traffic_source = [&metrics] { return metrics.TakeTrafficReport(); };
+  sub_options.max_message_bytes = max_config_message_bytes;
+  sub_options.on_zone_failures = [&metrics](uint64_t version,
+                                            const std::vector<ZoneFailure>& failures) {
+    metrics.ZoneBuildFailures(failures.size());
+    for (const ZoneFailure& failure : failures) {
+      // The edge's own log: the operator's, so the hostname is named.
+      fprintf(stderr,
+              "certgate-edge: config version %llu: zone \"%s\" (id %llu) failed to build, "
+              "keeping its previous build if any: %s\n",
+              static_cast<unsigned long long>(version), failure.hostname.c_str(),
+              static_cast<unsigned long long>(failure.zone_id), failure.error.c_str());
+    }
+  };
   sub_options.on_config_event = [&metrics](uint64_t version, bool applied, bool state_write_ok,
                                            const std::string& error) {
     if (!state_write_ok) {

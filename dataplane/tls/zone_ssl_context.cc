@@ -9,7 +9,12 @@
 #include "dataplane/tls/session_binding.h"
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/zone_trust.h"
+#include "openssl/ec.h"
+#include "openssl/ec_key.h"
 #include "openssl/err.h"
+#include "openssl/evp.h"
+#include "openssl/nid.h"
+#include "openssl/obj.h"
 #include "openssl/pool.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
@@ -32,6 +37,47 @@ std::string SslError() {
   return reason != nullptr ? reason : "unknown error";
 }
 
+constexpr char kUsableKeys[] =
+    "RSA of 2048 to 16384 bits, ECDSA on P-256, P-384 or P-521, or Ed25519";
+
+// CheckServerKey: BoringSSL's TLS server loads some keys it can never sign a
+// handshake with (an ECDSA key on P-224 has no TLS 1.3 signature algorithm)
+// and refuses others only when the chain is set (DSA). Both fail here, with
+// the key's type in the message.
+absl::Status CheckServerKey(const EVP_PKEY* key) {
+  switch (EVP_PKEY_id(key)) {
+    case EVP_PKEY_RSA: {
+      unsigned bits = EVP_PKEY_bits(key);
+      if (bits < 2048 || bits > 16384) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "server key: RSA of ", bits, " bits cannot be used (use ", kUsableKeys, ")"));
+      }
+      return absl::OkStatus();
+    }
+    case EVP_PKEY_EC: {
+      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+      const EC_GROUP* group = ec != nullptr ? EC_KEY_get0_group(ec) : nullptr;
+      int curve = group != nullptr ? EC_GROUP_get_curve_name(group) : NID_undef;
+      if (curve == NID_X9_62_prime256v1 || curve == NID_secp384r1 || curve == NID_secp521r1) {
+        return absl::OkStatus();
+      }
+      const char* name = curve != NID_undef ? OBJ_nid2sn(curve) : nullptr;
+      return absl::InvalidArgumentError(
+          absl::StrCat("server key: ECDSA on curve ", name != nullptr ? name : "unknown",
+                       " cannot be used for TLS (use ", kUsableKeys, ")"));
+    }
+    case EVP_PKEY_ED25519:
+      return absl::OkStatus();
+    case EVP_PKEY_DSA:
+      return absl::InvalidArgumentError(
+          absl::StrCat("server key: DSA keys cannot be used for TLS (use ", kUsableKeys, ")"));
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("server key: key type ", EVP_PKEY_id(key),
+                                                     " cannot be used for TLS (use ", kUsableKeys,
+                                                     ")"));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
@@ -50,6 +96,9 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   auto key = ParsePrivateKey(zone.server_key_pem());
   if (!key.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("server key: ", key.status().message()));
+  }
+  if (absl::Status usable = CheckServerKey(key->get()); !usable.ok()) {
+    return usable;
   }
 
   // Buffers only, like TlsServer's base context: the edge reads client
@@ -79,8 +128,16 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   // Also checks that the key belongs to the leaf.
   if (!SSL_CTX_set_chain_and_key(ctx.get(), chain_pointers.data(), chain_pointers.size(),
                                  key->get(), nullptr)) {
+    uint32_t error = ERR_peek_last_error();
+    if ((ERR_GET_LIB(error) == ERR_LIB_X509 &&
+         ERR_GET_REASON(error) == X509_R_KEY_VALUES_MISMATCH) ||
+        (ERR_GET_LIB(error) == ERR_LIB_SSL &&
+         ERR_GET_REASON(error) == SSL_R_CERTIFICATE_AND_PRIVATE_KEY_MISMATCH)) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError("server key does not match the certificate");
+    }
     return absl::InvalidArgumentError(
-        absl::StrCat("server key does not match the certificate: ", SslError()));
+        absl::StrCat("server certificate and key cannot be used for TLS: ", SslError()));
   }
 
   if (zone.mode() == v1::MODE_OFF) {

@@ -27,6 +27,7 @@ namespace {
 
 using certgate::edge::EdgeConfig;
 using certgate::edge::ZoneConfig;
+using certgate::edge::ZoneFailure;
 
 constexpr uint64_t kBaseVersion = 10;
 
@@ -89,12 +90,13 @@ void CheckConfig(const EdgeConfig& config) {
   std::string bytes = saved.SerializeAsString();
   certgate::v1::Snapshot reloaded;
   FUZZ_CHECK(reloaded.ParseFromString(bytes), "saved snapshot does not parse back");
-  auto rebuilt = EdgeConfig::FromSnapshot(reloaded);
+  auto rebuilt = EdgeConfig::FromStateFile(reloaded);
   FUZZ_CHECK(rebuilt.ok(), "saved snapshot does not build again: %s",
              std::string(rebuilt.status().message()).c_str());
-  FUZZ_CHECK(
-      (*rebuilt)->version() == config.version() && (*rebuilt)->zone_count() == config.zone_count(),
-      "saved snapshot builds into another config");
+  FUZZ_CHECK((*rebuilt)->version() == config.version() &&
+                 (*rebuilt)->zone_count() == config.zone_count() &&
+                 (*rebuilt)->failure_count() == config.failure_count(),
+             "saved snapshot builds into another config");
 }
 
 void CheckDelta(const EdgeConfig& before, const certgate::v1::Delta& delta,
@@ -106,9 +108,19 @@ void CheckDelta(const EdgeConfig& before, const certgate::v1::Delta& delta,
   for (uint64_t id : delta.removed_zone_ids()) {
     touched.insert(id);
   }
+  absl::flat_hash_set<uint64_t> failed;
+  for (const ZoneFailure& failure : after.Failures()) {
+    failed.insert(failure.zone_id);
+  }
+  absl::flat_hash_set<uint64_t> failed_before;
+  for (const ZoneFailure& failure : before.Failures()) {
+    failed_before.insert(failure.zone_id);
+  }
   for (const certgate::v1::EdgeZone& zone : delta.upserted()) {
     touched.insert(zone.id());
-    FUZZ_CHECK(after.FindById(zone.id()) != nullptr, "upserted zone %llu missing",
+    // Built, or listed as failed (its previous build, if any, serving).
+    FUZZ_CHECK(after.FindById(zone.id()) != nullptr || failed.contains(zone.id()),
+               "upserted zone %llu neither served nor failed",
                static_cast<unsigned long long>(zone.id()));
   }
   for (uint64_t id : delta.removed_zone_ids()) {
@@ -120,7 +132,8 @@ void CheckDelta(const EdgeConfig& before, const certgate::v1::Delta& delta,
                static_cast<unsigned long long>(id));
   }
   for (const ZoneConfig* zone : before.Zones()) {
-    if (!touched.contains(zone->id)) {
+    // A stale build of a failed zone may give its name to a zone built as sent.
+    if (!touched.contains(zone->id) && !failed_before.contains(zone->id)) {
       FUZZ_CHECK(after.FindById(zone->id) == zone, "untouched zone %llu was rebuilt or lost",
                  static_cast<unsigned long long>(zone->id));
     }
@@ -158,9 +171,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (snapshot.ParseFromArray(parts[0].data(), static_cast<int>(parts[0].size()))) {
       auto config = EdgeConfig::FromSnapshot(snapshot);
       if (config.ok()) {
-        FUZZ_CHECK((*config)->zone_count() == static_cast<size_t>(snapshot.zones_size()),
-                   "snapshot with %d zones built %zu", snapshot.zones_size(),
-                   (*config)->zone_count());
+        // With nothing held before, a zone that fails is simply not served.
+        FUZZ_CHECK((*config)->zone_count() + (*config)->failure_count() ==
+                       static_cast<size_t>(snapshot.zones_size()),
+                   "snapshot with %d zones built %zu and failed %zu", snapshot.zones_size(),
+                   (*config)->zone_count(), (*config)->failure_count());
         CheckConfig(**config);
         if (parts.size() > 1) {
           ApplyAndCheck(*config, parts[1]);

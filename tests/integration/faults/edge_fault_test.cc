@@ -572,57 +572,75 @@ TEST_F(EdgeFaultTest, StreamCutInTheMiddleOfASnapshotKeepsTheOldConfig) {
   EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 403);
 }
 
-TEST_F(EdgeFaultTest, MalformedSnapshotsAreNackedAndTheOldConfigKeepsServing) {
+TEST_F(EdgeFaultTest, ZonesThatFailToBuildAreAckedAsFailuresAndKeepTheirLastGoodBuild) {
   ASSERT_NO_FATAL_FAILURE(StartEdge(good_origin_->port(), {}));
   ASSERT_TRUE(WaitFor([&] { return !control_.acks().empty(); }, absl::Seconds(10)));
 
   struct Malformed {
     const char* what;
     v1::Snapshot snapshot;
+    uint64_t failed_zone;
     const char* error_mentions;
   };
   std::vector<Malformed> cases;
   {
     v1::Snapshot s = MakeSnapshot(2, good_origin_->port());
     *s.add_zones() = MakeZone(9, kGood, v1::MODE_OFF, good_origin_->port());
-    cases.push_back({"hostname twice", s, kGood});
+    cases.push_back({"hostname twice", s, 9, "already served by zone 1"});
   }
   {
     v1::Snapshot s = MakeSnapshot(3, good_origin_->port());
     s.mutable_zones(0)->set_server_key_pem("-----BEGIN PRIVATE KEY-----\nnot a key\n");
-    cases.push_back({"bad server key", s, kGood});
+    cases.push_back({"bad server key", s, kGoodId, "server key"});
   }
   {
     v1::Snapshot s = MakeSnapshot(4, good_origin_->port());
     s.mutable_zones(1)->add_roots_der(std::string("\x30\x82\x01", 3));
-    cases.push_back({"truncated root DER", s, kBad});
+    cases.push_back({"truncated root DER", s, kBadId, "root"});
   }
   {
     v1::Snapshot s = MakeSnapshot(5, good_origin_->port());
     s.mutable_zones(2)->set_origin("gopher://127.0.0.1:70");
-    cases.push_back({"bad origin", s, kEnforce});
+    cases.push_back({"bad origin", s, kEnforceId, "gopher"});
   }
   {
     v1::Snapshot s = MakeSnapshot(6, good_origin_->port());
     auto* mapping = s.mutable_zones(0)->add_header_mappings();
     mapping->set_header("X-Bad\r\nInjected");
     mapping->set_selector("subject.CN");
-    cases.push_back({"header name with CRLF", s, kGood});
+    cases.push_back({"header name with CRLF", s, kGoodId, "header"});
   }
   for (const Malformed& c : cases) {
     SCOPED_TRACE(c.what);
-    size_t nacks_before = control_.nacks().size();
     control_.Publish(c.snapshot);
-    ASSERT_TRUE(WaitFor([&] { return control_.nacks().size() > nacks_before; }, absl::Seconds(10)))
-        << edge_->ReadLog();
-    v1::Nack nack = control_.nacks().back();
-    EXPECT_EQ(nack.version(), c.snapshot.version());
-    EXPECT_TRUE(absl::StrContains(nack.error(), c.error_mentions)) << nack.error();
-    EXPECT_EQ(edge_->Metric("certgate_config_version"), 1);
+    ASSERT_TRUE(edge_->WaitForVersion(c.snapshot.version())) << edge_->ReadLog();
+    ASSERT_TRUE(
+        WaitFor([&] { return control_.acks().back() == c.snapshot.version(); }, absl::Seconds(10)));
+    v1::Ack ack = control_.ack_messages().back();
+    ASSERT_EQ(ack.failures_size(), 1) << ack.DebugString();
+    EXPECT_EQ(ack.failures(0).zone_id(), c.failed_zone);
+    EXPECT_TRUE(absl::StrContains(ack.failures(0).error(), c.error_mentions))
+        << ack.failures(0).error();
+    // The failed zone keeps its version-1 build; the others serve as sent.
     EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 200);
+    EXPECT_EQ(StatusCode(Exchange(kEnforce, Get(kEnforce))), 403);
+    EXPECT_EQ(edge_->Metric("certgate_zones_failed"), 1);
   }
-  EXPECT_EQ(control_.acks().size(), 1u);
-  EXPECT_GE(edge_->Metric("certgate_configs_refused_total"), static_cast<double>(cases.size()));
+  EXPECT_TRUE(control_.nacks().empty());
+  EXPECT_EQ(edge_->Metric("certgate_configs_refused_total"), 0);
+  EXPECT_EQ(edge_->Metric("certgate_zone_build_failures_total"), static_cast<double>(cases.size()));
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "failed to build"));
+
+  // A snapshot that contradicts itself cannot be read at all: that is a NACK.
+  v1::Snapshot twice = MakeSnapshot(7, good_origin_->port());
+  *twice.add_zones() = MakeZone(kGoodId, "other.auth.pizza", v1::MODE_OFF, good_origin_->port());
+  control_.Publish(twice);
+  ASSERT_TRUE(WaitFor([&] { return !control_.nacks().empty(); }, absl::Seconds(10)))
+      << edge_->ReadLog();
+  EXPECT_EQ(control_.nacks().back().version(), 7u);
+  EXPECT_EQ(control_.nacks().back().error(), "snapshot lists zone id 1 twice");
+  EXPECT_EQ(edge_->Metric("certgate_config_version"), 6);
+  EXPECT_EQ(StatusCode(Exchange(kGood, Get(kGood))), 200);
   EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "refused config version"));
 }
 

@@ -31,14 +31,30 @@ void FakeControlPlane::Stop() {
 }
 
 void FakeControlPlane::Publish(const v1::Snapshot& snapshot) {
+  v1::ControlMessage message;
+  *message.mutable_snapshot() = snapshot;
+  PublishMessage(message);
+}
+
+void FakeControlPlane::PublishMessage(const v1::ControlMessage& message) {
   absl::MutexLock lock(&mu_);
-  snapshot_ = snapshot;
+  message_ = message;
   ++generation_;
 }
 
 std::vector<uint64_t> FakeControlPlane::acks() {
   absl::MutexLock lock(&mu_);
   return acks_;
+}
+
+std::vector<v1::Ack> FakeControlPlane::ack_messages() {
+  absl::MutexLock lock(&mu_);
+  return ack_messages_;
+}
+
+std::vector<v1::Hello> FakeControlPlane::hellos() {
+  absl::MutexLock lock(&mu_);
+  return hellos_;
 }
 
 std::vector<v1::Nack> FakeControlPlane::nacks() {
@@ -56,8 +72,11 @@ grpc::Status FakeControlPlane::Subscribe(
   uint64_t sent_generation = 0;
   {
     absl::MutexLock lock(&mu_);
+    hellos_.push_back(hello.hello());
+    uint64_t version =
+        message_.has_snapshot() ? message_.snapshot().version() : message_.delta().version();
     // The edge already holds this version: nothing to send until a Publish.
-    if (generation_ > 0 && snapshot_.version() == hello.hello().version()) {
+    if (generation_ > 0 && version == hello.hello().version()) {
       sent_generation = generation_;
     }
   }
@@ -68,6 +87,7 @@ grpc::Status FakeControlPlane::Subscribe(
       absl::MutexLock lock(&mu_);
       if (answer.has_ack()) {
         acks_.push_back(answer.ack().version());
+        ack_messages_.push_back(answer.ack());
       } else if (answer.has_nack()) {
         nacks_.push_back(answer.nack());
       }
@@ -92,7 +112,7 @@ grpc::Status FakeControlPlane::Subscribe(
         continue;
       }
       sent_generation = generation_;
-      *message.mutable_snapshot() = snapshot_;
+      message = message_;
     }
     if (!stream->Write(message)) {
       break;

@@ -27,9 +27,13 @@ class FakeControlPlane final : public v1::EdgeConfigService::Service {
   // Publish makes `snapshot` the config to send, and sends it on every open
   // stream.
   void Publish(const v1::Snapshot& snapshot);
+  // PublishMessage: the same for any message (a delta, say).
+  void PublishMessage(const v1::ControlMessage& message);
 
   std::vector<uint64_t> acks();
+  std::vector<v1::Ack> ack_messages();
   std::vector<v1::Nack> nacks();
+  std::vector<v1::Hello> hellos();
 
   grpc::Status Subscribe(
       grpc::ServerContext* context,
@@ -37,10 +41,12 @@ class FakeControlPlane final : public v1::EdgeConfigService::Service {
 
  private:
   absl::Mutex mu_;
-  v1::Snapshot snapshot_ ABSL_GUARDED_BY(mu_);
+  v1::ControlMessage message_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<uint64_t> acks_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Ack> ack_messages_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Hello> hellos_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Nack> nacks_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;
 };

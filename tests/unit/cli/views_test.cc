@@ -66,6 +66,26 @@ TEST(ViewsTest, StatusCountsEdgesHoldingTheVersionAndShowsTraffic) {
             "invalid  1\n");
 }
 
+TEST(ViewsTest, StatusListsZoneBuildFailuresPerEdge) {
+  certgate::v1::StatusResponse response;
+  response.set_config_version(7);
+  auto* edge = response.add_edges();
+  edge->set_node_id("edge-1");
+  edge->set_acked_version(7);
+  auto* failure = edge->add_zone_failures();
+  failure->set_hostname("x.evil.test");
+  failure->set_node_id("edge-1");
+  failure->set_version(7);
+  failure->set_error("server key: DSA keys\ncannot be used");
+  std::string out = RenderStatus(response);
+  EXPECT_NE(out.find("Not served as last changed"), std::string::npos) << out;
+  EXPECT_NE(out.find("x.evil.test  edge-1  7        server key: DSA keys cannot be used"),
+            std::string::npos)
+      << out;
+  edge->clear_zone_failures();
+  EXPECT_EQ(RenderStatus(response).find("Not served"), std::string::npos);
+}
+
 TEST(ViewsTest, StatusHeaderNamesFillInDefaults) {
   certgate::v1::StatusHeaderNames names;
   names.set_ski("X-Ski");

@@ -1,6 +1,7 @@
 #include "dataplane/config/config_subscription.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -76,6 +77,7 @@ class ConfigSubscriptionTest : public ::testing::Test {
     options.insecure = true;
     options.state_file = state_file;
     options.software_version = "test-1";
+    options.on_zone_failures = on_zone_failures_;
     options.on_config_event = [this](uint64_t version, bool applied, bool state_ok,
                                      const std::string& error) {
       std::lock_guard<std::mutex> lock(events_mu_);
@@ -103,6 +105,7 @@ class ConfigSubscriptionTest : public ::testing::Test {
 
   testing::KeyAndCert root_;
   std::string dir_;
+  std::function<void(uint64_t, const std::vector<ZoneFailure>&)> on_zone_failures_;
   FakeControlPlane control_;
   ConfigSlot slot_;
   std::unique_ptr<ConfigSubscription> subscription_;
@@ -120,6 +123,11 @@ TEST_F(ConfigSubscriptionTest, CreateRefusesMissingOptions) {
   auto no_ca = ConfigSubscription::Create(options, &slot_);
   EXPECT_FALSE(no_ca.ok());
   EXPECT_NE(no_ca.status().message().find("absent.pem"), std::string::npos);
+  options.control_ca_file.clear();
+  options.insecure = true;
+  options.max_message_bytes = 0;
+  auto no_bound = ConfigSubscription::Create(options, &slot_);
+  EXPECT_EQ(no_bound.status().message(), "max config message bytes must be 1 to 2147483647");
 }
 
 TEST_F(ConfigSubscriptionTest, AppliesSnapshotThenDeltasAcksAndWritesState) {
@@ -158,21 +166,93 @@ TEST_F(ConfigSubscriptionTest, AppliesSnapshotThenDeltasAcksAndWritesState) {
   EXPECT_TRUE(seen[1].state_write_ok);
 }
 
-TEST_F(ConfigSubscriptionTest, BadSnapshotIsNackedAndTheOldConfigStays) {
+const v1::Ack* FindAck(const std::vector<Received>& received, uint64_t version) {
+  for (const auto& r : received) {
+    if (r.message.has_ack() && r.message.ack().version() == version) {
+      return &r.message.ack();
+    }
+  }
+  return nullptr;
+}
+
+TEST_F(ConfigSubscriptionTest, ABadZoneIsAckedAsAFailureAndEveryOtherZoneApplies) {
+  std::string state = dir_ + "/state";
+  std::vector<ZoneFailure> reported;
+  std::mutex reported_mu;
+  on_zone_failures_ = [&](uint64_t version, const std::vector<ZoneFailure>& failures) {
+    std::lock_guard<std::mutex> lock(reported_mu);
+    EXPECT_EQ(version, 2u);
+    reported.insert(reported.end(), failures.begin(), failures.end());
+  };
+  StartSubscription(state);
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  ASSERT_EQ(FindAck(control_.received(), 1)->failures_size(), 0);
+
+  v1::EdgeZone bad = Zone(2, "bad.pizza");
+  bad.set_server_key_pem("not a key");
+  control_.Push(
+      SnapshotMessage(testing::MakeSnapshot(2, {Zone(1, "a.pizza"), bad, Zone(3, "c.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 2); }));
+  std::vector<Received> received = control_.received();
+  EXPECT_EQ(FindNack(received, 2), nullptr);
+  const v1::Ack* ack = FindAck(received, 2);
+  ASSERT_EQ(ack->failures_size(), 1);
+  EXPECT_EQ(ack->failures(0).zone_id(), 2u);
+  EXPECT_NE(ack->failures(0).error().find("server key"), std::string::npos)
+      << ack->failures(0).error();
+  EXPECT_EQ(SlotVersion(), 2u);
+  EXPECT_NE(slot_.Get()->FindBySni("c.pizza"), nullptr);
+  EXPECT_EQ(slot_.Get()->FindBySni("bad.pizza"), nullptr);
+  {
+    std::lock_guard<std::mutex> lock(reported_mu);
+    ASSERT_EQ(reported.size(), 1u);
+    EXPECT_EQ(reported[0].hostname, "bad.pizza");
+  }
+  std::vector<Event> seen = events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_TRUE(seen[1].applied);
+
+  // The state file holds the failure: a restarted edge says it in its Hello.
+  auto from_disk = LoadStateFile(state);
+  ASSERT_TRUE(from_disk.ok()) << from_disk.status();
+  EXPECT_EQ((*from_disk)->version(), 2u);
+  ASSERT_EQ((*from_disk)->Failures().size(), 1u);
+  subscription_->Stop();
+  subscription_.reset();
+  ConfigSlot restarted;
+  restarted.Publish(*from_disk);
+  ConfigSubscriptionOptions options;
+  options.control_address = absl::StrCat("127.0.0.1:", control_.port());
+  options.node_id = "edge-7";
+  options.insecure = true;
+  auto again = ConfigSubscription::Create(std::move(options), &restarted);
+  ASSERT_TRUE(again.ok());
+  (*again)->Start();
+  ASSERT_TRUE(control_.WaitFor(
+      [](const auto& r) { return r.back().stream == 2 && r.back().message.has_hello(); }));
+  v1::Hello hello = control_.received().back().message.hello();
+  (*again)->Stop();
+  EXPECT_EQ(hello.version(), 2u);
+  ASSERT_EQ(hello.failures_size(), 1);
+  EXPECT_EQ(hello.failures(0).zone_id(), 2u);
+  EXPECT_EQ(hello.failures(0).error(), ack->failures(0).error());
+}
+
+TEST_F(ConfigSubscriptionTest, ASnapshotThatListsAZoneTwiceIsNackedAndTheOldConfigStays) {
   std::string state = dir_ + "/state";
   StartSubscription(state);
   control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
   ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
   auto before = slot_.Get();
 
-  v1::EdgeZone bad = Zone(2, "bad.pizza");
-  bad.set_server_key_pem("not a key");
-  control_.Push(SnapshotMessage(testing::MakeSnapshot(2, {Zone(1, "a.pizza"), bad})));
+  control_.Push(
+      SnapshotMessage(testing::MakeSnapshot(2, {Zone(1, "a.pizza"), Zone(1, "b.pizza")})));
   ASSERT_TRUE(control_.WaitFor([](const auto& r) { return FindNack(r, 2) != nullptr; }));
   std::vector<Received> received = control_.received();
   const v1::Nack* nack = FindNack(received, 2);
   ASSERT_NE(nack, nullptr);
-  EXPECT_NE(nack->error().find("zone \"bad.pizza\""), std::string::npos) << nack->error();
+  EXPECT_EQ(nack->error(), "snapshot lists zone id 1 twice");
   EXPECT_EQ(slot_.Get(), before);
   EXPECT_EQ(StateFile::Read(state)->version(), 1u);
   std::vector<Event> seen = events();

@@ -66,14 +66,29 @@ TEST(StateFileTest, WriteIntoAMissingDirectoryFailsAndLeavesNothing) {
   EXPECT_NE(status.message().find("create"), std::string::npos) << status;
 }
 
-TEST(StateFileTest, SnapshotWithABadZoneDoesNotLoad) {
+TEST(StateFileTest, AZoneThatNoLongerBuildsLoadsAsAFailureAndTheRestServes) {
   std::string dir = MakeTempDir("edge-state");
   v1::EdgeZone bad = testing::MakeZone(1, "a.pizza", {});
   bad.set_server_key_pem("broken");
-  ASSERT_TRUE(StateFile::Write(dir + "/state", testing::MakeSnapshot(2, {bad})).ok());
+  v1::EdgeZone good = testing::MakeZone(2, "b.pizza", {});
+  ASSERT_TRUE(StateFile::Write(dir + "/state", testing::MakeSnapshot(2, {bad, good})).ok());
   auto config = LoadStateFile(dir + "/state");
-  ASSERT_FALSE(config.ok());
-  EXPECT_NE(config.status().message().find("a.pizza"), std::string::npos);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->FindBySni("a.pizza"), nullptr);
+  EXPECT_NE((*config)->FindBySni("b.pizza"), nullptr);
+  ASSERT_EQ((*config)->Failures().size(), 1u);
+  EXPECT_EQ((*config)->Failures()[0].zone_id, 1u);
+}
+
+TEST(StateFileTest, WrittenFilesArePrivateWhateverTheUmask) {
+  std::string dir = MakeTempDir("edge-state");
+  mode_t old = umask(0);
+  absl::Status written = StateFile::Write(dir + "/state", testing::MakeSnapshot(3, {}));
+  umask(old);
+  ASSERT_TRUE(written.ok()) << written;
+  struct stat info;
+  ASSERT_EQ(stat((dir + "/state").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "controlplane/store/sqlite_store.h"
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "common/status_macros.h"
@@ -194,6 +196,30 @@ TEST_F(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
                     return absl::OkStatus();
                   })
                   .ok());
+}
+
+// The database holds every zone's server key: it and its -wal and -shm are
+// 0600 whatever the umask, and an older, readable file is made private.
+TEST(SqliteStorePrivacyTest, TheDatabaseAndItsWalFilesArePrivateWhateverTheUmask) {
+  std::string dir = certgate::testing::MakeTempDir("cp-sqlite-private");
+  SqliteStoreOptions options;
+  options.path = dir + "/fresh.db";
+  std::string legacy = dir + "/legacy.db";
+  certgate::testing::WriteFile(legacy, "", 0644);
+  mode_t old = umask(022);
+  auto fresh = SqliteStore::Open(options);
+  SqliteStoreOptions legacy_options;
+  legacy_options.path = legacy;
+  auto opened_legacy = SqliteStore::Open(legacy_options);
+  umask(old);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_TRUE(opened_legacy.ok()) << opened_legacy.status();
+  for (const std::string& path : {options.path, options.path + "-wal", options.path + "-shm",
+                                  legacy, legacy + "-wal", legacy + "-shm"}) {
+    struct stat info;
+    ASSERT_EQ(stat(path.c_str(), &info), 0) << path;
+    EXPECT_EQ(info.st_mode & 0777, 0600u) << path;
+  }
 }
 
 }  // namespace
