@@ -57,10 +57,24 @@ INSERT INTO meta(key, value) VALUES ('config_version', 0);
 INSERT INTO meta(key, value) VALUES ('delta_floor', 0);
 )sql";
 
+// Per-tenant quota overrides; -1 in a column means the control plane's
+// default (set by its flags), so a default change reaches every tenant that
+// has no limit of its own.
+constexpr char kSchemaTenantQuotas[] = R"sql(
+CREATE TABLE tenant_quotas (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  max_zones INTEGER NOT NULL DEFAULT -1,
+  max_cas_per_zone INTEGER NOT NULL DEFAULT -1,
+  max_revocations_per_zone INTEGER NOT NULL DEFAULT -1,
+  max_config_bytes INTEGER NOT NULL DEFAULT -1
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}};
+  static const auto* migrations =
+      new std::vector<Migration>{{1, kSchemaV1}, {2, kSchemaTenantQuotas}};
   return *migrations;
 }
 
