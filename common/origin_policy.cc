@@ -42,8 +42,8 @@ constexpr SpecialRange kV4Ranges[] = {
 constexpr SpecialRange kV6Ranges[] = {
     {"::/128", AddressClass::kUnspecified},
     {"::1/128", AddressClass::kLoopback},
+    {"64:ff9b:1::/48", AddressClass::kPrivate},  // local-use NAT64
     {"::/8", AddressClass::kReserved},  // IPv4-compatible and other legacy forms
-    {"64:ff9b:1::/48", AddressClass::kPrivate},
     {"100::/64", AddressClass::kReserved},
     {"2001:db8::/32", AddressClass::kReserved},
     {"2001::/23", AddressClass::kReserved},  // Teredo, ORCHID, benchmarking...
