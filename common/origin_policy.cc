@@ -20,35 +20,25 @@ struct SpecialRange {
 
 // Every IPv4 range that is not public unicast (IANA special-purpose registry).
 constexpr SpecialRange kV4Ranges[] = {
-    {"0.0.0.0/8", AddressClass::kUnspecified},
-    {"10.0.0.0/8", AddressClass::kPrivate},
-    {"100.64.0.0/10", AddressClass::kSharedCgnat},
-    {"127.0.0.0/8", AddressClass::kLoopback},
-    {"169.254.0.0/16", AddressClass::kLinkLocal},
-    {"172.16.0.0/12", AddressClass::kPrivate},
-    {"192.0.0.0/24", AddressClass::kReserved},
-    {"192.0.2.0/24", AddressClass::kReserved},
-    {"192.88.99.0/24", AddressClass::kReserved},
-    {"192.168.0.0/16", AddressClass::kPrivate},
-    {"198.18.0.0/15", AddressClass::kReserved},
-    {"198.51.100.0/24", AddressClass::kReserved},
-    {"203.0.113.0/24", AddressClass::kReserved},
-    {"224.0.0.0/4", AddressClass::kMulticast},
+    {"0.0.0.0/8", AddressClass::kUnspecified},     {"10.0.0.0/8", AddressClass::kPrivate},
+    {"100.64.0.0/10", AddressClass::kSharedCgnat}, {"127.0.0.0/8", AddressClass::kLoopback},
+    {"169.254.0.0/16", AddressClass::kLinkLocal},  {"172.16.0.0/12", AddressClass::kPrivate},
+    {"192.0.0.0/24", AddressClass::kReserved},     {"192.0.2.0/24", AddressClass::kReserved},
+    {"192.88.99.0/24", AddressClass::kReserved},   {"192.168.0.0/16", AddressClass::kPrivate},
+    {"198.18.0.0/15", AddressClass::kReserved},    {"198.51.100.0/24", AddressClass::kReserved},
+    {"203.0.113.0/24", AddressClass::kReserved},   {"224.0.0.0/4", AddressClass::kMulticast},
     {"240.0.0.0/4", AddressClass::kReserved},
 };
 
 // IPv6 ranges, most specific first where they nest. The ones that carry an
 // IPv4 address (mapped, NAT64, 6to4) are handled before this table.
 constexpr SpecialRange kV6Ranges[] = {
-    {"::/128", AddressClass::kUnspecified},
-    {"::1/128", AddressClass::kLoopback},
+    {"::/128", AddressClass::kUnspecified},     {"::1/128", AddressClass::kLoopback},
     {"64:ff9b:1::/48", AddressClass::kPrivate},  // local-use NAT64
-    {"::/8", AddressClass::kReserved},  // IPv4-compatible and other legacy forms
-    {"100::/64", AddressClass::kReserved},
-    {"2001:db8::/32", AddressClass::kReserved},
+    {"::/8", AddressClass::kReserved},           // IPv4-compatible and other legacy forms
+    {"100::/64", AddressClass::kReserved},      {"2001:db8::/32", AddressClass::kReserved},
     {"2001::/23", AddressClass::kReserved},  // Teredo, ORCHID, benchmarking...
-    {"fc00::/7", AddressClass::kPrivate},
-    {"fe80::/10", AddressClass::kLinkLocal},
+    {"fc00::/7", AddressClass::kPrivate},       {"fe80::/10", AddressClass::kLinkLocal},
     {"fec0::/10", AddressClass::kPrivate},  // site-local, deprecated
     {"ff00::/8", AddressClass::kMulticast},
 };
@@ -68,14 +58,14 @@ std::vector<ParsedRange> ParseTable(const SpecialRange* begin, const SpecialRang
 }
 
 const std::vector<ParsedRange>& V4Table() {
-  static const auto* table = new std::vector<ParsedRange>(
-      ParseTable(std::begin(kV4Ranges), std::end(kV4Ranges)));
+  static const auto* table =
+      new std::vector<ParsedRange>(ParseTable(std::begin(kV4Ranges), std::end(kV4Ranges)));
   return *table;
 }
 
 const std::vector<ParsedRange>& V6Table() {
-  static const auto* table = new std::vector<ParsedRange>(
-      ParseTable(std::begin(kV6Ranges), std::end(kV6Ranges)));
+  static const auto* table =
+      new std::vector<ParsedRange>(ParseTable(std::begin(kV6Ranges), std::end(kV6Ranges)));
   return *table;
 }
 
@@ -211,8 +201,7 @@ bool Cidr::Contains(const IpAddress& address) const {
 }
 
 bool Cidr::Within(const Cidr& outer) const {
-  return base.family == outer.base.family && prefix_len >= outer.prefix_len &&
-         outer.Contains(base);
+  return base.family == outer.base.family && prefix_len >= outer.prefix_len && outer.Contains(base);
 }
 
 std::string Cidr::ToString() const { return absl::StrCat(base.ToString(), "/", prefix_len); }
@@ -288,8 +277,7 @@ absl::StatusOr<OriginPolicy> OriginPolicy::Create(const std::vector<std::string>
   for (const std::string& text : allowed) {
     absl::StatusOr<Cidr> cidr = ParseCidr(text);
     if (!cidr.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--origin-allow: ", cidr.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("--origin-allow: ", cidr.status().message()));
     }
     cidrs.push_back(*cidr);
   }
@@ -316,9 +304,9 @@ absl::Status OriginPolicy::Check(const IpAddress& address) const {
         "origin address ", subject, " is ", AddressClassName(classified.address_class),
         "; only an --origin-allow range inside ", classified.range.ToString(), " allows it"));
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("origin address ", subject, " is ", AddressClassName(classified.address_class),
-                   "; no --origin-allow range covers it"));
+  return absl::PermissionDeniedError(absl::StrCat("origin address ", subject, " is ",
+                                                  AddressClassName(classified.address_class),
+                                                  "; no --origin-allow range covers it"));
 }
 
 absl::Status OriginPolicy::CheckOriginHost(absl::string_view host) const {

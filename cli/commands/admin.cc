@@ -76,13 +76,13 @@ void RenderTenant(std::ostream& out, const certgate::v1::Tenant& tenant) {
   out << FormatFields({
       {"Tenant", tenant.name()},
       {"Tenant id", tenant.id()},
-      {"Zones", QuotaField(absl::StrCat(tenant.usage().zones()), quota.max_zones(),
-                           own.has_max_zones())},
+      {"Zones",
+       QuotaField(absl::StrCat(tenant.usage().zones()), quota.max_zones(), own.has_max_zones())},
       {"Config bytes", QuotaField(absl::StrCat(tenant.usage().config_bytes()),
                                   quota.max_config_bytes(), own.has_max_config_bytes())},
       {"CAs per zone", QuotaField("", quota.max_cas_per_zone(), own.has_max_cas_per_zone())},
-      {"Revocations per zone", QuotaField("", quota.max_revocations_per_zone(),
-                                          own.has_max_revocations_per_zone())},
+      {"Revocations per zone",
+       QuotaField("", quota.max_revocations_per_zone(), own.has_max_revocations_per_zone())},
   });
 }
 
@@ -165,8 +165,8 @@ void AddAdminCommands(CLI::App& app, CommandContext& context) {
   OnRun(list, context, [&context] { return ListTenants(context); });
   AddNameCommand(tenant, context, "delete", "Delete a tenant, its tokens and its zones", "NAME",
                  "Tenant name or id", &DeleteTenant);
-  AddNameCommand(tenant, context, "show", "Show a tenant, its quota and what it uses of it",
-                 "NAME", "Tenant name or id", &ShowTenant);
+  AddNameCommand(tenant, context, "show", "Show a tenant, its quota and what it uses of it", "NAME",
+                 "Tenant name or id", &ShowTenant);
   {
     auto flags = std::make_shared<QuotaFlags>();
     CLI::App* set = tenant->add_subcommand(

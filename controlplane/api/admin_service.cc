@@ -85,7 +85,7 @@ absl::StatusOr<v1::ListTenantsResponse> AdminServiceImpl::DoListTenants() {
 }
 
 absl::StatusOr<v1::Tenant> AdminServiceImpl::DescribeTenant(StoreTransaction& txn,
-                                                             const TenantRow& row) {
+                                                            const TenantRow& row) {
   v1::Tenant tenant;
   tenant.set_id(row.id);
   tenant.set_name(row.name);

@@ -49,7 +49,8 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   absl::StatusOr<certgate::v1::CreateTenantTokenResponse> DoCreateToken(const std::string& tenant);
   absl::StatusOr<certgate::v1::RevokeTenantTokenResponse> DoRevokeToken(
       const std::string& token_id);
-  absl::StatusOr<certgate::v1::Tenant> DoSetQuota(const certgate::v1::SetTenantQuotaRequest& request);
+  absl::StatusOr<certgate::v1::Tenant> DoSetQuota(
+      const certgate::v1::SetTenantQuotaRequest& request);
   // DescribeTenant: the tenant as ListTenants and GetTenant show it.
   absl::StatusOr<certgate::v1::Tenant> DescribeTenant(StoreTransaction& txn, const TenantRow& row);
 

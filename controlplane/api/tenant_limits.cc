@@ -8,14 +8,12 @@ TenantLimits TenantLimits::WithOverrides(const TenantQuotaRow& quota) const {
   TenantLimits out = *this;
   out.max_zones = quota.max_zones.value_or(max_zones);
   out.max_cas_per_zone = quota.max_cas_per_zone.value_or(max_cas_per_zone);
-  out.max_revocations_per_zone =
-      quota.max_revocations_per_zone.value_or(max_revocations_per_zone);
+  out.max_revocations_per_zone = quota.max_revocations_per_zone.value_or(max_revocations_per_zone);
   out.max_config_bytes = quota.max_config_bytes.value_or(max_config_bytes);
   return out;
 }
 
-absl::Status QuotaExceeded(const std::string& what, int64_t value, const char* limit,
-                           int64_t max) {
+absl::Status QuotaExceeded(const std::string& what, int64_t value, const char* limit, int64_t max) {
   return absl::ResourceExhaustedError(
       absl::StrCat(what, " would be ", value, "; ", limit, " allows at most ", max));
 }

@@ -25,8 +25,7 @@ struct TenantLimits {
 
 // QuotaExceeded: RESOURCE_EXHAUSTED "<what> would be <value>; <limit> allows
 // at most <max>" (one line, naming the limit and its value).
-absl::Status QuotaExceeded(const std::string& what, int64_t value, const char* limit,
-                           int64_t max);
+absl::Status QuotaExceeded(const std::string& what, int64_t value, const char* limit, int64_t max);
 
 // ToProto: the limits as the admin API shows them.
 certgate::v1::TenantQuota ToProto(const TenantLimits& limits);

@@ -220,8 +220,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, caller.tenant_id));
         ASSIGN_OR_RETURN(int zones, txn.CountZones(caller.tenant_id));
         if (zones + 1 > limits.max_zones) {
-          return QuotaExceeded("the tenant's zone count", zones + 1, "max-zones",
-                               limits.max_zones);
+          return QuotaExceeded("the tenant's zone count", zones + 1, "max-zones", limits.max_zones);
         }
         // A wildcard and the exact names it covers belong to one tenant:
         // otherwise a tenant could take traffic another's wildcard serves.
@@ -596,29 +595,28 @@ absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
   revocation.set_created_unix(NowUnix());
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeTrust(caller, request.hostname(), "Revoke",
-                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-                    for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
-                      if (existing.id() == revocation.id()) {
-                        return absl::AlreadyExistsError(
-                            absl::StrCat("serial ", revocation.serial_hex(), " is already revoked",
-                                         revocation.issuer().empty()
-                                             ? " under every issuer"
-                                             : absl::StrCat(" under ", revocation.issuer())));
-                      }
-                    }
-                    ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
-                    if (zone.zone.revocations_size() + 1 > limits.max_revocations_per_zone) {
-                      return QuotaExceeded(
-                          absl::StrCat("zone ", zone.hostname, "'s revocations"),
-                          zone.zone.revocations_size() + 1, "max-revocations-per-zone",
-                          limits.max_revocations_per_zone);
-                    }
-                    *zone.zone.add_revocations() = revocation;
-                    txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
-                                               " issuer=", revocation.issuer()));
-                    return absl::OkStatus();
-                  }));
+      ChangeTrust(
+          caller, request.hostname(), "Revoke",
+          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+            for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
+              if (existing.id() == revocation.id()) {
+                return absl::AlreadyExistsError(absl::StrCat(
+                    "serial ", revocation.serial_hex(), " is already revoked",
+                    revocation.issuer().empty() ? " under every issuer"
+                                                : absl::StrCat(" under ", revocation.issuer())));
+              }
+            }
+            ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+            if (zone.zone.revocations_size() + 1 > limits.max_revocations_per_zone) {
+              return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s revocations"),
+                                   zone.zone.revocations_size() + 1, "max-revocations-per-zone",
+                                   limits.max_revocations_per_zone);
+            }
+            *zone.zone.add_revocations() = revocation;
+            txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
+                                       " issuer=", revocation.issuer()));
+            return absl::OkStatus();
+          }));
   certgate::v1::RevokeResponse response;
   *response.mutable_revocation() = std::move(revocation);
   response.set_config_version(version);

@@ -140,10 +140,9 @@ absl::Status StoreTransaction::SetTenantQuota(const std::string& tenant_id,
 absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& tenant_id,
                                                             int64_t except_zone_id) {
   // length() of a BLOB reads only the record header, not the zone itself.
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("SELECT COALESCE(SUM(length(zone) + "
-                                "length(CAST(server_key_pem AS BLOB))), 0) "
-                                "FROM zones WHERE tenant_id=?1 AND id<>?2"));
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT COALESCE(SUM(length(zone) + "
+                                                "length(CAST(server_key_pem AS BLOB))), 0) "
+                                                "FROM zones WHERE tenant_id=?1 AND id<>?2"));
   stmt.BindText(1, tenant_id);
   stmt.BindInt64(2, except_zone_id);
   RETURN_IF_ERROR(stmt.Step().status());

@@ -62,12 +62,10 @@ absl::StatusOr<std::unique_ptr<const OriginGuard>> OriginGuard::Create(
     OriginPolicy policy, const std::vector<OwnListener>& own) {
   std::vector<Own> resolved;
   for (const OwnListener& listener : own) {
-    absl::StatusOr<ResolvedAddress> address =
-        Resolve(listener.address.host, listener.address.port);
+    absl::StatusOr<ResolvedAddress> address = Resolve(listener.address.host, listener.address.port);
     if (!address.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--", listener.name, " ",
-                                                     listener.address.ToString(), ": ",
-                                                     address.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", listener.name, " ", listener.address.ToString(), ": ", address.status().message()));
     }
     std::optional<IpAddress> ip =
         IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&address->addr));
@@ -79,7 +77,8 @@ absl::StatusOr<std::unique_ptr<const OriginGuard>> OriginGuard::Create(
     }
     resolved.push_back(Own{listener.name, ip, listener.address.port});
   }
-  return std::unique_ptr<const OriginGuard>(new OriginGuard(std::move(policy), std::move(resolved)));
+  return std::unique_ptr<const OriginGuard>(
+      new OriginGuard(std::move(policy), std::move(resolved)));
 }
 
 std::optional<OriginGuard::Refusal> OriginGuard::Check(const sockaddr* addr) const {

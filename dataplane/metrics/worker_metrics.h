@@ -45,7 +45,8 @@ class WorkerMetrics {
   LabeledCounter cert_invalid;  // zone, reason
   LabeledCounter requests;      // zone, code
   LabeledCounter zone_traffic;  // zone id, status
-  LabeledCounter origin_refused;  // zone, reason
+  // Keyed by zone and reason.
+  LabeledCounter origin_refused;
 };
 
 }  // namespace certgate::edge

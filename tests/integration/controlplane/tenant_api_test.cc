@@ -274,8 +274,9 @@ TEST_F(TenantApiTest, OriginsOutsideThePolicyAreRefused) {
     std::string message;
   };
   const Case cases[] = {
-      {"http://169.254.169.254", "origin address 169.254.169.254 is link-local; only an "
-                                 "--origin-allow range inside 169.254.0.0/16 allows it"},
+      {"http://169.254.169.254",
+       "origin address 169.254.169.254 is link-local; only an "
+       "--origin-allow range inside 169.254.0.0/16 allows it"},
       {"http://169.254.169.254:80/", "169.254.169.254 is link-local"},
       {"http://[fe80::1]:8080", "origin address fe80::1 is link-local"},
       {"http://0.0.0.0:8080", "origin address 0.0.0.0 is unspecified; no --origin-allow range"},
@@ -306,8 +307,8 @@ TEST_F(TenantApiTest, OriginsOutsideThePolicyAreRefused) {
   CreateZone("ssrf.example.test");
   v1::UpdateZoneRequest update;
   update.set_hostname("ssrf.example.test");
-  for (const std::string origin :
-       {"http://localhost:8080", "https://8.8.8.8", "http://127.0.0.2:9", "http://[2606:4700::1]"}) {
+  for (const std::string origin : {"http://localhost:8080", "https://8.8.8.8", "http://127.0.0.2:9",
+                                   "http://[2606:4700::1]"}) {
     update.set_origin(origin);
     v1::ZoneResponse response;
     grpc::Status status = Call(&v1::TenantService::Stub::UpdateZone, update, &response);

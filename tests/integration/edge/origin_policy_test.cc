@@ -1,17 +1,17 @@
 // The edge's origin address policy against real processes: the address a
 // host name resolves to is judged at every connect, and the edge never
 // connects to its own listen or metrics sockets.
-#include <netdb.h>
-#include <sys/socket.h>
+#include "common/origin_policy.h"
 
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/origin_policy.h"
 #include "gtest/gtest.h"
 #include "tests/integration/edge/edge_environment.h"
 
@@ -82,8 +82,7 @@ TEST_F(EdgeOriginPolicyTest, HostNameResolvingToLoopbackIs502UnlessAllowed) {
   EXPECT_TRUE(absl::StrContains(log, "named.pizza")) << log;
   EXPECT_TRUE(absl::StrContains(log, "origin refused: origin address 127.0.0.1 is loopback"))
       << log;
-  EXPECT_EQ(env_->Metric(
-                "certgate_origin_refused_total{zone=\"named.pizza\",reason=\"loopback\"}"),
+  EXPECT_EQ(env_->Metric("certgate_origin_refused_total{zone=\"named.pizza\",reason=\"loopback\"}"),
             1);
 
   // The same zone works on an edge that allows loopback.
@@ -126,12 +125,12 @@ TEST_F(EdgeOriginPolicyTest, OwnMetricsAndListenSocketsAre502) {
   EXPECT_TRUE(absl::StrContains(log, "this edge's own --metrics-listen socket")) << log;
   EXPECT_TRUE(absl::StrContains(log, "this edge's own --listen socket")) << log;
   EXPECT_TRUE(absl::StrContains(log, "peek.pizza")) << log;
-  EXPECT_EQ(env_->Metric(
-                "certgate_origin_refused_total{zone=\"peek.pizza\",reason=\"own-listener\"}"),
-            1);
-  EXPECT_EQ(env_->Metric(
-                "certgate_origin_refused_total{zone=\"loop.pizza\",reason=\"own-listener\"}"),
-            1);
+  EXPECT_EQ(
+      env_->Metric("certgate_origin_refused_total{zone=\"peek.pizza\",reason=\"own-listener\"}"),
+      1);
+  EXPECT_EQ(
+      env_->Metric("certgate_origin_refused_total{zone=\"loop.pizza\",reason=\"own-listener\"}"),
+      1);
   // The echo origin on another loopback port still works.
   uint64_t ok = env_->CreateZone(tenant_, "fine.pizza", v1::MODE_REPORT);
   ASSERT_TRUE(env_->WaitForVersion(ok));
@@ -143,21 +142,21 @@ TEST_F(EdgeOriginPolicyTest, WildcardListenerRefusesEveryLocalAddressOnItsPort) 
   std::string error;
   // A second listener on 0.0.0.0 (curl keeps using the one on 127.0.0.1).
   int port = FreePort();
-  ASSERT_TRUE(env_->StartEdge(&error, {"--origin-allow", "127.0.0.0/8", "--listen",
-                                        absl::StrCat("0.0.0.0:", port)}))
+  ASSERT_TRUE(env_->StartEdge(
+      &error, {"--origin-allow", "127.0.0.0/8", "--listen", absl::StrCat("0.0.0.0:", port)}))
       << error;
   uint64_t v = env_->CreateZone(tenant_, "wild.pizza", v1::MODE_REPORT,
                                 absl::StrCat("http://127.0.0.9:", port));
   ASSERT_TRUE(env_->WaitForVersion(v));
   HttpResult r = env_->Curl("wild.pizza", "/", nullptr);
   EXPECT_EQ(r.status, 502) << r.body;
-  EXPECT_TRUE(absl::StrContains(env_->edge_log(),
-                                absl::StrCat("origin address 127.0.0.9 port ", port,
-                                             " is this edge's own --listen socket")))
+  EXPECT_TRUE(absl::StrContains(
+      env_->edge_log(),
+      absl::StrCat("origin address 127.0.0.9 port ", port, " is this edge's own --listen socket")))
       << env_->edge_log();
-  EXPECT_EQ(env_->Metric(
-                "certgate_origin_refused_total{zone=\"wild.pizza\",reason=\"own-listener\"}"),
-            1);
+  EXPECT_EQ(
+      env_->Metric("certgate_origin_refused_total{zone=\"wild.pizza\",reason=\"own-listener\"}"),
+      1);
 }
 
 }  // namespace

@@ -113,8 +113,7 @@ INSTANTIATE_TEST_SUITE_P(
     Table, OriginPolicyTest,
     ::testing::Values(
         // Public unicast: always.
-        PolicyCase{V{}, "8.8.8.8", true, ""},
-        PolicyCase{V{}, "2606:4700::1111", true, ""},
+        PolicyCase{V{}, "8.8.8.8", true, ""}, PolicyCase{V{}, "2606:4700::1111", true, ""},
         PolicyCase{V{}, "::ffff:8.8.8.8", true, ""},
         // Default: every non-public class refused, naming address and class.
         PolicyCase{V{}, "127.0.0.1", false, "origin address 127.0.0.1 is loopback"},
@@ -128,8 +127,9 @@ INSTANTIATE_TEST_SUITE_P(
         PolicyCase{V{}, "169.254.169.254", false,
                    "169.254.169.254 is link-local; only an --origin-allow range inside "
                    "169.254.0.0/16"},
-        PolicyCase{V{}, "fe80::1", false, "fe80::1 is link-local; only an --origin-allow range "
-                                          "inside fe80::/10"},
+        PolicyCase{V{}, "fe80::1", false,
+                   "fe80::1 is link-local; only an --origin-allow range "
+                   "inside fe80::/10"},
         PolicyCase{V{}, "224.0.0.1", false, "224.0.0.1 is multicast"},
         PolicyCase{V{}, "ff02::1", false, "ff02::1 is multicast"},
         PolicyCase{V{}, "::ffff:169.254.169.254", false,
@@ -190,25 +190,22 @@ TEST_P(ParseCidrTest, ParsesOrRefuses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ParseCidrTest,
-    ::testing::Values(CidrCase{"127.0.0.0/8", "127.0.0.0/8", ""},
-                      CidrCase{"10.1.2.3", "10.1.2.3/32", ""},
-                      CidrCase{"0.0.0.0/0", "0.0.0.0/0", ""},
-                      CidrCase{"fe80::/10", "fe80::/10", ""},
-                      CidrCase{"FC00::/7", "fc00::/7", ""},
-                      CidrCase{"::1", "::1/128", ""},
-                      CidrCase{"10.0.0.1/8", "", "did you mean 10.0.0.0/8?"},
-                      CidrCase{"10.0.0.0/33", "", "prefix length must be 0 to 32"},
-                      CidrCase{"::/129", "", "prefix length must be 0 to 128"},
-                      CidrCase{"10.0.0.0/", "", "prefix length"},
-                      CidrCase{"10.0.0.0/-1", "", "prefix length"},
-                      CidrCase{"10.0.0.0/ 8", "", "prefix length"},
-                      CidrCase{"127.1/32", "", "not an IPv4 dotted quad"},
-                      CidrCase{"0x7f.0.0.0/8", "", "not an IPv4 dotted quad"},
-                      CidrCase{"2130706433", "", "not an IPv4 dotted quad"},
-                      CidrCase{"010.0.0.0/8", "", "not an IPv4 dotted quad"},
-                      CidrCase{"[::1]/128", "", "not an IPv4 dotted quad"},
-                      CidrCase{"localhost", "", "not an IPv4 dotted quad"},
-                      CidrCase{"", "", "not an IPv4 dotted quad"}));
+    ::testing::Values(
+        CidrCase{"127.0.0.0/8", "127.0.0.0/8", ""}, CidrCase{"10.1.2.3", "10.1.2.3/32", ""},
+        CidrCase{"0.0.0.0/0", "0.0.0.0/0", ""}, CidrCase{"fe80::/10", "fe80::/10", ""},
+        CidrCase{"FC00::/7", "fc00::/7", ""}, CidrCase{"::1", "::1/128", ""},
+        CidrCase{"10.0.0.1/8", "", "did you mean 10.0.0.0/8?"},
+        CidrCase{"10.0.0.0/33", "", "prefix length must be 0 to 32"},
+        CidrCase{"::/129", "", "prefix length must be 0 to 128"},
+        CidrCase{"10.0.0.0/", "", "prefix length"}, CidrCase{"10.0.0.0/-1", "", "prefix length"},
+        CidrCase{"10.0.0.0/ 8", "", "prefix length"},
+        CidrCase{"127.1/32", "", "not an IPv4 dotted quad"},
+        CidrCase{"0x7f.0.0.0/8", "", "not an IPv4 dotted quad"},
+        CidrCase{"2130706433", "", "not an IPv4 dotted quad"},
+        CidrCase{"010.0.0.0/8", "", "not an IPv4 dotted quad"},
+        CidrCase{"[::1]/128", "", "not an IPv4 dotted quad"},
+        CidrCase{"localhost", "", "not an IPv4 dotted quad"},
+        CidrCase{"", "", "not an IPv4 dotted quad"}));
 
 struct HostCase {
   std::string origin;
@@ -233,29 +230,29 @@ TEST_P(CheckOriginUrlTest, JudgesLiteralsAndDisguisedAddresses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, CheckOriginUrlTest,
-    ::testing::Values(
-        HostCase{"http://127.0.0.1:8080", true, ""},
-        HostCase{"https://8.8.8.8", true, ""},
-        HostCase{"http://[2606:4700::1111]:80", true, ""},
-        // Names are judged by the edge when it resolves them.
-        HostCase{"http://localhost:8080", true, ""},
-        HostCase{"https://origin.example.com", true, ""},
-        HostCase{"http://169.254.169.254", false, "169.254.169.254 is link-local"},
-        HostCase{"http://169.254.169.254:80", false, "169.254.169.254 is link-local"},
-        HostCase{"http://[fe80::1]:8080", false, "fe80::1 is link-local"},
-        HostCase{"http://[::ffff:169.254.169.254]", false, "is link-local"},
-        HostCase{"http://[::ffff:a9fe:a9fe]:80", false, "is link-local"},
-        HostCase{"http://0.0.0.0:8080", false, "0.0.0.0 is unspecified"},
-        HostCase{"http://[::]:8080", false, ":: is unspecified"},
-        HostCase{"http://10.0.0.1", false, "10.0.0.1 is private"},
-        HostCase{"http://[::1]:8080", false, "::1 is loopback"},
-        // What inet_aton (and so getaddrinfo) reads as an address is one.
-        HostCase{"http://0x7f.1:8080", false, "IPv4 address 127.0.0.1 in a non-standard spelling"},
-        HostCase{"http://2130706433", false, "IPv4 address 127.0.0.1"},
-        HostCase{"http://127.1", false, "IPv4 address 127.0.0.1"},
-        HostCase{"http://0xa9fea9fe", false, "IPv4 address 169.254.169.254"},
-        HostCase{"http://0251.0376.0251.0376", false, "IPv4 address 169.254.169.254"},
-        HostCase{"ftp://127.0.0.1", false, "must start with http:// or https://"}));
+    ::testing::Values(HostCase{"http://127.0.0.1:8080", true, ""},
+                      HostCase{"https://8.8.8.8", true, ""},
+                      HostCase{"http://[2606:4700::1111]:80", true, ""},
+                      // Names are judged by the edge when it resolves them.
+                      HostCase{"http://localhost:8080", true, ""},
+                      HostCase{"https://origin.example.com", true, ""},
+                      HostCase{"http://169.254.169.254", false, "169.254.169.254 is link-local"},
+                      HostCase{"http://169.254.169.254:80", false, "169.254.169.254 is link-local"},
+                      HostCase{"http://[fe80::1]:8080", false, "fe80::1 is link-local"},
+                      HostCase{"http://[::ffff:169.254.169.254]", false, "is link-local"},
+                      HostCase{"http://[::ffff:a9fe:a9fe]:80", false, "is link-local"},
+                      HostCase{"http://0.0.0.0:8080", false, "0.0.0.0 is unspecified"},
+                      HostCase{"http://[::]:8080", false, ":: is unspecified"},
+                      HostCase{"http://10.0.0.1", false, "10.0.0.1 is private"},
+                      HostCase{"http://[::1]:8080", false, "::1 is loopback"},
+                      // What inet_aton (and so getaddrinfo) reads as an address is one.
+                      HostCase{"http://0x7f.1:8080", false,
+                               "IPv4 address 127.0.0.1 in a non-standard spelling"},
+                      HostCase{"http://2130706433", false, "IPv4 address 127.0.0.1"},
+                      HostCase{"http://127.1", false, "IPv4 address 127.0.0.1"},
+                      HostCase{"http://0xa9fea9fe", false, "IPv4 address 169.254.169.254"},
+                      HostCase{"http://0251.0376.0251.0376", false, "IPv4 address 169.254.169.254"},
+                      HostCase{"ftp://127.0.0.1", false, "must start with http:// or https://"}));
 
 TEST(OriginPolicyCreateTest, NamesTheBadFlag) {
   absl::StatusOr<OriginPolicy> policy = OriginPolicy::Create({"127.0.0.0/8", "10.0.0.1/8"});
