@@ -139,10 +139,12 @@ absl::Status StoreTransaction::SetTenantQuota(const std::string& tenant_id,
 
 absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& tenant_id,
                                                             int64_t except_zone_id) {
-  // length() of a BLOB reads only the record header, not the zone itself.
-  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT COALESCE(SUM(length(zone) + "
-                                                "length(CAST(server_key_pem AS BLOB))), 0) "
-                                                "FROM zones WHERE tenant_id=?1 AND id<>?2"));
+  // tenant_usage is kept by triggers (migration 2): one row, not a scan.
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT COALESCE((SELECT config_bytes FROM tenant_usage WHERE tenant_id=?1), 0) "
+                   "- COALESCE((SELECT length(zone) + length(CAST(server_key_pem AS BLOB)) "
+                   "FROM zones WHERE id=?2 AND tenant_id=?1), 0)"));
   stmt.BindText(1, tenant_id);
   stmt.BindInt64(2, except_zone_id);
   RETURN_IF_ERROR(stmt.Step().status());

@@ -143,6 +143,75 @@ TEST_F(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
                   .ok());
 }
 
+// The config-bytes quota reads tenant_usage, which triggers keep equal to
+// the stored size of the tenant's zones through insert, update and delete.
+TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
+  auto config_bytes = [&](int64_t except = 0) {
+    int64_t bytes = -1;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreTransaction& txn) -> absl::Status {
+                      ASSIGN_OR_RETURN(bytes, txn.TenantConfigBytes("t1", except));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return bytes;
+  };
+  auto size_of = [](const ZoneRow& row) {
+    return static_cast<int64_t>(row.zone.SerializeAsString().size() + row.server_key_pem.size());
+  };
+  EXPECT_EQ(config_bytes(), 0);
+  auto a = AddZone("a.example.test");
+  auto b = AddZone("b.example.test");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ZoneRow row;
+  row.zone.set_hostname("a.example.test");
+  row.server_key_pem = "key";
+  int64_t one = size_of(row);
+  EXPECT_EQ(config_bytes(), 2 * one);
+  EXPECT_EQ(config_bytes(*a), one);
+
+  ASSERT_TRUE(store_
+                  ->Mutate("t1/tok", "Grow",
+                           [&](StoreTransaction& txn) -> absl::Status {
+                             ASSIGN_OR_RETURN(std::optional<ZoneRow> zone, txn.FindZoneById(*a));
+                             zone->zone.set_origin(std::string(1000, 'o'));
+                             zone->server_key_pem = std::string(500, 'k');
+                             row = *zone;
+                             return txn.UpdateZone(*zone);
+                           })
+                  .ok());
+  EXPECT_EQ(config_bytes(), one + size_of(row));
+  EXPECT_EQ(config_bytes(*a), one);
+  EXPECT_EQ(config_bytes(*b), size_of(row));
+
+  ASSERT_TRUE(store_
+                  ->Mutate("t1/tok", "DeleteZone",
+                           [&](StoreTransaction& txn) { return txn.DeleteZone(*a); })
+                  .ok());
+  EXPECT_EQ(config_bytes(), one);
+
+  // Quota rows: unset limits read back unset, set ones as set.
+  TenantQuotaRow quota;
+  quota.max_zones = 0;
+  quota.max_config_bytes = 123;
+  ASSERT_TRUE(store_
+                  ->Mutate("admin", "SetTenantQuota",
+                           [&](StoreTransaction& txn) { return txn.SetTenantQuota("t1", quota); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantQuotaRow read, txn.TenantQuota("t1"));
+                    EXPECT_EQ(read.max_zones, std::optional<int64_t>(0));
+                    EXPECT_EQ(read.max_config_bytes, std::optional<int64_t>(123));
+                    EXPECT_FALSE(read.max_cas_per_zone.has_value());
+                    EXPECT_FALSE(read.max_revocations_per_zone.has_value());
+                    ASSIGN_OR_RETURN(TenantQuotaRow none, txn.TenantQuota("nobody"));
+                    EXPECT_FALSE(none.max_zones.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
   auto a = AddZone("a.example.test");
   ASSERT_TRUE(a.ok());
