@@ -157,6 +157,17 @@ absl::Status ZoneManager::CheckConfigBytes(StoreTransaction& txn, const ZoneRow&
   return absl::OkStatus();
 }
 
+absl::Status ZoneManager::CheckRevocations(StoreTransaction& txn, const ZoneRow& zone,
+                                           size_t adding) const {
+  ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+  int64_t count = zone.zone.revocations_size() + static_cast<int64_t>(adding);
+  if (count > limits.max_revocations_per_zone) {
+    return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s revocations"), count,
+                         "max-revocations-per-zone", limits.max_revocations_per_zone);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> ZoneManager::ChangeZone(const Caller& caller, const std::string& hostname,
                                                  const std::string& action,
                                                  const ZoneChange& change, ZoneRow* result) {
@@ -595,28 +606,23 @@ absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
   revocation.set_created_unix(NowUnix());
   ASSIGN_OR_RETURN(
       uint64_t version,
-      ChangeTrust(
-          caller, request.hostname(), "Revoke",
-          [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
-            for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
-              if (existing.id() == revocation.id()) {
-                return absl::AlreadyExistsError(absl::StrCat(
-                    "serial ", revocation.serial_hex(), " is already revoked",
-                    revocation.issuer().empty() ? " under every issuer"
-                                                : absl::StrCat(" under ", revocation.issuer())));
-              }
-            }
-            ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
-            if (zone.zone.revocations_size() + 1 > limits.max_revocations_per_zone) {
-              return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s revocations"),
-                                   zone.zone.revocations_size() + 1, "max-revocations-per-zone",
-                                   limits.max_revocations_per_zone);
-            }
-            *zone.zone.add_revocations() = revocation;
-            txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
-                                       " issuer=", revocation.issuer()));
-            return absl::OkStatus();
-          }));
+      ChangeTrust(caller, request.hostname(), "Revoke",
+                  [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                    for (const certgate::v1::Revocation& existing : zone.zone.revocations()) {
+                      if (existing.id() == revocation.id()) {
+                        return absl::AlreadyExistsError(
+                            absl::StrCat("serial ", revocation.serial_hex(), " is already revoked",
+                                         revocation.issuer().empty()
+                                             ? " under every issuer"
+                                             : absl::StrCat(" under ", revocation.issuer())));
+                      }
+                    }
+                    RETURN_IF_ERROR(CheckRevocations(txn, zone, 1));
+                    *zone.zone.add_revocations() = revocation;
+                    txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
+                                               " issuer=", revocation.issuer()));
+                    return absl::OkStatus();
+                  }));
   certgate::v1::RevokeResponse response;
   *response.mutable_revocation() = std::move(revocation);
   response.set_config_version(version);
@@ -674,14 +680,7 @@ absl::StatusOr<certgate::v1::AddCrlResponse> ZoneManager::AddCrl(
                             "CRL ", parsed.info.id(), " is already added to zone ", zone.hostname));
                       }
                     }
-                    ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
-                    int64_t revocations = zone.zone.revocations_size() +
-                                          static_cast<int64_t>(parsed.revocations.size());
-                    if (revocations > limits.max_revocations_per_zone) {
-                      return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s revocations"),
-                                           revocations, "max-revocations-per-zone",
-                                           limits.max_revocations_per_zone);
-                    }
+                    RETURN_IF_ERROR(CheckRevocations(txn, zone, parsed.revocations.size()));
                     for (certgate::v1::Revocation& revocation : parsed.revocations) {
                       *zone.zone.add_revocations() = std::move(revocation);
                     }

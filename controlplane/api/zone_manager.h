@@ -115,6 +115,9 @@ class ZoneManager {
   // that does not grow the zone always passes (so shrinking is possible).
   absl::Status CheckConfigBytes(StoreTransaction& txn, const ZoneRow& zone,
                                 int64_t size_before) const;
+  // CheckRevocations: RESOURCE_EXHAUSTED when `adding` more revocations
+  // take `zone` past max-revocations-per-zone.
+  absl::Status CheckRevocations(StoreTransaction& txn, const ZoneRow& zone, size_t adding) const;
 
   SqliteStore* store_;
   const EdgeCa* edge_ca_;
