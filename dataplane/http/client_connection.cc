@@ -797,9 +797,9 @@ void ClientConnection::ConnectOrigin() {
   if (std::optional<OriginGuard::Refusal> refused =
           ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
     ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
-    WriteLogLine(ctx_->connection_log_fd,
-                 FormatConnectionLogLine(absl::Now(), client_ip_, zone_->hostname,
-                                         absl::StrCat("origin refused: ", refused->reason)));
+    WriteLogLine(
+        ctx_->connection_log_fd,
+        FormatOriginRefusedLogLine(absl::Now(), client_ip_, zone_->hostname, refused->reason));
     // The client learns only that the origin is refused, not where it is.
     OriginFailed(502, "origin address refused by the edge's origin policy");
     return;

@@ -79,8 +79,11 @@ TEST_F(EdgeOriginPolicyTest, HostNameResolvingToLoopbackIs502UnlessAllowed) {
   // where the origin is.
   EXPECT_FALSE(absl::StrContains(refused.body, "127.0.0.1")) << refused.body;
   std::string log = env_->edge_log();
-  EXPECT_TRUE(absl::StrContains(log, "named.pizza")) << log;
-  EXPECT_TRUE(absl::StrContains(log, "origin refused: origin address 127.0.0.1 is loopback"))
+  EXPECT_TRUE(absl::StrContains(log, "\"event\":\"origin_refused\"")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "\"zone\":\"named.pizza\"")) << log;
+  EXPECT_TRUE(absl::StrContains(log,
+                                "\"reason\":\"origin address 127.0.0.1 is loopback; no "
+                                "--origin-allow range covers it\""))
       << log;
   EXPECT_EQ(env_->Metric("certgate_origin_refused_total{zone=\"named.pizza\",reason=\"loopback\"}"),
             1);
@@ -124,7 +127,8 @@ TEST_F(EdgeOriginPolicyTest, OwnMetricsAndListenSocketsAre502) {
   std::string log = env_->edge_log();
   EXPECT_TRUE(absl::StrContains(log, "this edge's own --metrics-listen socket")) << log;
   EXPECT_TRUE(absl::StrContains(log, "this edge's own --listen socket")) << log;
-  EXPECT_TRUE(absl::StrContains(log, "peek.pizza")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "\"zone\":\"peek.pizza\"")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "\"zone\":\"loop.pizza\"")) << log;
   EXPECT_EQ(
       env_->Metric("certgate_origin_refused_total{zone=\"peek.pizza\",reason=\"own-listener\"}"),
       1);
