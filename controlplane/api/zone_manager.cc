@@ -229,7 +229,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
           return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
         }
         ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, caller.tenant_id));
-        ASSIGN_OR_RETURN(int zones, txn.CountZones(caller.tenant_id));
+        ASSIGN_OR_RETURN(int64_t zones, txn.TenantZoneCount(caller.tenant_id));
         if (zones + 1 > limits.max_zones) {
           return QuotaExceeded("the tenant's zone count", zones + 1, "max-zones", limits.max_zones);
         }

@@ -151,6 +151,15 @@ absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& t
   return stmt.ColumnInt64(0);
 }
 
+absl::StatusOr<int64_t> StoreTransaction::TenantZoneCount(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT COALESCE((SELECT zones FROM tenant_usage WHERE tenant_id=?1), 0)"));
+  stmt.BindText(1, tenant_id);
+  RETURN_IF_ERROR(stmt.Step().status());
+  return stmt.ColumnInt64(0);
+}
+
 absl::Status StoreTransaction::InsertToken(const TokenRow& token) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO tokens(id, tenant_id, hash, created_unix) "

@@ -50,6 +50,8 @@ class StoreTransaction {
   // by triggers on `zones`, so it costs one row read.
   absl::StatusOr<int64_t> TenantConfigBytes(const std::string& tenant_id,
                                             int64_t except_zone_id = 0);
+  // TenantZoneCount: CountZones from the same trigger-kept row (one read).
+  absl::StatusOr<int64_t> TenantZoneCount(const std::string& tenant_id);
 
   // Tokens.
   absl::Status InsertToken(const TokenRow& token);

@@ -169,6 +169,17 @@ TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
   int64_t one = size_of(row);
   EXPECT_EQ(config_bytes(), 2 * one);
   EXPECT_EQ(config_bytes(*a), one);
+  auto zone_count = [&] {
+    int64_t count = -1;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreTransaction& txn) -> absl::Status {
+                      ASSIGN_OR_RETURN(count, txn.TenantZoneCount("t1"));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return count;
+  };
+  EXPECT_EQ(zone_count(), 2);
 
   ASSERT_TRUE(store_
                   ->Mutate("t1/tok", "Grow",
@@ -181,6 +192,7 @@ TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
                            })
                   .ok());
   EXPECT_EQ(config_bytes(), one + size_of(row));
+  EXPECT_EQ(zone_count(), 2);
   EXPECT_EQ(config_bytes(*a), one);
   EXPECT_EQ(config_bytes(*b), size_of(row));
 
@@ -189,6 +201,7 @@ TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
                            [&](StoreTransaction& txn) { return txn.DeleteZone(*a); })
                   .ok());
   EXPECT_EQ(config_bytes(), one);
+  EXPECT_EQ(zone_count(), 1);
 
   // Quota rows: unset limits read back unset, set ones as set.
   TenantQuotaRow quota;
@@ -207,6 +220,47 @@ TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
                     EXPECT_FALSE(read.max_revocations_per_zone.has_value());
                     ASSIGN_OR_RETURN(TenantQuotaRow none, txn.TenantQuota("nobody"));
                     EXPECT_FALSE(none.max_zones.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+// Zones written before migration 2 count: it fills tenant_usage from them.
+TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
+  SqliteStoreOptions options;
+  options.path = certgate::testing::MakeTempDir("cp-usage-migration") + "/store.db";
+  std::vector<Migration> first = {SchemaMigrations().front()};
+  int64_t bytes = 0;
+  {
+    options.migrations = &first;
+    auto old = SqliteStore::Open(options);
+    ASSERT_TRUE(old.ok()) << old.status();
+    ASSERT_TRUE((*old)
+                    ->Mutate("admin", "Seed",
+                             [&](StoreTransaction& txn) -> absl::Status {
+                               RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+                               for (const char* host : {"a.example.test", "bb.example.test"}) {
+                                 ZoneRow row;
+                                 row.tenant_id = "t1";
+                                 row.hostname = host;
+                                 row.zone.set_hostname(host);
+                                 row.server_key_pem = "key";
+                                 bytes += row.zone.ByteSizeLong() + row.server_key_pem.size();
+                                 RETURN_IF_ERROR(txn.InsertZone(row).status());
+                               }
+                               return absl::OkStatus();
+                             })
+                    .ok());
+  }
+  options.migrations = nullptr;
+  auto store = SqliteStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(int64_t zones, txn.TenantZoneCount("t1"));
+                    EXPECT_EQ(zones, 2);
+                    ASSIGN_OR_RETURN(int64_t config_bytes, txn.TenantConfigBytes("t1"));
+                    EXPECT_EQ(config_bytes, bytes);
                     return absl::OkStatus();
                   })
                   .ok());
