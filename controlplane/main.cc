@@ -12,9 +12,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "common/origin_policy.h"
 #include "controlplane/api/admin_service.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/edge_config_service.h"
@@ -83,7 +85,8 @@ int main(int argc, char** argv) {
   std::string tls_key;
   std::string edge_ca_dir;
   bool insecure = false;
-  int max_roots = 1000;
+  std::vector<std::string> origin_allow;
+  TenantLimits default_limits;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
       ->required();
@@ -98,9 +101,27 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain to serve TLS with");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   app.add_flag("--insecure", insecure, "Serve plaintext gRPC (only with this flag)");
-  app.add_option("--max-roots-per-zone", max_roots, "Most roots one zone may hold")
-      ->default_val(1000)
-      ->check(CLI::Range(1, 1000000));
+  app.add_option("--origin-allow", origin_allow,
+                 "CIDR a zone's origin address may be in besides public unicast (repeatable), "
+                 "e.g. 127.0.0.0/8 or 10.0.0.0/8; link-local and multicast need a range inside "
+                 "169.254.0.0/16, fe80::/10, 224.0.0.0/4 or ff00::/8");
+  app.add_option("--max-zones", default_limits.max_zones,
+                 "Default quota: zones per tenant (an admin can set a tenant's own)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--max-cas-per-zone,--max-roots-per-zone", default_limits.max_cas_per_zone,
+                 "Default quota: roots plus intermediates per zone")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--max-revocations-per-zone", default_limits.max_revocations_per_zone,
+                 "Default quota: revocations per zone (CRL entries included)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--max-config-bytes", default_limits.max_config_bytes,
+                 "Default quota: bytes a tenant's zones add to every edge's config (their "
+                 "stored size)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
   app.add_option("--edge-ca-dir", edge_ca_dir,
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
@@ -119,6 +140,11 @@ int main(int argc, char** argv) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
     return Fail(absl::StrCat("--listen ", listen, ": expected HOST:PORT"));
+  }
+  absl::StatusOr<certgate::OriginPolicy> origin_policy =
+      certgate::OriginPolicy::Create(origin_allow);
+  if (!origin_policy.ok()) {
+    return Fail(std::string(origin_policy.status().message()));
   }
   if (edge_ca_dir.empty()) {
     edge_ca_dir = DirectoryOf(db_path) + "/edge-ca";
@@ -171,10 +197,11 @@ int main(int argc, char** argv) {
   FleetStatus fleet(store->get());
   SnapshotBuilder builder(store->get());
   ZoneManagerOptions zone_options;
-  zone_options.max_roots_per_zone = max_roots;
+  zone_options.default_limits = default_limits;
+  zone_options.origin_policy = *origin_policy;
   ZoneManager zones(store->get(), edge_ca->get(), &fleet, zone_options);
   TenantServiceImpl tenant_service(&auth, &zones);
-  AdminServiceImpl admin_service(&auth, store->get(), &fleet);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits);
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });

@@ -82,7 +82,7 @@ check() {  # check DESCRIPTION COMMAND... ; COMMAND must succeed
 say "Starting the control plane, an echo origin and two edges (state in $state)"
 "$bin/certgate-control" --db "$state/certgate.db" --listen "$server" \
   --admin-token-file "$state/admin.token" --edge-token-file "$state/edge.token" \
-  --insecure >"$state/control.log" 2>&1 &
+  --origin-allow 127.0.0.0/8 --insecure >"$state/control.log" 2>&1 &
 pids+=($!)
 "$bin/certgate-echo-origin" --listen "127.0.0.1:$origin_port" >"$state/origin.log" 2>&1 &
 pids+=($!)
@@ -117,7 +117,8 @@ for n in 1 2; do
   port_var="edge${n}_port"; metrics_var="metrics${n}_port"
   "$bin/certgate-edge" --control "$server" --insecure --token-file "$state/edge.token" \
     --node-id "edge-$n" --listen "127.0.0.1:${!port_var}" --state-dir "$state/edge-$n" \
-    --metrics-listen "127.0.0.1:${!metrics_var}" --workers 1 >"$state/edge-$n.log" 2>&1 &
+    --metrics-listen "127.0.0.1:${!metrics_var}" --workers 1 --origin-allow 127.0.0.0/8 \
+    >"$state/edge-$n.log" 2>&1 &
   pids+=($!)
 done
 wait_port "$edge1_port"

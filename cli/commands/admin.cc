@@ -3,6 +3,7 @@
 #include <ostream>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/client/format.h"
 #include "cli/client/views.h"
@@ -62,6 +63,83 @@ int RevokeToken(CommandContext& context, const std::string& id) {
       [&](std::ostream& out, const auto&) { out << "Revoked token " << id << "\n"; });
 }
 
+// QuotaField: one limit as `tenant show` prints it: "used / limit" (or just
+// the limit), marked when it is the tenant's own rather than the default.
+std::string QuotaField(const std::string& used, int64_t limit, bool own) {
+  return absl::StrCat(used.empty() ? "" : absl::StrCat(used, " of "), limit,
+                      own ? " (set for this tenant)" : " (default)");
+}
+
+void RenderTenant(std::ostream& out, const certgate::v1::Tenant& tenant) {
+  const certgate::v1::TenantQuota& quota = tenant.quota();
+  const certgate::v1::TenantQuota& own = tenant.quota_overrides();
+  out << FormatFields({
+      {"Tenant", tenant.name()},
+      {"Tenant id", tenant.id()},
+      {"Zones",
+       QuotaField(absl::StrCat(tenant.usage().zones()), quota.max_zones(), own.has_max_zones())},
+      {"Config bytes", QuotaField(absl::StrCat(tenant.usage().config_bytes()),
+                                  quota.max_config_bytes(), own.has_max_config_bytes())},
+      {"CAs per zone", QuotaField("", quota.max_cas_per_zone(), own.has_max_cas_per_zone())},
+      {"Revocations per zone",
+       QuotaField("", quota.max_revocations_per_zone(), own.has_max_revocations_per_zone())},
+  });
+}
+
+int ShowTenant(CommandContext& context, const std::string& name) {
+  certgate::v1::GetTenantRequest request;
+  request.set_tenant(name);
+  return context.CallAndPrint(&AdminStub::GetTenant, request, RenderTenant);
+}
+
+// QuotaFlags: the values of `tenant set`'s limit flags, as typed.
+struct QuotaFlags {
+  std::string name;
+  std::string max_zones, max_cas_per_zone, max_revocations_per_zone, max_config_bytes;
+};
+
+int SetTenantQuota(CommandContext& context, const QuotaFlags& flags) {
+  certgate::v1::SetTenantQuotaRequest request;
+  request.set_tenant(flags.name);
+  certgate::v1::TenantQuota* quota = request.mutable_quota();
+  struct Flag {
+    const char* name;
+    const std::string& value;
+    void (certgate::v1::TenantQuota::*set)(int64_t);
+  };
+  const Flag all[] = {
+      {"max-zones", flags.max_zones, &certgate::v1::TenantQuota::set_max_zones},
+      {"max-cas-per-zone", flags.max_cas_per_zone,
+       &certgate::v1::TenantQuota::set_max_cas_per_zone},
+      {"max-revocations-per-zone", flags.max_revocations_per_zone,
+       &certgate::v1::TenantQuota::set_max_revocations_per_zone},
+      {"max-config-bytes", flags.max_config_bytes,
+       &certgate::v1::TenantQuota::set_max_config_bytes},
+  };
+  bool any = false;
+  for (const Flag& flag : all) {
+    if (flag.value.empty()) {
+      continue;
+    }
+    any = true;
+    int64_t value = 0;
+    if (flag.value == "default") {
+      request.add_reset(flag.name);
+    } else if (absl::SimpleAtoi(flag.value, &value) && value >= 0) {
+      (quota->*flag.set)(value);
+    } else {
+      return context.UsageError(absl::StrCat("--", flag.name, " \"", flag.value,
+                                             "\": expected a number (0 or more) or \"default\""));
+    }
+  }
+  if (!any) {
+    return context.UsageError(
+        "give at least one of --max-zones, --max-cas-per-zone, --max-revocations-per-zone, "
+        "--max-config-bytes");
+  }
+  return context.CallAndPrint(&AdminStub::SetTenantQuota, request, RenderTenant);
+}
+
 // AddNameCommand adds a subcommand taking one required positional.
 void AddNameCommand(CLI::App* group, CommandContext& context, const std::string& name,
                     const std::string& description, const std::string& positional,
@@ -87,6 +165,23 @@ void AddAdminCommands(CLI::App& app, CommandContext& context) {
   OnRun(list, context, [&context] { return ListTenants(context); });
   AddNameCommand(tenant, context, "delete", "Delete a tenant, its tokens and its zones", "NAME",
                  "Tenant name or id", &DeleteTenant);
+  AddNameCommand(tenant, context, "show", "Show a tenant, its quota and what it uses of it", "NAME",
+                 "Tenant name or id", &ShowTenant);
+  {
+    auto flags = std::make_shared<QuotaFlags>();
+    CLI::App* set = tenant->add_subcommand(
+        "set", "Set a tenant's quota; a limit given as \"default\" returns to the default");
+    set->add_option("NAME", flags->name, "Tenant name or id")->required();
+    set->add_option("--max-zones", flags->max_zones, "Zones the tenant may own");
+    set->add_option("--max-cas-per-zone", flags->max_cas_per_zone,
+                    "Roots plus intermediates in one zone");
+    set->add_option("--max-revocations-per-zone", flags->max_revocations_per_zone,
+                    "Revocations in one zone (CRL entries included)");
+    set->add_option("--max-config-bytes", flags->max_config_bytes,
+                    "Bytes the tenant's zones add to every edge's config (their stored size)");
+    AddServerFlags(set, context);
+    OnRun(set, context, [&context, flags] { return SetTenantQuota(context, *flags); });
+  }
 
   CLI::App* token = AddGroup(*admin, "token", "Issue and revoke tenant tokens");
   AddNameCommand(token, context, "create", "Issue another token for a tenant; prints it once",

@@ -77,19 +77,106 @@ absl::StatusOr<v1::ListTenantsResponse> AdminServiceImpl::DoListTenants() {
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
     for (const TenantRow& row : tenants) {
-      v1::Tenant* tenant = response.add_tenants();
-      tenant->set_id(row.id);
-      tenant->set_name(row.name);
-      tenant->set_created_unix(row.created_unix);
-      ASSIGN_OR_RETURN(int zones, txn.CountZones(row.id));
-      tenant->set_zone_count(zones);
-      ASSIGN_OR_RETURN(std::vector<std::string> tokens, txn.TokenIds(row.id));
-      for (std::string& id : tokens) {
-        tenant->add_token_ids(std::move(id));
-      }
+      ASSIGN_OR_RETURN(*response.add_tenants(), DescribeTenant(txn, row));
     }
     return absl::OkStatus();
   }));
+  return response;
+}
+
+absl::StatusOr<v1::Tenant> AdminServiceImpl::DescribeTenant(StoreTransaction& txn,
+                                                            const TenantRow& row) {
+  v1::Tenant tenant;
+  tenant.set_id(row.id);
+  tenant.set_name(row.name);
+  tenant.set_created_unix(row.created_unix);
+  ASSIGN_OR_RETURN(int zones, txn.CountZones(row.id));
+  tenant.set_zone_count(zones);
+  ASSIGN_OR_RETURN(std::vector<std::string> tokens, txn.TokenIds(row.id));
+  for (std::string& id : tokens) {
+    tenant.add_token_ids(std::move(id));
+  }
+  ASSIGN_OR_RETURN(TenantQuotaRow quota, txn.TenantQuota(row.id));
+  *tenant.mutable_quota() = ToProto(default_limits_.WithOverrides(quota));
+  *tenant.mutable_quota_overrides() = ToProto(quota);
+  tenant.mutable_usage()->set_zones(zones);
+  ASSIGN_OR_RETURN(int64_t bytes, txn.TenantConfigBytes(row.id));
+  tenant.mutable_usage()->set_config_bytes(bytes);
+  return tenant;
+}
+
+absl::StatusOr<v1::Tenant> AdminServiceImpl::DoSetQuota(const v1::SetTenantQuotaRequest& request) {
+  const v1::TenantQuota& quota = request.quota();
+  // Each limit: its name (as the flags and messages spell it), whether the
+  // request sets it, the value, and the override it writes.
+  struct Limit {
+    const char* name;
+    bool set;
+    int64_t value;
+    std::optional<int64_t> TenantQuotaRow::*field;
+  };
+  const Limit limits[] = {
+      {"max-zones", quota.has_max_zones(), quota.max_zones(), &TenantQuotaRow::max_zones},
+      {"max-cas-per-zone", quota.has_max_cas_per_zone(), quota.max_cas_per_zone(),
+       &TenantQuotaRow::max_cas_per_zone},
+      {"max-revocations-per-zone", quota.has_max_revocations_per_zone(),
+       quota.max_revocations_per_zone(), &TenantQuotaRow::max_revocations_per_zone},
+      {"max-config-bytes", quota.has_max_config_bytes(), quota.max_config_bytes(),
+       &TenantQuotaRow::max_config_bytes},
+  };
+  for (const std::string& reset : request.reset()) {
+    bool known = false;
+    for (const Limit& limit : limits) {
+      known = known || reset == limit.name;
+      if (reset == limit.name && limit.set) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(limit.name, " is both set and reset in one request"));
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown limit \"", reset,
+          "\" (max-zones, max-cas-per-zone, max-revocations-per-zone, max-config-bytes)"));
+    }
+  }
+  bool any = !request.reset().empty();
+  for (const Limit& limit : limits) {
+    any = any || limit.set;
+    if (limit.set && limit.value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(limit.name, " must be 0 or more, not ", limit.value));
+    }
+  }
+  if (!any) {
+    return absl::InvalidArgumentError("no limit to change: set or reset at least one");
+  }
+  v1::Tenant response;
+  RETURN_IF_ERROR(store_
+                      ->Mutate(kAdminActor, "SetTenantQuota",
+                               [&](StoreTransaction& txn) -> absl::Status {
+                                 ASSIGN_OR_RETURN(TenantRow row, txn.FindTenant(request.tenant()));
+                                 ASSIGN_OR_RETURN(TenantQuotaRow current, txn.TenantQuota(row.id));
+                                 std::string detail = absl::StrCat(row.id, " ", row.name);
+                                 for (const Limit& limit : limits) {
+                                   if (limit.set) {
+                                     current.*limit.field = limit.value;
+                                     absl::StrAppend(&detail, " ", limit.name, "=", limit.value);
+                                   }
+                                 }
+                                 for (const std::string& reset : request.reset()) {
+                                   for (const Limit& limit : limits) {
+                                     if (reset == limit.name) {
+                                       current.*limit.field = std::nullopt;
+                                       absl::StrAppend(&detail, " ", limit.name, "=default");
+                                     }
+                                   }
+                                 }
+                                 RETURN_IF_ERROR(txn.SetTenantQuota(row.id, current));
+                                 txn.SetDetail(detail);
+                                 ASSIGN_OR_RETURN(response, DescribeTenant(txn, row));
+                                 return absl::OkStatus();
+                               })
+                      .status());
   return response;
 }
 
@@ -180,6 +267,26 @@ grpc::Status AdminServiceImpl::GetFleetStatus(grpc::ServerContext* context,
     RETURN_IF_ERROR(fleet_->Fill(&status, scope));
     return status;
   });
+}
+
+grpc::Status AdminServiceImpl::GetTenant(grpc::ServerContext* context,
+                                         const v1::GetTenantRequest* request,
+                                         v1::Tenant* response) {
+  return Serve(*auth_, context, response, [&]() -> absl::StatusOr<v1::Tenant> {
+    v1::Tenant tenant;
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(TenantRow row, txn.FindTenant(request->tenant()));
+      ASSIGN_OR_RETURN(tenant, DescribeTenant(txn, row));
+      return absl::OkStatus();
+    }));
+    return tenant;
+  });
+}
+
+grpc::Status AdminServiceImpl::SetTenantQuota(grpc::ServerContext* context,
+                                              const v1::SetTenantQuotaRequest* request,
+                                              v1::Tenant* response) {
+  return Serve(*auth_, context, response, [&] { return DoSetQuota(*request); });
 }
 
 }  // namespace certgate::controlplane

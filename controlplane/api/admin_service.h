@@ -3,6 +3,7 @@
 #include "absl/status/statusor.h"
 #include "certgate/v1/admin.grpc.pb.h"
 #include "controlplane/api/auth.h"
+#include "controlplane/api/tenant_limits.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
 
@@ -11,8 +12,10 @@ namespace certgate::controlplane {
 // AdminServiceImpl: tenants and their tokens, with the admin token.
 class AdminServiceImpl final : public certgate::v1::AdminService::Service {
  public:
-  AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet)
-      : auth_(auth), store_(store), fleet_(fleet) {}
+  // `default_limits`: every tenant's quota unless an admin set its own.
+  AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet,
+                   TenantLimits default_limits)
+      : auth_(auth), store_(store), fleet_(fleet), default_limits_(default_limits) {}
 
   grpc::Status CreateTenant(grpc::ServerContext* context,
                             const certgate::v1::CreateTenantRequest* request,
@@ -32,6 +35,12 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   grpc::Status GetFleetStatus(grpc::ServerContext* context,
                               const certgate::v1::GetFleetStatusRequest* request,
                               certgate::v1::StatusResponse* response) override;
+  grpc::Status GetTenant(grpc::ServerContext* context,
+                         const certgate::v1::GetTenantRequest* request,
+                         certgate::v1::Tenant* response) override;
+  grpc::Status SetTenantQuota(grpc::ServerContext* context,
+                              const certgate::v1::SetTenantQuotaRequest* request,
+                              certgate::v1::Tenant* response) override;
 
  private:
   absl::StatusOr<certgate::v1::CreateTenantResponse> DoCreateTenant(const std::string& name);
@@ -40,10 +49,15 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   absl::StatusOr<certgate::v1::CreateTenantTokenResponse> DoCreateToken(const std::string& tenant);
   absl::StatusOr<certgate::v1::RevokeTenantTokenResponse> DoRevokeToken(
       const std::string& token_id);
+  absl::StatusOr<certgate::v1::Tenant> DoSetQuota(
+      const certgate::v1::SetTenantQuotaRequest& request);
+  // DescribeTenant: the tenant as ListTenants and GetTenant show it.
+  absl::StatusOr<certgate::v1::Tenant> DescribeTenant(StoreTransaction& txn, const TenantRow& row);
 
   const Authenticator* auth_;
   SqliteStore* store_;
   FleetStatus* fleet_;
+  const TenantLimits default_limits_;
 };
 
 }  // namespace certgate::controlplane

@@ -104,6 +104,12 @@ absl::StatusOr<int> FindByIdPrefix(const google::protobuf::RepeatedPtrField<CaCe
   return found;
 }
 
+// StoredSize: what the zone counts against max-config-bytes; the same
+// measure as StoreTransaction::TenantConfigBytes.
+int64_t StoredSize(const ZoneRow& row) {
+  return static_cast<int64_t>(row.zone.ByteSizeLong() + row.server_key_pem.size());
+}
+
 std::vector<std::string> StatusHeaderList(const certgate::v1::StatusHeaderNames& names) {
   return {names.status(), names.ski(), names.error()};
 }
@@ -123,14 +129,56 @@ absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::s
   return row;
 }
 
+absl::Status ZoneManager::CheckOrigin(const std::string& origin) const {
+  absl::Status allowed = options_.origin_policy.CheckOriginUrl(origin);
+  if (!allowed.ok()) {
+    return absl::InvalidArgumentError(allowed.message());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TenantLimits> ZoneManager::LimitsOf(StoreTransaction& txn,
+                                                   const std::string& tenant_id) const {
+  ASSIGN_OR_RETURN(TenantQuotaRow quota, txn.TenantQuota(tenant_id));
+  return options_.default_limits.WithOverrides(quota);
+}
+
+absl::Status ZoneManager::CheckConfigBytes(StoreTransaction& txn, const ZoneRow& zone,
+                                           int64_t size_before) const {
+  int64_t size = StoredSize(zone);
+  if (size <= size_before) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+  ASSIGN_OR_RETURN(int64_t others, txn.TenantConfigBytes(zone.tenant_id, zone.id));
+  if (others + size > limits.max_config_bytes) {
+    return QuotaExceeded("the tenant's config bytes", others + size, "max-config-bytes",
+                         limits.max_config_bytes);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ZoneManager::CheckRevocations(StoreTransaction& txn, const ZoneRow& zone,
+                                           size_t adding) const {
+  ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+  int64_t count = zone.zone.revocations_size() + static_cast<int64_t>(adding);
+  if (count > limits.max_revocations_per_zone) {
+    return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s revocations"), count,
+                         "max-revocations-per-zone", limits.max_revocations_per_zone);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> ZoneManager::ChangeZone(const Caller& caller, const std::string& hostname,
                                                  const std::string& action,
                                                  const ZoneChange& change, ZoneRow* result) {
   return store_->Mutate(caller.actor(), action, [&](StoreTransaction& txn) -> absl::Status {
     ASSIGN_OR_RETURN(ZoneRow row, FindTenantZone(txn, caller, hostname));
     txn.SetDetail(row.hostname);
+    int64_t size_before = StoredSize(row);
     RETURN_IF_ERROR(change(row, txn));
     RETURN_IF_ERROR(CheckEdgeCanBuild(row));
+    RETURN_IF_ERROR(CheckConfigBytes(txn, row, size_before));
     RETURN_IF_ERROR(txn.UpdateZone(row));
     if (result != nullptr) {
       *result = std::move(row);
@@ -168,6 +216,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
     return absl::InvalidArgumentError("origin is required");
   }
   ASSIGN_OR_RETURN(std::string origin, NormalizeOrigin(request.origin()));
+  RETURN_IF_ERROR(CheckOrigin(origin));
   RETURN_IF_ERROR(ValidateMode(request.mode()));
   ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(hostname));
   ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo cert_info,
@@ -180,6 +229,11 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         ASSIGN_OR_RETURN(std::optional<ZoneRow> existing, txn.FindZoneByHostname(hostname));
         if (existing.has_value()) {
           return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
+        }
+        ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, caller.tenant_id));
+        ASSIGN_OR_RETURN(int64_t zones, txn.TenantZoneCount(caller.tenant_id));
+        if (zones + 1 > limits.max_zones) {
+          return QuotaExceeded("the tenant's zone count", zones + 1, "max-zones", limits.max_zones);
         }
         // A wildcard and the exact names it covers belong to one tenant:
         // otherwise a tenant could take traffic another's wildcard serves.
@@ -219,6 +273,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         zone.set_created_unix(NowUnix());
         row.server_key_pem = issued.key_pem;
         RETURN_IF_ERROR(CheckEdgeCanBuild(row));
+        RETURN_IF_ERROR(CheckConfigBytes(txn, row, 0));
         ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
         txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
         return absl::OkStatus();
@@ -271,6 +326,7 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
   std::string origin;
   if (!request.origin().empty()) {
     ASSIGN_OR_RETURN(origin, NormalizeOrigin(request.origin()));
+    RETURN_IF_ERROR(CheckOrigin(origin));
   }
   if (request.mode() == certgate::v1::MODE_UNSPECIFIED && origin.empty() &&
       !request.has_send_ca_names()) {
@@ -300,8 +356,6 @@ absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertif
     const Caller& caller, const certgate::v1::AddCaCertificatesRequest& request, CaKind kind) {
   ASSIGN_OR_RETURN(std::vector<ParsedCaCertificate> parsed,
                    ParseCaCertificates(request.data(), NowUnix()));
-  int limit =
-      kind == CaKind::kRoot ? options_.max_roots_per_zone : options_.max_intermediates_per_zone;
   certgate::v1::AddCaCertificatesResponse response;
   ASSIGN_OR_RETURN(
       uint64_t version,
@@ -318,10 +372,13 @@ absl::StatusOr<certgate::v1::AddCaCertificatesResponse> ZoneManager::AddCaCertif
                         }
                       }
                     }
-                    if (list->size() + static_cast<int>(parsed.size()) > limit) {
-                      return absl::ResourceExhaustedError(absl::StrCat(
-                          "zone ", zone.hostname, " would have ", list->size() + parsed.size(), " ",
-                          KindName(kind), "s; at most ", limit, " are allowed"));
+                    ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+                    int64_t cas = zone.zone.roots_size() + zone.zone.intermediates_size() +
+                                  static_cast<int64_t>(parsed.size());
+                    if (cas > limits.max_cas_per_zone) {
+                      return QuotaExceeded(
+                          absl::StrCat("zone ", zone.hostname, "'s roots and intermediates"), cas,
+                          "max-cas-per-zone", limits.max_cas_per_zone);
                     }
                     std::string detail = zone.hostname;
                     for (const ParsedCaCertificate& entry : parsed) {
@@ -571,11 +628,7 @@ absl::StatusOr<certgate::v1::RevokeResponse> ZoneManager::Revoke(
                                              : absl::StrCat(" under ", revocation.issuer())));
                       }
                     }
-                    if (zone.zone.revocations_size() >= options_.max_revocations_per_zone) {
-                      return absl::ResourceExhaustedError(
-                          absl::StrCat("zone ", zone.hostname, " already has ",
-                                       zone.zone.revocations_size(), " revocations"));
-                    }
+                    RETURN_IF_ERROR(CheckRevocations(txn, zone, 1));
                     *zone.zone.add_revocations() = revocation;
                     txn.SetDetail(absl::StrCat(zone.hostname, " serial=", revocation.serial_hex(),
                                                " issuer=", revocation.issuer()));
@@ -638,12 +691,7 @@ absl::StatusOr<certgate::v1::AddCrlResponse> ZoneManager::AddCrl(
                             "CRL ", parsed.info.id(), " is already added to zone ", zone.hostname));
                       }
                     }
-                    if (zone.zone.revocations_size() + static_cast<int>(parsed.revocations.size()) >
-                        options_.max_revocations_per_zone) {
-                      return absl::ResourceExhaustedError(
-                          absl::StrCat("zone ", zone.hostname, " would have more than ",
-                                       options_.max_revocations_per_zone, " revocations"));
-                    }
+                    RETURN_IF_ERROR(CheckRevocations(txn, zone, parsed.revocations.size()));
                     for (certgate::v1::Revocation& revocation : parsed.revocations) {
                       *zone.zone.add_revocations() = std::move(revocation);
                     }

@@ -7,7 +7,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "certgate/v1/tenant.pb.h"
+#include "common/origin_policy.h"
 #include "controlplane/api/auth.h"
+#include "controlplane/api/tenant_limits.h"
 #include "controlplane/pki/edge_ca.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
@@ -15,10 +17,12 @@
 namespace certgate::controlplane {
 
 struct ZoneManagerOptions {
-  int max_roots_per_zone = 1000;
-  int max_intermediates_per_zone = 1000;
+  // Every tenant's quota unless an admin set its own.
+  TenantLimits default_limits;
   int max_header_mappings_per_zone = 64;
-  int max_revocations_per_zone = 100000;
+  // Which origin addresses a zone may name. Only literal addresses are
+  // judged here; the edge judges what a host name resolves to.
+  OriginPolicy origin_policy;
 };
 
 // Which list of CA certificates a call is about.
@@ -101,6 +105,19 @@ class ZoneManager {
   // gets the config version the zone was read at.
   absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname,
                                    uint64_t* config_version = nullptr);
+  // CheckOrigin: INVALID_ARGUMENT naming the address and why when a
+  // normalized origin's literal address is outside the origin policy.
+  absl::Status CheckOrigin(const std::string& origin) const;
+  // LimitsOf: the quota `tenant_id` works under.
+  absl::StatusOr<TenantLimits> LimitsOf(StoreTransaction& txn, const std::string& tenant_id) const;
+  // CheckConfigBytes: RESOURCE_EXHAUSTED when `zone`, grown from
+  // `size_before` bytes, takes its tenant past max-config-bytes. A change
+  // that does not grow the zone always passes (so shrinking is possible).
+  absl::Status CheckConfigBytes(StoreTransaction& txn, const ZoneRow& zone,
+                                int64_t size_before) const;
+  // CheckRevocations: RESOURCE_EXHAUSTED when `adding` more revocations
+  // take `zone` past max-revocations-per-zone.
+  absl::Status CheckRevocations(StoreTransaction& txn, const ZoneRow& zone, size_t adding) const;
 
   SqliteStore* store_;
   const EdgeCa* edge_ca_;

@@ -57,10 +57,57 @@ INSERT INTO meta(key, value) VALUES ('config_version', 0);
 INSERT INTO meta(key, value) VALUES ('delta_floor', 0);
 )sql";
 
+// Per-tenant quota overrides; -1 in a column means the control plane's
+// default (set by its flags), so a default change reaches every tenant that
+// has no limit of its own. tenant_usage holds each tenant's zone count and
+// config bytes (the stored size of its zones: settings blob plus key), kept by
+// triggers so that every path that writes a zone counts, and a quota check
+// costs one row read rather than a scan of the tenant's zones.
+constexpr char kSchemaTenantQuotas[] = R"sql(
+CREATE TABLE tenant_quotas (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  max_zones INTEGER NOT NULL DEFAULT -1,
+  max_cas_per_zone INTEGER NOT NULL DEFAULT -1,
+  max_revocations_per_zone INTEGER NOT NULL DEFAULT -1,
+  max_config_bytes INTEGER NOT NULL DEFAULT -1
+);
+CREATE TABLE tenant_usage (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  zones INTEGER NOT NULL DEFAULT 0,
+  config_bytes INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO tenant_usage(tenant_id, zones, config_bytes)
+  SELECT tenant_id, COUNT(*), SUM(length(zone) + length(CAST(server_key_pem AS BLOB)))
+  FROM zones GROUP BY tenant_id;
+CREATE TRIGGER zones_usage_insert AFTER INSERT ON zones BEGIN
+  INSERT INTO tenant_usage(tenant_id, zones, config_bytes)
+    VALUES (NEW.tenant_id, 1, length(NEW.zone) + length(CAST(NEW.server_key_pem AS BLOB)))
+    ON CONFLICT(tenant_id) DO UPDATE SET zones = zones + 1,
+      config_bytes = config_bytes + excluded.config_bytes;
+END;
+CREATE TRIGGER zones_usage_delete AFTER DELETE ON zones BEGIN
+  UPDATE tenant_usage
+    SET zones = zones - 1,
+      config_bytes = config_bytes - (length(OLD.zone) + length(CAST(OLD.server_key_pem AS BLOB)))
+    WHERE tenant_id = OLD.tenant_id;
+END;
+CREATE TRIGGER zones_usage_update AFTER UPDATE OF tenant_id, zone, server_key_pem ON zones BEGIN
+  UPDATE tenant_usage
+    SET zones = zones - 1,
+      config_bytes = config_bytes - (length(OLD.zone) + length(CAST(OLD.server_key_pem AS BLOB)))
+    WHERE tenant_id = OLD.tenant_id;
+  INSERT INTO tenant_usage(tenant_id, zones, config_bytes)
+    VALUES (NEW.tenant_id, 1, length(NEW.zone) + length(CAST(NEW.server_key_pem AS BLOB)))
+    ON CONFLICT(tenant_id) DO UPDATE SET zones = zones + 1,
+      config_bytes = config_bytes + excluded.config_bytes;
+END;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}};
+  static const auto* migrations =
+      new std::vector<Migration>{{1, kSchemaV1}, {2, kSchemaTenantQuotas}};
   return *migrations;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "certgate/v1/common.pb.h"
@@ -13,6 +14,15 @@ struct TenantRow {
   std::string id;
   std::string name;
   int64_t created_unix = 0;
+};
+
+// TenantQuotaRow: the limits an admin set for one tenant; an unset one is
+// the control plane's default.
+struct TenantQuotaRow {
+  std::optional<int64_t> max_zones;
+  std::optional<int64_t> max_cas_per_zone;
+  std::optional<int64_t> max_revocations_per_zone;
+  std::optional<int64_t> max_config_bytes;
 };
 
 struct TokenRow {

@@ -90,6 +90,76 @@ absl::StatusOr<int> StoreTransaction::CountZones(const std::string& tenant_id) {
   return static_cast<int>(stmt.ColumnInt64(0));
 }
 
+namespace {
+
+// Quota columns hold -1 for "the default" (Statement has no NULL binding).
+constexpr int64_t kDefaultQuota = -1;
+
+int64_t QuotaColumn(const std::optional<int64_t>& value) { return value.value_or(kDefaultQuota); }
+
+std::optional<int64_t> QuotaValue(int64_t column) {
+  return column < 0 ? std::nullopt : std::optional<int64_t>(column);
+}
+
+}  // namespace
+
+absl::StatusOr<TenantQuotaRow> StoreTransaction::TenantQuota(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT max_zones, max_cas_per_zone, max_revocations_per_zone, "
+                                "max_config_bytes FROM tenant_quotas WHERE tenant_id=?1"));
+  stmt.BindText(1, tenant_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  TenantQuotaRow quota;
+  if (has_row) {
+    quota.max_zones = QuotaValue(stmt.ColumnInt64(0));
+    quota.max_cas_per_zone = QuotaValue(stmt.ColumnInt64(1));
+    quota.max_revocations_per_zone = QuotaValue(stmt.ColumnInt64(2));
+    quota.max_config_bytes = QuotaValue(stmt.ColumnInt64(3));
+  }
+  return quota;
+}
+
+absl::Status StoreTransaction::SetTenantQuota(const std::string& tenant_id,
+                                              const TenantQuotaRow& quota) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("INSERT INTO tenant_quotas(tenant_id, max_zones, max_cas_per_zone, "
+                   "max_revocations_per_zone, max_config_bytes) VALUES (?1, ?2, ?3, ?4, ?5) "
+                   "ON CONFLICT(tenant_id) DO UPDATE SET max_zones=excluded.max_zones, "
+                   "max_cas_per_zone=excluded.max_cas_per_zone, "
+                   "max_revocations_per_zone=excluded.max_revocations_per_zone, "
+                   "max_config_bytes=excluded.max_config_bytes"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindInt64(2, QuotaColumn(quota.max_zones));
+  stmt.BindInt64(3, QuotaColumn(quota.max_cas_per_zone));
+  stmt.BindInt64(4, QuotaColumn(quota.max_revocations_per_zone));
+  stmt.BindInt64(5, QuotaColumn(quota.max_config_bytes));
+  return stmt.Run();
+}
+
+absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& tenant_id,
+                                                            int64_t except_zone_id) {
+  // tenant_usage is kept by triggers (migration 2): one row, not a scan.
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT COALESCE((SELECT config_bytes FROM tenant_usage WHERE tenant_id=?1), 0) "
+                   "- COALESCE((SELECT length(zone) + length(CAST(server_key_pem AS BLOB)) "
+                   "FROM zones WHERE id=?2 AND tenant_id=?1), 0)"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindInt64(2, except_zone_id);
+  RETURN_IF_ERROR(stmt.Step().status());
+  return stmt.ColumnInt64(0);
+}
+
+absl::StatusOr<int64_t> StoreTransaction::TenantZoneCount(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT COALESCE((SELECT zones FROM tenant_usage WHERE tenant_id=?1), 0)"));
+  stmt.BindText(1, tenant_id);
+  RETURN_IF_ERROR(stmt.Step().status());
+  return stmt.ColumnInt64(0);
+}
+
 absl::Status StoreTransaction::InsertToken(const TokenRow& token) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO tokens(id, tenant_id, hash, created_unix) "

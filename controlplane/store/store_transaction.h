@@ -42,6 +42,16 @@ class StoreTransaction {
   // DeleteTenant removes its tokens and zones too (marking them changed).
   absl::Status DeleteTenant(const std::string& tenant_id);
   absl::StatusOr<int> CountZones(const std::string& tenant_id);
+  // TenantQuota: the limits an admin set for the tenant (none set: all unset).
+  absl::StatusOr<TenantQuotaRow> TenantQuota(const std::string& tenant_id);
+  absl::Status SetTenantQuota(const std::string& tenant_id, const TenantQuotaRow& quota);
+  // TenantConfigBytes: the stored size of the tenant's zones (settings blob
+  // plus key), leaving out zone `except_zone_id` (0: none). Kept up to date
+  // by triggers on `zones`, so it costs one row read.
+  absl::StatusOr<int64_t> TenantConfigBytes(const std::string& tenant_id,
+                                            int64_t except_zone_id = 0);
+  // TenantZoneCount: CountZones from the same trigger-kept row (one read).
+  absl::StatusOr<int64_t> TenantZoneCount(const std::string& tenant_id);
 
   // Tokens.
   absl::Status InsertToken(const TokenRow& token);

@@ -16,6 +16,7 @@
 #include "common/names.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/host_port.h"
+#include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/metrics/access_log.h"
@@ -786,6 +787,17 @@ void ClientConnection::ConnectOrigin() {
   absl::StatusOr<ResolvedAddress> addr = Resolve(zone_->origin.host, zone_->origin.port);
   if (!addr.ok()) {
     OriginFailed(502, addr.status().message());
+    return;
+  }
+  // Judged at every connect, on the address just resolved (DNS rebinding).
+  if (std::optional<OriginGuard::Refusal> refused =
+          ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
+    ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
+    WriteLogLine(
+        ctx_->connection_log_fd,
+        FormatOriginRefusedLogLine(absl::Now(), client_ip_, zone_->hostname, refused->reason));
+    // The client learns only that the origin is refused, not where it is.
+    OriginFailed(502, "origin address refused by the edge's origin policy");
     return;
   }
   int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

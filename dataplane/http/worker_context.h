@@ -12,6 +12,7 @@ struct event_base;
 namespace certgate::edge {
 
 class ClientConnection;
+class OriginGuard;
 class OriginPool;
 class TlsServer;
 class WorkerMetrics;
@@ -40,6 +41,8 @@ struct WorkerContext {
   event_base* base = nullptr;
   TlsServer* tls = nullptr;
   OriginPool* origins = nullptr;
+  // Judges every origin address before a connect (never null).
+  const OriginGuard* origin_guard = nullptr;
   WorkerMetrics* metrics = nullptr;
   const HttpOptions* options = nullptr;
   int access_log_fd = 1;

@@ -117,6 +117,10 @@ std::string EdgeMetrics::RenderPrometheus(const GlobalStats& global) const {
           "HTTP requests by zone and response code.", "zone", "code");
   Scalar(&out, "certgate_origin_errors_total", "counter",
          "Origin connection failures, resets and timeouts.", origin_errors);
+  Labeled(&out, workers_, &WorkerMetrics::origin_refused, "certgate_origin_refused_total",
+          "Origin connects refused by the origin address policy or because they pointed at "
+          "the edge itself, by zone and reason.",
+          "zone", "reason");
   Scalar(&out, "certgate_origin_retries_total", "counter",
          "Requests resent on a new connection after a pooled one turned out closed.",
          origin_retries);

@@ -22,6 +22,10 @@ void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int co
 
 void WorkerMetrics::OriginError() { origin_errors.fetch_add(1, std::memory_order_relaxed); }
 
+void WorkerMetrics::OriginRefused(absl::string_view zone, absl::string_view label) {
+  origin_refused.Increment(LabelKey(zone, label));
+}
+
 void WorkerMetrics::OriginRetry() { origin_retries.fetch_add(1, std::memory_order_relaxed); }
 
 void WorkerMetrics::OriginLatency(double seconds) {

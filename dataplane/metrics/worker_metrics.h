@@ -27,6 +27,9 @@ class WorkerMetrics {
   void RequestDone(absl::string_view zone, uint64_t zone_id, int code,
                    absl::string_view cert_status);
   void OriginError();
+  // OriginRefused counts a connect the origin guard refused, by zone and
+  // reason label (address class, or "own-listener").
+  void OriginRefused(absl::string_view zone, absl::string_view label);
   void OriginRetry();
   void OriginLatency(double seconds);
   void ConnectionOpened();
@@ -42,6 +45,8 @@ class WorkerMetrics {
   LabeledCounter cert_invalid;  // zone, reason
   LabeledCounter requests;      // zone, code
   LabeledCounter zone_traffic;  // zone id, status
+  // Keyed by zone and reason.
+  LabeledCounter origin_refused;
 };
 
 }  // namespace certgate::edge

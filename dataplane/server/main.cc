@@ -16,9 +16,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
 #include "dataplane/http/host_port.h"
+#include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
 #include "dataplane/server/edge_server.h"
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
       "proxies to the zone's origin"};
   std::string control, token_file, node_id, state_dir, metrics_listen, control_ca;
   std::vector<std::string> listen;
+  std::vector<std::string> origin_allow;
   unsigned hardware = std::thread::hardware_concurrency();
   int workers = hardware == 0 ? 1 : static_cast<int>(hardware);
   size_t cache_entries = 100000;
@@ -94,6 +97,11 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--metrics-listen", metrics_listen, "HOST:PORT for GET /metrics (plain HTTP)")
       ->required();
+  app.add_option("--origin-allow", origin_allow,
+                 "CIDR an origin's resolved address may be in besides public unicast "
+                 "(repeatable), e.g. 127.0.0.0/8; link-local and multicast need a range inside "
+                 "169.254.0.0/16, fe80::/10, 224.0.0.0/4 or ff00::/8. The edge's own listen and "
+                 "metrics sockets are always refused");
   app.add_option("--workers", workers, "Worker threads (default: number of cores)")
       ->check(CLI::Range(1, 256));
   app.add_option("--cache-entries", cache_entries,
@@ -169,6 +177,20 @@ int main(int argc, char** argv) {
   if (!metrics_address.ok()) {
     return Fail(std::string(metrics_address.status().message()));
   }
+  absl::StatusOr<certgate::OriginPolicy> origin_policy =
+      certgate::OriginPolicy::Create(origin_allow);
+  if (!origin_policy.ok()) {
+    return Fail(std::string(origin_policy.status().message()));
+  }
+  std::vector<OwnListener> own_listeners;
+  for (const HostPort& address : listen_addresses) {
+    own_listeners.push_back(OwnListener{"listen", address});
+  }
+  own_listeners.push_back(OwnListener{"metrics-listen", *metrics_address});
+  auto origin_guard = OriginGuard::Create(*origin_policy, own_listeners);
+  if (!origin_guard.ok()) {
+    return Fail(std::string(origin_guard.status().message()));
+  }
   if (!MakeDirs(state_dir)) {
     return Fail(absl::StrCat("cannot create state dir ", state_dir, ": ", strerror(errno)));
   }
@@ -238,6 +260,7 @@ int main(int argc, char** argv) {
           "limit %zu)\n",
           max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
+  server_options.worker.origin_guard = std::move(*origin_guard);
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {
     return Fail(std::string(server.status().message()));

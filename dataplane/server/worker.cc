@@ -15,6 +15,9 @@ namespace certgate::edge {
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, TlsServer* tls,
                                                        WorkerMetrics* metrics,
                                                        std::vector<int> listen_fds) {
+  if (options.origin_guard == nullptr) {
+    return absl::InvalidArgumentError("a worker needs an origin guard");
+  }
   std::unique_ptr<Worker> worker(new Worker());
   worker->options_ = std::move(options);
   worker->listen_fds_ = std::move(listen_fds);
@@ -34,6 +37,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   w->context_.base = w->base_;
   w->context_.tls = tls;
   w->context_.origins = &w->origins_;
+  w->context_.origin_guard = w->options_.origin_guard.get();
   w->context_.metrics = metrics;
   w->context_.options = &w->options_.http;
   w->context_.access_log_fd = w->options_.access_log_fd;

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/worker_context.h"
 
@@ -21,6 +22,8 @@ struct WorkerOptions {
   size_t max_connections = 0;  // 0: no limit
   int access_log_fd = 1;
   int connection_log_fd = 2;
+  // Which origin addresses connections may reach; required.
+  std::shared_ptr<const OriginGuard> origin_guard;
 };
 
 // Worker is one thread with its own event loop, its own listening sockets

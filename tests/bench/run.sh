@@ -323,7 +323,8 @@ nginx_port=$(free_port)
 mkdir -p "$work/cp"
 start control "${pin_client[@]}" "$bin/certgate-control" --db "$work/cp/certgate.db" \
   --listen "127.0.0.1:$cp_port" --admin-token-file "$work/cp/admin.token" \
-  --edge-token-file "$work/cp/edge.token" --insecure
+  --edge-token-file "$work/cp/edge.token" --insecure --origin-allow 127.0.0.0/8 \
+  --max-zones 1000000 --max-config-bytes 100000000000
 wait_port "$cp_port" 30 || { cat "$work/control.log" >&2; die "control plane did not start"; }
 for _ in $(seq 100); do [ -s "$work/cp/edge.token" ] && break; sleep 0.05; done
 admin_token=$(cat "$work/cp/admin.token")
@@ -370,7 +371,8 @@ start_edge() {  # cache entries ("" = default)
   start "edge$edge_run" "${pin_server[@]}" "${edge_bin_override:-$bin/certgate-edge}" --control "127.0.0.1:$cp_port" \
     --insecure --token-file "$work/cp/edge.token" --node-id bench-edge \
     --listen "127.0.0.1:$edge_port" --state-dir "$work/edge-state" \
-    --metrics-listen "127.0.0.1:$metrics_port" --workers 1 "${cache_args[@]}"
+    --metrics-listen "127.0.0.1:$metrics_port" --workers 1 --origin-allow 127.0.0.0/8 \
+    "${cache_args[@]}"
   eval "pid_edge=\$pid_edge$edge_run"
   wait_port "$edge_port" 30 || { tail -20 "$work/edge$edge_run.log" >&2; die "edge did not start"; }
   server_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve bench.test"; }

@@ -30,6 +30,8 @@ bool ControlPlaneProcess::Start(std::string* error) {
                                    dir_ + "/admin.token",
                                    "--edge-token-file",
                                    dir_ + "/edge.token"};
+  // Test origins run on loopback.
+  argv.insert(argv.end(), {"--origin-allow", "127.0.0.0/8"});
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   static int starts = 0;
   auto process = Subprocess::Start(argv, dir_ + "/control-" + std::to_string(++starts) + ".log");

@@ -63,11 +63,11 @@ class CliControlTest : public ::testing::Test {
     dir_ = new std::string(MakeTempDir("cli-control"));
     port_ = FreePort();
     address_ = new std::string(absl::StrCat("127.0.0.1:", port_));
-    auto process =
-        Subprocess::Start({BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen",
-                           *address_, "--admin-token-file", *dir_ + "/admin.token",
-                           "--edge-token-file", *dir_ + "/edge.token", "--insecure"},
-                          *dir_ + "/control.log");
+    auto process = Subprocess::Start(
+        {BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen", *address_,
+         "--admin-token-file", *dir_ + "/admin.token", "--edge-token-file", *dir_ + "/edge.token",
+         "--insecure", "--origin-allow", "127.0.0.0/8"},
+        *dir_ + "/control.log");
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = process->release();
     ASSERT_TRUE(WaitFor([] { return absl::StrContains(server_->ReadLog(), "listening on"); },
@@ -776,6 +776,183 @@ TEST_F(CliControlTest, AdminCommandsInBothFormsAndRefusals) {
   }
 }
 
+// Origins outside the control plane's policy are refused at zone create and
+// zone set with one line naming the address and why.
+TEST_F(CliControlTest, OriginPolicyRefusalsNameTheAddress) {
+  uint64_t version = Version();
+  ExpectRefused(Acme({"zone", "create", "meta.acme.test", "--origin", "http://169.254.169.254"}), 1,
+                "origin address 169.254.169.254 is link-local");
+  ExpectRefused(Acme({"zone", "create", "meta.acme.test", "--origin", "http://[fe80::1]:80"}), 1,
+                "origin address fe80::1 is link-local");
+  ExpectRefused(Acme({"zone", "create", "meta.acme.test", "--origin", "http://10.0.0.1"}), 1,
+                "origin address 10.0.0.1 is private; no --origin-allow range covers it");
+  CreateZone("origin.acme.test");
+  ExpectRefused(
+      Acme({"zone", "set", "origin.acme.test", "--origin", "http://[::ffff:169.254.169.254]"}), 1,
+      "(IPv4 169.254.169.254) is link-local");
+  ExpectRefused(Acme({"zone", "set", "origin.acme.test", "--origin", "http://0.0.0.0:1"}), 1,
+                "0.0.0.0 is unspecified");
+  EXPECT_EQ(ShowZone("origin.acme.test").origin(), "http://127.0.0.1:8080");
+  EXPECT_EQ(Version(), version + 1);
+}
+
+// Quotas: each limit refused with RESOURCE_EXHAUSTED naming the limit and its
+// value; an admin raises it and the call succeeds; a tenant cannot change its
+// own quota; one tenant at its quota does not hold back another.
+TEST_F(CliControlTest, ZoneQuotaPerTenantSetByAdmin) {
+  std::string full = CreateTenant("quota-zones");
+  std::string other = CreateTenant("quota-zones-other");
+  CommandResult set = Admin({"admin", "tenant", "set", "quota-zones", "--max-zones", "1"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("1 (set for this tenant)"), std::string::npos) << set.out;
+  auto create = [&](const std::string& token, const std::string& host) {
+    return As(token, {"zone", "create", host, "--origin", "http://127.0.0.1:8080"});
+  };
+  ASSERT_EQ(create(full, "qz1.quota.test").exit_code, 0);
+  uint64_t version = Version();
+  ExpectRefused(create(full, "qz2.quota.test"), 1,
+                "the tenant's zone count would be 2; max-zones allows at most 1");
+  EXPECT_EQ(Version(), version);
+  // The other tenant has the default quota and is not affected.
+  ASSERT_EQ(create(other, "qo1.quota.test").exit_code, 0);
+  ASSERT_EQ(create(other, "qo2.quota.test").exit_code, 0);
+
+  // A tenant token cannot call the admin rpc, not even for itself.
+  ExpectRefused(As(full, {"admin", "tenant", "set", "quota-zones", "--max-zones", "100"}), 1, "");
+  ExpectRefused(create(full, "qz2.quota.test"), 1, "max-zones allows at most 1");
+
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-zones", "--max-zones", "2"}).exit_code, 0);
+  CommandResult created = create(full, "qz2.quota.test");
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  ExpectRefused(create(full, "qz3.quota.test"), 1, "max-zones allows at most 2");
+
+  CommandResult show = Admin({"admin", "tenant", "show", "quota-zones"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("2 of 2 (set for this tenant)"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("1000 (default)"), std::string::npos) << show.out;
+  auto shown =
+      ParseJson<v1::Tenant>(Admin({"admin", "tenant", "show", "quota-zones", "--json"}).out);
+  EXPECT_EQ(shown.quota().max_zones(), 2);
+  EXPECT_TRUE(shown.quota_overrides().has_max_zones());
+  EXPECT_FALSE(shown.quota_overrides().has_max_cas_per_zone());
+  EXPECT_EQ(shown.usage().zones(), 2);
+  EXPECT_GT(shown.usage().config_bytes(), 0);
+
+  // Back to the default (1000 zones).
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-zones", "--max-zones", "default"}).exit_code,
+            0);
+  auto reset =
+      ParseJson<v1::Tenant>(Admin({"admin", "tenant", "show", "quota-zones", "--json"}).out);
+  EXPECT_EQ(reset.quota().max_zones(), 1000);
+  EXPECT_FALSE(reset.quota_overrides().has_max_zones());
+  EXPECT_EQ(create(full, "qz3.quota.test").exit_code, 0);
+
+  // Bad input: one line, nothing sent or changed.
+  ExpectRefused(Admin({"admin", "tenant", "set", "quota-zones", "--max-zones", "-1"}), 2,
+                "--max-zones \"-1\": expected a number (0 or more) or \"default\"");
+  ExpectRefused(Admin({"admin", "tenant", "set", "quota-zones", "--max-zones", "many"}), 2,
+                "--max-zones \"many\"");
+  ExpectRefused(Admin({"admin", "tenant", "set", "quota-zones"}), 2, "give at least one of");
+  ExpectRefused(Admin({"admin", "tenant", "set", "nobody", "--max-zones", "1"}), 1, "nobody");
+  ExpectRefused(Admin({"admin", "tenant", "show", "nobody"}), 1, "nobody");
+}
+
+TEST_F(CliControlTest, CaQuotaCountsRootsAndIntermediates) {
+  std::string token = CreateTenant("quota-cas");
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-cas", "--max-cas-per-zone", "2"}).exit_code, 0);
+  ASSERT_EQ(As(token, {"zone", "create", "cas.quota.test", "--origin", "http://127.0.0.1:8080"})
+                .exit_code,
+            0);
+  std::string root = MakeCa("QuotaRoot");
+  std::string second = MakeCa("QuotaRoot2");
+  ASSERT_EQ(cli_.Run({"pki", "init-intermediate", "--ca", root, "--cn", "QuotaIssuing", "--out",
+                      P("quota-issuing")})
+                .exit_code,
+            0);
+  ASSERT_EQ(As(token, {"root", "add", "cas.quota.test", root + "/ca.pem"}).exit_code, 0);
+  ASSERT_EQ(
+      As(token, {"intermediate", "add", "cas.quota.test", P("quota-issuing/ca.pem")}).exit_code, 0);
+  ExpectRefused(As(token, {"root", "add", "cas.quota.test", second + "/ca.pem"}), 1,
+                "zone cas.quota.test's roots and intermediates would be 3; max-cas-per-zone "
+                "allows at most 2");
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-cas", "--max-cas-per-zone", "3"}).exit_code, 0);
+  CommandResult added = As(token, {"root", "add", "cas.quota.test", second + "/ca.pem"});
+  EXPECT_EQ(added.exit_code, 0) << added.err;
+}
+
+TEST_F(CliControlTest, RevocationQuotaPerZone) {
+  std::string token = CreateTenant("quota-revocations");
+  ASSERT_EQ(
+      Admin({"admin", "tenant", "set", "quota-revocations", "--max-revocations-per-zone", "1"})
+          .exit_code,
+      0);
+  ASSERT_EQ(As(token, {"zone", "create", "rev.quota.test", "--origin", "http://127.0.0.1:8080"})
+                .exit_code,
+            0);
+  ASSERT_EQ(As(token, {"revoke", "rev.quota.test", "--serial", "01"}).exit_code, 0);
+  ExpectRefused(As(token, {"revoke", "rev.quota.test", "--serial", "02"}), 1,
+                "zone rev.quota.test's revocations would be 2; max-revocations-per-zone allows "
+                "at most 1");
+  // A CRL's entries count too.
+  std::string ca = MakeCa("QuotaCrl");
+  ASSERT_EQ(As(token, {"root", "add", "rev.quota.test", ca + "/ca.pem"}).exit_code, 0);
+  ASSERT_EQ(
+      cli_.Run({"pki", "crl", "--ca", ca, "--revoke", "0a", "--out", P("quota.crl")}).exit_code, 0);
+  ExpectRefused(As(token, {"crl", "add", "rev.quota.test", P("quota.crl")}), 1,
+                "max-revocations-per-zone allows at most 1");
+  ASSERT_EQ(
+      Admin({"admin", "tenant", "set", "quota-revocations", "--max-revocations-per-zone", "3"})
+          .exit_code,
+      0);
+  CommandResult revoked = As(token, {"revoke", "rev.quota.test", "--serial", "02"});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+  CommandResult crl = As(token, {"crl", "add", "rev.quota.test", P("quota.crl")});
+  EXPECT_EQ(crl.exit_code, 0) << crl.err;
+}
+
+TEST_F(CliControlTest, ConfigBytesQuotaCoversEveryZoneOfTheTenant) {
+  std::string token = CreateTenant("quota-bytes");
+  std::string other = CreateTenant("quota-bytes-other");
+  ASSERT_EQ(
+      As(token, {"zone", "create", "b1.quota.test", "--origin", "http://127.0.0.1:8080"}).exit_code,
+      0);
+  auto used = [&] {
+    return ParseJson<v1::Tenant>(Admin({"admin", "tenant", "show", "quota-bytes", "--json"}).out)
+        .usage()
+        .config_bytes();
+  };
+  int64_t one_zone = used();
+  ASSERT_GT(one_zone, 500);  // settings, edge-CA certificate and key
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-bytes", "--max-config-bytes",
+                   absl::StrCat(one_zone + 200)})
+                .exit_code,
+            0);
+  std::string body = absl::StrCat("{\"error\":\"", std::string(1000, 'x'), "\"}");
+  WriteFile(P("big.json"), body);
+  ExpectRefused(As(token, {"error-page", "set", "b1.quota.test", "--content-type",
+                           "application/json", "--file", P("big.json")}),
+                1, absl::StrCat("max-config-bytes allows at most ", one_zone + 200));
+  ExpectRefused(As(token, {"zone", "create", "b2.quota.test", "--origin", "http://127.0.0.1:8080"}),
+                1, absl::StrCat("max-config-bytes allows at most ", one_zone + 200));
+  EXPECT_EQ(used(), one_zone);
+  // Another tenant's zones do not count against it, nor it against them.
+  ASSERT_EQ(
+      As(other, {"zone", "create", "o1.quota.test", "--origin", "http://127.0.0.1:8080"}).exit_code,
+      0);
+
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "quota-bytes", "--max-config-bytes",
+                   absl::StrCat(one_zone * 3 + 2000)})
+                .exit_code,
+            0);
+  CommandResult set = As(token, {"error-page", "set", "b1.quota.test", "--content-type",
+                                 "application/json", "--file", P("big.json")});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  CommandResult created =
+      As(token, {"zone", "create", "b2.quota.test", "--origin", "http://127.0.0.1:8080"});
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_GT(used(), one_zone + 1000);
+}
+
 // TLS to the control plane: verified against --ca (saved by login), refused
 // without a CA that vouches for the server, and plaintext refused by a TLS
 // server.
@@ -792,11 +969,12 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
       {"verify", "-purpose", "sslserver", "-CAfile", dir + "/ca/ca.pem", dir + "/cp/cert.pem"});
   EXPECT_EQ(purpose.exit_code, 0) << purpose.out << purpose.err;
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
-  auto server = Subprocess::Start(
-      {BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen", address,
-       "--admin-token-file", dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
-       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem"},
-      dir + "/control.log");
+  auto server =
+      Subprocess::Start({BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen",
+                         address, "--admin-token-file", dir + "/admin.token", "--edge-token-file",
+                         dir + "/edge.token", "--tls-cert", dir + "/cp/cert.pem", "--tls-key",
+                         dir + "/cp/key.pem", "--origin-allow", "127.0.0.0/8"},
+                        dir + "/control.log");
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*server)->ReadLog(), "listening on"); },
                       absl::Seconds(20)))

@@ -227,9 +227,54 @@ TEST(RestartTest, PlaintextNeedsInsecure) {
   EXPECT_EQ(help.exit_code, 0);
   for (const char* flag :
        {"--db", "--listen", "--admin-token-file", "--edge-token-file", "--tls-cert", "--tls-key",
-        "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config"}) {
+        "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config", "--origin-allow",
+        "--max-zones", "--max-cas-per-zone", "--max-revocations-per-zone", "--max-config-bytes"}) {
     EXPECT_TRUE(absl::StrContains(help.out, flag)) << flag;
   }
+}
+
+// --origin-allow: a bad CIDR stops the start with one line; a range as wide
+// as 0.0.0.0/0 opens private addresses but never link-local (cloud metadata),
+// however it is spelled.
+TEST(RestartTest, OriginAllowFlag) {
+  std::string dir = MakeTempDir("cp-origin-allow");
+  CommandResult bad = RunCommand({BinPath("certgate-control"), "--db", dir + "/db", "--listen",
+                                  absl::StrCat("127.0.0.1:", FreePort()), "--admin-token-file",
+                                  dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
+                                  "--insecure", "--origin-allow", "10.0.0.1/8"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_EQ(bad.err,
+            "certgate-control: --origin-allow: CIDR \"10.0.0.1/8\": bits are set past the prefix "
+            "length (did you mean 10.0.0.0/8?)\n");
+
+  ControlPlaneProcess server(
+      dir, {"--insecure", "--origin-allow", "0.0.0.0/0", "--origin-allow", "::/0"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  std::string token = NewTenant(server, "wide");
+  auto tenant = server.Tenant();
+  auto create = [&](const std::string& host, const std::string& origin) {
+    v1::CreateZoneRequest request;
+    request.set_hostname(host);
+    request.set_origin(origin);
+    v1::ZoneResponse response;
+    grpc::ClientContext context;
+    Authorize(&context, token);
+    return tenant->CreateZone(&context, request, &response);
+  };
+  EXPECT_TRUE(create("private.example.test", "http://10.0.0.1").ok());
+  EXPECT_TRUE(create("ula.example.test", "http://[fd00::1]").ok());
+  for (const std::string origin :
+       {"http://169.254.169.254", "http://[fe80::1]", "http://[::ffff:169.254.169.254]",
+        "http://0xa9fea9fe", "http://224.0.0.1"}) {
+    grpc::Status status = create("meta.example.test", origin);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << origin;
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "link-local") ||
+                absl::StrContains(status.error_message(), "multicast") ||
+                absl::StrContains(status.error_message(), "non-standard spelling"))
+        << origin << ": " << status.error_message();
+  }
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
 TEST(RestartTest, FlagsFromAConfigFile) {

@@ -256,6 +256,78 @@ TEST_F(TenantApiTest, HostnameOriginAndModeRefusals) {
       StatusCode::INVALID_ARGUMENT, "nothing to update");
 }
 
+// SSRF: a tenant cannot point a zone at cloud metadata, link-local, the
+// unspecified address, private ranges, or those spelled another way. This
+// server allows only 127.0.0.0/8 besides public addresses.
+TEST_F(TenantApiTest, OriginsOutsideThePolicyAreRefused) {
+  auto create = [&](const std::string& hostname, const std::string& origin) {
+    return [=]() {
+      v1::CreateZoneRequest request;
+      request.set_hostname(hostname);
+      request.set_origin(origin);
+      v1::ZoneResponse response;
+      return Call(&v1::TenantService::Stub::CreateZone, request, &response);
+    };
+  };
+  struct Case {
+    std::string origin;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"http://169.254.169.254",
+       "origin address 169.254.169.254 is link-local; only an "
+       "--origin-allow range inside 169.254.0.0/16 allows it"},
+      {"http://169.254.169.254:80/", "169.254.169.254 is link-local"},
+      {"http://[fe80::1]:8080", "origin address fe80::1 is link-local"},
+      {"http://0.0.0.0:8080", "origin address 0.0.0.0 is unspecified; no --origin-allow range"},
+      {"http://[::]:8080", "origin address :: is unspecified"},
+      {"http://10.0.0.1", "origin address 10.0.0.1 is private; no --origin-allow range covers it"},
+      {"http://192.168.1.1:80", "192.168.1.1 is private"},
+      {"http://100.64.0.1:80", "100.64.0.1 is shared (CGNAT)"},
+      {"http://[fd00::1]", "fd00::1 is private"},
+      {"http://[::1]:8080", "::1 is loopback"},
+      {"http://[::ffff:169.254.169.254]",
+       "::ffff:169.254.169.254 (IPv4 169.254.169.254) is link-local"},
+      {"http://[64:ff9b::a9fe:a9fe]", "(IPv4 169.254.169.254) is link-local"},
+      {"http://[2002:a9fe:a9fe::1]", "(IPv4 169.254.169.254) is link-local"},
+      {"https://224.0.0.1", "224.0.0.1 is multicast"},
+      {"http://0xa9fea9fe", "the IPv4 address 169.254.169.254 in a non-standard spelling"},
+      {"http://0x7f000001:8080", "the IPv4 address 127.0.0.1 in a non-standard spelling"},
+      // NormalizeOrigin already refuses these spellings.
+      {"http://2130706433", "2130706433"},
+      {"http://127.1", "127.1"},
+      {"http://0x7f.1", "0x7f.1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.origin);
+    ExpectRefused(create("ssrf.example.test", c.origin), StatusCode::INVALID_ARGUMENT, c.message);
+  }
+  // Allowed: public addresses, 127.0.0.0/8 (this server's --origin-allow),
+  // and host names (the edge judges what they resolve to).
+  CreateZone("ssrf.example.test");
+  v1::UpdateZoneRequest update;
+  update.set_hostname("ssrf.example.test");
+  for (const std::string origin : {"http://localhost:8080", "https://8.8.8.8", "http://127.0.0.2:9",
+                                   "http://[2606:4700::1]"}) {
+    update.set_origin(origin);
+    v1::ZoneResponse response;
+    grpc::Status status = Call(&v1::TenantService::Stub::UpdateZone, update, &response);
+    EXPECT_TRUE(status.ok()) << origin << ": " << status.error_message();
+  }
+  // zone set is refused the same way, and the origin stays what it was.
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.origin);
+    update.set_origin(c.origin);
+    ExpectRefused(
+        [&] {
+          v1::ZoneResponse response;
+          return Call(&v1::TenantService::Stub::UpdateZone, update, &response);
+        },
+        StatusCode::INVALID_ARGUMENT, c.message);
+  }
+  EXPECT_EQ(GetZone("ssrf.example.test").origin(), "http://[2606:4700::1]");
+}
+
 TEST_F(TenantApiTest, RootRefusals) {
   CreateZone("roots.example.test");
   auto add = [&](const std::string& data) {
@@ -312,7 +384,9 @@ TEST_F(TenantApiTest, RootRefusals) {
   auto ca2 = MakeCa("Second CA");
   auto ca3 = MakeCa("Third CA");
   ASSERT_TRUE(AddRoots("roots.example.test", ca2.cert_pem() + ca3.cert_pem()).ok());
-  ExpectRefused(add(good.cert_pem()), StatusCode::RESOURCE_EXHAUSTED, "at most 3");
+  ExpectRefused(add(good.cert_pem()), StatusCode::RESOURCE_EXHAUSTED,
+                "zone roots.example.test's roots and intermediates would be 4; max-cas-per-zone "
+                "allows at most 3");
 
   v1::ListCaCertificatesRequest list_request;
   list_request.set_hostname("roots.example.test");

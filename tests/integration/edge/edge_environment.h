@@ -67,6 +67,8 @@ class EdgeEnvironment {
   int StopEdge(int signal);
 
   int edge_port() const { return edge_port_; }
+  int metrics_port() const { return metrics_port_; }
+  int origin_port() const { return origin_port_; }
   std::string origin_url() const { return "http://127.0.0.1:" + std::to_string(origin_port_); }
   std::string edge_log() const;
   Subprocess* edge() { return edge_.get(); }

@@ -79,7 +79,9 @@ absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
                                    "--metrics-listen",
                                    absl::StrCat("127.0.0.1:", metrics_port),
                                    "--workers",
-                                   "1"};
+                                   "1",
+                                   "--origin-allow",
+                                   "127.0.0.0/8"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto process = testing::Subprocess::Start(argv, dir + "/edge.log");
   if (!process.ok()) {

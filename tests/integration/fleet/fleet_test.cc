@@ -153,8 +153,11 @@ class FleetTest : public ::testing::Test {
   void StartControl() {
     if (control_ == nullptr) {
       // Made at the first start, after the test picked its network.
-      control_ = std::make_unique<ControlPlaneProcess>(dir_, std::vector<std::string>{"--insecure"},
-                                                       HostIp());
+      // The origin listens on the host side (a private address with a
+      // network): allow it besides loopback.
+      control_ = std::make_unique<ControlPlaneProcess>(
+          dir_, std::vector<std::string>{"--insecure", "--origin-allow", HostIp() + "/32"},
+          HostIp());
     }
     std::string error;
     ASSERT_TRUE(control_->Start(&error)) << error;
@@ -177,7 +180,11 @@ class FleetTest : public ::testing::Test {
                                      "--metrics-listen",
                                      absl::StrCat("127.0.0.1:", metrics_ports_[i]),
                                      "--workers",
-                                     "1"};
+                                     "1",
+                                     "--origin-allow",
+                                     "127.0.0.0/8",
+                                     "--origin-allow",
+                                     HostIp() + "/32"};
     if (network_) {
       argv = network_->Wrap(i, argv);
     }

@@ -121,7 +121,8 @@ class IsolationTest : public ::testing::Test {
         {BinPath("certgate-edge"), "--control", control_->address(), "--insecure", "--token-file",
          token_file, "--node-id", edge.node_id, "--listen", absl::StrCat("127.0.0.1:", edge.port),
          "--state-dir", absl::StrCat(dir_, "/", edge.node_id), "--metrics-listen",
-         absl::StrCat("127.0.0.1:", edge.metrics_port), "--workers", "1"},
+         absl::StrCat("127.0.0.1:", edge.metrics_port), "--workers", "1", "--origin-allow",
+         "127.0.0.0/8"},
         absl::StrCat(dir_, "/", edge.node_id, ".log"));
     ASSERT_TRUE(process.ok()) << process.status();
     edge.process = std::move(*process);

@@ -116,5 +116,14 @@ TEST(AccessLogTest, ConnectionLogAndQuoting) {
   EXPECT_EQ(JsonQuote(std::string("a\x01\xff", 3)), "\"a\\u0001\\u00ff\"");
 }
 
+TEST(AccessLogTest, OriginRefusedLine) {
+  std::string line = FormatOriginRefusedLogLine(absl::FromUnixSeconds(0), "10.0.0.1", "a.pizza",
+                                                "origin address 169.254.169.254 is link-local");
+  EXPECT_EQ(line,
+            "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"origin_refused\",\"client\":"
+            "\"10.0.0.1\",\"zone\":\"a.pizza\",\"reason\":\"origin address 169.254.169.254 is "
+            "link-local\"}\n");
+}
+
 }  // namespace
 }  // namespace certgate::edge

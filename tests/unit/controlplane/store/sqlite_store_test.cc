@@ -145,6 +145,129 @@ TEST_F(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
                   .ok());
 }
 
+// The config-bytes quota reads tenant_usage, which triggers keep equal to
+// the stored size of the tenant's zones through insert, update and delete.
+TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
+  auto config_bytes = [&](int64_t except = 0) {
+    int64_t bytes = -1;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreTransaction& txn) -> absl::Status {
+                      ASSIGN_OR_RETURN(bytes, txn.TenantConfigBytes("t1", except));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return bytes;
+  };
+  auto size_of = [](const ZoneRow& row) {
+    return static_cast<int64_t>(row.zone.SerializeAsString().size() + row.server_key_pem.size());
+  };
+  EXPECT_EQ(config_bytes(), 0);
+  auto a = AddZone("a.example.test");
+  auto b = AddZone("b.example.test");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ZoneRow row;
+  row.zone.set_hostname("a.example.test");
+  row.server_key_pem = "key";
+  int64_t one = size_of(row);
+  EXPECT_EQ(config_bytes(), 2 * one);
+  EXPECT_EQ(config_bytes(*a), one);
+  auto zone_count = [&] {
+    int64_t count = -1;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreTransaction& txn) -> absl::Status {
+                      ASSIGN_OR_RETURN(count, txn.TenantZoneCount("t1"));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return count;
+  };
+  EXPECT_EQ(zone_count(), 2);
+
+  ASSERT_TRUE(store_
+                  ->Mutate("t1/tok", "Grow",
+                           [&](StoreTransaction& txn) -> absl::Status {
+                             ASSIGN_OR_RETURN(std::optional<ZoneRow> zone, txn.FindZoneById(*a));
+                             zone->zone.set_origin(std::string(1000, 'o'));
+                             zone->server_key_pem = std::string(500, 'k');
+                             row = *zone;
+                             return txn.UpdateZone(*zone);
+                           })
+                  .ok());
+  EXPECT_EQ(config_bytes(), one + size_of(row));
+  EXPECT_EQ(zone_count(), 2);
+  EXPECT_EQ(config_bytes(*a), one);
+  EXPECT_EQ(config_bytes(*b), size_of(row));
+
+  ASSERT_TRUE(store_
+                  ->Mutate("t1/tok", "DeleteZone",
+                           [&](StoreTransaction& txn) { return txn.DeleteZone(*a); })
+                  .ok());
+  EXPECT_EQ(config_bytes(), one);
+  EXPECT_EQ(zone_count(), 1);
+
+  // Quota rows: unset limits read back unset, set ones as set.
+  TenantQuotaRow quota;
+  quota.max_zones = 0;
+  quota.max_config_bytes = 123;
+  ASSERT_TRUE(store_
+                  ->Mutate("admin", "SetTenantQuota",
+                           [&](StoreTransaction& txn) { return txn.SetTenantQuota("t1", quota); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantQuotaRow read, txn.TenantQuota("t1"));
+                    EXPECT_EQ(read.max_zones, std::optional<int64_t>(0));
+                    EXPECT_EQ(read.max_config_bytes, std::optional<int64_t>(123));
+                    EXPECT_FALSE(read.max_cas_per_zone.has_value());
+                    EXPECT_FALSE(read.max_revocations_per_zone.has_value());
+                    ASSIGN_OR_RETURN(TenantQuotaRow none, txn.TenantQuota("nobody"));
+                    EXPECT_FALSE(none.max_zones.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+// Zones written before migration 2 count: it fills tenant_usage from them.
+TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
+  SqliteStoreOptions options;
+  options.path = certgate::testing::MakeTempDir("cp-usage-migration") + "/store.db";
+  std::vector<Migration> first = {SchemaMigrations().front()};
+  int64_t bytes = 0;
+  {
+    options.migrations = &first;
+    auto old = SqliteStore::Open(options);
+    ASSERT_TRUE(old.ok()) << old.status();
+    ASSERT_TRUE((*old)
+                    ->Mutate("admin", "Seed",
+                             [&](StoreTransaction& txn) -> absl::Status {
+                               RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+                               for (const char* host : {"a.example.test", "bb.example.test"}) {
+                                 ZoneRow row;
+                                 row.tenant_id = "t1";
+                                 row.hostname = host;
+                                 row.zone.set_hostname(host);
+                                 row.server_key_pem = "key";
+                                 bytes += row.zone.ByteSizeLong() + row.server_key_pem.size();
+                                 RETURN_IF_ERROR(txn.InsertZone(row).status());
+                               }
+                               return absl::OkStatus();
+                             })
+                    .ok());
+  }
+  options.migrations = nullptr;
+  auto store = SqliteStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(int64_t zones, txn.TenantZoneCount("t1"));
+                    EXPECT_EQ(zones, 2);
+                    ASSIGN_OR_RETURN(int64_t config_bytes, txn.TenantConfigBytes("t1"));
+                    EXPECT_EQ(config_bytes, bytes);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
   auto a = AddZone("a.example.test");
   ASSERT_TRUE(a.ok());
