@@ -19,6 +19,11 @@ struct ZoneManagerOptions {
   int max_intermediates_per_zone = 1000;
   int max_header_mappings_per_zone = 64;
   int max_revocations_per_zone = 100000;
+  // Validity of the client certificates the edge CA issues for https
+  // origins, and how long before expiry RenewOriginClientCertificates
+  // replaces them.
+  int origin_cert_days = 90;
+  int origin_cert_renew_days = 30;
 };
 
 // Which list of CA certificates a call is about.
@@ -56,6 +61,17 @@ class ZoneManager {
   absl::StatusOr<ZoneResponse> ResetServerCertificate(const Caller& caller,
                                                       const std::string& hostname);
   certgate::v1::GetEdgeCaResponse GetEdgeCa() const;
+
+  // The client certificate edges present to the zone's https origin.
+  absl::StatusOr<ZoneResponse> SetOriginClientCertificate(
+      const Caller& caller, const certgate::v1::SetOriginClientCertificateRequest& request);
+  absl::StatusOr<ZoneResponse> ResetOriginClientCertificate(const Caller& caller,
+                                                            const std::string& hostname);
+  // RenewOriginClientCertificates re-issues every edge-CA origin client
+  // certificate within origin_cert_renew_days of expiry (and issues one for a
+  // zone that has none), all in one config version. Returns how many; 0
+  // (and no new version) when none is due. Uploaded certificates are left.
+  absl::StatusOr<int> RenewOriginClientCertificates(int64_t now_unix);
 
   absl::StatusOr<ZoneResponse> SetErrorResponse(
       const Caller& caller, const certgate::v1::SetErrorResponseRequest& request);
@@ -101,6 +117,9 @@ class ZoneManager {
   // gets the config version the zone was read at.
   absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname,
                                    uint64_t* config_version = nullptr);
+  // IssueOriginClientCertificate puts a fresh edge-CA origin client
+  // certificate and key into `zone`.
+  absl::Status IssueOriginClientCertificate(ZoneRow& zone) const;
 
   SqliteStore* store_;
   const EdgeCa* edge_ca_;

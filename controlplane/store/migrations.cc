@@ -57,10 +57,17 @@ INSERT INTO meta(key, value) VALUES ('config_version', 0);
 INSERT INTO meta(key, value) VALUES ('delta_floor', 0);
 )sql";
 
+// Version 2: the key of the client certificate edges present to a zone's
+// https origin, kept apart from the tenant-visible zone like the server key.
+constexpr char kSchemaV2OriginClientKey[] = R"sql(
+ALTER TABLE zones ADD COLUMN origin_client_key_pem TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}};
+  static const auto* migrations =
+      new std::vector<Migration>{{1, kSchemaV1}, {2, kSchemaV2OriginClientKey}};
   return *migrations;
 }
 

@@ -1,15 +1,17 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "dataplane/http/origin_transport.h"
 
 namespace certgate::edge {
 
 // OriginPool keeps a worker's idle keep-alive connections to origins, keyed
-// by "host:port". One per worker thread, so it needs no lock.
+// by OriginPoolKey. One per worker thread, so it needs no lock.
 class OriginPool {
  public:
   explicit OriginPool(size_t max_idle_per_origin = 64,
@@ -18,21 +20,27 @@ class OriginPool {
   OriginPool(const OriginPool&) = delete;
   OriginPool& operator=(const OriginPool&) = delete;
 
-  // Take returns an idle socket to `key` that still looks open, or -1. The
-  // caller owns the socket.
-  int Take(const std::string& key);
-  // Put hands a socket whose last response ended cleanly back to the pool
-  // (which then owns it).
-  void Put(const std::string& key, int fd);
+  // Take returns an idle connection to `key` that still looks open, or
+  // null. The caller owns it.
+  std::unique_ptr<OriginTransport> Take(const std::string& key);
+  // Put hands a connection whose last response ended cleanly back to the
+  // pool (which then owns it; an https one keeps its SSL).
+  void Put(const std::string& key, std::unique_ptr<OriginTransport> connection);
   size_t idle_count() const;
 
  private:
   struct Idle {
-    int fd;
+    std::unique_ptr<OriginTransport> connection;
     absl::Time since;
   };
+  // Sweep drops expired connections under every key, at most once per
+  // max_idle_time: keys of changed zones (and their connections) are never
+  // taken again.
+  void Sweep(absl::Time now);
+
   size_t max_idle_per_origin_;
   absl::Duration max_idle_time_;
+  absl::Time last_sweep_ = absl::Now();
   absl::flat_hash_map<std::string, std::deque<Idle>> idle_;
 };
 

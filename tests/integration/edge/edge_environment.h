@@ -67,6 +67,7 @@ class EdgeEnvironment {
   int StopEdge(int signal);
 
   int edge_port() const { return edge_port_; }
+  ControlPlaneProcess* control() { return &control_; }
   std::string origin_url() const { return "http://127.0.0.1:" + std::to_string(origin_port_); }
   std::string edge_log() const;
   Subprocess* edge() { return edge_.get(); }
