@@ -221,6 +221,62 @@ TEST_F(HttpsOriginTest, OriginServesItsZoneAndRefusesAnotherZone) {
   EXPECT_EQ(Get("evil.example").status, 403);
 }
 
+// nginx as the origin, configured as README.md's "What your origin should
+// check" shows: the edge CA verifies the client certificate, the subject
+// names the zone. It serves its zone and refuses another tenant's.
+TEST_F(HttpsOriginTest, NginxOriginFromReadmeServesItsZoneOnly) {
+  std::string nginx_dir = *dir_ + "/nginx";
+  WriteFile(nginx_dir + "/.keep", "");
+  Identity server = ServerIdentity(*dir_, "nginx-server", *origin_ca_, {}, {"127.0.0.1"});
+  int port = FreePort();
+  std::string conf = absl::StrCat(R"(
+worker_processes 1;
+user root;
+pid )", nginx_dir, R"(/nginx.pid;
+error_log )", nginx_dir, R"(/error.log info;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path )", nginx_dir, R"(/body;
+  proxy_temp_path )", nginx_dir, R"(/proxy;
+  fastcgi_temp_path )", nginx_dir, R"(/fastcgi;
+  uwsgi_temp_path )", nginx_dir, R"(/uwsgi;
+  scgi_temp_path )", nginx_dir, R"(/scgi;
+  server {
+    listen 127.0.0.1:)", port, R"( ssl;
+    ssl_certificate        )", server.cert_path, R"(;
+    ssl_certificate_key    )", server.key_path, R"(;
+    ssl_client_certificate )", *edge_ca_path_, R"(;
+    ssl_verify_client      on;
+    ssl_verify_depth       1;
+    location / {
+        if ($ssl_client_s_dn != "CN=nginx.example") { return 403; }
+        return 200 "zone ok\n";
+    }
+  }
+}
+)");
+  WriteFile(nginx_dir + "/nginx.conf", conf);
+  auto nginx = Subprocess::Start({"/usr/sbin/nginx", "-p", nginx_dir, "-c",
+                                  nginx_dir + "/nginx.conf", "-e", nginx_dir + "/error.log", "-g",
+                                  "daemon off;"},
+                                 nginx_dir + "/stdout.log");
+  ASSERT_TRUE(nginx.ok()) << nginx.status();
+  ASSERT_TRUE(WaitForPort(port)) << ReadFile(nginx_dir + "/error.log");
+  std::string url = absl::StrCat("https://127.0.0.1:", port);
+  CreateHttpsZone(*acme_, "nginx.example", url);
+  ASSERT_TRUE(env_->WaitForVersion(CreateHttpsZone(*bank_, "nginx-evil.example", url)));
+
+  HttpResult own = Get("nginx.example");
+  EXPECT_EQ(own.status, 200) << own.body << ReadFile(nginx_dir + "/error.log");
+  EXPECT_TRUE(absl::StrContains(own.body, "zone ok")) << own.body;
+  HttpResult other = Get("nginx-evil.example");
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_FALSE(absl::StrContains(other.body, "zone ok")) << other.body;
+  (*nginx)->Signal(SIGTERM);
+  (*nginx)->Wait();
+}
+
 // New origin connections resume the zone's TLS session.
 TEST_F(HttpsOriginTest, OriginSessionsResume) {
   ASSERT_TRUE(env_->WaitForVersion(CreateHttpsZone(*acme_, "resume.example", shop_->url())));
