@@ -71,18 +71,18 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
            OrDash(zone.server_certificate().subject()), " (",
            zone.server_certificate().issued_by_edge_ca() ? "issued by edge CA" : "uploaded",
            ", not after ", FormatUtc(zone.server_certificate().not_after_unix()), ")")},
-      {"Origin CA", zone.origin_ca_pem().empty()
-                        ? "system trust store"
-                        : absl::StrCat("uploaded (",
-                                       CountSubstrings(zone.origin_ca_pem(), "BEGIN CERTIFICATE"),
-                                       " certificates)")},
+      {"Origin CA",
+       zone.origin_ca_pem().empty()
+           ? "system trust store"
+           : absl::StrCat("uploaded (", CountSubstrings(zone.origin_ca_pem(), "BEGIN CERTIFICATE"),
+                          " certificates)")},
       {"Origin SNI", OrDefault(zone.origin_server_name(), "origin host")},
       {"Origin cert",
        zone.origin_client_certificate().chain_pem().empty()
            ? "-"
            : absl::StrCat(OrDash(zone.origin_client_certificate().subject()), " (",
                           zone.origin_client_certificate().issued_by_edge_ca() ? "issued by edge CA"
-                                                                              : "uploaded",
+                                                                               : "uploaded",
                           ", not after ",
                           FormatUtc(zone.origin_client_certificate().not_after_unix()), ")")},
       {"Error page", error_page},

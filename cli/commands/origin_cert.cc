@@ -22,8 +22,8 @@ struct OriginCertOptions {
 };
 
 void RenderOriginCertChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
-  out << RenderServerCertificate(response.zone().origin_client_certificate())
-      << "Config version " << response.config_version() << "\n";
+  out << RenderServerCertificate(response.zone().origin_client_certificate()) << "Config version "
+      << response.config_version() << "\n";
 }
 
 int SetOriginCert(CommandContext& context, const OriginCertOptions& options) {

@@ -19,8 +19,8 @@ struct ZoneOptions {
   std::string origin;
   std::string mode;
   std::string send_ca_names;
-  std::string origin_ca_file;       // "system": back to the system trust store
-  std::string origin_server_name;   // "": back to the origin URL's host
+  std::string origin_ca_file;      // "system": back to the system trust store
+  std::string origin_server_name;  // "": back to the origin URL's host
   bool origin_ca_given = false;
   bool origin_server_name_given = false;
 };

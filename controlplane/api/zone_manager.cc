@@ -310,8 +310,8 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
                           }
                           if (request.has_origin_ca_pem()) {
                             zone.zone.set_origin_ca_pem(origin_ca);
-                            absl::StrAppend(&detail, " origin_ca=",
-                                            origin_ca.empty() ? "system" : "set");
+                            absl::StrAppend(&detail,
+                                            " origin_ca=", origin_ca.empty() ? "system" : "set");
                           }
                           if (request.has_origin_server_name()) {
                             zone.zone.set_origin_server_name(origin_server_name);
@@ -473,8 +473,7 @@ absl::StatusOr<int> ZoneManager::RenewOriginClientCertificates(int64_t now_unix)
   }
   int renewed = 0;
   absl::StatusOr<uint64_t> version = store_->Mutate(
-      "control-plane", "RenewOriginClientCertificates",
-      [&](StoreTransaction& txn) -> absl::Status {
+      "control-plane", "RenewOriginClientCertificates", [&](StoreTransaction& txn) -> absl::Status {
         renewed = 0;
         std::string detail;
         for (int64_t id : ids) {

@@ -97,7 +97,7 @@ absl::StatusOr<IssuedCertificate> EdgeCa::Issue(absl::string_view hostname) cons
 }
 
 absl::StatusOr<IssuedCertificate> EdgeCa::IssueOriginClient(absl::string_view hostname,
-                                                             int days) const {
+                                                            int days) const {
   ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateKey(KeyType::kEcP256));
   CertificateSpec spec;
   spec.common_name = std::string(hostname);

@@ -7,7 +7,9 @@
 
 namespace certgate::controlplane {
 
-void OriginCertRenewer::Start() { thread_ = std::thread([this] { Run(); }); }
+void OriginCertRenewer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void OriginCertRenewer::Stop() {
   {
@@ -21,14 +23,13 @@ void OriginCertRenewer::Stop() {
 
 void OriginCertRenewer::Run() {
   while (true) {
-    absl::StatusOr<int> renewed = zones_->RenewOriginClientCertificates(
-        absl::ToUnixSeconds(absl::Now()));
+    absl::StatusOr<int> renewed =
+        zones_->RenewOriginClientCertificates(absl::ToUnixSeconds(absl::Now()));
     if (!renewed.ok()) {
       std::fprintf(stderr, "certgate-control: renewing origin client certificates: %s\n",
                    std::string(renewed.status().message()).c_str());
     } else if (*renewed > 0) {
-      std::fprintf(stderr, "certgate-control: renewed %d origin client certificate(s)\n",
-                   *renewed);
+      std::fprintf(stderr, "certgate-control: renewed %d origin client certificate(s)\n", *renewed);
     }
     absl::MutexLock lock(&mu_);
     auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };

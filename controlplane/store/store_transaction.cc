@@ -13,7 +13,8 @@ absl::StatusOr<uint64_t> ReadMeta(Database* db, const char* key) {
   return has_row ? static_cast<uint64_t>(stmt.ColumnInt64(0)) : 0;
 }
 
-constexpr char kZoneColumns[] = "id, tenant_id, hostname, zone, server_key_pem, origin_client_key_pem";
+constexpr char kZoneColumns[] =
+    "id, tenant_id, hostname, zone, server_key_pem, origin_client_key_pem";
 
 }  // namespace
 
@@ -193,9 +194,8 @@ absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zo
 }
 
 absl::Status StoreTransaction::UpdateZone(const ZoneRow& zone) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3, "
-                                "origin_client_key_pem=?4 WHERE id=?1"));
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3, "
+                                                "origin_client_key_pem=?4 WHERE id=?1"));
   stmt.BindInt64(1, zone.id);
   stmt.BindBlob(2, zone.zone.SerializeAsString());
   stmt.BindText(3, zone.server_key_pem);

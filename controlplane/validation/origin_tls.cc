@@ -83,9 +83,8 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
         "origin client certificate key does not match the leaf certificate");
   }
   if (NotAfterUnix(leaf) <= now_unix) {
-    return absl::InvalidArgumentError(absl::StrCat("origin client certificate ", subject,
-                                                   " expired at ",
-                                                   FormatRfc3339(NotAfterUnix(leaf))));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin client certificate ", subject, " expired at ", FormatRfc3339(NotAfterUnix(leaf))));
   }
   if (NotBeforeUnix(leaf) > now_unix + 300) {
     return absl::InvalidArgumentError(absl::StrCat("origin client certificate ", subject,
@@ -108,8 +107,8 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
   if (!ctx) {
     return absl::ResourceExhaustedError("SSL_CTX_new failed");
   }
-  if (!SSL_CTX_use_certificate(ctx.get(), leaf) ||
-      !SSL_CTX_use_PrivateKey(ctx.get(), key->get()) || !SSL_CTX_check_private_key(ctx.get())) {
+  if (!SSL_CTX_use_certificate(ctx.get(), leaf) || !SSL_CTX_use_PrivateKey(ctx.get(), key->get()) ||
+      !SSL_CTX_check_private_key(ctx.get())) {
     return absl::InvalidArgumentError(
         absl::StrCat("origin client certificate cannot be used for TLS: ", SslError()));
   }

@@ -858,7 +858,8 @@ void ClientConnection::OriginHandshake() {
   }
   // Never forwarded: the origin is not the one the zone trusts, or it
   // refused the edge. The reason is logged; the client gets a 502.
-  std::string why = absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
+  std::string why =
+      absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
   WriteLogLine(ctx_->connection_log_fd,
                FormatConnectionLogLine(absl::Now(), client_ip_, zone_->hostname, why));
   OriginFailed(502, why);

@@ -36,8 +36,8 @@ std::unique_ptr<OriginTransport> OriginTransport::Plain(int fd) {
   return std::unique_ptr<OriginTransport>(new OriginTransport(fd, nullptr, nullptr));
 }
 
-std::unique_ptr<OriginTransport> OriginTransport::Tls(
-    int fd, std::shared_ptr<const OriginTlsContext> tls) {
+std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
+                                                      std::shared_ptr<const OriginTlsContext> tls) {
   bssl::UniquePtr<SSL> ssl = tls->NewSsl();
   if (ssl == nullptr || !SSL_set_fd(ssl.get(), fd)) {
     ERR_clear_error();

@@ -27,8 +27,7 @@ class OriginTransport {
   // callback may run while the connection idles in the pool, after the zone
   // version that built it is gone). Takes ownership of `fd`; null (fd
   // closed) when the SSL cannot be made.
-  static std::unique_ptr<OriginTransport> Tls(int fd,
-                                              std::shared_ptr<const OriginTlsContext> tls);
+  static std::unique_ptr<OriginTransport> Tls(int fd, std::shared_ptr<const OriginTlsContext> tls);
   ~OriginTransport();
   OriginTransport(const OriginTransport&) = delete;
   OriginTransport& operator=(const OriginTransport&) = delete;
@@ -64,8 +63,7 @@ class OriginTransport {
   bool LooksOpen();
 
  private:
-  OriginTransport(int fd, bssl::UniquePtr<SSL> ssl,
-                  std::shared_ptr<const OriginTlsContext> tls);
+  OriginTransport(int fd, bssl::UniquePtr<SSL> ssl, std::shared_ptr<const OriginTlsContext> tls);
   int fd_;
   std::shared_ptr<const OriginTlsContext> tls_context_;
   bssl::UniquePtr<SSL> ssl_;

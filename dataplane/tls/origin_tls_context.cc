@@ -118,8 +118,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
           absl::StrCat("origin client key: ", key.status().message()));
     }
     if (!SSL_CTX_use_certificate(ctx_.get(), (*chain)[0].get())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("origin client certificate: ", SslError()));
+      return absl::InvalidArgumentError(absl::StrCat("origin client certificate: ", SslError()));
     }
     for (size_t i = 1; i < chain->size(); ++i) {
       if (!SSL_CTX_add1_chain_cert(ctx_.get(), (*chain)[i].get())) {
@@ -162,8 +161,9 @@ bssl::UniquePtr<SSL> OriginTlsContext::NewSsl() const {
     return nullptr;
   }
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-  int ok = verify_ip_ ? X509_VERIFY_PARAM_set1_ip_asc(param, verify_name_.c_str())
-                      : X509_VERIFY_PARAM_set1_host(param, verify_name_.data(), verify_name_.size());
+  int ok = verify_ip_
+               ? X509_VERIFY_PARAM_set1_ip_asc(param, verify_name_.c_str())
+               : X509_VERIFY_PARAM_set1_host(param, verify_name_.data(), verify_name_.size());
   if (!ok) {
     return nullptr;
   }

@@ -7,6 +7,7 @@
 // nginx with the configuration README.md shows.
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,10 +74,9 @@ OriginProcess StartPythonOrigin(const std::string& dir, const std::string& name,
                                 const std::string& zone) {
   OriginProcess origin;
   origin.port = FreePort();
-  std::vector<std::string> argv = {"python3",  CERTGATE_HTTPS_ORIGIN_PY,
-                                   "--port",   std::to_string(origin.port),
-                                   "--cert",   server.cert_path,
-                                   "--key",    server.key_path};
+  std::vector<std::string> argv = {
+      "python3", CERTGATE_HTTPS_ORIGIN_PY, "--port", std::to_string(origin.port),
+      "--cert",  server.cert_path,         "--key",  server.key_path};
   if (!client_ca_path.empty()) {
     argv.insert(argv.end(), {"--client-ca", client_ca_path});
   }
@@ -117,8 +117,8 @@ class HttpsOriginTest : public ::testing::Test {
     tenant_client_ca_ = new Identity(pki_->Ca("acme-origin-client-ca"));
     // Origin "shop": the right CA, the loopback IP and a name; requires the
     // edge CA's client certificate for shop.example.
-    Identity shop_server = ServerIdentity(*dir_, "shop-server", *origin_ca_,
-                                          {"origin.internal"}, {"127.0.0.1"});
+    Identity shop_server =
+        ServerIdentity(*dir_, "shop-server", *origin_ca_, {"origin.internal"}, {"127.0.0.1"});
     shop_ = new OriginProcess(
         StartPythonOrigin(*dir_, "shop-origin", shop_server, *edge_ca_path_, "shop.example"));
     // Origin "named": right CA, but only the name other.internal.
@@ -148,22 +148,27 @@ class HttpsOriginTest : public ::testing::Test {
   }
 
   // CreateHttpsZone: a mode-off zone (no client certificate needed from
-  // curl) whose origin is `origin_url`, verified with the origin CA unless
-  // `origin_ca` is false. Returns the config version.
+  // curl) whose origin is `origin_url`, verified with `origin_ca` (the
+  // shared origin CA by default; null: the system trust store). Returns the
+  // config version.
   static uint64_t CreateHttpsZone(const std::string& token, const std::string& host,
-                                  const std::string& origin_url, bool origin_ca = true,
-                                  const std::string& server_name = "") {
+                                  const std::string& origin_url,
+                                  const Identity* origin_ca = nullptr,
+                                  const std::string& server_name = "", bool system_store = false) {
+    if (origin_ca == nullptr && !system_store) {
+      origin_ca = origin_ca_;
+    }
     v1::CreateZoneRequest req;
     req.set_hostname(host);
     req.set_origin(origin_url);
     req.set_mode(v1::MODE_OFF);
-    if (origin_ca) {
-      req.set_origin_ca_pem(origin_ca_->cert_pem());
+    if (origin_ca != nullptr) {
+      req.set_origin_ca_pem(origin_ca->cert_pem());
     }
     req.set_origin_server_name(server_name);
     v1::ZoneResponse resp;
-    grpc::Status status = env_->tenant()->CreateZone(EdgeEnvironment::Context(token).get(), req,
-                                                     &resp);
+    grpc::Status status =
+        env_->tenant()->CreateZone(EdgeEnvironment::Context(token).get(), req, &resp);
     EXPECT_TRUE(status.ok()) << host << ": " << status.error_message();
     return resp.config_version();
   }
@@ -213,8 +218,9 @@ TEST_F(HttpsOriginTest, OriginServesItsZoneAndRefusesAnotherZone) {
 
   HttpResult other = Get("evil.example");
   EXPECT_EQ(other.status, 403) << other.body;
-  EXPECT_TRUE(absl::StrContains(other.body, "client certificate is for evil.example, not "
-                                            "shop.example"))
+  EXPECT_TRUE(absl::StrContains(other.body,
+                                "client certificate is for evil.example, not "
+                                "shop.example"))
       << other.body;
   // And the first zone still works (its pooled connection is its own).
   EXPECT_EQ(Get("shop.example").status, 200);
@@ -232,21 +238,32 @@ TEST_F(HttpsOriginTest, NginxOriginFromReadmeServesItsZoneOnly) {
   std::string conf = absl::StrCat(R"(
 worker_processes 1;
 user root;
-pid )", nginx_dir, R"(/nginx.pid;
-error_log )", nginx_dir, R"(/error.log info;
+pid )",
+                                  nginx_dir, R"(/nginx.pid;
+error_log )",
+                                  nginx_dir, R"(/error.log info;
 events { worker_connections 64; }
 http {
   access_log off;
-  client_body_temp_path )", nginx_dir, R"(/body;
-  proxy_temp_path )", nginx_dir, R"(/proxy;
-  fastcgi_temp_path )", nginx_dir, R"(/fastcgi;
-  uwsgi_temp_path )", nginx_dir, R"(/uwsgi;
-  scgi_temp_path )", nginx_dir, R"(/scgi;
+  client_body_temp_path )",
+                                  nginx_dir, R"(/body;
+  proxy_temp_path )",
+                                  nginx_dir, R"(/proxy;
+  fastcgi_temp_path )",
+                                  nginx_dir, R"(/fastcgi;
+  uwsgi_temp_path )",
+                                  nginx_dir, R"(/uwsgi;
+  scgi_temp_path )",
+                                  nginx_dir, R"(/scgi;
   server {
-    listen 127.0.0.1:)", port, R"( ssl;
-    ssl_certificate        )", server.cert_path, R"(;
-    ssl_certificate_key    )", server.key_path, R"(;
-    ssl_client_certificate )", *edge_ca_path_, R"(;
+    listen 127.0.0.1:)",
+                                  port, R"( ssl;
+    ssl_certificate        )",
+                                  server.cert_path, R"(;
+    ssl_certificate_key    )",
+                                  server.key_path, R"(;
+    ssl_client_certificate )",
+                                  *edge_ca_path_, R"(;
     ssl_verify_client      on;
     ssl_verify_depth       1;
     location / {
@@ -257,10 +274,10 @@ http {
 }
 )");
   WriteFile(nginx_dir + "/nginx.conf", conf);
-  auto nginx = Subprocess::Start({"/usr/sbin/nginx", "-p", nginx_dir, "-c",
-                                  nginx_dir + "/nginx.conf", "-e", nginx_dir + "/error.log", "-g",
-                                  "daemon off;"},
-                                 nginx_dir + "/stdout.log");
+  auto nginx =
+      Subprocess::Start({"/usr/sbin/nginx", "-p", nginx_dir, "-c", nginx_dir + "/nginx.conf", "-e",
+                         nginx_dir + "/error.log", "-g", "daemon off;"},
+                        nginx_dir + "/stdout.log");
   ASSERT_TRUE(nginx.ok()) << nginx.status();
   ASSERT_TRUE(WaitForPort(port)) << ReadFile(nginx_dir + "/error.log");
   std::string url = absl::StrCat("https://127.0.0.1:", port);
@@ -295,8 +312,8 @@ TEST_F(HttpsOriginTest, OriginSessionsResume) {
 TEST_F(HttpsOriginTest, UnverifiedOriginGets502WithReasonLogged) {
   CreateHttpsZone(*acme_, "rogue.example", rogue_->url());
   CreateHttpsZone(*acme_, "wrongname.example", named_->url());
-  ASSERT_TRUE(
-      env_->WaitForVersion(CreateHttpsZone(*acme_, "system.example", shop_->url(), false)));
+  ASSERT_TRUE(env_->WaitForVersion(
+      CreateHttpsZone(*acme_, "system.example", shop_->url(), nullptr, "", true)));
 
   HttpResult rogue = Get("rogue.example");
   EXPECT_EQ(rogue.status, 502) << rogue.body;
@@ -324,7 +341,7 @@ TEST_F(HttpsOriginTest, UnverifiedOriginGets502WithReasonLogged) {
 // --origin-server-name: sent as SNI and checked in the origin's certificate.
 TEST_F(HttpsOriginTest, OriginServerNameIsSniAndVerifiedName) {
   ASSERT_TRUE(env_->WaitForVersion(
-      CreateHttpsZone(*acme_, "named.example", named_->url(), true, "other.internal")));
+      CreateHttpsZone(*acme_, "named.example", named_->url(), nullptr, "other.internal")));
   HttpResult named = Get("named.example");
   ASSERT_EQ(named.status, 200) << named.body << env_->edge_log();
   EXPECT_EQ(ResponseHeader(named.body, "X-Origin-Sni"), "other.internal") << named.body;
@@ -334,7 +351,8 @@ TEST_F(HttpsOriginTest, OriginServerNameIsSniAndVerifiedName) {
   update.set_hostname("named.example");
   update.set_origin_server_name("origin.internal");
   v1::ZoneResponse resp;
-  ASSERT_TRUE(env_->tenant()->UpdateZone(EdgeEnvironment::Context(*acme_).get(), update, &resp).ok());
+  ASSERT_TRUE(
+      env_->tenant()->UpdateZone(EdgeEnvironment::Context(*acme_).get(), update, &resp).ok());
   ASSERT_TRUE(env_->WaitForVersion(resp.config_version()));
   HttpResult mismatch = Get("named.example");
   EXPECT_EQ(mismatch.status, 502) << mismatch.body;
@@ -359,9 +377,10 @@ TEST_F(HttpsOriginTest, UploadedOriginCertIsPresentedInsteadOfEdgeCa) {
   ASSERT_TRUE(env_->WaitForVersion(version));
   HttpResult after = Get("own.example");
   ASSERT_EQ(after.status, 200) << after.body << env_->edge_log();
-  std::string serial = absl::AsciiStrToUpper(SerialHex(leaf.cert.get()));
-  EXPECT_EQ(absl::AsciiStrToUpper(ResponseHeader(after.body, "X-Origin-Client-Serial")), serial)
-      << after.body;
+  // Python prints the serial in upper case, keeping leading zero digits.
+  std::string seen = absl::AsciiStrToLower(ResponseHeader(after.body, "X-Origin-Client-Serial"));
+  seen.erase(0, std::min(seen.find_first_not_of('0'), seen.size()));
+  EXPECT_EQ(seen, SerialHex(leaf.cert.get())) << after.body;
 
   CommandResult show = Cli(*acme_, {"origin-cert", "show", "own.example"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
@@ -404,8 +423,8 @@ bm90IGEgY2VydA==
            {"expired", expired.cert_path, expired.key_path, "expired"},
            {"garbage", garbage, leaf.key_path, "garbage.pem"},
        }) {
-    CommandResult result = Cli(
-        *acme_, {"origin-cert", "set", "refuse.example", "--cert", c.cert, "--key", c.key});
+    CommandResult result =
+        Cli(*acme_, {"origin-cert", "set", "refuse.example", "--cert", c.cert, "--key", c.key});
     EXPECT_NE(result.exit_code, 0) << c.name;
     EXPECT_TRUE(absl::StrContains(result.err, c.expect)) << c.name << ": " << result.err;
     std::string line(absl::StripTrailingAsciiWhitespace(result.err));
@@ -432,26 +451,27 @@ bm90IGEgY2VydA==
 // What one tenant sets for its origin never shows in another tenant's
 // output: the other zone is "not found", and listings carry nothing of it.
 TEST_F(HttpsOriginTest, OriginTlsSettingsStayWithTheirTenant) {
-  CreateHttpsZone(*acme_, "private.example", shop_->url(), true, "origin.internal");
+  // Its own origin CA: the other tenant's zones use the shared one.
+  Identity private_ca = pki_->Ca("acme-private-origin-ca");
+  CreateHttpsZone(*acme_, "private.example", shop_->url(), &private_ca, "origin.internal");
   v1::GetZoneRequest get;
   get.set_hostname("private.example");
   v1::ZoneResponse zone;
   ASSERT_TRUE(env_->tenant()->GetZone(EdgeEnvironment::Context(*acme_).get(), get, &zone).ok());
   const std::string& origin_cert = zone.zone().origin_client_certificate().chain_pem();
   ASSERT_FALSE(origin_cert.empty());
-  EXPECT_EQ(zone.zone().origin_ca_pem(), origin_ca_->cert_pem());
+  EXPECT_EQ(zone.zone().origin_ca_pem(), private_ca.cert_pem());
 
   CommandResult show = Cli(*bank_, {"origin-cert", "show", "private.example"});
   EXPECT_NE(show.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(show.err, "not found")) << show.err;
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"zone", "list", "--json"},
-                                             {"zone", "show", "private.example", "--json"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"zone", "list", "--json"}, {"zone", "show", "private.example", "--json"}}) {
     CommandResult result = Cli(*bank_, args);
     std::string all = result.out + result.err;
     EXPECT_FALSE(absl::StrContains(all, "private.example") && result.exit_code == 0) << all;
     // PEM bodies are base64: compare a line of each, JSON-escaping aside.
-    std::vector<std::string> ca_lines = absl::StrSplit(origin_ca_->cert_pem(), '\n');
+    std::vector<std::string> ca_lines = absl::StrSplit(private_ca.cert_pem(), '\n');
     std::vector<std::string> cert_lines = absl::StrSplit(origin_cert, '\n');
     ASSERT_GT(ca_lines.size(), 2u);
     ASSERT_GT(cert_lines.size(), 2u);
@@ -468,9 +488,9 @@ TEST_F(HttpsOriginTest, OriginTlsSettingsStayWithTheirTenant) {
 TEST(OriginCertRotationTest, EdgeCaOriginCertsAreRenewedBeforeExpiry) {
   std::string dir = MakeTempDir("certgate-origin-cert-rotation");
   // Valid one day, renewed two days before expiry: due at every check.
-  ControlPlaneProcess control(dir, {"--insecure", "--origin-cert-days", "1",
-                                    "--origin-cert-renew-days", "2",
-                                    "--origin-cert-check-interval", "0.5"});
+  ControlPlaneProcess control(
+      dir, {"--insecure", "--origin-cert-days", "1", "--origin-cert-renew-days", "2",
+            "--origin-cert-check-interval", "0.5"});
   std::string error;
   ASSERT_TRUE(control.Start(&error)) << error;
   std::string token = NewTenant(control, "acme");

@@ -70,7 +70,8 @@ TEST(OriginTlsContextTest, ClientCertificateAndRefusals) {
   for (const Refusal& r : {
            Refusal{"key of another certificate", leaf.cert_pem(), other.key_pem(), "",
                    "does not match"},
-           Refusal{"garbage certificate", "garbage", leaf.key_pem(), "", "origin client certificate"},
+           Refusal{"garbage certificate", "garbage", leaf.key_pem(), "",
+                   "origin client certificate"},
            Refusal{"garbage key", leaf.cert_pem(), "garbage", "", "origin client key"},
            Refusal{"garbage origin CA", "", "", "-----BEGIN CERTIFICATE-----\nAAAA\n", "origin CA"},
        }) {
