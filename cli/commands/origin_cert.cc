@@ -10,6 +10,8 @@
 #include "cli/client/views.h"
 #include "cli/commands/commands.h"
 #include "common/pem.h"
+#include "openssl/evp.h"
+#include "openssl/x509.h"
 
 namespace certgate::cli {
 
