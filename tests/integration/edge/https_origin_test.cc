@@ -407,10 +407,7 @@ TEST_F(HttpsOriginTest, OriginCertSetRefusals) {
   Identity expired =
       pki_->Leaf("refuse-expired", *tenant_client_ca_, {}, now - 30 * 86400, now - 86400);
   std::string garbage = *dir_ + "/garbage.pem";
-  WriteFile(garbage, "-----BEGIN CERTIFICATE-----
-bm90IGEgY2VydA==
------END CERTIFICATE-----
-");
+  WriteFile(garbage, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n");
 
   struct Case {
     std::string name;
@@ -437,13 +434,13 @@ bm90IGEgY2VydA==
   req.set_chain_pem("garbage");
   req.set_key_pem(PrivateKeyToPem(leaf.key.get()));
   v1::ZoneResponse resp;
-  grpc::Status status =
-      env_->tenant()->SetOriginClientCertificate(EdgeEnvironment::Context(*acme_).get(), req, &resp);
+  grpc::Status status = env_->tenant()->SetOriginClientCertificate(
+      EdgeEnvironment::Context(*acme_).get(), req, &resp);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   req.set_chain_pem(expired.cert_pem());
   req.set_key_pem(PrivateKeyToPem(expired.key.get()));
-  status =
-      env_->tenant()->SetOriginClientCertificate(EdgeEnvironment::Context(*acme_).get(), req, &resp);
+  status = env_->tenant()->SetOriginClientCertificate(EdgeEnvironment::Context(*acme_).get(), req,
+                                                      &resp);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(status.error_message(), "expired")) << status.error_message();
 }
