@@ -861,7 +861,7 @@ void ClientConnection::OriginHandshake() {
   std::string why =
       absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
   WriteLogLine(ctx_->connection_log_fd,
-               FormatConnectionLogLine(absl::Now(), client_ip_, zone_->hostname, why));
+               FormatOriginTlsLogLine(absl::Now(), client_ip_, zone_->hostname, why));
   OriginFailed(502, why);
 }
 

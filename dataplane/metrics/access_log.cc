@@ -67,6 +67,13 @@ std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,
                       ",\"sni\":", JsonQuote(sni), ",\"reason\":", JsonQuote(reason), "}\n");
 }
 
+std::string FormatOriginTlsLogLine(absl::Time time, absl::string_view client,
+                                   absl::string_view zone, absl::string_view reason) {
+  return absl::StrCat("{\"time\":", JsonQuote(Rfc3339Millis(time)),
+                      ",\"event\":\"origin_tls_failed\",\"client\":", JsonQuote(client),
+                      ",\"zone\":", JsonQuote(zone), ",\"reason\":", JsonQuote(reason), "}\n");
+}
+
 void WriteLogLine(int fd, absl::string_view line) {
   while (!line.empty()) {
     ssize_t n = write(fd, line.data(), line.size());

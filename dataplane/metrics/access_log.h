@@ -33,6 +33,11 @@ std::string FormatAccessLogLine(const AccessLogEntry& entry);
 std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,
                                     absl::string_view sni, absl::string_view reason);
 
+// FormatOriginTlsLogLine returns one JSON line for a request not forwarded
+// because TLS to the zone's https origin failed (not verified, refused).
+std::string FormatOriginTlsLogLine(absl::Time time, absl::string_view client,
+                                   absl::string_view zone, absl::string_view reason);
+
 // JsonQuote returns `value` as a JSON string literal (bytes that are not
 // valid UTF-8 text are escaped as \u00XX).
 std::string JsonQuote(absl::string_view value);
