@@ -6,6 +6,7 @@
 // origins are tests/integration/edge/https_origin.py (Python's ssl) and
 // nginx with the configuration README.md shows.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <memory>
@@ -232,7 +233,7 @@ TEST_F(HttpsOriginTest, OriginServesItsZoneAndRefusesAnotherZone) {
 // names the zone. It serves its zone and refuses another tenant's.
 TEST_F(HttpsOriginTest, NginxOriginFromReadmeServesItsZoneOnly) {
   std::string nginx_dir = *dir_ + "/nginx";
-  WriteFile(nginx_dir + "/.keep", "");
+  ASSERT_EQ(mkdir(nginx_dir.c_str(), 0755), 0) << nginx_dir;
   Identity server = ServerIdentity(*dir_, "nginx-server", *origin_ca_, {}, {"127.0.0.1"});
   int port = FreePort();
   std::string conf = absl::StrCat(R"(
