@@ -468,9 +468,22 @@ absl::StatusOr<int> ZoneManager::RenewOriginClientCertificates(int64_t now_unix)
       }
     });
   }));
-  if (ids.empty()) {
-    return 0;
+  // In batches: a control plane upgraded with many zones issues one for
+  // each, and one huge transaction would hold the store (and every edge's
+  // delta) for the whole of it.
+  constexpr size_t kBatch = 500;
+  int total = 0;
+  for (size_t start = 0; start < ids.size(); start += kBatch) {
+    std::vector<int64_t> batch(ids.begin() + start,
+                               ids.begin() + std::min(ids.size(), start + kBatch));
+    ASSIGN_OR_RETURN(int renewed, RenewOriginClientCertificateBatch(batch, due));
+    total += renewed;
   }
+  return total;
+}
+
+absl::StatusOr<int> ZoneManager::RenewOriginClientCertificateBatch(
+    const std::vector<int64_t>& ids, const std::function<bool(const ZoneRow&)>& due) {
   int renewed = 0;
   absl::StatusOr<uint64_t> version = store_->Mutate(
       "control-plane", "RenewOriginClientCertificates", [&](StoreTransaction& txn) -> absl::Status {

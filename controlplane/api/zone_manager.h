@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -117,6 +118,10 @@ class ZoneManager {
   // gets the config version the zone was read at.
   absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname,
                                    uint64_t* config_version = nullptr);
+  // RenewOriginClientCertificateBatch: the zones of `ids` still `due`, in
+  // one config version (none when no zone is due any more).
+  absl::StatusOr<int> RenewOriginClientCertificateBatch(
+      const std::vector<int64_t>& ids, const std::function<bool(const ZoneRow&)>& due);
   // IssueOriginClientCertificate puts a fresh edge-CA origin client
   // certificate and key into `zone`.
   absl::Status IssueOriginClientCertificate(ZoneRow& zone) const;
