@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "openssl/x509v3.h"
 #include "tests/integration/edge/edge_environment.h"
+#include "tests/support/test_pki.h"
 
 namespace certgate::testing {
 namespace {
@@ -509,6 +510,23 @@ TEST(OriginCertRotationTest, EdgeCaOriginCertsAreRenewedBeforeExpiry) {
   EXPECT_NE(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT, 0u);
   EXPECT_EQ(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER, 0u);
 
+  // A zone whose tenant uploaded its own origin certificate keeps it.
+  create.set_hostname("own.wild.example");
+  grpc::ClientContext own_context;
+  Authorize(&own_context, token);
+  v1::ZoneResponse own_created;
+  ASSERT_TRUE(tenant->CreateZone(&own_context, create, &own_created).ok());
+  KeyAndCert own_ca = MakeCa("tenant origin client CA");
+  KeyAndCert own_leaf = MakeLeaf("own.wild.example", own_ca);
+  v1::SetOriginClientCertificateRequest upload;
+  upload.set_hostname("own.wild.example");
+  upload.set_chain_pem(own_leaf.cert_pem());
+  upload.set_key_pem(own_leaf.key_pem());
+  v1::ZoneResponse uploaded;
+  grpc::ClientContext upload_context;
+  Authorize(&upload_context, token);
+  ASSERT_TRUE(tenant->SetOriginClientCertificate(&upload_context, upload, &uploaded).ok());
+
   v1::ZoneResponse current;
   bool renewed = WaitFor(
       [&] {
@@ -524,6 +542,14 @@ TEST(OriginCertRotationTest, EdgeCaOriginCertsAreRenewedBeforeExpiry) {
   EXPECT_GT(current.config_version(), created.config_version());
   EXPECT_TRUE(current.zone().origin_client_certificate().issued_by_edge_ca());
   EXPECT_TRUE(absl::StrContains(control.log(), "renewed")) << control.log();
+  grpc::ClientContext own_get_context;
+  Authorize(&own_get_context, token);
+  v1::GetZoneRequest own_get;
+  own_get.set_hostname("own.wild.example");
+  v1::ZoneResponse own_now;
+  ASSERT_TRUE(tenant->GetZone(&own_get_context, own_get, &own_now).ok());
+  EXPECT_FALSE(own_now.zone().origin_client_certificate().issued_by_edge_ca());
+  EXPECT_EQ(own_now.zone().origin_client_certificate().chain_pem(), own_leaf.cert_pem());
   control.Stop(SIGTERM);
 }
 
