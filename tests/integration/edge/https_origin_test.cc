@@ -348,17 +348,29 @@ TEST_F(HttpsOriginTest, OriginServerNameIsSniAndVerifiedName) {
   ASSERT_EQ(named.status, 200) << named.body << env_->edge_log();
   EXPECT_EQ(ResponseHeader(named.body, "X-Origin-Sni"), "other.internal") << named.body;
 
-  // The same origin under a name its certificate lacks is refused.
-  v1::UpdateZoneRequest update;
-  update.set_hostname("named.example");
-  update.set_origin_server_name("origin.internal");
-  v1::ZoneResponse resp;
-  ASSERT_TRUE(
-      env_->tenant()->UpdateZone(EdgeEnvironment::Context(*acme_).get(), update, &resp).ok());
-  ASSERT_TRUE(env_->WaitForVersion(resp.config_version()));
+  // The same origin under a name its certificate lacks is refused
+  // (changed with the CLI, as a tenant would).
+  CommandResult set =
+      Cli(*acme_, {"zone", "set", "named.example", "--origin-server-name", "origin.internal"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_TRUE(absl::StrContains(set.out, "Origin SNI:     origin.internal")) << set.out;
+  ASSERT_TRUE(env_->WaitForVersion(ConfigVersion(*env_->control())));
   HttpResult mismatch = Get("named.example");
   EXPECT_EQ(mismatch.status, 502) << mismatch.body;
   EXPECT_TRUE(absl::StrContains(mismatch.body, "Hostname mismatch")) << mismatch.body;
+
+  // Back to the URL's host (an IP the certificate lacks), and to the system
+  // trust store (which does not know the origin CA): still refused.
+  CommandResult reset = Cli(*acme_, {"zone", "set", "named.example", "--origin-server-name", "",
+                                     "--origin-ca", "system"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_TRUE(absl::StrContains(reset.out, "Origin SNI:     origin host")) << reset.out;
+  EXPECT_TRUE(absl::StrContains(reset.out, "Origin CA:      system trust store")) << reset.out;
+  ASSERT_TRUE(env_->WaitForVersion(ConfigVersion(*env_->control())));
+  HttpResult system = Get("named.example");
+  EXPECT_EQ(system.status, 502) << system.body;
+  EXPECT_TRUE(absl::StrContains(system.body, "unable to get local issuer certificate"))
+      << system.body;
 }
 
 // Authenticated origin pulls with the tenant's own certificate: `certgate
