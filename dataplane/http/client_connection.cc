@@ -926,6 +926,12 @@ void ClientConnection::ReadOrigin() {
       return;
     }
     std::string why = n == 0 ? "origin closed the connection" : origin_->last_error();
+    if (n < 0 && errno == EPROTO && origin_->tls()) {
+      // A TLS alert, e.g. the origin refused the edge's client certificate
+      // (TLS 1.3 tells the client after its side of the handshake).
+      WriteLogLine(ctx_->connection_log_fd,
+                   FormatOriginTlsLogLine(absl::Now(), client_ip_, zone_->hostname, why));
+    }
     if (response_parser_->FeedEof() && response_complete_) {
       return;  // a body delimited by the close
     }

@@ -381,6 +381,15 @@ TEST_F(HttpsOriginTest, UploadedOriginCertIsPresentedInsteadOfEdgeCa) {
   ASSERT_TRUE(env_->WaitForVersion(CreateHttpsZone(*acme_, "own.example", own_->url())));
   HttpResult before = Get("own.example");
   EXPECT_EQ(before.status, 502) << "the origin refuses the edge CA's certificate: " << before.body;
+  // The origin's refusal is logged with the zone and the alert.
+  EXPECT_TRUE(WaitFor(
+      [] {
+        std::string log = env_->edge_log();
+        return absl::StrContains(log, "\"event\":\"origin_tls_failed\"") &&
+               absl::StrContains(log, "\"zone\":\"own.example\"");
+      },
+      absl::Seconds(5)))
+      << before.body << env_->edge_log();
 
   Identity leaf = pki_->Leaf("acme-edge-client", *tenant_client_ca_);
   CommandResult set = Cli(*acme_, {"origin-cert", "set", "own.example", "--cert", leaf.cert_path,
