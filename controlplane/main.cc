@@ -24,6 +24,7 @@
 #include "controlplane/api/token.h"
 #include "controlplane/api/zone_manager.h"
 #include "controlplane/pki/edge_ca.h"
+#include "controlplane/pki/origin_cert_renewer.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/snapshot/snapshot_builder.h"
 #include "controlplane/store/sqlite_store.h"
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
   bool insecure = false;
   std::vector<std::string> origin_allow;
   TenantLimits default_limits;
+  int origin_cert_days = 90;
+  int origin_cert_renew_days = 30;
+  double origin_cert_check_seconds = 3600;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
       ->required();
@@ -125,6 +129,19 @@ int main(int argc, char** argv) {
   app.add_option("--edge-ca-dir", edge_ca_dir,
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
+  app.add_option("--origin-cert-days", origin_cert_days,
+                 "Validity in days of the client certificates the edge CA issues for edges to "
+                 "present to https origins")
+      ->default_val(90)
+      ->check(CLI::Range(1, 825));
+  app.add_option("--origin-cert-renew-days", origin_cert_renew_days,
+                 "Re-issue an edge-CA origin client certificate this many days before it expires")
+      ->default_val(30)
+      ->check(CLI::Range(0, 825));
+  app.add_option("--origin-cert-check-interval", origin_cert_check_seconds,
+                 "Seconds between checks for origin client certificates near expiry")
+      ->default_val(3600)
+      ->check(CLI::Range(0.1, 86400.0));
   CLI11_PARSE(app, argc, argv);
   // The database, token files and edge CA key are secrets: whatever this
   // process creates is its own alone, whatever umask it was started with
@@ -199,6 +216,8 @@ int main(int argc, char** argv) {
   ZoneManagerOptions zone_options;
   zone_options.default_limits = default_limits;
   zone_options.origin_policy = *origin_policy;
+  zone_options.origin_cert_days = origin_cert_days;
+  zone_options.origin_cert_renew_days = origin_cert_renew_days;
   ZoneManager zones(store->get(), edge_ca->get(), &fleet, zone_options);
   TenantServiceImpl tenant_service(&auth, &zones);
   AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits);
@@ -238,12 +257,15 @@ int main(int argc, char** argv) {
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", listen));
   }
+  OriginCertRenewer renewer(&zones, absl::Seconds(origin_cert_check_seconds));
+  renewer.Start();
   std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
   std::fflush(stdout);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
+  renewer.Stop();
   edge_service.CloseAllStreams();
   // Calls still running are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -15,7 +15,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev sqlite3 libevent-dev libhttp-parser-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  curl openssl ca-certificates iproute2 jq golang-cfssl nginx gnuplot-nox clang
+  curl openssl ca-certificates iproute2 jq golang-cfssl nginx gnuplot-nox clang python3
 )
 
 as_root() {

@@ -18,6 +18,16 @@ std::string OrDefault(const std::string& value, const char* fallback) {
 
 std::string OrDash(const std::string& value) { return value.empty() ? "-" : value; }
 
+// CountSubstrings: how many times `needle` occurs in `text`.
+size_t CountSubstrings(absl::string_view text, absl::string_view needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
 }  // namespace
 
 std::string RenderZoneList(const certgate::v1::ListZonesResponse& response) {
@@ -61,6 +71,20 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
            OrDash(zone.server_certificate().subject()), " (",
            zone.server_certificate().issued_by_edge_ca() ? "issued by edge CA" : "uploaded",
            ", not after ", FormatUtc(zone.server_certificate().not_after_unix()), ")")},
+      {"Origin CA",
+       zone.origin_ca_pem().empty()
+           ? "system trust store"
+           : absl::StrCat("uploaded (", CountSubstrings(zone.origin_ca_pem(), "BEGIN CERTIFICATE"),
+                          " certificates)")},
+      {"Origin SNI", OrDefault(zone.origin_server_name(), "origin host")},
+      {"Origin cert",
+       zone.origin_client_certificate().chain_pem().empty()
+           ? "-"
+           : absl::StrCat(OrDash(zone.origin_client_certificate().subject()), " (",
+                          zone.origin_client_certificate().issued_by_edge_ca() ? "issued by edge CA"
+                                                                               : "uploaded",
+                          ", not after ",
+                          FormatUtc(zone.origin_client_certificate().not_after_unix()), ")")},
       {"Error page", error_page},
       {"Status header", OrDefault(names.status(), "X-Client-Cert-Status")},
       {"SKI header", OrDefault(names.ski(), "X-Client-Cert-Ski")},

@@ -8,6 +8,7 @@ void RegisterCommands(CLI::App& app, CommandContext& context) {
   AddRootCommands(app, context);
   AddIntermediateCommands(app, context);
   AddCertCommands(app, context);
+  AddOriginCertCommands(app, context);
   AddModeCommands(app, context);
   AddErrorPageCommands(app, context);
   AddHeaderCommands(app, context);

@@ -14,6 +14,7 @@ void AddZoneCommands(CLI::App& app, CommandContext& context);
 void AddRootCommands(CLI::App& app, CommandContext& context);
 void AddIntermediateCommands(CLI::App& app, CommandContext& context);
 void AddCertCommands(CLI::App& app, CommandContext& context);
+void AddOriginCertCommands(CLI::App& app, CommandContext& context);
 void AddModeCommands(CLI::App& app, CommandContext& context);
 void AddErrorPageCommands(CLI::App& app, CommandContext& context);
 void AddHeaderCommands(CLI::App& app, CommandContext& context);

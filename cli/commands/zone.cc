@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/client/format.h"
+#include "cli/client/local_files.h"
 #include "cli/client/views.h"
 #include "cli/commands/commands.h"
 
@@ -18,7 +19,21 @@ struct ZoneOptions {
   std::string origin;
   std::string mode;
   std::string send_ca_names;
+  std::string origin_ca_file;      // "system": back to the system trust store
+  std::string origin_server_name;  // "": back to the origin URL's host
+  bool origin_ca_given = false;
+  bool origin_server_name_given = false;
 };
+
+constexpr char kSystemTrustStore[] = "system";
+
+// ReadOriginCa: the --origin-ca file's content ("" for "system").
+absl::StatusOr<std::string> ReadOriginCa(const std::string& file) {
+  if (file == kSystemTrustStore) {
+    return std::string();
+  }
+  return ReadLocalFile(file);
+}
 
 // RenderZoneChange: the zone as it now is, and the config version the change made.
 void RenderZoneChange(std::ostream& out, const certgate::v1::ZoneResponse& response) {
@@ -36,6 +51,14 @@ int CreateZone(CommandContext& context, const ZoneOptions& options) {
     }
     request.set_mode(*mode);
   }
+  if (options.origin_ca_given) {
+    absl::StatusOr<std::string> ca = ReadOriginCa(options.origin_ca_file);
+    if (!ca.ok()) {
+      return context.UsageError(ca.status());
+    }
+    request.set_origin_ca_pem(*ca);
+  }
+  request.set_origin_server_name(options.origin_server_name);
   return context.CallAndPrint(&TenantStub::CreateZone, request, RenderZoneChange);
 }
 
@@ -76,10 +99,36 @@ int SetZone(CommandContext& context, const ZoneOptions& options) {
     }
     request.set_send_ca_names(value == "true");
   }
-  if (options.origin.empty() && options.send_ca_names.empty()) {
-    return context.UsageError("nothing to change: give --origin or --send-ca-names");
+  if (options.origin_ca_given) {
+    absl::StatusOr<std::string> ca = ReadOriginCa(options.origin_ca_file);
+    if (!ca.ok()) {
+      return context.UsageError(ca.status());
+    }
+    request.set_origin_ca_pem(*ca);
+  }
+  if (options.origin_server_name_given) {
+    request.set_origin_server_name(options.origin_server_name);
+  }
+  if (options.origin.empty() && options.send_ca_names.empty() && !options.origin_ca_given &&
+      !options.origin_server_name_given) {
+    return context.UsageError(
+        "nothing to change: give --origin, --send-ca-names, --origin-ca or --origin-server-name");
   }
   return context.CallAndPrint(&TenantStub::UpdateZone, request, RenderZoneChange);
+}
+
+// AddOriginTlsFlags: how edges verify an https origin.
+void AddOriginTlsFlags(CLI::App* command, ZoneOptions* options) {
+  command
+      ->add_option("--origin-ca", options->origin_ca_file,
+                   "https origin: PEM CA file that verifies the origin's certificate (\"system\": "
+                   "the edges' system trust store, the default)")
+      ->each([options](const std::string&) { options->origin_ca_given = true; });
+  command
+      ->add_option("--origin-server-name", options->origin_server_name,
+                   "https origin: name sent as SNI and checked in the origin's certificate "
+                   "(default: the origin URL's host; \"\" resets)")
+      ->each([options](const std::string&) { options->origin_server_name_given = true; });
 }
 
 }  // namespace
@@ -93,6 +142,7 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   create->add_option("--origin", create_options->origin, "Origin URL, http(s)://host:port")
       ->required();
   create->add_option("--mode", create_options->mode, "enforce (default), report or off");
+  AddOriginTlsFlags(create, create_options.get());
   AddServerFlags(create, context);
   OnRun(create, context,
         [&context, create_options] { return CreateZone(context, *create_options); });
@@ -120,6 +170,7 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   set->add_option("--origin", set_options->origin, "New origin URL");
   set->add_option("--send-ca-names", set_options->send_ca_names,
                   "true: the TLS CertificateRequest lists the zone's root names");
+  AddOriginTlsFlags(set, set_options.get());
   AddServerFlags(set, context);
   OnRun(set, context, [&context, set_options] { return SetZone(context, *set_options); });
 }

@@ -210,4 +210,20 @@ grpc::Status TenantServiceImpl::GetStatus(grpc::ServerContext* context,
   });
 }
 
+grpc::Status TenantServiceImpl::SetOriginClientCertificate(
+    grpc::ServerContext* context, const v1::SetOriginClientCertificateRequest* request,
+    v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->SetOriginClientCertificate(caller, *request);
+  });
+}
+
+grpc::Status TenantServiceImpl::ResetOriginClientCertificate(
+    grpc::ServerContext* context, const v1::ResetOriginClientCertificateRequest* request,
+    v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->ResetOriginClientCertificate(caller, request->hostname());
+  });
+}
+
 }  // namespace certgate::controlplane

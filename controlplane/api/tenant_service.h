@@ -81,6 +81,13 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
   grpc::Status GetStatus(grpc::ServerContext* context,
                          const certgate::v1::GetStatusRequest* request,
                          certgate::v1::StatusResponse* response) override;
+  grpc::Status SetOriginClientCertificate(
+      grpc::ServerContext* context, const certgate::v1::SetOriginClientCertificateRequest* request,
+      certgate::v1::ZoneResponse* response) override;
+  grpc::Status ResetOriginClientCertificate(
+      grpc::ServerContext* context,
+      const certgate::v1::ResetOriginClientCertificateRequest* request,
+      certgate::v1::ZoneResponse* response) override;
 
  private:
   const Authenticator* auth_;

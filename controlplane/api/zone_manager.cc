@@ -16,6 +16,7 @@
 #include "controlplane/validation/crl.h"
 #include "controlplane/validation/edge_build_check.h"
 #include "controlplane/validation/error_response.h"
+#include "controlplane/validation/origin_tls.h"
 #include "controlplane/validation/server_certificate.h"
 #include "openssl/x509.h"
 
@@ -221,6 +222,18 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
   ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(hostname));
   ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo cert_info,
                    DescribeServerCertificate(issued.chain_pem, true));
+  std::string origin_ca;
+  if (!request.origin_ca_pem().empty()) {
+    ASSIGN_OR_RETURN(origin_ca, ValidateOriginCa(request.origin_ca_pem()));
+  }
+  std::string origin_server_name;
+  if (!request.origin_server_name().empty()) {
+    ASSIGN_OR_RETURN(origin_server_name, ValidateOriginServerName(request.origin_server_name()));
+  }
+  ASSIGN_OR_RETURN(IssuedCertificate origin_client,
+                   edge_ca_->IssueOriginClient(hostname, options_.origin_cert_days));
+  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo origin_client_info,
+                   DescribeServerCertificate(origin_client.chain_pem, true));
 
   ZoneRow row;
   ASSIGN_OR_RETURN(
@@ -272,6 +285,10 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         zone.set_trust_version(txn.new_version());
         zone.set_created_unix(NowUnix());
         row.server_key_pem = issued.key_pem;
+        zone.set_origin_ca_pem(origin_ca);
+        zone.set_origin_server_name(origin_server_name);
+        *zone.mutable_origin_client_certificate() = origin_client_info;
+        row.origin_client_key_pem = origin_client.key_pem;
         RETURN_IF_ERROR(CheckEdgeCanBuild(row));
         RETURN_IF_ERROR(CheckConfigBytes(txn, row, 0));
         ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
@@ -328,9 +345,20 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
     ASSIGN_OR_RETURN(origin, NormalizeOrigin(request.origin()));
     RETURN_IF_ERROR(CheckOrigin(origin));
   }
+  std::string origin_ca;
+  if (request.has_origin_ca_pem() && !request.origin_ca_pem().empty()) {
+    ASSIGN_OR_RETURN(origin_ca, ValidateOriginCa(request.origin_ca_pem()));
+  }
+  std::string origin_server_name;
+  if (request.has_origin_server_name() && !request.origin_server_name().empty()) {
+    ASSIGN_OR_RETURN(origin_server_name, ValidateOriginServerName(request.origin_server_name()));
+  }
   if (request.mode() == certgate::v1::MODE_UNSPECIFIED && origin.empty() &&
-      !request.has_send_ca_names()) {
-    return absl::InvalidArgumentError("nothing to update: set mode, origin or send_ca_names");
+      !request.has_send_ca_names() && !request.has_origin_ca_pem() &&
+      !request.has_origin_server_name()) {
+    return absl::InvalidArgumentError(
+        "nothing to update: set mode, origin, send_ca_names, origin_ca_pem or "
+        "origin_server_name");
   }
   return ChangeSettings(caller, request.hostname(), "UpdateZone",
                         [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
@@ -346,6 +374,15 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
                           if (request.has_send_ca_names()) {
                             zone.zone.set_send_ca_names(request.send_ca_names());
                             absl::StrAppend(&detail, " send_ca_names=", request.send_ca_names());
+                          }
+                          if (request.has_origin_ca_pem()) {
+                            zone.zone.set_origin_ca_pem(origin_ca);
+                            absl::StrAppend(&detail,
+                                            " origin_ca=", origin_ca.empty() ? "system" : "set");
+                          }
+                          if (request.has_origin_server_name()) {
+                            zone.zone.set_origin_server_name(origin_server_name);
+                            absl::StrAppend(&detail, " origin_server_name=", origin_server_name);
                           }
                           txn.SetDetail(detail);
                           return absl::OkStatus();
@@ -444,6 +481,103 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
                           zone.server_key_pem = issued.key_pem;
                           return absl::OkStatus();
                         });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetOriginClientCertificate(
+    const Caller& caller, const certgate::v1::SetOriginClientCertificateRequest& request) {
+  ASSIGN_OR_RETURN(
+      certgate::v1::ServerCertificateInfo info,
+      ValidateOriginClientCertificate(request.chain_pem(), request.key_pem(), NowUnix()));
+  return ChangeSettings(caller, request.hostname(), "SetOriginClientCertificate",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          txn.SetDetail(absl::StrCat(zone.hostname, " ", info.subject()));
+                          *zone.zone.mutable_origin_client_certificate() = info;
+                          zone.origin_client_key_pem = request.key_pem();
+                          return absl::OkStatus();
+                        });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetOriginClientCertificate(
+    const Caller& caller, const std::string& hostname) {
+  return ChangeSettings(caller, hostname, "ResetOriginClientCertificate",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          txn.SetDetail(zone.hostname);
+                          return IssueOriginClientCertificate(zone);
+                        });
+}
+
+absl::Status ZoneManager::IssueOriginClientCertificate(ZoneRow& zone) const {
+  ASSIGN_OR_RETURN(IssuedCertificate issued,
+                   edge_ca_->IssueOriginClient(zone.hostname, options_.origin_cert_days));
+  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
+                   DescribeServerCertificate(issued.chain_pem, true));
+  *zone.zone.mutable_origin_client_certificate() = std::move(info);
+  zone.origin_client_key_pem = std::move(issued.key_pem);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ZoneManager::RenewOriginClientCertificates(int64_t now_unix) {
+  int64_t renew_before = static_cast<int64_t>(options_.origin_cert_renew_days) * 86400;
+  auto due = [&](const ZoneRow& row) {
+    const certgate::v1::ServerCertificateInfo& cert = row.zone.origin_client_certificate();
+    // Uploaded certificates are the tenant's to renew; a zone stored before
+    // origin client certificates existed has none and gets one.
+    if (cert.chain_pem().empty() || row.origin_client_key_pem.empty()) {
+      return true;
+    }
+    return cert.issued_by_edge_ca() && cert.not_after_unix() - now_unix < renew_before;
+  };
+  // A cheap read first, so that an idle control plane never writes.
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    return txn.ForEachZone([&](ZoneRow&& row) {
+      if (due(row)) {
+        ids.push_back(row.id);
+      }
+    });
+  }));
+  // In batches: a control plane upgraded with many zones issues one for
+  // each, and one huge transaction would hold the store (and every edge's
+  // delta) for the whole of it.
+  constexpr size_t kBatch = 500;
+  int total = 0;
+  for (size_t start = 0; start < ids.size(); start += kBatch) {
+    std::vector<int64_t> batch(ids.begin() + start,
+                               ids.begin() + std::min(ids.size(), start + kBatch));
+    ASSIGN_OR_RETURN(int renewed, RenewOriginClientCertificateBatch(batch, due));
+    total += renewed;
+  }
+  return total;
+}
+
+absl::StatusOr<int> ZoneManager::RenewOriginClientCertificateBatch(
+    const std::vector<int64_t>& ids, const std::function<bool(const ZoneRow&)>& due) {
+  int renewed = 0;
+  absl::StatusOr<uint64_t> version = store_->Mutate(
+      "control-plane", "RenewOriginClientCertificates", [&](StoreTransaction& txn) -> absl::Status {
+        renewed = 0;
+        std::string detail;
+        for (int64_t id : ids) {
+          ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneById(id));
+          if (!row.has_value() || !due(*row)) {
+            continue;  // deleted or changed since the read
+          }
+          RETURN_IF_ERROR(IssueOriginClientCertificate(*row));
+          RETURN_IF_ERROR(txn.UpdateZone(*row));
+          absl::StrAppend(&detail, renewed == 0 ? "" : " ", row->hostname);
+          ++renewed;
+        }
+        if (renewed == 0) {
+          return absl::AbortedError("nothing to renew");
+        }
+        txn.SetDetail(detail);
+        return absl::OkStatus();
+      });
+  if (!version.ok() && renewed == 0 && absl::IsAborted(version.status())) {
+    return 0;
+  }
+  RETURN_IF_ERROR(version.status());
+  return renewed;
 }
 
 certgate::v1::GetEdgeCaResponse ZoneManager::GetEdgeCa() const {

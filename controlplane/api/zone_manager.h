@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,6 +24,11 @@ struct ZoneManagerOptions {
   // Which origin addresses a zone may name. Only literal addresses are
   // judged here; the edge judges what a host name resolves to.
   OriginPolicy origin_policy;
+  // Validity of the client certificates the edge CA issues for https
+  // origins, and how long before expiry RenewOriginClientCertificates
+  // replaces them.
+  int origin_cert_days = 90;
+  int origin_cert_renew_days = 30;
 };
 
 // Which list of CA certificates a call is about.
@@ -60,6 +66,17 @@ class ZoneManager {
   absl::StatusOr<ZoneResponse> ResetServerCertificate(const Caller& caller,
                                                       const std::string& hostname);
   certgate::v1::GetEdgeCaResponse GetEdgeCa() const;
+
+  // The client certificate edges present to the zone's https origin.
+  absl::StatusOr<ZoneResponse> SetOriginClientCertificate(
+      const Caller& caller, const certgate::v1::SetOriginClientCertificateRequest& request);
+  absl::StatusOr<ZoneResponse> ResetOriginClientCertificate(const Caller& caller,
+                                                            const std::string& hostname);
+  // RenewOriginClientCertificates re-issues every edge-CA origin client
+  // certificate within origin_cert_renew_days of expiry (and issues one for a
+  // zone that has none), all in one config version. Returns how many; 0
+  // (and no new version) when none is due. Uploaded certificates are left.
+  absl::StatusOr<int> RenewOriginClientCertificates(int64_t now_unix);
 
   absl::StatusOr<ZoneResponse> SetErrorResponse(
       const Caller& caller, const certgate::v1::SetErrorResponseRequest& request);
@@ -118,6 +135,13 @@ class ZoneManager {
   // CheckRevocations: RESOURCE_EXHAUSTED when `adding` more revocations
   // take `zone` past max-revocations-per-zone.
   absl::Status CheckRevocations(StoreTransaction& txn, const ZoneRow& zone, size_t adding) const;
+  // RenewOriginClientCertificateBatch: the zones of `ids` still `due`, in
+  // one config version (none when no zone is due any more).
+  absl::StatusOr<int> RenewOriginClientCertificateBatch(
+      const std::vector<int64_t>& ids, const std::function<bool(const ZoneRow&)>& due);
+  // IssueOriginClientCertificate puts a fresh edge-CA origin client
+  // certificate and key into `zone`.
+  absl::Status IssueOriginClientCertificate(ZoneRow& zone) const;
 
   SqliteStore* store_;
   const EdgeCa* edge_ca_;

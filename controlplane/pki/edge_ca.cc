@@ -96,4 +96,20 @@ absl::StatusOr<IssuedCertificate> EdgeCa::Issue(absl::string_view hostname) cons
   return issued;
 }
 
+absl::StatusOr<IssuedCertificate> EdgeCa::IssueOriginClient(absl::string_view hostname,
+                                                            int days) const {
+  ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateKey(KeyType::kEcP256));
+  CertificateSpec spec;
+  spec.common_name = std::string(hostname);
+  spec.client_auth = true;
+  spec.days = days;
+  spec.dns_names = {std::string(hostname)};
+  ASSIGN_OR_RETURN(bssl::UniquePtr<X509> leaf,
+                   IssueCertificate(spec, key.get(), cert_.get(), key_.get()));
+  IssuedCertificate issued;
+  issued.chain_pem = CertificateToPem(leaf.get()) + certificate_pem_;
+  issued.key_pem = PrivateKeyToPem(key.get());
+  return issued;
+}
+
 }  // namespace certgate::controlplane

@@ -18,7 +18,8 @@ struct IssuedCertificate {
 };
 
 // EdgeCa signs server certificates for zones whose tenant uploaded none, so a
-// new zone works at once. Its key (ECDSA P-256) lives in `dir`, mode 0600.
+// new zone works at once, and the client certificates edges present to https
+// origins. Its key (ECDSA P-256) lives in `dir`, mode 0600.
 class EdgeCa {
  public:
   // LoadOrCreate reads edge-ca.pem and edge-ca.key from `dir`, creating
@@ -28,6 +29,13 @@ class EdgeCa {
   // Issue makes a fresh key and a certificate for `hostname` (a wildcard
   // hostname gets a wildcard name).
   absl::StatusOr<IssuedCertificate> Issue(absl::string_view hostname) const;
+
+  // IssueOriginClient makes a fresh key and a client certificate (clientAuth
+  // EKU) that edges present to the zone's https origin: its only DNS SAN
+  // (and CN) is the zone's `hostname` (`*.x` for a wildcard zone), so an
+  // origin that trusts this CA can also tell which zone a request is for.
+  // Valid for `days` from now.
+  absl::StatusOr<IssuedCertificate> IssueOriginClient(absl::string_view hostname, int days) const;
 
   const std::string& certificate_pem() const { return certificate_pem_; }
 

@@ -35,6 +35,10 @@ v1::EdgeZone SnapshotBuilder::ToEdgeZone(const ZoneRow& row) {
   edge.set_trust_version(zone.trust_version());
   edge.set_send_ca_names(zone.send_ca_names());
   edge.set_tenant_id(row.tenant_id);
+  edge.set_origin_ca_pem(zone.origin_ca_pem());
+  edge.set_origin_server_name(zone.origin_server_name());
+  edge.set_origin_client_chain_pem(zone.origin_client_certificate().chain_pem());
+  edge.set_origin_client_key_pem(row.origin_client_key_pem);
   return edge;
 }
 

@@ -38,6 +38,8 @@ struct ZoneRow {
   std::string hostname;
   certgate::v1::Zone zone;     // everything a tenant may see
   std::string server_key_pem;  // only ever sent to edges
+  // Key of zone.origin_client_certificate(); only ever sent to edges.
+  std::string origin_client_key_pem;
 };
 
 struct EdgeRow {

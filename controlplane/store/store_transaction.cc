@@ -13,7 +13,8 @@ absl::StatusOr<uint64_t> ReadMeta(Database* db, const char* key) {
   return has_row ? static_cast<uint64_t>(stmt.ColumnInt64(0)) : 0;
 }
 
-constexpr char kZoneColumns[] = "id, tenant_id, hostname, zone, server_key_pem";
+constexpr char kZoneColumns[] =
+    "id, tenant_id, hostname, zone, server_key_pem, origin_client_key_pem";
 
 }  // namespace
 
@@ -218,17 +219,19 @@ absl::StatusOr<ZoneRow> StoreTransaction::ReadZone(Statement& stmt) {
     return absl::DataLossError(absl::StrCat("zone ", row.hostname, " is corrupt"));
   }
   row.server_key_pem = stmt.ColumnText(4);
+  row.origin_client_key_pem = stmt.ColumnText(5);
   return row;
 }
 
 absl::StatusOr<int64_t> StoreTransaction::InsertZone(const ZoneRow& zone) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT INTO zones(tenant_id, hostname, zone, server_key_pem) "
-                                "VALUES (?1, ?2, ?3, ?4)"));
+                   db_->Prepare("INSERT INTO zones(tenant_id, hostname, zone, server_key_pem, "
+                                "origin_client_key_pem) VALUES (?1, ?2, ?3, ?4, ?5)"));
   stmt.BindText(1, zone.tenant_id);
   stmt.BindText(2, zone.hostname);
   stmt.BindBlob(3, zone.zone.SerializeAsString());
   stmt.BindText(4, zone.server_key_pem);
+  stmt.BindText(5, zone.origin_client_key_pem);
   RETURN_IF_ERROR(stmt.Run());
   int64_t id = db_->LastInsertRowId();
   ZoneChanged(id);
@@ -261,11 +264,12 @@ absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zo
 }
 
 absl::Status StoreTransaction::UpdateZone(const ZoneRow& zone) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3 WHERE id=?1"));
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3, "
+                                                "origin_client_key_pem=?4 WHERE id=?1"));
   stmt.BindInt64(1, zone.id);
   stmt.BindBlob(2, zone.zone.SerializeAsString());
   stmt.BindText(3, zone.server_key_pem);
+  stmt.BindText(4, zone.origin_client_key_pem);
   RETURN_IF_ERROR(stmt.Run());
   if (db_->Changes() == 0) {
     return absl::NotFoundError(absl::StrCat("zone ", zone.hostname, " not found"));

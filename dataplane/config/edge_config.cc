@@ -12,6 +12,7 @@
 #include "common/field_selector.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/ssl.h"
@@ -79,6 +80,9 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(zone->mode)));
   }
   ASSIGN_OR_RETURN(zone->origin, ParseOrigin(source.origin()));
+  if (zone->origin.tls) {
+    ASSIGN_OR_RETURN(zone->origin_tls, OriginTlsContext::Create(source, zone->origin.host));
+  }
   zone->error_content_type = source.error_response().content_type();
   zone->error_body = source.error_response().body();
   if (zone->error_content_type.empty() && zone->error_body.empty()) {

@@ -15,7 +15,8 @@
 
 namespace certgate::edge {
 
-class ZoneTrust;  // dataplane/tls/zone_trust.h: roots, intermediates, revocations
+class OriginTlsContext;  // dataplane/tls/origin_tls_context.h: TLS to an https origin
+class ZoneTrust;         // dataplane/tls/zone_trust.h: roots, intermediates, revocations
 
 // OriginUrl is a zone's parsed origin.
 struct OriginUrl {
@@ -51,6 +52,9 @@ struct ZoneConfig {
   bssl::UniquePtr<SSL_CTX> ssl_ctx;
   // Derived once here rather than per ticket issued or presented.
   SessionBinding::TicketKeys ticket_keys;
+  // https origins only: verification, SNI, client certificate and session
+  // cache towards the origin, built once per zone version.
+  std::shared_ptr<const OriginTlsContext> origin_tls;
   // The zone as received, for the state file and deltas.
   v1::EdgeZone source;
 };

@@ -18,7 +18,9 @@
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/origin_transport.h"
 #include "dataplane/http/request_decision.h"
+#include "dataplane/http/request_target.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
@@ -143,8 +145,10 @@ void ClientConnection::OnOriginEvent(evutil_socket_t, short what, void* arg) {
       return;
     }
     self->OriginConnected();
+  } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
+    self->OriginHandshake();
   }
-  if ((what & EV_READ) && self->origin_fd_ >= 0) {
+  if ((what & EV_READ) && self->origin_fd_ >= 0 && !self->origin_->handshaking()) {
     self->ReadOrigin();
   }
   self->Drive();
@@ -191,6 +195,8 @@ void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
   if (self->origin_connecting_) {
     self->OriginFailed(504, "origin connect timed out");
+  } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
+    self->OriginFailed(504, "origin TLS handshake timed out");
   } else if (self->origin_fd_ >= 0 &&
              evbuffer_get_length(self->client_out_) > self->ctx_->options->buffer_high_watermark) {
     // The client is slow to read, not the origin: keep waiting.
@@ -462,9 +468,18 @@ void ClientConnection::UpdateEvents() {
   if (origin_fd_ >= 0) {
     bool origin_read = !origin_connecting_ && !response_complete_ &&
                        evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark;
+    bool origin_write = origin_connecting_ || evbuffer_get_length(origin_out_) > 0;
+    if (!origin_connecting_ && origin_->handshaking()) {
+      origin_read = origin_->wants_read();
+      origin_write = origin_->wants_write();
+    }
     set(origin_read_ev_, origin_read, &origin_read_on_);
-    set(origin_write_ev_, origin_connecting_ || evbuffer_get_length(origin_out_) > 0,
-        &origin_write_on_);
+    set(origin_write_ev_, origin_write, &origin_write_on_);
+    // Like the client side: bytes decrypted inside the origin's SSL never
+    // make its socket readable.
+    if (origin_read && origin_->Pending()) {
+      event_active(origin_read_ev_, EV_READ, 1);
+    }
   }
   // Records already decrypted inside the SSL never make the socket readable.
   if (handshake_done_ && ReadingAllowed() && SSL_pending(ssl_.get()) > 0) {
@@ -545,13 +560,6 @@ bool ClientConnection::OnRequestHeaders() {
             JsonError(absl::StrCat("request body of ", req.content_length(),
                                    " bytes is larger than the limit of ", max_body, " bytes")),
             false);
-    return true;
-  }
-  if (zone_->origin.tls) {
-    ctx_->metrics->OriginError();
-    Respond(502, "application/json",
-            JsonError("https origins are not supported by this edge; use an http:// origin"),
-            client_keep_alive_);
     return true;
   }
   StartProxy();
@@ -768,10 +776,11 @@ void ClientConnection::StartProxy() {
           [this](absl::string_view data) { return OnResponseBody(data); },
           [this] { return OnResponseComplete(); },
       });
-  origin_key_ = OriginPool::Key(zone_->id, zone_->origin.host, zone_->origin.port);
+  origin_key_ = OriginPoolKey(*zone_);
   origin_sent_ = absl::Now();
-  int fd = ctx_->origins->Take(origin_key_);
-  if (fd >= 0) {
+  origin_ = ctx_->origins->Take(origin_key_);
+  if (origin_ != nullptr) {
+    int fd = origin_->fd();
     origin_fd_ = fd;
     origin_reused_ = true;
     origin_answered_ = false;
@@ -793,9 +802,9 @@ void ClientConnection::ConnectOrigin() {
   if (std::optional<OriginGuard::Refusal> refused =
           ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
     ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
-    WriteLogLine(
-        ctx_->connection_log_fd,
-        FormatOriginRefusedLogLine(absl::Now(), client_ip_, zone_->hostname, refused->reason));
+    WriteLogLine(ctx_->connection_log_fd,
+                 FormatOriginFailureLogLine(absl::Now(), "origin_refused", client_ip_,
+                                            zone_->hostname, refused->reason));
     // The client learns only that the origin is refused, not where it is.
     OriginFailed(502, "origin address refused by the edge's origin policy");
     return;
@@ -807,6 +816,12 @@ void ClientConnection::ConnectOrigin() {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  origin_ = zone_->origin_tls != nullptr ? OriginTransport::Tls(fd, zone_->origin_tls)
+                                         : OriginTransport::Plain(fd);
+  if (origin_ == nullptr) {
+    OriginFailed(502, "origin TLS: cannot start a session");
+    return;
+  }
   origin_fd_ = fd;
   origin_reused_ = false;
   origin_answered_ = false;
@@ -827,16 +842,45 @@ void ClientConnection::ConnectOrigin() {
 
 void ClientConnection::OriginConnected() {
   origin_connecting_ = false;
-  timeval tv = AsTimeval(ctx_->options->origin_timeout);
+  // A TLS handshake is part of connecting: it gets the connect timeout.
+  bool handshaking = origin_->handshaking();
+  timeval tv = AsTimeval(handshaking ? ctx_->options->origin_connect_timeout
+                                     : ctx_->options->origin_timeout);
   evtimer_add(origin_timer_ev_, &tv);
+  if (handshaking) {
+    OriginHandshake();
+  }
+}
+
+void ClientConnection::OriginHandshake() {
+  std::string error;
+  switch (origin_->Handshake(&error)) {
+    case OriginTransport::Step::kWait:
+      return;
+    case OriginTransport::Step::kDone: {
+      timeval tv = AsTimeval(ctx_->options->origin_timeout);
+      evtimer_add(origin_timer_ev_, &tv);
+      return;
+    }
+    case OriginTransport::Step::kFailed:
+      break;
+  }
+  // Never forwarded: the origin is not the one the zone trusts, or it
+  // refused the edge. The reason is logged; the client gets a 502.
+  std::string why =
+      absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
+  WriteLogLine(ctx_->connection_log_fd,
+               FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
+                                          zone_->hostname, why));
+  OriginFailed(502, why);
 }
 
 void ClientConnection::FlushOrigin() {
-  if (origin_fd_ < 0 || origin_connecting_) {
+  if (origin_fd_ < 0 || origin_connecting_ || origin_->handshaking()) {
     return;
   }
   while (evbuffer_get_length(origin_out_) > 0) {
-    int n = evbuffer_write(origin_out_, origin_fd_);
+    int n = origin_->Write(origin_out_);
     if (n > 0) {
       continue;
     }
@@ -850,7 +894,7 @@ void ClientConnection::FlushOrigin() {
     if (response_started_) {
       Abort("origin closed while receiving the request");
     } else {
-      OriginFailed(502, absl::StrCat("origin write failed: ", strerror(errno)));
+      OriginFailed(502, absl::StrCat("origin write failed: ", origin_->last_error()));
     }
     return;
   }
@@ -860,7 +904,7 @@ void ClientConnection::ReadOrigin() {
   char buf[kReadChunk];
   while (origin_fd_ >= 0 && !closed_ && !response_complete_ &&
          evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
-    ssize_t n = recv(origin_fd_, buf, sizeof(buf), 0);
+    ssize_t n = origin_->Read(buf, sizeof(buf));
     if (n > 0) {
       origin_answered_ = true;
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
@@ -891,7 +935,14 @@ void ClientConnection::ReadOrigin() {
     if (RetryOnFreshOrigin()) {
       return;
     }
-    std::string why = n == 0 ? "origin closed the connection" : strerror(errno);
+    std::string why = n == 0 ? "origin closed the connection" : origin_->last_error();
+    if (n < 0 && errno == EPROTO && origin_->tls()) {
+      // A TLS alert, e.g. the origin refused the edge's client certificate
+      // (TLS 1.3 tells the client after its side of the handshake).
+      WriteLogLine(ctx_->connection_log_fd,
+                   FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
+                                              zone_->hostname, why));
+    }
     if (response_parser_->FeedEof() && response_complete_) {
       return;  // a body delimited by the close
     }
@@ -1015,10 +1066,9 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
   }
   if (origin_fd_ >= 0) {
     if (reusable && evbuffer_get_length(origin_out_) == 0) {
-      ctx_->origins->Put(origin_key_, origin_fd_);
-    } else {
-      close(origin_fd_);
+      ctx_->origins->Put(origin_key_, std::move(origin_));
     }
+    origin_.reset();  // closes the socket (after a close_notify over TLS)
   }
   origin_fd_ = -1;
   origin_connecting_ = false;

@@ -16,6 +16,7 @@ struct evbuffer;
 namespace certgate::edge {
 
 struct ConnectionAuth;
+class OriginTransport;
 struct ZoneConfig;
 
 // ClientConnection is one accepted client: a non-blocking TLS handshake
@@ -86,6 +87,9 @@ class ClientConnection {
   void StartProxy();
   void ConnectOrigin();
   void OriginConnected();
+  // OriginHandshake advances the TLS handshake with an https origin; a
+  // failure (certificate not verified, refused) answers 502 and is logged.
+  void OriginHandshake();
   void FlushOrigin();
   void ReadOrigin();
   bool OnResponseHeaders(bool* skip_body);
@@ -169,7 +173,8 @@ class ClientConnection {
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 
-  // The current origin connection.
+  // The current origin connection; origin_fd_ is its socket (-1: none).
+  std::unique_ptr<OriginTransport> origin_;
   int origin_fd_ = -1;
   std::string origin_key_;
   bool origin_connecting_ = false;

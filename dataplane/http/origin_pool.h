@@ -2,16 +2,21 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "dataplane/http/origin_transport.h"
 
 namespace certgate::edge {
 
 // OriginPool keeps a worker's idle keep-alive connections to origins, keyed
-// by zone and origin (Key). One per worker thread, so it needs no lock.
+// by zone and origin (OriginPoolKey). A connection opened for one zone is never
+// reused for another, so an origin can tell zones apart by connection (and,
+// over TLS, by the client certificate each zone presents). One per worker thread, so it needs no
+// lock.
 class OriginPool {
  public:
   explicit OriginPool(size_t max_idle_per_origin = 64,
@@ -20,27 +25,27 @@ class OriginPool {
   OriginPool(const OriginPool&) = delete;
   OriginPool& operator=(const OriginPool&) = delete;
 
-  // Key names the pool of one zone's connections to one origin. The zone is
-  // part of it: a connection opened for one zone is never reused for
-  // another, so an origin can tell zones apart by connection (and, over TLS,
-  // by the client certificate each zone's connections present).
-  static std::string Key(uint64_t zone_id, absl::string_view host, uint16_t port);
-
-  // Take returns an idle socket to `key` that still looks open, or -1. The
-  // caller owns the socket.
-  int Take(const std::string& key);
-  // Put hands a socket whose last response ended cleanly back to the pool
-  // (which then owns it).
-  void Put(const std::string& key, int fd);
+  // Take returns an idle connection to `key` that still looks open, or
+  // null. The caller owns it.
+  std::unique_ptr<OriginTransport> Take(const std::string& key);
+  // Put hands a connection whose last response ended cleanly back to the
+  // pool (which then owns it; an https one keeps its SSL).
+  void Put(const std::string& key, std::unique_ptr<OriginTransport> connection);
   size_t idle_count() const;
 
  private:
   struct Idle {
-    int fd;
+    std::unique_ptr<OriginTransport> connection;
     absl::Time since;
   };
+  // Sweep drops expired connections under every key, at most once per
+  // max_idle_time: keys of changed zones (and their connections) are never
+  // taken again.
+  void Sweep(absl::Time now);
+
   size_t max_idle_per_origin_;
   absl::Duration max_idle_time_;
+  absl::Time last_sweep_ = absl::Now();
   absl::flat_hash_map<std::string, std::deque<Idle>> idle_;
 };
 

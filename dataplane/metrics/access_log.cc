@@ -67,11 +67,12 @@ std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,
                       ",\"sni\":", JsonQuote(sni), ",\"reason\":", JsonQuote(reason), "}\n");
 }
 
-std::string FormatOriginRefusedLogLine(absl::Time time, absl::string_view client,
-                                       absl::string_view zone, absl::string_view reason) {
-  return absl::StrCat("{\"time\":", JsonQuote(Rfc3339Millis(time)),
-                      ",\"event\":\"origin_refused\",\"client\":", JsonQuote(client),
-                      ",\"zone\":", JsonQuote(zone), ",\"reason\":", JsonQuote(reason), "}\n");
+std::string FormatOriginFailureLogLine(absl::Time time, absl::string_view event,
+                                       absl::string_view client, absl::string_view zone,
+                                       absl::string_view reason) {
+  return absl::StrCat("{\"time\":", JsonQuote(Rfc3339Millis(time)), ",\"event\":", JsonQuote(event),
+                      ",\"client\":", JsonQuote(client), ",\"zone\":", JsonQuote(zone),
+                      ",\"reason\":", JsonQuote(reason), "}\n");
 }
 
 void WriteLogLine(int fd, absl::string_view line) {

@@ -33,11 +33,13 @@ std::string FormatAccessLogLine(const AccessLogEntry& entry);
 std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,
                                     absl::string_view sni, absl::string_view reason);
 
-// FormatOriginRefusedLogLine returns one JSON line for an origin connect the
-// edge refused (origin policy, or its own address): when, for which client
-// and zone, and why.
-std::string FormatOriginRefusedLogLine(absl::Time time, absl::string_view client,
-                                       absl::string_view zone, absl::string_view reason);
+// FormatOriginFailureLogLine returns one JSON line for a request the edge did
+// not forward to its zone's origin: `event` says which step failed
+// ("origin_refused": origin policy or the edge's own address;
+// "origin_tls_failed": TLS to an https origin not verified or refused).
+std::string FormatOriginFailureLogLine(absl::Time time, absl::string_view event,
+                                       absl::string_view client, absl::string_view zone,
+                                       absl::string_view reason);
 
 // JsonQuote returns `value` as a JSON string literal (bytes that are not
 // valid UTF-8 text are escaped as \u00XX).

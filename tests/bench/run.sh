@@ -315,11 +315,20 @@ printf 'subjectAltName=DNS:bench.test\nextendedKeyUsage=serverAuth\nkeyUsage=cri
 openssl x509 -req -in "$pki/server.csr" -CA "$pki/server-ca.pem" -CAkey "$pki/server-ca.key" \
   -CAcreateserial -days 30 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
 cat "$pki/server.pem" "$pki/server-ca.pem" >"$pki/server-chain.pem"
+# The https origin: its own CA and name, and the client CA it requires; both
+# servers present the same client certificate to it (certgate-edge through
+# `certgate origin-cert set`, nginx through proxy_ssl_certificate).
+cg pki init-ca --cn "Bench Origin CA" --out "$pki/origin-ca" >/dev/null
+cg pki issue --ca "$pki/origin-ca" --cn origin.bench.test --server-auth --san-dns origin.bench.test \
+  --out "$pki/origin-server" >/dev/null
+cg pki init-ca --cn "Bench Origin Client CA" --out "$pki/origin-client-ca" >/dev/null
+cg pki issue --ca "$pki/origin-client-ca" --cn tls.bench.test --out "$pki/origin-client" >/dev/null
 
 # ---------- control plane, zones, origin ----------
 log "control plane and zones"
 cp_port=$(free_port); origin_port=$(free_port); edge_port=$(free_port); metrics_port=$(free_port)
 nginx_port=$(free_port)
+tls_origin_port=$(free_port)
 mkdir -p "$work/cp"
 start control "${pin_client[@]}" "$bin/certgate-control" --db "$work/cp/certgate.db" \
   --listen "127.0.0.1:$cp_port" --admin-token-file "$work/cp/admin.token" \
@@ -340,6 +349,14 @@ tcg() { CERTGATE_TOKEN=$bench_token cg "$@" --insecure >/dev/null; }
 tcg zone create bench.test --origin "http://127.0.0.1:$origin_port" --mode enforce
 tcg root add bench.test "$pki/ca/ca.pem"
 tcg cert set bench.test --cert "$pki/server-chain.pem" --key "$pki/server.key"
+# tls.bench.test: the same as bench.test, but its origin is https (verified
+# against the origin CA under the name origin.bench.test, with the bench
+# origin client certificate).
+tcg zone create tls.bench.test --origin "https://127.0.0.1:$tls_origin_port" --mode enforce \
+  --origin-ca "$pki/origin-ca/ca.pem" --origin-server-name origin.bench.test
+tcg root add tls.bench.test "$pki/ca/ca.pem"
+tcg origin-cert set tls.bench.test --cert "$pki/origin-client/cert.pem" \
+  --key "$pki/origin-client/key.pem"
 CERTGATE_TOKEN=$other_token cg zone create other.test --origin "http://127.0.0.1:$origin_port" \
   --insecure >/dev/null
 CERTGATE_TOKEN=$other_token cg root add other.test "$pki/other/ca.pem" --insecure >/dev/null
@@ -347,12 +364,67 @@ CERTGATE_TOKEN=$other_token cg root add other.test "$pki/other/ca.pem" --insecur
 start origin "${pin_client[@]}" "$bin/certgate-echo-origin" --listen "127.0.0.1:$origin_port"
 wait_port "$origin_port" || die "origin did not start"
 
+# The https origin: nginx on the client core terminating TLS (client
+# certificate required) in front of the same echo origin, so both origins
+# answer the same bytes and only the TLS to the origin differs.
+mkdir -p "$work/tls-origin/logs" "$work/tls-origin/tmp"
+cat >"$work/tls-origin/nginx.conf" <<EOF
+worker_processes 1;
+user root;
+pid $work/tls-origin/nginx.pid;
+error_log $work/tls-origin/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/tls-origin/tmp/body;
+  proxy_temp_path $work/tls-origin/tmp/proxy;
+  fastcgi_temp_path $work/tls-origin/tmp/fastcgi;
+  uwsgi_temp_path $work/tls-origin/tmp/uwsgi;
+  scgi_temp_path $work/tls-origin/tmp/scgi;
+  keepalive_requests 100000;
+  upstream echo { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$tls_origin_port ssl;
+    ssl_certificate $pki/origin-server/cert.pem;
+    ssl_certificate_key $pki/origin-server/key.pem;
+    ssl_client_certificate $pki/origin-client-ca/ca.pem;
+    ssl_verify_client on;
+    ssl_session_tickets on;
+    location / {
+      proxy_pass http://echo;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+    }
+  }
+}
+EOF
+start tls-origin "${pin_client[@]}" "$nginx_bin" -p "$work/tls-origin" -c "$work/tls-origin/nginx.conf" \
+  -e "$work/tls-origin/logs/error.log" -g "daemon off;"
+wait_port "$tls_origin_port" 20 || { cat "$work/tls-origin/logs/error.log" >&2; die "https origin did not start"; }
+
 # ---------- servers ----------
 # A valid request through a server: proves it is up and has the zone.
 server_ready() {  # port
   local i
   for i in $(seq 150); do
     if "$bin/certgate-loadgen" --target "127.0.0.1:$1" --sni bench.test --cacert "$pki/server-ca.pem" \
+      --cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem" --requests 1 --count 1 \
+      --timeout-ms 2000 --json-out "$work/ready.json" >/dev/null 2>&1 &&
+      [ "$(jq -r .ok "$work/ready.json")" = 1 ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# A valid request for tls.bench.test (its server certificate is not the
+# bench one, so it is not verified here): proves the https origin answers.
+tls_ready() {  # port
+  local i
+  for i in $(seq 150); do
+    if "$bin/certgate-loadgen" --target "127.0.0.1:$1" --sni tls.bench.test \
       --cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem" --requests 1 --count 1 \
       --timeout-ms 2000 --json-out "$work/ready.json" >/dev/null 2>&1 &&
       [ "$(jq -r .ok "$work/ready.json")" = 1 ]; then
@@ -376,6 +448,7 @@ start_edge() {  # cache entries ("" = default)
   eval "pid_edge=\$pid_edge$edge_run"
   wait_port "$edge_port" 30 || { tail -20 "$work/edge$edge_run.log" >&2; die "edge did not start"; }
   server_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve bench.test"; }
+  tls_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve tls.bench.test"; }
 }
 
 mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
@@ -395,6 +468,7 @@ http {
   scgi_temp_path $work/nginx/tmp/scgi;
   keepalive_requests 100000;
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  upstream tls_origin { server 127.0.0.1:$tls_origin_port; keepalive 64; }
   server {
     listen 127.0.0.1:$nginx_port ssl;
     server_name bench.test;
@@ -416,6 +490,34 @@ http {
       proxy_set_header X-Forwarded-Proto https;
     }
   }
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name tls.bench.test;
+    ssl_protocols TLSv1.3;
+    ssl_certificate $pki/server-chain.pem;
+    ssl_certificate_key $pki/server.key;
+    ssl_client_certificate $pki/ca/ca.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    ssl_session_tickets on;
+    location / {
+      proxy_pass https://tls_origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_ssl_certificate $pki/origin-client/cert.pem;
+      proxy_ssl_certificate_key $pki/origin-client/key.pem;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $pki/origin-ca/ca.pem;
+      proxy_ssl_name origin.bench.test;
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Client-Cert-Status \$ssl_client_verify;
+      proxy_set_header X-Client-Cert-Fingerprint \$ssl_client_fingerprint;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
 }
 EOF
 start_nginx() {
@@ -423,6 +525,7 @@ start_nginx() {
     -e "$work/nginx/logs/error.log" -g "daemon off;"
   wait_port "$nginx_port" 20 || { cat "$work/nginx.log" "$work/nginx/logs/error.log" >&2; die "nginx did not start"; }
   server_ready "$nginx_port" || { cat "$work/nginx/logs/error.log" >&2; die "nginx does not serve bench.test"; }
+  tls_ready "$nginx_port" || { cat "$work/nginx/logs/error.log" >&2; die "nginx does not serve tls.bench.test"; }
 }
 
 log "starting certgate-edge and nginx (1 worker each)"
@@ -454,6 +557,14 @@ for server in certgate nginx; do
   measure "$server.resumed" "$spid" "${t[@]}" "${ec_fixed[@]}" --resume --requests 1 --connections "$row_conc" --duration "$row_s"
   log "$server: keep-alive requests to the origin"
   measure "$server.keepalive" "$spid" "${t[@]}" "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  # https origins: the same rows through tls.bench.test, whose origin is https.
+  tt=(--target "127.0.0.1:$port" --sni tls.bench.test --threads 1)
+  log "$server: keep-alive requests to the https origin"
+  measure "$server.https_keepalive" "$spid" "${tt[@]}" "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  log "$server: full handshake + one request, http origin"
+  measure "$server.http_full_req" "$spid" "${t[@]}" "${ec_pool[@]}" --requests 1 --connections "$row_conc" --duration "$row_s"
+  log "$server: full handshake + one request, https origin"
+  measure "$server.https_full_req" "$spid" "${tt[@]}" "${ec_pool[@]}" --requests 1 --connections "$row_conc" --duration "$row_s"
   for c in $conc_list; do
     log "$server: concurrency $c"
     measure "$server.conc$c" "$spid" "${t[@]}" "${ec_pool[@]}" --connections "$c" --duration "$sweep_s"
@@ -581,6 +692,25 @@ table="$out_dir/table.md"
   echo "| server CPU per full ECDSA handshake ÷ (floor + bare TCP) | $m | $(ratio "$ne" "$(calc "$floor_ec + $tcp_us")") | | ≤ 2: $(verdict "$m <= 2") |"
 } >"$table"
 
+otable="$out_dir/origin-tls.md"
+{
+  echo "| origin over TLS (server CPU µs) | certgate | nginx | certgate / nginx |"
+  echo "|---|---:|---:|---:|"
+  orow() {  # name key unit
+    local a b
+    a=$(r_cpu_per "certgate.$2" "$3"); b=$(r_cpu_per "nginx.$2" "$3")
+    echo "| $1 | $a | $b | $(ratio "$a" "$b") |"
+  }
+  orow "keep-alive request, http:// origin" keepalive requests
+  orow "keep-alive request, https:// origin (verified, client certificate, pooled)" https_keepalive requests
+  orow "full mTLS handshake + one request, http:// origin" http_full_req handshakes
+  orow "full mTLS handshake + one request, https:// origin" https_full_req handshakes
+  for s in certgate nginx; do
+    echo "| $s: https ÷ http, keep-alive request | $(ratio "$(r_cpu_per "$s.https_keepalive" requests)" "$(r_cpu_per "$s.keepalive" requests)") | | |"
+    echo "| $s: https ÷ http, full handshake + request | $(ratio "$(r_cpu_per "$s.https_full_req")" "$(r_cpu_per "$s.http_full_req")") | | |"
+  done
+} >"$otable"
+
 ftable="$out_dir/floods.md"
 {
   echo "| flood (edge, 1 worker) | cache | bad handshakes/s | valid connections, success | valid p99 ms | edge CPU µs per bad handshake | chain verifications (bad clients) | cache hits | cheap rejections | target |"
@@ -635,6 +765,15 @@ ptable="$out_dir/propagation.md"
   echo
   cat "$table"
   echo
+  echo "## https:// origins next to http:// ones"
+  echo
+  echo "Both servers verify the https origin (its own CA, name origin.bench.test) and present"
+  echo "the same client certificate to it (certgate: \`certgate origin-cert set\`; nginx:"
+  echo "\`proxy_ssl_certificate\`, \`proxy_ssl_verify on\`); both keep origin connections"
+  echo "alive. The https origin is nginx on the client core in front of the same echo origin."
+  echo
+  cat "$otable"
+  echo
   echo "## Floods of invalid client certificates (certgate-edge)"
   echo
   cat "$ftable"
@@ -683,6 +822,7 @@ fi
 bad_cells=$(awk -F'|' '/^\| / && !/^\| measurement/ && !/for reference/ {
     for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$table"
   awk -F'|' '/^\| \(/ { for (i = 4; i <= 10; i++) { c = $i; gsub(/ /, "", c); sub(/,.*/, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?%?$/) print $2 ":" c } }' "$ftable"
+  awk -F'|' '/^\| [a-z]/ && !/÷/ && !/^\| origin over TLS/ { for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$otable"
   awk -F'|' '/ms \|/ && /change/ { c = $3; gsub(/ /, "", c); if (c !~ /^[0-9]+(\.[0-9]+)?$/) print $2 ":" c }' "$ptable")
 if [ -n "$bad_cells" ]; then
   echo "run.sh: non-numeric results:" >&2

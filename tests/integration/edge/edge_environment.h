@@ -69,6 +69,7 @@ class EdgeEnvironment {
   int edge_port() const { return edge_port_; }
   int metrics_port() const { return metrics_port_; }
   int origin_port() const { return origin_port_; }
+  ControlPlaneProcess* control() { return &control_; }
   std::string origin_url() const { return "http://127.0.0.1:" + std::to_string(origin_port_); }
   std::string edge_log() const;
   Subprocess* edge() { return edge_.get(); }

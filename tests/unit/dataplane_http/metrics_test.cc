@@ -117,7 +117,7 @@ TEST(AccessLogTest, ConnectionLogAndQuoting) {
 }
 
 TEST(AccessLogTest, OriginRefusedLine) {
-  std::string line = FormatOriginRefusedLogLine(absl::FromUnixSeconds(0), "10.0.0.1", "a.pizza",
+  std::string line = FormatOriginFailureLogLine(absl::FromUnixSeconds(0), "origin_refused", "10.0.0.1", "a.pizza",
                                                 "origin address 169.254.169.254 is link-local");
   EXPECT_EQ(line,
             "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"origin_refused\",\"client\":"

@@ -1,0 +1,130 @@
+#include "controlplane/validation/origin_tls.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/names.h"
+#include "common/pem.h"
+#include "common/status_macros.h"
+#include "common/x509_info.h"
+#include "openssl/err.h"
+#include "openssl/evp.h"
+#include "openssl/ssl.h"
+#include "openssl/x509.h"
+#include "openssl/x509v3.h"
+
+namespace certgate::controlplane {
+namespace {
+
+constexpr size_t kMaxOriginCaCertificates = 64;
+
+std::string SslError() {
+  uint32_t error = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+  return reason != nullptr ? reason : "unknown error";
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ValidateOriginCa(absl::string_view pem) {
+  absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> certs = ParseCertificates(pem);
+  if (!certs.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("origin CA: ", certs.status().message()));
+  }
+  if (certs->size() > kMaxOriginCaCertificates) {
+    return absl::InvalidArgumentError(absl::StrCat("origin CA: ", certs->size(),
+                                                   " certificates; at most ",
+                                                   kMaxOriginCaCertificates, " are allowed"));
+  }
+  std::string normalized;
+  for (const bssl::UniquePtr<X509>& cert : *certs) {
+    normalized += CertificateToPem(cert.get());
+  }
+  return normalized;
+}
+
+absl::StatusOr<std::string> ValidateOriginServerName(absl::string_view name) {
+  absl::StatusOr<std::string> normalized = NormalizeHostname(name);
+  if (!normalized.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin server name: ", normalized.status().message()));
+  }
+  if (IsWildcardHostname(*normalized)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin server name \"", name, "\" cannot be a wildcard"));
+  }
+  return normalized;
+}
+
+absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertificate(
+    absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix) {
+  if (chain_pem.empty()) {
+    return absl::InvalidArgumentError("origin client certificate chain is empty");
+  }
+  if (key_pem.empty()) {
+    return absl::InvalidArgumentError("origin client certificate key is empty");
+  }
+  absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> chain = ParseCertificates(chain_pem);
+  if (!chain.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin client certificate chain: ", chain.status().message()));
+  }
+  absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> key = ParsePrivateKey(key_pem);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin client certificate key: ", key.status().message()));
+  }
+  X509* leaf = (*chain)[0].get();
+  std::string subject = NameToRfc4514(X509_get_subject_name(leaf));
+  if (X509_check_private_key(leaf, key->get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        "origin client certificate key does not match the leaf certificate");
+  }
+  if (NotAfterUnix(leaf) <= now_unix) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin client certificate ", subject, " expired at ", FormatRfc3339(NotAfterUnix(leaf))));
+  }
+  if (NotBeforeUnix(leaf) > now_unix + 300) {
+    return absl::InvalidArgumentError(absl::StrCat("origin client certificate ", subject,
+                                                   " is not valid before ",
+                                                   FormatRfc3339(NotBeforeUnix(leaf))));
+  }
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) != 0 &&
+      (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin client certificate ", subject, " does not allow clientAuth (extendedKeyUsage)"));
+  }
+  if (EVP_PKEY_id(key->get()) == EVP_PKEY_RSA && EVP_PKEY_bits(key->get()) < 2048) {
+    return absl::InvalidArgumentError(absl::StrCat("origin client certificate key is RSA ",
+                                                   EVP_PKEY_bits(key->get()),
+                                                   " bits; at least 2048 are needed"));
+  }
+  // The edge loads the pair into a TLS client context; refuse here what it
+  // would refuse there (key types BoringSSL cannot sign TLS with).
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  if (!ctx) {
+    return absl::ResourceExhaustedError("SSL_CTX_new failed");
+  }
+  if (!SSL_CTX_use_certificate(ctx.get(), leaf) || !SSL_CTX_use_PrivateKey(ctx.get(), key->get()) ||
+      !SSL_CTX_check_private_key(ctx.get())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin client certificate cannot be used for TLS: ", SslError()));
+  }
+  certgate::v1::ServerCertificateInfo info;
+  std::string normalized;
+  for (const bssl::UniquePtr<X509>& cert : *chain) {
+    normalized += CertificateToPem(cert.get());
+  }
+  info.set_chain_pem(normalized);
+  info.set_issued_by_edge_ca(false);
+  info.set_subject(subject);
+  for (const std::string& name : DnsNames(leaf)) {
+    info.add_dns_names(name);
+  }
+  info.set_not_after_unix(NotAfterUnix(leaf));
+  return info;
+}
+
+}  // namespace certgate::controlplane

@@ -1,0 +1,178 @@
+#include "dataplane/http/origin_transport.h"
+
+#include <event2/buffer.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/config/edge_config.h"
+#include "dataplane/tls/origin_tls_context.h"
+#include "openssl/err.h"
+#include "openssl/ssl.h"
+
+namespace certgate::edge {
+namespace {
+
+constexpr size_t kWriteChunk = 16384;
+
+std::string PopSslError() {
+  uint32_t error = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+  return reason != nullptr ? reason : "";
+}
+
+}  // namespace
+
+OriginTransport::OriginTransport(int fd, bssl::UniquePtr<SSL> ssl,
+                                 std::shared_ptr<const OriginTlsContext> tls)
+    : fd_(fd), tls_context_(std::move(tls)), ssl_(std::move(ssl)) {}
+
+std::unique_ptr<OriginTransport> OriginTransport::Plain(int fd) {
+  return std::unique_ptr<OriginTransport>(new OriginTransport(fd, nullptr, nullptr));
+}
+
+std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
+                                                      std::shared_ptr<const OriginTlsContext> tls) {
+  bssl::UniquePtr<SSL> ssl = tls->NewSsl();
+  if (ssl == nullptr || !SSL_set_fd(ssl.get(), fd)) {
+    ERR_clear_error();
+    close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<OriginTransport>(new OriginTransport(fd, std::move(ssl), std::move(tls)));
+}
+
+OriginTransport::~OriginTransport() {
+  if (ssl_ != nullptr && handshake_done_) {
+    SSL_shutdown(ssl_.get());  // best effort close_notify; never waits
+    ERR_clear_error();
+  }
+  ssl_.reset();
+  if (fd_ >= 0) {
+    close(fd_);
+  }
+}
+
+OriginTransport::Step OriginTransport::Handshake(std::string* error) {
+  if (!handshaking()) {
+    return Step::kDone;
+  }
+  ERR_clear_error();
+  int rc = SSL_do_handshake(ssl_.get());
+  wants_read_ = wants_write_ = false;
+  if (rc == 1) {
+    handshake_done_ = true;
+    return Step::kDone;
+  }
+  int err = SSL_get_error(ssl_.get(), rc);
+  if (err == SSL_ERROR_WANT_READ) {
+    wants_read_ = true;
+    return Step::kWait;
+  }
+  if (err == SSL_ERROR_WANT_WRITE) {
+    wants_write_ = true;
+    return Step::kWait;
+  }
+  *error = OriginTlsContext::FailureReason(ssl_.get(), err);
+  return Step::kFailed;
+}
+
+int OriginTransport::Write(evbuffer* buf) {
+  if (ssl_ == nullptr) {
+    return evbuffer_write(buf, fd_);
+  }
+  size_t len = std::min(evbuffer_get_length(buf), kWriteChunk);
+  unsigned char* data = evbuffer_pullup(buf, static_cast<ev_ssize_t>(len));
+  ERR_clear_error();
+  int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
+  if (n > 0) {
+    evbuffer_drain(buf, n);
+    return n;
+  }
+  int err = SSL_get_error(ssl_.get(), n);
+  if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+    errno = EAGAIN;
+    return -1;
+  }
+  tls_error_ = PopSslError();
+  if (err != SSL_ERROR_SYSCALL || errno == 0) {
+    errno = EPIPE;
+  }
+  return -1;
+}
+
+ssize_t OriginTransport::Read(char* buf, size_t len) {
+  if (ssl_ == nullptr) {
+    return recv(fd_, buf, len, 0);
+  }
+  ERR_clear_error();
+  int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
+  if (n > 0) {
+    return n;
+  }
+  int err = SSL_get_error(ssl_.get(), n);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;  // close_notify
+    case SSL_ERROR_SYSCALL:
+      if (n == 0 || errno == 0) {
+        return 0;  // closed without close_notify, as many servers do
+      }
+      return -1;
+    default:
+      // An alert (e.g. the origin refused the edge's client certificate,
+      // which TLS 1.3 reports after the handshake) or a bad record.
+      tls_error_ = PopSslError();
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+std::string OriginTransport::last_error() const {
+  if (errno == EPROTO && !tls_error_.empty()) {
+    return absl::StrCat("origin TLS error: ", tls_error_);
+  }
+  return std::strerror(errno);
+}
+
+bool OriginTransport::Pending() const { return ssl_ != nullptr && SSL_pending(ssl_.get()) > 0; }
+
+bool OriginTransport::LooksOpen() {
+  if (ssl_ == nullptr) {
+    char byte;
+    ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  if (SSL_pending(ssl_.get()) > 0) {
+    return false;
+  }
+  char byte;
+  ERR_clear_error();
+  int n = SSL_peek(ssl_.get(), &byte, 1);
+  if (n > 0) {
+    return false;
+  }
+  int err = SSL_get_error(ssl_.get(), n);
+  ERR_clear_error();
+  return err == SSL_ERROR_WANT_READ;
+}
+
+std::string OriginPoolKey(const ZoneConfig& zone) {
+  // '/' appears in no host name, so two zones can never share a key.
+  if (zone.origin_tls != nullptr) {
+    return absl::StrCat(zone.id, "/https/", zone.origin_tls->serial(), "/", zone.origin.host, ":",
+                        zone.origin.port);
+  }
+  return absl::StrCat(zone.id, "/", zone.origin.host, ":", zone.origin.port);
+}
+
+}  // namespace certgate::edge
