@@ -4,8 +4,10 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
+#include "sqlite3.h"
 #include "tests/support/process.h"
 
 namespace certgate::controlplane {
@@ -237,22 +239,30 @@ TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
     options.migrations = &first;
     auto old = SqliteStore::Open(options);
     ASSERT_TRUE(old.ok()) << old.status();
-    ASSERT_TRUE((*old)
-                    ->Mutate("admin", "Seed",
-                             [&](StoreTransaction& txn) -> absl::Status {
-                               RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
-                               for (const char* host : {"a.example.test", "bb.example.test"}) {
-                                 ZoneRow row;
-                                 row.tenant_id = "t1";
-                                 row.hostname = host;
-                                 row.zone.set_hostname(host);
-                                 row.server_key_pem = "key";
-                                 bytes += row.zone.ByteSizeLong() + row.server_key_pem.size();
-                                 RETURN_IF_ERROR(txn.InsertZone(row).status());
-                               }
-                               return absl::OkStatus();
-                             })
-                    .ok());
+  }
+  // Seeded with SQL of schema 1 itself: the store's own writes follow the
+  // newest schema, which has columns a version-1 database lacks.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
+    std::string sql = "INSERT INTO tenants(id, name, created_unix) VALUES ('t1', 'one', 1);";
+    for (const char* host : {"a.example.test", "bb.example.test"}) {
+      certgate::v1::Zone zone;
+      zone.set_hostname(host);
+      std::string blob = zone.SerializeAsString();
+      bytes += blob.size() + 3;  // + "key"
+      std::string hex;
+      for (unsigned char c : blob) {
+        absl::StrAppend(&hex, absl::Hex(c, absl::kZeroPad2));
+      }
+      absl::StrAppend(&sql, "INSERT INTO zones(tenant_id, hostname, zone, server_key_pem) VALUES ",
+                      "('t1', '", host, "', X'", hex, "', 'key');");
+    }
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error != nullptr ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
   }
   options.migrations = nullptr;
   auto store = SqliteStore::Open(options);
