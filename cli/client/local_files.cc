@@ -8,6 +8,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/pem.h"
+#include "openssl/evp.h"
+#include "openssl/x509.h"
 
 namespace certgate::cli {
 
@@ -115,6 +118,28 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
     return absl::StrCat(dir, name);
   }
   return absl::StrCat(dir, "/", name);
+}
+
+absl::StatusOr<CertificateAndKey> ReadCertificateAndKey(const std::string& cert_file,
+                                                        const std::string& key_file) {
+  CertificateAndKey pair;
+  absl::StatusOr<std::string> chain = ReadLocalFile(cert_file);
+  if (!chain.ok()) {
+    return chain.status();
+  }
+  if (auto parsed = ParseCertificates(*chain); !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", parsed.status().message()));
+  }
+  absl::StatusOr<std::string> key = ReadLocalFile(key_file);
+  if (!key.ok()) {
+    return key.status();
+  }
+  if (auto parsed = ParsePrivateKey(*key); !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(key_file, ": ", parsed.status().message()));
+  }
+  pair.chain_pem = std::move(*chain);
+  pair.key_pem = std::move(*key);
+  return pair;
 }
 
 }  // namespace certgate::cli

@@ -11,6 +11,17 @@ namespace certgate::cli {
 // ("cannot read ca.pem: No such file or directory").
 absl::StatusOr<std::string> ReadLocalFile(const std::string& path);
 
+// CertificateAndKey is a PEM chain and its private key read from files.
+struct CertificateAndKey {
+  std::string chain_pem;
+  std::string key_pem;
+};
+
+// ReadCertificateAndKey reads and parses both files, so that a wrong file is
+// named before anything is sent; the error names the file and the reason.
+absl::StatusOr<CertificateAndKey> ReadCertificateAndKey(const std::string& cert_file,
+                                                        const std::string& key_file);
+
 // WriteFileAtomically writes `content` to a temporary file next to `path`
 // with `mode`, fsyncs it and renames it over `path`, so that a reader never
 // sees half a key and a key never exists with a wider mode.

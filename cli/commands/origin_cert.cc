@@ -29,24 +29,15 @@ void RenderOriginCertChange(std::ostream& out, const certgate::v1::ZoneResponse&
 }
 
 int SetOriginCert(CommandContext& context, const OriginCertOptions& options) {
-  absl::StatusOr<std::string> chain = ReadLocalFile(options.cert_file);
-  if (!chain.ok()) {
-    return context.UsageError(chain.status());
-  }
-  if (auto parsed = ParseCertificates(*chain); !parsed.ok()) {
-    return context.UsageError(absl::StrCat(options.cert_file, ": ", parsed.status().message()));
-  }
-  absl::StatusOr<std::string> key = ReadLocalFile(options.key_file);
-  if (!key.ok()) {
-    return context.UsageError(key.status());
-  }
-  if (auto parsed = ParsePrivateKey(*key); !parsed.ok()) {
-    return context.UsageError(absl::StrCat(options.key_file, ": ", parsed.status().message()));
+  absl::StatusOr<CertificateAndKey> pair =
+      ReadCertificateAndKey(options.cert_file, options.key_file);
+  if (!pair.ok()) {
+    return context.UsageError(pair.status());
   }
   certgate::v1::SetOriginClientCertificateRequest request;
   request.set_hostname(options.host);
-  request.set_chain_pem(*chain);
-  request.set_key_pem(*key);
+  request.set_chain_pem(pair->chain_pem);
+  request.set_key_pem(pair->key_pem);
   return context.CallAndPrint(&TenantStub::SetOriginClientCertificate, request,
                               RenderOriginCertChange);
 }

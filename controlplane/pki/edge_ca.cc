@@ -82,27 +82,24 @@ absl::StatusOr<std::unique_ptr<EdgeCa>> EdgeCa::LoadOrCreate(const std::string& 
 }
 
 absl::StatusOr<IssuedCertificate> EdgeCa::Issue(absl::string_view hostname) const {
-  ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateKey(KeyType::kEcP256));
   CertificateSpec spec;
-  spec.common_name = std::string(hostname);
   spec.server_auth = true;
   spec.days = 397;
-  spec.dns_names = {std::string(hostname)};
-  ASSIGN_OR_RETURN(bssl::UniquePtr<X509> leaf,
-                   IssueCertificate(spec, key.get(), cert_.get(), key_.get()));
-  IssuedCertificate issued;
-  issued.chain_pem = CertificateToPem(leaf.get()) + certificate_pem_;
-  issued.key_pem = PrivateKeyToPem(key.get());
-  return issued;
+  return IssueLeaf(hostname, std::move(spec));
 }
 
 absl::StatusOr<IssuedCertificate> EdgeCa::IssueOriginClient(absl::string_view hostname,
                                                             int days) const {
-  ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateKey(KeyType::kEcP256));
   CertificateSpec spec;
-  spec.common_name = std::string(hostname);
   spec.client_auth = true;
   spec.days = days;
+  return IssueLeaf(hostname, std::move(spec));
+}
+
+absl::StatusOr<IssuedCertificate> EdgeCa::IssueLeaf(absl::string_view hostname,
+                                                    CertificateSpec spec) const {
+  ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateKey(KeyType::kEcP256));
+  spec.common_name = std::string(hostname);
   spec.dns_names = {std::string(hostname)};
   ASSIGN_OR_RETURN(bssl::UniquePtr<X509> leaf,
                    IssueCertificate(spec, key.get(), cert_.get(), key_.get()));

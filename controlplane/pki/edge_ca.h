@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/cert_factory.h"
 #include "openssl/base.h"
 #include "openssl/evp.h"
 #include "openssl/x509.h"
@@ -40,6 +41,11 @@ class EdgeCa {
   const std::string& certificate_pem() const { return certificate_pem_; }
 
  private:
+  // IssueLeaf: a fresh P-256 key and a certificate for `hostname` (CN and
+  // the only DNS name) with the usage and validity of `spec`, signed by this CA.
+  absl::StatusOr<IssuedCertificate> IssueLeaf(absl::string_view hostname,
+                                              CertificateSpec spec) const;
+
   EdgeCa(bssl::UniquePtr<X509> cert, bssl::UniquePtr<EVP_PKEY> key, std::string pem)
       : cert_(std::move(cert)), key_(std::move(key)), certificate_pem_(std::move(pem)) {}
   bssl::UniquePtr<X509> cert_;

@@ -7,6 +7,7 @@
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "controlplane/validation/server_certificate.h"
 #include "openssl/err.h"
 #include "openssl/evp.h"
 #include "openssl/ssl.h"
@@ -59,29 +60,11 @@ absl::StatusOr<std::string> ValidateOriginServerName(absl::string_view name) {
 
 absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertificate(
     absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix) {
-  if (chain_pem.empty()) {
-    return absl::InvalidArgumentError("origin client certificate chain is empty");
-  }
-  if (key_pem.empty()) {
-    return absl::InvalidArgumentError("origin client certificate key is empty");
-  }
-  absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> chain = ParseCertificates(chain_pem);
-  if (!chain.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("origin client certificate chain: ", chain.status().message()));
-  }
-  absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> key = ParsePrivateKey(key_pem);
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("origin client certificate key: ", key.status().message()));
-  }
-  X509* leaf = (*chain)[0].get();
+  ASSIGN_OR_RETURN(ChainAndKey parsed,
+                   ParseChainAndMatchingKey(chain_pem, key_pem, "origin client certificate"));
+  X509* leaf = parsed.chain[0].get();
+  bssl::UniquePtr<EVP_PKEY>& key = parsed.key;
   std::string subject = NameToRfc4514(X509_get_subject_name(leaf));
-  if (X509_check_private_key(leaf, key->get()) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        "origin client certificate key does not match the leaf certificate");
-  }
   if (NotAfterUnix(leaf) <= now_unix) {
     return absl::InvalidArgumentError(absl::StrCat(
         "origin client certificate ", subject, " expired at ", FormatRfc3339(NotAfterUnix(leaf))));
@@ -96,9 +79,9 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
     return absl::InvalidArgumentError(absl::StrCat(
         "origin client certificate ", subject, " does not allow clientAuth (extendedKeyUsage)"));
   }
-  if (EVP_PKEY_id(key->get()) == EVP_PKEY_RSA && EVP_PKEY_bits(key->get()) < 2048) {
+  if (EVP_PKEY_id(key.get()) == EVP_PKEY_RSA && EVP_PKEY_bits(key.get()) < 2048) {
     return absl::InvalidArgumentError(absl::StrCat("origin client certificate key is RSA ",
-                                                   EVP_PKEY_bits(key->get()),
+                                                   EVP_PKEY_bits(key.get()),
                                                    " bits; at least 2048 are needed"));
   }
   // The edge loads the pair into a TLS client context; refuse here what it
@@ -107,24 +90,12 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
   if (!ctx) {
     return absl::ResourceExhaustedError("SSL_CTX_new failed");
   }
-  if (!SSL_CTX_use_certificate(ctx.get(), leaf) || !SSL_CTX_use_PrivateKey(ctx.get(), key->get()) ||
+  if (!SSL_CTX_use_certificate(ctx.get(), leaf) || !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) ||
       !SSL_CTX_check_private_key(ctx.get())) {
     return absl::InvalidArgumentError(
         absl::StrCat("origin client certificate cannot be used for TLS: ", SslError()));
   }
-  certgate::v1::ServerCertificateInfo info;
-  std::string normalized;
-  for (const bssl::UniquePtr<X509>& cert : *chain) {
-    normalized += CertificateToPem(cert.get());
-  }
-  info.set_chain_pem(normalized);
-  info.set_issued_by_edge_ca(false);
-  info.set_subject(subject);
-  for (const std::string& name : DnsNames(leaf)) {
-    info.add_dns_names(name);
-  }
-  info.set_not_after_unix(NotAfterUnix(leaf));
-  return info;
+  return DescribeUploadedChain(parsed.chain);
 }
 
 }  // namespace certgate::controlplane

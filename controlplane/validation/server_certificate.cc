@@ -23,29 +23,52 @@ void FillInfo(const X509* leaf, certgate::v1::ServerCertificateInfo* info) {
 
 }  // namespace
 
-absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateServerCertificate(
-    absl::string_view chain_pem, absl::string_view key_pem, absl::string_view hostname) {
+absl::StatusOr<ChainAndKey> ParseChainAndMatchingKey(absl::string_view chain_pem,
+                                                     absl::string_view key_pem,
+                                                     absl::string_view what) {
   if (chain_pem.empty()) {
-    return absl::InvalidArgumentError("server certificate chain is empty");
+    return absl::InvalidArgumentError(absl::StrCat(what, " chain is empty"));
   }
   if (key_pem.empty()) {
-    return absl::InvalidArgumentError("server certificate key is empty");
+    return absl::InvalidArgumentError(absl::StrCat(what, " key is empty"));
   }
+  ChainAndKey parsed;
   absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> chain = ParseCertificates(chain_pem);
   if (!chain.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("server certificate chain: ", chain.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(what, " chain: ", chain.status().message()));
   }
+  parsed.chain = std::move(*chain);
   absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> key = ParsePrivateKey(key_pem);
   if (!key.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("server certificate key: ", key.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(what, " key: ", key.status().message()));
   }
-  const X509* leaf = (*chain)[0].get();
-  if (X509_check_private_key(const_cast<X509*>(leaf), key->get()) != 1) {
+  parsed.key = std::move(*key);
+  if (X509_check_private_key(parsed.chain[0].get(), parsed.key.get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError("server certificate key does not match the leaf certificate");
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " key does not match the leaf certificate"));
   }
+  return parsed;
+}
+
+certgate::v1::ServerCertificateInfo DescribeUploadedChain(
+    const std::vector<bssl::UniquePtr<X509>>& chain) {
+  certgate::v1::ServerCertificateInfo info;
+  std::string normalized;
+  for (const bssl::UniquePtr<X509>& cert : chain) {
+    normalized += CertificateToPem(cert.get());
+  }
+  info.set_chain_pem(normalized);
+  info.set_issued_by_edge_ca(false);
+  FillInfo(chain[0].get(), &info);
+  return info;
+}
+
+absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateServerCertificate(
+    absl::string_view chain_pem, absl::string_view key_pem, absl::string_view hostname) {
+  ASSIGN_OR_RETURN(ChainAndKey parsed,
+                   ParseChainAndMatchingKey(chain_pem, key_pem, "server certificate"));
+  const X509* leaf = parsed.chain[0].get();
   if (!CertificateCoversHostname(leaf, hostname)) {
     return absl::InvalidArgumentError(absl::StrCat("server certificate ",
                                                    NameToRfc4514(X509_get_subject_name(leaf)),
@@ -58,15 +81,7 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateServerCertificate(
                        " has a DNS name that is not printable ASCII"));
     }
   }
-  certgate::v1::ServerCertificateInfo info;
-  std::string normalized;
-  for (const bssl::UniquePtr<X509>& cert : *chain) {
-    normalized += CertificateToPem(cert.get());
-  }
-  info.set_chain_pem(normalized);
-  info.set_issued_by_edge_ca(false);
-  FillInfo(leaf, &info);
-  return info;
+  return DescribeUploadedChain(parsed.chain);
 }
 
 absl::StatusOr<certgate::v1::ServerCertificateInfo> DescribeServerCertificate(

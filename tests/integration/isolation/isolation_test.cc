@@ -11,6 +11,7 @@
 // - Files holding keys or tokens are private whatever the umask.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
@@ -417,6 +418,11 @@ TEST_F(IsolationTest, EveryFileTheControlPlaneAndEdgeWriteIsPrivateUnderUmask022
   ASSERT_NO_FATAL_FAILURE(StartEdge());
   umask(old_umask);
   ASSERT_TRUE(WaitForVersion(ConfigVersion(*control_)));
+  // The state file is written after the new version starts serving.
+  std::string state_file = dir_ + "/edge-1/config.pb";
+  for (int i = 0; i < 200 && access(state_file.c_str(), F_OK) != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
 
   std::vector<std::string> seen;
   auto check = [&](const std::string& path, mode_t mode) {
