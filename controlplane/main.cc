@@ -21,6 +21,9 @@
 #include "controlplane/api/tenant_service.h"
 #include "controlplane/api/token.h"
 #include "controlplane/api/zone_manager.h"
+#include "controlplane/ownership/hostname_claims.h"
+#include "controlplane/ownership/hostname_verifier.h"
+#include "controlplane/ownership/txt_resolver.h"
 #include "controlplane/pki/edge_ca.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/snapshot/snapshot_builder.h"
@@ -84,6 +87,10 @@ int main(int argc, char** argv) {
   std::string edge_ca_dir;
   bool insecure = false;
   int max_roots = 1000;
+  std::string verify_hostnames = "dns";
+  std::string dns_server;
+  double verify_interval_seconds = 300;
+  double dns_timeout_seconds = 5;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
       ->required();
@@ -104,6 +111,22 @@ int main(int argc, char** argv) {
   app.add_option("--edge-ca-dir", edge_ca_dir,
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
+  app.add_option("--verify-hostnames", verify_hostnames,
+                 "How a new zone proves its tenant controls the hostname before edges serve it: "
+                 "dns (a TXT record), admin (an admin approves it) or off (served at once, for "
+                 "single-tenant installs)")
+      ->default_val("dns")
+      ->check(CLI::IsMember({"dns", "admin", "off"}));
+  app.add_option("--dns-server", dns_server,
+                 "DNS server (HOST:PORT) for hostname challenges (default: the system resolver)");
+  app.add_option("--verify-interval", verify_interval_seconds,
+                 "Seconds between DNS re-checks of pending zones")
+      ->default_val(300)
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--dns-timeout", dns_timeout_seconds,
+                 "Seconds one hostname challenge lookup may take")
+      ->default_val(5)
+      ->check(CLI::Range(0.1, 60.0));
   CLI11_PARSE(app, argc, argv);
 
   if (insecure && (!tls_cert.empty() || !tls_key.empty())) {
@@ -163,14 +186,30 @@ int main(int argc, char** argv) {
     return Fail(std::string(read.message()));
   }
 
+  absl::StatusOr<HostnameVerification> verification = ParseHostnameVerification(verify_hostnames);
+  if (!verification.ok()) {
+    return Fail(std::string(verification.status().message()));
+  }
+  TxtResolverOptions resolver_options;
+  resolver_options.server = dns_server;
+  resolver_options.timeout = absl::Seconds(dns_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<TxtResolver>> resolver = TxtResolver::Create(resolver_options);
+  if (!resolver.ok()) {
+    return Fail(std::string(resolver.status().message()));
+  }
+  HostnameVerifierOptions verifier_options;
+  verifier_options.mode = *verification;
+  verifier_options.recheck_interval = absl::Seconds(verify_interval_seconds);
+  HostnameVerifier verifier(store->get(), edge_ca->get(), resolver->get(), verifier_options);
+
   Authenticator auth(store->get(), *admin_token, *edge_token);
   FleetStatus fleet(store->get());
   SnapshotBuilder builder(store->get());
   ZoneManagerOptions zone_options;
   zone_options.max_roots_per_zone = max_roots;
-  ZoneManager zones(store->get(), edge_ca->get(), &fleet, zone_options);
+  ZoneManager zones(store->get(), edge_ca->get(), &fleet, &verifier, zone_options);
   TenantServiceImpl tenant_service(&auth, &zones);
-  AdminServiceImpl admin_service(&auth, store->get(), &fleet);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet, &verifier);
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
@@ -207,12 +246,15 @@ int main(int argc, char** argv) {
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", listen));
   }
+  verifier.Start();
+  std::fprintf(stderr, "certgate-control: hostname verification: %s\n", verify_hostnames.c_str());
   std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
   std::fflush(stdout);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
+  verifier.Stop();
   edge_service.CloseAllStreams();
   // Calls still running are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

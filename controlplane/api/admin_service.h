@@ -3,16 +3,19 @@
 #include "absl/status/statusor.h"
 #include "certgate/v1/admin.grpc.pb.h"
 #include "controlplane/api/auth.h"
+#include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
 
 namespace certgate::controlplane {
 
-// AdminServiceImpl: tenants and their tokens, with the admin token.
+// AdminServiceImpl: tenants and their tokens, and approving pending zones,
+// with the admin token.
 class AdminServiceImpl final : public certgate::v1::AdminService::Service {
  public:
-  AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet)
-      : auth_(auth), store_(store), fleet_(fleet) {}
+  AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet,
+                   HostnameVerifier* verifier)
+      : auth_(auth), store_(store), fleet_(fleet), verifier_(verifier) {}
 
   grpc::Status CreateTenant(grpc::ServerContext* context,
                             const certgate::v1::CreateTenantRequest* request,
@@ -32,6 +35,12 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   grpc::Status GetFleetStatus(grpc::ServerContext* context,
                               const certgate::v1::GetFleetStatusRequest* request,
                               certgate::v1::StatusResponse* response) override;
+  grpc::Status ApproveZone(grpc::ServerContext* context,
+                           const certgate::v1::ApproveZoneRequest* request,
+                           certgate::v1::ApproveZoneResponse* response) override;
+  grpc::Status ListPendingZones(grpc::ServerContext* context,
+                                const certgate::v1::ListPendingZonesRequest* request,
+                                certgate::v1::ListPendingZonesResponse* response) override;
 
  private:
   absl::StatusOr<certgate::v1::CreateTenantResponse> DoCreateTenant(const std::string& name);
@@ -44,6 +53,7 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   const Authenticator* auth_;
   SqliteStore* store_;
   FleetStatus* fleet_;
+  HostnameVerifier* verifier_;
 };
 
 }  // namespace certgate::controlplane

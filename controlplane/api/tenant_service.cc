@@ -210,4 +210,12 @@ grpc::Status TenantServiceImpl::GetStatus(grpc::ServerContext* context,
   });
 }
 
+grpc::Status TenantServiceImpl::VerifyZone(grpc::ServerContext* context,
+                                           const v1::VerifyZoneRequest* request,
+                                           v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->VerifyZone(caller, request->hostname());
+  });
+}
+
 }  // namespace certgate::controlplane

@@ -81,6 +81,9 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
   grpc::Status GetStatus(grpc::ServerContext* context,
                          const certgate::v1::GetStatusRequest* request,
                          certgate::v1::StatusResponse* response) override;
+  grpc::Status VerifyZone(grpc::ServerContext* context,
+                          const certgate::v1::VerifyZoneRequest* request,
+                          certgate::v1::ZoneResponse* response) override;
 
  private:
   const Authenticator* auth_;

@@ -12,6 +12,8 @@
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "controlplane/api/token.h"
+#include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/validation/ca_certificates.h"
 #include "controlplane/validation/crl.h"
 #include "controlplane/validation/error_response.h"
@@ -21,13 +23,6 @@
 namespace certgate::controlplane {
 namespace {
 
-// MakeZoneResponse: what every zone-changing call answers.
-ZoneManager::ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) {
-  ZoneManager::ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
-}
 
 // MakeChangeResponse: what a change that does not answer with the zone answers.
 certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
@@ -53,11 +48,13 @@ absl::Status ZoneNotFound(const std::string& hostname) {
   return absl::NotFoundError(absl::StrCat("zone ", hostname, " not found"));
 }
 
-// FindTenantZone: the caller's zone as `txn` sees it, or NOT_FOUND.
+// FindTenantZone: the caller's zone (active or pending) as `txn` sees it,
+// or NOT_FOUND.
 absl::StatusOr<ZoneRow> FindTenantZone(StoreTransaction& txn, const Caller& caller,
                                        const std::string& hostname) {
-  ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
-  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+  ASSIGN_OR_RETURN(std::optional<ZoneRow> row,
+                   txn.FindTenantZone(caller.tenant_id, LookupKey(hostname)));
+  if (!row.has_value()) {
     return ZoneNotFound(hostname);
   }
   return std::move(*row);
@@ -108,6 +105,14 @@ std::vector<std::string> StatusHeaderList(const certgate::v1::StatusHeaderNames&
 }
 
 }  // namespace
+
+ZoneManager::ZoneResponse ZoneManager::MakeZoneResponse(ZoneRow row, uint64_t version) const {
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  verifier_->FillOwnership(row, response.mutable_zone());
+  response.set_config_version(version);
+  return response;
+}
 
 absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::string& hostname,
                                               uint64_t* config_version) {
@@ -167,39 +172,27 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
   }
   ASSIGN_OR_RETURN(std::string origin, NormalizeOrigin(request.origin()));
   RETURN_IF_ERROR(ValidateMode(request.mode()));
-  ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(hostname));
-  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo cert_info,
-                   DescribeServerCertificate(issued.chain_pem, true));
+  // Until its tenant proves control of the name, a zone is pending: edges do
+  // not serve it and the edge CA signs nothing for it.
+  bool pending = verifier_->mode() != HostnameVerification::kOff;
+  IssuedCertificate issued;
+  certgate::v1::ServerCertificateInfo cert_info;
+  if (!pending) {
+    ASSIGN_OR_RETURN(issued, edge_ca_->Issue(hostname));
+    ASSIGN_OR_RETURN(cert_info, DescribeServerCertificate(issued.chain_pem, true));
+  }
 
   ZoneRow row;
   ASSIGN_OR_RETURN(
       uint64_t version,
       store_->Mutate(caller.actor(), "CreateZone", [&](StoreTransaction& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<ZoneRow> existing, txn.FindZoneByHostname(hostname));
-        if (existing.has_value()) {
-          return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
+        ASSIGN_OR_RETURN(std::optional<ZoneRow> own, txn.FindTenantZone(caller.tenant_id, hostname));
+        if (own.has_value()) {
+          return ClaimConflictError(hostname, ClaimConflict::kSameName);
         }
-        // A wildcard and the exact names it covers belong to one tenant:
-        // otherwise a tenant could take traffic another's wildcard serves.
-        std::string parent = hostname.substr(hostname.find('.') + 1);
-        if (IsWildcardHostname(hostname)) {
-          ASSIGN_OR_RETURN(auto covered, txn.ZonesOneLevelUnder(parent));
-          for (const auto& [covered_hostname, tenant_id] : covered) {
-            if (tenant_id != caller.tenant_id) {
-              // Never name it: that would list another tenant's hostnames.
-              return absl::AlreadyExistsError(
-                  absl::StrCat("hostname ", hostname,
-                               " is already taken: a name it covers belongs to another tenant"));
-            }
-          }
-        } else if (parent.find('.') != std::string::npos) {
-          ASSIGN_OR_RETURN(std::optional<ZoneRow> wildcard, txn.FindZoneByHostname("*." + parent));
-          if (wildcard.has_value() && wildcard->tenant_id != caller.tenant_id) {
-            return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname,
-                                                         " is already taken: *.", parent,
-                                                         " belongs to another tenant"));
-          }
-        }
+        // Another tenant's active zone may block the name; pending claims
+        // never do (hostname_claims.h).
+        RETURN_IF_ERROR(HostnameVerifier::CheckClaimAllowed(txn, caller.tenant_id, hostname));
         row.tenant_id = caller.tenant_id;
         row.hostname = hostname;
         certgate::v1::Zone& zone = row.zone;
@@ -216,8 +209,16 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         zone.set_trust_version(txn.new_version());
         zone.set_created_unix(NowUnix());
         row.server_key_pem = issued.key_pem;
+        row.challenge_token = RandomHex(16);
+        if (pending) {
+          row.state = ZoneState::kPending;
+        } else {
+          row.state = ZoneState::kActive;
+          row.verified_unix = NowUnix();
+          row.verified_by = "off";
+        }
         ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
-        txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
+        txn.SetDetail(absl::StrCat(hostname, " origin=", origin, pending ? " pending" : ""));
         return absl::OkStatus();
       }));
   return MakeZoneResponse(std::move(row), version);
@@ -228,7 +229,9 @@ absl::StatusOr<certgate::v1::ListZonesResponse> ZoneManager::ListZones(const Cal
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<ZoneRow> rows, txn.ListZones(caller.tenant_id));
     for (ZoneRow& row : rows) {
-      *response.add_zones() = std::move(row.zone);
+      certgate::v1::Zone* zone = response.add_zones();
+      *zone = std::move(row.zone);
+      verifier_->FillOwnership(row, zone);
     }
     return absl::OkStatus();
   }));
@@ -368,6 +371,12 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
     const Caller& caller, const std::string& hostname) {
   return ChangeSettings(caller, hostname, "ResetServerCertificate",
                         [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          if (zone.state == ZoneState::kPending) {
+                            // Issued when control of the name is proved.
+                            zone.zone.clear_server_certificate();
+                            zone.server_key_pem.clear();
+                            return absl::OkStatus();
+                          }
                           ASSIGN_OR_RETURN(IssuedCertificate issued,
                                            edge_ca_->Issue(zone.hostname));
                           ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
@@ -673,6 +682,20 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCrl(
                     return absl::OkStatus();
                   }));
   return MakeChangeResponse(version);
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::VerifyZone(const Caller& caller,
+                                                                  const std::string& hostname) {
+  ASSIGN_OR_RETURN(Activation activation,
+                   verifier_->Verify(caller.tenant_id, hostname, caller.actor()));
+  uint64_t version = activation.config_version;
+  if (version == 0) {
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(version, txn.ConfigVersion());
+      return absl::OkStatus();
+    }));
+  }
+  return MakeZoneResponse(std::move(activation.zone), version);
 }
 
 absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller& caller,

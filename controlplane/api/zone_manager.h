@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "certgate/v1/tenant.pb.h"
 #include "controlplane/api/auth.h"
+#include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/pki/edge_ca.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
@@ -27,11 +28,13 @@ enum class CaKind { kRoot, kIntermediate };
 // ZoneManager is everything a tenant can do with its zones: it validates each
 // request, refuses with a message naming the problem, and otherwise commits
 // the change as one config version. Another tenant's zone is "not found".
+// A new zone is pending (not served, no edge-CA certificate) until the
+// HostnameVerifier activates it, unless verification is off.
 class ZoneManager {
  public:
   ZoneManager(SqliteStore* store, const EdgeCa* edge_ca, FleetStatus* fleet,
-              ZoneManagerOptions options)
-      : store_(store), edge_ca_(edge_ca), fleet_(fleet), options_(options) {}
+              HostnameVerifier* verifier, ZoneManagerOptions options)
+      : store_(store), edge_ca_(edge_ca), fleet_(fleet), verifier_(verifier), options_(options) {}
 
   using ZoneResponse = certgate::v1::ZoneResponse;
 
@@ -80,6 +83,9 @@ class ZoneManager {
   absl::StatusOr<certgate::v1::StatusResponse> GetStatus(const Caller& caller,
                                                          const std::string& hostname);
 
+  // VerifyZone checks a pending zone's DNS challenge now (HostnameVerifier).
+  absl::StatusOr<ZoneResponse> VerifyZone(const Caller& caller, const std::string& hostname);
+
  private:
   using ZoneChange = std::function<absl::Status(ZoneRow& zone, StoreTransaction& txn)>;
 
@@ -102,9 +108,14 @@ class ZoneManager {
   absl::StatusOr<ZoneRow> ReadZone(const Caller& caller, const std::string& hostname,
                                    uint64_t* config_version = nullptr);
 
+  // MakeZoneResponse: what every zone-changing call answers (the tenant's
+  // view: ownership state and challenge included).
+  ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) const;
+
   SqliteStore* store_;
   const EdgeCa* edge_ca_;
   FleetStatus* fleet_;
+  HostnameVerifier* verifier_;
   ZoneManagerOptions options_;
 };
 

@@ -57,10 +57,22 @@ INSERT INTO meta(key, value) VALUES ('config_version', 0);
 INSERT INTO meta(key, value) VALUES ('delta_floor', 0);
 )sql";
 
+// Hostname ownership. A pending zone (waiting for proof of control) keeps
+// `<hostname>#<tenant id>` in the unique hostname column, so several tenants
+// can claim one name while only a proven (active) zone holds the name itself.
+// Zones that exist already were served before: they become active.
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE zones ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE zones ADD COLUMN challenge_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE zones ADD COLUMN verified_unix INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN verified_by TEXT NOT NULL DEFAULT 'upgrade';
+CREATE INDEX zones_by_state ON zones(state);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
-  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}};
+  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1}, {2, kSchemaV2}};
   return *migrations;
 }
 

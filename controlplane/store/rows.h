@@ -22,12 +22,19 @@ struct TokenRow {
   int64_t created_unix = 0;
 };
 
+// ZoneState: pending zones wait for proof of control and never reach edges.
+enum class ZoneState { kPending, kActive };
+
 struct ZoneRow {
   int64_t id = 0;
   std::string tenant_id;
   std::string hostname;
   certgate::v1::Zone zone;     // everything a tenant may see
   std::string server_key_pem;  // only ever sent to edges
+  ZoneState state = ZoneState::kActive;
+  std::string challenge_token;  // the DNS TXT value that proves control
+  int64_t verified_unix = 0;    // when it became active (0: before verification existed)
+  std::string verified_by;      // dns, admin, off, upgrade; empty while pending
 };
 
 struct EdgeRow {

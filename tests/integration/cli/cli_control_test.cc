@@ -66,7 +66,8 @@ class CliControlTest : public ::testing::Test {
     auto process =
         Subprocess::Start({BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen",
                            *address_, "--admin-token-file", *dir_ + "/admin.token",
-                           "--edge-token-file", *dir_ + "/edge.token", "--insecure"},
+                           "--edge-token-file", *dir_ + "/edge.token", "--insecure",
+                           "--verify-hostnames", "off"},
                           *dir_ + "/control.log");
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = process->release();
@@ -795,7 +796,8 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
   auto server = Subprocess::Start(
       {BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen", address,
        "--admin-token-file", dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
-       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem"},
+       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem",
+       "--verify-hostnames", "off"},
       dir + "/control.log");
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*server)->ReadLog(), "listening on"); },
