@@ -68,7 +68,9 @@ std::string RenderZoneList(const certgate::v1::ListZonesResponse& response) {
   for (const auto& zone : response.zones()) {
     table.AddRow({zone.hostname(), StateName(zone.state()), ModeName(zone.mode()), zone.origin(),
                   absl::StrCat(zone.roots_size()),
-                  zone.server_certificate().chain_pem().empty()         ? "-"
+                  zone.state() == certgate::v1::ZONE_STATE_PENDING &&
+                          zone.server_certificate().chain_pem().empty()
+                      ? "-"
                   : zone.server_certificate().issued_by_edge_ca() ? "edge CA"
                                                                   : "uploaded",
                   FormatUtc(zone.created_unix())});
@@ -102,7 +104,8 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
       {"Trust version", absl::StrCat(zone.trust_version())},
       {"Created", FormatUtc(zone.created_unix())},
       {"Server cert",
-       zone.server_certificate().chain_pem().empty()
+       zone.state() == certgate::v1::ZONE_STATE_PENDING &&
+               zone.server_certificate().chain_pem().empty()
            ? std::string("none yet (the edge CA issues one when the zone becomes active)")
            : absl::StrCat(
                  OrDash(zone.server_certificate().subject()), " (",

@@ -99,7 +99,8 @@ void AddNameCommand(CLI::App* group, CommandContext& context, const std::string&
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, CommandContext& context) {
-  CLI::App* admin = AddGroup(app, "admin", "Tenants, tenant tokens and pending zones (needs the admin token)");
+  CLI::App* admin =
+      AddGroup(app, "admin", "Tenants, tenant tokens and pending zones (needs the admin token)");
 
   CLI::App* tenant = AddGroup(*admin, "tenant", "Create, list and delete tenants");
   AddNameCommand(tenant, context, "create", "Create a tenant; prints its first token once", "NAME",

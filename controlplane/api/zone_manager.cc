@@ -23,7 +23,6 @@
 namespace certgate::controlplane {
 namespace {
 
-
 // MakeChangeResponse: what a change that does not answer with the zone answers.
 certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
   certgate::v1::ChangeResponse response;
@@ -186,7 +185,8 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
   ASSIGN_OR_RETURN(
       uint64_t version,
       store_->Mutate(caller.actor(), "CreateZone", [&](StoreTransaction& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<ZoneRow> own, txn.FindTenantZone(caller.tenant_id, hostname));
+        ASSIGN_OR_RETURN(std::optional<ZoneRow> own,
+                         txn.FindTenantZone(caller.tenant_id, hostname));
         if (own.has_value()) {
           return ClaimConflictError(hostname, ClaimConflict::kSameName);
         }

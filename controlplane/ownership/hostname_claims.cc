@@ -15,8 +15,7 @@ absl::string_view Parent(absl::string_view hostname) {
 
 // IsWithin: `name` is `domain` or below it.
 bool IsWithin(absl::string_view name, absl::string_view domain) {
-  return name == domain || (name.size() > domain.size() &&
-                            absl::EndsWith(name, domain) &&
+  return name == domain || (name.size() > domain.size() && absl::EndsWith(name, domain) &&
                             name[name.size() - domain.size() - 1] == '.');
 }
 
@@ -86,8 +85,8 @@ absl::Status ClaimConflictError(absl::string_view candidate, ClaimConflict confl
     case ClaimConflict::kSameName:
       return absl::AlreadyExistsError(absl::StrCat("hostname ", candidate, " is already taken"));
     case ClaimConflict::kCoveredByWildcard:
-      return absl::AlreadyExistsError(absl::StrCat("hostname ", candidate,
-                                                   " is already taken: *.", Parent(candidate),
+      return absl::AlreadyExistsError(absl::StrCat("hostname ", candidate, " is already taken: *.",
+                                                   Parent(candidate),
                                                    " belongs to another tenant"));
     case ClaimConflict::kCoversOtherZone:
       // Never name it: that would list another tenant's hostnames.

@@ -173,16 +173,15 @@ absl::StatusOr<Activation> HostnameVerifier::Approve(const std::string& raw_host
       }
     }
     ASSIGN_OR_RETURN(std::optional<ZoneRow> active, txn.FindZoneByHostname(hostname));
-    active_for_tenant =
-        active.has_value() && (tenant_id.empty() || active->tenant_id == tenant_id);
+    active_for_tenant = active.has_value() && (tenant_id.empty() || active->tenant_id == tenant_id);
     return absl::OkStatus();
   }));
   if (claims.empty()) {
     if (active_for_tenant) {
       return absl::FailedPreconditionError(absl::StrCat("zone ", hostname, " is already active"));
     }
-    return absl::NotFoundError(absl::StrCat("no pending zone ", hostname,
-                                            tenant.empty() ? "" : " of tenant ", tenant));
+    return absl::NotFoundError(
+        absl::StrCat("no pending zone ", hostname, tenant.empty() ? "" : " of tenant ", tenant));
   }
   if (claims.size() > 1) {
     return absl::FailedPreconditionError(
@@ -192,8 +191,7 @@ absl::StatusOr<Activation> HostnameVerifier::Approve(const std::string& raw_host
   return Activate(claims[0].id, claims[0].tenant_id, "", "admin", "admin");
 }
 
-absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id,
-                                                      const std::string& tenant_id,
+absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id, const std::string& tenant_id,
                                                       const std::string& expected_token,
                                                       const std::string& how,
                                                       const std::string& actor) {
@@ -215,12 +213,10 @@ absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id,
     ASSIGN_OR_RETURN(issued, edge_ca_->Issue(before->hostname));
   }
   Activation activation;
-  ASSIGN_OR_RETURN(
-      activation.config_version,
+  absl::StatusOr<uint64_t> version =
       store_->Mutate(actor, "ActivateZone", [&](StoreTransaction& txn) -> absl::Status {
         ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneById(zone_id));
-        if (!row.has_value() || row->tenant_id != tenant_id ||
-            row->state != ZoneState::kPending) {
+        if (!row.has_value() || row->tenant_id != tenant_id || row->state != ZoneState::kPending) {
           return absl::AbortedError("the zone changed meanwhile; try again");
         }
         if (!expected_token.empty() && row->challenge_token != expected_token) {
@@ -253,13 +249,26 @@ absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id,
         }
         std::string detail = absl::StrCat(row->hostname, " verified_by=", how);
         if (!activation.dropped_claims.empty()) {
-          absl::StrAppend(&detail, " dropped pending claims: ",
-                          absl::StrJoin(activation.dropped_claims, ", "));
+          absl::StrAppend(
+              &detail, " dropped pending claims: ", absl::StrJoin(activation.dropped_claims, ", "));
         }
         txn.SetDetail(detail);
         activation.zone = std::move(*row);
         return absl::OkStatus();
-      }));
+      });
+  if (absl::IsAborted(version.status())) {
+    // Activated meanwhile (a re-check and a `zone verify` at once): done.
+    std::optional<ZoneRow> now;
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(now, txn.FindZoneById(zone_id));
+      return absl::OkStatus();
+    }));
+    if (now.has_value() && now->tenant_id == tenant_id && now->state == ZoneState::kActive) {
+      return Activation{std::move(*now), 0, {}};
+    }
+  }
+  RETURN_IF_ERROR(version.status());
+  activation.config_version = *version;
   std::fprintf(stderr, "certgate-control: zone %s of tenant %s is active (%s)%s\n",
                activation.zone.hostname.c_str(), tenant_id.c_str(), how.c_str(),
                activation.dropped_claims.empty()

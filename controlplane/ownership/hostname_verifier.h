@@ -31,7 +31,7 @@ struct HostnameVerifierOptions {
 // Activation is what making a zone active did.
 struct Activation {
   ZoneRow zone;
-  uint64_t config_version = 0;  // 0 when the zone was active already
+  uint64_t config_version = 0;              // 0 when the zone was active already
   std::vector<std::string> dropped_claims;  // other tenants' pending claims removed
 };
 

@@ -41,8 +41,8 @@ class Channel {
     config.timeout = std::max<int>(100, absl::ToInt64Milliseconds(options.timeout) / kTries);
     config.tries = kTries;
     config.flags = ARES_FLAG_NOCHECKRESP;
-    int status = ares_init_options(&channel_, &config,
-                                   ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+    int status =
+        ares_init_options(&channel_, &config, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
     if (status != ARES_SUCCESS) {
       return status;
     }
@@ -81,8 +81,8 @@ void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* answer, in
         lookup.values.back().append(reinterpret_cast<const char*>(chunk->txt), chunk->length);
       }
       ares_free_data(records);
-      lookup.outcome = lookup.values.empty() ? TxtLookup::Outcome::kNoRecord
-                                             : TxtLookup::Outcome::kFound;
+      lookup.outcome =
+          lookup.values.empty() ? TxtLookup::Outcome::kNoRecord : TxtLookup::Outcome::kFound;
       if (lookup.values.empty()) {
         lookup.detail = "no TXT record";
       }
@@ -127,8 +127,8 @@ absl::StatusOr<std::unique_ptr<TxtResolver>> TxtResolver::Create(TxtResolverOpti
         options.server.empty()
             ? absl::StrCat("cannot read the system resolver's configuration: ",
                            ares_strerror(status))
-            : absl::StrCat("--dns-server \"", options.server,
-                           "\": expected HOST:PORT (", ares_strerror(status), ")"));
+            : absl::StrCat("--dns-server \"", options.server, "\": expected HOST:PORT (",
+                           ares_strerror(status), ")"));
   }
   return std::unique_ptr<TxtResolver>(new TxtResolver(std::move(options)));
 }

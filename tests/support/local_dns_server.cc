@@ -14,26 +14,18 @@ constexpr char kDnsmasq[] = "/usr/sbin/dnsmasq";
 
 bool LocalDnsServer::Available() { return access(kDnsmasq, X_OK) == 0; }
 
-bool LocalDnsServer::SetTxtRecords(
-    const std::vector<std::pair<std::string, std::string>>& records, std::string* error) {
+bool LocalDnsServer::SetTxtRecords(const std::vector<std::pair<std::string, std::string>>& records,
+                                   std::string* error) {
   Stop();
   if (port_ == 0) {
     port_ = FreePort();
   }
-  std::vector<std::string> argv = {kDnsmasq,
-                                   "--no-daemon",
-                                   "--conf-file=/dev/null",
-                                   absl::StrCat("--port=", port_),
-                                   "--listen-address=127.0.0.1",
-                                   "--bind-interfaces",
-                                   "--no-resolv",
-                                   "--no-hosts",
-                                   "--pid-file=",
-                                   "--user=",
+  std::vector<std::string> argv = {kDnsmasq, "--no-daemon", "--conf-file=/dev/null",
+                                   absl::StrCat("--port=", port_), "--listen-address=127.0.0.1",
+                                   "--bind-interfaces", "--no-resolv", "--no-hosts",
+                                   "--pid-file=", "--user=",
                                    // Authoritative for .test: other names are NXDOMAIN.
-                                   "--local=/test/",
-                                   "--log-queries",
-                                   "--log-facility=-"};
+                                   "--local=/test/", "--log-queries", "--log-facility=-"};
   for (const auto& [name, value] : records) {
     argv.push_back(absl::StrCat("--txt-record=", name, ",", value));
   }

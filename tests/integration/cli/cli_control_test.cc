@@ -63,12 +63,11 @@ class CliControlTest : public ::testing::Test {
     dir_ = new std::string(MakeTempDir("cli-control"));
     port_ = FreePort();
     address_ = new std::string(absl::StrCat("127.0.0.1:", port_));
-    auto process =
-        Subprocess::Start({BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen",
-                           *address_, "--admin-token-file", *dir_ + "/admin.token",
-                           "--edge-token-file", *dir_ + "/edge.token", "--insecure",
-                           "--verify-hostnames", "off"},
-                          *dir_ + "/control.log");
+    auto process = Subprocess::Start(
+        {BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen", *address_,
+         "--admin-token-file", *dir_ + "/admin.token", "--edge-token-file", *dir_ + "/edge.token",
+         "--insecure", "--verify-hostnames", "off"},
+        *dir_ + "/control.log");
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = process->release();
     ASSERT_TRUE(WaitFor([] { return absl::StrContains(server_->ReadLog(), "listening on"); },
@@ -793,12 +792,12 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
       {"verify", "-purpose", "sslserver", "-CAfile", dir + "/ca/ca.pem", dir + "/cp/cert.pem"});
   EXPECT_EQ(purpose.exit_code, 0) << purpose.out << purpose.err;
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
-  auto server = Subprocess::Start(
-      {BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen", address,
-       "--admin-token-file", dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
-       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem",
-       "--verify-hostnames", "off"},
-      dir + "/control.log");
+  auto server =
+      Subprocess::Start({BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen",
+                         address, "--admin-token-file", dir + "/admin.token", "--edge-token-file",
+                         dir + "/edge.token", "--tls-cert", dir + "/cp/cert.pem", "--tls-key",
+                         dir + "/cp/key.pem", "--verify-hostnames", "off"},
+                        dir + "/control.log");
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*server)->ReadLog(), "listening on"); },
                       absl::Seconds(20)))

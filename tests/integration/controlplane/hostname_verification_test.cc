@@ -57,8 +57,8 @@ class HostnameVerificationTest : public ::testing::Test {
 
   // StartControl: certgate-control asking the local DNS server, with `mode`.
   void StartControl(const std::string& mode, std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--insecure", "--verify-hostnames", mode, "--dns-server",
-                                      dns_->address(), "--dns-timeout", "5"};
+    std::vector<std::string> flags = {"--insecure",    "--verify-hostnames", mode, "--dns-server",
+                                      dns_->address(), "--dns-timeout",      "5"};
     flags.insert(flags.end(), extra.begin(), extra.end());
     control_ = std::make_unique<ControlPlaneProcess>(dir_, flags);
     std::string error;
@@ -69,13 +69,13 @@ class HostnameVerificationTest : public ::testing::Test {
 
   void StartEdge() {
     edge_port_ = FreePort();
-    auto process = Subprocess::Start(
-        {BinPath("certgate-edge"), "--control", control_->address(), "--token-file",
-         dir_ + "/edge.token", "--node-id", "edge-hostnames", "--listen",
-         absl::StrCat("127.0.0.1:", edge_port_), "--state-dir", dir_ + "/edge-state",
-         "--metrics-listen", absl::StrCat("127.0.0.1:", FreePort()), "--insecure", "--workers",
-         "1"},
-        dir_ + "/edge.log");
+    auto process =
+        Subprocess::Start({BinPath("certgate-edge"), "--control", control_->address(),
+                           "--token-file", dir_ + "/edge.token", "--node-id", "edge-hostnames",
+                           "--listen", absl::StrCat("127.0.0.1:", edge_port_), "--state-dir",
+                           dir_ + "/edge-state", "--metrics-listen",
+                           absl::StrCat("127.0.0.1:", FreePort()), "--insecure", "--workers", "1"},
+                          dir_ + "/edge.log");
     ASSERT_TRUE(process.ok()) << process.status();
     edge_ = std::move(*process);
     ASSERT_TRUE(WaitFor([&] { return absl::StrContains(edge_->ReadLog(), "listening on"); },
@@ -110,8 +110,8 @@ class HostnameVerificationTest : public ::testing::Test {
   // served enforce-mode zone answers 403 itself).
   CommandResult Curl(const std::string& host) {
     std::string port = std::to_string(edge_port_);
-    return RunCommand({"curl", "-sSk", "--max-time", "20", "-o", "/dev/null", "-w",
-                       "%{http_code}", "--resolve", host + ":" + port + ":127.0.0.1",
+    return RunCommand({"curl", "-sSk", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}",
+                       "--resolve", host + ":" + port + ":127.0.0.1",
                        "https://" + host + ":" + port + "/"});
   }
 
@@ -159,8 +159,8 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   StartEdge();
 
   // zone create prints the state and the record to publish.
-  CommandResult created = Cli(owner_, {"zone", "create", "x.test", "--origin",
-                                       "http://127.0.0.1:9"});
+  CommandResult created =
+      Cli(owner_, {"zone", "create", "x.test", "--origin", "http://127.0.0.1:9"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_TRUE(absl::StrContains(created.out, "pending")) << created.out;
   EXPECT_TRUE(absl::StrContains(created.out, "_certgate-challenge.x.test")) << created.out;
@@ -310,8 +310,7 @@ TEST_F(HostnameVerificationTest, AdminModeTakesNoDnsProof) {
   ASSERT_TRUE(EdgeHolds());
   EXPECT_EQ(Curl("manual.test").out, "000");
 
-  ASSERT_EQ(Cli(control_->admin_token(), {"admin", "zone", "approve", "manual.test"}).exit_code,
-            0);
+  ASSERT_EQ(Cli(control_->admin_token(), {"admin", "zone", "approve", "manual.test"}).exit_code, 0);
   ASSERT_TRUE(EdgeHolds());
   EXPECT_EQ(Curl("manual.test").out, "403");
 }
@@ -342,18 +341,16 @@ TEST_F(HostnameVerificationTest, AHostileTenantCanNeitherTakeOverNorBlockAVerifi
   ASSERT_EQ(Cli(owner_, {"zone", "verify", "www.acme.test"}).exit_code, 0);
   EXPECT_EQ(Get(hostile_, "www.acme.test", &hostile_zone).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(hostile_, "*.acme.test", &hostile_zone).error_code(), StatusCode::NOT_FOUND);
-  EXPECT_EQ(Get(hostile_, "deep.www.acme.test", &hostile_zone).error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get(hostile_, "deep.www.acme.test", &hostile_zone).error_code(), StatusCode::NOT_FOUND);
   // A claim that does not conflict stays.
   EXPECT_TRUE(Get(hostile_, "elsewhere.test", &hostile_zone).ok());
   EXPECT_TRUE(absl::StrContains(control_->log(), "dropped 3 conflicting pending claim"))
       << control_->log();
 
   // Nor can it claim them again; the refusal names only what it typed.
-  for (const std::string& host : {"www.acme.test", "*.acme.test", "deep.www.acme.test",
-                                  "*.www.acme.test"}) {
-    CommandResult again =
-        Cli(hostile_, {"zone", "create", host, "--origin", "http://127.0.0.1:9"});
+  for (const std::string& host :
+       {"www.acme.test", "*.acme.test", "deep.www.acme.test", "*.www.acme.test"}) {
+    CommandResult again = Cli(hostile_, {"zone", "create", host, "--origin", "http://127.0.0.1:9"});
     EXPECT_EQ(again.exit_code, 1) << host;
     EXPECT_TRUE(IsOneErrorLine(again.err)) << again.err;
     EXPECT_TRUE(absl::StrContains(again.err, "already taken")) << again.err;

@@ -227,7 +227,8 @@ TEST(RestartTest, PlaintextNeedsInsecure) {
   EXPECT_EQ(help.exit_code, 0);
   for (const char* flag :
        {"--db", "--listen", "--admin-token-file", "--edge-token-file", "--tls-cert", "--tls-key",
-        "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config"}) {
+        "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config", "--verify-hostnames",
+        "--dns-server", "--verify-interval", "--dns-timeout"}) {
     EXPECT_TRUE(absl::StrContains(help.out, flag)) << flag;
   }
 }

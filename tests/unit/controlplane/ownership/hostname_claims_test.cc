@@ -80,9 +80,9 @@ TEST(HostnameClaimsTest, PossibleBlockersHoldEveryExactBlocker) {
   // Every name for which CheckClaim finds a conflict other than
   // kCoversOtherZone must be among the exact lookups.
   const char* candidates[] = {"www.acme.com", "*.acme.com", "a.b.acme.com", "acme.com"};
-  const char* others[] = {"www.acme.com", "*.acme.com", "acme.com",       "b.acme.com",
-                          "*.b.acme.com", "a.b.acme.com",   "*.www.acme.com",
-                          "api.acme.com", "x.test",     "*.a.b.acme.com"};
+  const char* others[] = {"www.acme.com", "*.acme.com",    "acme.com",       "b.acme.com",
+                          "*.b.acme.com", "a.b.acme.com",  "*.www.acme.com", "api.acme.com",
+                          "x.test",       "*.a.b.acme.com"};
   for (const char* candidate : candidates) {
     std::vector<std::string> blockers = PossibleBlockers(candidate);
     for (const char* other : others) {
@@ -97,9 +97,8 @@ TEST(HostnameClaimsTest, PossibleBlockersHoldEveryExactBlocker) {
 }
 
 TEST(HostnameClaimsTest, RefusalsNameNothingButTheClaim) {
-  for (ClaimConflict conflict :
-       {ClaimConflict::kSameName, ClaimConflict::kCoversOtherZone,
-        ClaimConflict::kWithinProvedZone}) {
+  for (ClaimConflict conflict : {ClaimConflict::kSameName, ClaimConflict::kCoversOtherZone,
+                                 ClaimConflict::kWithinProvedZone}) {
     absl::Status status = ClaimConflictError("www.acme.com", conflict);
     EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
     std::string message(status.message());
