@@ -97,7 +97,7 @@ class HostnameVerificationTest : public ::testing::Test {
             return false;
           }
           for (const v1::EdgeStatus& edge : status.edges()) {
-            if (edge.acked_version >= want) {
+            if (edge.acked_version() >= want) {
               return true;
             }
           }
@@ -183,6 +183,17 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   EXPECT_EQ(reset.exit_code, 0) << reset.err;
   ASSERT_TRUE(Get(owner_, "x.test", &zone).ok());
   EXPECT_TRUE(zone.server_certificate().chain_pem().empty());
+  // The tenant may upload its own certificate meanwhile: the zone is then
+  // complete, and only its state keeps it off the edges.
+  ASSERT_EQ(cli_->Run({"pki", "init-ca", "--cn", "Owner CA", "--out", dir_ + "/ca"}).exit_code, 0);
+  ASSERT_EQ(cli_->Run({"pki", "issue", "--ca", dir_ + "/ca", "--cn", "x.test", "--san-dns",
+                       "x.test", "--server-auth", "--out", dir_ + "/server"})
+                .exit_code,
+            0);
+  CommandResult uploaded =
+      Cli(owner_, {"cert", "set", "x.test", "--cert", dir_ + "/server/chain.pem", "--key",
+                   dir_ + "/server/key.pem"});
+  ASSERT_EQ(uploaded.exit_code, 0) << uploaded.err;
 
   // The edge holds the version with the zone in it and still does not serve it.
   ASSERT_TRUE(EdgeHolds());
@@ -207,7 +218,7 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   ASSERT_TRUE(Get(owner_, "x.test", &zone).ok());
   EXPECT_EQ(zone.state(), v1::ZONE_STATE_PENDING);
 
-  // The right value: active, an edge-CA certificate, served by the edge.
+  // The right value: active, served by the edge with the uploaded certificate.
   SetTxt({{"_certgate-challenge.x.test", "not-the-value"}, {"_certgate-challenge.x.test", value}});
   CommandResult verified = Cli(owner_, {"zone", "verify", "x.test"});
   ASSERT_EQ(verified.exit_code, 0) << verified.err;
@@ -216,7 +227,7 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   EXPECT_EQ(zone.state(), v1::ZONE_STATE_ACTIVE);
   EXPECT_EQ(zone.verified_by(), "dns");
   EXPECT_GT(zone.verified_unix(), 0);
-  EXPECT_TRUE(zone.server_certificate().issued_by_edge_ca());
+  EXPECT_FALSE(zone.server_certificate().issued_by_edge_ca());
   ASSERT_TRUE(EdgeHolds());
   CommandResult served = Curl("x.test");
   EXPECT_EQ(served.out, "403") << served.err;
@@ -291,7 +302,9 @@ TEST_F(HostnameVerificationTest, AdminApprovalNeedsTheAdminToken) {
   ASSERT_TRUE(Get(owner_, "approved.test", &zone).ok());
   EXPECT_EQ(zone.state(), v1::ZONE_STATE_ACTIVE);
   EXPECT_EQ(zone.verified_by(), "admin");
+  // The edge CA signs only now that the name is approved.
   EXPECT_FALSE(zone.server_certificate().chain_pem().empty());
+  EXPECT_TRUE(zone.server_certificate().issued_by_edge_ca());
   ASSERT_TRUE(EdgeHolds());
   EXPECT_EQ(Curl("approved.test").out, "403");
 }
@@ -348,7 +361,7 @@ TEST_F(HostnameVerificationTest, AHostileTenantCanNeitherTakeOverNorBlockAVerifi
       << control_->log();
 
   // Nor can it claim them again; the refusal names only what it typed.
-  for (const std::string& host :
+  for (std::string host :
        {"www.acme.test", "*.acme.test", "deep.www.acme.test", "*.www.acme.test"}) {
     CommandResult again = Cli(hostile_, {"zone", "create", host, "--origin", "http://127.0.0.1:9"});
     EXPECT_EQ(again.exit_code, 1) << host;
@@ -380,7 +393,7 @@ TEST_F(HostnameVerificationTest, AVerifiedDomainKeepsOtherTenantsOutOfEverything
   v1::Zone gone;
   EXPECT_EQ(Get(hostile_, "*.corp.test", &gone).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(hostile_, "vpn.corp.test", &gone).error_code(), StatusCode::NOT_FOUND);
-  for (const std::string& host : {"mail.corp.test", "*.corp.test", "a.b.corp.test"}) {
+  for (std::string host : {"mail.corp.test", "*.corp.test", "a.b.corp.test"}) {
     CommandResult refused =
         Cli(hostile_, {"zone", "create", host, "--origin", "http://127.0.0.1:9"});
     EXPECT_EQ(refused.exit_code, 1) << host;
