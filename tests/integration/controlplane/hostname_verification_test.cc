@@ -67,15 +67,22 @@ class HostnameVerificationTest : public ::testing::Test {
     hostile_ = NewTenant(*control_, "hostile");
   }
 
+  // StartEdge (re)starts the edge as a new node with empty state, so it
+  // starts from a full snapshot.
   void StartEdge() {
+    if (edge_ != nullptr) {
+      edge_->Signal(SIGTERM);
+      edge_->Wait();
+    }
     edge_port_ = FreePort();
+    edge_node_ = absl::StrCat("edge-", ++edge_starts_);
     auto process =
         Subprocess::Start({BinPath("certgate-edge"), "--control", control_->address(),
-                           "--token-file", dir_ + "/edge.token", "--node-id", "edge-hostnames",
+                           "--token-file", dir_ + "/edge.token", "--node-id", edge_node_,
                            "--listen", absl::StrCat("127.0.0.1:", edge_port_), "--state-dir",
-                           dir_ + "/edge-state", "--metrics-listen",
+                           dir_ + "/" + edge_node_, "--metrics-listen",
                            absl::StrCat("127.0.0.1:", FreePort()), "--insecure", "--workers", "1"},
-                          dir_ + "/edge.log");
+                          dir_ + "/" + edge_node_ + ".log");
     ASSERT_TRUE(process.ok()) << process.status();
     edge_ = std::move(*process);
     ASSERT_TRUE(WaitFor([&] { return absl::StrContains(edge_->ReadLog(), "listening on"); },
@@ -97,7 +104,7 @@ class HostnameVerificationTest : public ::testing::Test {
             return false;
           }
           for (const v1::EdgeStatus& edge : status.edges()) {
-            if (edge.acked_version() >= want) {
+            if (edge.node_id() == edge_node_ && edge.acked_version() >= want) {
               return true;
             }
           }
@@ -150,6 +157,8 @@ class HostnameVerificationTest : public ::testing::Test {
   std::unique_ptr<ControlPlaneProcess> control_;
   std::unique_ptr<Subprocess> edge_;
   int edge_port_ = 0;
+  int edge_starts_ = 0;
+  std::string edge_node_;
   std::string owner_;
   std::string hostile_;
 };
@@ -199,6 +208,12 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   ASSERT_TRUE(EdgeHolds());
   CommandResult refused = Curl("x.test");
   EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_EQ(refused.out, "000");
+  EXPECT_TRUE(absl::StrContains(refused.err, "unrecognized name")) << refused.err;
+  // Nor does a new edge, which starts from a full snapshot.
+  StartEdge();
+  ASSERT_TRUE(EdgeHolds());
+  refused = Curl("x.test");
   EXPECT_EQ(refused.out, "000");
   EXPECT_TRUE(absl::StrContains(refused.err, "unrecognized name")) << refused.err;
 
