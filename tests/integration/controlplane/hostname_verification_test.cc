@@ -414,6 +414,10 @@ TEST_F(HostnameVerificationTest, AVerifiedDomainKeepsOtherTenantsOutOfEverything
     EXPECT_EQ(refused.exit_code, 1) << host;
     EXPECT_TRUE(absl::StrContains(refused.err, "another tenant has proved control")) << refused.err;
   }
+  // Another tenant's zone is "not found" to verify, as to everything else.
+  CommandResult foreign = Cli(hostile_, {"zone", "verify", "corp.test"});
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(foreign.err, "zone corp.test not found")) << foreign.err;
   // The owner itself may add names below its domain.
   EXPECT_EQ(Create(owner_, "mail.corp.test").state(), v1::ZONE_STATE_PENDING);
 }
