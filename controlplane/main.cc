@@ -23,6 +23,9 @@
 #include "controlplane/api/tenant_service.h"
 #include "controlplane/api/token.h"
 #include "controlplane/api/zone_manager.h"
+#include "controlplane/ownership/hostname_claims.h"
+#include "controlplane/ownership/hostname_verifier.h"
+#include "controlplane/ownership/txt_resolver.h"
 #include "controlplane/pki/edge_ca.h"
 #include "controlplane/pki/origin_cert_renewer.h"
 #include "controlplane/snapshot/fleet_status.h"
@@ -91,6 +94,10 @@ int main(int argc, char** argv) {
   int origin_cert_days = 90;
   int origin_cert_renew_days = 30;
   double origin_cert_check_seconds = 3600;
+  std::string verify_hostnames = "dns";
+  std::string dns_server;
+  double verify_interval_seconds = 300;
+  double dns_timeout_seconds = 5;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
       ->required();
@@ -142,6 +149,22 @@ int main(int argc, char** argv) {
                  "Seconds between checks for origin client certificates near expiry")
       ->default_val(3600)
       ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--verify-hostnames", verify_hostnames,
+                 "How a new zone proves its tenant controls the hostname before edges serve it: "
+                 "dns (a TXT record), admin (an admin approves it) or off (served at once, for "
+                 "single-tenant installs)")
+      ->default_val("dns")
+      ->check(CLI::IsMember({"dns", "admin", "off"}));
+  app.add_option("--dns-server", dns_server,
+                 "DNS server (HOST:PORT) for hostname challenges (default: the system resolver)");
+  app.add_option("--verify-interval", verify_interval_seconds,
+                 "Seconds between DNS re-checks of pending zones")
+      ->default_val(300)
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--dns-timeout", dns_timeout_seconds,
+                 "Seconds one hostname challenge lookup may take")
+      ->default_val(5)
+      ->check(CLI::Range(0.1, 60.0));
   CLI11_PARSE(app, argc, argv);
   // The database, token files and edge CA key are secrets: whatever this
   // process creates is its own alone, whatever umask it was started with
@@ -210,6 +233,23 @@ int main(int argc, char** argv) {
     return Fail(std::string(read.message()));
   }
 
+  absl::StatusOr<HostnameVerification> verification = ParseHostnameVerification(verify_hostnames);
+  if (!verification.ok()) {
+    return Fail(std::string(verification.status().message()));
+  }
+  TxtResolverOptions resolver_options;
+  resolver_options.server = dns_server;
+  resolver_options.timeout = absl::Seconds(dns_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<TxtResolver>> resolver = TxtResolver::Create(resolver_options);
+  if (!resolver.ok()) {
+    return Fail(std::string(resolver.status().message()));
+  }
+  HostnameVerifierOptions verifier_options;
+  verifier_options.mode = *verification;
+  verifier_options.recheck_interval = absl::Seconds(verify_interval_seconds);
+  verifier_options.origin_cert_days = origin_cert_days;
+  HostnameVerifier verifier(store->get(), edge_ca->get(), resolver->get(), verifier_options);
+
   Authenticator auth(store->get(), *admin_token, *edge_token);
   FleetStatus fleet(store->get());
   SnapshotBuilder builder(store->get());
@@ -218,9 +258,9 @@ int main(int argc, char** argv) {
   zone_options.origin_policy = *origin_policy;
   zone_options.origin_cert_days = origin_cert_days;
   zone_options.origin_cert_renew_days = origin_cert_renew_days;
-  ZoneManager zones(store->get(), edge_ca->get(), &fleet, zone_options);
+  ZoneManager zones(store->get(), edge_ca->get(), &fleet, &verifier, zone_options);
   TenantServiceImpl tenant_service(&auth, &zones);
-  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits, &verifier);
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
@@ -259,6 +299,8 @@ int main(int argc, char** argv) {
   }
   OriginCertRenewer renewer(&zones, absl::Seconds(origin_cert_check_seconds));
   renewer.Start();
+  verifier.Start();
+  std::fprintf(stderr, "certgate-control: hostname verification: %s\n", verify_hostnames.c_str());
   std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
   std::fflush(stdout);
 
@@ -266,6 +308,7 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
   renewer.Stop();
+  verifier.Stop();
   edge_service.CloseAllStreams();
   // Calls still running are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

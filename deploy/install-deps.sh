@@ -16,6 +16,7 @@ packages=(
   libabsl-dev libsqlite3-dev sqlite3 libevent-dev libhttp-parser-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl ca-certificates iproute2 jq golang-cfssl nginx gnuplot-nox clang python3
+  libc-ares-dev dnsmasq-base
 )
 
 as_root() {

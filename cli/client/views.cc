@@ -28,17 +28,68 @@ size_t CountSubstrings(absl::string_view text, absl::string_view needle) {
   return count;
 }
 
+// DescribeCertificate: "subject (issued by edge CA|uploaded, not after T)".
+std::string DescribeCertificate(const certgate::v1::ServerCertificateInfo& info) {
+  return absl::StrCat(OrDash(info.subject()), " (",
+                      info.issued_by_edge_ca() ? "issued by edge CA" : "uploaded", ", not after ",
+                      FormatUtc(info.not_after_unix()), ")");
+}
+
+std::string StateName(certgate::v1::ZoneState state) {
+  switch (state) {
+    case certgate::v1::ZONE_STATE_PENDING:
+      return "pending";
+    case certgate::v1::ZONE_STATE_ACTIVE:
+      return "active";
+    default:
+      return "-";
+  }
+}
+
 }  // namespace
+
+std::string RenderPendingZones(const certgate::v1::ListPendingZonesResponse& response) {
+  if (response.zones().empty()) {
+    return "No pending zones.\n";
+  }
+  Table table({"HOSTNAME", "TENANT", "TENANT ID", "CREATED"});
+  for (const auto& zone : response.zones()) {
+    table.AddRow({zone.hostname(), OrDash(zone.tenant_name()), zone.tenant_id(),
+                  FormatUtc(zone.created_unix())});
+  }
+  return table.Render();
+}
+
+std::string RenderOwnership(const certgate::v1::Zone& zone) {
+  if (zone.state() != certgate::v1::ZONE_STATE_PENDING) {
+    return "";
+  }
+  if (zone.challenge().record_name().empty()) {
+    return absl::StrCat("Zone ", zone.hostname(),
+                        " is pending: edges serve it once an admin approves it.\n");
+  }
+  return absl::StrCat("Zone ", zone.hostname(),
+                      " is pending: edges serve it once DNS proves you control the name.\n"
+                      "Add this TXT record, then run: certgate zone verify ",
+                      zone.hostname(), "\n",
+                      FormatFields({{"Record name", zone.challenge().record_name()},
+                                    {"Record type", zone.challenge().record_type()},
+                                    {"Value", zone.challenge().value()}}));
+}
 
 std::string RenderZoneList(const certgate::v1::ListZonesResponse& response) {
   if (response.zones().empty()) {
     return "No zones.\n";
   }
-  Table table({"HOSTNAME", "MODE", "ORIGIN", "ROOTS", "SERVER CERT", "CREATED"});
+  Table table({"HOSTNAME", "STATE", "MODE", "ORIGIN", "ROOTS", "SERVER CERT", "CREATED"});
   for (const auto& zone : response.zones()) {
-    table.AddRow({zone.hostname(), ModeName(zone.mode()), zone.origin(),
+    table.AddRow({zone.hostname(), StateName(zone.state()), ModeName(zone.mode()), zone.origin(),
                   absl::StrCat(zone.roots_size()),
-                  zone.server_certificate().issued_by_edge_ca() ? "edge CA" : "uploaded",
+                  zone.state() == certgate::v1::ZONE_STATE_PENDING &&
+                          zone.server_certificate().chain_pem().empty()
+                      ? "-"
+                  : zone.server_certificate().issued_by_edge_ca() ? "edge CA"
+                                                                  : "uploaded",
                   FormatUtc(zone.created_unix())});
   }
   return table.Render();
@@ -61,36 +112,37 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
                                               zone.error_response().body().size(), " bytes");
   std::string out = FormatFields({
       {"Hostname", zone.hostname()},
+      {"State", zone.state() == certgate::v1::ZONE_STATE_ACTIVE && !zone.verified_by().empty()
+                    ? absl::StrCat("active (", zone.verified_by(), ")")
+                    : StateName(zone.state())},
       {"Mode", ModeName(zone.mode())},
       {"Origin", zone.origin()},
       {"Send CA names", YesNo(zone.send_ca_names())},
       {"Trust version", absl::StrCat(zone.trust_version())},
       {"Created", FormatUtc(zone.created_unix())},
       {"Server cert",
-       absl::StrCat(
-           OrDash(zone.server_certificate().subject()), " (",
-           zone.server_certificate().issued_by_edge_ca() ? "issued by edge CA" : "uploaded",
-           ", not after ", FormatUtc(zone.server_certificate().not_after_unix()), ")")},
+       zone.state() == certgate::v1::ZONE_STATE_PENDING &&
+               zone.server_certificate().chain_pem().empty()
+           ? std::string("none yet (the edge CA issues one when the zone becomes active)")
+           : DescribeCertificate(zone.server_certificate())},
       {"Origin CA",
        zone.origin_ca_pem().empty()
            ? "system trust store"
            : absl::StrCat("uploaded (", CountSubstrings(zone.origin_ca_pem(), "BEGIN CERTIFICATE"),
                           " certificates)")},
       {"Origin SNI", OrDefault(zone.origin_server_name(), "origin host")},
-      {"Origin cert",
-       zone.origin_client_certificate().chain_pem().empty()
-           ? "-"
-           : absl::StrCat(OrDash(zone.origin_client_certificate().subject()), " (",
-                          zone.origin_client_certificate().issued_by_edge_ca() ? "issued by edge CA"
-                                                                               : "uploaded",
-                          ", not after ",
-                          FormatUtc(zone.origin_client_certificate().not_after_unix()), ")")},
+      {"Origin cert", zone.origin_client_certificate().chain_pem().empty()
+                          ? "-"
+                          : DescribeCertificate(zone.origin_client_certificate())},
       {"Error page", error_page},
       {"Status header", OrDefault(names.status(), "X-Client-Cert-Status")},
       {"SKI header", OrDefault(names.ski(), "X-Client-Cert-Ski")},
       {"Error header", OrDefault(names.error(), "X-Client-Cert-Error")},
       {"Revocations", absl::StrCat(zone.revocations_size(), " (", zone.crls_size(), " CRLs)")},
   });
+  if (zone.state() == certgate::v1::ZONE_STATE_PENDING) {
+    absl::StrAppend(&out, "\n", RenderOwnership(zone));
+  }
   absl::StrAppend(&out, "\nRoots:\n");
   absl::StrAppend(&out, zone.roots().empty() ? "  none\n" : RenderCaCertificates(zone.roots()));
   if (!zone.intermediates().empty()) {

@@ -13,6 +13,10 @@ namespace certgate::cli {
 
 // RenderZoneList: one row per zone.
 std::string RenderZoneList(const certgate::v1::ListZonesResponse& response);
+// RenderPendingZones: one row per pending claim (admin).
+std::string RenderPendingZones(const certgate::v1::ListPendingZonesResponse& response);
+// RenderOwnership: the zone's state and, while pending, how to prove control.
+std::string RenderOwnership(const certgate::v1::Zone& zone);
 // RenderZone: everything set for one zone.
 std::string RenderZone(const certgate::v1::Zone& zone);
 // RenderZoneFailures: the zones edges could not build, with why; "" if none.

@@ -1,4 +1,4 @@
-// certgate admin: tenants and their tokens, with the admin token.
+// certgate admin: tenants, their tokens and pending zones, with the admin token.
 #include <memory>
 #include <ostream>
 #include <string>
@@ -140,6 +140,28 @@ int SetTenantQuota(CommandContext& context, const QuotaFlags& flags) {
   return context.CallAndPrint(&AdminStub::SetTenantQuota, request, RenderTenant);
 }
 
+int ApproveZone(CommandContext& context, const std::string& host, const std::string& tenant) {
+  certgate::v1::ApproveZoneRequest request;
+  request.set_hostname(host);
+  request.set_tenant(tenant);
+  return context.CallAndPrint(
+      &AdminStub::ApproveZone, request, [](std::ostream& out, const auto& response) {
+        out << "Zone " << response.zone().hostname() << " of tenant "
+            << response.zone().tenant_name() << " is active (config version "
+            << response.config_version() << ")\n";
+        if (response.dropped_claims() > 0) {
+          out << "Dropped " << response.dropped_claims()
+              << " other tenants' pending claims on names it covers\n";
+        }
+      });
+}
+
+int ListPendingZones(CommandContext& context) {
+  return context.CallAndPrint(
+      &AdminStub::ListPendingZones, certgate::v1::ListPendingZonesRequest(),
+      [](std::ostream& out, const auto& response) { out << RenderPendingZones(response); });
+}
+
 // AddNameCommand adds a subcommand taking one required positional.
 void AddNameCommand(CLI::App* group, CommandContext& context, const std::string& name,
                     const std::string& description, const std::string& positional,
@@ -155,7 +177,8 @@ void AddNameCommand(CLI::App* group, CommandContext& context, const std::string&
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, CommandContext& context) {
-  CLI::App* admin = AddGroup(app, "admin", "Tenants and tenant tokens (needs the admin token)");
+  CLI::App* admin =
+      AddGroup(app, "admin", "Tenants, tenant tokens and pending zones (needs the admin token)");
 
   CLI::App* tenant = AddGroup(*admin, "tenant", "Create, list and delete tenants");
   AddNameCommand(tenant, context, "create", "Create a tenant; prints its first token once", "NAME",
@@ -187,6 +210,21 @@ void AddAdminCommands(CLI::App& app, CommandContext& context) {
   AddNameCommand(token, context, "create", "Issue another token for a tenant; prints it once",
                  "TENANT", "Tenant name or id", &CreateToken);
   AddNameCommand(token, context, "revoke", "Revoke a token by id", "ID", "Token id", &RevokeToken);
+
+  CLI::App* zone = AddGroup(*admin, "zone", "Pending zones: list and approve them");
+  CLI::App* pending = zone->add_subcommand("list", "List every tenant's pending zones");
+  AddServerFlags(pending, context);
+  OnRun(pending, context, [&context] { return ListPendingZones(context); });
+  auto host = std::make_shared<std::string>();
+  auto tenant_name = std::make_shared<std::string>();
+  CLI::App* approve = zone->add_subcommand(
+      "approve", "Make a pending zone active without its DNS proof (drops conflicting claims)");
+  approve->add_option("HOST", *host, "Hostname as the tenant created it")->required();
+  approve->add_option("--tenant", *tenant_name,
+                      "Tenant name or id (needed when several tenants claim HOST)");
+  AddServerFlags(approve, context);
+  OnRun(approve, context,
+        [&context, host, tenant_name] { return ApproveZone(context, *host, *tenant_name); });
 }
 
 }  // namespace certgate::cli

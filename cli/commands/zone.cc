@@ -1,4 +1,4 @@
-// certgate zone: create, list, show, change and delete zones.
+// certgate zone: create, list, show, verify, change and delete zones.
 #include <memory>
 #include <ostream>
 #include <string>
@@ -60,6 +60,17 @@ int CreateZone(CommandContext& context, const ZoneOptions& options) {
   }
   request.set_origin_server_name(options.origin_server_name);
   return context.CallAndPrint(&TenantStub::CreateZone, request, RenderZoneChange);
+}
+
+int VerifyZone(CommandContext& context, const ZoneOptions& options) {
+  certgate::v1::VerifyZoneRequest request;
+  request.set_hostname(options.host);
+  return context.CallAndPrint(&TenantStub::VerifyZone, request,
+                              [](std::ostream& out, const certgate::v1::ZoneResponse& response) {
+                                out << "Zone " << response.zone().hostname()
+                                    << " is active: edges serve it (config version "
+                                    << response.config_version() << ")\n";
+                              });
 }
 
 int ListZones(CommandContext& context) {
@@ -134,7 +145,7 @@ void AddOriginTlsFlags(CLI::App* command, ZoneOptions* options) {
 }  // namespace
 
 void AddZoneCommands(CLI::App& app, CommandContext& context) {
-  CLI::App* zone = AddGroup(app, "zone", "Create, list, show, change and delete zones");
+  CLI::App* zone = AddGroup(app, "zone", "Create, list, show, verify, change and delete zones");
 
   auto create_options = std::make_shared<ZoneOptions>();
   CLI::App* create = zone->add_subcommand("create", "Create a zone for a hostname");
@@ -163,6 +174,14 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   AddServerFlags(remove, context);
   OnRun(remove, context,
         [&context, delete_options] { return DeleteZone(context, *delete_options); });
+
+  auto verify_options = std::make_shared<ZoneOptions>();
+  CLI::App* verify = zone->add_subcommand(
+      "verify", "Check a pending zone's DNS TXT challenge now; it becomes active when it holds");
+  verify->add_option("HOST", verify_options->host, "Hostname as created")->required();
+  AddServerFlags(verify, context);
+  OnRun(verify, context,
+        [&context, verify_options] { return VerifyZone(context, *verify_options); });
 
   auto set_options = std::make_shared<ZoneOptions>();
   CLI::App* set = zone->add_subcommand("set", "Change a zone's origin or CA-name sending");

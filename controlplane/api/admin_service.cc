@@ -1,5 +1,8 @@
 #include "controlplane/api/admin_service.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -287,6 +290,60 @@ grpc::Status AdminServiceImpl::SetTenantQuota(grpc::ServerContext* context,
                                               const v1::SetTenantQuotaRequest* request,
                                               v1::Tenant* response) {
   return Serve(*auth_, context, response, [&] { return DoSetQuota(*request); });
+}
+
+grpc::Status AdminServiceImpl::ApproveZone(grpc::ServerContext* context,
+                                           const v1::ApproveZoneRequest* request,
+                                           v1::ApproveZoneResponse* response) {
+  return Serve(*auth_, context, response, [&]() -> absl::StatusOr<v1::ApproveZoneResponse> {
+    ASSIGN_OR_RETURN(Activation activation,
+                     verifier_->Approve(request->hostname(), request->tenant()));
+    v1::ApproveZoneResponse approved;
+    v1::PendingZone* zone = approved.mutable_zone();
+    zone->set_hostname(activation.zone.hostname);
+    zone->set_tenant_id(activation.zone.tenant_id);
+    zone->set_created_unix(activation.zone.zone.created_unix());
+    zone->set_state(v1::ZONE_STATE_ACTIVE);
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(TenantRow tenant, txn.FindTenant(activation.zone.tenant_id));
+      zone->set_tenant_name(tenant.name);
+      return absl::OkStatus();
+    }));
+    approved.set_config_version(activation.config_version);
+    approved.set_dropped_claims(static_cast<int>(activation.dropped_claims.size()));
+    return approved;
+  });
+}
+
+grpc::Status AdminServiceImpl::ListPendingZones(grpc::ServerContext* context,
+                                                const v1::ListPendingZonesRequest* request,
+                                                v1::ListPendingZonesResponse* response) {
+  return Serve(*auth_, context, response, [&]() -> absl::StatusOr<v1::ListPendingZonesResponse> {
+    v1::ListPendingZonesResponse list;
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
+      ASSIGN_OR_RETURN(std::vector<ZoneRow> pending, txn.ListPendingZones());
+      for (const ZoneRow& row : pending) {
+        v1::PendingZone* zone = list.add_zones();
+        zone->set_hostname(row.hostname);
+        zone->set_tenant_id(row.tenant_id);
+        for (const TenantRow& tenant : tenants) {
+          if (tenant.id == row.tenant_id) {
+            zone->set_tenant_name(tenant.name);
+          }
+        }
+        zone->set_created_unix(row.zone.created_unix());
+        zone->set_state(v1::ZONE_STATE_PENDING);
+      }
+      return absl::OkStatus();
+    }));
+    std::sort(list.mutable_zones()->begin(), list.mutable_zones()->end(),
+              [](const v1::PendingZone& a, const v1::PendingZone& b) {
+                return std::tie(a.hostname(), a.tenant_name()) <
+                       std::tie(b.hostname(), b.tenant_name());
+              });
+    return list;
+  });
 }
 
 }  // namespace certgate::controlplane

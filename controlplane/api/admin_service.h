@@ -4,18 +4,24 @@
 #include "certgate/v1/admin.grpc.pb.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/tenant_limits.h"
+#include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
 
 namespace certgate::controlplane {
 
-// AdminServiceImpl: tenants and their tokens, with the admin token.
+// AdminServiceImpl: tenants and their tokens, and approving pending zones,
+// with the admin token.
 class AdminServiceImpl final : public certgate::v1::AdminService::Service {
  public:
   // `default_limits`: every tenant's quota unless an admin set its own.
   AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet,
-                   TenantLimits default_limits)
-      : auth_(auth), store_(store), fleet_(fleet), default_limits_(default_limits) {}
+                   TenantLimits default_limits, HostnameVerifier* verifier)
+      : auth_(auth),
+        store_(store),
+        fleet_(fleet),
+        default_limits_(default_limits),
+        verifier_(verifier) {}
 
   grpc::Status CreateTenant(grpc::ServerContext* context,
                             const certgate::v1::CreateTenantRequest* request,
@@ -41,6 +47,12 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   grpc::Status SetTenantQuota(grpc::ServerContext* context,
                               const certgate::v1::SetTenantQuotaRequest* request,
                               certgate::v1::Tenant* response) override;
+  grpc::Status ApproveZone(grpc::ServerContext* context,
+                           const certgate::v1::ApproveZoneRequest* request,
+                           certgate::v1::ApproveZoneResponse* response) override;
+  grpc::Status ListPendingZones(grpc::ServerContext* context,
+                                const certgate::v1::ListPendingZonesRequest* request,
+                                certgate::v1::ListPendingZonesResponse* response) override;
 
  private:
   absl::StatusOr<certgate::v1::CreateTenantResponse> DoCreateTenant(const std::string& name);
@@ -58,6 +70,7 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   SqliteStore* store_;
   FleetStatus* fleet_;
   const TenantLimits default_limits_;
+  HostnameVerifier* verifier_;
 };
 
 }  // namespace certgate::controlplane

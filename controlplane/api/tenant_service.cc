@@ -226,4 +226,12 @@ grpc::Status TenantServiceImpl::ResetOriginClientCertificate(
   });
 }
 
+grpc::Status TenantServiceImpl::VerifyZone(grpc::ServerContext* context,
+                                           const v1::VerifyZoneRequest* request,
+                                           v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->VerifyZone(caller, request->hostname());
+  });
+}
+
 }  // namespace certgate::controlplane

@@ -88,6 +88,9 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
       grpc::ServerContext* context,
       const certgate::v1::ResetOriginClientCertificateRequest* request,
       certgate::v1::ZoneResponse* response) override;
+  grpc::Status VerifyZone(grpc::ServerContext* context,
+                          const certgate::v1::VerifyZoneRequest* request,
+                          certgate::v1::ZoneResponse* response) override;
 
  private:
   const Authenticator* auth_;

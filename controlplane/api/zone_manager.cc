@@ -12,6 +12,8 @@
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "controlplane/api/token.h"
+#include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/validation/ca_certificates.h"
 #include "controlplane/validation/crl.h"
 #include "controlplane/validation/edge_build_check.h"
@@ -22,14 +24,6 @@
 
 namespace certgate::controlplane {
 namespace {
-
-// MakeZoneResponse: what every zone-changing call answers.
-ZoneManager::ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) {
-  ZoneManager::ZoneResponse response;
-  *response.mutable_zone() = std::move(row.zone);
-  response.set_config_version(version);
-  return response;
-}
 
 // MakeChangeResponse: what a change that does not answer with the zone answers.
 certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
@@ -55,11 +49,13 @@ absl::Status ZoneNotFound(const std::string& hostname) {
   return absl::NotFoundError(absl::StrCat("zone ", hostname, " not found"));
 }
 
-// FindTenantZone: the caller's zone as `txn` sees it, or NOT_FOUND.
+// FindTenantZone: the caller's zone (active or pending) as `txn` sees it,
+// or NOT_FOUND.
 absl::StatusOr<ZoneRow> FindTenantZone(StoreTransaction& txn, const Caller& caller,
                                        const std::string& hostname) {
-  ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneByHostname(LookupKey(hostname)));
-  if (!row.has_value() || row->tenant_id != caller.tenant_id) {
+  ASSIGN_OR_RETURN(std::optional<ZoneRow> row,
+                   txn.FindTenantZone(caller.tenant_id, LookupKey(hostname)));
+  if (!row.has_value()) {
     return ZoneNotFound(hostname);
   }
   return std::move(*row);
@@ -116,6 +112,14 @@ std::vector<std::string> StatusHeaderList(const certgate::v1::StatusHeaderNames&
 }
 
 }  // namespace
+
+ZoneManager::ZoneResponse ZoneManager::MakeZoneResponse(ZoneRow row, uint64_t version) const {
+  ZoneResponse response;
+  *response.mutable_zone() = std::move(row.zone);
+  verifier_->FillOwnership(row, response.mutable_zone());
+  response.set_config_version(version);
+  return response;
+}
 
 absl::StatusOr<ZoneRow> ZoneManager::ReadZone(const Caller& caller, const std::string& hostname,
                                               uint64_t* config_version) {
@@ -219,9 +223,6 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
   ASSIGN_OR_RETURN(std::string origin, NormalizeOrigin(request.origin()));
   RETURN_IF_ERROR(CheckOrigin(origin));
   RETURN_IF_ERROR(ValidateMode(request.mode()));
-  ASSIGN_OR_RETURN(IssuedCertificate issued, edge_ca_->Issue(hostname));
-  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo cert_info,
-                   DescribeServerCertificate(issued.chain_pem, true));
   std::string origin_ca;
   if (!request.origin_ca_pem().empty()) {
     ASSIGN_OR_RETURN(origin_ca, ValidateOriginCa(request.origin_ca_pem()));
@@ -230,44 +231,38 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
   if (!request.origin_server_name().empty()) {
     ASSIGN_OR_RETURN(origin_server_name, ValidateOriginServerName(request.origin_server_name()));
   }
-  ASSIGN_OR_RETURN(IssuedCertificate origin_client,
-                   edge_ca_->IssueOriginClient(hostname, options_.origin_cert_days));
-  ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo origin_client_info,
-                   DescribeServerCertificate(origin_client.chain_pem, true));
+  // Until its tenant proves control of the name, a zone is pending: edges do
+  // not serve it and the edge CA signs nothing for it (activation issues both
+  // certificates).
+  bool pending = verifier_->mode() != HostnameVerification::kOff;
+  IssuedCertificate issued;
+  certgate::v1::ServerCertificateInfo cert_info;
+  IssuedCertificate origin_client;
+  certgate::v1::ServerCertificateInfo origin_client_info;
+  if (!pending) {
+    ASSIGN_OR_RETURN(issued, edge_ca_->Issue(hostname));
+    ASSIGN_OR_RETURN(cert_info, DescribeServerCertificate(issued.chain_pem, true));
+    ASSIGN_OR_RETURN(origin_client,
+                     edge_ca_->IssueOriginClient(hostname, options_.origin_cert_days));
+    ASSIGN_OR_RETURN(origin_client_info, DescribeServerCertificate(origin_client.chain_pem, true));
+  }
 
   ZoneRow row;
   ASSIGN_OR_RETURN(
       uint64_t version,
       store_->Mutate(caller.actor(), "CreateZone", [&](StoreTransaction& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<ZoneRow> existing, txn.FindZoneByHostname(hostname));
-        if (existing.has_value()) {
-          return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname, " is already taken"));
+        ASSIGN_OR_RETURN(std::optional<ZoneRow> own,
+                         txn.FindTenantZone(caller.tenant_id, hostname));
+        if (own.has_value()) {
+          return ClaimConflictError(hostname, ClaimConflict::kSameName);
         }
+        // Another tenant's active zone may block the name; pending claims
+        // never do (hostname_claims.h).
+        RETURN_IF_ERROR(HostnameVerifier::CheckClaimAllowed(txn, caller.tenant_id, hostname));
         ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, caller.tenant_id));
         ASSIGN_OR_RETURN(int64_t zones, txn.TenantZoneCount(caller.tenant_id));
         if (zones + 1 > limits.max_zones) {
           return QuotaExceeded("the tenant's zone count", zones + 1, "max-zones", limits.max_zones);
-        }
-        // A wildcard and the exact names it covers belong to one tenant:
-        // otherwise a tenant could take traffic another's wildcard serves.
-        std::string parent = hostname.substr(hostname.find('.') + 1);
-        if (IsWildcardHostname(hostname)) {
-          ASSIGN_OR_RETURN(auto covered, txn.ZonesOneLevelUnder(parent));
-          for (const auto& [covered_hostname, tenant_id] : covered) {
-            if (tenant_id != caller.tenant_id) {
-              // Never name it: that would list another tenant's hostnames.
-              return absl::AlreadyExistsError(
-                  absl::StrCat("hostname ", hostname,
-                               " is already taken: a name it covers belongs to another tenant"));
-            }
-          }
-        } else if (parent.find('.') != std::string::npos) {
-          ASSIGN_OR_RETURN(std::optional<ZoneRow> wildcard, txn.FindZoneByHostname("*." + parent));
-          if (wildcard.has_value() && wildcard->tenant_id != caller.tenant_id) {
-            return absl::AlreadyExistsError(absl::StrCat("hostname ", hostname,
-                                                         " is already taken: *.", parent,
-                                                         " belongs to another tenant"));
-          }
         }
         row.tenant_id = caller.tenant_id;
         row.hostname = hostname;
@@ -289,10 +284,18 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         zone.set_origin_server_name(origin_server_name);
         *zone.mutable_origin_client_certificate() = origin_client_info;
         row.origin_client_key_pem = origin_client.key_pem;
+        row.challenge_token = RandomHex(16);
+        if (pending) {
+          row.state = ZoneState::kPending;
+        } else {
+          row.state = ZoneState::kActive;
+          row.verified_unix = NowUnix();
+          row.verified_by = "off";
+        }
         RETURN_IF_ERROR(CheckEdgeCanBuild(row));
         RETURN_IF_ERROR(CheckConfigBytes(txn, row, 0));
         ASSIGN_OR_RETURN(row.id, txn.InsertZone(row));
-        txn.SetDetail(absl::StrCat(hostname, " origin=", origin));
+        txn.SetDetail(absl::StrCat(hostname, " origin=", origin, pending ? " pending" : ""));
         return absl::OkStatus();
       }));
   return MakeZoneResponse(std::move(row), version);
@@ -303,7 +306,9 @@ absl::StatusOr<certgate::v1::ListZonesResponse> ZoneManager::ListZones(const Cal
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<ZoneRow> rows, txn.ListZones(caller.tenant_id));
     for (ZoneRow& row : rows) {
-      *response.add_zones() = std::move(row.zone);
+      certgate::v1::Zone* zone = response.add_zones();
+      *zone = std::move(row.zone);
+      verifier_->FillOwnership(row, zone);
     }
     return absl::OkStatus();
   }));
@@ -473,6 +478,12 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
     const Caller& caller, const std::string& hostname) {
   return ChangeSettings(caller, hostname, "ResetServerCertificate",
                         [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          if (zone.state == ZoneState::kPending) {
+                            // Issued when control of the name is proved.
+                            zone.zone.clear_server_certificate();
+                            zone.server_key_pem.clear();
+                            return absl::OkStatus();
+                          }
                           ASSIGN_OR_RETURN(IssuedCertificate issued,
                                            edge_ca_->Issue(zone.hostname));
                           ASSIGN_OR_RETURN(certgate::v1::ServerCertificateInfo info,
@@ -519,6 +530,9 @@ absl::Status ZoneManager::IssueOriginClientCertificate(ZoneRow& zone) const {
 absl::StatusOr<int> ZoneManager::RenewOriginClientCertificates(int64_t now_unix) {
   int64_t renew_before = static_cast<int64_t>(options_.origin_cert_renew_days) * 86400;
   auto due = [&](const ZoneRow& row) {
+    if (row.state == ZoneState::kPending) {
+      return false;  // the edge CA signs nothing for a name not yet proved
+    }
     const certgate::v1::ServerCertificateInfo& cert = row.zone.origin_client_certificate();
     // Uploaded certificates are the tenant's to renew; a zone stored before
     // origin client certificates existed has none and gets one.
@@ -866,6 +880,20 @@ absl::StatusOr<certgate::v1::ChangeResponse> ZoneManager::RemoveCrl(
                     return absl::OkStatus();
                   }));
   return MakeChangeResponse(version);
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::VerifyZone(const Caller& caller,
+                                                                  const std::string& hostname) {
+  ASSIGN_OR_RETURN(Activation activation,
+                   verifier_->Verify(caller.tenant_id, hostname, caller.actor()));
+  uint64_t version = activation.config_version;
+  if (version == 0) {
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(version, txn.ConfigVersion());
+      return absl::OkStatus();
+    }));
+  }
+  return MakeZoneResponse(std::move(activation.zone), version);
 }
 
 absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller& caller,

@@ -11,6 +11,7 @@
 #include "common/origin_policy.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/tenant_limits.h"
+#include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/pki/edge_ca.h"
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/store/sqlite_store.h"
@@ -37,11 +38,13 @@ enum class CaKind { kRoot, kIntermediate };
 // ZoneManager is everything a tenant can do with its zones: it validates each
 // request, refuses with a message naming the problem, and otherwise commits
 // the change as one config version. Another tenant's zone is "not found".
+// A new zone is pending (not served, no edge-CA certificate) until the
+// HostnameVerifier activates it, unless verification is off.
 class ZoneManager {
  public:
   ZoneManager(SqliteStore* store, const EdgeCa* edge_ca, FleetStatus* fleet,
-              ZoneManagerOptions options)
-      : store_(store), edge_ca_(edge_ca), fleet_(fleet), options_(options) {}
+              HostnameVerifier* verifier, ZoneManagerOptions options)
+      : store_(store), edge_ca_(edge_ca), fleet_(fleet), verifier_(verifier), options_(options) {}
 
   using ZoneResponse = certgate::v1::ZoneResponse;
 
@@ -101,6 +104,9 @@ class ZoneManager {
   absl::StatusOr<certgate::v1::StatusResponse> GetStatus(const Caller& caller,
                                                          const std::string& hostname);
 
+  // VerifyZone checks a pending zone's DNS challenge now (HostnameVerifier).
+  absl::StatusOr<ZoneResponse> VerifyZone(const Caller& caller, const std::string& hostname);
+
  private:
   using ZoneChange = std::function<absl::Status(ZoneRow& zone, StoreTransaction& txn)>;
 
@@ -143,9 +149,14 @@ class ZoneManager {
   // certificate and key into `zone`.
   absl::Status IssueOriginClientCertificate(ZoneRow& zone) const;
 
+  // MakeZoneResponse: what every zone-changing call answers (the tenant's
+  // view: ownership state and challenge included).
+  ZoneResponse MakeZoneResponse(ZoneRow row, uint64_t version) const;
+
   SqliteStore* store_;
   const EdgeCa* edge_ca_;
   FleetStatus* fleet_;
+  HostnameVerifier* verifier_;
   ZoneManagerOptions options_;
 };
 

@@ -57,8 +57,9 @@ absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build
         auto message = std::make_shared<v1::ControlMessage>();
         v1::Snapshot* snapshot = message->mutable_snapshot();
         snapshot->set_version(current);
-        RETURN_IF_ERROR(
-            txn.ForEachZone([&](ZoneRow&& row) { *snapshot->add_zones() = ToEdgeZone(row); }));
+        // Pending zones (no proof of control yet) never reach an edge.
+        RETURN_IF_ERROR(txn.ForEachActiveZone(
+            [&](ZoneRow&& row) { *snapshot->add_zones() = ToEdgeZone(row); }));
         snapshot_ = std::move(message);
       }
       result = snapshot_;
@@ -80,7 +81,7 @@ absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build
     ASSIGN_OR_RETURN(std::vector<int64_t> changed, txn.ZonesChangedSince(from_version));
     for (int64_t zone_id : changed) {
       ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneById(zone_id));
-      if (row.has_value()) {
+      if (row.has_value() && row->state == ZoneState::kActive) {
         *delta->add_upserted() = ToEdgeZone(*row);
       } else {
         delta->add_removed_zone_ids(static_cast<uint64_t>(zone_id));

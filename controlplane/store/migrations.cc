@@ -109,11 +109,25 @@ constexpr char kSchemaOriginClientKey[] = R"sql(
 ALTER TABLE zones ADD COLUMN origin_client_key_pem TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 4: hostname ownership. A pending zone (waiting for proof of control) keeps
+// `<hostname>#<tenant id>` in the unique hostname column, so several tenants
+// can claim one name while only a proven (active) zone holds the name itself.
+// Zones that exist already were served before: they become active.
+constexpr char kSchemaHostnameOwnership[] = R"sql(
+ALTER TABLE zones ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE zones ADD COLUMN challenge_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE zones ADD COLUMN verified_unix INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN verified_by TEXT NOT NULL DEFAULT 'upgrade';
+CREATE INDEX zones_by_state ON zones(state);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
-  static const auto* migrations = new std::vector<Migration>{
-      {1, kSchemaV1}, {2, kSchemaTenantQuotas}, {3, kSchemaOriginClientKey}};
+  static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1},
+                                                             {2, kSchemaTenantQuotas},
+                                                             {3, kSchemaOriginClientKey},
+                                                             {4, kSchemaHostnameOwnership}};
   return *migrations;
 }
 

@@ -32,6 +32,9 @@ struct TokenRow {
   int64_t created_unix = 0;
 };
 
+// ZoneState: pending zones wait for proof of control and never reach edges.
+enum class ZoneState { kPending, kActive };
+
 struct ZoneRow {
   int64_t id = 0;
   std::string tenant_id;
@@ -40,6 +43,10 @@ struct ZoneRow {
   std::string server_key_pem;  // only ever sent to edges
   // Key of zone.origin_client_certificate(); only ever sent to edges.
   std::string origin_client_key_pem;
+  ZoneState state = ZoneState::kActive;
+  std::string challenge_token;  // the DNS TXT value that proves control
+  int64_t verified_unix = 0;    // when it became active (0: before verification existed)
+  std::string verified_by;      // dns, admin, off, upgrade; empty while pending
 };
 
 struct EdgeRow {

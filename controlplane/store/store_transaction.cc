@@ -14,7 +14,20 @@ absl::StatusOr<uint64_t> ReadMeta(Database* db, const char* key) {
 }
 
 constexpr char kZoneColumns[] =
-    "id, tenant_id, hostname, zone, server_key_pem, origin_client_key_pem";
+    "id, tenant_id, hostname, zone, server_key_pem, origin_client_key_pem, state, challenge_token, "
+    "verified_unix, verified_by";
+
+const char* StateName(ZoneState state) {
+  return state == ZoneState::kActive ? "active" : "pending";
+}
+
+// HostnameKey: what the unique hostname column holds. Only an active zone
+// holds the bare name; a pending claim is `<hostname>#<tenant id>` ('#' never
+// occurs in a hostname), one per tenant and name.
+std::string HostnameKey(const ZoneRow& zone) {
+  return zone.state == ZoneState::kActive ? zone.hostname
+                                          : absl::StrCat(zone.hostname, "#", zone.tenant_id);
+}
 
 }  // namespace
 
@@ -215,26 +228,39 @@ absl::StatusOr<ZoneRow> StoreTransaction::ReadZone(Statement& stmt) {
   row.id = stmt.ColumnInt64(0);
   row.tenant_id = stmt.ColumnText(1);
   row.hostname = stmt.ColumnText(2);
+  row.hostname = row.hostname.substr(0, row.hostname.find('#'));
   if (!row.zone.ParseFromString(stmt.ColumnBlob(3))) {
     return absl::DataLossError(absl::StrCat("zone ", row.hostname, " is corrupt"));
   }
   row.server_key_pem = stmt.ColumnText(4);
   row.origin_client_key_pem = stmt.ColumnText(5);
+  row.state = stmt.ColumnText(6) == "pending" ? ZoneState::kPending : ZoneState::kActive;
+  row.challenge_token = stmt.ColumnText(7);
+  row.verified_unix = stmt.ColumnInt64(8);
+  row.verified_by = stmt.ColumnText(9);
   return row;
 }
 
 absl::StatusOr<int64_t> StoreTransaction::InsertZone(const ZoneRow& zone) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO zones(tenant_id, hostname, zone, server_key_pem, "
-                                "origin_client_key_pem) VALUES (?1, ?2, ?3, ?4, ?5)"));
+                                "origin_client_key_pem, state, challenge_token, verified_unix, "
+                                "verified_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
   stmt.BindText(1, zone.tenant_id);
-  stmt.BindText(2, zone.hostname);
+  stmt.BindText(2, HostnameKey(zone));
   stmt.BindBlob(3, zone.zone.SerializeAsString());
   stmt.BindText(4, zone.server_key_pem);
   stmt.BindText(5, zone.origin_client_key_pem);
+  stmt.BindText(6, StateName(zone.state));
+  stmt.BindText(7, zone.challenge_token);
+  stmt.BindInt64(8, zone.verified_unix);
+  stmt.BindText(9, zone.verified_by);
   RETURN_IF_ERROR(stmt.Run());
   int64_t id = db_->LastInsertRowId();
-  ZoneChanged(id);
+  // A pending zone is nothing to edges until it becomes active.
+  if (zone.state == ZoneState::kActive) {
+    ZoneChanged(id);
+  }
   return id;
 }
 
@@ -251,6 +277,38 @@ absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneByHostname(
   return std::optional<ZoneRow>(std::move(row));
 }
 
+absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindTenantZone(
+    const std::string& tenant_id, const std::string& hostname) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                             " FROM zones WHERE tenant_id=?2 AND "
+                                             "(hostname=?1 OR hostname=?1 || '#' || ?2)")));
+  stmt.BindText(1, hostname);
+  stmt.BindText(2, tenant_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) {
+    return std::optional<ZoneRow>();
+  }
+  ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+  return std::optional<ZoneRow>(std::move(row));
+}
+
+absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListPendingZones() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                             " FROM zones WHERE state='pending' ORDER BY id")));
+  std::vector<ZoneRow> zones;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
+    zones.push_back(std::move(row));
+  }
+  return zones;
+}
+
 absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zone_id) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare(absl::StrCat("SELECT ", kZoneColumns, " FROM zones WHERE id=?1")));
@@ -264,17 +322,26 @@ absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zo
 }
 
 absl::Status StoreTransaction::UpdateZone(const ZoneRow& zone) {
-  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3, "
-                                                "origin_client_key_pem=?4 WHERE id=?1"));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("UPDATE zones SET zone=?2, server_key_pem=?3, hostname=?4, "
+                                "state=?5, challenge_token=?6, verified_unix=?7, verified_by=?8, "
+                                "origin_client_key_pem=?9 WHERE id=?1"));
   stmt.BindInt64(1, zone.id);
   stmt.BindBlob(2, zone.zone.SerializeAsString());
   stmt.BindText(3, zone.server_key_pem);
-  stmt.BindText(4, zone.origin_client_key_pem);
+  stmt.BindText(4, HostnameKey(zone));
+  stmt.BindText(5, StateName(zone.state));
+  stmt.BindText(6, zone.challenge_token);
+  stmt.BindInt64(7, zone.verified_unix);
+  stmt.BindText(8, zone.verified_by);
+  stmt.BindText(9, zone.origin_client_key_pem);
   RETURN_IF_ERROR(stmt.Run());
   if (db_->Changes() == 0) {
     return absl::NotFoundError(absl::StrCat("zone ", zone.hostname, " not found"));
   }
-  ZoneChanged(zone.id);
+  if (zone.state == ZoneState::kActive) {
+    ZoneChanged(zone.id);
+  }
   return absl::OkStatus();
 }
 
@@ -290,7 +357,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 StoreTransaction::ZonesOneLevelUnder(const std::string& parent) {
   // Hostnames hold only [a-z0-9.-*], so LIKE's own wildcards cannot occur.
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT hostname, tenant_id FROM zones "
-                                                "WHERE hostname LIKE '%.' || ?1"));
+                                                "WHERE hostname LIKE '%.' || ?1 AND "
+                                                "state='active'"));
   stmt.BindText(1, parent);
   std::vector<std::pair<std::string, std::string>> zones;
   while (true) {
@@ -324,9 +392,10 @@ absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListZones(const std::stri
   return zones;
 }
 
-absl::Status StoreTransaction::ForEachZone(const std::function<void(ZoneRow&&)>& visit) {
+absl::Status StoreTransaction::ForEachActiveZone(const std::function<void(ZoneRow&&)>& visit) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns, " FROM zones ORDER BY id")));
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                             " FROM zones WHERE state='active' ORDER BY id")));
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) {

@@ -60,22 +60,31 @@ class StoreTransaction {
   // DeleteToken: NOT_FOUND when no such token.
   absl::Status DeleteToken(const std::string& token_id);
 
-  // Zones. InsertZone returns the new id (and marks it changed).
+  // Zones. InsertZone returns the new id (and marks it changed when active:
+  // a pending zone is nothing to edges).
   absl::StatusOr<int64_t> InsertZone(const ZoneRow& zone);
+  // FindZoneByHostname: the ACTIVE zone of that name (whoever owns it).
   absl::StatusOr<std::optional<ZoneRow>> FindZoneByHostname(const std::string& hostname);
+  // FindTenantZone: the tenant's own zone of that name, active or pending.
+  absl::StatusOr<std::optional<ZoneRow>> FindTenantZone(const std::string& tenant_id,
+                                                        const std::string& hostname);
+  // ListPendingZones: every tenant's pending zones, by id.
+  absl::StatusOr<std::vector<ZoneRow>> ListPendingZones();
   absl::StatusOr<std::optional<ZoneRow>> FindZoneById(int64_t zone_id);
-  // UpdateZone writes the zone back whole and marks it changed.
+  // UpdateZone writes the zone back whole (state included) and marks it
+  // changed when it is active. ALREADY_EXISTS-like failure (a constraint
+  // error) when it becomes active under a name another active zone holds.
   absl::Status UpdateZone(const ZoneRow& zone);
   // DeleteZone removes it and marks it changed.
   absl::Status DeleteZone(int64_t zone_id);
-  // ZonesOneLevelUnder: (hostname, tenant id) of exact zones one label under
+  // ZonesOneLevelUnder: (hostname, tenant id) of active exact zones one label under
   // `parent` (what `*.parent` would cover).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ZonesOneLevelUnder(
       const std::string& parent);
   // ListZones: one tenant's zones, by hostname.
   absl::StatusOr<std::vector<ZoneRow>> ListZones(const std::string& tenant_id);
-  // ForEachZone visits every zone, by id.
-  absl::Status ForEachZone(const std::function<void(ZoneRow&&)>& visit);
+  // ForEachActiveZone visits every active zone (what edges serve), by id.
+  absl::Status ForEachActiveZone(const std::function<void(ZoneRow&&)>& visit);
   // ZonesChangedSince: ids of zones changed or removed after `version`.
   absl::StatusOr<std::vector<int64_t>> ZonesChangedSince(uint64_t version);
 

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
@@ -33,6 +35,11 @@ bool ControlPlaneProcess::Start(std::string* error) {
   // Test origins run on loopback.
   argv.insert(argv.end(), {"--origin-allow", "127.0.0.0/8"});
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  // Tests that are not about hostname verification get zones served at once.
+  if (std::find(extra_flags_.begin(), extra_flags_.end(), "--verify-hostnames") ==
+      extra_flags_.end()) {
+    argv.insert(argv.end(), {"--verify-hostnames", "off"});
+  }
   static int starts = 0;
   auto process = Subprocess::Start(argv, dir_ + "/control-" + std::to_string(++starts) + ".log");
   if (!process.ok()) {

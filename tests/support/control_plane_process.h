@@ -19,7 +19,8 @@ namespace certgate::testing {
 class ControlPlaneProcess {
  public:
   // `dir` holds the database, token files and edge CA; extra flags are
-  // appended (default: --insecure). It listens on `host` (an IPv4 address),
+  // appended (default: --insecure), and `--verify-hostnames off` unless they
+  // hold a --verify-hostnames of their own. It listens on `host` (an IPv4 address),
   // which a test with its own network namespaces sets to its host side.
   explicit ControlPlaneProcess(std::string dir,
                                std::vector<std::string> extra_flags = {"--insecure"},

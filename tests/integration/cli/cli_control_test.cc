@@ -66,7 +66,7 @@ class CliControlTest : public ::testing::Test {
     auto process = Subprocess::Start(
         {BinPath("certgate-control"), "--db", *dir_ + "/certgate.db", "--listen", *address_,
          "--admin-token-file", *dir_ + "/admin.token", "--edge-token-file", *dir_ + "/edge.token",
-         "--insecure", "--origin-allow", "127.0.0.0/8"},
+         "--insecure", "--origin-allow", "127.0.0.0/8", "--verify-hostnames", "off"},
         *dir_ + "/control.log");
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = process->release();
@@ -969,12 +969,12 @@ TEST(CliControlTlsTest, LoginVerifiesTheControlPlaneAgainstTheCaFile) {
       {"verify", "-purpose", "sslserver", "-CAfile", dir + "/ca/ca.pem", dir + "/cp/cert.pem"});
   EXPECT_EQ(purpose.exit_code, 0) << purpose.out << purpose.err;
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
-  auto server =
-      Subprocess::Start({BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen",
-                         address, "--admin-token-file", dir + "/admin.token", "--edge-token-file",
-                         dir + "/edge.token", "--tls-cert", dir + "/cp/cert.pem", "--tls-key",
-                         dir + "/cp/key.pem", "--origin-allow", "127.0.0.0/8"},
-                        dir + "/control.log");
+  auto server = Subprocess::Start(
+      {BinPath("certgate-control"), "--db", dir + "/certgate.db", "--listen", address,
+       "--admin-token-file", dir + "/admin.token", "--edge-token-file", dir + "/edge.token",
+       "--tls-cert", dir + "/cp/cert.pem", "--tls-key", dir + "/cp/key.pem", "--origin-allow",
+       "127.0.0.0/8", "--verify-hostnames", "off"},
+      dir + "/control.log");
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*server)->ReadLog(), "listening on"); },
                       absl::Seconds(20)))

@@ -228,7 +228,8 @@ TEST(RestartTest, PlaintextNeedsInsecure) {
   for (const char* flag :
        {"--db", "--listen", "--admin-token-file", "--edge-token-file", "--tls-cert", "--tls-key",
         "--insecure", "--max-roots-per-zone", "--edge-ca-dir", "--config", "--origin-allow",
-        "--max-zones", "--max-cas-per-zone", "--max-revocations-per-zone", "--max-config-bytes"}) {
+        "--max-zones", "--max-cas-per-zone", "--max-revocations-per-zone", "--max-config-bytes",
+        "--verify-hostnames", "--dns-server", "--verify-interval", "--dns-timeout"}) {
     EXPECT_TRUE(absl::StrContains(help.out, flag)) << flag;
   }
 }

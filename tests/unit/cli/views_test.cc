@@ -14,10 +14,19 @@ TEST(ViewsTest, ZoneListIsATableWithModeAndUtcDates) {
   zone->set_created_unix(1795780800);
   zone->add_roots();
   zone->mutable_server_certificate()->set_issued_by_edge_ca(true);
+  zone->set_state(certgate::v1::ZONE_STATE_ACTIVE);
+  auto* pending = response.add_zones();
+  pending->set_hostname("new.pizza");
+  pending->set_mode(certgate::v1::MODE_ENFORCE);
+  pending->set_origin("http://127.0.0.1:8080");
+  pending->set_created_unix(1795780800);
+  pending->set_state(certgate::v1::ZONE_STATE_PENDING);
   EXPECT_EQ(RenderZoneList(response),
-            "HOSTNAME    MODE    ORIGIN                 ROOTS  SERVER CERT  CREATED\n"
-            "auth.pizza  report  http://127.0.0.1:8080  1      edge CA      2026-11-27 12:00:00 "
-            "UTC\n");
+            "HOSTNAME    STATE    MODE     ORIGIN                 ROOTS  SERVER CERT  CREATED\n"
+            "auth.pizza  active   report   http://127.0.0.1:8080  1      edge CA      "
+            "2026-11-27 12:00:00 UTC\n"
+            "new.pizza   pending  enforce  http://127.0.0.1:8080  0      -            "
+            "2026-11-27 12:00:00 UTC\n");
   EXPECT_EQ(RenderZoneList({}), "No zones.\n");
 }
 
@@ -144,6 +153,29 @@ TEST(ViewsTest, ZoneShowsEverythingSet) {
   EXPECT_NE(out.find("Mode:           enforce\n"), std::string::npos) << out;
   EXPECT_NE(out.find("Error page:     application/json, 2 bytes\n"), std::string::npos) << out;
   EXPECT_NE(out.find("Roots:\n  none\n"), std::string::npos) << out;
+}
+
+TEST(ViewsTest, PendingZoneShowsTheRecordToPublish) {
+  certgate::v1::Zone zone;
+  zone.set_hostname("*.auth.pizza");
+  zone.set_state(certgate::v1::ZONE_STATE_PENDING);
+  zone.mutable_challenge()->set_record_name("_certgate-challenge.auth.pizza");
+  zone.mutable_challenge()->set_record_type("TXT");
+  zone.mutable_challenge()->set_value("0123abcd");
+  std::string out = RenderZone(zone);
+  EXPECT_NE(out.find("State:          pending\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Record name:  _certgate-challenge.auth.pizza\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Value:        0123abcd\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("certgate zone verify *.auth.pizza"), std::string::npos) << out;
+  EXPECT_NE(out.find("none yet"), std::string::npos) << out;
+
+  // Admin mode: no record, an admin approves.
+  zone.clear_challenge();
+  EXPECT_NE(RenderOwnership(zone).find("admin approves"), std::string::npos);
+  zone.set_state(certgate::v1::ZONE_STATE_ACTIVE);
+  zone.set_verified_by("dns");
+  EXPECT_EQ(RenderOwnership(zone), "");
+  EXPECT_NE(RenderZone(zone).find("State:          active (dns)\n"), std::string::npos);
 }
 
 }  // namespace

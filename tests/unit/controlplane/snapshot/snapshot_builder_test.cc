@@ -1,5 +1,7 @@
 #include "controlplane/snapshot/snapshot_builder.h"
 
+#include <optional>
+
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
@@ -25,7 +27,7 @@ class SnapshotBuilderTest : public ::testing::Test {
     builder_ = std::make_unique<SnapshotBuilder>(store_.get());
   }
 
-  int64_t AddZone(const std::string& hostname) {
+  int64_t AddZone(const std::string& hostname, ZoneState state = ZoneState::kActive) {
     int64_t id = 0;
     EXPECT_TRUE(store_
                     ->Mutate("t", "CreateZone",
@@ -40,6 +42,7 @@ class SnapshotBuilderTest : public ::testing::Test {
                                revoked->set_serial_hex("ab");
                                row.zone.mutable_status_header_names()->set_status("X-S");
                                row.server_key_pem = "KEY";
+                               row.state = state;
                                ASSIGN_OR_RETURN(id, txn.InsertZone(row));
                                return absl::OkStatus();
                              })
@@ -118,6 +121,49 @@ TEST_F(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
   ASSERT_TRUE(recent.ok());
   ASSERT_TRUE((*recent)->has_delta());
   EXPECT_EQ((*recent)->delta().upserted_size(), 2);
+}
+
+TEST_F(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
+  int64_t served = AddZone("a.example.test");
+  int64_t pending = AddZone("b.example.test", ZoneState::kPending);
+  auto snapshot = builder_->Build(0);
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ((*snapshot)->snapshot().zones_size(), 1);
+  EXPECT_EQ((*snapshot)->snapshot().zones(0).id(), static_cast<uint64_t>(served));
+  uint64_t version = (*snapshot)->snapshot().version();
+
+  // A change to the pending zone sends nothing of it either.
+  ASSERT_TRUE(store_
+                  ->Mutate("t", "SetMode",
+                           [&](StoreTransaction& txn) -> absl::Status {
+                             ASSIGN_OR_RETURN(std::optional<ZoneRow> row,
+                                              txn.FindZoneById(pending));
+                             row->zone.set_mode(certgate::v1::MODE_ENFORCE);
+                             return txn.UpdateZone(*row);
+                           })
+                  .ok());
+  auto delta = builder_->Build(version);
+  ASSERT_TRUE(delta.ok());
+  EXPECT_EQ((*delta)->delta().upserted_size(), 0);
+  version = (*delta)->delta().version();
+
+  // Activation is what sends it.
+  ASSERT_TRUE(store_
+                  ->Mutate("t", "ActivateZone",
+                           [&](StoreTransaction& txn) -> absl::Status {
+                             ASSIGN_OR_RETURN(std::optional<ZoneRow> row,
+                                              txn.FindZoneById(pending));
+                             row->state = ZoneState::kActive;
+                             return txn.UpdateZone(*row);
+                           })
+                  .ok());
+  delta = builder_->Build(version);
+  ASSERT_TRUE(delta.ok());
+  ASSERT_EQ((*delta)->delta().upserted_size(), 1);
+  EXPECT_EQ((*delta)->delta().upserted(0).hostname(), "b.example.test");
+  snapshot = builder_->Build(0);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ((*snapshot)->snapshot().zones_size(), 2);
 }
 
 }  // namespace

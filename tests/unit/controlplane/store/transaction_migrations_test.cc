@@ -139,5 +139,26 @@ TEST(MigrationsTest, TheProductSchemaApplies) {
   }
 }
 
+TEST(MigrationsTest, ZonesOfAnUpgradedDatabaseStayServed) {
+  // A database at schema 1 (before hostname verification) with one zone.
+  std::string path;
+  auto db = OpenFresh(&path);
+  std::vector<Migration> v1 = {SchemaMigrations().front()};
+  ASSERT_EQ(Migrate(*db, v1).value_or(0), 1);
+  ASSERT_TRUE(db->Execute("INSERT INTO tenants(id, name, created_unix) VALUES ('t1', 'one', 1);"
+                          "INSERT INTO zones(tenant_id, hostname, zone) "
+                          "VALUES ('t1', 'old.example.test', x'')")
+                  .ok());
+  ASSERT_EQ(Migrate(*db, SchemaMigrations()).value_or(0), SchemaMigrations().back().version);
+  auto stmt = db->Prepare(
+      "SELECT hostname, state, challenge_token, verified_by FROM zones WHERE tenant_id='t1'");
+  ASSERT_TRUE(stmt.ok());
+  ASSERT_TRUE(stmt->Step().value_or(false));
+  EXPECT_EQ(stmt->ColumnText(0), "old.example.test");
+  EXPECT_EQ(stmt->ColumnText(1), "active");
+  EXPECT_EQ(stmt->ColumnText(2), "");
+  EXPECT_EQ(stmt->ColumnText(3), "upgrade");
+}
+
 }  // namespace
 }  // namespace certgate::controlplane
