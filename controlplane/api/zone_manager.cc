@@ -544,7 +544,7 @@ absl::StatusOr<int> ZoneManager::RenewOriginClientCertificates(int64_t now_unix)
   // A cheap read first, so that an idle control plane never writes.
   std::vector<int64_t> ids;
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
-    return txn.ForEachZone([&](ZoneRow&& row) {
+    return txn.ForEachActiveZone([&](ZoneRow&& row) {
       if (due(row)) {
         ids.push_back(row.id);
       }
