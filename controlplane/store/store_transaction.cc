@@ -293,10 +293,7 @@ absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindTenantZone(
   return std::optional<ZoneRow>(std::move(row));
 }
 
-absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListPendingZones() {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
-                                             " FROM zones WHERE state='pending' ORDER BY id")));
+absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ReadZones(Statement& stmt) {
   std::vector<ZoneRow> zones;
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
@@ -307,6 +304,13 @@ absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListPendingZones() {
     zones.push_back(std::move(row));
   }
   return zones;
+}
+
+absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListPendingZones() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
+                                             " FROM zones WHERE state='pending' ORDER BY id")));
+  return ReadZones(stmt);
 }
 
 absl::StatusOr<std::optional<ZoneRow>> StoreTransaction::FindZoneById(int64_t zone_id) {
@@ -380,16 +384,7 @@ absl::StatusOr<std::vector<ZoneRow>> StoreTransaction::ListZones(const std::stri
                    db_->Prepare(absl::StrCat("SELECT ", kZoneColumns,
                                              " FROM zones WHERE tenant_id=?1 ORDER BY hostname")));
   stmt.BindText(1, tenant_id);
-  std::vector<ZoneRow> zones;
-  while (true) {
-    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-    if (!has_row) {
-      break;
-    }
-    ASSIGN_OR_RETURN(ZoneRow row, ReadZone(stmt));
-    zones.push_back(std::move(row));
-  }
-  return zones;
+  return ReadZones(stmt);
 }
 
 absl::Status StoreTransaction::ForEachActiveZone(const std::function<void(ZoneRow&&)>& visit) {

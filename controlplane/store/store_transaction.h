@@ -102,6 +102,8 @@ class StoreTransaction {
 
  private:
   static absl::StatusOr<ZoneRow> ReadZone(Statement& stmt);
+  // ReadZones: every row `stmt` yields (it selects kZoneColumns).
+  static absl::StatusOr<std::vector<ZoneRow>> ReadZones(Statement& stmt);
 
   Database* db_;
   uint64_t new_version_;

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/pem.h"
 #include "gtest/gtest.h"
+#include "openssl/x509v3.h"
 
 namespace certgate::testing {
 namespace {
@@ -25,6 +26,18 @@ uint64_t Failed(const grpc::Status& status, const std::string& what) {
 }  // namespace
 
 std::string Identity::cert_pem() const { return CertificateToPem(cert.get()); }
+
+std::string SkiHex(const Identity& id) {
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(id.cert.get());
+  std::string out;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; ski != nullptr && i < ASN1_STRING_length(ski); ++i) {
+    unsigned char b = ASN1_STRING_get0_data(ski)[i];
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
 
 // --- Pki ---------------------------------------------------------------------
 

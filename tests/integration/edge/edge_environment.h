@@ -26,6 +26,9 @@ struct Identity {
   std::string cert_pem() const;
 };
 
+// SkiHex: the identity's Subject Key Identifier as the edge forwards it.
+std::string SkiHex(const Identity& id);
+
 // Pki makes certificates with common/cert_factory.h into a directory.
 class Pki {
  public:

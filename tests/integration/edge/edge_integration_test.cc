@@ -30,18 +30,6 @@ std::string Echoed(const std::string& name, const std::string& value) {
   return absl::StrCat("\"", name, "\":\"", value, "\"");
 }
 
-std::string SkiHex(const Identity& id) {
-  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(id.cert.get());
-  std::string out;
-  static const char kHex[] = "0123456789abcdef";
-  for (int i = 0; ski != nullptr && i < ASN1_STRING_length(ski); ++i) {
-    unsigned char b = ASN1_STRING_get0_data(ski)[i];
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 class EdgeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
