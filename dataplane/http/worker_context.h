@@ -25,6 +25,9 @@ struct HttpOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration origin_connect_timeout = absl::Seconds(5);
   absl::Duration origin_timeout = absl::Seconds(60);
+  // An upgraded connection (after a 101) closes after this long without a
+  // byte in either direction.
+  absl::Duration upgraded_idle_timeout = absl::Minutes(5);
   // Largest request body sent to an origin; 0: no limit. Above it: 413 while
   // the origin has not answered, else the connection is cut.
   uint64_t max_body_bytes = 0;
