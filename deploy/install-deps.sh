@@ -16,6 +16,8 @@ packages=(
   libabsl-dev libsqlite3-dev sqlite3 libevent-dev libhttp-parser-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl ca-certificates iproute2 jq golang-cfssl nginx gnuplot-nox clang python3
+  # The edge's origin resolver; the WebSocket tests' client and origin.
+  libc-ares-dev python3-websockets
 )
 
 as_root() {

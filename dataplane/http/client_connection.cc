@@ -18,6 +18,7 @@
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
@@ -199,7 +200,10 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
 
 void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
-  if (self->origin_connecting_) {
+  if (self->resolving_) {
+    self->OriginFailed(
+        504, absl::StrCat("resolving the origin \"", self->zone_->origin.host, "\" timed out"));
+  } else if (self->origin_connecting_) {
     self->OriginFailed(504, "origin connect timed out");
   } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
     self->OriginFailed(504, "origin TLS handshake timed out");
@@ -532,7 +536,9 @@ bool ClientConnection::OnRequestHeaders() {
   path_ = req.url();
   bytes_in_ = req.header_bytes();
   client_http11_ = req.http_major() == 1 && req.http_minor() >= 1;
-  client_keep_alive_ = req.keep_alive() && !draining_ && !ctx_->draining;
+  // After an upgrade request the bytes may be another protocol: whatever
+  // the answer, none is parsed as a next request.
+  client_keep_alive_ = req.keep_alive() && !req.upgrade() && !draining_ && !ctx_->draining;
   head_request_ = req.method() == HTTP_HEAD;
   request_chunked_ = req.chunked();
   ArmClientTimer(TimerKind::kBody);
@@ -817,9 +823,33 @@ void ClientConnection::StartProxy() {
 }
 
 void ClientConnection::ConnectOrigin() {
-  absl::StatusOr<ResolvedAddress> addr = Resolve(zone_->origin.host, zone_->origin.port);
+  // A literal or cached name is answered inside Resolve; else the answer
+  // comes from the loop (the connect timeout covers the lookup too).
+  resolving_ = true;
+  resolve_inline_ = true;
+  uint64_t ticket = ctx_->resolver->Resolve(
+      zone_->origin.host, zone_->origin.port, [this](absl::StatusOr<ResolvedAddress> addr) {
+        resolving_ = false;
+        resolve_ticket_ = 0;
+        ConnectResolved(std::move(addr));
+        if (!resolve_inline_) {
+          Drive();  // called from the loop: nobody else will
+        }
+      });
+  resolve_inline_ = false;
+  if (resolving_) {
+    resolve_ticket_ = ticket;
+    timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
+    evtimer_add(origin_timer_ev_, &tv);
+  }
+}
+
+void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
+  if (closed_) {
+    return;
+  }
   if (!addr.ok()) {
-    OriginFailed(502, addr.status().message());
+    OriginFailed(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
   // Judged at every connect, on the address just resolved (DNS rebinding).
@@ -1107,6 +1137,11 @@ bool ClientConnection::RetryOnFreshOrigin() {
 }
 
 void ClientConnection::ReleaseOrigin(bool reusable) {
+  if (resolving_) {
+    ctx_->resolver->Cancel(resolve_ticket_);
+    resolving_ = false;
+    resolve_ticket_ = 0;
+  }
   if (origin_read_ev_ != nullptr) {
     event_free(origin_read_ev_);
     origin_read_ev_ = nullptr;

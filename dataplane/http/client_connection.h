@@ -5,8 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dataplane/http/header_rewriter.h"
+#include "dataplane/http/host_port.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
@@ -86,7 +88,10 @@ class ClientConnection {
   // OriginRequestHead: the current request's head as the origin gets it.
   std::string OriginRequestHead() const;
   void StartProxy();
+  // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
+  // ConnectResolved judges the address (origin guard) and connects.
   void ConnectOrigin();
+  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
   void OriginConnected();
   // OriginHandshake advances the TLS handshake with an https origin; a
   // failure (certificate not verified, refused) answers 502 and is logged.
@@ -190,6 +195,9 @@ class ClientConnection {
   int origin_fd_ = -1;
   std::string origin_key_;
   bool origin_connecting_ = false;
+  bool resolving_ = false;  // waiting for the origin's address
+  uint64_t resolve_ticket_ = 0;
+  bool resolve_inline_ = false;  // inside the Resolve call
   bool origin_reused_ = false;    // taken from the pool
   bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;

@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <cstring>
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -53,9 +53,9 @@ absl::StatusOr<std::unique_ptr<OriginResolver>> OriginResolver::Create(event_bas
   opts.tries = options.tries;
   // "fb": /etc/hosts first (localhost), then DNS.
   opts.lookups = const_cast<char*>("fb");
-  int rc = ares_init_options(&resolver->channel_, &opts,
-                             ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-                                 ARES_OPT_LOOKUPS);
+  int rc = ares_init_options(
+      &resolver->channel_, &opts,
+      ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS);
   if (rc != ARES_SUCCESS) {
     return absl::InternalError(absl::StrCat("c-ares: ", ares_strerror(rc)));
   }
@@ -154,8 +154,9 @@ void OriginResolver::OnAnswer(void* arg, int status, int /*timeouts*/, ares_addr
     if (result != nullptr) {
       ares_freeaddrinfo(result);
     }
-    std::string why = absl::StrCat("cannot resolve \"", query->host, "\": ",
-                                   status == ARES_SUCCESS ? "no address" : ares_strerror(status));
+    std::string why =
+        absl::StrCat("cannot resolve \"", query->host,
+                     "\": ", status == ARES_SUCCESS ? "no address" : ares_strerror(status));
     self->Complete(query->ticket, status == ARES_ETIMEOUT ? absl::DeadlineExceededError(why)
                                                           : absl::NotFoundError(why));
     return;
@@ -164,8 +165,8 @@ void OriginResolver::OnAnswer(void* arg, int status, int /*timeouts*/, ares_addr
   memcpy(&entry.addr, chosen->ai_addr, chosen->ai_addrlen);
   entry.len = chosen->ai_addrlen;
   entry.family = chosen->ai_family;
-  absl::Duration ttl = std::clamp(absl::Seconds(std::max(chosen->ai_ttl, 0)), self->options_.min_ttl,
-                                  self->options_.max_ttl);
+  absl::Duration ttl = std::clamp(absl::Seconds(std::max(chosen->ai_ttl, 0)),
+                                  self->options_.min_ttl, self->options_.max_ttl);
   entry.expires = absl::Now() + ttl;
   ares_freeaddrinfo(result);
   if (self->options_.cache_entries > 0) {

@@ -36,8 +36,7 @@ class OriginResolver {
   using Done = std::function<void(absl::StatusOr<ResolvedAddress>)>;
 
   // Create: INVALID_ARGUMENT naming the servers when c-ares refuses them.
-  static absl::StatusOr<std::unique_ptr<OriginResolver>> Create(event_base* base,
-                                                                Options options);
+  static absl::StatusOr<std::unique_ptr<OriginResolver>> Create(event_base* base, Options options);
   ~OriginResolver();
   OriginResolver(const OriginResolver&) = delete;
   OriginResolver& operator=(const OriginResolver&) = delete;

@@ -14,6 +14,7 @@ namespace certgate::edge {
 class ClientConnection;
 class OriginGuard;
 class OriginPool;
+class OriginResolver;
 class TlsServer;
 class WorkerMetrics;
 
@@ -44,6 +45,8 @@ struct WorkerContext {
   event_base* base = nullptr;
   TlsServer* tls = nullptr;
   OriginPool* origins = nullptr;
+  // Resolves origin hostnames without blocking the loop (never null).
+  OriginResolver* resolver = nullptr;
   // Judges every origin address before a connect (never null).
   const OriginGuard* origin_guard = nullptr;
   WorkerMetrics* metrics = nullptr;

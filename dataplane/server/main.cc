@@ -130,6 +130,14 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", idle_timeout_ms,
                  "Idle keep-alive connections close after this")
       ->check(CLI::Range(1, 86400000));
+  std::string dns_servers;
+  int dns_timeout_ms = 2000;
+  app.add_option("--dns-server", dns_servers,
+                 "DNS servers for origin hostnames, IP or IP:PORT, comma-separated "
+                 "(default: the system's)");
+  app.add_option("--dns-timeout-ms", dns_timeout_ms,
+                 "Time one DNS try may take (two tries; then 502)")
+      ->check(CLI::Range(1, 600000));
   app.add_option("--upgraded-idle-timeout-ms", upgraded_idle_timeout_ms,
                  "Upgraded connections (WebSocket) close after this long without a byte "
                  "either way")
@@ -267,6 +275,8 @@ int main(int argc, char** argv) {
           max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
   server_options.worker.origin_guard = std::move(*origin_guard);
+  server_options.worker.resolver.servers = dns_servers;
+  server_options.worker.resolver.timeout = absl::Milliseconds(dns_timeout_ms);
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {
     return Fail(std::string(server.status().message()));
