@@ -15,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/cert_factory.h"
+#include "common/pem.h"
 #include "gtest/gtest.h"
 #include "tests/integration/edge/edge_environment.h"
 #include "tests/integration/faults/tls_client.h"
@@ -24,6 +26,27 @@ namespace {
 
 using faults::StatusCode;
 using faults::TlsClient;
+
+// ServerIdentity: a serverAuth certificate for 127.0.0.1 by `issuer`,
+// written as name.pem / name.key in `dir`.
+Identity ServerIdentity(const std::string& dir, const std::string& name, const Identity& issuer) {
+  Identity id;
+  auto key = GenerateKey(KeyType::kEcP256);
+  EXPECT_TRUE(key.ok()) << key.status();
+  CertificateSpec spec;
+  spec.common_name = name;
+  spec.server_auth = true;
+  spec.ips = {"127.0.0.1"};
+  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
+  EXPECT_TRUE(cert.ok()) << cert.status();
+  id.key = std::move(*key);
+  id.cert = std::move(*cert);
+  id.cert_path = dir + "/" + name + ".pem";
+  id.key_path = dir + "/" + name + ".key";
+  WriteFile(id.cert_path, CertificateToPem(id.cert.get()));
+  WriteFile(id.key_path, PrivateKeyToPem(id.key.get()), 0600);
+  return id;
+}
 
 class WebSocketTest : public ::testing::Test {
  protected:
@@ -136,6 +159,36 @@ TEST_F(WebSocketTest, EnforceModeEchoesBothWaysWithACertificate) {
   EXPECT_EQ(r.out, absl::StrCat("echo ok\necho ok\necho ok 1 bytes\necho ok ", large_size,
                                 " bytes\necho ok\necho ok\n"))
       << r.err;
+}
+
+// The origin transport may be TLS: a wss:// origin verified with the zone's
+// origin CA, the relay running over both TLS connections.
+TEST_F(WebSocketTest, EchoesThroughAnHttpsOrigin) {
+  Identity origin_ca = pki_->Ca("ws-origin-ca");
+  Identity server = ServerIdentity(*dir_, "ws-origin-server", origin_ca);
+  int port = FreePort();
+  auto origin =
+      Subprocess::Start({"/usr/bin/python3", CERTGATE_WS_ORIGIN_PY, "--port", std::to_string(port),
+                         "--cert", server.cert_path, "--key", server.key_path},
+                        *dir_ + "/wss_origin.log");
+  ASSERT_TRUE(origin.ok()) << origin.status();
+  ASSERT_TRUE(WaitForPort(port)) << (*origin)->ReadLog();
+  v1::CreateZoneRequest req;
+  req.set_hostname("wss.sockets.pizza");
+  req.set_origin(absl::StrCat("https://127.0.0.1:", port));
+  req.set_mode(v1::MODE_ENFORCE);
+  req.set_origin_ca_pem(origin_ca.cert_pem());
+  v1::ZoneResponse resp;
+  grpc::Status status =
+      env_->tenant()->CreateZone(EdgeEnvironment::Context(*token_).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(env_->WaitForVersion(env_->AddRoot(*token_, "wss.sockets.pizza", *ca_)));
+  std::string large_size = std::to_string(1024 * 1024 + 3);
+  CommandResult r = WsClient("wss.sockets.pizza", "/headers", device_,
+                             {"--recv", "--send", "over tls", "--send-bytes", large_size});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << (*origin)->ReadLog();
+  EXPECT_TRUE(absl::StrContains(r.out, "\"X-Client-Cert-Status\": [\"valid\"]")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "echo ok\necho ok " + large_size + " bytes\n")) << r.out;
 }
 
 TEST_F(WebSocketTest, ReportModeOriginSeesTheStatusAndNeverAForgedOne) {

@@ -1,12 +1,13 @@
 """A WebSocket echo origin for the edge's upgrade tests (Python websockets).
 
-Every message is sent back as it came. On /headers the first message sent
+Every message is sent back as it came; with --cert/--key it serves wss://. On /headers the first message sent
 is the upgrade request's headers as JSON ({"name": [values...]}), so a test
 can see what the edge forwarded. Prints "ready" once listening.
 """
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 
 import websockets
@@ -25,8 +26,14 @@ async def handler(ws, path=None):
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", help="serve wss:// with this certificate chain")
+    parser.add_argument("--key")
     args = parser.parse_args()
-    async with websockets.serve(handler, "127.0.0.1", args.port, max_size=None):
+    context = None
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+    async with websockets.serve(handler, "127.0.0.1", args.port, max_size=None, ssl=context):
         print("ready", flush=True)
         await asyncio.Future()
 
