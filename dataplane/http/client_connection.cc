@@ -827,15 +827,15 @@ void ClientConnection::ConnectOrigin() {
   // comes from the loop (the connect timeout covers the lookup too).
   resolving_ = true;
   resolve_inline_ = true;
-  uint64_t ticket = ctx_->resolver->Resolve(
-      zone_->origin.host, zone_->origin.port, [this](absl::StatusOr<ResolvedAddress> addr) {
-        resolving_ = false;
-        resolve_ticket_ = 0;
-        ConnectResolved(std::move(addr));
-        if (!resolve_inline_) {
-          Drive();  // called from the loop: nobody else will
-        }
-      });
+  uint64_t ticket = ctx_->resolver->Resolve(zone_->origin.host, zone_->origin.port,
+                                            [this](absl::StatusOr<ResolvedAddress> addr) {
+                                              resolving_ = false;
+                                              resolve_ticket_ = 0;
+                                              ConnectResolved(std::move(addr));
+                                              if (!resolve_inline_) {
+                                                Drive();  // called from the loop: nobody else will
+                                              }
+                                            });
   resolve_inline_ = false;
   if (resolving_) {
     resolve_ticket_ = ticket;
@@ -1186,8 +1186,8 @@ void ClientConnection::StartRelay(absl::string_view origin_extra) {
   options.high_watermark = ctx_->options->buffer_high_watermark;
   relay_ = std::make_unique<UpgradeRelay>(
       ctx_->base, ssl_.get(), fd_, std::move(origin_), options, [this] { return StillTrusted(); },
-      [this](absl::string_view why) {
-        if (absl::StartsWith(why, "the connection's zone")) {
+      [this](UpgradeRelay::End end, absl::string_view why) {
+        if (end == UpgradeRelay::End::kUntrusted) {
           WriteLogLine(ctx_->connection_log_fd,
                        FormatConnectionLogLine(absl::Now(), client_ip_,
                                                zone_ != nullptr ? zone_->hostname : "", why));

@@ -74,13 +74,14 @@ void UpgradeRelay::OnEvent(evutil_socket_t fd, short what, void* arg) {
 }
 
 void UpgradeRelay::OnIdle(evutil_socket_t, short, void* arg) {
-  static_cast<UpgradeRelay*>(arg)->Finish("upgraded connection idle timeout");
+  static_cast<UpgradeRelay*>(arg)->Finish(End::kIdle, "upgraded connection idle timeout");
 }
 
 void UpgradeRelay::OnRecheck(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<UpgradeRelay*>(arg);
   if (self->still_trusted_ && !self->still_trusted_()) {
-    self->Finish("the connection's zone or certificate is no longer trusted");
+    self->Finish(End::kUntrusted,
+                 "upgraded connection closed: its zone or certificate is no longer trusted");
   }
 }
 
@@ -93,17 +94,17 @@ bool UpgradeRelay::Pump() {
   WriteOrigin();
   WriteClient();
   if (!error_.empty()) {
-    Finish(error_);
+    Finish(End::kError, error_);
     return false;
   }
   // One side closed: what it sent last is passed on, then both close (a
   // WebSocket close frame travels before the FIN that follows it).
   if (origin_eof_ && evbuffer_get_length(to_client_.get()) == 0) {
-    Finish("origin closed");
+    Finish(End::kClosed, "origin closed");
     return false;
   }
   if (client_eof_ && evbuffer_get_length(to_origin_.get()) == 0) {
-    Finish("client closed");
+    Finish(End::kClosed, "client closed");
     return false;
   }
   UpdateEvents();
@@ -223,14 +224,14 @@ void UpgradeRelay::Touch() {
   evtimer_add(idle_ev_.get(), &tv);
 }
 
-void UpgradeRelay::Finish(absl::string_view why) {
+void UpgradeRelay::Finish(End end, absl::string_view why) {
   if (stopped_) {
     return;
   }
   Stop();
   if (done_) {
     DoneCallback done = std::move(done_);
-    done(why);  // may close the client connection; `this` stays alive
+    done(end, why);  // may close the client connection; `this` stays alive
   }
 }
 

@@ -32,10 +32,13 @@ class UpgradeRelay {
     // Reading one side stops while the other side's unsent bytes exceed this.
     size_t high_watermark = 256 * 1024;
   };
-  // Called once, from the relay's own event, with why the relay ended; the
-  // relay's owner may close everything from inside it but must not destroy
-  // the relay there (Stop is enough; destroy it later).
-  using DoneCallback = std::function<void(absl::string_view why)>;
+  // Why a relay ended.
+  enum class End { kClosed, kIdle, kError, kUntrusted };
+  // Called once, from the relay's own event, with why the relay ended (and
+  // a one-line detail); the relay's owner may close everything from inside
+  // it but must not destroy the relay there (Stop is enough; destroy it
+  // later).
+  using DoneCallback = std::function<void(End end, absl::string_view why)>;
 
   // The relay borrows the client's `ssl` and `client_fd` (its owner closes
   // them) and owns `origin` (closed when the relay stops: an upgraded origin
@@ -70,7 +73,7 @@ class UpgradeRelay {
   void WriteOrigin();
   void UpdateEvents();
   void Touch();
-  void Finish(absl::string_view why);
+  void Finish(End end, absl::string_view why);
 
   event_base* base_;
   SSL* ssl_;
