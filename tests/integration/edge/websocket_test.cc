@@ -278,6 +278,59 @@ TEST_F(WebSocketTest, UpgradedConnectionsCloseAfterTheirIdleTimeout) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 }
 
+// Frame: one masked client frame (RFC 6455 5.2) with a payload under 126
+// bytes.
+std::string Frame(unsigned char opcode, const std::string& payload) {
+  const unsigned char mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+  std::string out;
+  out.push_back(static_cast<char>(0x80 | opcode));
+  out.push_back(static_cast<char>(0x80 | payload.size()));
+  out.append(reinterpret_cast<const char*>(mask), 4);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    out.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+  }
+  return out;
+}
+
+// A client may send frames right behind its upgrade request, in the same
+// TLS record: they wait for the 101 and then reach the origin in order,
+// never parsed as HTTP.
+TEST_F(WebSocketTest, FramesSentWithTheUpgradeRequestFollowIt) {
+  std::string request =
+      "GET /once HTTP/1.1\r\nHost: ws.sockets.pizza\r\nConnection: Upgrade\r\n"
+      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  std::string out = Raw("ws.sockets.pizza", device_, request + Frame(0x1, "hello"));
+  EXPECT_EQ(StatusCode(out), 101) << out;
+  EXPECT_TRUE(absl::StrContains(out, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) << out;
+  size_t head_end = out.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << out;
+  // The echo, then the origin's close, then the edge closes.
+  EXPECT_EQ(out.substr(head_end + 4), std::string("\x81\x05hello\x88\x02\x03\xe8", 11)) << out;
+}
+
+TEST_F(WebSocketTest, DeletingTheZoneClosesAnOpenWebSocket) {
+  env_->CreateZone(*token_, "gone.sockets.pizza", v1::MODE_ENFORCE,
+                   absl::StrCat("http://127.0.0.1:", ws_port_));
+  ASSERT_TRUE(env_->WaitForVersion(env_->AddRoot(*token_, "gone.sockets.pizza", *ca_)));
+  auto client = Subprocess::Start(
+      ClientArgv("gone.sockets.pizza", "/", device_, {"--send", "open", "--wait-close", "40"}),
+      *dir_ + "/ws_gone_client.log");
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains((*client)->ReadLog(), "echo ok"); },
+                      absl::Seconds(20)))
+      << (*client)->ReadLog();
+  v1::DeleteZoneRequest req;
+  req.set_hostname("gone.sockets.pizza");
+  v1::ChangeResponse resp;
+  grpc::Status status =
+      env_->tenant()->DeleteZone(EdgeEnvironment::Context(*token_).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(env_->WaitForVersion(resp.config_version()));
+  EXPECT_EQ((*client)->Wait(absl::Seconds(20)), 0) << (*client)->ReadLog();
+  EXPECT_TRUE(absl::StrContains((*client)->ReadLog(), "closed")) << (*client)->ReadLog();
+}
+
 TEST_F(WebSocketTest, RevokingTheCertificateClosesAnOpenWebSocket) {
   Identity doomed = pki_->Leaf("sockets-doomed", *ca_);
   auto client = Subprocess::Start(
