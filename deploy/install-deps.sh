@@ -16,7 +16,9 @@ packages=(
   libabsl-dev libsqlite3-dev sqlite3 libevent-dev libhttp-parser-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl ca-certificates iproute2 jq golang-cfssl nginx gnuplot-nox clang python3
-  libc-ares-dev dnsmasq-base
+  # c-ares: hostname challenges and the edge's origin resolver; dnsmasq: the
+  # challenge tests' DNS server; websockets: the WebSocket tests' client and origin.
+  libc-ares-dev dnsmasq-base python3-websockets
 )
 
 as_root() {

@@ -18,9 +18,11 @@
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
+#include "dataplane/http/upgrade_relay.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
@@ -109,6 +111,11 @@ void ClientConnection::Drain() {
   if (closed_) {
     return;
   }
+  if (relay_ != nullptr) {
+    // An upgraded connection has no request boundary to wait for.
+    Close();
+    return;
+  }
   if (!handshake_done_ || (action_ == Action::kNone && !request_parser_.in_message())) {
     Close();
   }
@@ -193,7 +200,10 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
 
 void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
-  if (self->origin_connecting_) {
+  if (self->resolving_) {
+    self->OriginFailed(
+        504, absl::StrCat("resolving the origin \"", self->zone_->origin.host, "\" timed out"));
+  } else if (self->origin_connecting_) {
     self->OriginFailed(504, "origin connect timed out");
   } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
     self->OriginFailed(504, "origin TLS handshake timed out");
@@ -286,7 +296,7 @@ bool ClientConnection::FollowConfigChange() {
 // --- the client side -------------------------------------------------------------
 
 void ClientConnection::Drive() {
-  if (closed_ || lingering_) {
+  if (closed_ || lingering_ || relay_ != nullptr) {
     return;
   }
   ProcessClientInput();
@@ -526,7 +536,9 @@ bool ClientConnection::OnRequestHeaders() {
   path_ = req.url();
   bytes_in_ = req.header_bytes();
   client_http11_ = req.http_major() == 1 && req.http_minor() >= 1;
-  client_keep_alive_ = req.keep_alive() && !draining_ && !ctx_->draining;
+  // After an upgrade request the bytes may be another protocol: whatever
+  // the answer, none is parsed as a next request.
+  client_keep_alive_ = req.keep_alive() && !req.upgrade() && !draining_ && !ctx_->draining;
   head_request_ = req.method() == HTTP_HEAD;
   request_chunked_ = req.chunked();
   ArmClientTimer(TimerKind::kBody);
@@ -552,7 +564,19 @@ bool ClientConnection::OnRequestHeaders() {
     Respond(decision.status, "application/json", JsonError(decision.message), decision.keep_alive);
     return true;
   }
+  if (req.upgrade() != !decision.upgrade.empty()) {
+    // The parser and the decision read Connection differently: refuse
+    // rather than guess which protocol follows.
+    Respond(400, "application/json", JsonError("ambiguous Upgrade request"), false);
+    return true;
+  }
   path_ = std::move(decision.origin_form);
+  upgrade_ = std::move(decision.upgrade);
+  if (!upgrade_.empty()) {
+    // Whatever the origin answers, nothing after this request is parsed
+    // as HTTP: a refused upgrade ends the connection after its response.
+    client_keep_alive_ = false;
+  }
   uint64_t max_body = ctx_->options->max_body_bytes;
   if (max_body > 0 && req.has_content_length() && req.content_length() > max_body) {
     // Refused before anything reaches the origin; the body is not read.
@@ -723,6 +747,8 @@ void ClientConnection::ResetExchange() {
   request_complete_ = false;
   request_chunked_ = false;
   head_request_ = false;
+  upgrade_.clear();
+  switching_ = false;
   response_started_ = false;
   response_complete_ = false;
   interim_response_ = false;
@@ -752,9 +778,13 @@ std::string ClientConnection::OriginRequestHead() const {
     framing = BodyFraming::kContentLength;
   }
   RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers};
-  return SerializeRequestHead(method_, path_,
-                              RewriteRequestHeaders(req.headers(), cert_headers_, context), framing,
-                              req.content_length());
+  HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, context);
+  if (!upgrade_.empty()) {
+    // Hop-by-hop, but this hop is where the switch is asked for.
+    headers.push_back({"Connection", "upgrade"});
+    headers.push_back({"Upgrade", upgrade_});
+  }
+  return SerializeRequestHead(method_, path_, headers, framing, req.content_length());
 }
 
 void ClientConnection::StartProxy() {
@@ -793,9 +823,33 @@ void ClientConnection::StartProxy() {
 }
 
 void ClientConnection::ConnectOrigin() {
-  absl::StatusOr<ResolvedAddress> addr = Resolve(zone_->origin.host, zone_->origin.port);
+  // A literal or cached name is answered inside Resolve; else the answer
+  // comes from the loop (the connect timeout covers the lookup too).
+  resolving_ = true;
+  resolve_inline_ = true;
+  uint64_t ticket = ctx_->resolver->Resolve(zone_->origin.host, zone_->origin.port,
+                                            [this](absl::StatusOr<ResolvedAddress> addr) {
+                                              resolving_ = false;
+                                              resolve_ticket_ = 0;
+                                              ConnectResolved(std::move(addr));
+                                              if (!resolve_inline_) {
+                                                Drive();  // called from the loop: nobody else will
+                                              }
+                                            });
+  resolve_inline_ = false;
+  if (resolving_) {
+    resolve_ticket_ = ticket;
+    timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
+    evtimer_add(origin_timer_ev_, &tv);
+  }
+}
+
+void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
+  if (closed_) {
+    return;
+  }
   if (!addr.ok()) {
-    OriginFailed(502, addr.status().message());
+    OriginFailed(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
   // Judged at every connect, on the address just resolved (DNS rebinding).
@@ -913,6 +967,10 @@ void ClientConnection::ReadOrigin() {
       if (closed_) {
         return;
       }
+      if (switching_) {
+        StartRelay(absl::string_view(buf + used, static_cast<size_t>(n) - used));
+        return;
+      }
       if (response_parser_->error() != MessageParser::Error::kNone) {
         if (response_started_) {
           Abort("malformed response from the origin");
@@ -958,6 +1016,22 @@ void ClientConnection::ReadOrigin() {
 bool ClientConnection::OnResponseHeaders(bool* skip_body) {
   const MessageParser& resp = *response_parser_;
   int status = resp.status_code();
+  if (status == 101) {
+    // Only an answer to an upgrade request, agreeing to it, without a body;
+    // anything else would leave the two sides disagreeing on what follows.
+    if (upgrade_.empty() || !resp.upgrade() || resp.has_content_length() || resp.chunked() ||
+        CountHeader(resp.headers(), "upgrade") != 1) {
+      return false;
+    }
+    ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - origin_sent_));
+    status_code_ = status;
+    switching_ = true;
+    response_started_ = true;
+    AppendToClient(SerializeUpgradeResponseHead(resp.status_text(),
+                                                RewriteResponseHeaders(resp.headers()),
+                                                *FindHeader(resp.headers(), "upgrade")));
+    return true;
+  }
   if (status >= 100 && status < 200) {
     interim_response_ = true;  // e.g. 100 Continue: the edge answered Expect itself
     return true;
@@ -998,6 +1072,15 @@ bool ClientConnection::OnResponseBody(absl::string_view data) {
 }
 
 bool ClientConnection::OnResponseComplete() {
+  if (switching_) {
+    // ReadOrigin hands the connection to the relay as soon as Feed returns.
+    response_complete_ = true;
+    if (!logged_) {
+      logged_ = true;
+      LogExchange();
+    }
+    return true;
+  }
   if (interim_response_) {
     interim_response_ = false;
     response_parser_->Resume();
@@ -1007,7 +1090,9 @@ bool ClientConnection::OnResponseComplete() {
     AppendToClient("0\r\n\r\n");
   }
   response_complete_ = true;
-  ReleaseOrigin(response_parser_->keep_alive() && request_complete_);
+  // An origin that refused an upgrade is not reused: it saw a request whose
+  // continuation it may still expect.
+  ReleaseOrigin(response_parser_->keep_alive() && request_complete_ && upgrade_.empty());
   if (!request_complete_) {
     // The origin answered before the whole body came: finish and close,
     // since the rest of the request cannot be told from the next one.
@@ -1052,6 +1137,11 @@ bool ClientConnection::RetryOnFreshOrigin() {
 }
 
 void ClientConnection::ReleaseOrigin(bool reusable) {
+  if (resolving_) {
+    ctx_->resolver->Cancel(resolve_ticket_);
+    resolving_ = false;
+    resolve_ticket_ = 0;
+  }
   if (origin_read_ev_ != nullptr) {
     event_free(origin_read_ev_);
     origin_read_ev_ = nullptr;
@@ -1077,6 +1167,55 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
   }
 }
 
+// --- upgraded connections -----------------------------------------------------
+
+void ClientConnection::StartRelay(absl::string_view origin_extra) {
+  for (event** ev : {&client_read_ev_, &client_write_ev_, &origin_read_ev_, &origin_write_ev_}) {
+    if (*ev != nullptr) {
+      event_free(*ev);
+      *ev = nullptr;
+    }
+  }
+  client_read_on_ = client_write_on_ = origin_read_on_ = origin_write_on_ = false;
+  ArmClientTimer(TimerKind::kNone);
+  evtimer_del(origin_timer_ev_);
+  evbuffer_add(client_out_, origin_extra.data(), origin_extra.size());
+  origin_fd_ = -1;
+  UpgradeRelay::Options options;
+  options.idle = ctx_->options->upgraded_idle_timeout;
+  options.high_watermark = ctx_->options->buffer_high_watermark;
+  relay_ = std::make_unique<UpgradeRelay>(
+      ctx_->base, ssl_.get(), fd_, std::move(origin_), options, [this] { return StillTrusted(); },
+      [this](UpgradeRelay::End end, absl::string_view why) {
+        if (end == UpgradeRelay::End::kUntrusted) {
+          WriteLogLine(ctx_->connection_log_fd,
+                       FormatConnectionLogLine(absl::Now(), client_ip_,
+                                               zone_ != nullptr ? zone_->hostname : "", why));
+        }
+        ERR_clear_error();
+        SSL_shutdown(ssl_.get());  // best effort close_notify
+        Close();
+      });
+  // Bytes the client sent after its request head belong to the new protocol.
+  relay_->Start(client_out_, client_in_);
+}
+
+bool ClientConnection::StillTrusted() {
+  // A trust change reaches an upgraded connection too: a careful operator
+  // who deletes a zone or revokes a certificate wants its open WebSockets
+  // gone, not alive until they idle out. Recheck costs one atomic load when
+  // nothing changed.
+  ZoneRecheck recheck = ctx_->tls->Recheck(ssl_.get());
+  if (recheck == ZoneRecheck::kGone) {
+    return false;
+  }
+  zone_ = auth_->zone;
+  if (zone_->mode == v1::MODE_ENFORCE && auth_->status != CertStatus::kValid) {
+    return false;  // e.g. a report zone that now enforces
+  }
+  return StatusToken(auth_->status) == cert_status_;
+}
+
 // --- closing --------------------------------------------------------------------
 
 void ClientConnection::Abort(absl::string_view why) {
@@ -1100,6 +1239,9 @@ void ClientConnection::CloseInternal(bool notify) {
     return;
   }
   closed_ = true;
+  if (relay_ != nullptr) {
+    relay_->Stop();  // freed with the connection, never from its own callback
+  }
   ReleaseOrigin(false);
   for (event** ev : {&client_read_ev_, &client_write_ev_, &client_timer_ev_, &origin_timer_ev_}) {
     if (*ev != nullptr) {

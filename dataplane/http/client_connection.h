@@ -5,8 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dataplane/http/header_rewriter.h"
+#include "dataplane/http/host_port.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
@@ -17,6 +19,7 @@ namespace certgate::edge {
 
 struct ConnectionAuth;
 class OriginTransport;
+class UpgradeRelay;
 struct ZoneConfig;
 
 // ClientConnection is one accepted client: a non-blocking TLS handshake
@@ -85,7 +88,10 @@ class ClientConnection {
   // OriginRequestHead: the current request's head as the origin gets it.
   std::string OriginRequestHead() const;
   void StartProxy();
+  // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
+  // ConnectResolved judges the address (origin guard) and connects.
   void ConnectOrigin();
+  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
   void OriginConnected();
   // OriginHandshake advances the TLS handshake with an https origin; a
   // failure (certificate not verified, refused) answers 502 and is logged.
@@ -103,6 +109,13 @@ class ClientConnection {
   bool RetryOnFreshOrigin();
   void ReleaseOrigin(bool reusable);
   void AppendToClient(absl::string_view data);
+  // StartRelay hands the connection to an UpgradeRelay after the origin's
+  // 101: `origin_extra` is what the origin sent after its 101 head. The
+  // connection's own events stop; the relay's end closes it.
+  void StartRelay(absl::string_view origin_extra);
+  // StillTrusted: the upgraded connection's zone still exists and its
+  // certificate's verdict is still the one it upgraded with.
+  bool StillTrusted();
 
   // Abort closes at once (a response already started cannot be replaced).
   void Abort(absl::string_view why);
@@ -164,6 +177,10 @@ class ClientConnection {
   bool head_request_ = false;
   bool client_http11_ = true;
   bool client_keep_alive_ = true;
+  // The protocol the request asks to switch to ("" for a plain request)
+  // and whether the origin agreed (a 101 with Upgrade).
+  std::string upgrade_;
+  bool switching_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;
   bool interim_response_ = false;
@@ -178,9 +195,15 @@ class ClientConnection {
   int origin_fd_ = -1;
   std::string origin_key_;
   bool origin_connecting_ = false;
+  bool resolving_ = false;  // waiting for the origin's address
+  uint64_t resolve_ticket_ = 0;
+  bool resolve_inline_ = false;  // inside the Resolve call
   bool origin_reused_ = false;    // taken from the pool
   bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;
+
+  // Set after a 101: from then on the relay moves the bytes.
+  std::unique_ptr<UpgradeRelay> relay_;
 };
 
 }  // namespace certgate::edge

@@ -230,6 +230,17 @@ std::string SerializeResponseHead(int status, absl::string_view reason, const Ht
   return out;
 }
 
+std::string SerializeUpgradeResponseHead(absl::string_view reason, const HttpHeaders& headers,
+                                         absl::string_view protocol) {
+  if (reason.empty()) {
+    reason = "Switching Protocols";
+  }
+  std::string out = absl::StrCat("HTTP/1.1 101 ", reason, "\r\n");
+  AppendHeaders(&out, headers);
+  absl::StrAppend(&out, "Connection: upgrade\r\nUpgrade: ", protocol, "\r\n\r\n");
+  return out;
+}
+
 std::string LocalResponse(int status, absl::string_view content_type, absl::string_view body,
                           bool keep_alive) {
   HttpHeaders headers = {{"Content-Type", std::string(content_type)},

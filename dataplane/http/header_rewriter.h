@@ -79,6 +79,13 @@ std::string SerializeRequestHead(absl::string_view method, absl::string_view url
 std::string SerializeResponseHead(int status, absl::string_view reason, const HttpHeaders& headers,
                                   BodyFraming framing, uint64_t content_length, bool keep_alive);
 
+// SerializeUpgradeResponseHead: a 101 head passing the origin's switch to
+// `protocol` on to the client: status line, headers (already rewritten),
+// Connection: upgrade and Upgrade: `protocol`. No framing: what follows is
+// the new protocol.
+std::string SerializeUpgradeResponseHead(absl::string_view reason, const HttpHeaders& headers,
+                                         absl::string_view protocol);
+
 // LocalResponse is a whole response the edge answers itself (403, 421, 502...).
 std::string LocalResponse(int status, absl::string_view content_type, absl::string_view body,
                           bool keep_alive);

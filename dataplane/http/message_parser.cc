@@ -95,7 +95,7 @@ std::string MessageParser::error_detail() const {
     case Error::kTooManyHeaders:
       return "too many request headers";
     case Error::kUnsupported:
-      return "CONNECT and protocol upgrades are not supported";
+      return "CONNECT is not supported";
     case Error::kAborted:
       return "aborted";
     default:
@@ -191,9 +191,9 @@ int MessageParser::OnHeadersComplete(http_parser* p) {
     self->error_ = Error::kBadFraming;
     return -1;
   }
-  if (p->type == HTTP_REQUEST && p->upgrade) {
-    // CONNECT or Upgrade: what follows would not be HTTP; refuse before the
-    // request goes anywhere.
+  if (p->type == HTTP_REQUEST && p->method == HTTP_CONNECT) {
+    // CONNECT: what follows would not be HTTP; refuse before the request goes
+    // anywhere. An Upgrade request is the caller's to judge (upgrade()).
     self->error_ = Error::kUnsupported;
     return -1;
   }

@@ -35,7 +35,7 @@ class MessageParser {
     kBadFraming,       // invalid Content-Length, or both it and Transfer-Encoding: 400
     kHeadersTooLarge,  // 431
     kTooManyHeaders,   // 431
-    kUnsupported,      // CONNECT or Upgrade: 501
+    kUnsupported,      // CONNECT: 501
     kAborted,          // a callback said stop
   };
 
@@ -81,6 +81,10 @@ class MessageParser {
   int http_minor() const { return parser_.http_minor; }
   bool keep_alive() const { return keep_alive_; }
   bool chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
+  // upgrade: the message asks (request: Upgrade and Connection: upgrade) or
+  // agrees (a 101 response with both) to switch protocols. After such a
+  // message the parser stays paused: what follows is not HTTP.
+  bool upgrade() const { return parser_.upgrade != 0; }
   bool has_content_length() const { return has_content_length_; }
   uint64_t content_length() const { return content_length_; }
   size_t header_bytes() const { return header_bytes_; }

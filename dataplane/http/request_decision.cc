@@ -1,12 +1,46 @@
 #include "dataplane/http/request_decision.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/names.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/request_target.h"
 
 namespace certgate::edge {
+
+namespace {
+
+// ConnectionHasUpgrade: a Connection header lists the `upgrade` token.
+bool ConnectionHasUpgrade(const HttpHeaders& headers) {
+  for (const HttpHeader& h : headers) {
+    if (!absl::EqualsIgnoreCase(h.name, "connection")) {
+      continue;
+    }
+    for (absl::string_view token : absl::StrSplit(h.value, ',')) {
+      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "upgrade")) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool ListsH2c(absl::string_view upgrade) {
+  for (absl::string_view token : absl::StrSplit(upgrade, ',')) {
+    token = absl::StripAsciiWhitespace(token);
+    // A protocol may carry a version: "h2c/..." is still h2c.
+    absl::string_view name = token.substr(0, token.find('/'));
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(name), "h2c")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::string_view target,
                               const HttpHeaders& headers, bool keep_alive) {
@@ -17,6 +51,12 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
     out.keep_alive = keep;
     return out;
   };
+  // Whatever follows an upgrade request may be another protocol: a local
+  // answer to one never leaves the connection open for a next request.
+  bool upgrade = CountHeader(headers, "upgrade") > 0 && ConnectionHasUpgrade(headers);
+  if (upgrade) {
+    keep_alive = false;
+  }
   if (absl::Status bytes = CheckRequestHeadBytes(target, headers); !bytes.ok()) {
     return answer(400, std::string(bytes.message()), false);
   }
@@ -47,6 +87,25 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
   }
   if (zone.mode == v1::MODE_ENFORCE && status != CertStatus::kValid) {
     return answer(403, "a valid client certificate is required", keep_alive);
+  }
+  if (upgrade) {
+    if (CountHeader(headers, "upgrade") != 1) {
+      return answer(400, "more than one Upgrade header", false);
+    }
+    const std::string& protocols = *FindHeader(headers, "upgrade");
+    if (ListsH2c(protocols)) {
+      return answer(501, "h2c upgrades are not supported", false);
+    }
+    // A body would be read as HTTP by the origin if it refuses the switch and
+    // as the new protocol if it accepts: refused, so the two never disagree.
+    if (CountHeader(headers, "content-length") > 0 ||
+        CountHeader(headers, "transfer-encoding") > 0) {
+      return answer(400, "an Upgrade request cannot carry a body", false);
+    }
+    if (absl::StripAsciiWhitespace(protocols).empty()) {
+      return answer(400, "empty Upgrade header", false);
+    }
+    out.upgrade = std::string(absl::StripAsciiWhitespace(protocols));
   }
   out.origin_form = std::move(parsed->origin_form);
   return out;

@@ -21,12 +21,19 @@ struct RequestDecision {
   std::string message;      // for a local answer other than 403: why, one line
   std::string host;         // the request's host, lowercase, no port ("" before it is known)
   std::string origin_form;  // forward: the target as the origin gets it
+  // forward: the Upgrade header's value when the request asks to switch
+  // protocols (Upgrade plus Connection: upgrade), sent on with Connection:
+  // upgrade; "" for a plain request.
+  std::string upgrade;
 };
 
 // DecideRequest checks one request head against the connection's zone and
 // certificate status: its bytes (CheckRequestHeadBytes), exactly one Host
 // belonging to the zone, a target whose authority (absolute form) belongs to
-// the zone, then the zone's mode. `keep_alive` is what the client asked for.
+// the zone, then the zone's mode, then an upgrade: refused (501) for h2c
+// and (400) with a body or more than one Upgrade header; a local answer to
+// an upgrade request always closes the connection (what the client sent
+// after it need not be HTTP). `keep_alive` is what the client asked for.
 // Pure: ClientConnection and the HTTP fuzzer both call it.
 RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::string_view target,
                               const HttpHeaders& headers, bool keep_alive);

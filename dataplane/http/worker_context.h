@@ -14,6 +14,7 @@ namespace certgate::edge {
 class ClientConnection;
 class OriginGuard;
 class OriginPool;
+class OriginResolver;
 class TlsServer;
 class WorkerMetrics;
 
@@ -25,6 +26,9 @@ struct HttpOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration origin_connect_timeout = absl::Seconds(5);
   absl::Duration origin_timeout = absl::Seconds(60);
+  // An upgraded connection (after a 101) closes after this long without a
+  // byte in either direction.
+  absl::Duration upgraded_idle_timeout = absl::Minutes(5);
   // Largest request body sent to an origin; 0: no limit. Above it: 413 while
   // the origin has not answered, else the connection is cut.
   uint64_t max_body_bytes = 0;
@@ -41,6 +45,8 @@ struct WorkerContext {
   event_base* base = nullptr;
   TlsServer* tls = nullptr;
   OriginPool* origins = nullptr;
+  // Resolves origin hostnames without blocking the loop (never null).
+  OriginResolver* resolver = nullptr;
   // Judges every origin address before a connect (never null).
   const OriginGuard* origin_guard = nullptr;
   WorkerMetrics* metrics = nullptr;

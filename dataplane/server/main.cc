@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   uint64_t max_body_bytes = 0;
   int64_t max_config_message_bytes = kDefaultMaxConfigMessageBytes;
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
-      origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000;
+      origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000,
+      upgraded_idle_timeout_ms = 300000;
   app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
   app.add_option("--token-file", token_file, "File holding the edge token")->required();
   app.add_option("--node-id", node_id, "This edge's name in the fleet (unique)")->required();
@@ -128,6 +129,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400000));
   app.add_option("--idle-timeout-ms", idle_timeout_ms,
                  "Idle keep-alive connections close after this")
+      ->check(CLI::Range(1, 86400000));
+  std::string dns_servers;
+  int dns_timeout_ms = 2000;
+  app.add_option("--dns-server", dns_servers,
+                 "DNS servers for origin hostnames, IP or IP:PORT, comma-separated "
+                 "(default: the system's)");
+  app.add_option("--dns-timeout-ms", dns_timeout_ms,
+                 "Time one DNS try may take (two tries; then 502)")
+      ->check(CLI::Range(1, 600000));
+  app.add_option("--upgraded-idle-timeout-ms", upgraded_idle_timeout_ms,
+                 "Upgraded connections (WebSocket) close after this long without a byte "
+                 "either way")
       ->check(CLI::Range(1, 86400000));
   app.add_option("--origin-connect-timeout-ms", origin_connect_timeout_ms,
                  "Origin connect timeout (504 after)")
@@ -242,6 +255,7 @@ int main(int argc, char** argv) {
   http.allow_underscore_headers = allow_underscore_headers;
   http.header_timeout = absl::Milliseconds(header_timeout_ms);
   http.idle_timeout = absl::Milliseconds(idle_timeout_ms);
+  http.upgraded_idle_timeout = absl::Milliseconds(upgraded_idle_timeout_ms);
   http.origin_connect_timeout = absl::Milliseconds(origin_connect_timeout_ms);
   http.origin_timeout = absl::Milliseconds(origin_timeout_ms);
   http.handshake_timeout = absl::Milliseconds(handshake_timeout_ms);
@@ -261,6 +275,8 @@ int main(int argc, char** argv) {
           max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
   server_options.worker.origin_guard = std::move(*origin_guard);
+  server_options.worker.resolver.servers = dns_servers;
+  server_options.worker.resolver.timeout = absl::Milliseconds(dns_timeout_ms);
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {
     return Fail(std::string(server.status().message()));

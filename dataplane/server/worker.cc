@@ -26,6 +26,11 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
     return absl::InternalError("event_base_new failed");
   }
   Worker* w = worker.get();
+  auto resolver = OriginResolver::Create(w->base_, w->options_.resolver);
+  if (!resolver.ok()) {
+    return resolver.status();
+  }
+  w->resolver_ = std::move(*resolver);
   for (int fd : w->listen_fds_) {
     event* ev = event_new(w->base_, fd, EV_READ | EV_PERSIST, &Worker::OnAccept, w);
     event_add(ev, nullptr);
@@ -38,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   w->context_.tls = tls;
   w->context_.origins = &w->origins_;
   w->context_.origin_guard = w->options_.origin_guard.get();
+  w->context_.resolver = w->resolver_.get();
   w->context_.metrics = metrics;
   w->context_.options = &w->options_.http;
   w->context_.access_log_fd = w->options_.access_log_fd;
@@ -51,6 +57,7 @@ Worker::~Worker() {
   Join();
   connections_.clear();
   closed_.clear();
+  resolver_.reset();  // its events belong to base_
   for (event* ev : accept_events_) {
     event_free(ev);
   }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/worker_context.h"
 
 namespace certgate::edge {
@@ -24,6 +25,8 @@ struct WorkerOptions {
   int connection_log_fd = 2;
   // Which origin addresses connections may reach; required.
   std::shared_ptr<const OriginGuard> origin_guard;
+  // How origin hostnames are resolved (each worker has its own resolver).
+  OriginResolver::Options resolver;
 };
 
 // Worker is one thread with its own event loop, its own listening sockets
@@ -66,6 +69,7 @@ class Worker {
   event* reap_event_ = nullptr;
   event* resume_accept_event_ = nullptr;
   OriginPool origins_;
+  std::unique_ptr<OriginResolver> resolver_;
   WorkerContext context_;
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
   std::vector<std::unique_ptr<ClientConnection>> closed_;

@@ -264,14 +264,21 @@ class Connection {
   bool OnHeaders() {
     // The edge's own decision code, as ClientConnection::OnRequestHeaders
     // calls it.
-    bool keep_alive = parser_.keep_alive();
+    bool keep_alive = parser_.keep_alive() && !parser_.upgrade();
     certgate::edge::RequestDecision decision = certgate::edge::DecideRequest(
         *zone_, auth_->status, parser_.url(), parser_.headers(), keep_alive);
     if (decision.status != 0) {
-      FUZZ_CHECK(decision.status == 400 || decision.status == 421 || decision.status == 403,
+      FUZZ_CHECK(decision.status == 400 || decision.status == 421 || decision.status == 403 ||
+                     (decision.status == 501 && parser_.upgrade()),
                  "unexpected local status %d", decision.status);
+      FUZZ_CHECK(!decision.keep_alive || !parser_.upgrade(),
+                 "a refused upgrade request keeps the connection");
       FUZZ_CHECK(!decision.keep_alive || decision.status != 400, "400 keeps the connection");
       Respond(decision.status, decision.keep_alive);
+      return true;
+    }
+    if (parser_.upgrade() != !decision.upgrade.empty()) {
+      Respond(400, false);  // as the edge: ambiguous upgrade
       return true;
     }
     // Independent checks of what the decision let through.
@@ -287,6 +294,17 @@ class Connection {
         target.ok() && target->origin_form == decision.origin_form &&
             (target->host.empty() || certgate::HostnameMatchesZone(target->host, zone_->hostname)),
         "forwarded a target the edge should have refused");
+    if (!decision.upgrade.empty()) {
+      // Forwarded with its Upgrade; whatever follows is not HTTP, so the
+      // edge parses nothing more on this connection (the byte relay, or a
+      // close after the origin's refusal).
+      FUZZ_CHECK(!parser_.chunked() && !parser_.has_content_length(),
+                 "forwarded an upgrade request with a body");
+      FUZZ_CHECK(certgate::edge::FindHeader(parser_.headers(), "upgrade") != nullptr,
+                 "upgrade without an Upgrade header");
+      closed_ = true;
+      return true;
+    }
     // StartProxy.
     forwarding_ = true;
     chunked_ = parser_.chunked();

@@ -122,9 +122,6 @@ TEST(MessageParserTest, RefusesBadFramingAndOversizedHeads) {
       {"too many headers", many_headers, MessageParser::Error::kTooManyHeaders},
       {"connect", "CONNECT a.pizza:443 HTTP/1.1\r\nHost: a.pizza\r\n\r\n",
        MessageParser::Error::kUnsupported},
-      {"websocket upgrade",
-       "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
-       MessageParser::Error::kUnsupported},
   };
   for (const Case& c : cases) {
     Recorder r;
@@ -134,6 +131,37 @@ TEST(MessageParserTest, RefusesBadFramingAndOversizedHeads) {
     EXPECT_TRUE(std::find(r.events.begin(), r.events.end(), "headers") == r.events.end()) << c.name;
     EXPECT_FALSE(parser.error_detail().empty()) << c.name;
   }
+}
+
+// After an upgrade request or a 101 the parser stops: the bytes after the
+// head are the new protocol's, left to the caller.
+TEST(MessageParserTest, StopsAfterAnUpgrade) {
+  Recorder r;
+  MessageParser request(HTTP_REQUEST, {}, r.Callbacks());
+  std::string head =
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+  std::string data = head + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+  EXPECT_EQ(request.Feed(data.data(), data.size()), head.size());
+  EXPECT_EQ(request.error(), MessageParser::Error::kNone);
+  EXPECT_TRUE(request.upgrade());
+  EXPECT_TRUE(request.paused());
+  EXPECT_EQ(r.events, (std::vector<std::string>{"begin", "headers", "complete"}));
+
+  Recorder rr;
+  MessageParser response(HTTP_RESPONSE, {}, rr.Callbacks());
+  std::string switched =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+  std::string frames = switched + "\x81\x02hi";
+  EXPECT_EQ(response.Feed(frames.data(), frames.size()), switched.size());
+  EXPECT_TRUE(response.upgrade());
+  // A 200 carrying the same headers is no switch.
+  Recorder r200;
+  MessageParser ok(HTTP_RESPONSE, {}, r200.Callbacks());
+  std::string plain =
+      "HTTP/1.1 200 OK\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n";
+  ok.Feed(plain.data(), plain.size());
+  EXPECT_FALSE(ok.upgrade());
+  EXPECT_EQ(ok.error(), MessageParser::Error::kNone);
 }
 
 TEST(MessageParserTest, ResponseDelimitedByCloseEndsAtEof) {

@@ -165,5 +165,105 @@ TEST(RequestDecisionTest, Table) {
   }
 }
 
+// Upgrade requests: decided like any other, then the upgrade's own rules.
+TEST(RequestDecisionTest, UpgradeTable) {
+  struct Case {
+    const char* name;
+    v1::Mode mode;
+    CertStatus status;
+    HttpHeaders headers;
+    int want_status;
+    const char* want_upgrade;
+  } cases[] = {
+      {"websocket",
+       v1::MODE_ENFORCE,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"}, {"Connection", "Upgrade"}, {"Upgrade", "websocket"}},
+       0,
+       "websocket"},
+      {"token list and case",
+       v1::MODE_REPORT,
+       CertStatus::kNone,
+       {{"Host", "auth.pizza"}, {"Connection", "keep-alive, UPGRADE"}, {"Upgrade", " websocket "}},
+       0,
+       "websocket"},
+      {"Upgrade without Connection: upgrade is a plain request",
+       v1::MODE_REPORT,
+       CertStatus::kNone,
+       {{"Host", "auth.pizza"}, {"Upgrade", "websocket"}},
+       0,
+       ""},
+      {"enforce without a certificate",
+       v1::MODE_ENFORCE,
+       CertStatus::kNone,
+       {{"Host", "auth.pizza"}, {"Connection", "Upgrade"}, {"Upgrade", "websocket"}},
+       403,
+       ""},
+      {"h2c",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"}, {"Connection", "Upgrade, HTTP2-Settings"}, {"Upgrade", "h2c"}},
+       501,
+       ""},
+      {"h2c in a list",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"}, {"Connection", "upgrade"}, {"Upgrade", "websocket, H2C"}},
+       501,
+       ""},
+      {"two Upgrade headers",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"},
+        {"Connection", "upgrade"},
+        {"Upgrade", "websocket"},
+        {"Upgrade", "h2c"}},
+       400,
+       ""},
+      {"with a body",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"},
+        {"Connection", "upgrade"},
+        {"Upgrade", "websocket"},
+        {"Content-Length", "5"}},
+       400,
+       ""},
+      {"with a chunked body",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"},
+        {"Connection", "upgrade"},
+        {"Upgrade", "websocket"},
+        {"Transfer-Encoding", "chunked"}},
+       400,
+       ""},
+      {"empty Upgrade",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "auth.pizza"}, {"Connection", "upgrade"}, {"Upgrade", " "}},
+       400,
+       ""},
+      {"another zone's Host",
+       v1::MODE_REPORT,
+       CertStatus::kValid,
+       {{"Host", "bank.pizza"}, {"Connection", "upgrade"}, {"Upgrade", "websocket"}},
+       421,
+       ""},
+  };
+  for (const Case& c : cases) {
+    ZoneConfig zone;
+    zone.hostname = "auth.pizza";
+    zone.mode = c.mode;
+    RequestDecision d = DecideRequest(zone, c.status, "/ws", c.headers, /*keep_alive=*/true);
+    EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message;
+    EXPECT_EQ(d.upgrade, c.want_upgrade) << c.name;
+    if (c.want_status != 0) {  // every refused case asks for an upgrade
+      // Whatever follows a refused upgrade request is not read as HTTP.
+      EXPECT_FALSE(d.keep_alive) << c.name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace certgate::edge
