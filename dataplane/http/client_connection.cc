@@ -22,6 +22,7 @@
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
 #include "dataplane/metrics/access_log.h"
+#include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
 #include "openssl/err.h"
@@ -160,13 +161,12 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
   self->timer_kind_ = TimerKind::kNone;
   switch (kind) {
     case TimerKind::kHandshake:
-      WriteLogLine(self->ctx_->connection_log_fd,
-                   FormatConnectionLogLine(
-                       absl::Now(), self->client_ip_,
-                       SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
-                           ? SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
-                           : "",
-                       "handshake timeout"));
+      self->ctx_->connection_log->Write(FormatConnectionLogLine(
+          absl::Now(), self->client_ip_,
+          SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+              ? SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+              : "",
+          "handshake timeout"));
       self->ctx_->tls->NoteHandshakeFailed(self->ssl_.get());
       self->Close();
       return;
@@ -234,8 +234,8 @@ void ClientConnection::Handshake() {
                  ? "client closed the connection during the handshake"
                  : "handshake failed";
   }
-  WriteLogLine(ctx_->connection_log_fd,
-               FormatConnectionLogLine(absl::Now(), client_ip_, sni ? sni : "", reason));
+  ctx_->connection_log->Write(
+      FormatConnectionLogLine(absl::Now(), client_ip_, sni ? sni : "", reason));
   ctx_->tls->NoteHandshakeFailed(ssl_.get());
   Close();
 }
@@ -246,8 +246,8 @@ void ClientConnection::HandshakeDone() {
   auth_ = TlsServer::GetAuth(ssl_.get());
   zone_ = auth_ != nullptr ? auth_->zone : nullptr;
   if (zone_ == nullptr) {
-    WriteLogLine(ctx_->connection_log_fd,
-                 FormatConnectionLogLine(absl::Now(), client_ip_, "", "no zone after handshake"));
+    ctx_->connection_log->Write(
+        FormatConnectionLogLine(absl::Now(), client_ip_, "", "no zone after handshake"));
     Close();
     return;
   }
@@ -696,23 +696,26 @@ void ClientConnection::FinishExchange() {
 }
 
 void ClientConnection::LogExchange() {
-  AccessLogEntry entry;
-  entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
-  entry.zone = zone_ != nullptr ? zone_->hostname : "";
-  entry.host = host_;
-  entry.method = method_;
-  entry.path = path_;
-  entry.status = status_code_;
-  entry.cert_status = cert_status_;
-  entry.reason = auth_ != nullptr ? auth_->reason : "";
-  entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
-  entry.bytes_in = bytes_in_;
-  entry.bytes_out = bytes_out_;
-  entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
-  entry.client = client_ip_;
-  WriteLogLine(ctx_->access_log_fd, FormatAccessLogLine(entry));
-  ctx_->metrics->RequestDone(entry.zone, zone_ != nullptr ? zone_->id : 0, status_code_,
-                             cert_status_);
+  // Decided before formatting: a sampled-out or disabled log costs nothing.
+  if (ctx_->access_log->ShouldLogRequest(status_code_, cert_status_ == "invalid")) {
+    AccessLogEntry entry;
+    entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
+    entry.zone = zone_ != nullptr ? zone_->hostname : "";
+    entry.host = host_;
+    entry.method = method_;
+    entry.path = path_;
+    entry.status = status_code_;
+    entry.cert_status = cert_status_;
+    entry.reason = auth_ != nullptr ? auth_->reason : "";
+    entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
+    entry.bytes_in = bytes_in_;
+    entry.bytes_out = bytes_out_;
+    entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
+    entry.client = client_ip_;
+    ctx_->access_log->Write(FormatAccessLogLine(entry));
+  }
+  ctx_->metrics->RequestDone(zone_ != nullptr ? zone_->hostname : "",
+                             zone_ != nullptr ? zone_->id : 0, status_code_, cert_status_);
 }
 
 void ClientConnection::ResetExchange() {
@@ -802,9 +805,8 @@ void ClientConnection::ConnectOrigin() {
   if (std::optional<OriginGuard::Refusal> refused =
           ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
     ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
-    WriteLogLine(ctx_->connection_log_fd,
-                 FormatOriginFailureLogLine(absl::Now(), "origin_refused", client_ip_,
-                                            zone_->hostname, refused->reason));
+    ctx_->connection_log->Write(FormatOriginFailureLogLine(
+        absl::Now(), "origin_refused", client_ip_, zone_->hostname, refused->reason));
     // The client learns only that the origin is refused, not where it is.
     OriginFailed(502, "origin address refused by the edge's origin policy");
     return;
@@ -869,9 +871,8 @@ void ClientConnection::OriginHandshake() {
   // refused the edge. The reason is logged; the client gets a 502.
   std::string why =
       absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
-  WriteLogLine(ctx_->connection_log_fd,
-               FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
-                                          zone_->hostname, why));
+  ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
+                                                         client_ip_, zone_->hostname, why));
   OriginFailed(502, why);
 }
 
@@ -939,9 +940,8 @@ void ClientConnection::ReadOrigin() {
     if (n < 0 && errno == EPROTO && origin_->tls()) {
       // A TLS alert, e.g. the origin refused the edge's client certificate
       // (TLS 1.3 tells the client after its side of the handshake).
-      WriteLogLine(ctx_->connection_log_fd,
-                   FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
-                                              zone_->hostname, why));
+      ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
+                                                             client_ip_, zone_->hostname, why));
     }
     if (response_parser_->FeedEof() && response_complete_) {
       return;  // a body delimited by the close

@@ -23,6 +23,7 @@
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
+#include "dataplane/metrics/log_file.h"
 #include "dataplane/server/edge_server.h"
 #include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
@@ -148,6 +149,29 @@ int main(int argc, char** argv) {
                "reserved certificate and forwarding names are removed in any spelling)");
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
                  "On SIGTERM, how long open requests may take to finish");
+  std::string access_log_spec = "stdout", connection_log_spec = "stderr";
+  size_t log_buffer_bytes = 0;
+  int log_flush_ms = 1000;
+  double access_log_sample = 1.0;
+  app.add_option("--access-log", access_log_spec,
+                 "Where the access log (one JSON line per request) goes: PATH, stdout, stderr or "
+                 "off. A file is opened for appending and reopened on SIGUSR1")
+      ->capture_default_str();
+  app.add_option("--connection-log", connection_log_spec,
+                 "Where the connection log (failed handshakes, refused origins) goes: PATH, "
+                 "stdout, stderr or off")
+      ->capture_default_str();
+  app.add_option("--log-buffer-bytes", log_buffer_bytes,
+                 "Each worker gathers log lines up to this many bytes before one write "
+                 "(0: every line written at once)")
+      ->check(CLI::Range(size_t{0}, size_t{64} << 20));
+  app.add_option("--log-flush-ms", log_flush_ms,
+                 "Buffered log lines are written at least this often (and on drain and exit)")
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--access-log-sample", access_log_sample,
+                 "Share of successful requests logged, 0 to 1 (refusals, errors and invalid "
+                 "certificates are always logged)")
+      ->check(CLI::Range(0.0, 1.0));
   app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
   CLI11_PARSE(app, argc, argv);
   // The state dir holds every zone's server private key: whatever this
@@ -156,6 +180,14 @@ int main(int argc, char** argv) {
 
   if (control_ca.empty() && !insecure) {
     return Fail("pass --control-ca FILE, or --insecure for a plaintext control plane");
+  }
+  auto access_log = LogFile::Open(access_log_spec);
+  if (!access_log.ok()) {
+    return Fail(absl::StrCat("--access-log: ", access_log.status().message()));
+  }
+  auto connection_log = LogFile::Open(connection_log_spec);
+  if (!connection_log.ok()) {
+    return Fail(absl::StrCat("--connection-log: ", connection_log.status().message()));
   }
   std::string token, error;
   if (!ReadToken(token_file, &token, &error)) {
@@ -200,6 +232,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Workers are woken from other threads (drain, stop).
@@ -260,6 +293,11 @@ int main(int argc, char** argv) {
           "limit %zu)\n",
           max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
+  server_options.worker.access_log = access_log->get();
+  server_options.worker.connection_log = connection_log->get();
+  server_options.worker.log_buffer_bytes = log_buffer_bytes;
+  server_options.worker.log_flush_interval = absl::Milliseconds(log_flush_ms);
+  server_options.worker.access_log_sample = access_log_sample;
   server_options.worker.origin_guard = std::move(*origin_guard);
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {
@@ -351,7 +389,20 @@ int main(int argc, char** argv) {
                       " workers), metrics on ", metrics_address->ToString(), "\n"));
 
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGUSR1) {
+      break;
+    }
+    // SIGUSR1 (as nginx): logrotate has renamed the files; write new ones.
+    for (LogFile* log : {access_log->get(), connection_log->get()}) {
+      absl::Status reopened = log->Reopen();
+      if (!reopened.ok()) {
+        fprintf(stderr, "certgate-edge: %s (still writing the old file)\n",
+                std::string(reopened.message()).c_str());
+      }
+    }
+  }
   fprintf(stderr, "certgate-edge: signal %d, draining\n", received);
   (*server)->Shutdown(absl::Milliseconds(drain_timeout_ms));
   (*subscription)->Stop();
