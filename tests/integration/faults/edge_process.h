@@ -33,10 +33,13 @@ class EdgeProcess {
   // `state_dir`, plus `extra_flags`, and waits for its TLS port.
   static absl::StatusOr<std::unique_ptr<EdgeProcess>> Start(
       const std::string& dir, const std::string& control_address, const std::string& state_dir,
-      const std::vector<std::string>& extra_flags);
+      const std::vector<std::string>& extra_flags, int port = 0, int metrics_port = 0,
+      const std::string& log_name = "edge.log");
 
   int port() const { return port_; }
   std::string ReadLog() const { return process_->ReadLog(); }
+  int metrics_port() const { return metrics_port_; }
+  testing::Subprocess* process() const { return process_.get(); }
   // Metric: the value of an unlabelled metric from /metrics, -1 if absent.
   double Metric(const std::string& name) const;
   // WaitForVersion: /metrics says `version` is served.

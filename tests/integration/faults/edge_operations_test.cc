@@ -1,0 +1,209 @@
+// What an operator does to a running certgate-edge: choose where its logs go,
+// rotate them, and replace the process. A real edge on loopback, real
+// clients, a fake control plane; every wait is bounded.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/integration/faults/edge_process.h"
+#include "tests/integration/faults/fake_control_plane.h"
+#include "tests/integration/faults/test_origin.h"
+#include "tests/integration/faults/tls_client.h"
+#include "tests/support/process.h"
+
+namespace certgate::faults {
+namespace {
+
+using ::certgate::testing::FreePort;
+using ::certgate::testing::MakeTempDir;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::WaitFor;
+
+constexpr char kGood[] = "good.auth.pizza";
+constexpr char kBroken[] = "broken.auth.pizza";
+
+std::string Get(const std::string& host, const std::string& path = "/") {
+  return absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
+}
+
+// Lines: the lines of `text` that contain `needle`.
+int Lines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    n += absl::StrContains(line, needle);
+  }
+  return n;
+}
+
+class EdgeOperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("certgate-ops");
+    auto origin = TestOrigin::Start(TestOrigin::Behavior::kEcho);
+    ASSERT_TRUE(origin.ok()) << origin.status();
+    origin_ = std::move(*origin);
+    control_port_ = FreePort();
+    ASSERT_TRUE(control_.Start(control_port_));
+    v1::Snapshot snapshot;
+    snapshot.set_version(1);
+    *snapshot.add_zones() = MakeZone(1, kGood, v1::MODE_REPORT, origin_->port());
+    // Nothing listens on this origin port: every request there is a 502.
+    *snapshot.add_zones() = MakeZone(2, kBroken, v1::MODE_REPORT, FreePort());
+    control_.Publish(snapshot);
+  }
+
+  void TearDown() override {
+    edge_.reset();
+    control_.Stop();
+  }
+
+  void StartEdge(const std::vector<std::string>& flags) {
+    auto edge =
+        EdgeProcess::Start(dir_, absl::StrCat("127.0.0.1:", control_port_), dir_ + "/state", flags);
+    ASSERT_TRUE(edge.ok()) << edge.status();
+    edge_ = std::move(*edge);
+    ASSERT_TRUE(edge_->WaitForVersion(1)) << edge_->ReadLog();
+  }
+
+  // Requests sends `count` requests to `host` on one keep-alive connection
+  // and returns how many were answered with `want_status`.
+  int Requests(const std::string& host, int count, int want_status) {
+    auto client = TlsClient::Connect(edge_->port(), host);
+    if (!client.ok()) {
+      return 0;
+    }
+    int answered = 0;
+    for (int i = 0; i < count; ++i) {
+      if (!(*client)->Write(Get(host, absl::StrCat("/r", i)))) {
+        break;
+      }
+      auto response = (*client)->ReadResponse();
+      if (!response.ok() || StatusCode(*response) != want_status) {
+        break;
+      }
+      ++answered;
+    }
+    return answered;
+  }
+
+  // StopEdge: SIGTERM, and the edge drains and exits by itself.
+  void StopEdge() {
+    edge_->process()->Signal(SIGTERM);
+    EXPECT_EQ(edge_->process()->Wait(absl::Seconds(30)), 0) << edge_->ReadLog();
+  }
+
+  std::string dir_;
+  int control_port_ = 0;
+  FakeControlPlane control_;
+  std::unique_ptr<TestOrigin> origin_;
+  std::unique_ptr<EdgeProcess> edge_;
+};
+
+// Sampled at 0: successes are left out, refusals and errors are all kept,
+// written by the flush timer into a file of the edge's own (0600 under the
+// edge's umask), and nothing goes to standard output.
+TEST_F(EdgeOperationsTest, AccessLogToAFileSampledAndBufferedKeepsEveryError) {
+  std::string access = dir_ + "/access.log";
+  std::string connection = dir_ + "/connection.log";
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge({"--access-log", access, "--connection-log", connection, "--log-buffer-bytes",
+                 "65536", "--log-flush-ms", "100", "--access-log-sample", "0"}));
+  EXPECT_EQ(Requests(kGood, 50, 200), 50);
+  EXPECT_EQ(Requests(kBroken, 5, 502), 5);
+  // A handshake for a name no zone serves: a connection-log line.
+  EXPECT_FALSE(TlsClient::Connect(edge_->port(), "nobody.example").ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return Lines(ReadFile(access), "\"status\":502") == 5; }, absl::Seconds(10)))
+      << ReadFile(access);
+  ASSERT_TRUE(
+      WaitFor([&] { return Lines(ReadFile(connection), "unknown SNI \\\"nobody.example") == 1; },
+              absl::Seconds(10)))
+      << ReadFile(connection);
+  EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 0) << ReadFile(access);
+  EXPECT_EQ(Lines(ReadFile(access), "\"zone\":\"broken.auth.pizza\""), 5);
+  EXPECT_FALSE(absl::StrContains(edge_->ReadLog(), "\"status\":")) << edge_->ReadLog();
+  struct stat st {};
+  ASSERT_EQ(stat(access.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the access log is not for other users";
+}
+
+// A buffer that never fills and a flush timer that never fires in the test:
+// the lines reach the file when the edge drains on SIGTERM.
+TEST_F(EdgeOperationsTest, BufferedLinesAreWrittenOnDrain) {
+  std::string access = dir_ + "/access.log";
+  ASSERT_NO_FATAL_FAILURE(StartEdge(
+      {"--access-log", access, "--log-buffer-bytes", "1048576", "--log-flush-ms", "3600000"}));
+  EXPECT_EQ(Requests(kGood, 20, 200), 20);
+  EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 0) << "still buffered";
+  StopEdge();
+  EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 20) << ReadFile(access);
+}
+
+TEST_F(EdgeOperationsTest, AccessLogOffWritesNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge({"--access-log", "off"}));
+  EXPECT_EQ(Requests(kGood, 5, 200), 5);
+  EXPECT_EQ(Requests(kBroken, 1, 502), 1);
+  StopEdge();
+  EXPECT_FALSE(absl::StrContains(edge_->ReadLog(), "\"status\":")) << edge_->ReadLog();
+}
+
+TEST_F(EdgeOperationsTest, BadLogFlagsAreRefusedWithTheirName) {
+  auto result = testing::RunCommand(
+      {testing::BinPath("certgate-edge"), "--control", "127.0.0.1:1", "--insecure", "--token-file",
+       dir_ + "/none", "--node-id", "x", "--listen", "127.0.0.1:1", "--state-dir", dir_ + "/state",
+       "--metrics-listen", "127.0.0.1:2", "--access-log", dir_ + "/no-such-dir/access.log"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(result.err, "--access-log: cannot open log file")) << result.err;
+  result = testing::RunCommand({testing::BinPath("certgate-edge"), "--access-log-sample", "2"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(result.err, "--access-log-sample")) << result.err;
+}
+
+// logrotate: rename the file, SIGUSR1, and the edge writes a new file. With
+// requests flowing all along, every answered request is a line in one of
+// the two files.
+TEST_F(EdgeOperationsTest, ReopenOnSigusr1AfterRenameLosesNoLine) {
+  std::string access = dir_ + "/access.log";
+  ASSERT_NO_FATAL_FAILURE(
+      StartEdge({"--access-log", access, "--log-buffer-bytes", "4096", "--log-flush-ms", "50"}));
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread load([&] {
+    while (!stop.load()) {
+      answered += Requests(kGood, 20, 200);
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return answered.load() >= 100; }, absl::Seconds(30)));
+  ASSERT_EQ(rename(access.c_str(), (access + ".1").c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return answered.load() >= 200; }, absl::Seconds(30)));
+  edge_->process()->Signal(SIGUSR1);
+  ASSERT_TRUE(
+      WaitFor([&] { return Lines(ReadFile(access), "\"status\":200") >= 50; }, absl::Seconds(30)))
+      << edge_->ReadLog();
+  stop = true;
+  load.join();
+  StopEdge();
+  int old_lines = Lines(ReadFile(access + ".1"), "\"status\":200");
+  int new_lines = Lines(ReadFile(access), "\"status\":200");
+  EXPECT_GE(old_lines, 200);
+  EXPECT_GE(new_lines, 50);
+  EXPECT_EQ(old_lines + new_lines, answered.load());
+  // Every line whole: as many lines as objects.
+  EXPECT_EQ(Lines(ReadFile(access), "{") + Lines(ReadFile(access + ".1"), "{"), answered.load());
+}
+
+}  // namespace
+}  // namespace certgate::faults
