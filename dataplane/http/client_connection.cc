@@ -110,7 +110,12 @@ void ClientConnection::Drain() {
   if (closed_) {
     return;
   }
-  if (!handshake_done_ || (action_ == Action::kNone && !request_parser_.in_message())) {
+  // Only idle keep-alive connections close at once (clients retry those). A
+  // connection still in its handshake or before its first request may have
+  // been accepted just before a hand-over to a new edge: it is served once,
+  // with Connection: close, within its timeouts and the drain timeout.
+  if (handshake_done_ && exchanges_ > 0 && action_ == Action::kNone &&
+      !request_parser_.in_message()) {
     Close();
   }
 }
@@ -696,6 +701,7 @@ void ClientConnection::FinishExchange() {
 }
 
 void ClientConnection::LogExchange() {
+  ++exchanges_;
   // Decided before formatting: a sampled-out or disabled log costs nothing.
   if (ctx_->access_log->ShouldLogRequest(status_code_, cert_status_ == "invalid")) {
     AccessLogEntry entry;

@@ -2,7 +2,9 @@
 // rotate them, and replace the process. A real edge on loopback, real
 // clients, a fake control plane; every wait is bounded.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,10 +15,14 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/cert_factory.h"
+#include "dataplane/server/handover_client.h"
 #include "gtest/gtest.h"
 #include "tests/integration/faults/edge_process.h"
 #include "tests/integration/faults/fake_control_plane.h"
@@ -34,6 +40,128 @@ using ::certgate::testing::WaitFor;
 
 constexpr char kGood[] = "good.auth.pizza";
 constexpr char kBroken[] = "broken.auth.pizza";
+constexpr char kSecure[] = "secure.auth.pizza";
+
+// ClientIdentity: a client certificate from the fault tests' CA.
+struct ClientIdentity {
+  bssl::UniquePtr<EVP_PKEY> key;
+  bssl::UniquePtr<X509> cert;
+};
+
+ClientIdentity MakeClientIdentity() {
+  const FaultPki& pki = GetFaultPki();
+  ClientIdentity id;
+  id.key = *GenerateKey(KeyType::kEcP256);
+  CertificateSpec spec;
+  spec.common_name = "load-client";
+  spec.client_auth = true;
+  id.cert = *IssueCertificate(spec, id.key.get(), pki.ca.get(), pki.ca_key.get());
+  return id;
+}
+
+// ConnectionLoad: threads that each open a new connection (a full
+// handshake with a client certificate), send one request to the enforce
+// zone and expect a 200, again and again. Anything else is a failure.
+class ConnectionLoad {
+ public:
+  ConnectionLoad(int port, int threads) : port_(port), identity_(MakeClientIdentity()) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { Run(); });
+    }
+  }
+  ~ConnectionLoad() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : threads_) {
+      if (t.joinable()) {
+        t.join();
+      }
+    }
+  }
+  int ok() const { return ok_.load(); }
+  int failures() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(failures_.size());
+  }
+  std::string FirstFailure() {
+    absl::MutexLock lock(&mu_);
+    return failures_.empty() ? "" : failures_.front();
+  }
+
+ private:
+  void Run() {
+    while (!stop_.load()) {
+      std::string failure = OneRequest();
+      if (failure.empty()) {
+        ++ok_;
+      } else {
+        absl::MutexLock lock(&mu_);
+        failures_.push_back(failure);
+      }
+    }
+  }
+
+  std::string OneRequest() {
+    auto client = TlsClient::Connect(port_, kSecure, absl::Seconds(20), identity_.cert.get(),
+                                     identity_.key.get());
+    if (!client.ok()) {
+      return absl::StrCat("connect: ", client.status().message());
+    }
+    if (!(*client)->Write(
+            absl::StrCat("GET / HTTP/1.1\r\nHost: ", kSecure, "\r\nConnection: close\r\n\r\n"))) {
+      return "write failed";
+    }
+    auto response = (*client)->ReadResponse();
+    if (!response.ok()) {
+      return absl::StrCat("read: ", response.status().message());
+    }
+    if (StatusCode(*response) != 200) {
+      return absl::StrCat("response: ", response->substr(0, 200));
+    }
+    return "";
+  }
+
+  const int port_;
+  const ClientIdentity identity_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> ok_{0};
+  absl::Mutex mu_;
+  std::vector<std::string> failures_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
+
+// TakeoverPid: the pid an edge log says took over, 0 if none.
+pid_t TakeoverPid(const std::string& log) {
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    size_t at = line.find("certgate-edge: pid ");
+    if (at == absl::string_view::npos || !absl::StrContains(line, " took over ")) {
+      continue;
+    }
+    absl::string_view rest = line.substr(at + strlen("certgate-edge: pid "));
+    int pid = 0;
+    if (absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &pid)) {
+      return pid;
+    }
+  }
+  return 0;
+}
+
+// StopPid: SIGTERM and reap `pid` (a child of this process, as subreaper).
+int StopPid(pid_t pid) {
+  kill(pid, SIGTERM);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  int status = 0;
+  while (absl::Now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
 
 std::string Get(const std::string& host, const std::string& path = "/") {
   return absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
@@ -62,6 +190,7 @@ class EdgeOperationsTest : public ::testing::Test {
     *snapshot.add_zones() = MakeZone(1, kGood, v1::MODE_REPORT, origin_->port());
     // Nothing listens on this origin port: every request there is a 502.
     *snapshot.add_zones() = MakeZone(2, kBroken, v1::MODE_REPORT, FreePort());
+    *snapshot.add_zones() = MakeZone(3, kSecure, v1::MODE_ENFORCE, origin_->port());
     control_.Publish(snapshot);
   }
 
@@ -203,6 +332,87 @@ TEST_F(EdgeOperationsTest, ReopenOnSigusr1AfterRenameLosesNoLine) {
   EXPECT_EQ(old_lines + new_lines, answered.load());
   // Every line whole: as many lines as objects.
   EXPECT_EQ(Lines(ReadFile(access), "{") + Lines(ReadFile(access + ".1"), "{"), answered.load());
+}
+
+// --- hand-over: replacing the edge process without refusing a connection ---------
+
+// A second edge started with the same state directory and ports takes the
+// running one's listening sockets, serves from its state directory while
+// the control plane is down, and the first one drains and exits by itself.
+// A client opening connections with certificates all along sees no failure.
+// Without the hand-over the first edge would never exit (and a stop would
+// reset the connections waiting in its accept queues).
+TEST_F(EdgeOperationsTest, SecondEdgeTakesOverTheSocketsUnderLoadWithoutAFailedConnection) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  ConnectionLoad load(edge_->port(), 2);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= 200; }, absl::Seconds(60))) << load.FirstFailure();
+  control_.Stop();
+  auto second = EdgeProcess::Start(dir_, absl::StrCat("127.0.0.1:", control_port_), dir_ + "/state",
+                                   {}, edge_->port(), edge_->metrics_port(), "edge-2.log");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(edge_->process()->Wait(absl::Seconds(60)), 0)
+      << "the first edge did not hand over and exit\n"
+      << edge_->ReadLog() << (*second)->ReadLog();
+  int at_exit = load.ok();
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= at_exit + 300; }, absl::Seconds(60)))
+      << load.FirstFailure() << (*second)->ReadLog();
+  load.Stop();
+  EXPECT_EQ(load.failures(), 0) << load.FirstFailure();
+  EXPECT_NE(TakeoverPid((*second)->ReadLog()), 0) << (*second)->ReadLog();
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "handed over to pid")) << edge_->ReadLog();
+  // The metrics socket moved too; the second edge serves version 1 from its
+  // state directory, never having reached the control plane.
+  EXPECT_EQ((*second)->Metric("certgate_config_version"), 1);
+}
+
+// `systemctl reload` (SIGUSR2): the edge starts its own binary again, which
+// takes over; the old process drains and exits. No connection fails.
+TEST_F(EdgeOperationsTest, Sigusr2StartsANewEdgeThatTakesOverUnderLoad) {
+  // The re-started edge outlives its parent: reap it here.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  ConnectionLoad load(edge_->port(), 2);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= 200; }, absl::Seconds(60))) << load.FirstFailure();
+  edge_->process()->Signal(SIGUSR2);
+  EXPECT_EQ(edge_->process()->Wait(absl::Seconds(60)), 0)
+      << "the old edge did not hand over and exit\n"
+      << edge_->ReadLog();
+  pid_t successor = TakeoverPid(edge_->ReadLog());
+  ASSERT_NE(successor, 0) << edge_->ReadLog();
+  ASSERT_NE(successor, edge_->process()->pid());
+  int at_exit = load.ok();
+  bool served = WaitFor([&] { return load.ok() >= at_exit + 300; }, absl::Seconds(60));
+  load.Stop();
+  EXPECT_TRUE(served) << load.FirstFailure();
+  EXPECT_EQ(load.failures(), 0) << load.FirstFailure();
+  EXPECT_EQ(StopPid(successor), 0) << edge_->ReadLog();
+}
+
+// A would-be successor that takes the sockets and then dies (or a local
+// process that asks and never confirms) does not stop the running edge.
+TEST_F(EdgeOperationsTest, TakeoverThatIsNeverConfirmedLeavesTheEdgeServing) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  {
+    auto client = edge::HandoverClient::Connect(edge::HandoverSocketPath(dir_ + "/state"));
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto sockets = (*client)->Take(absl::Seconds(10));
+    ASSERT_TRUE(sockets.ok()) << sockets.status();
+    EXPECT_EQ(sockets->size(), 2u) << "one listener (one worker) and the metrics socket";
+    for (const edge::HandedSocket& socket : *sockets) {
+      close(socket.fd);
+    }
+  }  // gone without saying it serves
+  {
+    auto client = edge::HandoverClient::Connect(edge::HandoverSocketPath(dir_ + "/state"));
+    ASSERT_TRUE(client.ok()) << client.status();
+  }  // connected and said nothing
+  ConnectionLoad load(edge_->port(), 1);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= 20; }, absl::Seconds(60))) << load.FirstFailure();
+  load.Stop();
+  EXPECT_EQ(load.failures(), 0) << load.FirstFailure();
+  EXPECT_TRUE(edge_->process()->Running());
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "did not take over; still serving"))
+      << edge_->ReadLog();
 }
 
 }  // namespace
