@@ -28,17 +28,11 @@ absl::StatusOr<std::unique_ptr<EdgeServer>> EdgeServer::Create(EdgeServerOptions
   // inherited[a]: the taken-over sockets bound to options.listen[a].
   std::vector<std::vector<int>> inherited(options.listen.size());
   for (int fd : options.inherited_listen_fds) {
-    sockaddr_storage bound{};
-    socklen_t bound_len = sizeof(bound);
     bool matched = false;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) == 0) {
-      for (size_t a = 0; a < options.listen.size() && !matched; ++a) {
-        absl::StatusOr<ResolvedAddress> want =
-            Resolve(options.listen[a].host, options.listen[a].port);
-        if (want.ok() && want->len == bound_len && memcmp(&want->addr, &bound, bound_len) == 0) {
-          inherited[a].push_back(fd);
-          matched = true;
-        }
+    for (size_t a = 0; a < options.listen.size() && !matched; ++a) {
+      if (BoundTo(fd, options.listen[a])) {
+        inherited[a].push_back(fd);
+        matched = true;
       }
     }
     if (!matched) {

@@ -362,7 +362,8 @@ int main(int argc, char** argv) {
                                (*handover_client)->peer_pid(), "): ", taken.status().message()));
     }
     for (const HandedSocket& socket : *taken) {
-      if (socket.role == HandedSocket::Role::kMetrics && inherited_metrics_fd < 0) {
+      if (socket.role == HandedSocket::Role::kMetrics && inherited_metrics_fd < 0 &&
+          BoundTo(socket.fd, *metrics_address)) {
         inherited_metrics_fd = socket.fd;
       } else if (socket.role == HandedSocket::Role::kListen) {
         server_options.inherited_listen_fds.push_back(socket.fd);
