@@ -69,8 +69,11 @@ absl::StatusOr<std::unique_ptr<HandoverServer>> HandoverServer::Create(
   unlink(temp.c_str());
   // Bound under a temporary name and renamed: a new edge never finds the
   // path missing, and the running edge's socket answers until the rename.
+  // 0600 like every file of the state directory: only the edge's user may
+  // ask for its sockets (the peer's uid is checked too).
   if (bind(server->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(server->listen_fd_, 4) != 0 || rename(temp.c_str(), path.c_str()) != 0) {
+      chmod(temp.c_str(), 0600) != 0 || listen(server->listen_fd_, 4) != 0 ||
+      rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(temp.c_str());
     return absl::UnavailableError(
