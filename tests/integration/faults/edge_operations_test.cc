@@ -270,11 +270,14 @@ TEST_F(EdgeOperationsTest, AccessLogToAFileSampledAndBufferedKeepsEveryError) {
 }
 
 // A buffer that never fills and a flush timer that never fires in the test:
-// the lines reach the file when the edge drains on SIGTERM.
+// the lines reach the file when the edge drains on SIGTERM. The settings
+// come from a --config file, as under systemd.
 TEST_F(EdgeOperationsTest, BufferedLinesAreWrittenOnDrain) {
   std::string access = dir_ + "/access.log";
-  ASSERT_NO_FATAL_FAILURE(StartEdge(
-      {"--access-log", access, "--log-buffer-bytes", "1048576", "--log-flush-ms", "3600000"}));
+  std::string ini = dir_ + "/edge.ini";
+  testing::WriteFile(ini, absl::StrCat("access-log = ", access,
+                                       "\nlog-buffer-bytes = 1048576\nlog-flush-ms = 3600000\n"));
+  ASSERT_NO_FATAL_FAILURE(StartEdge({"--config", ini}));
   EXPECT_EQ(Requests(kGood, 20, 200), 20);
   EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 0) << "still buffered";
   StopEdge();
