@@ -368,6 +368,35 @@ TEST_F(EdgeOperationsTest, SecondEdgeTakesOverTheSocketsUnderLoadWithoutAFailedC
   EXPECT_EQ((*second)->Metric("certgate_config_version"), 1);
 }
 
+// The worker count may change across hand-overs: every socket taken over is
+// given to some worker (one left without a worker would strand the
+// connections the kernel queues on it), and a worker without one binds its
+// own. Two workers hand to one, which hands to three.
+TEST_F(EdgeOperationsTest, HandOverAcrossWorkerCountsStrandsNoSocket) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge({"--workers", "2"}));
+  ConnectionLoad load(edge_->port(), 2);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= 200; }, absl::Seconds(60))) << load.FirstFailure();
+  std::unique_ptr<EdgeProcess> previous = std::move(edge_);
+  for (const char* workers : {"1", "3"}) {
+    auto next = EdgeProcess::Start(
+        dir_, absl::StrCat("127.0.0.1:", control_port_), dir_ + "/state", {"--workers", workers},
+        previous->port(), previous->metrics_port(), absl::StrCat("edge-w", workers, ".log"));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(previous->process()->Wait(absl::Seconds(60)), 0) << previous->ReadLog();
+    int at_exit = load.ok();
+    ASSERT_TRUE(WaitFor([&] { return load.ok() >= at_exit + 300; }, absl::Seconds(60)))
+        << load.FirstFailure() << (*next)->ReadLog();
+    // Two listen sockets and the metrics one, both times: the one-worker
+    // edge kept both of the two-worker edge's sockets.
+    EXPECT_TRUE(absl::StrContains((*next)->ReadLog(), "took over 3 listening sockets"))
+        << (*next)->ReadLog();
+    previous = std::move(*next);
+  }
+  load.Stop();
+  EXPECT_EQ(load.failures(), 0) << load.FirstFailure();
+  edge_ = std::move(previous);
+}
+
 // `systemctl reload` (SIGUSR2): the edge starts its own binary again, which
 // takes over; the old process drains and exits. No connection fails.
 TEST_F(EdgeOperationsTest, Sigusr2StartsANewEdgeThatTakesOverUnderLoad) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -83,10 +84,13 @@ absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
                                    state_dir,
                                    "--metrics-listen",
                                    absl::StrCat("127.0.0.1:", metrics_port),
-                                   "--workers",
-                                   "1",
                                    "--origin-allow",
                                    "127.0.0.0/8"};
+  // One worker unless the test asks for another count.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--workers") == extra_flags.end()) {
+    argv.push_back("--workers");
+    argv.push_back("1");
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto process = testing::Subprocess::Start(argv, dir + "/" + log_name);
   if (!process.ok()) {

@@ -26,7 +26,8 @@ const FaultPki& GetFaultPki();
 // MakeZone: a zone as the control plane would send it.
 v1::EdgeZone MakeZone(uint64_t id, const std::string& hostname, v1::Mode mode, int origin_port);
 
-// EdgeProcess is one certgate-edge on loopback, with one worker.
+// EdgeProcess is one certgate-edge on loopback, with one worker unless
+// `extra_flags` holds --workers.
 class EdgeProcess {
  public:
   // Start runs certgate-edge against `control_address` with its state in
