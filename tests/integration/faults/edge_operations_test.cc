@@ -3,12 +3,15 @@
 // clients, a fake control plane; every wait is bounded.
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -445,6 +448,36 @@ TEST_F(EdgeOperationsTest, TakeoverThatIsNeverConfirmedLeavesTheEdgeServing) {
   EXPECT_TRUE(edge_->process()->Running());
   EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "did not take over; still serving"))
       << edge_->ReadLog();
+}
+
+// Another local user cannot ask for the edge's sockets (the state directory
+// is 0700, the socket 0600, and the edge checks the peer's uid).
+TEST_F(EdgeOperationsTest, AnotherUserCannotTakeTheSockets) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to switch to another user";
+  }
+  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  std::string path = edge::HandoverSocketPath(dir_ + "/state");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // The child makes system calls only (this process has threads).
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) {
+      _exit(2);
+    }
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    _exit(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "another user reached the hand-over socket";
+  ConnectionLoad load(edge_->port(), 1);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() >= 20; }, absl::Seconds(60))) << load.FirstFailure();
+  EXPECT_TRUE(edge_->process()->Running());
 }
 
 }  // namespace
