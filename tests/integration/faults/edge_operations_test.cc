@@ -400,12 +400,33 @@ TEST_F(EdgeOperationsTest, HandOverAcrossWorkerCountsStrandsNoSocket) {
   edge_ = std::move(previous);
 }
 
-// `systemctl reload` (SIGUSR2): the edge starts its own binary again, which
-// takes over; the old process drains and exits. No connection fails.
-TEST_F(EdgeOperationsTest, Sigusr2StartsANewEdgeThatTakesOverUnderLoad) {
+// `systemctl reload` (SIGUSR2) after a package upgrade: the binary at the
+// edge's path is replaced (renamed over, as dpkg does); the edge starts the
+// file now at that path, which takes over; the old process drains and exits.
+// No connection fails.
+TEST_F(EdgeOperationsTest, Sigusr2AfterAnUpgradeStartsTheNewBinaryWhichTakesOverUnderLoad) {
   // The re-started edge outlives its parent: reap it here.
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  std::string bin_dir = dir_ + "/bin";
+  ASSERT_EQ(mkdir(bin_dir.c_str(), 0700), 0);
+  std::string installed = bin_dir + "/certgate-edge";
+  std::string built = testing::BinPath("certgate-edge");
+  testing::WriteFile(installed, ReadFile(built), 0755);
+  const char* saved = getenv("CERTGATE_BIN_DIR");
+  std::string saved_dir = saved != nullptr ? saved : "";
+  setenv("CERTGATE_BIN_DIR", bin_dir.c_str(), 1);
+  StartEdge({});
+  if (saved_dir.empty()) {
+    unsetenv("CERTGATE_BIN_DIR");
+  } else {
+    setenv("CERTGATE_BIN_DIR", saved_dir.c_str(), 1);
+  }
+  ASSERT_FALSE(HasFatalFailure());
+  // The upgrade: a new file renamed over the old one.
+  testing::WriteFile(installed + ".dpkg-new", ReadFile(built), 0755);
+  ASSERT_EQ(rename((installed + ".dpkg-new").c_str(), installed.c_str()), 0);
+  struct stat upgraded {};
+  ASSERT_EQ(stat(installed.c_str(), &upgraded), 0);
   ConnectionLoad load(edge_->port(), 2);
   ASSERT_TRUE(WaitFor([&] { return load.ok() >= 200; }, absl::Seconds(60))) << load.FirstFailure();
   edge_->process()->Signal(SIGUSR2);
@@ -415,6 +436,9 @@ TEST_F(EdgeOperationsTest, Sigusr2StartsANewEdgeThatTakesOverUnderLoad) {
   pid_t successor = TakeoverPid(edge_->ReadLog());
   ASSERT_NE(successor, 0) << edge_->ReadLog();
   ASSERT_NE(successor, edge_->process()->pid());
+  struct stat running {};
+  ASSERT_EQ(stat(absl::StrCat("/proc/", successor, "/exe").c_str(), &running), 0);
+  EXPECT_EQ(running.st_ino, upgraded.st_ino) << "the new edge runs the upgraded binary";
   int at_exit = load.ok();
   bool served = WaitFor([&] { return load.ok() >= at_exit + 300; }, absl::Seconds(60));
   load.Stop();
