@@ -24,6 +24,7 @@
 #include "dataplane/http/request_target.h"
 #include "dataplane/http/upgrade_relay.h"
 #include "dataplane/metrics/access_log.h"
+#include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
 #include "dataplane/tls/tls_server.h"
 #include "openssl/err.h"
@@ -116,7 +117,12 @@ void ClientConnection::Drain() {
     Close();
     return;
   }
-  if (!handshake_done_ || (action_ == Action::kNone && !request_parser_.in_message())) {
+  // Only idle keep-alive connections close at once (clients retry those). A
+  // connection still in its handshake or before its first request may have
+  // been accepted just before a hand-over to a new edge: it is served once,
+  // with Connection: close, within its timeouts and the drain timeout.
+  if (handshake_done_ && exchanges_ > 0 && action_ == Action::kNone &&
+      !request_parser_.in_message()) {
     Close();
   }
 }
@@ -167,13 +173,12 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
   self->timer_kind_ = TimerKind::kNone;
   switch (kind) {
     case TimerKind::kHandshake:
-      WriteLogLine(self->ctx_->connection_log_fd,
-                   FormatConnectionLogLine(
-                       absl::Now(), self->client_ip_,
-                       SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
-                           ? SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
-                           : "",
-                       "handshake timeout"));
+      self->ctx_->connection_log->Write(FormatConnectionLogLine(
+          absl::Now(), self->client_ip_,
+          SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+              ? SSL_get_servername(self->ssl_.get(), TLSEXT_NAMETYPE_host_name)
+              : "",
+          "handshake timeout"));
       self->ctx_->tls->NoteHandshakeFailed(self->ssl_.get());
       self->Close();
       return;
@@ -244,8 +249,8 @@ void ClientConnection::Handshake() {
                  ? "client closed the connection during the handshake"
                  : "handshake failed";
   }
-  WriteLogLine(ctx_->connection_log_fd,
-               FormatConnectionLogLine(absl::Now(), client_ip_, sni ? sni : "", reason));
+  ctx_->connection_log->Write(
+      FormatConnectionLogLine(absl::Now(), client_ip_, sni ? sni : "", reason));
   ctx_->tls->NoteHandshakeFailed(ssl_.get());
   Close();
 }
@@ -256,8 +261,8 @@ void ClientConnection::HandshakeDone() {
   auth_ = TlsServer::GetAuth(ssl_.get());
   zone_ = auth_ != nullptr ? auth_->zone : nullptr;
   if (zone_ == nullptr) {
-    WriteLogLine(ctx_->connection_log_fd,
-                 FormatConnectionLogLine(absl::Now(), client_ip_, "", "no zone after handshake"));
+    ctx_->connection_log->Write(
+        FormatConnectionLogLine(absl::Now(), client_ip_, "", "no zone after handshake"));
     Close();
     return;
   }
@@ -720,23 +725,27 @@ void ClientConnection::FinishExchange() {
 }
 
 void ClientConnection::LogExchange() {
-  AccessLogEntry entry;
-  entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
-  entry.zone = zone_ != nullptr ? zone_->hostname : "";
-  entry.host = host_;
-  entry.method = method_;
-  entry.path = path_;
-  entry.status = status_code_;
-  entry.cert_status = cert_status_;
-  entry.reason = auth_ != nullptr ? auth_->reason : "";
-  entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
-  entry.bytes_in = bytes_in_;
-  entry.bytes_out = bytes_out_;
-  entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
-  entry.client = client_ip_;
-  WriteLogLine(ctx_->access_log_fd, FormatAccessLogLine(entry));
-  ctx_->metrics->RequestDone(entry.zone, zone_ != nullptr ? zone_->id : 0, status_code_,
-                             cert_status_);
+  ++exchanges_;
+  // Decided before formatting: a sampled-out or disabled log costs nothing.
+  if (ctx_->access_log->ShouldLogRequest(status_code_, cert_status_ == "invalid")) {
+    AccessLogEntry entry;
+    entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
+    entry.zone = zone_ != nullptr ? zone_->hostname : "";
+    entry.host = host_;
+    entry.method = method_;
+    entry.path = path_;
+    entry.status = status_code_;
+    entry.cert_status = cert_status_;
+    entry.reason = auth_ != nullptr ? auth_->reason : "";
+    entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
+    entry.bytes_in = bytes_in_;
+    entry.bytes_out = bytes_out_;
+    entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
+    entry.client = client_ip_;
+    ctx_->access_log->Write(FormatAccessLogLine(entry));
+  }
+  ctx_->metrics->RequestDone(zone_ != nullptr ? zone_->hostname : "",
+                             zone_ != nullptr ? zone_->id : 0, status_code_, cert_status_);
 }
 
 void ClientConnection::ResetExchange() {
@@ -856,9 +865,8 @@ void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
   if (std::optional<OriginGuard::Refusal> refused =
           ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
     ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
-    WriteLogLine(ctx_->connection_log_fd,
-                 FormatOriginFailureLogLine(absl::Now(), "origin_refused", client_ip_,
-                                            zone_->hostname, refused->reason));
+    ctx_->connection_log->Write(FormatOriginFailureLogLine(
+        absl::Now(), "origin_refused", client_ip_, zone_->hostname, refused->reason));
     // The client learns only that the origin is refused, not where it is.
     OriginFailed(502, "origin address refused by the edge's origin policy");
     return;
@@ -923,9 +931,8 @@ void ClientConnection::OriginHandshake() {
   // refused the edge. The reason is logged; the client gets a 502.
   std::string why =
       absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
-  WriteLogLine(ctx_->connection_log_fd,
-               FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
-                                          zone_->hostname, why));
+  ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
+                                                         client_ip_, zone_->hostname, why));
   OriginFailed(502, why);
 }
 
@@ -997,9 +1004,8 @@ void ClientConnection::ReadOrigin() {
     if (n < 0 && errno == EPROTO && origin_->tls()) {
       // A TLS alert, e.g. the origin refused the edge's client certificate
       // (TLS 1.3 tells the client after its side of the handshake).
-      WriteLogLine(ctx_->connection_log_fd,
-                   FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed", client_ip_,
-                                              zone_->hostname, why));
+      ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
+                                                             client_ip_, zone_->hostname, why));
     }
     if (response_parser_->FeedEof() && response_complete_) {
       return;  // a body delimited by the close

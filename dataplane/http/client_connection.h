@@ -187,6 +187,7 @@ class ClientConnection {
   BodyFraming response_framing_ = BodyFraming::kNone;
   int status_code_ = 0;
   bool logged_ = false;
+  uint64_t exchanges_ = 0;  // requests answered (and logged) on this connection
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 

@@ -123,4 +123,14 @@ absl::StatusOr<int> BindListener(const HostPort& address, bool reuse_port, int b
   return fd;
 }
 
+bool BoundTo(int fd, const HostPort& address) {
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return false;
+  }
+  absl::StatusOr<ResolvedAddress> want = Resolve(address.host, address.port);
+  return want.ok() && want->len == bound_len && memcmp(&want->addr, &bound, bound_len) == 0;
+}
+
 }  // namespace certgate::edge

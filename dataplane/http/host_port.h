@@ -39,4 +39,8 @@ std::string PeerAddressString(const sockaddr* addr);
 // `reuse_port` sets SO_REUSEPORT so that several workers can each have one.
 absl::StatusOr<int> BindListener(const HostPort& address, bool reuse_port, int backlog = 1024);
 
+// BoundTo: socket `fd` is bound to exactly `address` (a socket taken over
+// from another process is matched to a listen address this way).
+bool BoundTo(int fd, const HostPort& address);
+
 }  // namespace certgate::edge

@@ -12,6 +12,7 @@ struct event_base;
 namespace certgate::edge {
 
 class ClientConnection;
+class LogBuffer;
 class OriginGuard;
 class OriginPool;
 class OriginResolver;
@@ -51,8 +52,9 @@ struct WorkerContext {
   const OriginGuard* origin_guard = nullptr;
   WorkerMetrics* metrics = nullptr;
   const HttpOptions* options = nullptr;
-  int access_log_fd = 1;
-  int connection_log_fd = 2;
+  // The worker's own log buffers (never null; disabled when a log is off).
+  LogBuffer* access_log = nullptr;
+  LogBuffer* connection_log = nullptr;
   // Set when the worker stops: responses say Connection: close.
   bool draining = false;
   // Called once when a connection has closed; the worker frees it later

@@ -17,6 +17,11 @@ struct EdgeServerOptions {
   std::vector<HostPort> listen;
   int workers = 1;
   WorkerOptions worker;
+  // Listening sockets taken over from the edge this one replaces (owned
+  // from now on). Each is matched to its listen address and given to a
+  // worker; a worker left without one for an address binds a new one, and a
+  // socket on an address no longer listed is closed.
+  std::vector<int> inherited_listen_fds;
 };
 
 // EdgeServer runs the workers: each binds its own socket on every listen
@@ -29,6 +34,9 @@ class EdgeServer {
   ~EdgeServer();
 
   void Start();
+  // ListenFds: every worker's listening sockets, for a hand-over (valid
+  // until Shutdown).
+  const std::vector<int>& ListenFds() const { return listen_fds_; }
   // Shutdown stops accepting, lets open requests finish for up to
   // `drain_timeout`, then closes what is left and joins the threads.
   void Shutdown(absl::Duration drain_timeout);
@@ -36,6 +44,7 @@ class EdgeServer {
  private:
   EdgeServer() = default;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<int> listen_fds_;
 };
 
 }  // namespace certgate::edge

@@ -2,12 +2,18 @@
 // proxies to each zone's origin.
 #include <event2/thread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,7 +29,10 @@
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
+#include "dataplane/metrics/log_file.h"
 #include "dataplane/server/edge_server.h"
+#include "dataplane/server/handover_client.h"
+#include "dataplane/server/handover_server.h"
 #include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/tls_server.h"
@@ -66,6 +75,46 @@ bool MakeDirs(const std::string& path) {
     }
   }
   return true;
+}
+
+// NotifySystemd sends `state` to systemd's notify socket when the edge runs
+// under a Type=notify unit (the sd_notify protocol: one datagram).
+void NotifySystemd(const std::string& state) {
+  const char* path = getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) {
+    return;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  if (len >= sizeof(addr.sun_path)) {
+    return;
+  }
+  memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') {
+    addr.sun_path[0] = '\0';  // abstract namespace
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return;
+  }
+  sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+  close(fd);
+}
+
+// StartSuccessor runs this edge's binary again with the same arguments (on
+// SIGUSR2, for `systemctl reload` and upgrades): the new process takes the
+// listening sockets over through the state directory. argv[0] is the path
+// the binary was started from, so after a package upgrade it is the new one.
+pid_t StartSuccessor(char** argv) {
+  const char* exe = strchr(argv[0], '/') != nullptr ? argv[0] : "/proc/self/exe";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv(exe, argv);
+    _exit(127);
+  }
+  return pid;
 }
 
 }  // namespace
@@ -161,6 +210,29 @@ int main(int argc, char** argv) {
                "reserved certificate and forwarding names are removed in any spelling)");
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
                  "On SIGTERM, how long open requests may take to finish");
+  std::string access_log_spec = "stdout", connection_log_spec = "stderr";
+  size_t log_buffer_bytes = 0;
+  int log_flush_ms = 1000;
+  double access_log_sample = 1.0;
+  app.add_option("--access-log", access_log_spec,
+                 "Where the access log (one JSON line per request) goes: PATH, stdout, stderr or "
+                 "off. A file is opened for appending and reopened on SIGUSR1")
+      ->capture_default_str();
+  app.add_option("--connection-log", connection_log_spec,
+                 "Where the connection log (failed handshakes, refused origins) goes: PATH, "
+                 "stdout, stderr or off")
+      ->capture_default_str();
+  app.add_option("--log-buffer-bytes", log_buffer_bytes,
+                 "Each worker gathers log lines up to this many bytes before one write "
+                 "(0: every line written at once)")
+      ->check(CLI::Range(size_t{0}, size_t{64} << 20));
+  app.add_option("--log-flush-ms", log_flush_ms,
+                 "Buffered log lines are written at least this often (and on drain and exit)")
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--access-log-sample", access_log_sample,
+                 "Share of successful requests logged, 0 to 1 (refusals, errors and invalid "
+                 "certificates are always logged)")
+      ->check(CLI::Range(0.0, 1.0));
   app.set_config("--config", "", "Read flags from this file (TOML or INI: name = value)");
   CLI11_PARSE(app, argc, argv);
   // The state dir holds every zone's server private key: whatever this
@@ -169,6 +241,14 @@ int main(int argc, char** argv) {
 
   if (control_ca.empty() && !insecure) {
     return Fail("pass --control-ca FILE, or --insecure for a plaintext control plane");
+  }
+  auto access_log = LogFile::Open(access_log_spec);
+  if (!access_log.ok()) {
+    return Fail(absl::StrCat("--access-log: ", access_log.status().message()));
+  }
+  auto connection_log = LogFile::Open(connection_log_spec);
+  if (!connection_log.ok()) {
+    return Fail(absl::StrCat("--connection-log: ", connection_log.status().message()));
   }
   std::string token, error;
   if (!ReadToken(token_file, &token, &error)) {
@@ -213,6 +293,9 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
+  sigaddset(&signals, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Workers are woken from other threads (drain, stop).
@@ -274,36 +357,73 @@ int main(int argc, char** argv) {
           "limit %zu)\n",
           max_connections, workers, open_file_limit);
   server_options.worker.max_connections = max_connections;
+  server_options.worker.access_log = access_log->get();
+  server_options.worker.connection_log = connection_log->get();
+  server_options.worker.log_buffer_bytes = log_buffer_bytes;
+  server_options.worker.log_flush_interval = absl::Milliseconds(log_flush_ms);
+  server_options.worker.access_log_sample = access_log_sample;
   server_options.worker.origin_guard = std::move(*origin_guard);
   server_options.worker.resolver.servers = dns_servers;
   server_options.worker.resolver.timeout = absl::Milliseconds(dns_timeout_ms);
+  // A running edge with this state directory hands over its listening
+  // sockets: connections keep being accepted through the whole start.
+  const std::string handover_path = HandoverSocketPath(state_dir);
+  std::unique_ptr<HandoverClient> predecessor;
+  int inherited_metrics_fd = -1;
+  auto handover_client = HandoverClient::Connect(handover_path);
+  if (handover_client.ok()) {
+    auto taken = (*handover_client)->Take(absl::Seconds(30));
+    if (!taken.ok()) {
+      return Fail(absl::StrCat("taking over from the running edge (pid ",
+                               (*handover_client)->peer_pid(), "): ", taken.status().message()));
+    }
+    for (const HandedSocket& socket : *taken) {
+      if (socket.role == HandedSocket::Role::kMetrics && inherited_metrics_fd < 0 &&
+          BoundTo(socket.fd, *metrics_address)) {
+        inherited_metrics_fd = socket.fd;
+      } else if (socket.role == HandedSocket::Role::kListen) {
+        server_options.inherited_listen_fds.push_back(socket.fd);
+      } else {
+        close(socket.fd);
+      }
+    }
+    fprintf(stderr, "certgate-edge: pid %d took over %zu listening sockets from pid %d\n",
+            static_cast<int>(getpid()), taken->size(),
+            static_cast<int>((*handover_client)->peer_pid()));
+    predecessor = std::move(*handover_client);
+  } else if (handover_client.status().code() != absl::StatusCode::kNotFound) {
+    return Fail(std::string(handover_client.status().message()));
+  }
   auto server = EdgeServer::Create(server_options, tls->get(), &metrics);
   if (!server.ok()) {
     return Fail(std::string(server.status().message()));
   }
 
   TlsServer* tls_server = tls->get();
-  auto metrics_server = MetricsServer::Create(*metrics_address, [&] {
-    GlobalStats global;
-    if (VerificationCache* cache = tls_server->cache()) {
-      VerificationCacheStats stats = cache->Stats();
-      global.cache_hits = stats.hits;
-      global.cache_misses = stats.misses;
-      global.cache_evictions = stats.evictions;
-      global.cache_size = stats.size;
-    }
-    const TlsStats& tls_stats = tls_server->stats();
-    global.handshakes_ok = tls_stats.handshakes_ok.load();
-    global.handshakes_failed = tls_stats.handshakes_failed.load();
-    global.handshakes_resumed = tls_stats.handshakes_resumed.load();
-    global.chain_verifications = tls_stats.chain_verifications.load();
-    global.cheap_rejections = tls_stats.cheap_rejections.load();
-    global.unknown_sni = tls_stats.unknown_sni.load();
-    auto config = slot.Get();
-    global.config_version = config ? config->version() : 0;
-    global.zones_failed = config ? config->failure_count() : 0;
-    return metrics.RenderPrometheus(global);
-  });
+  auto metrics_server = MetricsServer::Create(
+      *metrics_address,
+      [&] {
+        GlobalStats global;
+        if (VerificationCache* cache = tls_server->cache()) {
+          VerificationCacheStats stats = cache->Stats();
+          global.cache_hits = stats.hits;
+          global.cache_misses = stats.misses;
+          global.cache_evictions = stats.evictions;
+          global.cache_size = stats.size;
+        }
+        const TlsStats& tls_stats = tls_server->stats();
+        global.handshakes_ok = tls_stats.handshakes_ok.load();
+        global.handshakes_failed = tls_stats.handshakes_failed.load();
+        global.handshakes_resumed = tls_stats.handshakes_resumed.load();
+        global.chain_verifications = tls_stats.chain_verifications.load();
+        global.cheap_rejections = tls_stats.cheap_rejections.load();
+        global.unknown_sni = tls_stats.unknown_sni.load();
+        auto config = slot.Get();
+        global.config_version = config ? config->version() : 0;
+        global.zones_failed = config ? config->failure_count() : 0;
+        return metrics.RenderPrometheus(global);
+      },
+      inherited_metrics_fd);
   if (!metrics_server.ok()) {
     return Fail(std::string(metrics_server.status().message()));
   }
@@ -358,6 +478,39 @@ int main(int argc, char** argv) {
   (*server)->Start();
   (*metrics_server)->Start();
   (*subscription)->Start();
+  if (predecessor != nullptr) {
+    absl::Status confirmed = predecessor->ConfirmServing();
+    if (!confirmed.ok()) {
+      fprintf(stderr, "certgate-edge: %s\n", std::string(confirmed.message()).c_str());
+    }
+    predecessor.reset();
+  }
+  std::atomic<pid_t> successor{0};
+  auto handover_server = HandoverServer::Create(
+      handover_path,
+      [&] {
+        std::vector<HandedSocket> sockets;
+        for (int fd : (*server)->ListenFds()) {
+          sockets.push_back(HandedSocket{fd, HandedSocket::Role::kListen});
+        }
+        sockets.push_back(
+            HandedSocket{(*metrics_server)->listen_fd(), HandedSocket::Role::kMetrics});
+        return sockets;
+      },
+      [&successor](pid_t pid) {
+        successor.store(pid);
+        kill(getpid(), SIGTERM);  // drain, as on any stop
+      });
+  if (handover_server.ok()) {
+    (*handover_server)->Start();
+  } else {
+    fprintf(stderr,
+            "certgate-edge: warning: %s (a new edge cannot take over without refusing "
+            "connections)\n",
+            std::string(handover_server.status().message()).c_str());
+  }
+  // Under systemd (Type=notify), this process is now the unit's main one.
+  NotifySystemd(absl::StrCat("MAINPID=", getpid(), "\nREADY=1"));
   std::vector<std::string> shown;
   for (const HostPort& address : listen_addresses) {
     shown.push_back(address.ToString());
@@ -367,8 +520,46 @@ int main(int argc, char** argv) {
                       " workers), metrics on ", metrics_address->ToString(), "\n"));
 
   int received = 0;
-  sigwait(&signals, &received);
-  fprintf(stderr, "certgate-edge: signal %d, draining\n", received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received == SIGCHLD) {
+      int status = 0;
+      pid_t child;
+      while ((child = waitpid(-1, &status, WNOHANG)) > 0) {
+        fprintf(stderr, "certgate-edge: new edge pid %d exited (status %d) before taking over\n",
+                static_cast<int>(child), status);
+      }
+      continue;
+    }
+    if (received == SIGUSR2) {
+      pid_t child = StartSuccessor(argv);
+      fprintf(stderr, "certgate-edge: SIGUSR2: started pid %d to take over\n",
+              static_cast<int>(child));
+      continue;
+    }
+    if (received != SIGUSR1) {
+      break;
+    }
+    // SIGUSR1 (as nginx): logrotate has renamed the files; write new ones.
+    for (LogFile* log : {access_log->get(), connection_log->get()}) {
+      absl::Status reopened = log->Reopen();
+      if (!reopened.ok()) {
+        fprintf(stderr, "certgate-edge: %s (still writing the old file)\n",
+                std::string(reopened.message()).c_str());
+      }
+    }
+  }
+  if (handover_server.ok()) {
+    (*handover_server)->Stop();
+  }
+  if (successor.load() != 0) {
+    // The new edge accepts on the same sockets and answers scrapes now.
+    fprintf(stderr, "certgate-edge: handed over to pid %d, draining\n",
+            static_cast<int>(successor.load()));
+    (*metrics_server)->Stop();
+  } else {
+    fprintf(stderr, "certgate-edge: signal %d, draining\n", received);
+  }
   (*server)->Shutdown(absl::Milliseconds(drain_timeout_ms));
   (*subscription)->Stop();
   (*metrics_server)->Stop();

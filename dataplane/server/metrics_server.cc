@@ -14,8 +14,9 @@
 namespace certgate::edge {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
-    const HostPort& address, std::function<std::string()> render) {
-  absl::StatusOr<int> fd = BindListener(address, /*reuse_port=*/false, 64);
+    const HostPort& address, std::function<std::string()> render, int inherited_fd) {
+  absl::StatusOr<int> fd =
+      inherited_fd >= 0 ? inherited_fd : BindListener(address, /*reuse_port=*/false, 64);
   if (!fd.ok()) {
     return fd.status();
   }

@@ -16,8 +16,13 @@ namespace certgate::edge {
 // must never share a loop with client traffic.
 class MetricsServer {
  public:
+  // `inherited_fd`: a listening socket taken over from the edge this one
+  // replaces (owned from now on); -1 binds `address`.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Create(const HostPort& address,
-                                                               std::function<std::string()> render);
+                                                               std::function<std::string()> render,
+                                                               int inherited_fd = -1);
+  // listen_fd: the listening socket, for a hand-over.
+  int listen_fd() const { return listen_fd_; }
   ~MetricsServer();
 
   void Start();

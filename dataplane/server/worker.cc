@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "dataplane/http/client_connection.h"
 #include "dataplane/http/host_port.h"
 #include "dataplane/metrics/worker_metrics.h"
@@ -46,8 +47,20 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   w->context_.resolver = w->resolver_.get();
   w->context_.metrics = metrics;
   w->context_.options = &w->options_.http;
-  w->context_.access_log_fd = w->options_.access_log_fd;
-  w->context_.connection_log_fd = w->options_.connection_log_fd;
+  // Seeded per worker so that workers do not sample in lockstep.
+  uint64_t seed =
+      static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ reinterpret_cast<uintptr_t>(w);
+  w->access_log_ = std::make_unique<LogBuffer>(w->options_.access_log, w->options_.log_buffer_bytes,
+                                               w->options_.access_log_sample, seed);
+  w->connection_log_ =
+      std::make_unique<LogBuffer>(w->options_.connection_log, w->options_.log_buffer_bytes, 1.0, 0);
+  w->context_.access_log = w->access_log_.get();
+  w->context_.connection_log = w->connection_log_.get();
+  if (w->options_.log_buffer_bytes > 0) {
+    w->flush_logs_event_ = event_new(w->base_, -1, EV_PERSIST, &Worker::OnFlushLogs, w);
+    timeval tv = absl::ToTimeval(w->options_.log_flush_interval);
+    event_add(w->flush_logs_event_, &tv);
+  }
   w->context_.on_closed = [w](ClientConnection* c) { w->ConnectionClosed(c); };
   return worker;
 }
@@ -73,6 +86,14 @@ Worker::~Worker() {
   if (resume_accept_event_ != nullptr) {
     event_free(resume_accept_event_);
   }
+  if (flush_logs_event_ != nullptr) {
+    event_free(flush_logs_event_);
+  }
+  // The loop has ended: this thread is the buffers' only user now.
+  if (access_log_ != nullptr) {
+    access_log_->Flush();
+    connection_log_->Flush();
+  }
   if (base_ != nullptr) {
     event_base_free(base_);
   }
@@ -81,6 +102,9 @@ Worker::~Worker() {
 void Worker::Start() {
   thread_ = std::thread([this] {
     event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+    // Whatever the drain logged reaches the file before the process exits.
+    access_log_->Flush();
+    connection_log_->Flush();
     finished_.store(true);
   });
 }
@@ -143,6 +167,12 @@ void Worker::OnResumeAccept(evutil_socket_t, short, void* arg) {
   for (event* ev : self->accept_events_) {
     event_add(ev, nullptr);
   }
+}
+
+void Worker::OnFlushLogs(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  self->access_log_->Flush();
+  self->connection_log_->Flush();
 }
 
 void Worker::ConnectionClosed(ClientConnection* connection) {

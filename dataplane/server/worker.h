@@ -13,16 +13,25 @@
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/worker_context.h"
+#include "dataplane/metrics/log_buffer.h"
 
 namespace certgate::edge {
 
 class ClientConnection;
+class LogFile;
 
 struct WorkerOptions {
   HttpOptions http;
   size_t max_connections = 0;  // 0: no limit
-  int access_log_fd = 1;
-  int connection_log_fd = 2;
+  // Where the logs go (borrowed; null: off). Each worker buffers its own
+  // lines: up to `log_buffer_bytes` (0: each line written at once), flushed
+  // at least every `log_flush_interval`, on drain and at exit.
+  const LogFile* access_log = nullptr;
+  const LogFile* connection_log = nullptr;
+  size_t log_buffer_bytes = 0;
+  absl::Duration log_flush_interval = absl::Seconds(1);
+  // Share of successful requests written to the access log (0..1).
+  double access_log_sample = 1.0;
   // Which origin addresses connections may reach; required.
   std::shared_ptr<const OriginGuard> origin_guard;
   // How origin hostnames are resolved (each worker has its own resolver).
@@ -57,6 +66,7 @@ class Worker {
   static void OnDrain(evutil_socket_t fd, short what, void* arg);
   static void OnReap(evutil_socket_t fd, short what, void* arg);
   static void OnResumeAccept(evutil_socket_t fd, short what, void* arg);
+  static void OnFlushLogs(evutil_socket_t fd, short what, void* arg);
   void Accept(int listen_fd);
   void ConnectionClosed(ClientConnection* connection);
   void MaybeFinish();
@@ -68,6 +78,9 @@ class Worker {
   event* drain_event_ = nullptr;
   event* reap_event_ = nullptr;
   event* resume_accept_event_ = nullptr;
+  event* flush_logs_event_ = nullptr;
+  std::unique_ptr<LogBuffer> access_log_;
+  std::unique_ptr<LogBuffer> connection_log_;
   OriginPool origins_;
   std::unique_ptr<OriginResolver> resolver_;
   WorkerContext context_;

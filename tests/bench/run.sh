@@ -436,6 +436,7 @@ tls_ready() {  # port
 }
 
 edge_run=0
+edge_extra=()  # more certgate-edge flags (the access-log rows)
 start_edge() {  # cache entries ("" = default)
   edge_run=$((edge_run + 1))
   local cache_args=()
@@ -444,7 +445,7 @@ start_edge() {  # cache entries ("" = default)
     --insecure --token-file "$work/cp/edge.token" --node-id bench-edge \
     --listen "127.0.0.1:$edge_port" --state-dir "$work/edge-state" \
     --metrics-listen "127.0.0.1:$metrics_port" --workers 1 --origin-allow 127.0.0.0/8 \
-    "${cache_args[@]}"
+    "${cache_args[@]}" "${edge_extra[@]}"
   eval "pid_edge=\$pid_edge$edge_run"
   wait_port "$edge_port" 30 || { tail -20 "$work/edge$edge_run.log" >&2; die "edge did not start"; }
   server_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve bench.test"; }
@@ -628,6 +629,35 @@ log "restarting the edge with --cache-entries 0"
 stop_pid "$pid_edge"
 start_edge 0
 run_floods nocache
+
+# ---------- access log cost ----------
+# Keep-alive requests with the access log off, buffered to a file (64 KiB,
+# written at least every second) and written line by line, on both servers
+# with the same settings (nginx: its combined format; certgate: its JSON).
+for variant in off buffered unbuffered; do
+  case $variant in
+    off) edge_extra=(--access-log off); nginx_log="access_log off;" ;;
+    buffered)
+      edge_extra=(--access-log "$work/edge-access.log" --log-buffer-bytes 65536 --log-flush-ms 1000)
+      nginx_log="access_log $work/nginx/logs/access.log combined buffer=64k flush=1s;" ;;
+    unbuffered)
+      edge_extra=(--access-log "$work/edge-access.log")
+      nginx_log="access_log $work/nginx/logs/access.log combined;" ;;
+  esac
+  rm -f "$work/edge-access.log" "$work/nginx/logs/access.log"
+  log "certgate: keep-alive requests, access log $variant"
+  stop_pid "$pid_edge"
+  start_edge ""
+  measure "certgate.log_$variant" "$pid_edge" --target "127.0.0.1:$edge_port" "${common[@]}" \
+    "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  log "nginx: keep-alive requests, access log $variant"
+  stop_pid "$pid_nginx"
+  sed -i "s|^  access_log .*|  $nginx_log|" "$work/nginx/nginx.conf"
+  start_nginx
+  measure "nginx.log_$variant" "$pid_nginx" --target "127.0.0.1:$nginx_port" "${common[@]}" \
+    "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+done
+edge_extra=()
 stop_pid "$pid_edge"
 stop_pid "$pid_nginx"
 
@@ -677,6 +707,12 @@ table="$out_dir/table.md"
   row "keep-alive: server CPU µs per request" "$(r_cpu_per certgate.keepalive requests)" \
     "$(r_cpu_per nginx.keepalive requests)" "—"
   row "keep-alive: p99 ms" "$(r_p99 certgate.keepalive)" "$(r_p99 nginx.keepalive)" "—"
+  row "keep-alive, access log off: server CPU µs per request" \
+    "$(r_cpu_per certgate.log_off requests)" "$(r_cpu_per nginx.log_off requests)" "—"
+  row "keep-alive, access log to a file, 64 KiB buffer: server CPU µs per request" \
+    "$(r_cpu_per certgate.log_buffered requests)" "$(r_cpu_per nginx.log_buffered requests)" "—"
+  row "keep-alive, access log to a file, unbuffered: server CPU µs per request" \
+    "$(r_cpu_per certgate.log_unbuffered requests)" "$(r_cpu_per nginx.log_unbuffered requests)" "—"
   row "resident memory after the runs, MiB" "$(calc "$(cat "$work/results/certgate.rss") / 1024")" \
     "$(calc "$(cat "$work/results/nginx.rss") / 1024")" "—"
   ik=$(cat "$work/results/certgate.idle_kib")

@@ -25,4 +25,8 @@ if [ -n "$out" ]; then
 fi
 grep -q '^DynamicUser=yes' "$work/certgate-edge.service"
 grep -q '^ProtectSystem=strict' "$work/certgate-control.service"
+# reload hands the edge's sockets to a new process, which becomes MAINPID.
+grep -q '^Type=notify' "$work/certgate-edge.service"
+grep -q '^NotifyAccess=all' "$work/certgate-edge.service"
+grep -q '^ExecReload=/bin/kill -USR2 \$MAINPID' "$work/certgate-edge.service"
 echo "both units verified"

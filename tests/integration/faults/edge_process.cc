@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -59,9 +60,14 @@ v1::EdgeZone MakeZone(uint64_t id, const std::string& hostname, v1::Mode mode, i
 
 absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
     const std::string& dir, const std::string& control_address, const std::string& state_dir,
-    const std::vector<std::string>& extra_flags) {
-  int port = testing::FreePort();
-  int metrics_port = testing::FreePort();
+    const std::vector<std::string>& extra_flags, int port, int metrics_port,
+    const std::string& log_name) {
+  if (port == 0) {
+    port = testing::FreePort();
+  }
+  if (metrics_port == 0) {
+    metrics_port = testing::FreePort();
+  }
   std::string token_file = dir + "/edge.token";
   testing::WriteFile(token_file, "fault-test-edge-token\n", 0600);
   std::vector<std::string> argv = {testing::BinPath("certgate-edge"),
@@ -78,12 +84,15 @@ absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
                                    state_dir,
                                    "--metrics-listen",
                                    absl::StrCat("127.0.0.1:", metrics_port),
-                                   "--workers",
-                                   "1",
                                    "--origin-allow",
                                    "127.0.0.0/8"};
+  // One worker unless the test asks for another count.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--workers") == extra_flags.end()) {
+    argv.push_back("--workers");
+    argv.push_back("1");
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  auto process = testing::Subprocess::Start(argv, dir + "/edge.log");
+  auto process = testing::Subprocess::Start(argv, dir + "/" + log_name);
   if (!process.ok()) {
     return process.status();
   }

@@ -26,17 +26,21 @@ const FaultPki& GetFaultPki();
 // MakeZone: a zone as the control plane would send it.
 v1::EdgeZone MakeZone(uint64_t id, const std::string& hostname, v1::Mode mode, int origin_port);
 
-// EdgeProcess is one certgate-edge on loopback, with one worker.
+// EdgeProcess is one certgate-edge on loopback, with one worker unless
+// `extra_flags` holds --workers.
 class EdgeProcess {
  public:
   // Start runs certgate-edge against `control_address` with its state in
   // `state_dir`, plus `extra_flags`, and waits for its TLS port.
   static absl::StatusOr<std::unique_ptr<EdgeProcess>> Start(
       const std::string& dir, const std::string& control_address, const std::string& state_dir,
-      const std::vector<std::string>& extra_flags);
+      const std::vector<std::string>& extra_flags, int port = 0, int metrics_port = 0,
+      const std::string& log_name = "edge.log");
 
   int port() const { return port_; }
   std::string ReadLog() const { return process_->ReadLog(); }
+  int metrics_port() const { return metrics_port_; }
+  testing::Subprocess* process() const { return process_.get(); }
   // Metric: the value of an unlabelled metric from /metrics, -1 if absent.
   double Metric(const std::string& name) const;
   // WaitForVersion: /metrics says `version` is served.
