@@ -1194,9 +1194,8 @@ void ClientConnection::StartRelay(absl::string_view origin_extra) {
       ctx_->base, ssl_.get(), fd_, std::move(origin_), options, [this] { return StillTrusted(); },
       [this](UpgradeRelay::End end, absl::string_view why) {
         if (end == UpgradeRelay::End::kUntrusted) {
-          WriteLogLine(ctx_->connection_log_fd,
-                       FormatConnectionLogLine(absl::Now(), client_ip_,
-                                               zone_ != nullptr ? zone_->hostname : "", why));
+          ctx_->connection_log->Write(FormatConnectionLogLine(
+              absl::Now(), client_ip_, zone_ != nullptr ? zone_->hostname : "", why));
         }
         ERR_clear_error();
         SSL_shutdown(ssl_.get());  // best effort close_notify
