@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <iostream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -215,6 +216,14 @@ int EdgeEnvironment::StopEdge(int signal) {
   }
   edge_->Signal(signal);
   return edge_->Wait(absl::Seconds(20));
+}
+
+void EdgeEnvironment::PrintEdgeLogTail() const {
+  std::string log = edge_log();
+  if (log.size() > 6000) {
+    log = log.substr(log.size() - 6000);
+  }
+  std::cerr << "--- edge log (tail) ---\n" << log << "\n";
 }
 
 std::string EdgeEnvironment::edge_log() const { return edge_ ? edge_->ReadLog() : ""; }

@@ -75,6 +75,9 @@ class EdgeEnvironment {
   ControlPlaneProcess* control() { return &control_; }
   std::string origin_url() const { return "http://127.0.0.1:" + std::to_string(origin_port_); }
   std::string edge_log() const;
+  // PrintEdgeLogTail writes the last 6,000 bytes of the edge's log to stderr
+  // (for a failed test).
+  void PrintEdgeLogTail() const;
   Subprocess* edge() { return edge_.get(); }
 
   // --- control plane -----------------------------------------------------

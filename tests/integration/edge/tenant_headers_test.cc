@@ -81,11 +81,7 @@ class TenantHeadersTest : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure()) {
-      std::string log = env_->edge_log();
-      if (log.size() > 6000) {
-        log = log.substr(log.size() - 6000);
-      }
-      std::cerr << "--- edge log (tail) ---\n" << log << "\n";
+      env_->PrintEdgeLogTail();
     }
   }
 
