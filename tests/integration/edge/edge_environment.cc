@@ -55,80 +55,62 @@ Identity Pki::Write(const std::string& name, Identity id,
   return id;
 }
 
-Identity Pki::Ca(const std::string& name) {
+Identity Pki::Issue(const std::string& name, const CertificateSpec& spec, const Identity* issuer,
+                    const std::vector<const Identity*>& chain) {
   Identity id;
   auto key = GenerateKey(KeyType::kEcP256);
   EXPECT_TRUE(key.ok()) << key.status();
-  CertificateSpec spec;
-  spec.common_name = name;
-  spec.organization = "certgate tests";
-  spec.is_ca = true;
-  auto cert = IssueCertificate(spec, key->get(), nullptr, key->get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  return Write(name, std::move(id), {});
-}
-
-Identity Pki::IntermediateCa(const std::string& name, const Identity& issuer) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
-  CertificateSpec spec;
-  spec.common_name = name;
-  spec.is_ca = true;
-  spec.path_len = 0;
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  return Write(name, std::move(id), {});
-}
-
-Identity Pki::Leaf(const std::string& name, const Identity& issuer,
-                   const std::vector<const Identity*>& chain, int64_t not_before_unix,
-                   int64_t not_after_unix, const std::string& common_name) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
-  CertificateSpec spec;
-  spec.common_name = common_name.empty() ? name : common_name;
-  spec.client_auth = true;
-  spec.not_before_unix = not_before_unix;
-  spec.not_after_unix = not_after_unix;
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
+  // Self-signed when there is no issuer.
+  auto cert = IssueCertificate(spec, key->get(), issuer != nullptr ? issuer->cert.get() : nullptr,
+                               issuer != nullptr ? issuer->key.get() : key->get());
   EXPECT_TRUE(cert.ok()) << cert.status();
   id.key = std::move(*key);
   id.cert = std::move(*cert);
   return Write(name, std::move(id), chain);
 }
 
-Identity Pki::ServerOnlyLeaf(const std::string& name, const Identity& issuer) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
+Identity Pki::Ca(const std::string& name) {
+  CertificateSpec spec;
+  spec.common_name = name;
+  spec.organization = "certgate tests";
+  spec.is_ca = true;
+  return Issue(name, spec, nullptr, {});
+}
+
+Identity Pki::IntermediateCa(const std::string& name, const Identity& issuer) {
+  CertificateSpec spec;
+  spec.common_name = name;
+  spec.is_ca = true;
+  spec.path_len = 0;
+  return Issue(name, spec, &issuer, {});
+}
+
+Identity Pki::Leaf(const std::string& name, const Identity& issuer,
+                   const std::vector<const Identity*>& chain, int64_t not_before_unix,
+                   int64_t not_after_unix, const std::string& common_name) {
+  CertificateSpec spec;
+  spec.common_name = common_name.empty() ? name : common_name;
+  spec.client_auth = true;
+  spec.not_before_unix = not_before_unix;
+  spec.not_after_unix = not_after_unix;
+  return Issue(name, spec, &issuer, chain);
+}
+
+Identity Pki::Server(const std::string& name, const Identity& issuer,
+                     std::vector<std::string> dns_names, std::vector<std::string> ips) {
   CertificateSpec spec;
   spec.common_name = name;
   spec.server_auth = true;
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  return Write(name, std::move(id), {});
+  spec.dns_names = std::move(dns_names);
+  spec.ips = std::move(ips);
+  return Issue(name, spec, &issuer, {});
 }
 
 Identity Pki::SelfSigned(const std::string& name) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
   CertificateSpec spec;
   spec.common_name = name;
   spec.client_auth = true;
-  auto cert = IssueCertificate(spec, key->get(), nullptr, key->get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  return Write(name, std::move(id), {});
+  return Issue(name, spec, nullptr, {});
 }
 
 // --- processes ---------------------------------------------------------------

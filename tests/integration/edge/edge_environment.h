@@ -40,12 +40,16 @@ class Pki {
                 const std::vector<const Identity*>& chain = {}, int64_t not_before_unix = 0,
                 int64_t not_after_unix = 0, const std::string& common_name = "");
   Identity SelfSigned(const std::string& name);
-  // ServerOnlyLeaf: issued by `issuer` but for serverAuth only, so it passes
-  // every cheap check and fails the chain walk (purpose).
-  Identity ServerOnlyLeaf(const std::string& name, const Identity& issuer);
+  // Server: a serverAuth certificate (an origin's) with these DNS and IP names.
+  Identity Server(const std::string& name, const Identity& issuer,
+                  std::vector<std::string> dns_names, std::vector<std::string> ips);
 
  private:
   Identity Write(const std::string& name, Identity id, const std::vector<const Identity*>& chain);
+  // Issue: a fresh P-256 key and a certificate of `spec` by `issuer`
+  // (self-signed when null), written with `chain` after it.
+  Identity Issue(const std::string& name, const CertificateSpec& spec, const Identity* issuer,
+                 const std::vector<const Identity*>& chain);
   std::string dir_;
 };
 

@@ -287,8 +287,9 @@ TEST_F(EdgeTest, RevocationAndRootRemovalApplyToNewAndResumedConnections) {
 }
 
 TEST_F(EdgeTest, RepeatedInvalidCertificateIsAnsweredFromTheCache) {
-  // Known issuer, wrong purpose: only the chain walk can refuse it.
-  Identity wrong_purpose = pki_->ServerOnlyLeaf("server-only", *ca_a_);
+  // Known issuer, wrong purpose (serverAuth only): only the chain walk can
+  // refuse it.
+  Identity wrong_purpose = pki_->Server("server-only", *ca_a_, {}, {});
   double misses = env_->Metric("certgate_verify_cache_misses_total");
   double chains = env_->Metric("certgate_chain_verifications_total");
   ASSERT_EQ(env_->Curl("auth.pizza", "/", &wrong_purpose).status, 403);

@@ -41,29 +41,6 @@ std::string ResponseHeader(const std::string& text, const std::string& name) {
   return "";
 }
 
-// ServerIdentity: a server certificate for the origin, by `issuer`, with
-// these DNS and IP SANs, written as name.pem / name.key in `dir`.
-Identity ServerIdentity(const std::string& dir, const std::string& name, const Identity& issuer,
-                        std::vector<std::string> dns, std::vector<std::string> ips) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
-  CertificateSpec spec;
-  spec.common_name = name;
-  spec.server_auth = true;
-  spec.dns_names = std::move(dns);
-  spec.ips = std::move(ips);
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  id.cert_path = dir + "/" + name + ".pem";
-  id.key_path = dir + "/" + name + ".key";
-  WriteFile(id.cert_path, CertificateToPem(id.cert.get()));
-  WriteFile(id.key_path, PrivateKeyToPem(id.key.get()), 0600);
-  return id;
-}
-
 // OriginProcess: https_origin.py on a free port.
 struct OriginProcess {
   int port = 0;
@@ -120,21 +97,20 @@ class HttpsOriginTest : public ::testing::Test {
     // Origin "shop": the right CA, the loopback IP and a name; requires the
     // edge CA's client certificate for shop.example.
     Identity shop_server =
-        ServerIdentity(*dir_, "shop-server", *origin_ca_, {"origin.internal"}, {"127.0.0.1"});
+        pki_->Server("shop-server", *origin_ca_, {"origin.internal"}, {"127.0.0.1"});
     shop_ = new OriginProcess(
         StartPythonOrigin(*dir_, "shop-origin", shop_server, *edge_ca_path_, "shop.example"));
     // Origin "named": right CA, but only the name other.internal.
-    Identity named_server =
-        ServerIdentity(*dir_, "named-server", *origin_ca_, {"other.internal"}, {});
+    Identity named_server = pki_->Server("named-server", *origin_ca_, {"other.internal"}, {});
     named_ = new OriginProcess(
         StartPythonOrigin(*dir_, "named-origin", named_server, *edge_ca_path_, ""));
     // Origin "rogue": the loopback IP, but from a CA the zone does not trust.
-    Identity rogue_server = ServerIdentity(*dir_, "rogue-server", *rogue_ca_, {}, {"127.0.0.1"});
+    Identity rogue_server = pki_->Server("rogue-server", *rogue_ca_, {}, {"127.0.0.1"});
     rogue_ = new OriginProcess(
         StartPythonOrigin(*dir_, "rogue-origin", rogue_server, *edge_ca_path_, ""));
     // Origin "own": trusts only the tenant's own client CA (an uploaded
     // origin client certificate), not the edge CA.
-    Identity own_server = ServerIdentity(*dir_, "own-server", *origin_ca_, {}, {"127.0.0.1"});
+    Identity own_server = pki_->Server("own-server", *origin_ca_, {}, {"127.0.0.1"});
     own_ = new OriginProcess(
         StartPythonOrigin(*dir_, "own-origin", own_server, tenant_client_ca_->cert_path, ""));
   }
@@ -235,7 +211,7 @@ TEST_F(HttpsOriginTest, OriginServesItsZoneAndRefusesAnotherZone) {
 TEST_F(HttpsOriginTest, NginxOriginFromReadmeServesItsZoneOnly) {
   std::string nginx_dir = *dir_ + "/nginx";
   ASSERT_EQ(mkdir(nginx_dir.c_str(), 0755), 0) << nginx_dir;
-  Identity server = ServerIdentity(*dir_, "nginx-server", *origin_ca_, {}, {"127.0.0.1"});
+  Identity server = pki_->Server("nginx-server", *origin_ca_, {}, {"127.0.0.1"});
   int port = FreePort();
   std::string conf = absl::StrCat(R"(
 worker_processes 1;

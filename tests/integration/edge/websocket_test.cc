@@ -27,27 +27,6 @@ namespace {
 using faults::StatusCode;
 using faults::TlsClient;
 
-// ServerIdentity: a serverAuth certificate for 127.0.0.1 by `issuer`,
-// written as name.pem / name.key in `dir`.
-Identity ServerIdentity(const std::string& dir, const std::string& name, const Identity& issuer) {
-  Identity id;
-  auto key = GenerateKey(KeyType::kEcP256);
-  EXPECT_TRUE(key.ok()) << key.status();
-  CertificateSpec spec;
-  spec.common_name = name;
-  spec.server_auth = true;
-  spec.ips = {"127.0.0.1"};
-  auto cert = IssueCertificate(spec, key->get(), issuer.cert.get(), issuer.key.get());
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  id.key = std::move(*key);
-  id.cert = std::move(*cert);
-  id.cert_path = dir + "/" + name + ".pem";
-  id.key_path = dir + "/" + name + ".key";
-  WriteFile(id.cert_path, CertificateToPem(id.cert.get()));
-  WriteFile(id.key_path, PrivateKeyToPem(id.key.get()), 0600);
-  return id;
-}
-
 class WebSocketTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -161,7 +140,7 @@ TEST_F(WebSocketTest, EnforceModeEchoesBothWaysWithACertificate) {
 // origin CA, the relay running over both TLS connections.
 TEST_F(WebSocketTest, EchoesThroughAnHttpsOrigin) {
   Identity origin_ca = pki_->Ca("ws-origin-ca");
-  Identity server = ServerIdentity(*dir_, "ws-origin-server", origin_ca);
+  Identity server = pki_->Server("ws-origin-server", origin_ca, {}, {"127.0.0.1"});
   int port = FreePort();
   auto origin =
       Subprocess::Start({"/usr/bin/python3", CERTGATE_WS_ORIGIN_PY, "--port", std::to_string(port),
