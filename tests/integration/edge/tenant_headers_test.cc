@@ -155,6 +155,7 @@ TEST_F(TenantHeadersTest, AnotherTenantsZoneCannotForgeCertificateHeadersToAShar
   EXPECT_TRUE(
       absl::StrContains(r.body, Echoed("Host", absl::StrCat("b.beta.pizza:", env_->edge_port()))))
       << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, Echoed("X-Device-Id", "ceo"))) << r.body;
   EXPECT_FALSE(absl::StrContains(r.body, "X-Client-Cert-Status")) << r.body;
 }
 
@@ -258,6 +259,7 @@ TEST_F(TenantHeadersTest, TrustChangesReachOpenConnections) {
   // Revocation: the open connection's next request is refused, with no
   // chain walk (a revoked serial is a cheap check).
   double chains = env_->Metric("certgate_chain_verifications_total");
+  ASSERT_GE(chains, 2) << "the two handshakes' chain walks were not counted";
   v = env_->RevokeCertificate(a, "live.alpha.pizza", revoked);
   ASSERT_TRUE(env_->WaitForVersion(v));
   std::string response = Get(to_revoke.get(), "live.alpha.pizza");

@@ -250,6 +250,8 @@ TEST_F(WebSocketTest, UpgradedConnectionsCloseAfterTheirIdleTimeout) {
   // The client's own pings would keep it open: websockets pings every 20 s,
   // later than the edge's 1.5 s idle timeout.
   EXPECT_EQ(r.out, "echo ok\nclosed\n") << r.err;
+  // Closed by the idle timeout, not at once after the echo.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1500));
   EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -486,6 +487,10 @@ TEST_F(EdgeOperationsTest, AnotherUserCannotTakeTheSockets) {
   addr.sun_family = AF_UNIX;
   ASSERT_LT(path.size(), sizeof(addr.sun_path));
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // The socket is there to be refused, not missing.
+  struct stat info {};
+  ASSERT_EQ(stat(path.c_str(), &info), 0) << "no hand-over socket at " << path;
+  ASSERT_TRUE(S_ISSOCK(info.st_mode));
   // The child makes system calls only (this process has threads).
   pid_t child = fork();
   if (child == 0) {
@@ -493,7 +498,10 @@ TEST_F(EdgeOperationsTest, AnotherUserCannotTakeTheSockets) {
       _exit(2);
     }
     int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    _exit(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ? 1 : 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      _exit(1);
+    }
+    _exit(errno == EACCES || errno == EPERM ? 0 : 3);  // refused, not failed otherwise
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
