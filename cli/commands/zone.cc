@@ -9,6 +9,7 @@
 #include "cli/client/local_files.h"
 #include "cli/client/views.h"
 #include "cli/commands/commands.h"
+#include "common/status_macros.h"
 
 namespace certgate::cli {
 
@@ -32,7 +33,14 @@ absl::StatusOr<std::string> ReadOriginCa(const std::string& file) {
   if (file == kSystemTrustStore) {
     return std::string();
   }
-  return ReadLocalFile(file);
+  ASSIGN_OR_RETURN(std::string content, ReadLocalFile(file));
+  // An empty file would silently mean "the system trust store".
+  if (absl::StripAsciiWhitespace(content).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--origin-ca ", file, " is empty (use \"",
+                                                   kSystemTrustStore,
+                                                   "\" for the system trust store)"));
+  }
+  return content;
 }
 
 // RenderZoneChange: the zone as it now is, and the config version the change made.

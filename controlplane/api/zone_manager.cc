@@ -496,14 +496,15 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetServerCertificate(
 
 absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetOriginClientCertificate(
     const Caller& caller, const certgate::v1::SetOriginClientCertificateRequest& request) {
+  std::string key_pem;
   ASSIGN_OR_RETURN(
       certgate::v1::ServerCertificateInfo info,
-      ValidateOriginClientCertificate(request.chain_pem(), request.key_pem(), NowUnix()));
+      ValidateOriginClientCertificate(request.chain_pem(), request.key_pem(), NowUnix(), &key_pem));
   return ChangeSettings(caller, request.hostname(), "SetOriginClientCertificate",
                         [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
                           txn.SetDetail(absl::StrCat(zone.hostname, " ", info.subject()));
                           *zone.zone.mutable_origin_client_certificate() = info;
-                          zone.origin_client_key_pem = request.key_pem();
+                          zone.origin_client_key_pem = key_pem;
                           return absl::OkStatus();
                         });
 }
@@ -512,6 +513,13 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::ResetOriginClientCertific
     const Caller& caller, const std::string& hostname) {
   return ChangeSettings(caller, hostname, "ResetOriginClientCertificate",
                         [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          // The edge CA signs nothing for a name not yet proved.
+                          if (zone.state == ZoneState::kPending) {
+                            return absl::FailedPreconditionError(absl::StrCat(
+                                "zone ", zone.hostname,
+                                " is pending: the edge CA issues its origin client certificate "
+                                "once control of the name is proved"));
+                          }
                           txn.SetDetail(zone.hostname);
                           return IssueOriginClientCertificate(zone);
                         });

@@ -59,7 +59,8 @@ absl::StatusOr<std::string> ValidateOriginServerName(absl::string_view name) {
 }
 
 absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertificate(
-    absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix) {
+    absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix,
+    std::string* normalized_key_pem) {
   ASSIGN_OR_RETURN(ChainAndKey parsed,
                    ParseChainAndMatchingKey(chain_pem, key_pem, "origin client certificate"));
   X509* leaf = parsed.chain[0].get();
@@ -94,6 +95,9 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
       !SSL_CTX_check_private_key(ctx.get())) {
     return absl::InvalidArgumentError(
         absl::StrCat("origin client certificate cannot be used for TLS: ", SslError()));
+  }
+  if (normalized_key_pem != nullptr) {
+    *normalized_key_pem = PrivateKeyToPem(key.get());
   }
   return DescribeUploadedChain(parsed.chain);
 }

@@ -25,7 +25,10 @@ absl::StatusOr<std::string> ValidateOriginServerName(absl::string_view name);
 // key matches the leaf, BoringSSL accepts the pair for a TLS client, the leaf
 // is valid at `now_unix` and, when it has an extendedKeyUsage, allows
 // clientAuth. Returns its description (issued_by_edge_ca false).
+// `normalized_key_pem` (if not null) gets the key re-encoded, so that what is
+// stored and sent to every edge is the key alone, never text around it.
 absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertificate(
-    absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix);
+    absl::string_view chain_pem, absl::string_view key_pem, int64_t now_unix,
+    std::string* normalized_key_pem = nullptr);
 
 }  // namespace certgate::controlplane

@@ -192,6 +192,15 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   EXPECT_EQ(reset.exit_code, 0) << reset.err;
   ASSERT_TRUE(Get(owner_, "x.test", &zone).ok());
   EXPECT_TRUE(zone.server_certificate().chain_pem().empty());
+  // Nor an origin client certificate (the edge CA would vouch for x.test to
+  // origins): refused with one line, and none appears.
+  EXPECT_TRUE(zone.origin_client_certificate().chain_pem().empty());
+  CommandResult origin_reset = Cli(owner_, {"origin-cert", "reset", "x.test"});
+  EXPECT_EQ(origin_reset.exit_code, 1) << origin_reset.out;
+  EXPECT_TRUE(IsOneErrorLine(origin_reset.err)) << origin_reset.err;
+  EXPECT_TRUE(absl::StrContains(origin_reset.err, "pending")) << origin_reset.err;
+  ASSERT_TRUE(Get(owner_, "x.test", &zone).ok());
+  EXPECT_TRUE(zone.origin_client_certificate().chain_pem().empty());
   // The tenant may upload its own certificate meanwhile: the zone is then
   // complete, and only its state keeps it off the edges.
   ASSERT_EQ(cli_->Run({"pki", "init-ca", "--cn", "Owner CA", "--out", dir_ + "/ca"}).exit_code, 0);
@@ -243,6 +252,9 @@ TEST_F(HostnameVerificationTest, PendingZoneIsNotServedUntilItsTxtRecordHoldsThe
   EXPECT_EQ(zone.verified_by(), "dns");
   EXPECT_GT(zone.verified_unix(), 0);
   EXPECT_FALSE(zone.server_certificate().issued_by_edge_ca());
+  // Proved: now the edge CA issues its origin client certificate.
+  EXPECT_TRUE(zone.origin_client_certificate().issued_by_edge_ca());
+  EXPECT_FALSE(zone.origin_client_certificate().chain_pem().empty());
   ASSERT_TRUE(EdgeHolds());
   CommandResult served = Curl("x.test");
   EXPECT_EQ(served.out, "403") << served.err;

@@ -15,6 +15,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -335,6 +336,14 @@ TEST_F(HttpsOriginTest, OriginServerNameIsSniAndVerifiedName) {
   EXPECT_EQ(mismatch.status, 502) << mismatch.body;
   EXPECT_TRUE(absl::StrContains(mismatch.body, "Hostname mismatch")) << mismatch.body;
 
+  // An empty --origin-ca file is refused with one line, not read as "system".
+  WriteFile(*dir_ + "/empty-ca.pem", "\n");
+  CommandResult empty =
+      Cli(*acme_, {"zone", "set", "named.example", "--origin-ca", *dir_ + "/empty-ca.pem"});
+  EXPECT_NE(empty.exit_code, 0) << empty.out;
+  EXPECT_TRUE(absl::StrContains(empty.err, "is empty")) << empty.err;
+  EXPECT_EQ(std::count(empty.err.begin(), empty.err.end(), '\n'), 1) << empty.err;
+
   // Back to the URL's host (an IP the certificate lacks), and to the system
   // trust store (which does not know the origin CA): still refused.
   CommandResult reset = Cli(*acme_, {"zone", "set", "named.example", "--origin-server-name", "",
@@ -442,6 +451,24 @@ TEST_F(HttpsOriginTest, OriginCertSetRefusals) {
                                                       &resp);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(status.error_message(), "expired")) << status.error_message();
+
+  // A good key wrapped in 1 MB of text: what is stored (and pushed to every
+  // edge, outside the tenant's config-bytes quota) is the key alone.
+  req.set_chain_pem(leaf.cert_pem());
+  req.set_key_pem(std::string(1 << 20, 'x') + "\n" + PrivateKeyToPem(leaf.key.get()) +
+                  std::string(1 << 20, 'y'));
+  status = env_->tenant()->SetOriginClientCertificate(EdgeEnvironment::Context(*acme_).get(), req,
+                                                      &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  CommandResult stored = RunCommand(
+      {"sqlite3", env_->control()->db_path(),
+       "SELECT length(origin_client_key_pem) FROM zones WHERE hostname='refuse.example'"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  int64_t stored_bytes = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(stored.out), &stored_bytes))
+      << stored.out;
+  EXPECT_GT(stored_bytes, 100);
+  EXPECT_LT(stored_bytes, 1000);
 }
 
 // What one tenant sets for its origin never shows in another tenant's
@@ -536,6 +563,20 @@ TEST(OriginCertRotationTest, EdgeCaOriginCertsAreRenewedBeforeExpiry) {
       },
       absl::Seconds(20));
   ASSERT_TRUE(renewed) << control.log();
+  // Wait for one more renewal, so that a check cycle surely ran after the
+  // upload before the uploaded certificate is read back.
+  std::string renewed_once = current.zone().origin_client_certificate().chain_pem();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext context;
+        Authorize(&context, token);
+        v1::GetZoneRequest get;
+        get.set_hostname("*.wild.example");
+        return tenant->GetZone(&context, get, &current).ok() &&
+               current.zone().origin_client_certificate().chain_pem() != renewed_once;
+      },
+      absl::Seconds(20)))
+      << control.log();
   EXPECT_GT(current.config_version(), created.config_version());
   EXPECT_TRUE(current.zone().origin_client_certificate().issued_by_edge_ca());
   EXPECT_TRUE(absl::StrContains(control.log(), "renewed")) << control.log();
