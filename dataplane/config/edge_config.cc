@@ -83,6 +83,14 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   if (zone->origin.tls) {
     ASSIGN_OR_RETURN(zone->origin_tls, OriginTlsContext::Create(source, zone->origin.host));
   }
+  // '/' appears in no host name, so two zones never share a key; an https key
+  // also names the zone's origin TLS settings, so a connection made under old
+  // settings is not reused under new ones.
+  zone->origin_pool_key =
+      zone->origin_tls != nullptr
+          ? absl::StrCat(zone->id, "/https/", zone->origin_tls->serial(), "/", zone->origin.host,
+                         ":", zone->origin.port)
+          : absl::StrCat(zone->id, "/", zone->origin.host, ":", zone->origin.port);
   zone->error_content_type = source.error_response().content_type();
   zone->error_body = source.error_response().body();
   if (zone->error_content_type.empty() && zone->error_body.empty()) {

@@ -55,6 +55,10 @@ struct ZoneConfig {
   // https origins only: verification, SNI, client certificate and session
   // cache towards the origin, built once per zone version.
   std::shared_ptr<const OriginTlsContext> origin_tls;
+  // The key of this zone's pooled origin connections, made once here rather
+  // than per request. It always holds the zone id: no connection is shared
+  // between zones.
+  std::string origin_pool_key;
   // The zone as received, for the state file and deltas.
   v1::EdgeZone source;
 };

@@ -727,7 +727,8 @@ void ClientConnection::FinishExchange() {
 void ClientConnection::LogExchange() {
   ++exchanges_;
   // Decided before formatting: a sampled-out or disabled log costs nothing.
-  if (ctx_->access_log->ShouldLogRequest(status_code_, cert_status_ == "invalid")) {
+  if (ctx_->access_log->ShouldLogRequest(
+          status_code_, auth_ != nullptr && auth_->status == CertStatus::kInvalid)) {
     AccessLogEntry entry;
     entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
     entry.zone = zone_ != nullptr ? zone_->hostname : "";
@@ -815,7 +816,7 @@ void ClientConnection::StartProxy() {
           [this](absl::string_view data) { return OnResponseBody(data); },
           [this] { return OnResponseComplete(); },
       });
-  origin_key_ = OriginPoolKey(*zone_);
+  origin_key_ = zone_->origin_pool_key;
   origin_sent_ = absl::Now();
   origin_ = ctx_->origins->Take(origin_key_);
   if (origin_ != nullptr) {

@@ -13,7 +13,7 @@
 namespace certgate::edge {
 
 // OriginPool keeps a worker's idle keep-alive connections to origins, keyed
-// by zone and origin (OriginPoolKey). A connection opened for one zone is never
+// by zone and origin (ZoneConfig::origin_pool_key). A connection opened for one zone is never
 // reused for another, so an origin can tell zones apart by connection (and,
 // over TLS, by the client certificate each zone presents). One per worker thread, so it needs no
 // lock.

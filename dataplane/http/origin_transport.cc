@@ -166,13 +166,4 @@ bool OriginTransport::LooksOpen() {
   return err == SSL_ERROR_WANT_READ;
 }
 
-std::string OriginPoolKey(const ZoneConfig& zone) {
-  // '/' appears in no host name, so two zones can never share a key.
-  if (zone.origin_tls != nullptr) {
-    return absl::StrCat(zone.id, "/https/", zone.origin_tls->serial(), "/", zone.origin.host, ":",
-                        zone.origin.port);
-  }
-  return absl::StrCat(zone.id, "/", zone.origin.host, ":", zone.origin.port);
-}
-
 }  // namespace certgate::edge

@@ -73,10 +73,4 @@ class OriginTransport {
   std::string tls_error_;
 };
 
-// OriginPoolKey: the pool key of a zone's origin connections. It always
-// holds the zone id, so no connection is shared between zones; an https key
-// also holds the zone's origin TLS settings (client certificate, trust), so
-// a connection made under old settings is not reused under new ones.
-std::string OriginPoolKey(const ZoneConfig& zone);
-
 }  // namespace certgate::edge

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -35,7 +36,11 @@ X509_STORE* SystemStore() {
     X509_STORE* s = X509_STORE_new();
     if (s != nullptr &&
         !X509_STORE_load_locations(s, OriginTlsContext::kSystemTrustStore, nullptr)) {
-      ERR_clear_error();
+      // Said once, so that the 502s of every https origin point here.
+      std::fprintf(stderr,
+                   "certgate-edge: cannot load the system CA bundle %s: %s; https origins "
+                   "without an origin CA will fail verification\n",
+                   OriginTlsContext::kSystemTrustStore, SslError().c_str());
     }
     return s;
   }();
