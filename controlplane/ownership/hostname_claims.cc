@@ -43,6 +43,10 @@ std::string ChallengeRecordName(absl::string_view hostname) {
   return absl::StrCat("_certgate-challenge.", ChallengeDomain(hostname));
 }
 
+bool IsProved(absl::string_view verified_by) {
+  return verified_by == "dns" || verified_by == "admin";
+}
+
 ClaimConflict CheckClaim(absl::string_view candidate, absl::string_view other, bool other_proved) {
   if (candidate == other) {
     return ClaimConflict::kSameName;

@@ -48,6 +48,10 @@ enum class ClaimConflict {
   kWithinProvedZone,   // the claim is within the other's proved domain
 };
 
+// IsProved: a zone made active by `verified_by` proved control of its name
+// (a DNS TXT record or an admin's approval; not `off` or `upgrade`).
+bool IsProved(absl::string_view verified_by);
+
 // CheckClaim: whether another tenant's active zone `other` (proved: by DNS
 // or an admin) blocks a claim of `candidate`. Both are normalized hostnames.
 ClaimConflict CheckClaim(absl::string_view candidate, absl::string_view other, bool other_proved);

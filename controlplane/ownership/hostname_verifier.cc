@@ -59,7 +59,7 @@ absl::Status HostnameVerifier::CheckClaimAllowed(StoreTransaction& txn,
   for (const std::string& name : PossibleBlockers(hostname)) {
     ASSIGN_OR_RETURN(std::optional<ZoneRow> other, txn.FindZoneByHostname(name));
     if (other.has_value()) {
-      bool proved = other->verified_by == "dns" || other->verified_by == "admin";
+      bool proved = IsProved(other->verified_by);
       RETURN_IF_ERROR(check(other->hostname, other->tenant_id, proved));
     }
   }
@@ -251,7 +251,7 @@ absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id, const std
         row->verified_by = how;
         RETURN_IF_ERROR(txn.UpdateZone(*row));
         // The owner's proof wins: other tenants' claims it conflicts with go.
-        bool proved = how == "dns" || how == "admin";
+        bool proved = IsProved(how);
         ASSIGN_OR_RETURN(std::vector<ZoneRow> pending, txn.ListPendingZones());
         for (const ZoneRow& claim : pending) {
           if (claim.tenant_id != tenant_id &&
