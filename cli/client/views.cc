@@ -7,12 +7,13 @@
 #include "absl/strings/str_join.h"
 #include "cli/client/format.h"
 #include "cli/client/table.h"
+#include "common/zone_defaults.h"
 
 namespace certgate::cli {
 
 namespace {
 
-std::string OrDefault(const std::string& value, const char* fallback) {
+std::string OrDefault(const std::string& value, absl::string_view fallback) {
   return value.empty() ? std::string(fallback) : value;
 }
 
@@ -135,9 +136,9 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
                           ? "-"
                           : DescribeCertificate(zone.origin_client_certificate())},
       {"Error page", error_page},
-      {"Status header", OrDefault(names.status(), "X-Client-Cert-Status")},
-      {"SKI header", OrDefault(names.ski(), "X-Client-Cert-Ski")},
-      {"Error header", OrDefault(names.error(), "X-Client-Cert-Error")},
+      {"Status header", OrDefault(names.status(), ZoneDefaults::kStatusHeader)},
+      {"SKI header", OrDefault(names.ski(), ZoneDefaults::kSkiHeader)},
+      {"Error header", OrDefault(names.error(), ZoneDefaults::kErrorHeader)},
       {"Revocations", absl::StrCat(zone.revocations_size(), " (", zone.crls_size(), " CRLs)")},
   });
   if (zone.state() == certgate::v1::ZONE_STATE_PENDING) {
@@ -217,9 +218,9 @@ std::string RenderHeaderMappings(const certgate::v1::Zone& zone) {
 
 std::string RenderStatusHeaderNames(const certgate::v1::StatusHeaderNames& names) {
   return FormatFields({
-      {"Status", OrDefault(names.status(), "X-Client-Cert-Status")},
-      {"SKI", OrDefault(names.ski(), "X-Client-Cert-Ski")},
-      {"Error", OrDefault(names.error(), "X-Client-Cert-Error")},
+      {"Status", OrDefault(names.status(), ZoneDefaults::kStatusHeader)},
+      {"SKI", OrDefault(names.ski(), ZoneDefaults::kSkiHeader)},
+      {"Error", OrDefault(names.error(), ZoneDefaults::kErrorHeader)},
   });
 }
 

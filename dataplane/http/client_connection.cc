@@ -14,7 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
+#include "common/zone_defaults.h"
 #include "dataplane/config/edge_config.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
@@ -26,7 +28,6 @@
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
-#include "dataplane/tls/tls_server.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 
@@ -34,8 +35,6 @@ namespace certgate::edge {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
-constexpr char kDefaultErrorType[] = "application/json";
-constexpr char kDefaultErrorBody[] = "{\"error\":\"a valid client certificate is required\"}";
 
 timeval AsTimeval(absl::Duration d) { return absl::ToTimeval(d); }
 
@@ -561,8 +560,9 @@ bool ClientConnection::OnRequestHeaders() {
     bool custom = !zone_->error_body.empty();
     Respond(403,
             custom && !zone_->error_content_type.empty() ? zone_->error_content_type
-                                                         : kDefaultErrorType,
-            custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, decision.keep_alive);
+                                                         : ZoneDefaults::kErrorContentType,
+            custom ? absl::string_view(zone_->error_body) : ZoneDefaults::kErrorBody,
+            decision.keep_alive);
     return true;
   }
   if (decision.status != 0) {

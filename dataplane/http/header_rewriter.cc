@@ -14,8 +14,9 @@
 #include "openssl/x509.h"
 // (keep after openssl/x509.h)
 #include "common/field_selector.h"
+#include "common/zone_defaults.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 
 namespace certgate::edge {
 namespace {
@@ -31,8 +32,8 @@ const char* StatusToken(CertStatus status) {
   }
 }
 
-const char* OrDefault(const std::string& name, const char* fallback) {
-  return name.empty() ? fallback : name.c_str();
+std::string OrDefault(const std::string& name, absl::string_view fallback) {
+  return name.empty() ? std::string(fallback) : name;
 }
 
 void AppendHeaders(std::string* out, const HttpHeaders& headers) {
@@ -110,9 +111,9 @@ std::string ForwardedValue(absl::string_view client_ip, absl::string_view host) 
 
 CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth) {
   CertificateHeaders out;
-  std::string status_name = OrDefault(zone.status_header, "X-Client-Cert-Status");
-  std::string ski_name = OrDefault(zone.ski_header, "X-Client-Cert-Ski");
-  std::string error_name = OrDefault(zone.error_header, "X-Client-Cert-Error");
+  std::string status_name = OrDefault(zone.status_header, ZoneDefaults::kStatusHeader);
+  std::string ski_name = OrDefault(zone.ski_header, ZoneDefaults::kSkiHeader);
+  std::string error_name = OrDefault(zone.error_header, ZoneDefaults::kErrorHeader);
   for (const std::string* name : {&status_name, &ski_name, &error_name}) {
     out.reserved_folded.push_back(FoldHeaderName(*name));
   }

@@ -25,6 +25,7 @@
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
@@ -35,7 +36,6 @@
 #include "dataplane/server/handover_server.h"
 #include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
-#include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
 
 namespace {

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
+#include "common/zone_defaults.h"
 #include "dataplane/tls/session_binding.h"
-#include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/ec.h"
 #include "openssl/ec_key.h"
@@ -140,12 +140,11 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
         absl::StrCat("server certificate and key cannot be used for TLS: ", SslError()));
   }
 
-  if (zone.mode() == v1::MODE_OFF) {
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  } else {
-    // Requested, not required: a client without a certificate still gets
-    // the zone's 403 body in enforce mode.
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
+  // No verify settings here: SSL_set_SSL_CTX does not copy them, so
+  // TlsServer sets them on each SSL when it switches it to this context
+  // (requested, not required; none in mode off). This layer stays below the
+  // handshake code.
+  if (zone.mode() != v1::MODE_OFF) {
     if (zone.send_ca_names()) {
       bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
       if (!names) {
@@ -162,9 +161,8 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     }
   }
 
-  auto sid_ctx = SessionBinding::SessionIdContext(
-      zone.id(), zone.trust_version(),
-      zone.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : zone.mode());
+  auto sid_ctx = SessionBinding::SessionIdContext(zone.id(), zone.trust_version(),
+                                                  ZoneDefaults::EffectiveMode(zone.mode()));
   if (!SSL_CTX_set_session_id_context(ctx.get(), sid_ctx.data(), sid_ctx.size())) {
     return absl::InternalError(absl::StrCat("session id context: ", SslError()));
   }

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/cert_factory.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 

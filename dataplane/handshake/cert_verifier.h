@@ -4,7 +4,7 @@
 #include <string>
 
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
 #include "openssl/base.h"
 
