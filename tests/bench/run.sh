@@ -13,7 +13,8 @@
 #
 # Options: --build-dir DIR (default: build), --out-dir DIR (raw results; default:
 # BUILD/bench-results), --no-build, --no-docs, --keep (keep the work folder),
-# --duration S (seconds per row), --zones N (propagation), --edge-bin PATH (measure
+# --duration S (seconds per row), --zones N (propagation), --stream-mib N (body size
+# of the streaming-memory rows; default 1024, smoke 128), --edge-bin PATH (measure
 # another certgate-edge binary).
 #
 # Loopback only. Every process it starts is stopped on exit.
@@ -29,6 +30,7 @@ write_docs=1
 keep=0
 duration=""
 zones=""
+stream_mib_override=""
 edge_bin_override=""
 # What the report says produced it: the mode flags, never local paths.
 command_line="tests/bench/run.sh"
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=1 ;;
     --duration) duration=$2; command_line+=" --duration $2"; shift ;;
     --zones) zones=$2; command_line+=" --zones $2"; shift ;;
+    --stream-mib) stream_mib_override=$2; command_line+=" --stream-mib $2"; shift ;;
     --edge-bin) edge_bin_override=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -66,6 +69,8 @@ case "$mode" in
     row_s=${duration:-5}; sweep_s=3; flood_s=6; conc_list="1 4 16 64"; idle_conns=1000
     zones=${zones:-100000}; edges=100; changes=30; probe_at=1000; stream_mib=1024 ;;
 esac
+[ -n "$stream_mib_override" ] && stream_mib=$stream_mib_override
+[[ "$stream_mib" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --stream-mib: want a whole number of MiB, got \"$stream_mib\"" >&2; exit 2; }
 row_conc=16
 bin="$build_dir/bin"
 [ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
