@@ -82,7 +82,9 @@ class Http2Session {
 
   // Receive processes bytes read from the peer. An error means the
   // connection is over (the peer broke the protocol or a limit): write what
-  // TakeOutput still has (a GOAWAY), then close.
+  // TakeOutput still has (a GOAWAY), then close. OK does not mean it goes
+  // on: nghttp2 answers most protocol errors with a GOAWAY of its own, after
+  // which done() is true once the output is written.
   absl::Status Receive(absl::string_view bytes);
   // TakeOutput: the bytes to write to the peer next ("" when none).
   std::string TakeOutput();

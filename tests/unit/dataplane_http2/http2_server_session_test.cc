@@ -14,13 +14,15 @@ namespace certgate::edge {
 namespace {
 
 using testing::ClientPeer;
-using testing::ClientStart;
-using testing::FrameBytes;
 using testing::GoAwayCode;
+using testing::HpackBomb;
 using testing::HpackEncode;
 using testing::HpackInt;
+using testing::HpackRequest;
+using testing::Http2ClientStart;
+using testing::Http2Frame;
 using testing::Pump;
-using testing::RequestBlock;
+using testing::RapidResets;
 using testing::RstCodes;
 using testing::ServerOptions;
 using testing::ServerPeer;
@@ -135,10 +137,10 @@ TEST(Http2ServerSessionTest, HostThatDiffersFromAuthorityIs400) {
                                    {":authority", "auth.pizza"},
                                    {":path", "/"},
                                    {"host", "bank.example"}});
-  ASSERT_TRUE(
-      server.session
-          ->Receive(ClientStart() + FrameBytes(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block))
-          .ok());
+  ASSERT_TRUE(server.session
+                  ->Receive(Http2ClientStart() +
+                            Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block))
+                  .ok());
   EXPECT_TRUE(server.requests.empty());
   EXPECT_EQ(server.session->local_answers(), 1u);
 }
@@ -171,28 +173,23 @@ TEST(Http2ServerSessionTest, HpackBombEndsTheConnection) {
   ServerPeer server(ServerOptions());
   // One 4000-byte field added to the dynamic table, then indexed (1 byte
   // each) 200 times: 400 bytes that decode to 800 KB.
-  std::string block = RequestBlock("auth.pizza");
-  block += '\x40';  // literal with incremental indexing, new name
-  block += HpackInt(0, 7, 5) + "x-pad";
-  block += HpackInt(0, 7, 4000) + std::string(4000, 'p');
-  for (int i = 0; i < 200; ++i) {
-    block += '\xbe';  // indexed: the newest dynamic entry (62)
-  }
+  std::string block = HpackBomb("auth.pizza", 4000, 200);
   absl::Status s = server.session->Receive(
-      ClientStart() + FrameBytes(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block));
+      Http2ClientStart() + Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block));
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
   EXPECT_NE(s.message().find("HPACK bomb"), std::string::npos) << s;
   EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
   EXPECT_TRUE(server.requests.empty());
-  EXPECT_FALSE(server.session->Receive(ClientStart()).ok()) << "input after the GOAWAY is read";
+  EXPECT_FALSE(server.session->Receive(Http2ClientStart()).ok())
+      << "input after the GOAWAY is read";
 }
 
 TEST(Http2ServerSessionTest, HpackTableLargerThanAdvertisedIsCompressionError) {
   ServerPeer server(ServerOptions());
   // A dynamic table size update to 1 MB (the edge advertised 4096).
-  std::string block = HpackInt(0x20, 5, 1 << 20) + RequestBlock("auth.pizza");
-  (void)server.session->Receive(ClientStart() +
-                                FrameBytes(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block));
+  std::string block = HpackInt(0x20, 5, 1 << 20) + HpackRequest("auth.pizza");
+  (void)server.session->Receive(Http2ClientStart() +
+                                Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 1, block));
   EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_COMPRESSION_ERROR);
   EXPECT_TRUE(server.requests.empty());
 }
@@ -200,12 +197,12 @@ TEST(Http2ServerSessionTest, HpackTableLargerThanAdvertisedIsCompressionError) {
 TEST(Http2ServerSessionTest, ContinuationFloodEndsTheConnection) {
   ServerPeer server(ServerOptions());
   // HEADERS without END_HEADERS, then one-byte CONTINUATION fragments.
-  std::string block = RequestBlock("auth.pizza");
+  std::string block = HpackRequest("auth.pizza");
   block += HpackEncode({{"x-a", std::string(100, 'a')}});
   std::string bytes =
-      ClientStart() + FrameBytes(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, 1));
+      Http2ClientStart() + Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, 1));
   for (size_t i = 1; i < block.size(); ++i) {
-    bytes += FrameBytes(NGHTTP2_CONTINUATION, i + 1 == block.size() ? kEndHeaders : 0, 1,
+    bytes += Http2Frame(NGHTTP2_CONTINUATION, i + 1 == block.size() ? kEndHeaders : 0, 1,
                         block.substr(i, 1));
   }
   absl::Status s = server.session->Receive(bytes);
@@ -217,36 +214,24 @@ TEST(Http2ServerSessionTest, ContinuationFloodEndsTheConnection) {
 
 TEST(Http2ServerSessionTest, ContinuationsUnderTheLimitPass) {
   ServerPeer server(ServerOptions());
-  std::string block = RequestBlock("auth.pizza");
+  std::string block = HpackRequest("auth.pizza");
   // HEADERS plus 8 CONTINUATION frames (the default limit).
   size_t piece = block.size() / 9 + 1;
   std::string bytes =
-      ClientStart() + FrameBytes(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, piece));
+      Http2ClientStart() + Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, piece));
   for (size_t at = piece; at < block.size(); at += piece) {
-    bytes += FrameBytes(NGHTTP2_CONTINUATION, at + piece >= block.size() ? kEndHeaders : 0, 1,
+    bytes += Http2Frame(NGHTTP2_CONTINUATION, at + piece >= block.size() ? kEndHeaders : 0, 1,
                         block.substr(at, piece));
   }
   ASSERT_TRUE(server.session->Receive(bytes).ok());
   EXPECT_EQ(server.requests.size(), 1u);
 }
 
-// RapidResets opens and cancels `n` streams, the CVE-2023-44487 pattern.
-std::string RapidResets(int first_stream, int n) {
-  std::string bytes;
-  std::string cancel("\0\0\0\x08", 4);
-  for (int i = 0; i < n; ++i) {
-    int32_t id = first_stream + 2 * i;
-    bytes += FrameBytes(NGHTTP2_HEADERS, kEndHeaders | kEndStream, id, RequestBlock("auth.pizza"));
-    bytes += FrameBytes(NGHTTP2_RST_STREAM, 0, id, cancel);
-  }
-  return bytes;
-}
-
 TEST(Http2ServerSessionTest, RapidResetIsEnhanceYourCalm) {
   ServerPeer server(ServerOptions());  // the default: 200 per 10 s
-  ASSERT_TRUE(server.session->Receive(ClientStart() + RapidResets(1, 200)).ok());
+  ASSERT_TRUE(server.session->Receive(Http2ClientStart() + RapidResets(1, 200, "auth.pizza")).ok());
   EXPECT_FALSE(GoAwayCode(server.session->TakeOutput()).has_value());
-  absl::Status s = server.session->Receive(RapidResets(401, 1));
+  absl::Status s = server.session->Receive(RapidResets(401, 1, "auth.pizza"));
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
   EXPECT_NE(s.message().find("rapid reset"), std::string::npos) << s;
   EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
@@ -258,11 +243,11 @@ TEST(Http2ServerSessionTest, ResetsSpreadOverWindowsPass) {
   options.max_client_resets = 20;
   options.clock = [&now] { return now; };
   ServerPeer server(options);
-  ASSERT_TRUE(server.session->Receive(ClientStart() + RapidResets(1, 20)).ok());
+  ASSERT_TRUE(server.session->Receive(Http2ClientStart() + RapidResets(1, 20, "auth.pizza")).ok());
   now += absl::Seconds(11);
-  ASSERT_TRUE(server.session->Receive(RapidResets(41, 20)).ok());
+  ASSERT_TRUE(server.session->Receive(RapidResets(41, 20, "auth.pizza")).ok());
   EXPECT_FALSE(GoAwayCode(server.session->TakeOutput()).has_value());
-  EXPECT_FALSE(server.session->Receive(RapidResets(81, 1)).ok());
+  EXPECT_FALSE(server.session->Receive(RapidResets(81, 1, "auth.pizza")).ok());
 }
 
 TEST(Http2ServerSessionTest, StreamsBeyondTheLimitAreRefused) {
@@ -294,20 +279,21 @@ TEST(Http2ServerSessionTest, InboundBodyIsBoundedByTheWindows) {
   server.consume = false;  // the origin is not reading
   // The window applies once the client acknowledged the server's SETTINGS
   // (65535 before: bounded too).
-  ASSERT_TRUE(server.session
-                  ->Receive(absl::StrCat(testing::kPreface, FrameBytes(NGHTTP2_SETTINGS, 0, 0, "")))
-                  .ok());
+  ASSERT_TRUE(
+      server.session
+          ->Receive(absl::StrCat(testing::kHttp2Preface, Http2Frame(NGHTTP2_SETTINGS, 0, 0, "")))
+          .ok());
   server.session->TakeOutput();
-  std::string start = FrameBytes(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, "") +
-                      FrameBytes(NGHTTP2_HEADERS, kEndHeaders, 1,
+  std::string start = Http2Frame(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, "") +
+                      Http2Frame(NGHTTP2_HEADERS, kEndHeaders, 1,
                                  HpackEncode({{":method", "POST"},
                                               {":scheme", "https"},
                                               {":authority", "auth.pizza"},
                                               {":path", "/"}}));
   ASSERT_TRUE(server.session->Receive(start).ok());
   std::string chunk(16384, 'x');
-  (void)server.session->Receive(FrameBytes(NGHTTP2_DATA, 0, 1, chunk));
-  (void)server.session->Receive(FrameBytes(NGHTTP2_DATA, 0, 1, "one byte too many"));
+  (void)server.session->Receive(Http2Frame(NGHTTP2_DATA, 0, 1, chunk));
+  (void)server.session->Receive(Http2Frame(NGHTTP2_DATA, 0, 1, "one byte too many"));
   std::string out = server.session->TakeOutput();
   EXPECT_EQ(server.streams[1].data.size(), 16384u) << "bytes beyond the window were accepted";
   std::optional<uint32_t> goaway = GoAwayCode(out);
@@ -315,6 +301,58 @@ TEST(Http2ServerSessionTest, InboundBodyIsBoundedByTheWindows) {
   EXPECT_TRUE((goaway.has_value() && *goaway == NGHTTP2_FLOW_CONTROL_ERROR) ||
               (resets.count(1) > 0 && resets[1] == NGHTTP2_FLOW_CONTROL_ERROR))
       << "no FLOW_CONTROL_ERROR";
+}
+
+TEST(Http2ServerSessionTest, ConnectionWindowOverrunIsFlowControlError) {
+  Http2ServerOptions options = ServerOptions();
+  options.limits.stream_window = 65535;
+  options.limits.connection_window = 65535;
+  ServerPeer server(options);
+  server.consume = false;
+  std::string post = HpackEncode(
+      {{":method", "POST"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "/"}});
+  std::string bytes = Http2ClientStart();
+  // Four streams of 16384 bytes each fill the connection window; a fifth
+  // frame overruns it.
+  for (int32_t id = 1; id <= 9; id += 2) {
+    bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders, id, post);
+    bytes += Http2Frame(NGHTTP2_DATA, 0, id, std::string(id == 9 ? 100 : 16383, 'x'));
+  }
+  (void)server.session->Receive(bytes);
+  EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_FLOW_CONTROL_ERROR);
+  EXPECT_EQ(server.session->goaway_sent(), NGHTTP2_FLOW_CONTROL_ERROR);
+  EXPECT_TRUE(server.session->done()) << "the connection is to be closed";
+  EXPECT_LE(server.session->inbound_unconsumed(), 65535u);
+}
+
+TEST(Http2ServerSessionTest, MalformedFieldsNeverReachTheApplication) {
+  ServerPeer server(ServerOptions());
+  struct Case {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> extra;
+  } cases[] = {
+      {"CR LF in a value", {{"x-a", "1\r\nx-injected: 1"}}},
+      {"NUL in a value", {{"x-a", std::string("1\0z", 3)}}},
+      {"uppercase name", {{"X-Upper", "1"}}},
+      {"connection-specific field", {{"connection", "close"}}},
+      {"transfer-encoding", {{"transfer-encoding", "chunked"}}},
+      {"pseudo-header after a field", {{"x-a", "1"}, {":method", "POST"}}},
+  };
+  std::string bytes = Http2ClientStart();
+  int32_t id = 1;
+  for (const Case& c : cases) {
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {":method", "GET"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "/"}};
+    fields.insert(fields.end(), c.extra.begin(), c.extra.end());
+    bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, id, HpackEncode(fields));
+    id += 2;
+  }
+  ASSERT_TRUE(server.session->Receive(bytes).ok());
+  EXPECT_TRUE(server.requests.empty()) << server.requests[0].fields[0].name;
+  std::map<int32_t, uint32_t> resets = RstCodes(server.session->TakeOutput());
+  for (int32_t i = 1; i < id; i += 2) {
+    EXPECT_EQ(resets[i], static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << cases[(i - 1) / 2].name;
+  }
 }
 
 TEST(Http2ServerSessionTest, LargeBodyFlowsAsItIsConsumed) {
@@ -375,9 +413,9 @@ TEST(Http2ServerSessionTest, PingFloodWithoutReadingEndsTheSession) {
   Http2ServerOptions options = ServerOptions();
   options.max_control_frames = 1000000;  // only the unsent-ACK limit
   ServerPeer server(options);
-  std::string bytes = ClientStart();
+  std::string bytes = Http2ClientStart();
   for (int i = 0; i < 1100; ++i) {
-    bytes += FrameBytes(NGHTTP2_PING, 0, 0, std::string(8, 'p'));
+    bytes += Http2Frame(NGHTTP2_PING, 0, 0, std::string(8, 'p'));
   }
   absl::Status s = server.session->Receive(bytes);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
@@ -386,14 +424,14 @@ TEST(Http2ServerSessionTest, PingFloodWithoutReadingEndsTheSession) {
 
 TEST(Http2ServerSessionTest, PingFloodWhileReadingIsEnhanceYourCalm) {
   ServerPeer server(ServerOptions());  // the default: 1000 per 10 s
-  ASSERT_TRUE(server.session->Receive(ClientStart()).ok());
+  ASSERT_TRUE(server.session->Receive(Http2ClientStart()).ok());
   server.session->TakeOutput();
   absl::Status last;
   int sent = 0;
   for (; sent < 2000 && last.ok(); sent += 10) {
     std::string bytes;
     for (int i = 0; i < 10; ++i) {
-      bytes += FrameBytes(NGHTTP2_PING, 0, 0, std::string(8, 'p'));
+      bytes += Http2Frame(NGHTTP2_PING, 0, 0, std::string(8, 'p'));
     }
     last = server.session->Receive(bytes);
     std::string out = server.session->TakeOutput();
@@ -413,7 +451,7 @@ TEST(Http2ServerSessionTest, SettingsWithTooManyEntriesIsEnhanceYourCalm) {
     entries += std::string("\x00\x03\x00\x00\x00\x64", 6);  // MAX_CONCURRENT_STREAMS 100
   }
   (void)server.session->Receive(
-      absl::StrCat(testing::kPreface, FrameBytes(NGHTTP2_SETTINGS, 0, 0, entries)));
+      absl::StrCat(testing::kHttp2Preface, Http2Frame(NGHTTP2_SETTINGS, 0, 0, entries)));
   EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
 }
 

@@ -2,26 +2,9 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace certgate::edge::testing {
-
-std::string FrameBytes(uint8_t type, uint8_t flags, int32_t stream_id, absl::string_view payload) {
-  std::string out;
-  size_t len = payload.size();
-  out.push_back(static_cast<char>((len >> 16) & 0xff));
-  out.push_back(static_cast<char>((len >> 8) & 0xff));
-  out.push_back(static_cast<char>(len & 0xff));
-  out.push_back(static_cast<char>(type));
-  out.push_back(static_cast<char>(flags));
-  uint32_t id = static_cast<uint32_t>(stream_id) & 0x7fffffff;
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((id >> shift) & 0xff));
-  }
-  out.append(payload.data(), payload.size());
-  return out;
-}
 
 std::vector<Frame> ParseFrames(absl::string_view bytes) {
   std::vector<Frame> out;
@@ -73,53 +56,6 @@ std::map<int32_t, uint32_t> RstCodes(absl::string_view bytes) {
     }
   }
   return out;
-}
-
-std::string HpackEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  nghttp2_hd_deflater* deflater = nullptr;
-  EXPECT_EQ(nghttp2_hd_deflate_new(&deflater, 4096), 0);
-  std::vector<nghttp2_nv> nv;
-  for (const auto& [name, value] : fields) {
-    nv.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
-                  const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())), name.size(),
-                  value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  std::string out(nghttp2_hd_deflate_bound(deflater, nv.data(), nv.size()), '\0');
-  ssize_t n = nghttp2_hd_deflate_hd(deflater, reinterpret_cast<uint8_t*>(out.data()), out.size(),
-                                    nv.data(), nv.size());
-  nghttp2_hd_deflate_del(deflater);
-  EXPECT_GE(n, 0);
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
-
-std::string HpackInt(uint8_t first, int prefix_bits, uint64_t value) {
-  std::string out;
-  uint64_t max = (uint64_t{1} << prefix_bits) - 1;
-  if (value < max) {
-    out.push_back(static_cast<char>(first | value));
-    return out;
-  }
-  out.push_back(static_cast<char>(first | max));
-  value -= max;
-  while (value >= 128) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-  return out;
-}
-
-std::string RequestBlock(absl::string_view authority, absl::string_view path) {
-  return HpackEncode({{":method", "GET"},
-                      {":scheme", "https"},
-                      {":authority", std::string(authority)},
-                      {":path", std::string(path)}});
-}
-
-std::string ClientStart() {
-  return absl::StrCat(kPreface, FrameBytes(NGHTTP2_SETTINGS, 0, 0, ""),
-                      FrameBytes(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, ""));
 }
 
 Http2ServerOptions ServerOptions() {

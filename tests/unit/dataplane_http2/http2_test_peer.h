@@ -10,11 +10,18 @@
 #include "absl/strings/string_view.h"
 #include "dataplane/http2/http2_client_session.h"
 #include "dataplane/http2/http2_server_session.h"
+#include "tests/support/http2_frames.h"
 
 namespace certgate::edge::testing {
 
-// The client connection preface (RFC 9113 3.4).
-inline constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+using ::certgate::testing::HpackBomb;
+using ::certgate::testing::HpackEncode;
+using ::certgate::testing::HpackInt;
+using ::certgate::testing::HpackRequest;
+using ::certgate::testing::Http2ClientStart;
+using ::certgate::testing::Http2Frame;
+using ::certgate::testing::kHttp2Preface;
+using ::certgate::testing::RapidResets;
 
 struct Frame {
   uint8_t type = 0;
@@ -23,8 +30,6 @@ struct Frame {
   std::string payload;
 };
 
-// FrameBytes builds one raw frame, for inputs nghttp2 would never send.
-std::string FrameBytes(uint8_t type, uint8_t flags, int32_t stream_id, absl::string_view payload);
 // ParseFrames splits a byte stream written by a session into its frames
 // (the server's output has no preface).
 std::vector<Frame> ParseFrames(absl::string_view bytes);
@@ -32,16 +37,6 @@ std::vector<Frame> ParseFrames(absl::string_view bytes);
 std::optional<uint32_t> GoAwayCode(absl::string_view bytes);
 // RstCodes: stream id -> RST_STREAM error code, among `bytes`' frames.
 std::map<int32_t, uint32_t> RstCodes(absl::string_view bytes);
-
-// HpackEncode: a header block encoded by nghttp2's own HPACK deflater.
-std::string HpackEncode(const std::vector<std::pair<std::string, std::string>>& fields);
-// HpackInt: an HPACK integer with an N-bit prefix, `first` holding the
-// pattern bits of the first byte (RFC 7541 5.1).
-std::string HpackInt(uint8_t first, int prefix_bits, uint64_t value);
-// RequestBlock: HPACK of a GET for `authority` (stream-independent).
-std::string RequestBlock(absl::string_view authority, absl::string_view path = "/");
-// ClientStart: preface, an empty SETTINGS and an ACK of the server's.
-std::string ClientStart();
 
 // Recorded is what a session reported, per stream.
 struct StreamLog {
