@@ -45,7 +45,11 @@ nghttp2_option* Http2Session::NewOption() const {
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_outbound_ack(opt, limits_.max_outbound_ack);
   nghttp2_option_set_max_settings(opt, limits_.max_settings_entries);
-  nghttp2_option_set_max_continuations(opt, limits_.max_continuations);
+  // CONTINUATION frames are counted in OnBeginFrameCb: nghttp2's own count
+  // (Debian's 1.52 backport) also counts a frame header split across two
+  // reads, so a legitimate client whose header straddles TLS records could
+  // be refused. It stays as a far backstop.
+  nghttp2_option_set_max_continuations(opt, 16 * (size_t{limits_.max_continuations} + 1));
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, limits_.hpack_table_bytes);
   // Closed streams are not kept for the RFC 7540 priority tree.
   nghttp2_option_set_no_closed_streams(opt, 1);
@@ -243,6 +247,12 @@ int Http2Session::OnBeginFrameCb(nghttp2_session*, const nghttp2_frame_hd* hd, v
     // its HEADERS directly): one block in progress at a time.
     self->block_ = HeaderBlock();
     self->block_.stream_id = hd->stream_id;
+  } else if (hd->type == NGHTTP2_CONTINUATION &&
+             ++self->block_.continuations > self->limits_.max_continuations) {
+    self->Hostile(NGHTTP2_ENHANCE_YOUR_CALM,
+                  absl::StrCat("more than ", self->limits_.max_continuations,
+                               " CONTINUATION frames after one HEADERS (CONTINUATION flood)"));
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
   return 0;
 }

@@ -126,6 +126,7 @@ class Http2Session {
     HttpHeaders fields;
     size_t bytes = 0;
     uint32_t count = 0;
+    uint32_t continuations = 0;
     bool too_large = false;  // beyond max_header_list_bytes or max_headers
   };
   struct Stream {

@@ -227,6 +227,46 @@ TEST(Http2ServerSessionTest, ContinuationsUnderTheLimitPass) {
   EXPECT_EQ(server.requests.size(), 1u);
 }
 
+// A CONTINUATION frame header split across reads (TLS records) is still one
+// frame: the count must not grow with the number of reads.
+TEST(Http2ServerSessionTest, ContinuationsArrivingByteByBytePass) {
+  ServerPeer server(ServerOptions());
+  std::string block = HpackRequest("auth.pizza", "/split");
+  size_t piece = block.size() / 9 + 1;
+  std::string bytes =
+      Http2ClientStart() + Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, piece));
+  for (size_t at = piece; at < block.size(); at += piece) {
+    bytes += Http2Frame(NGHTTP2_CONTINUATION, at + piece >= block.size() ? kEndHeaders : 0, 1,
+                        block.substr(at, piece));
+  }
+  for (char c : bytes) {
+    ASSERT_TRUE(server.session->Receive(std::string(1, c)).ok());
+  }
+  ASSERT_EQ(server.requests.size(), 1u);
+  EXPECT_EQ(server.requests[0].path, "/split");
+}
+
+TEST(Http2ServerSessionTest, ContinuationFloodByteByByteEndsTheConnection) {
+  ServerPeer server(ServerOptions());
+  std::string block = HpackRequest("auth.pizza") + HpackEncode({{"x-a", std::string(40, 'a')}});
+  std::string bytes =
+      Http2ClientStart() + Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, 1));
+  for (size_t i = 1; i < block.size(); ++i) {
+    bytes += Http2Frame(NGHTTP2_CONTINUATION, i + 1 == block.size() ? kEndHeaders : 0, 1,
+                        block.substr(i, 1));
+  }
+  absl::Status last;
+  size_t fed = 0;
+  for (; fed < bytes.size() && last.ok(); ++fed) {
+    last = server.session->Receive(std::string(1, bytes[fed]));
+  }
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  // Refused at the ninth CONTINUATION's header, long before the block ends.
+  EXPECT_LT(fed, bytes.size() / 2);
+  EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
+  EXPECT_TRUE(server.requests.empty());
+}
+
 TEST(Http2ServerSessionTest, RapidResetIsEnhanceYourCalm) {
   ServerPeer server(ServerOptions());  // the default: 200 per 10 s
   ASSERT_TRUE(server.session->Receive(Http2ClientStart() + RapidResets(1, 200, "auth.pizza")).ok());
