@@ -208,6 +208,12 @@ void Http2Session::GoAway(uint32_t error_code, absl::string_view reason) {
   nghttp2_session_terminate_session(session_, error_code);
 }
 
+void Http2Session::Drain() {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+}
+
 void Http2Session::Hostile(uint32_t error_code, std::string reason) {
   if (closing_) {
     return;

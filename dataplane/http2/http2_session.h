@@ -101,8 +101,13 @@ class Http2Session {
   // body; the peer may send that much more. Once a stream is closed, what
   // it left unconsumed is given back by the session itself.
   void Consume(int32_t stream_id, size_t bytes);
-  // GoAway ends the session with GOAWAY `error_code` once output is written.
+  // GoAway ends the session with GOAWAY `error_code` once output is
+  // written; open streams end with it.
   void GoAway(uint32_t error_code, absl::string_view reason);
+  // Drain says GOAWAY NO_ERROR but lets the streams already open finish:
+  // the peer opens no new one, and done() turns true when the last closes
+  // (the edge draining for a restart or a hand-over).
+  void Drain();
 
   size_t OutboundBuffered(int32_t stream_id) const;
   size_t outbound_buffered() const { return outbound_total_; }

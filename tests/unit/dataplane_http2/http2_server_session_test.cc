@@ -495,6 +495,25 @@ TEST(Http2ServerSessionTest, SettingsWithTooManyEntriesIsEnhanceYourCalm) {
   EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
+TEST(Http2ServerSessionTest, DrainLetsOpenStreamsFinish) {
+  ServerPeer server(ServerOptions());
+  ClientPeer client;
+  int32_t id = *client.session->SubmitRequest(Get("auth.pizza", "/slow"), true);
+  Pump(client, server);
+  ASSERT_TRUE(server.session->SubmitResponse(id, 200, {}, false).ok());
+  server.session->Drain();
+  Pump(client, server);
+  EXPECT_EQ(client.goaway_code, static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_FALSE(client.session->CanSubmit());
+  EXPECT_FALSE(server.session->done()) << "a stream is still open";
+  ASSERT_TRUE(server.session->SendData(id, "late but whole").ok());
+  ASSERT_TRUE(server.session->Finish(id).ok());
+  Pump(client, server);
+  EXPECT_EQ(client.streams[id].data, "late but whole");
+  EXPECT_TRUE(client.streams[id].ended);
+  EXPECT_TRUE(server.session->done());
+}
+
 TEST(Http2ServerSessionTest, NotHttp2IsRefused) {
   ServerPeer server(ServerOptions());
   absl::Status s = server.session->Receive("GET / HTTP/1.1\r\nHost: auth.pizza\r\n\r\n");
