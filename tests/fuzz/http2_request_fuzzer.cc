@@ -153,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         zone, certgate::edge::CertStatus::kValid, head.path, h1, true);
     FUZZ_CHECK(decision.status != 421 || head.path.find("://") != std::string::npos,
                "DecideRequest found another zone's host on a reported stream");
-    streams[head.stream_id] = StreamState{head.end_stream && false, 0};
+    streams[head.stream_id] = StreamState{};
     ++open;
     FUZZ_CHECK(open <= options.max_concurrent_streams, "%zu streams open at once", open);
     if (answer_inline) {
