@@ -484,6 +484,26 @@ TEST(Http2ServerSessionTest, PingFloodWhileReadingIsEnhanceYourCalm) {
   EXPECT_EQ(sent, 1000);
 }
 
+TEST(Http2ServerSessionTest, SettingsFloodWhileReadingIsEnhanceYourCalm) {
+  Http2ServerOptions options = ServerOptions();
+  options.max_control_frames = 50;
+  ServerPeer server(options);
+  ASSERT_TRUE(server.session->Receive(Http2ClientStart()).ok());  // SETTINGS no. 1
+  server.session->TakeOutput();
+  int sent = 0;
+  absl::Status last;
+  while (last.ok() && sent < 1000) {
+    last = server.session->Receive(Http2Frame(NGHTTP2_SETTINGS, 0, 0, ""));
+    ++sent;
+    std::string out = server.session->TakeOutput();
+    if (!last.ok()) {
+      EXPECT_EQ(GoAwayCode(out), NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  EXPECT_EQ(sent, 50) << "the 51st SETTINGS frame crosses the limit";
+}
+
 TEST(Http2ServerSessionTest, SettingsWithTooManyEntriesIsEnhanceYourCalm) {
   ServerPeer server(ServerOptions());
   std::string entries;
