@@ -138,7 +138,10 @@ int main(int argc, char** argv) {
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000,
       upgraded_idle_timeout_ms = 300000;
-  app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
+  app.add_option("--control", control,
+                 "Control plane address, HOST:PORT; several replicas as A,B,C (or a name that "
+                 "resolves to several addresses): a broken stream moves to the next")
+      ->required();
   app.add_option("--token-file", token_file, "File holding the edge token")->required();
   app.add_option("--node-id", node_id, "This edge's name in the fleet (unique)")->required();
   app.add_option("--listen", listen, "HOST:PORT to serve TLS on (repeatable)")->required();
