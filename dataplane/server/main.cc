@@ -22,6 +22,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/control_endpoints.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
@@ -257,9 +259,15 @@ int main(int argc, char** argv) {
   if (!ReadToken(token_file, &token, &error)) {
     return Fail(error);
   }
-  auto control_address = ParseHostPort(control);
-  if (!control_address.ok()) {
-    return Fail(std::string(control_address.status().message()));
+  // --control A,B,C: each entry a HOST:PORT, none twice.
+  for (absl::string_view entry : absl::StrSplit(control, ',')) {
+    auto control_address = ParseHostPort(absl::StripAsciiWhitespace(entry));
+    if (!control_address.ok()) {
+      return Fail(std::string(control_address.status().message()));
+    }
+  }
+  if (auto endpoints = certgate::ControlEndpoints::Parse(control); !endpoints.ok()) {
+    return Fail(std::string(endpoints.status().message()));
   }
   std::vector<HostPort> listen_addresses;
   for (const std::string& text : listen) {
