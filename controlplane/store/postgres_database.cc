@@ -32,7 +32,18 @@ std::string ErrorText(PGconn* conn) { return OneLine(PQerrorMessage(conn)); }
 }  // namespace
 
 absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Defaults the URL may override (it comes last): a server that vanishes
+  // without a reset (a dead host, a partition) fails calls within seconds
+  // instead of hanging them on the kernel's two-hour keepalive.
+  const char* keywords[] = {"connect_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "tcp_user_timeout",
+                            "dbname",
+                            nullptr};
+  const char* values[] = {"5", "5", "2", "3", "10000", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::UnavailableError("cannot connect to PostgreSQL: out of memory");
   }
