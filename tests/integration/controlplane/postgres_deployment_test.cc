@@ -1,6 +1,8 @@
 // certgate-control on PostgreSQL from an operator's side: --db-file, what
 // bad database flags say, `certgate-control migrate` from SQLite, and one
 // tenant's credentials revoked through one replica refused by the other.
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -198,6 +200,18 @@ TEST_F(PostgresDeploymentTest, ARevocationThroughOneReplicaBindsTheOther) {
   v1::ListZonesResponse zones;
   status = b.Tenant()->ListZones(&context, list, &zones);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+
+  // The CLI given both replicas keeps working with A gone.
+  std::string servers = absl::StrCat(a.address(), ",", b.address());
+  a.Stop(SIGKILL);
+  CommandResult listed = RunCommand({BinPath("certgate"), "admin", "tenant", "list", "--server",
+                                     servers, "--insecure", "--token", b.admin_token()});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(absl::StrContains(listed.out, "attacker")) << listed.out;
+  CommandResult bad = RunCommand({BinPath("certgate"), "admin", "tenant", "list", "--server",
+                                  servers + ",", "--insecure", "--token", b.admin_token()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(bad.err, "expected HOST:PORT")) << bad.err;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "certgate/v1/tenant.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/integration/controlplane/edge_client.h"
 #include "tests/integration/faults/edge_process.h"
 #include "tests/support/control_plane_process.h"
 #include "tests/support/postgres_cluster.h"
@@ -222,6 +223,35 @@ TEST_F(ReplicasTest, AChangeThroughOneReplicaReachesAnEdgeOnTheOther) {
     std::printf("write through A to served by an edge on B: %.0f ms\n",
                 absl::ToDoubleMilliseconds(absl::Now() - start));
   }
+}
+
+// An edge that leaves one replica resumes on the other with a delta from
+// its version, not a snapshot.
+TEST_F(ReplicasTest, AnEdgeMovingToAnotherReplicaResumesWithADelta) {
+  ASSERT_NO_FATAL_FAILURE(StartReplica(0));
+  ASSERT_NO_FATAL_FAILURE(StartReplica(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTenantAndZone());
+  uint64_t held = 0;
+  {
+    testing::EdgeClient on_a(*replicas_[0], kEdgeToken);
+    ASSERT_TRUE(on_a.Hello("moving-edge", 0));
+    auto snapshot = on_a.Next();
+    ASSERT_TRUE(snapshot.has_value() && snapshot->has_snapshot());
+    held = snapshot->snapshot().version();
+    on_a.Ack(held);
+  }
+  auto stub = replicas_[0]->Tenant();
+  uint64_t changed = Revoke(*stub, "abc");
+  ASSERT_GT(changed, held);
+  testing::EdgeClient on_b(*replicas_[1], kEdgeToken);
+  ASSERT_TRUE(on_b.Hello("moving-edge", held));
+  auto message = on_b.Next();
+  ASSERT_TRUE(message.has_value());
+  ASSERT_TRUE(message->has_delta()) << message->DebugString();
+  EXPECT_EQ(message->delta().from_version(), held);
+  EXPECT_EQ(message->delta().version(), changed);
+  ASSERT_EQ(message->delta().upserted_size(), 1);
+  EXPECT_EQ(message->delta().upserted(0).hostname(), kZone);
 }
 
 TEST_F(ReplicasTest, Kill9OfAReplicaMidBurstLosesNoAcknowledgedWriteAndEdgesMoveOver) {
