@@ -34,13 +34,11 @@ void SqliteStore::NotifyListener(uint64_t version) {
       return;
     }
   } while (!announced_.compare_exchange_weak(seen, version));
-  CommitListener listener;
-  {
-    absl::MutexLock lock(&listener_mu_);
-    listener = listener_;
-  }
-  if (listener) {
-    listener(version);
+  // Called under the lock, so that once SetCommitListener(nullptr) returns
+  // no call (from the commit feed's thread either) is still running.
+  absl::MutexLock lock(&listener_mu_);
+  if (listener_) {
+    listener_(version);
   }
 }
 

@@ -47,7 +47,9 @@ class SqliteStore {
   ~SqliteStore();
 
   // SetCommitListener: called after each committed mutation, outside the
-  // lock (so calls for two commits may arrive out of order). On PostgreSQL
+  // store lock, so calls for two commits may arrive out of order (a version
+  // no higher than one already announced is not announced again). Once
+  // SetCommitListener returns, the previous listener is not running. On PostgreSQL
   // also for other processes' commits, and with the current version after
   // the store reconnects to the database (whatever it missed meanwhile).
   void SetCommitListener(CommitListener listener);
