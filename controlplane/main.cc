@@ -82,6 +82,12 @@ int Fail(const std::string& message) {
 // ReadDbFile: the --db value from a file (first line, whitespace trimmed),
 // so a PostgreSQL password never appears on a command line.
 absl::StatusOr<std::string> ReadDbFile(const std::string& path) {
+  // Like ssh with a key file: a password others can read is refused.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, " is readable by group or others; it may hold a password: chmod 600 it"));
+  }
   std::string content;
   if (!ReadWholeFile(path, &content)) {
     return absl::NotFoundError(absl::StrCat("cannot read --db-file ", path));

@@ -62,6 +62,7 @@ TEST_F(PostgresDeploymentTest, BadDatabaseFlagsSayWhatIsWrongAndKeepThePasswordO
     std::string error;
   };
   WriteFile(dir_ + "/empty.url", "\n", 0600);
+  WriteFile(dir_ + "/shared.url", "postgresql://certgate:pw@127.0.0.1/certgate\n", 0644);
   std::string url = cluster_->Url("postgres");
   std::string unreachable =
       absl::StrCat("postgresql://certgate:s3cret-pw@127.0.0.1:", FreePort(), "/certgate");
@@ -71,6 +72,10 @@ TEST_F(PostgresDeploymentTest, BadDatabaseFlagsSayWhatIsWrongAndKeepThePasswordO
             absl::StrCat("certgate-control: cannot read --db-file ", dir_, "/missing.url\n")},
            {{"--db-file", dir_ + "/empty.url"},
             absl::StrCat("certgate-control: --db-file ", dir_, "/empty.url is empty\n")},
+           {{"--db-file", dir_ + "/shared.url"},
+            absl::StrCat("certgate-control: ", dir_,
+                         "/shared.url is readable by group or others; it may hold a password: "
+                         "chmod 600 it\n")},
            {{}, "certgate-control: give --db (a SQLite file or a postgres:// URL) or --db-file\n"},
            {{"--db", url},
             "certgate-control: --edge-ca-dir is required with a PostgreSQL --db: every replica "
