@@ -43,7 +43,7 @@ void PostgresCommitFeed::Run() {
   double backoff = 0.05;
   bool was_down = false;
   while (!stopping_) {
-    absl::StatusOr<PGconn*> conn = ConnectPostgres(url_);
+    absl::StatusOr<PGconn*> conn = ConnectPostgres(url_, "certgate-control-feed");
     if (!conn.ok()) {
       if (!was_down) {
         std::fprintf(stderr, "commit feed: %s; retrying\n",

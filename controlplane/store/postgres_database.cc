@@ -31,18 +31,14 @@ std::string ErrorText(PGconn* conn) { return OneLine(PQerrorMessage(conn)); }
 
 }  // namespace
 
-absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url) {
+absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url, const char* application_name) {
   // Defaults the URL may override (it comes last): a server that vanishes
   // without a reset (a dead host, a partition) fails calls within seconds
   // instead of hanging them on the kernel's two-hour keepalive.
-  const char* keywords[] = {"connect_timeout",
-                            "keepalives_idle",
-                            "keepalives_interval",
-                            "keepalives_count",
-                            "tcp_user_timeout",
-                            "dbname",
-                            nullptr};
-  const char* values[] = {"5", "5", "2", "3", "10000", url.c_str(), nullptr};
+  const char* keywords[] = {
+      "application_name", "connect_timeout",  "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+  const char* values[] = {application_name, "5", "5", "2", "3", "10000", url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::UnavailableError("cannot connect to PostgreSQL: out of memory");
@@ -57,7 +53,7 @@ absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url) {
 }
 
 absl::StatusOr<std::unique_ptr<Database>> PostgresDatabase::Open(const std::string& url) {
-  absl::StatusOr<PGconn*> conn = ConnectPostgres(url);
+  absl::StatusOr<PGconn*> conn = ConnectPostgres(url, "certgate-control");
   if (!conn.ok()) {
     return conn.status();
   }

@@ -52,6 +52,7 @@ class PostgresDatabase final : public Database {
 
 // ConnectPostgres: a new connection to `url`, or UNAVAILABLE with libpq's
 // reason (never the URL). Quiet: server notices are dropped.
-absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url);
+// `application_name` is what pg_stat_activity shows (unless the URL sets one).
+absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url, const char* application_name);
 
 }  // namespace certgate::controlplane

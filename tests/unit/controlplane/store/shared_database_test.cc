@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "controlplane/store/database.h"
 #include "controlplane/store/postgres_database.h"
 #include "controlplane/store/sqlite_store.h"
 #include "gtest/gtest.h"
@@ -145,6 +146,40 @@ TEST(SharedDatabaseTest, ReplicasReconnectAfterTheDatabaseRestarts) {
                  EXPECT_EQ(tenants.size(), 2u);
                  return absl::OkStatus();
                }).ok());
+}
+
+// Commits made while a replica's feed connection is gone (their NOTIFYs
+// lost with it) are caught up by version when it reconnects.
+TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
+  std::string url = FreshStoreTarget(Engine::kPostgres);
+  auto a = OpenStore(url);
+  auto b = OpenStore(url);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  VersionLog heard_by_b;
+  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
+  absl::StatusOr<uint64_t> first = AddTenant(*a, "first");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(
+      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= *first; }, absl::Seconds(5)));
+
+  // Cut every LISTEN connection and commit at once, while they are down.
+  auto admin = Database::Open(url);
+  ASSERT_TRUE(admin.ok());
+  auto cut = (*admin)->Prepare(
+      "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = 'certgate-control-feed'");
+  ASSERT_TRUE(cut.ok());
+  ASSERT_TRUE(cut->Step().value_or(false));
+  EXPECT_EQ(cut->ColumnInt64(0), 2) << "one feed per store";
+  uint64_t last = 0;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<uint64_t> version = AddTenant(*a, absl::StrCat("while-cut-", i));
+    ASSERT_TRUE(version.ok()) << version.status();
+    last = *version;
+  }
+  EXPECT_TRUE(
+      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= last; }, absl::Seconds(5)))
+      << "B heard up to " << heard_by_b.Highest() << ", want " << last;
 }
 
 TEST(PostgresDatabaseTest, AnUnreachableServerIsOneLineWithoutThePassword) {
