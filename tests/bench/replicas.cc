@@ -42,9 +42,10 @@ struct Options {
   double seconds = 5;
 };
 
-bool CreateZone(ControlPlaneProcess& control, const std::string& token) {
+bool CreateZone(ControlPlaneProcess& control, const std::string& token,
+                const std::string& hostname = kZone) {
   v1::CreateZoneRequest request;
-  request.set_hostname(kZone);
+  request.set_hostname(hostname);
   request.set_origin("http://127.0.0.1:8080");
   v1::ZoneResponse response;
   grpc::ClientContext context;
@@ -56,9 +57,10 @@ bool CreateZone(ControlPlaneProcess& control, const std::string& token) {
   return status.ok();
 }
 
-uint64_t Revoke(v1::TenantService::Stub& stub, const std::string& token, uint64_t serial) {
+uint64_t Revoke(v1::TenantService::Stub& stub, const std::string& token, uint64_t serial,
+                const std::string& hostname = kZone) {
   v1::RevokeRequest request;
-  request.set_hostname(kZone);
+  request.set_hostname(hostname);
   request.set_serial_hex(absl::StrCat(absl::Hex(serial)));
   v1::RevokeResponse response;
   grpc::ClientContext context;
@@ -72,10 +74,15 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
-// WritesPerSecond: Revoke calls acknowledged per second through `controls`.
+// WritesPerSecond: Revoke calls acknowledged per second through `controls`,
+// on a fresh zone `hostname` (a zone's revocation list grows with each
+// write, so every row starts from the same size).
 double WritesPerSecond(const std::vector<ControlPlaneProcess*>& controls, const std::string& token,
-                       const Options& options, uint64_t first_serial) {
-  std::atomic<uint64_t> next{first_serial};
+                       const Options& options, const std::string& hostname) {
+  if (!CreateZone(*controls[0], token, hostname)) {
+    return 0;
+  }
+  std::atomic<uint64_t> next{1};
   std::atomic<int> acked{0};
   absl::Time end = absl::Now() + absl::Seconds(options.seconds);
   std::vector<std::thread> threads;
@@ -84,7 +91,7 @@ double WritesPerSecond(const std::vector<ControlPlaneProcess*>& controls, const 
     threads.emplace_back([&, control] {
       auto stub = control->Tenant();
       while (absl::Now() < end) {
-        if (Revoke(*stub, token, next.fetch_add(1)) != 0) {
+        if (Revoke(*stub, token, next.fetch_add(1), hostname) != 0) {
           acked.fetch_add(1);
         }
       }
@@ -177,8 +184,9 @@ int Run(const Options& options) {
   std::printf("| %.1f | %.1f | %.1f |\n", Percentile(propagation_ms, 0.5),
               Percentile(propagation_ms, 0.99), Percentile(propagation_ms, 1.0));
 
-  double pg_two = WritesPerSecond({replicas[0].get(), replicas[1].get()}, token, options, 0x200000);
-  double pg_one = WritesPerSecond({replicas[0].get()}, token, options, 0x300000);
+  double pg_one = WritesPerSecond({replicas[0].get()}, token, options, "w1.bench.example");
+  double pg_two =
+      WritesPerSecond({replicas[0].get(), replicas[1].get()}, token, options, "w2.bench.example");
   for (auto& replica : replicas) {
     replica->Stop(SIGTERM);
   }
@@ -191,10 +199,7 @@ int Run(const Options& options) {
     return 1;
   }
   std::string sqlite_token = testing::NewTenant(sqlite_control, "bench");
-  if (!CreateZone(sqlite_control, sqlite_token)) {
-    return 1;
-  }
-  double sqlite_one = WritesPerSecond({&sqlite_control}, sqlite_token, options, 0x200000);
+  double sqlite_one = WritesPerSecond({&sqlite_control}, sqlite_token, options, "w1.bench.example");
   sqlite_control.Stop(SIGTERM);
 
   std::printf("\ntenant API writes (Revoke), %d writer threads, %.0f s each\n", options.writers,
