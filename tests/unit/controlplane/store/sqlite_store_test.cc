@@ -332,6 +332,70 @@ TEST_P(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
                   .ok());
 }
 
+// The lookups whose SQL differs most between engines (concatenation, LIKE,
+// ordering by a comparison), each with its answer for another tenant.
+TEST_P(SqliteStoreTest, LookupsAnswerAlikeOnEveryEngine) {
+  auto made = store_->Mutate("admin", "seed", [&](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t2", "two", 2}));
+    // A tenant whose name is another tenant's id: the id wins.
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t3", "t1", 3}));
+    RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok-b", "t1", std::string("\0\xff", 2), 5}));
+    RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok-a", "t1", "hash", 5}));
+    for (const char* host :
+         {"a.example.test", "b.a.example.test", "*.a.example.test", "c.b.a.example.test"}) {
+      ZoneRow row;
+      row.tenant_id = "t1";
+      row.hostname = host;
+      row.zone.set_hostname(host);
+      RETURN_IF_ERROR(txn.InsertZone(row).status());
+    }
+    ZoneRow pending;
+    pending.tenant_id = "t2";
+    pending.hostname = "a.example.test";
+    pending.state = ZoneState::kPending;
+    pending.challenge_token = "challenge";
+    return txn.InsertZone(pending).status();
+  });
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantRow by_id, txn.FindTenant("t1"));
+                    EXPECT_EQ(by_id.name, "one");
+                    ASSIGN_OR_RETURN(TenantRow by_name, txn.FindTenant("two"));
+                    EXPECT_EQ(by_name.id, "t2");
+                    EXPECT_EQ(txn.FindTenant("nobody").status().code(),
+                              absl::StatusCode::kNotFound);
+                    ASSIGN_OR_RETURN(auto ids, txn.TokenIds("t1"));
+                    EXPECT_EQ(ids, (std::vector<std::string>{"tok-a", "tok-b"}));
+                    ASSIGN_OR_RETURN(auto token, txn.FindToken("tok-b"));
+                    EXPECT_EQ(token->hash, std::string("\0\xff", 2));
+                    ASSIGN_OR_RETURN(auto under, txn.ZonesOneLevelUnder("a.example.test"));
+                    EXPECT_EQ(under, (std::vector<std::pair<std::string, std::string>>{
+                                         {"b.a.example.test", "t1"}}));
+                    ASSIGN_OR_RETURN(auto mine, txn.FindTenantZone("t2", "a.example.test"));
+                    EXPECT_TRUE(mine.has_value() && mine->state == ZoneState::kPending &&
+                                mine->hostname == "a.example.test");
+                    ASSIGN_OR_RETURN(auto active, txn.FindZoneByHostname("a.example.test"));
+                    EXPECT_TRUE(active.has_value() && active->tenant_id == "t1");
+                    ASSIGN_OR_RETURN(auto none, txn.FindTenantZone("t3", "a.example.test"));
+                    EXPECT_FALSE(none.has_value());
+                    ASSIGN_OR_RETURN(auto pending, txn.ListPendingZones());
+                    EXPECT_EQ(pending.size(), 1u);
+                    ASSIGN_OR_RETURN(auto listed, txn.ListZones("t1"));
+                    EXPECT_EQ(listed.size(), 4u);
+                    ASSIGN_OR_RETURN(int count, txn.CountZones("t2"));
+                    EXPECT_EQ(count, 1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto removed = store_->Mutate("admin", "RevokeToken",
+                                [&](StoreTransaction& txn) { return txn.DeleteToken("tok-a"); });
+  ASSERT_TRUE(removed.ok());
+  auto again = store_->Mutate("admin", "RevokeToken",
+                              [&](StoreTransaction& txn) { return txn.DeleteToken("tok-a"); });
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, kBothEngines, EngineName);
 
 // The database holds every zone's server key: it and its -wal and -shm are
