@@ -1,10 +1,11 @@
 // certgate-control: the tenant and admin API and the edge config stream,
-// backed by one SQLite database.
+// backed by one SQLite database, or by PostgreSQL shared with other replicas.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/origin_policy.h"
 #include "controlplane/api/admin_service.h"
@@ -31,6 +34,7 @@
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/snapshot/snapshot_builder.h"
 #include "controlplane/store/sqlite_store.h"
+#include "controlplane/store/store_copier.h"
 
 namespace {
 
@@ -75,13 +79,89 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// ReadDbFile: the --db value from a file (first line, whitespace trimmed),
+// so a PostgreSQL password never appears on a command line.
+absl::StatusOr<std::string> ReadDbFile(const std::string& path) {
+  // Like ssh with a key file: a password others can read is refused.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, " is readable by group or others; it may hold a password: chmod 600 it"));
+  }
+  std::string content;
+  if (!ReadWholeFile(path, &content)) {
+    return absl::NotFoundError(absl::StrCat("cannot read --db-file ", path));
+  }
+  std::string target(absl::StripAsciiWhitespace(content.substr(0, content.find('\n'))));
+  if (target.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--db-file ", path, " is empty"));
+  }
+  return target;
+}
+
+// StripSqlitePrefix: migrate's "sqlite:PATH" names a file.
+std::string StripSqlitePrefix(const std::string& target) {
+  return absl::StartsWith(target, "sqlite:") ? target.substr(7) : target;
+}
+
+// RunMigrate: `certgate-control migrate --from sqlite:PATH --to postgres://...`
+// copies a stopped deployment's database into a new, empty one.
+int RunMigrate(int argc, char** argv) {
+  CLI::App app{
+      "certgate-control migrate: copy a control-plane database (every tenant, token, zone, "
+      "audit row and the config version) into a new, empty database, e.g. SQLite to PostgreSQL. "
+      "Stop every certgate-control using the source first."};
+  std::string from;
+  std::string to;
+  std::string to_file;
+  app.add_option("--from", from, "Source: sqlite:PATH, PATH, or a postgres:// URL")->required();
+  auto* to_option = app.add_option("--to", to, "Target: a postgres:// URL (or sqlite:PATH)");
+  app.add_option("--to-file", to_file, "File holding the --to value (keeps a password off argv)")
+      ->excludes(to_option);
+  CLI11_PARSE(app, argc, argv);
+  if (!to_file.empty()) {
+    absl::StatusOr<std::string> target = ReadDbFile(to_file);
+    if (!target.ok()) {
+      return Fail(std::string(target.status().message()));
+    }
+    to = *target;
+  }
+  if (to.empty()) {
+    return Fail("migrate needs --to or --to-file");
+  }
+  from = StripSqlitePrefix(from);
+  to = StripSqlitePrefix(to);
+  if (!Database::IsPostgresUrl(from) && ::access(from.c_str(), R_OK) != 0) {
+    return Fail(absl::StrCat("--from ", from, ": no such database file"));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> source = Database::Open(from);
+  if (!source.ok()) {
+    return Fail(absl::StrCat("--from: ", source.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(to);
+  if (!target.ok()) {
+    return Fail(absl::StrCat("--to: ", target.status().message()));
+  }
+  absl::Status copied = StoreCopier::Copy(**source, **target);
+  if (!copied.ok()) {
+    return Fail(absl::StrCat("migrate: ", copied.message()));
+  }
+  std::printf("certgate-control: migrated into the %s database\n", (*target)->dialect().name);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "migrate") {
+    return RunMigrate(argc - 1, argv + 1);
+  }
   CLI::App app{
       "certgate-control: the certgate control plane (tenant and admin API, edge config "
-      "stream), backed by SQLite"};
+      "stream), backed by SQLite, or by PostgreSQL shared by several replicas.\n"
+      "  certgate-control migrate --from sqlite:PATH --to postgres://...  copies a database"};
   std::string db_path;
+  std::string db_file;
   std::string listen;
   std::string admin_token_file;
   std::string edge_token_file;
@@ -99,8 +179,13 @@ int main(int argc, char** argv) {
   double verify_interval_seconds = 300;
   double dns_timeout_seconds = 5;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
-  app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
-      ->required();
+  auto* db_option = app.add_option(
+      "--db", db_path,
+      "SQLite database file, or a postgres:// URL (one database shared by every replica); "
+      "created and migrated on start");
+  app.add_option("--db-file", db_file,
+                 "File holding the --db value, so a PostgreSQL password stays off the command line")
+      ->excludes(db_option);
   app.add_option("--listen", listen, "Address to serve gRPC on, HOST:PORT (port 0: any free)")
       ->required();
   app.add_option("--admin-token-file", admin_token_file,
@@ -171,6 +256,22 @@ int main(int argc, char** argv) {
   // (each of those files is also created 0600 explicitly).
   umask(077);
 
+  if (!db_file.empty()) {
+    absl::StatusOr<std::string> target = ReadDbFile(db_file);
+    if (!target.ok()) {
+      return Fail(std::string(target.status().message()));
+    }
+    db_path = *target;
+  }
+  if (db_path.empty()) {
+    return Fail("give --db (a SQLite file or a postgres:// URL) or --db-file");
+  }
+  const bool shared_db = Database::IsPostgresUrl(db_path);
+  if (shared_db && edge_ca_dir.empty()) {
+    return Fail(
+        "--edge-ca-dir is required with a PostgreSQL --db: every replica must use the same edge "
+        "CA");
+  }
   if (insecure && (!tls_cert.empty() || !tls_key.empty())) {
     return Fail("--insecure cannot be combined with --tls-cert/--tls-key");
   }
@@ -198,7 +299,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (!MakeDirectories(DirectoryOf(db_path))) {
+  if (!shared_db && !MakeDirectories(DirectoryOf(db_path))) {
     return Fail(absl::StrCat("cannot create the directory of --db ", db_path));
   }
 

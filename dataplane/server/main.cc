@@ -22,6 +22,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/control_endpoints.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
@@ -138,7 +140,10 @@ int main(int argc, char** argv) {
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000,
       upgraded_idle_timeout_ms = 300000;
-  app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
+  app.add_option("--control", control,
+                 "Control plane address, HOST:PORT; several replicas as A,B,C (or a name that "
+                 "resolves to several addresses): a broken stream moves to the next")
+      ->required();
   app.add_option("--token-file", token_file, "File holding the edge token")->required();
   app.add_option("--node-id", node_id, "This edge's name in the fleet (unique)")->required();
   app.add_option("--listen", listen, "HOST:PORT to serve TLS on (repeatable)")->required();
@@ -254,9 +259,15 @@ int main(int argc, char** argv) {
   if (!ReadToken(token_file, &token, &error)) {
     return Fail(error);
   }
-  auto control_address = ParseHostPort(control);
-  if (!control_address.ok()) {
-    return Fail(std::string(control_address.status().message()));
+  // --control A,B,C: each entry a HOST:PORT, none twice.
+  for (absl::string_view entry : absl::StrSplit(control, ',')) {
+    auto control_address = ParseHostPort(absl::StripAsciiWhitespace(entry));
+    if (!control_address.ok()) {
+      return Fail(std::string(control_address.status().message()));
+    }
+  }
+  if (auto endpoints = certgate::ControlEndpoints::Parse(control); !endpoints.ok()) {
+    return Fail(std::string(endpoints.status().message()));
   }
   std::vector<HostPort> listen_addresses;
   for (const std::string& text : listen) {

@@ -6,16 +6,18 @@
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/unit/controlplane/store/store_engine.h"
 
 namespace certgate::controlplane {
 namespace {
 
 // Two tenants, one zone each; edge-1 fails the hostile tenant's zone.
-class FleetStatusTest : public ::testing::Test {
+// On both engines.
+class FleetStatusTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     SqliteStoreOptions options;
-    options.path = certgate::testing::MakeTempDir("cp-fleet-status") + "/store.db";
+    options.path = FreshStoreTarget(GetParam());
     auto store = SqliteStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -55,7 +57,7 @@ class FleetStatusTest : public ::testing::Test {
   int64_t evil_zone_ = 0;
 };
 
-TEST_F(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
+TEST_P(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
   FleetStatus::StatusScope evil;
   evil.tenant_id = "evil";
   v1::StatusResponse own = Fill(evil);
@@ -90,13 +92,15 @@ TEST_F(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
   EXPECT_TRUE(fleet_->ZoneFailures(static_cast<uint64_t>(acme_zone_)).empty());
 }
 
-TEST_F(FleetStatusTest, AnAckWithoutFailuresClearsThem) {
+TEST_P(FleetStatusTest, AnAckWithoutFailuresClearsThem) {
   EXPECT_TRUE(fleet_->SetZoneFailures("edge-1", 10, {}));
   FleetStatus::StatusScope admin;
   admin.admin = true;
   EXPECT_EQ(Fill(admin).edges(0).zone_failures_size(), 0);
   EXPECT_TRUE(fleet_->ZoneFailures(static_cast<uint64_t>(evil_zone_)).empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, FleetStatusTest, kBothEngines, EngineName);
 
 }  // namespace
 }  // namespace certgate::controlplane
