@@ -121,13 +121,31 @@ ALTER TABLE zones ADD COLUMN verified_by TEXT NOT NULL DEFAULT 'upgrade';
 CREATE INDEX zones_by_state ON zones(state);
 )sql";
 
+// Version 5: tenant notifications. A tenant's webhook URL and expiry warning
+// window (-1: the control plane's default), and which webhook events were
+// delivered, so that a restart does not send one again.
+constexpr char kSchemaTenantNotifications[] = R"sql(
+CREATE TABLE tenant_settings (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  webhook_url TEXT NOT NULL DEFAULT '',
+  warn_days INTEGER NOT NULL DEFAULT -1
+);
+CREATE TABLE webhook_sent (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  event_key TEXT NOT NULL,
+  sent_unix INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, event_key)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
   static const auto* migrations = new std::vector<Migration>{{1, kSchemaV1},
                                                              {2, kSchemaTenantQuotas},
                                                              {3, kSchemaOriginClientKey},
-                                                             {4, kSchemaHostnameOwnership}};
+                                                             {4, kSchemaHostnameOwnership},
+                                                             {5, kSchemaTenantNotifications}};
   return *migrations;
 }
 

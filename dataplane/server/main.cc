@@ -22,6 +22,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
@@ -33,7 +34,6 @@
 #include "dataplane/server/edge_server.h"
 #include "dataplane/server/handover_client.h"
 #include "dataplane/server/handover_server.h"
-#include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
@@ -400,8 +400,14 @@ int main(int argc, char** argv) {
   }
 
   TlsServer* tls_server = tls->get();
-  auto metrics_server = MetricsServer::Create(
-      *metrics_address,
+  absl::StatusOr<int> metrics_fd = inherited_metrics_fd >= 0
+                                       ? inherited_metrics_fd
+                                       : BindListener(*metrics_address, /*reuse_port=*/false, 64);
+  if (!metrics_fd.ok()) {
+    return Fail(std::string(metrics_fd.status().message()));
+  }
+  auto metrics_server = certgate::MetricsServer::Create(
+      *metrics_fd,
       [&] {
         GlobalStats global;
         if (VerificationCache* cache = tls_server->cache()) {
@@ -422,8 +428,7 @@ int main(int argc, char** argv) {
         global.config_version = config ? config->version() : 0;
         global.zones_failed = config ? config->failure_count() : 0;
         return metrics.RenderPrometheus(global);
-      },
-      inherited_metrics_fd);
+      });
   if (!metrics_server.ok()) {
     return Fail(std::string(metrics_server.status().message()));
   }
