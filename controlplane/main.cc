@@ -324,6 +324,18 @@ int main(int argc, char** argv) {
   notifier_options.policy = *origin_policy;
   WebhookNotifier notifier(store->get(), webhook_client->get(), notifier_options);
   ExpiryMetrics expiry_metrics(store->get(), &fleet);
+  verifier.SetEventListener(
+      [&notifier](const ZoneRow& zone, bool verified, const std::string& detail) {
+        if (verified) {
+          notifier.ZoneVerified(zone, detail);
+        } else {
+          notifier.ZoneVerificationFailed(zone, detail);
+        }
+      });
+  fleet.SetFailureListener([&notifier](const std::string& node_id, uint64_t version,
+                                       uint64_t zone_id, const std::string& error) {
+    notifier.EdgeZoneFailure(node_id, version, zone_id, error);
+  });
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });

@@ -1,6 +1,7 @@
 #include "controlplane/webhook/webhook_notifier.h"
 
 #include <cstdio>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -99,6 +100,39 @@ void WebhookNotifier::Notify(const std::string& tenant_id, const std::string& ty
   }
   absl::MutexLock lock(&mu_);
   Enqueue(Pending{tenant_id, key, std::move(body), 0, absl::Now()});
+}
+
+void WebhookNotifier::ZoneVerified(const ZoneRow& zone, const std::string& how) {
+  google::protobuf::Struct details;
+  (*details.mutable_fields())["verified_by"].set_string_value(how);
+  Notify(zone.tenant_id, "zone_verified", zone.zone.hostname(), std::move(details),
+         absl::StrCat("verified|", zone.id, "|", zone.verified_unix));
+}
+
+void WebhookNotifier::ZoneVerificationFailed(const ZoneRow& zone, const std::string& error) {
+  google::protobuf::Struct details;
+  (*details.mutable_fields())["error"].set_string_value(error);
+  Notify(zone.tenant_id, "zone_verification_failed", zone.zone.hostname(), std::move(details),
+         absl::StrCat("verify_failed|", zone.id, "|", zone.challenge_token, "|", error));
+}
+
+void WebhookNotifier::EdgeZoneFailure(const std::string& node_id, uint64_t version,
+                                      uint64_t zone_id, const std::string& error) {
+  std::optional<ZoneRow> zone;
+  absl::Status read = store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(zone, txn.FindZoneById(static_cast<int64_t>(zone_id)));
+    return absl::OkStatus();
+  });
+  if (!read.ok() || !zone.has_value()) {
+    return;  // deleted meanwhile: nobody to tell
+  }
+  google::protobuf::Struct details;
+  auto& fields = *details.mutable_fields();
+  fields["node_id"].set_string_value(node_id);
+  fields["config_version"].set_number_value(static_cast<double>(version));
+  fields["error"].set_string_value(error);
+  Notify(zone->tenant_id, "edge_zone_failure", zone->zone.hostname(), std::move(details),
+         absl::StrCat("edge_failure|", node_id, "|", zone_id, "|", error));
 }
 
 int WebhookNotifier::ScanExpiry() {

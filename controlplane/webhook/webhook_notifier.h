@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/origin_policy.h"
+#include "controlplane/store/rows.h"
 #include "controlplane/store/sqlite_store.h"
 #include "controlplane/webhook/webhook_client.h"
 #include "google/protobuf/struct.pb.h"
@@ -52,6 +53,16 @@ class WebhookNotifier {
   // `key`: empty, or what makes it sent at most once.
   void Notify(const std::string& tenant_id, const std::string& type, const std::string& hostname,
               google::protobuf::Struct details, const std::string& key);
+
+  // The events other parts report (each sent at most once per key):
+  // ZoneVerified when a zone became active (`how`: dns, admin, off);
+  // ZoneVerificationFailed when its DNS check failed (once per distinct
+  // reason and challenge); EdgeZoneFailure when an edge could not build one
+  // of the tenant's zones (once per edge, zone and error).
+  void ZoneVerified(const ZoneRow& zone, const std::string& how);
+  void ZoneVerificationFailed(const ZoneRow& zone, const std::string& error);
+  void EdgeZoneFailure(const std::string& node_id, uint64_t version, uint64_t zone_id,
+                       const std::string& error);
 
   // ScanExpiry queues certificate_expiring for every webhook tenant's item
   // inside its window not yet sent; returns how many it queued.

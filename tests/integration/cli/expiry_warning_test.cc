@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 #include "tests/integration/cli/cli_runner.h"
+#include "tests/support/local_dns_server.h"
 #include "tests/support/process.h"
 
 namespace certgate::testing {
@@ -84,15 +85,17 @@ class ExpiryWarningTest : public ::testing::Test {
     rival_token_ = CreateTenant("rival");
   }
 
-  void StartControlPlane() {
-    auto process = Subprocess::Start(
-        {BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
-         absl::StrCat("127.0.0.1:", port_), "--admin-token-file", dir_ + "/admin.token",
-         "--edge-token-file", dir_ + "/edge.token", "--insecure", "--origin-allow",
-         "127.0.0.0/8", "--verify-hostnames", "off", "--metrics-listen",
-         absl::StrCat("127.0.0.1:", metrics_port_), "--webhook-scan-interval", "0.2",
-         "--webhook-retry", "0.2"},
-        absl::StrCat(dir_, "/control-", ++starts_, ".log"));
+  // StartControlPlane: `verify` is the --verify-hostnames flag and its
+  // companions.
+  void StartControlPlane(std::vector<std::string> verify = {"--verify-hostnames", "off"}) {
+    std::vector<std::string> argv = {
+        BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
+        absl::StrCat("127.0.0.1:", port_), "--admin-token-file", dir_ + "/admin.token",
+        "--edge-token-file", dir_ + "/edge.token", "--insecure", "--origin-allow",
+        "127.0.0.0/8", "--metrics-listen", absl::StrCat("127.0.0.1:", metrics_port_),
+        "--webhook-scan-interval", "0.2", "--webhook-retry", "0.2"};
+    argv.insert(argv.end(), verify.begin(), verify.end());
+    auto process = Subprocess::Start(argv, absl::StrCat(dir_, "/control-", ++starts_, ".log"));
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = std::move(*process);
     ASSERT_TRUE(WaitFor([this] { return absl::StrContains(server_->ReadLog(), "listening on"); },
@@ -304,6 +307,52 @@ TEST_F(ExpiryWarningTest, OneWebhookPostAcrossRetriesScansAndRestart) {
   ASSERT_EQ(Acme({"root", "add", "soon.example", third}).exit_code, 0);
   ASSERT_TRUE(WaitFor([this] { return Lines(Events()).size() >= 2; }, absl::Seconds(20)));
   EXPECT_TRUE(absl::StrContains(Lines(Events())[1], "Third Root")) << Events();
+}
+
+TEST_F(ExpiryWarningTest, ZoneVerificationEvents) {
+  if (!LocalDnsServer::Available()) {
+    GTEST_SKIP() << "dnsmasq is not installed";
+  }
+  LocalDnsServer dns(dir_);
+  std::string error;
+  ASSERT_TRUE(dns.SetTxtRecords({}, &error)) << error;
+  StopControlPlane();
+  StartControlPlane({"--verify-hostnames", "dns", "--dns-server", dns.address(), "--dns-timeout",
+                     "2", "--verify-interval", "3600"});
+  std::string url = absl::StrCat("http://127.0.0.1:", receiver_port_, "/hook");
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "acme", "--webhook", url}).exit_code, 0);
+  ASSERT_EQ(Acme({"zone", "create", "pending.test", "--origin", "http://127.0.0.1:9"}).exit_code,
+            0);
+
+  // No record yet: the check fails, and the tenant hears it once however
+  // often it retries with the same result.
+  EXPECT_EQ(Acme({"zone", "verify", "pending.test"}).exit_code, 1);
+  EXPECT_EQ(Acme({"zone", "verify", "pending.test"}).exit_code, 1);
+  ASSERT_TRUE(WaitFor([this] { return Lines(Events()).size() >= 1; }, absl::Seconds(20)))
+      << server_->ReadLog();
+  google::protobuf::Struct failed = ParseJson<google::protobuf::Struct>(Lines(Events())[0]);
+  EXPECT_EQ(failed.fields().at("type").string_value(), "zone_verification_failed");
+  EXPECT_EQ(failed.fields().at("hostname").string_value(), "pending.test");
+  EXPECT_FALSE(
+      failed.fields().at("details").struct_value().fields().at("error").string_value().empty());
+
+  CommandResult shown = Acme({"zone", "show", "pending.test", "--json"});
+  v1::Zone zone = ParseJson<v1::ZoneResponse>(shown.out).zone();
+  ASSERT_TRUE(dns.SetTxtRecords({{zone.challenge().record_name(), zone.challenge().value()}},
+                                &error))
+      << error;
+  CommandResult verified = Acme({"zone", "verify", "pending.test"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err;
+  ASSERT_TRUE(WaitFor([this] { return Lines(Events()).size() >= 2; }, absl::Seconds(20)))
+      << server_->ReadLog();
+  google::protobuf::Struct active = ParseJson<google::protobuf::Struct>(Lines(Events())[1]);
+  EXPECT_EQ(active.fields().at("type").string_value(), "zone_verified");
+  EXPECT_EQ(active.fields().at("hostname").string_value(), "pending.test");
+  EXPECT_EQ(
+      active.fields().at("details").struct_value().fields().at("verified_by").string_value(),
+      "dns");
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Lines(Events()).size(), 2u) << Events();
 }
 
 TEST_F(ExpiryWarningTest, HostileWebhooksRefused) {
