@@ -85,16 +85,16 @@ class ExpiryWarningTest : public ::testing::Test {
     rival_token_ = CreateTenant("rival");
   }
 
-  // StartControlPlane: `verify` is the --verify-hostnames flag and its
-  // companions.
-  void StartControlPlane(std::vector<std::string> verify = {"--verify-hostnames", "off"}) {
+  // StartControlPlane: `extra` flags are appended (--verify-hostnames and
+  // its companions, --webhook-ca).
+  void StartControlPlane(std::vector<std::string> extra = {"--verify-hostnames", "off"}) {
     std::vector<std::string> argv = {
         BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
         absl::StrCat("127.0.0.1:", port_), "--admin-token-file", dir_ + "/admin.token",
         "--edge-token-file", dir_ + "/edge.token", "--insecure", "--origin-allow",
         "127.0.0.0/8", "--metrics-listen", absl::StrCat("127.0.0.1:", metrics_port_),
         "--webhook-scan-interval", "0.2", "--webhook-retry", "0.2"};
-    argv.insert(argv.end(), verify.begin(), verify.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(argv, absl::StrCat(dir_, "/control-", ++starts_, ".log"));
     ASSERT_TRUE(process.ok()) << process.status();
     server_ = std::move(*process);
@@ -353,6 +353,53 @@ TEST_F(ExpiryWarningTest, ZoneVerificationEvents) {
       "dns");
   absl::SleepFor(absl::Seconds(1));
   EXPECT_EQ(Lines(Events()).size(), 2u) << Events();
+}
+
+// An https webhook is verified: delivered when --webhook-ca trusts its
+// certificate, refused (and retried, never sent in the clear) when not.
+TEST_F(ExpiryWarningTest, HttpsWebhookVerifiesTheReceiver) {
+  auto ca_key = GenerateKey(KeyType::kEcP256);
+  auto leaf_key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(ca_key.ok() && leaf_key.ok());
+  CertificateSpec ca_spec;
+  ca_spec.common_name = "Webhook Test CA";
+  ca_spec.is_ca = true;
+  auto ca = IssueCertificate(ca_spec, ca_key->get(), nullptr, ca_key->get());
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  CertificateSpec leaf_spec;
+  leaf_spec.common_name = "127.0.0.1";
+  leaf_spec.server_auth = true;
+  leaf_spec.ips = {"127.0.0.1"};
+  auto leaf = IssueCertificate(leaf_spec, leaf_key->get(), ca->get(), ca_key->get());
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  WriteFile(dir_ + "/hook-ca.pem", CertificateToPem(ca->get()));
+  WriteFile(dir_ + "/hook.pem", CertificateToPem(leaf->get()));
+  WriteFile(dir_ + "/hook.key", PrivateKeyToPem(leaf_key->get()), 0600);
+  int https_port = FreePort();
+  auto receiver = Subprocess::Start(
+      {"python3", CERTGATE_WEBHOOK_RECEIVER_PY, "--port", std::to_string(https_port), "--out",
+       dir_ + "/tls-events", "--attempts", dir_ + "/tls-attempts", "--cert", dir_ + "/hook.pem",
+       "--key", dir_ + "/hook.key"},
+      dir_ + "/tls-receiver.log");
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  ASSERT_TRUE(WaitForPort(https_port)) << (*receiver)->ReadLog();
+
+  ZoneWithRoots("soon.example");
+  std::string url = absl::StrCat("https://127.0.0.1:", https_port, "/hook");
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "acme", "--webhook", url}).exit_code, 0);
+  // The system store does not know the test CA: nothing arrives.
+  ASSERT_TRUE(WaitFor(
+      [this] { return absl::StrContains(server_->ReadLog(), "certificate not trusted"); },
+      absl::Seconds(20)))
+      << server_->ReadLog();
+  EXPECT_EQ(ReadFile(dir_ + "/tls-events"), "");
+
+  StopControlPlane();
+  StartControlPlane({"--verify-hostnames", "off", "--webhook-ca", dir_ + "/hook-ca.pem"});
+  ASSERT_TRUE(WaitFor([this] { return Lines(ReadFile(dir_ + "/tls-events")).size() >= 1; },
+                      absl::Seconds(20)))
+      << server_->ReadLog();
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/tls-events"), "certificate_expiring"));
 }
 
 TEST_F(ExpiryWarningTest, HostileWebhooksRefused) {

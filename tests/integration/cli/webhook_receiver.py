@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A webhook receiver for tests: appends each POST's body (one JSON event per
 line) to --out, and answers 503 to the first --fail-first POSTs so that the
-sender's retry is exercised. Every attempt is counted in --attempts."""
+sender's retry is exercised. Every attempt is counted in --attempts. With
+--cert and --key it serves https."""
 import argparse
 import http.server
+import ssl
 import threading
 
 parser = argparse.ArgumentParser()
@@ -11,6 +13,8 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--out", required=True)
 parser.add_argument("--attempts", required=True)
 parser.add_argument("--fail-first", type=int, default=0)
+parser.add_argument("--cert", help="serve https with this certificate (PEM)")
+parser.add_argument("--key", help="the key of --cert (PEM)")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -38,4 +42,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+if args.cert:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
