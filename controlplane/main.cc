@@ -389,9 +389,9 @@ int main(int argc, char** argv) {
     sockaddr_storage bound{};
     socklen_t bound_len = sizeof(bound);
     getsockname(metrics_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-    int metrics_port = ntohs(bound.ss_family == AF_INET6
-                                 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    int metrics_port =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     std::fprintf(stderr, "certgate-control: metrics on port %d\n", metrics_port);
   }
   std::fprintf(stderr, "certgate-control: hostname verification: %s\n", verify_hostnames.c_str());

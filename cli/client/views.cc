@@ -1,7 +1,6 @@
 #include "cli/client/views.h"
 
 #include <algorithm>
-
 #include <utility>
 #include <vector>
 

@@ -85,8 +85,8 @@ void RenderTenant(std::ostream& out, const certgate::v1::Tenant& tenant) {
       {"Revocations per zone",
        QuotaField("", quota.max_revocations_per_zone(), own.has_max_revocations_per_zone())},
       {"Webhook", tenant.webhook_url().empty() ? std::string("-") : tenant.webhook_url()},
-      {"Warn days", tenant.has_warn_days() ? absl::StrCat(tenant.warn_days())
-                                           : std::string("default")},
+      {"Warn days",
+       tenant.has_warn_days() ? absl::StrCat(tenant.warn_days()) : std::string("default")},
   });
 }
 
@@ -150,8 +150,8 @@ int SetTenantQuota(CommandContext& context, const QuotaFlags& flags) {
     } else if (absl::SimpleAtoi(flags.warn_days, &days) && days >= 0 && days <= 3650) {
       request.set_warn_days(days);
     } else {
-      return context.UsageError(absl::StrCat("--warn-days \"", flags.warn_days,
-                                             "\": expected 0 to 3650 or \"default\""));
+      return context.UsageError(
+          absl::StrCat("--warn-days \"", flags.warn_days, "\": expected 0 to 3650 or \"default\""));
     }
   }
   if (!any) {

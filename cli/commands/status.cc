@@ -54,9 +54,10 @@ void AddStatusCommand(CLI::App& app, CommandContext& context) {
       "HOST, that zone's none/valid/invalid counts");
   status->add_option("HOST", *host, "A zone whose recent certificate-status counts to show");
   auto warn_days = std::make_shared<int>(-1);
-  status->add_option("--warn-days", *warn_days,
-                     "Warn of certificates and CRLs expiring within N days (default: the "
-                     "tenant's setting, else the control plane's)")
+  status
+      ->add_option("--warn-days", *warn_days,
+                   "Warn of certificates and CRLs expiring within N days (default: the "
+                   "tenant's setting, else the control plane's)")
       ->check(CLI::Range(0, 3650));
   AddServerFlags(status, context);
   OnRun(status, context,

@@ -163,10 +163,9 @@ absl::StatusOr<v1::Tenant> AdminServiceImpl::DoSetQuota(const v1::SetTenantQuota
   }
   if (request.has_warn_days() &&
       (request.warn_days() < -1 || request.warn_days() > ExpiryWarnings::kMaxWarnDays)) {
-    return absl::InvalidArgumentError(absl::StrCat("warn days must be 0 to ",
-                                                   ExpiryWarnings::kMaxWarnDays,
-                                                   " (or -1 for the default), not ",
-                                                   request.warn_days()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("warn days must be 0 to ", ExpiryWarnings::kMaxWarnDays,
+                     " (or -1 for the default), not ", request.warn_days()));
   }
   bool any = !request.reset().empty() || webhook.has_value() || request.has_warn_days();
   for (const Limit& limit : limits) {

@@ -4,11 +4,11 @@
 
 #include "absl/status/statusor.h"
 #include "certgate/v1/admin.grpc.pb.h"
+#include "common/origin_policy.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/tenant_limits.h"
 #include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/snapshot/fleet_status.h"
-#include "common/origin_policy.h"
 #include "controlplane/store/sqlite_store.h"
 
 namespace certgate::controlplane {

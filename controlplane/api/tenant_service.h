@@ -12,8 +12,7 @@ namespace certgate::controlplane {
 // the caller's expiring items, from the zones ZoneManager returned to it.
 class TenantServiceImpl final : public certgate::v1::TenantService::Service {
  public:
-  TenantServiceImpl(const Authenticator* auth, ZoneManager* manager,
-                    const ExpiryWarnings* warnings)
+  TenantServiceImpl(const Authenticator* auth, ZoneManager* manager, const ExpiryWarnings* warnings)
       : auth_(auth), manager_(manager), warnings_(warnings) {}
   grpc::Status CreateZone(grpc::ServerContext* context,
                           const certgate::v1::CreateZoneRequest* request,

@@ -28,8 +28,8 @@ std::string LabelValue(absl::string_view value) {
 }
 
 void Gauge(std::string& out, absl::string_view name, absl::string_view help, int64_t value) {
-  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ",
-                  value, "\n");
+  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ", value,
+                  "\n");
 }
 
 }  // namespace
@@ -52,10 +52,10 @@ absl::Status ExpiryMetrics::Reload() {
         std::string prefix = absl::StrCat("{tenant=\"", LabelValue(tenant.name), "\",zone=\"",
                                           LabelValue(zone.zone.hostname()), "\",kind=\"");
         for (const ZoneExpiry& expiry : ZoneExpiries(zone.zone)) {
-          fresh.series.push_back(Series{
-              absl::StrCat(prefix, expiry.kind, "\",subject=\"", LabelValue(expiry.subject),
-                           "\",id=\"", LabelValue(expiry.id), "\"}"),
-              expiry.expires_unix});
+          fresh.series.push_back(
+              Series{absl::StrCat(prefix, expiry.kind, "\",subject=\"", LabelValue(expiry.subject),
+                                  "\",id=\"", LabelValue(expiry.id), "\"}"),
+                     expiry.expires_unix});
         }
       }
     }
@@ -70,8 +70,7 @@ std::string ExpiryMetrics::Render(absl::Time now) {
   std::string out;
   absl::Status reloaded = Reload();
   if (!reloaded.ok()) {
-    absl::StrAppend(&out, "# store read failed; dates as of config version ", cache_.version,
-                    "\n");
+    absl::StrAppend(&out, "# store read failed; dates as of config version ", cache_.version, "\n");
   }
   int64_t now_unix = absl::ToUnixSeconds(now);
   out.reserve(cache_.series.size() * 160 + 2048);

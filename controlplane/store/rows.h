@@ -27,8 +27,8 @@ struct TenantQuotaRow {
 
 // TenantSettingsRow: a tenant's notification settings.
 struct TenantSettingsRow {
-  std::string webhook_url;        // empty: no webhook
-  std::optional<int> warn_days;   // unset: the control plane's default
+  std::string webhook_url;       // empty: no webhook
+  std::optional<int> warn_days;  // unset: the control plane's default
 };
 
 struct TokenRow {

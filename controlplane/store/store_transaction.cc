@@ -170,11 +170,10 @@ absl::StatusOr<TenantSettingsRow> StoreTransaction::TenantSettings(const std::st
 
 absl::Status StoreTransaction::SetTenantSettings(const std::string& tenant_id,
                                                  const TenantSettingsRow& settings) {
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      db_->Prepare("INSERT INTO tenant_settings(tenant_id, webhook_url, warn_days) "
-                   "VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id) DO UPDATE SET "
-                   "webhook_url=excluded.webhook_url, warn_days=excluded.warn_days"));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO tenant_settings(tenant_id, webhook_url, warn_days) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id) DO UPDATE SET "
+                                "webhook_url=excluded.webhook_url, warn_days=excluded.warn_days"));
   stmt.BindText(1, tenant_id);
   stmt.BindText(2, settings.webhook_url);
   stmt.BindInt64(3, settings.warn_days.has_value() ? *settings.warn_days : -1);

@@ -101,8 +101,9 @@ absl::StatusOr<std::unique_ptr<WebhookClient>> WebhookClient::Create(WebhookClie
   }
   SSL_CTX_set_min_proto_version(client->tls_.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(client->tls_.get(), SSL_VERIFY_PEER, nullptr);
-  const std::string& ca_file =
-      client->options_.ca_file.empty() ? std::string(edge::OriginTlsContext::kSystemTrustStore) : client->options_.ca_file;
+  const std::string& ca_file = client->options_.ca_file.empty()
+                                   ? std::string(edge::OriginTlsContext::kSystemTrustStore)
+                                   : client->options_.ca_file;
   if (SSL_CTX_load_verify_locations(client->tls_.get(), ca_file.c_str(), nullptr) != 1) {
     if (!client->options_.ca_file.empty()) {
       return absl::InvalidArgumentError(

@@ -191,8 +191,7 @@ absl::Status WebhookNotifier::Deliver(const Pending& event) {
   ASSIGN_OR_RETURN(WebhookUrl url, WebhookUrl::Parse(settings.webhook_url, options_.policy));
   ASSIGN_OR_RETURN(int code, client_->Post(url, event.body));
   if (code < 200 || code > 299) {
-    return absl::UnavailableError(
-        absl::StrCat("webhook ", url.Origin(), " answered HTTP ", code));
+    return absl::UnavailableError(absl::StrCat("webhook ", url.Origin(), " answered HTTP ", code));
   }
   if (!event.key.empty()) {
     RETURN_IF_ERROR(store_->Write([&](StoreTransaction& txn) {

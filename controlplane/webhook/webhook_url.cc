@@ -86,8 +86,7 @@ absl::StatusOr<WebhookUrl> WebhookUrl::Parse(absl::string_view text, const Origi
   absl::Status allowed = policy.CheckOriginHost(
       absl::StrContains(url.host, ':') ? absl::StrCat("[", url.host, "]") : url.host);
   if (!allowed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("webhook URL refused: ", allowed.message()));
+    return absl::InvalidArgumentError(absl::StrCat("webhook URL refused: ", allowed.message()));
   }
   return url;
 }

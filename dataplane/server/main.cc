@@ -406,29 +406,27 @@ int main(int argc, char** argv) {
   if (!metrics_fd.ok()) {
     return Fail(std::string(metrics_fd.status().message()));
   }
-  auto metrics_server = certgate::MetricsServer::Create(
-      *metrics_fd,
-      [&] {
-        GlobalStats global;
-        if (VerificationCache* cache = tls_server->cache()) {
-          VerificationCacheStats stats = cache->Stats();
-          global.cache_hits = stats.hits;
-          global.cache_misses = stats.misses;
-          global.cache_evictions = stats.evictions;
-          global.cache_size = stats.size;
-        }
-        const TlsStats& tls_stats = tls_server->stats();
-        global.handshakes_ok = tls_stats.handshakes_ok.load();
-        global.handshakes_failed = tls_stats.handshakes_failed.load();
-        global.handshakes_resumed = tls_stats.handshakes_resumed.load();
-        global.chain_verifications = tls_stats.chain_verifications.load();
-        global.cheap_rejections = tls_stats.cheap_rejections.load();
-        global.unknown_sni = tls_stats.unknown_sni.load();
-        auto config = slot.Get();
-        global.config_version = config ? config->version() : 0;
-        global.zones_failed = config ? config->failure_count() : 0;
-        return metrics.RenderPrometheus(global);
-      });
+  auto metrics_server = certgate::MetricsServer::Create(*metrics_fd, [&] {
+    GlobalStats global;
+    if (VerificationCache* cache = tls_server->cache()) {
+      VerificationCacheStats stats = cache->Stats();
+      global.cache_hits = stats.hits;
+      global.cache_misses = stats.misses;
+      global.cache_evictions = stats.evictions;
+      global.cache_size = stats.size;
+    }
+    const TlsStats& tls_stats = tls_server->stats();
+    global.handshakes_ok = tls_stats.handshakes_ok.load();
+    global.handshakes_failed = tls_stats.handshakes_failed.load();
+    global.handshakes_resumed = tls_stats.handshakes_resumed.load();
+    global.chain_verifications = tls_stats.chain_verifications.load();
+    global.cheap_rejections = tls_stats.cheap_rejections.load();
+    global.unknown_sni = tls_stats.unknown_sni.load();
+    auto config = slot.Get();
+    global.config_version = config ? config->version() : 0;
+    global.zones_failed = config ? config->failure_count() : 0;
+    return metrics.RenderPrometheus(global);
+  });
   if (!metrics_server.ok()) {
     return Fail(std::string(metrics_server.status().message()));
   }

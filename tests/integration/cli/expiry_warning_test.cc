@@ -73,8 +73,8 @@ class ExpiryWarningTest : public ::testing::Test {
 
   void SetUp() override {
     auto receiver = Subprocess::Start(
-        {"python3", CERTGATE_WEBHOOK_RECEIVER_PY, "--port", std::to_string(receiver_port_),
-         "--out", dir_ + "/events", "--attempts", dir_ + "/attempts", "--fail-first", "1"},
+        {"python3", CERTGATE_WEBHOOK_RECEIVER_PY, "--port", std::to_string(receiver_port_), "--out",
+         dir_ + "/events", "--attempts", dir_ + "/attempts", "--fail-first", "1"},
         dir_ + "/receiver.log");
     ASSERT_TRUE(receiver.ok()) << receiver.status();
     receiver_ = std::move(*receiver);
@@ -88,12 +88,24 @@ class ExpiryWarningTest : public ::testing::Test {
   // StartControlPlane: `extra` flags are appended (--verify-hostnames and
   // its companions, --webhook-ca).
   void StartControlPlane(std::vector<std::string> extra = {"--verify-hostnames", "off"}) {
-    std::vector<std::string> argv = {
-        BinPath("certgate-control"), "--db", dir_ + "/certgate.db", "--listen",
-        absl::StrCat("127.0.0.1:", port_), "--admin-token-file", dir_ + "/admin.token",
-        "--edge-token-file", dir_ + "/edge.token", "--insecure", "--origin-allow",
-        "127.0.0.0/8", "--metrics-listen", absl::StrCat("127.0.0.1:", metrics_port_),
-        "--webhook-scan-interval", "0.2", "--webhook-retry", "0.2"};
+    std::vector<std::string> argv = {BinPath("certgate-control"),
+                                     "--db",
+                                     dir_ + "/certgate.db",
+                                     "--listen",
+                                     absl::StrCat("127.0.0.1:", port_),
+                                     "--admin-token-file",
+                                     dir_ + "/admin.token",
+                                     "--edge-token-file",
+                                     dir_ + "/edge.token",
+                                     "--insecure",
+                                     "--origin-allow",
+                                     "127.0.0.0/8",
+                                     "--metrics-listen",
+                                     absl::StrCat("127.0.0.1:", metrics_port_),
+                                     "--webhook-scan-interval",
+                                     "0.2",
+                                     "--webhook-retry",
+                                     "0.2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(argv, absl::StrCat(dir_, "/control-", ++starts_, ".log"));
     ASSERT_TRUE(process.ok()) << process.status();
@@ -160,8 +172,7 @@ TEST_F(ExpiryWarningTest, StatusAndZoneShowWarnOnlyTheOwner) {
 
   CommandResult status = Acme({"status", "soon.example"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_TRUE(absl::StrContains(status.out,
-                                "warning: root \"CN=Soon Root\"") &&
+  EXPECT_TRUE(absl::StrContains(status.out, "warning: root \"CN=Soon Root\"") &&
               absl::StrContains(status.out, "of soon.example expires in 10 days"))
       << status.out;
   EXPECT_FALSE(absl::StrContains(status.out, "Later Root")) << status.out;
@@ -244,8 +255,7 @@ TEST_F(ExpiryWarningTest, MetricsScrapedWithCurl) {
   EXPECT_TRUE(absl::StrContains(scrape.out, "certgate_control_tenants 2\n")) << scrape.out;
   EXPECT_TRUE(absl::StrContains(scrape.out, "certgate_control_zones{state=\"active\"} 1\n"))
       << scrape.out;
-  EXPECT_TRUE(absl::StrContains(scrape.out, "certgate_control_edges_connected 0\n"))
-      << scrape.out;
+  EXPECT_TRUE(absl::StrContains(scrape.out, "certgate_control_edges_connected 0\n")) << scrape.out;
   // A second scrape at the same config version reads nothing from the store
   // again; a change makes it read once more.
   CommandResult again = RunCommand(
@@ -258,9 +268,8 @@ TEST_F(ExpiryWarningTest, MetricsScrapedWithCurl) {
   EXPECT_TRUE(absl::StrContains(again.out, "certgate_control_expiry_cache_reloads 2\n"))
       << again.out;
   EXPECT_TRUE(absl::StrContains(again.out, "certgate_control_zones{state=\"active\"} 2\n"));
-  CommandResult missing = RunCommand(
-      {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-       absl::StrCat("http://127.0.0.1:", metrics_port_, "/other")});
+  CommandResult missing = RunCommand({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                      absl::StrCat("http://127.0.0.1:", metrics_port_, "/other")});
   EXPECT_EQ(missing.out, "404");
 }
 
@@ -338,8 +347,8 @@ TEST_F(ExpiryWarningTest, ZoneVerificationEvents) {
 
   CommandResult shown = Acme({"zone", "show", "pending.test", "--json"});
   v1::Zone zone = ParseJson<v1::ZoneResponse>(shown.out).zone();
-  ASSERT_TRUE(dns.SetTxtRecords({{zone.challenge().record_name(), zone.challenge().value()}},
-                                &error))
+  ASSERT_TRUE(
+      dns.SetTxtRecords({{zone.challenge().record_name(), zone.challenge().value()}}, &error))
       << error;
   CommandResult verified = Acme({"zone", "verify", "pending.test"});
   ASSERT_EQ(verified.exit_code, 0) << verified.err;
@@ -348,9 +357,8 @@ TEST_F(ExpiryWarningTest, ZoneVerificationEvents) {
   google::protobuf::Struct active = ParseJson<google::protobuf::Struct>(Lines(Events())[1]);
   EXPECT_EQ(active.fields().at("type").string_value(), "zone_verified");
   EXPECT_EQ(active.fields().at("hostname").string_value(), "pending.test");
-  EXPECT_EQ(
-      active.fields().at("details").struct_value().fields().at("verified_by").string_value(),
-      "dns");
+  EXPECT_EQ(active.fields().at("details").struct_value().fields().at("verified_by").string_value(),
+            "dns");
   absl::SleepFor(absl::Seconds(1));
   EXPECT_EQ(Lines(Events()).size(), 2u) << Events();
 }
@@ -388,9 +396,9 @@ TEST_F(ExpiryWarningTest, HttpsWebhookVerifiesTheReceiver) {
   std::string url = absl::StrCat("https://127.0.0.1:", https_port, "/hook");
   ASSERT_EQ(Admin({"admin", "tenant", "set", "acme", "--webhook", url}).exit_code, 0);
   // The system store does not know the test CA: nothing arrives.
-  ASSERT_TRUE(WaitFor(
-      [this] { return absl::StrContains(server_->ReadLog(), "certificate not trusted"); },
-      absl::Seconds(20)))
+  ASSERT_TRUE(
+      WaitFor([this] { return absl::StrContains(server_->ReadLog(), "certificate not trusted"); },
+              absl::Seconds(20)))
       << server_->ReadLog();
   EXPECT_EQ(ReadFile(dir_ + "/tls-events"), "");
 

@@ -48,9 +48,9 @@ TEST(ZoneExpiryTest, ListsEveryDatedItemByKind) {
   for (const ZoneExpiry& expiry : all) {
     kinds.push_back(expiry.kind + ":" + expiry.id);
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"root:r1", "root:r0", "intermediate:i1",
-                                             "server_certificate:", "origin_client_certificate:",
-                                             "crl:c1"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "root:r1", "root:r0", "intermediate:i1",
+                       "server_certificate:", "origin_client_certificate:", "crl:c1"}));
 }
 
 TEST(ZoneExpiryTest, NoServerCertificateYetIsNotListed) {
@@ -69,8 +69,8 @@ TEST(ZoneExpiryTest, WindowIncludesExpiredSoonestFirst) {
     EXPECT_EQ(item.seconds_left(), item.expires_unix() - kNow);
     EXPECT_EQ(item.expired(), item.expires_unix() <= kNow);
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"root:r0", "crl:c1", "root:r1",
-                                             "server_certificate:"}));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"root:r0", "crl:c1", "root:r1", "server_certificate:"}));
   EXPECT_TRUE(items[0].expired());
   // A zero-day window: only what has expired.
   items = ExpiringItems(ZoneWithEverything(), absl::FromUnixSeconds(kNow), 0);

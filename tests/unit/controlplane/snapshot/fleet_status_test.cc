@@ -129,9 +129,9 @@ TEST(FleetStatusListenerTest, HearsNewAndChangedErrorsOnly) {
   failure->set_error("worse key");
   fleet.SetZoneFailures("edge-1", 5, failures);  // changed: heard
   fleet.SetZoneFailures("edge-1", 6, {});        // fixed: nothing to say
-  EXPECT_EQ(heard, (std::vector<std::string>{"edge-1 v3 zone 7: bad key",
-                                             "edge-2 v4 zone 7: bad key",
-                                             "edge-1 v5 zone 7: worse key"}));
+  EXPECT_EQ(heard,
+            (std::vector<std::string>{"edge-1 v3 zone 7: bad key", "edge-2 v4 zone 7: bad key",
+                                      "edge-1 v5 zone 7: worse key"}));
 }
 
 }  // namespace
