@@ -439,11 +439,56 @@ TEST_F(ExpiryWarningTest, HostileWebhooksRefused) {
     EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
     EXPECT_TRUE(IsOneErrorLine(result.err)) << result.err;
   }
+  // Bad local input is a usage error, with nothing sent.
+  CommandResult bad_days = Admin({"admin", "tenant", "set", "acme", "--warn-days", "soon"});
+  EXPECT_EQ(bad_days.exit_code, 2) << bad_days.err;
+  EXPECT_TRUE(IsOneErrorLine(bad_days.err)) << bad_days.err;
+  EXPECT_TRUE(absl::StrContains(bad_days.err, "--warn-days \"soon\"")) << bad_days.err;
+
   // Nothing was stored by any of it.
   CommandResult show = Admin({"admin", "tenant", "show", "acme", "--json"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_EQ(ParseJson<v1::Tenant>(show.out).webhook_url(), "") << show.out;
   EXPECT_FALSE(absl::StrContains(ReadFile(dir_ + "/certgate.db"), "hunter2"));
+}
+
+// The control plane's own flags: each bad value is refused by a line naming
+// it, and nothing starts.
+TEST(ExpiryFlagsTest, BadFlagsAreOneLineErrors) {
+  std::string dir = MakeTempDir("expiry-flags");
+  std::vector<std::string> base = {BinPath("certgate-control"),
+                                   "--db",
+                                   dir + "/certgate.db",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--admin-token-file",
+                                   dir + "/admin.token",
+                                   "--edge-token-file",
+                                   dir + "/edge.token",
+                                   "--insecure"};
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--metrics-listen", "no-port"}, "--metrics-listen"},
+      {{"--metrics-listen", "127.0.0.1:70000"}, "--metrics-listen"},
+      {{"--webhook-ca", dir + "/missing.pem"}, "--webhook-ca"},
+      {{"--warn-days", "5000"}, "--warn-days"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    CommandResult result = RunCommand(argv);
+    EXPECT_NE(result.exit_code, 0) << c.flags[0];
+    // The first line names the flag (CLI11's own range errors add a line
+    // pointing at --help, as for every other flag).
+    std::vector<std::string> lines = Lines(result.err);
+    ASSERT_FALSE(lines.empty()) << c.flags[0];
+    EXPECT_TRUE(absl::StrContains(lines[0], c.message)) << result.err;
+    EXPECT_LE(lines.size(), 2u) << result.err;
+    EXPECT_FALSE(absl::StrContains(result.out, "listening")) << result.out;
+  }
 }
 
 }  // namespace
