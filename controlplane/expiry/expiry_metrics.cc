@@ -35,17 +35,27 @@ void Gauge(std::string& out, absl::string_view name, absl::string_view help, int
 }  // namespace
 
 absl::Status ExpiryMetrics::Reload() {
-  return store_->Read([&](StoreTransaction& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(uint64_t version, txn.ConfigVersion());
+  uint64_t version = 0;
+  std::vector<TenantRow> tenants;
+  RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(version, txn.ConfigVersion());
     if (cache_.loaded && cache_.version == version) {
       return absl::OkStatus();
     }
-    Snapshot fresh;
-    fresh.version = version;
-    fresh.loaded = true;
-    ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
-    fresh.tenants = static_cast<int64_t>(tenants.size());
-    for (const TenantRow& tenant : tenants) {
+    ASSIGN_OR_RETURN(tenants, txn.ListTenants());
+    return absl::OkStatus();
+  }));
+  if (cache_.loaded && cache_.version == version) {
+    return absl::OkStatus();
+  }
+  // One read per tenant, so API calls get the store between them. A change
+  // landing meanwhile is newer than `version`: the next scrape reloads.
+  Snapshot fresh;
+  fresh.version = version;
+  fresh.loaded = true;
+  fresh.tenants = static_cast<int64_t>(tenants.size());
+  for (const TenantRow& tenant : tenants) {
+    RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
       ASSIGN_OR_RETURN(std::vector<ZoneRow> zones, txn.ListZones(tenant.id));
       for (const ZoneRow& zone : zones) {
         (zone.state == ZoneState::kActive ? fresh.zones_active : fresh.zones_pending)++;
@@ -58,11 +68,12 @@ absl::Status ExpiryMetrics::Reload() {
                      expiry.expires_unix});
         }
       }
-    }
-    cache_ = std::move(fresh);
-    ++reloads_;
-    return absl::OkStatus();
-  });
+      return absl::OkStatus();
+    }));
+  }
+  cache_ = std::move(fresh);
+  ++reloads_;
+  return absl::OkStatus();
 }
 
 std::string ExpiryMetrics::Render(absl::Time now) {

@@ -42,7 +42,8 @@ class ExpiryMetrics {
     int64_t zones_pending = 0;
   };
 
-  // Reload reads the store when its config version moved since the cache.
+  // Reload reads the store when its config version moved since the cache:
+  // one short read per tenant rather than one long one.
   absl::Status Reload() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SqliteStore* store_;
