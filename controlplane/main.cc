@@ -3,7 +3,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "controlplane/api/admin_service.h"
 #include "controlplane/api/auth.h"
@@ -26,6 +29,8 @@
 #include "controlplane/api/tenant_service.h"
 #include "controlplane/api/token.h"
 #include "controlplane/api/zone_manager.h"
+#include "controlplane/expiry/expiry_metrics.h"
+#include "controlplane/expiry/expiry_warnings.h"
 #include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/ownership/txt_resolver.h"
@@ -35,6 +40,9 @@
 #include "controlplane/snapshot/snapshot_builder.h"
 #include "controlplane/store/sqlite_store.h"
 #include "controlplane/store/store_copier.h"
+#include "controlplane/webhook/webhook_client.h"
+#include "controlplane/webhook/webhook_notifier.h"
+#include "dataplane/http/host_port.h"
 
 namespace {
 
@@ -178,6 +186,11 @@ int main(int argc, char** argv) {
   std::string dns_server;
   double verify_interval_seconds = 300;
   double dns_timeout_seconds = 5;
+  std::string metrics_listen;
+  int warn_days = 30;
+  std::string webhook_ca;
+  double webhook_scan_seconds = 300;
+  double webhook_retry_seconds = 2;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   auto* db_option = app.add_option(
       "--db", db_path,
@@ -250,6 +263,25 @@ int main(int argc, char** argv) {
                  "Seconds one hostname challenge lookup may take")
       ->default_val(5)
       ->check(CLI::Range(0.1, 60.0));
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve Prometheus metrics (GET /metrics: expiry of every zone's certificates "
+                 "and CRLs, counts) on HOST:PORT over plain HTTP; off when not given");
+  app.add_option("--warn-days", warn_days,
+                 "Warn this many days before a certificate or CRL expires (status, zone show, "
+                 "webhooks), unless the tenant or the call sets its own")
+      ->default_val(30)
+      ->check(CLI::Range(0, ExpiryWarnings::kMaxWarnDays));
+  app.add_option("--webhook-ca", webhook_ca,
+                 "PEM CA bundle that verifies https webhooks (default: the system store)");
+  app.add_option("--webhook-scan-interval", webhook_scan_seconds,
+                 "Seconds between checks of webhook tenants' zones for expiring items")
+      ->default_val(300)
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--webhook-retry", webhook_retry_seconds,
+                 "Seconds before the first retry of a failed webhook POST (doubled each time, "
+                 "at most 10 minutes, 8 tries)")
+      ->default_val(2)
+      ->check(CLI::Range(0.1, 600.0));
   CLI11_PARSE(app, argc, argv);
   // The database, token files and edge CA key are secrets: whatever this
   // process creates is its own alone, whatever umask it was started with
@@ -286,6 +318,28 @@ int main(int argc, char** argv) {
       certgate::OriginPolicy::Create(origin_allow);
   if (!origin_policy.ok()) {
     return Fail(std::string(origin_policy.status().message()));
+  }
+  int metrics_fd = -1;
+  if (!metrics_listen.empty()) {
+    absl::StatusOr<certgate::edge::HostPort> metrics_address =
+        certgate::edge::ParseHostPort(metrics_listen, /*allow_zero_port=*/true);
+    if (!metrics_address.ok()) {
+      return Fail(absl::StrCat("--metrics-listen: ", metrics_address.status().message()));
+    }
+    absl::StatusOr<int> fd =
+        certgate::edge::BindListener(*metrics_address, /*reuse_port=*/false, 64);
+    if (!fd.ok()) {
+      return Fail(absl::StrCat("--metrics-listen: ", fd.status().message()));
+    }
+    metrics_fd = *fd;
+  }
+  WebhookClientOptions webhook_options;
+  webhook_options.policy = *origin_policy;
+  webhook_options.ca_file = webhook_ca;
+  absl::StatusOr<std::unique_ptr<WebhookClient>> webhook_client =
+      WebhookClient::Create(webhook_options);
+  if (!webhook_client.ok()) {
+    return Fail(std::string(webhook_client.status().message()));
   }
   if (edge_ca_dir.empty()) {
     edge_ca_dir = DirectoryOf(db_path) + "/edge-ca";
@@ -360,8 +414,29 @@ int main(int argc, char** argv) {
   zone_options.origin_cert_days = origin_cert_days;
   zone_options.origin_cert_renew_days = origin_cert_renew_days;
   ZoneManager zones(store->get(), edge_ca->get(), &fleet, &verifier, zone_options);
-  TenantServiceImpl tenant_service(&auth, &zones);
-  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits, &verifier);
+  ExpiryWarnings warnings(store->get(), warn_days);
+  TenantServiceImpl tenant_service(&auth, &zones, &warnings);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits, &verifier,
+                                 *origin_policy);
+  WebhookNotifierOptions notifier_options;
+  notifier_options.default_warn_days = warn_days;
+  notifier_options.scan_interval = absl::Seconds(webhook_scan_seconds);
+  notifier_options.first_retry_delay = absl::Seconds(webhook_retry_seconds);
+  notifier_options.policy = *origin_policy;
+  WebhookNotifier notifier(store->get(), webhook_client->get(), notifier_options);
+  ExpiryMetrics expiry_metrics(store->get(), &fleet);
+  verifier.SetEventListener(
+      [&notifier](const ZoneRow& zone, bool verified, const std::string& detail) {
+        if (verified) {
+          notifier.ZoneVerified(zone, detail);
+        } else {
+          notifier.ZoneVerificationFailed(zone, detail);
+        }
+      });
+  fleet.SetFailureListener([&notifier](const std::string& node_id, uint64_t version,
+                                       uint64_t zone_id, const std::string& error) {
+    notifier.EdgeZoneFailure(node_id, version, zone_id, error);
+  });
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
@@ -401,6 +476,25 @@ int main(int argc, char** argv) {
   OriginCertRenewer renewer(&zones, absl::Seconds(origin_cert_check_seconds));
   renewer.Start();
   verifier.Start();
+  notifier.Start();
+  std::unique_ptr<certgate::MetricsServer> metrics_server;
+  if (metrics_fd >= 0) {
+    absl::StatusOr<std::unique_ptr<certgate::MetricsServer>> created =
+        certgate::MetricsServer::Create(
+            metrics_fd, [&expiry_metrics] { return expiry_metrics.Render(absl::Now()); });
+    if (!created.ok()) {
+      return Fail(std::string(created.status().message()));
+    }
+    metrics_server = std::move(*created);
+    metrics_server->Start();
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof(bound);
+    getsockname(metrics_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+    int metrics_port =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    std::fprintf(stderr, "certgate-control: metrics on port %d\n", metrics_port);
+  }
   std::fprintf(stderr, "certgate-control: hostname verification: %s\n", verify_hostnames.c_str());
   std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
   std::fflush(stdout);
@@ -408,6 +502,10 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
+  if (metrics_server != nullptr) {
+    metrics_server->Stop();
+  }
+  notifier.Stop();
   renewer.Stop();
   verifier.Stop();
   edge_service.CloseAllStreams();

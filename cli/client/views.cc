@@ -1,5 +1,6 @@
 #include "cli/client/views.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -224,6 +225,30 @@ std::string RenderStatusHeaderNames(const certgate::v1::StatusHeaderNames& names
   });
 }
 
+std::string RenderExpiring(
+    const google::protobuf::RepeatedPtrField<certgate::v1::ExpiringItem>& items) {
+  std::string out;
+  for (const certgate::v1::ExpiringItem& item : items) {
+    std::string what = item.kind();
+    std::replace(what.begin(), what.end(), '_', ' ');
+    absl::StrAppend(&out, "warning: ", what, " \"", OneLine(item.subject()), "\"");
+    if (!item.id().empty()) {
+      absl::StrAppend(&out, " (id ", item.id(), ")");
+    }
+    absl::StrAppend(&out, " of ", item.hostname());
+    int64_t days = (item.seconds_left() < 0 ? -item.seconds_left() : item.seconds_left()) / 86400;
+    std::string span = days == 0 ? std::string("less than a day")
+                                 : absl::StrCat(days, days == 1 ? " day" : " days");
+    if (item.expired()) {
+      absl::StrAppend(&out, " expired ", span, " ago");
+    } else {
+      absl::StrAppend(&out, " expires in ", span);
+    }
+    absl::StrAppend(&out, " (", FormatUtc(item.expires_unix()), ")\n");
+  }
+  return out;
+}
+
 std::string RenderStatus(const certgate::v1::StatusResponse& response) {
   int holding = 0;
   for (const auto& edge : response.edges()) {
@@ -261,6 +286,9 @@ std::string RenderStatus(const certgate::v1::StatusResponse& response) {
     table.AddRow({"valid", absl::StrCat(traffic.valid())});
     table.AddRow({"invalid", absl::StrCat(traffic.invalid())});
     absl::StrAppend(&out, table.Render());
+  }
+  if (!response.expiring().empty()) {
+    absl::StrAppend(&out, "\n", RenderExpiring(response.expiring()));
   }
   return out;
 }

@@ -219,6 +219,37 @@ ALTER TABLE zones ADD COLUMN verified_by TEXT NOT NULL DEFAULT 'upgrade';
 CREATE INDEX zones_by_state ON zones(state);
 )sql";
 
+// Version 5: tenant notifications. A tenant's webhook URL and expiry warning
+// window (-1: the control plane's default), and which webhook events were
+// delivered, so that a restart does not send one again.
+constexpr char kSchemaTenantNotifications[] = R"sql(
+CREATE TABLE tenant_settings (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  webhook_url TEXT NOT NULL DEFAULT '',
+  warn_days INTEGER NOT NULL DEFAULT -1
+);
+CREATE TABLE webhook_sent (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  event_key TEXT NOT NULL,
+  sent_unix INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, event_key)
+);
+)sql";
+
+constexpr char kPostgresSchemaTenantNotifications[] = R"sql(
+CREATE TABLE tenant_settings (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  webhook_url TEXT NOT NULL DEFAULT '',
+  warn_days BIGINT NOT NULL DEFAULT -1
+);
+CREATE TABLE webhook_sent (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  event_key TEXT NOT NULL,
+  sent_unix BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, event_key)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
@@ -228,7 +259,8 @@ const std::vector<Migration>& SchemaMigrations() {
       new std::vector<Migration>{{1, kSchemaV1, kPostgresSchemaV1},
                                  {2, kSchemaTenantQuotas, kPostgresSchemaTenantQuotas},
                                  {3, kSchemaOriginClientKey, kSchemaOriginClientKey},
-                                 {4, kSchemaHostnameOwnership, kPostgresSchemaHostnameOwnership}};
+                                 {4, kSchemaHostnameOwnership, kPostgresSchemaHostnameOwnership},
+                                 {5, kSchemaTenantNotifications, kPostgresSchemaTenantNotifications}};
   return *migrations;
 }
 

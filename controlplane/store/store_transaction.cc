@@ -151,6 +151,76 @@ absl::Status StoreTransaction::SetTenantQuota(const std::string& tenant_id,
   return stmt.Run();
 }
 
+absl::StatusOr<TenantSettingsRow> StoreTransaction::TenantSettings(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT webhook_url, warn_days FROM tenant_settings WHERE tenant_id=?1"));
+  stmt.BindText(1, tenant_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  TenantSettingsRow settings;
+  if (has_row) {
+    settings.webhook_url = stmt.ColumnText(0);
+    int64_t days = stmt.ColumnInt64(1);
+    if (days >= 0) {
+      settings.warn_days = static_cast<int>(days);
+    }
+  }
+  return settings;
+}
+
+absl::Status StoreTransaction::SetTenantSettings(const std::string& tenant_id,
+                                                 const TenantSettingsRow& settings) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO tenant_settings(tenant_id, webhook_url, warn_days) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id) DO UPDATE SET "
+                                "webhook_url=excluded.webhook_url, warn_days=excluded.warn_days"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, settings.webhook_url);
+  stmt.BindInt64(3, settings.warn_days.has_value() ? *settings.warn_days : -1);
+  return stmt.Run();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, TenantSettingsRow>>>
+StoreTransaction::WebhookTenants() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT tenant_id, webhook_url, warn_days FROM tenant_settings "
+                                "WHERE webhook_url != '' ORDER BY tenant_id"));
+  std::vector<std::pair<std::string, TenantSettingsRow>> tenants;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    TenantSettingsRow settings;
+    settings.webhook_url = stmt.ColumnText(1);
+    if (stmt.ColumnInt64(2) >= 0) {
+      settings.warn_days = static_cast<int>(stmt.ColumnInt64(2));
+    }
+    tenants.emplace_back(stmt.ColumnText(0), std::move(settings));
+  }
+  return tenants;
+}
+
+absl::StatusOr<bool> StoreTransaction::WebhookSent(const std::string& tenant_id,
+                                                   const std::string& key) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT 1 FROM webhook_sent WHERE tenant_id=?1 "
+                                                "AND event_key=?2"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, key);
+  return stmt.Step();
+}
+
+absl::Status StoreTransaction::RecordWebhookSent(const std::string& tenant_id,
+                                                 const std::string& key, int64_t now_unix) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT OR IGNORE INTO webhook_sent(tenant_id, event_key, "
+                                "sent_unix) VALUES (?1, ?2, ?3)"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, key);
+  stmt.BindInt64(3, now_unix);
+  return stmt.Run();
+}
+
 absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& tenant_id,
                                                             int64_t except_zone_id) {
   // tenant_usage is kept by triggers (migration 2): one row, not a scan.

@@ -24,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/control_endpoints.h"
+#include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
@@ -36,7 +37,6 @@
 #include "dataplane/server/edge_server.h"
 #include "dataplane/server/handover_client.h"
 #include "dataplane/server/handover_server.h"
-#include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/verification_cache.h"
 
@@ -411,30 +411,33 @@ int main(int argc, char** argv) {
   }
 
   TlsServer* tls_server = tls->get();
-  auto metrics_server = MetricsServer::Create(
-      *metrics_address,
-      [&] {
-        GlobalStats global;
-        if (VerificationCache* cache = tls_server->cache()) {
-          VerificationCacheStats stats = cache->Stats();
-          global.cache_hits = stats.hits;
-          global.cache_misses = stats.misses;
-          global.cache_evictions = stats.evictions;
-          global.cache_size = stats.size;
-        }
-        const TlsStats& tls_stats = tls_server->stats();
-        global.handshakes_ok = tls_stats.handshakes_ok.load();
-        global.handshakes_failed = tls_stats.handshakes_failed.load();
-        global.handshakes_resumed = tls_stats.handshakes_resumed.load();
-        global.chain_verifications = tls_stats.chain_verifications.load();
-        global.cheap_rejections = tls_stats.cheap_rejections.load();
-        global.unknown_sni = tls_stats.unknown_sni.load();
-        auto config = slot.Get();
-        global.config_version = config ? config->version() : 0;
-        global.zones_failed = config ? config->failure_count() : 0;
-        return metrics.RenderPrometheus(global);
-      },
-      inherited_metrics_fd);
+  absl::StatusOr<int> metrics_fd = inherited_metrics_fd >= 0
+                                       ? inherited_metrics_fd
+                                       : BindListener(*metrics_address, /*reuse_port=*/false, 64);
+  if (!metrics_fd.ok()) {
+    return Fail(std::string(metrics_fd.status().message()));
+  }
+  auto metrics_server = certgate::MetricsServer::Create(*metrics_fd, [&] {
+    GlobalStats global;
+    if (VerificationCache* cache = tls_server->cache()) {
+      VerificationCacheStats stats = cache->Stats();
+      global.cache_hits = stats.hits;
+      global.cache_misses = stats.misses;
+      global.cache_evictions = stats.evictions;
+      global.cache_size = stats.size;
+    }
+    const TlsStats& tls_stats = tls_server->stats();
+    global.handshakes_ok = tls_stats.handshakes_ok.load();
+    global.handshakes_failed = tls_stats.handshakes_failed.load();
+    global.handshakes_resumed = tls_stats.handshakes_resumed.load();
+    global.chain_verifications = tls_stats.chain_verifications.load();
+    global.cheap_rejections = tls_stats.cheap_rejections.load();
+    global.unknown_sni = tls_stats.unknown_sni.load();
+    auto config = slot.Get();
+    global.config_version = config ? config->version() : 0;
+    global.zones_failed = config ? config->failure_count() : 0;
+    return metrics.RenderPrometheus(global);
+  });
   if (!metrics_server.ok()) {
     return Fail(std::string(metrics_server.status().message()));
   }

@@ -2,7 +2,9 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
@@ -101,6 +103,40 @@ TEST_P(FleetStatusTest, AnAckWithoutFailuresClearsThem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, FleetStatusTest, kBothEngines, EngineName);
+
+}  // namespace
+}  // namespace certgate::controlplane
+
+namespace certgate::controlplane {
+namespace {
+
+// The failure listener hears a zone error once per change, not each time an
+// edge repeats it in an ack.
+TEST(FleetStatusListenerTest, HearsNewAndChangedErrorsOnly) {
+  SqliteStoreOptions options;
+  options.path = certgate::testing::MakeTempDir("cp-fleet-listener") + "/store.db";
+  auto store = SqliteStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  FleetStatus fleet(store->get());
+  std::vector<std::string> heard;
+  fleet.SetFailureListener(
+      [&heard](const std::string& node, uint64_t version, uint64_t zone, const std::string& error) {
+        heard.push_back(absl::StrCat(node, " v", version, " zone ", zone, ": ", error));
+      });
+  google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure> failures;
+  v1::ZoneBuildFailure* failure = failures.Add();
+  failure->set_zone_id(7);
+  failure->set_error("bad key");
+  fleet.SetZoneFailures("edge-1", 3, failures);
+  fleet.SetZoneFailures("edge-1", 4, failures);  // repeated: not heard again
+  fleet.SetZoneFailures("edge-2", 4, failures);  // another edge: heard
+  failure->set_error("worse key");
+  fleet.SetZoneFailures("edge-1", 5, failures);  // changed: heard
+  fleet.SetZoneFailures("edge-1", 6, {});        // fixed: nothing to say
+  EXPECT_EQ(heard,
+            (std::vector<std::string>{"edge-1 v3 zone 7: bad key", "edge-2 v4 zone 7: bad key",
+                                      "edge-1 v5 zone 7: worse key"}));
+}
 
 }  // namespace
 }  // namespace certgate::controlplane
