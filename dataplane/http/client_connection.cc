@@ -22,6 +22,7 @@
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
+#include "dataplane/http/socket_bio.h"
 #include "dataplane/http/upgrade_relay.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
@@ -89,18 +90,25 @@ void ClientConnection::Start() {
   ctx_->metrics->ConnectionOpened();
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  client_in_ = evbuffer_new();
-  client_out_ = evbuffer_new();
-  origin_out_ = evbuffer_new();
-  client_read_ev_ = event_new(ctx_->base, fd_, EV_READ | EV_PERSIST, &OnClientEvent, this);
-  client_write_ev_ = event_new(ctx_->base, fd_, EV_WRITE | EV_PERSIST, &OnClientEvent, this);
-  client_timer_ev_ = evtimer_new(ctx_->base, &OnClientTimer, this);
-  origin_timer_ev_ = evtimer_new(ctx_->base, &OnOriginTimer, this);
+  client_in_.reset(evbuffer_new());
+  client_out_.reset(evbuffer_new());
+  origin_out_.reset(evbuffer_new());
+  client_read_ev_ =
+      SocketEvent(event_new(ctx_->base, fd_, EV_READ | EV_PERSIST, &OnClientEvent, this));
+  client_write_ev_ =
+      SocketEvent(event_new(ctx_->base, fd_, EV_WRITE | EV_PERSIST, &OnClientEvent, this));
+  client_timer_ev_.reset(evtimer_new(ctx_->base, &OnClientTimer, this));
+  origin_timer_ev_.reset(evtimer_new(ctx_->base, &OnOriginTimer, this));
   ssl_ = ctx_->tls->NewSsl();
-  if (ssl_ == nullptr || !SSL_set_fd(ssl_.get(), fd_)) {
+  bssl::UniquePtr<BIO> bio = SocketBio::New(fd_);
+  if (ssl_ == nullptr || bio == nullptr) {
     Close();
     return;
   }
+  bio_ = bio.get();
+  SocketBio::UseReadinessHints(bio_, true);
+  SSL_set_bio(ssl_.get(), bio.get(), bio.get());  // one reference, taken by ssl_
+  bio.release();
   // SSL_write retries may come from a buffer that moved (evbuffer pullup).
   SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   ArmClientTimer(TimerKind::kHandshake);
@@ -131,6 +139,9 @@ void ClientConnection::Drain() {
 
 void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
+  if ((what & EV_READ) && self->bio_ != nullptr) {
+    SocketBio::MarkReadable(self->bio_);
+  }
   if (self->lingering_) {
     self->Linger();
     return;
@@ -146,7 +157,7 @@ void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
   self->Drive();
 }
 
-void ClientConnection::OnOriginEvent(evutil_socket_t, short what, void* arg) {
+void ClientConnection::OnOriginEvent(void* arg, OriginTransport*, short what) {
   auto* self = static_cast<ClientConnection*>(arg);
   if (self->origin_connecting_) {
     int err = 0;
@@ -212,11 +223,11 @@ void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
     self->OriginFailed(504, "origin connect timed out");
   } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
     self->OriginFailed(504, "origin TLS handshake timed out");
-  } else if (self->origin_fd_ >= 0 &&
-             evbuffer_get_length(self->client_out_) > self->ctx_->options->buffer_high_watermark) {
+  } else if (self->origin_fd_ >= 0 && evbuffer_get_length(self->client_out_.get()) >
+                                          self->ctx_->options->buffer_high_watermark) {
     // The client is slow to read, not the origin: keep waiting.
     timeval tv = AsTimeval(self->ctx_->options->origin_timeout);
-    evtimer_add(self->origin_timer_ev_, &tv);
+    evtimer_add(self->origin_timer_ev_.get(), &tv);
     return;
   } else if (!self->response_started_) {
     self->OriginFailed(504, "origin timed out");
@@ -326,17 +337,19 @@ void ClientConnection::Drive() {
 bool ClientConnection::ReadingAllowed() const {
   return handshake_done_ && !closed_ && !client_eof_ && !close_after_flush_ &&
          !request_parser_.paused() &&
-         evbuffer_get_length(origin_out_) < ctx_->options->buffer_high_watermark &&
-         evbuffer_get_length(client_in_) < kReadChunk * 4;
+         evbuffer_get_length(origin_out_.get()) < ctx_->options->buffer_high_watermark &&
+         evbuffer_get_length(client_in_.get()) < kReadChunk * 4;
 }
 
 void ClientConnection::ReadClient() {
   char buf[kReadChunk];
-  while (ReadingAllowed()) {
+  // Without a readiness hint (the last read came back short and the loop
+  // has not said "readable" since) the read would only return EAGAIN.
+  while (ReadingAllowed() && (SocketBio::MaybeReadable(bio_) || SSL_pending(ssl_.get()) > 0)) {
     ERR_clear_error();
     int n = SSL_read(ssl_.get(), buf, sizeof(buf));
     if (n > 0) {
-      evbuffer_add(client_in_, buf, n);
+      evbuffer_add(client_in_.get(), buf, n);
       if (timer_kind_ == TimerKind::kBody) {
         ArmClientTimer(TimerKind::kBody);
       }
@@ -357,7 +370,7 @@ void ClientConnection::ReadClient() {
     // Clean close_notify, a bare FIN, or a TLS error.
     client_eof_ = true;
     if (action_ == Action::kNone && !request_parser_.in_message()) {
-      if (evbuffer_get_length(client_out_) > 0) {
+      if (evbuffer_get_length(client_out_.get()) > 0) {
         close_after_flush_ = true;  // the last response is still on its way
       } else {
         Close();
@@ -371,17 +384,17 @@ void ClientConnection::ReadClient() {
 }
 
 void ClientConnection::ProcessClientInput() {
-  while (!closed_ && evbuffer_get_length(client_in_) > 0 && !request_parser_.paused()) {
+  while (!closed_ && evbuffer_get_length(client_in_.get()) > 0 && !request_parser_.paused()) {
     if (close_after_flush_) {
-      evbuffer_drain(client_in_, evbuffer_get_length(client_in_));
+      evbuffer_drain(client_in_.get(), evbuffer_get_length(client_in_.get()));
       return;
     }
     evbuffer_iovec vec;
-    if (evbuffer_peek(client_in_, -1, nullptr, &vec, 1) < 1) {
+    if (evbuffer_peek(client_in_.get(), -1, nullptr, &vec, 1) < 1) {
       return;
     }
     size_t n = request_parser_.Feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
-    evbuffer_drain(client_in_, n);
+    evbuffer_drain(client_in_.get(), n);
     if (closed_) {
       return;
     }
@@ -389,7 +402,7 @@ void ClientConnection::ProcessClientInput() {
       OnRequestError();
       return;
     }
-    if (evbuffer_get_length(origin_out_) >= ctx_->options->buffer_high_watermark) {
+    if (evbuffer_get_length(origin_out_.get()) >= ctx_->options->buffer_high_watermark) {
       return;  // backpressure: the origin is slower than the client
     }
     if (n == 0) {
@@ -402,13 +415,13 @@ void ClientConnection::FlushClient() {
   if (lingering_) {
     return;
   }
-  while (!closed_ && evbuffer_get_length(client_out_) > 0) {
-    size_t len = std::min(evbuffer_get_length(client_out_), kReadChunk);
-    unsigned char* data = evbuffer_pullup(client_out_, static_cast<ev_ssize_t>(len));
+  while (!closed_ && evbuffer_get_length(client_out_.get()) > 0) {
+    size_t len = std::min(evbuffer_get_length(client_out_.get()), kReadChunk);
+    unsigned char* data = evbuffer_pullup(client_out_.get(), static_cast<ev_ssize_t>(len));
     ERR_clear_error();
     int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
     if (n > 0) {
-      evbuffer_drain(client_out_, n);
+      evbuffer_drain(client_out_.get(), n);
       continue;
     }
     int err = SSL_get_error(ssl_.get(), n);
@@ -460,45 +473,43 @@ void ClientConnection::UpdateEvents() {
   if (closed_) {
     return;
   }
-  auto set = [](event* ev, bool want, bool* on) {
-    if (ev == nullptr || want == *on) {
-      return;
-    }
-    if (want) {
-      event_add(ev, nullptr);
-    } else {
-      event_del(ev);
-    }
-    *on = want;
-  };
   if (lingering_) {
-    set(client_read_ev_, true, &client_read_on_);
-    set(client_write_ev_, false, &client_write_on_);
+    client_read_ev_.Set(true);
+    client_write_ev_.Set(false);
     return;
   }
   bool reading = !handshake_done_ || ReadingAllowed();
-  set(client_read_ev_, reading, &client_read_on_);
-  set(client_write_ev_, handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_,
-      &client_write_on_);
+  // Registered while reading is allowed; when it is not, deleted only if
+  // the socket has something to read (level-triggered, it would fire
+  // again and again), so the pause between a request and its response
+  // costs no epoll_ctl.
+  if (reading) {
+    client_read_ev_.Set(true);
+  } else if (SocketBio::MaybeReadable(bio_)) {
+    client_read_ev_.Set(false);
+  }
+  client_write_ev_.Set(handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_);
   if (origin_fd_ >= 0) {
-    bool origin_read = !origin_connecting_ && !response_complete_ &&
-                       evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark;
-    bool origin_write = origin_connecting_ || evbuffer_get_length(origin_out_) > 0;
+    bool origin_read =
+        !origin_connecting_ && !response_complete_ &&
+        evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark;
+    bool origin_write = origin_connecting_ || evbuffer_get_length(origin_out_.get()) > 0;
     if (!origin_connecting_ && origin_->handshaking()) {
       origin_read = origin_->wants_read();
       origin_write = origin_->wants_write();
     }
-    set(origin_read_ev_, origin_read, &origin_read_on_);
-    set(origin_write_ev_, origin_write, &origin_write_on_);
+    origin_->WatchRead(origin_read);
+    origin_->WatchWrite(origin_write);
     // Like the client side: bytes decrypted inside the origin's SSL never
     // make its socket readable.
     if (origin_read && origin_->Pending()) {
-      event_active(origin_read_ev_, EV_READ, 1);
+      origin_->ActivateRead();
     }
   }
-  // Records already decrypted inside the SSL never make the socket readable.
-  if (handshake_done_ && ReadingAllowed() && SSL_pending(ssl_.get()) > 0) {
-    event_active(client_read_ev_, EV_READ, 1);
+  // Records already read or decrypted never make the socket readable again.
+  if (handshake_done_ && ReadingAllowed() &&
+      (SSL_pending(ssl_.get()) > 0 || BIO_pending(bio_) > 0)) {
+    event_active(client_read_ev_.get(), EV_READ, 1);
   }
 }
 
@@ -520,11 +531,11 @@ void ClientConnection::ArmClientTimer(TimerKind kind) {
       d = absl::Seconds(2);
       break;
     case TimerKind::kNone:
-      evtimer_del(client_timer_ev_);
+      evtimer_del(client_timer_ev_.get());
       return;
   }
   timeval tv = AsTimeval(d);
-  evtimer_add(client_timer_ev_, &tv);
+  evtimer_add(client_timer_ev_.get(), &tv);
 }
 
 // --- requests -------------------------------------------------------------------
@@ -609,11 +620,11 @@ bool ClientConnection::OnRequestBody(absl::string_view data) {
   }
   if (request_chunked_) {
     std::string head = ChunkHeader(data.size());
-    evbuffer_add(origin_out_, head.data(), head.size());
-    evbuffer_add(origin_out_, data.data(), data.size());
-    evbuffer_add(origin_out_, "\r\n", 2);
+    evbuffer_add(origin_out_.get(), head.data(), head.size());
+    evbuffer_add(origin_out_.get(), data.data(), data.size());
+    evbuffer_add(origin_out_.get(), "\r\n", 2);
   } else {
-    evbuffer_add(origin_out_, data.data(), data.size());
+    evbuffer_add(origin_out_.get(), data.data(), data.size());
   }
   return true;
 }
@@ -622,7 +633,7 @@ bool ClientConnection::OnRequestComplete() {
   request_complete_ = true;
   if (action_ == Action::kProxy) {
     if (request_chunked_) {
-      evbuffer_add(origin_out_, "0\r\n\r\n", 5);
+      evbuffer_add(origin_out_.get(), "0\r\n\r\n", 5);
     }
     ArmClientTimer(TimerKind::kNone);  // the origin timer runs now
     if (response_complete_) {
@@ -772,7 +783,7 @@ void ClientConnection::ResetExchange() {
 
 void ClientConnection::AppendToClient(absl::string_view data) {
   bytes_out_ += data.size();
-  evbuffer_add(client_out_, data.data(), data.size());
+  evbuffer_add(client_out_.get(), data.data(), data.size());
 }
 
 // --- the origin side ------------------------------------------------------------
@@ -801,12 +812,12 @@ void ClientConnection::StartProxy() {
   action_ = Action::kProxy;
   const MessageParser& req = request_parser_;
   std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_, head.data(), head.size());
+  evbuffer_add(origin_out_.get(), head.data(), head.size());
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
     // The edge drops Expect (hop-by-hop here) and lets the body come.
-    evbuffer_add(client_out_, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    evbuffer_add(client_out_.get(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   response_parser_ = std::make_unique<MessageParser>(
       HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
@@ -818,14 +829,14 @@ void ClientConnection::StartProxy() {
       });
   origin_key_ = zone_->origin_pool_key;
   origin_sent_ = absl::Now();
-  origin_ = ctx_->origins->Take(origin_key_);
+  // A request RetryOnFreshOrigin may resend needs no check that the pooled
+  // connection is still open (one recv): a closed one is retried.
+  origin_ = ctx_->origins->Take(origin_key_, /*check_open=*/!Retryable());
   if (origin_ != nullptr) {
-    int fd = origin_->fd();
-    origin_fd_ = fd;
+    origin_fd_ = origin_->fd();
     origin_reused_ = true;
     origin_answered_ = false;
-    origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
-    origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+    origin_->Watch(ctx_->base, &OnOriginEvent, this);
     OriginConnected();
     return;
   }
@@ -850,7 +861,7 @@ void ClientConnection::ConnectOrigin() {
   if (resolving_) {
     resolve_ticket_ = ticket;
     timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
-    evtimer_add(origin_timer_ev_, &tv);
+    evtimer_add(origin_timer_ev_.get(), &tv);
   }
 }
 
@@ -888,8 +899,7 @@ void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
   origin_fd_ = fd;
   origin_reused_ = false;
   origin_answered_ = false;
-  origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
-  origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+  origin_->Watch(ctx_->base, &OnOriginEvent, this);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
     if (errno != EINPROGRESS) {
       OriginFailed(502, absl::StrCat("origin connect failed: ", strerror(errno)));
@@ -897,7 +907,7 @@ void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
     }
     origin_connecting_ = true;
     timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
-    evtimer_add(origin_timer_ev_, &tv);
+    evtimer_add(origin_timer_ev_.get(), &tv);
     return;
   }
   OriginConnected();
@@ -909,7 +919,7 @@ void ClientConnection::OriginConnected() {
   bool handshaking = origin_->handshaking();
   timeval tv = AsTimeval(handshaking ? ctx_->options->origin_connect_timeout
                                      : ctx_->options->origin_timeout);
-  evtimer_add(origin_timer_ev_, &tv);
+  evtimer_add(origin_timer_ev_.get(), &tv);
   if (handshaking) {
     OriginHandshake();
   }
@@ -922,7 +932,7 @@ void ClientConnection::OriginHandshake() {
       return;
     case OriginTransport::Step::kDone: {
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
-      evtimer_add(origin_timer_ev_, &tv);
+      evtimer_add(origin_timer_ev_.get(), &tv);
       return;
     }
     case OriginTransport::Step::kFailed:
@@ -941,8 +951,8 @@ void ClientConnection::FlushOrigin() {
   if (origin_fd_ < 0 || origin_connecting_ || origin_->handshaking()) {
     return;
   }
-  while (evbuffer_get_length(origin_out_) > 0) {
-    int n = origin_->Write(origin_out_);
+  while (evbuffer_get_length(origin_out_.get()) > 0) {
+    int n = origin_->Write(origin_out_.get());
     if (n > 0) {
       continue;
     }
@@ -965,12 +975,12 @@ void ClientConnection::FlushOrigin() {
 void ClientConnection::ReadOrigin() {
   char buf[kReadChunk];
   while (origin_fd_ >= 0 && !closed_ && !response_complete_ &&
-         evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
+         evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark) {
     ssize_t n = origin_->Read(buf, sizeof(buf));
     if (n > 0) {
       origin_answered_ = true;
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
-      evtimer_add(origin_timer_ev_, &tv);
+      evtimer_add(origin_timer_ev_.get(), &tv);
       size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
       if (closed_) {
         return;
@@ -1124,20 +1134,24 @@ void ClientConnection::OriginFailed(int status, absl::string_view why) {
   FinishExchange();
 }
 
+bool ClientConnection::Retryable() const {
+  // Only an idempotent request without a body (RFC 9110 9.2.2; a streamed
+  // body is gone once sent).
+  const MessageParser& req = request_parser_;
+  return !req.chunked() && !req.has_content_length() && IsIdempotent(req.method());
+}
+
 bool ClientConnection::RetryOnFreshOrigin() {
   // Like nginx with upstream keepalive: a request that went out on a reused
-  // connection and got nothing back is resent once on a new one. Only an
-  // idempotent one without a body (RFC 9110 9.2.2; a streamed body is gone
-  // once sent); a fresh connection is never retried.
-  const MessageParser& req = request_parser_;
-  if (!origin_reused_ || origin_answered_ || req.chunked() || req.has_content_length() ||
-      !IsIdempotent(req.method())) {
+  // connection and got nothing back is resent once on a new one; a fresh
+  // connection is never retried.
+  if (!origin_reused_ || origin_answered_ || !Retryable()) {
     return false;
   }
   ctx_->metrics->OriginRetry();
   ReleaseOrigin(false);
   std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_, head.data(), head.size());
+  evbuffer_add(origin_out_.get(), head.data(), head.size());
   origin_sent_ = absl::Now();
   ConnectOrigin();
   return true;
@@ -1149,20 +1163,11 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
     resolving_ = false;
     resolve_ticket_ = 0;
   }
-  if (origin_read_ev_ != nullptr) {
-    event_free(origin_read_ev_);
-    origin_read_ev_ = nullptr;
-  }
-  if (origin_write_ev_ != nullptr) {
-    event_free(origin_write_ev_);
-    origin_write_ev_ = nullptr;
-  }
-  origin_read_on_ = origin_write_on_ = false;
   if (origin_timer_ev_ != nullptr) {
-    evtimer_del(origin_timer_ev_);
+    evtimer_del(origin_timer_ev_.get());
   }
   if (origin_fd_ >= 0) {
-    if (reusable && evbuffer_get_length(origin_out_) == 0) {
+    if (reusable && evbuffer_get_length(origin_out_.get()) == 0) {
       ctx_->origins->Put(origin_key_, std::move(origin_));
     }
     origin_.reset();  // closes the socket (after a close_notify over TLS)
@@ -1170,23 +1175,21 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
   origin_fd_ = -1;
   origin_connecting_ = false;
   if (origin_out_ != nullptr) {
-    evbuffer_drain(origin_out_, evbuffer_get_length(origin_out_));
+    evbuffer_drain(origin_out_.get(), evbuffer_get_length(origin_out_.get()));
   }
 }
 
 // --- upgraded connections -----------------------------------------------------
 
 void ClientConnection::StartRelay(absl::string_view origin_extra) {
-  for (event** ev : {&client_read_ev_, &client_write_ev_, &origin_read_ev_, &origin_write_ev_}) {
-    if (*ev != nullptr) {
-      event_free(*ev);
-      *ev = nullptr;
-    }
-  }
-  client_read_on_ = client_write_on_ = origin_read_on_ = origin_write_on_ = false;
+  client_read_ev_.Reset();
+  client_write_ev_.Reset();
+  origin_->Unwatch();
+  // The relay reads the client whenever its own events say so.
+  SocketBio::UseReadinessHints(bio_, false);
   ArmClientTimer(TimerKind::kNone);
-  evtimer_del(origin_timer_ev_);
-  evbuffer_add(client_out_, origin_extra.data(), origin_extra.size());
+  evtimer_del(origin_timer_ev_.get());
+  evbuffer_add(client_out_.get(), origin_extra.data(), origin_extra.size());
   origin_fd_ = -1;
   UpgradeRelay::Options options;
   options.idle = ctx_->options->upgraded_idle_timeout;
@@ -1203,7 +1206,7 @@ void ClientConnection::StartRelay(absl::string_view origin_extra) {
         Close();
       });
   // Bytes the client sent after its request head belong to the new protocol.
-  relay_->Start(client_out_, client_in_);
+  relay_->Start(client_out_.get(), client_in_.get());
 }
 
 bool ClientConnection::StillTrusted() {
@@ -1249,18 +1252,14 @@ void ClientConnection::CloseInternal(bool notify) {
     relay_->Stop();  // freed with the connection, never from its own callback
   }
   ReleaseOrigin(false);
-  for (event** ev : {&client_read_ev_, &client_write_ev_, &client_timer_ev_, &origin_timer_ev_}) {
-    if (*ev != nullptr) {
-      event_free(*ev);
-      *ev = nullptr;
-    }
-  }
-  for (evbuffer** buf : {&client_in_, &client_out_, &origin_out_}) {
-    if (*buf != nullptr) {
-      evbuffer_free(*buf);
-      *buf = nullptr;
-    }
-  }
+  client_read_ev_.Reset();
+  client_write_ev_.Reset();
+  client_timer_ev_.reset();
+  origin_timer_ev_.reset();
+  client_in_.reset();
+  client_out_.reset();
+  origin_out_.reset();
+  bio_ = nullptr;
   ssl_.reset();
   if (fd_ >= 0) {
     close(fd_);

@@ -9,11 +9,10 @@
 #include "absl/time/time.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/host_port.h"
+#include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
-
-struct evbuffer;
 
 namespace certgate::edge {
 
@@ -46,7 +45,7 @@ class ClientConnection {
   enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody, kLinger };
 
   static void OnClientEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnOriginEvent(evutil_socket_t fd, short what, void* arg);
+  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
   static void OnClientTimer(evutil_socket_t fd, short what, void* arg);
   static void OnOriginTimer(evutil_socket_t fd, short what, void* arg);
 
@@ -107,6 +106,8 @@ class ClientConnection {
   // the pooled one it went out on closed before answering (the origin's idle
   // close raced our reuse). False when that does not apply.
   bool RetryOnFreshOrigin();
+  // Retryable: RetryOnFreshOrigin could resend the current request.
+  bool Retryable() const;
   void ReleaseOrigin(bool reusable);
   void AppendToClient(absl::string_view data);
   // StartRelay hands the connection to an UpgradeRelay after the origin's
@@ -128,6 +129,7 @@ class ClientConnection {
   int fd_;
   std::string client_ip_;
   bssl::UniquePtr<SSL> ssl_;
+  BIO* bio_ = nullptr;              // the SocketBio under ssl_ (owned by it)
   ConnectionAuth* auth_ = nullptr;  // owned by ssl_
   // Owned by auth_->config (a shared_ptr the connection holds): a config
   // swapped out stays alive while an open connection uses it. Both move
@@ -136,21 +138,19 @@ class ClientConnection {
   CertificateHeaders cert_headers_;
   std::string cert_status_;
 
-  event* client_read_ev_ = nullptr;
-  event* client_write_ev_ = nullptr;
-  event* client_timer_ev_ = nullptr;
-  event* origin_read_ev_ = nullptr;
-  event* origin_write_ev_ = nullptr;
-  event* origin_timer_ev_ = nullptr;
-  bool client_read_on_ = false;
-  bool client_write_on_ = false;
-  bool origin_read_on_ = false;
-  bool origin_write_on_ = false;
+  // The client socket's read event stays registered between requests (it
+  // is deleted only when it fires while reading is not allowed), so a
+  // keep-alive request costs no epoll_ctl. The origin's events live in its
+  // OriginTransport.
+  SocketEvent client_read_ev_;
+  SocketEvent client_write_ev_;
+  EventPtr client_timer_ev_;
+  EventPtr origin_timer_ev_;
   TimerKind timer_kind_ = TimerKind::kNone;
 
-  evbuffer* client_in_ = nullptr;   // decrypted, not yet parsed
-  evbuffer* client_out_ = nullptr;  // to encrypt and send
-  evbuffer* origin_out_ = nullptr;  // to send to the origin
+  EvbufferPtr client_in_;   // decrypted, not yet parsed
+  EvbufferPtr client_out_;  // to encrypt and send
+  EvbufferPtr origin_out_;  // to send to the origin
 
   bool handshake_done_ = false;
   bool handshake_wants_write_ = false;
@@ -198,7 +198,7 @@ class ClientConnection {
   bool origin_connecting_ = false;
   bool resolving_ = false;  // waiting for the origin's address
   uint64_t resolve_ticket_ = 0;
-  bool resolve_inline_ = false;  // inside the Resolve call
+  bool resolve_inline_ = false;   // inside the Resolve call
   bool origin_reused_ = false;    // taken from the pool
   bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;

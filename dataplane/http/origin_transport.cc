@@ -48,6 +48,7 @@ std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
 }
 
 OriginTransport::~OriginTransport() {
+  Unwatch();
   if (ssl_ != nullptr && handshake_done_) {
     SSL_shutdown(ssl_.get());  // best effort close_notify; never waits
     ERR_clear_error();
@@ -142,6 +143,35 @@ std::string OriginTransport::last_error() const {
     return absl::StrCat("origin TLS error: ", tls_error_);
   }
   return std::strerror(errno);
+}
+
+void OriginTransport::Watch(event_base* base, EventHandler handler, void* owner) {
+  handler_ = handler;
+  owner_ = owner;
+  if (read_ev_.get() == nullptr && base != nullptr) {
+    read_ev_ = SocketEvent(event_new(base, fd_, EV_READ | EV_PERSIST, &OnEvent, this));
+    write_ev_ = SocketEvent(event_new(base, fd_, EV_WRITE | EV_PERSIST, &OnEvent, this));
+  }
+}
+
+void OriginTransport::Unwatch() {
+  read_ev_.Reset();
+  write_ev_.Reset();
+  handler_ = nullptr;
+  owner_ = nullptr;
+}
+
+void OriginTransport::ActivateRead() {
+  if (read_ev_.get() != nullptr) {
+    event_active(read_ev_.get(), EV_READ, 1);
+  }
+}
+
+void OriginTransport::OnEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<OriginTransport*>(arg);
+  if (self->handler_ != nullptr) {
+    self->handler_(self->owner_, self, what);
+  }
 }
 
 bool OriginTransport::Pending() const { return ssl_ != nullptr && SSL_pending(ssl_.get()) > 0; }
