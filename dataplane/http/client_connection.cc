@@ -65,6 +65,14 @@ bool IsIdempotent(int method) {
   }
 }
 
+// HeadScratch: an empty string for building a message head, kept per
+// thread so that its capacity is reused from request to request.
+std::string& HeadScratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
+}
+
 std::string JsonError(absl::string_view message) {
   return absl::StrCat("{\"error\":", JsonQuote(message), "}");
 }
@@ -788,7 +796,7 @@ void ClientConnection::AppendToClient(absl::string_view data) {
 
 // --- the origin side ------------------------------------------------------------
 
-std::string ClientConnection::OriginRequestHead() const {
+void ClientConnection::QueueOriginRequestHead() {
   // The parser keeps the request's headers until the next request begins,
   // which waits for this exchange to end.
   const MessageParser& req = request_parser_;
@@ -799,34 +807,35 @@ std::string ClientConnection::OriginRequestHead() const {
     framing = BodyFraming::kContentLength;
   }
   RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers};
-  HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, context);
-  if (!upgrade_.empty()) {
-    // Hop-by-hop, but this hop is where the switch is asked for.
-    headers.push_back({"Connection", "upgrade"});
-    headers.push_back({"Upgrade", upgrade_});
-  }
-  return SerializeRequestHead(method_, path_, headers, framing, req.content_length());
+  std::string& head = HeadScratch();
+  AppendOriginRequestHead(&head, method_, path_, req.headers(), cert_headers_, context, upgrade_,
+                          framing, req.content_length());
+  evbuffer_add(origin_out_.get(), head.data(), head.size());
 }
 
 void ClientConnection::StartProxy() {
   action_ = Action::kProxy;
   const MessageParser& req = request_parser_;
-  std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_.get(), head.data(), head.size());
+  QueueOriginRequestHead();
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
     // The edge drops Expect (hop-by-hop here) and lets the body come.
     evbuffer_add(client_out_.get(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
-  response_parser_ = std::make_unique<MessageParser>(
-      HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
-      MessageParser::Callbacks{
-          nullptr,
-          [this](bool* skip) { return OnResponseHeaders(skip); },
-          [this](absl::string_view data) { return OnResponseBody(data); },
-          [this] { return OnResponseComplete(); },
-      });
+  // One response parser for the connection's life, reset per request.
+  if (response_parser_ == nullptr) {
+    response_parser_ = std::make_unique<MessageParser>(
+        HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
+        MessageParser::Callbacks{
+            nullptr,
+            [this](bool* skip) { return OnResponseHeaders(skip); },
+            [this](absl::string_view data) { return OnResponseBody(data); },
+            [this] { return OnResponseComplete(); },
+        });
+  } else {
+    response_parser_->Reset();
+  }
   origin_key_ = zone_->origin_pool_key;
   origin_sent_ = absl::Now();
   // A request RetryOnFreshOrigin may resend needs no check that the pooled
@@ -1069,9 +1078,9 @@ bool ClientConnection::OnResponseHeaders(bool* skip_body) {
     client_keep_alive_ = false;
   }
   client_keep_alive_ = client_keep_alive_ && !draining_ && !ctx_->draining;
-  std::string head =
-      SerializeResponseHead(status, resp.status_text(), RewriteResponseHeaders(resp.headers()),
-                            response_framing_, resp.content_length(), client_keep_alive_);
+  std::string& head = HeadScratch();
+  AppendProxiedResponseHead(&head, status, resp.status_text(), resp.headers(), response_framing_,
+                            resp.content_length(), client_keep_alive_);
   response_started_ = true;
   AppendToClient(head);
   return true;
@@ -1150,8 +1159,7 @@ bool ClientConnection::RetryOnFreshOrigin() {
   }
   ctx_->metrics->OriginRetry();
   ReleaseOrigin(false);
-  std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_.get(), head.data(), head.size());
+  QueueOriginRequestHead();
   origin_sent_ = absl::Now();
   ConnectOrigin();
   return true;

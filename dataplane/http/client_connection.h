@@ -84,8 +84,9 @@ class ClientConnection {
   void ResetExchange();
 
   // Proxy.
-  // OriginRequestHead: the current request's head as the origin gets it.
-  std::string OriginRequestHead() const;
+  // QueueOriginRequestHead queues the current request's head as the origin
+  // gets it.
+  void QueueOriginRequestHead();
   void StartProxy();
   // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
   // ConnectResolved judges the address (origin guard) and connects.
