@@ -23,6 +23,7 @@
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
 #include "dataplane/http/socket_bio.h"
+#include "dataplane/http/ssl_buffer_write.h"
 #include "dataplane/http/upgrade_relay.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
@@ -423,22 +424,15 @@ void ClientConnection::FlushClient() {
   if (lingering_) {
     return;
   }
-  while (!closed_ && evbuffer_get_length(client_out_.get()) > 0) {
-    size_t len = std::min(evbuffer_get_length(client_out_.get()), kReadChunk);
-    unsigned char* data = evbuffer_pullup(client_out_.get(), static_cast<ev_ssize_t>(len));
-    ERR_clear_error();
-    int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
-    if (n > 0) {
-      evbuffer_drain(client_out_.get(), n);
-      continue;
-    }
-    int err = SSL_get_error(ssl_.get(), n);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+  switch (SslWriteBuffer(ssl_.get(), client_out_.get())) {
+    case SslWriteResult::kDone:
+      break;
+    case SslWriteResult::kBlocked:
       client_write_blocked_ = true;
       return;
-    }
-    Close();  // the client went away
-    return;
+    case SslWriteResult::kFailed:
+      Close();  // the client went away
+      return;
   }
   client_write_blocked_ = false;
   if (close_after_flush_ || (client_eof_ && action_ == Action::kNone)) {
