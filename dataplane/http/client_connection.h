@@ -38,9 +38,19 @@ class ClientConnection {
   // Drain: the worker is stopping. An idle connection closes now; a busy
   // one after its current response.
   void Drain();
-  bool closed() const { return closed_; }
+  bool closed() const { return state_ == ConnectionState::kClosed; }
 
  private:
+  // Where the connection is in its life. Each state is entered once, in
+  // this order (kUpgraded and kDraining are alternatives; either may be
+  // skipped).
+  enum class ConnectionState {
+    kHandshaking,  // TLS handshake not finished
+    kOpen,         // HTTP requests, one after the other
+    kUpgraded,     // after a 101: the UpgradeRelay moves the bytes
+    kDraining,     // response sent, write side shut; reading until the client closes
+    kClosed,
+  };
   enum class Action { kNone, kLocal, kProxy };
   enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody, kLinger };
 
@@ -153,44 +163,50 @@ class ClientConnection {
   EvbufferPtr client_out_;  // to encrypt and send
   EvbufferPtr origin_out_;  // to send to the origin
 
-  bool handshake_done_ = false;
+  ConnectionState state_ = ConnectionState::kHandshaking;
+  bool handshaking() const { return state_ == ConnectionState::kHandshaking; }
+  bool lingering() const { return state_ == ConnectionState::kDraining; }
   bool handshake_wants_write_ = false;
   bool client_write_blocked_ = false;
   bool ssl_read_wants_write_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
-  bool draining_ = false;
-  bool closed_ = false;
-  bool lingering_ = false;
+  bool draining_ = false;  // the worker is stopping: no request after the current one
   bool opened_ = false;
 
   MessageParser request_parser_;
   std::unique_ptr<MessageParser> response_parser_;
 
-  // The current exchange.
-  Action action_ = Action::kNone;
-  absl::Time exchange_start_;
-  std::string method_;
-  std::string path_;
-  std::string host_;
-  bool request_complete_ = false;
-  bool request_chunked_ = false;
-  bool head_request_ = false;
+  // The current exchange (one request and its response), reset whole
+  // between requests.
+  struct Exchange {
+    Action action = Action::kNone;
+    absl::Time start;
+    std::string method;
+    std::string path;
+    std::string host;
+    bool request_complete = false;
+    bool request_chunked = false;
+    bool head_request = false;
+    // The protocol the request asks to switch to ("" for a plain request)
+    // and whether the origin agreed (a 101 with Upgrade).
+    std::string upgrade;
+    bool switching = false;
+    bool response_started = false;
+    bool response_complete = false;
+    bool interim_response = false;
+    BodyFraming response_framing = BodyFraming::kNone;
+    int status_code = 0;
+    bool logged = false;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+  };
+  Exchange exchange_;
+  // Per request too, but kept across the reset: read before the next
+  // request's headers set them.
   bool client_http11_ = true;
   bool client_keep_alive_ = true;
-  // The protocol the request asks to switch to ("" for a plain request)
-  // and whether the origin agreed (a 101 with Upgrade).
-  std::string upgrade_;
-  bool switching_ = false;
-  bool response_started_ = false;
-  bool response_complete_ = false;
-  bool interim_response_ = false;
-  BodyFraming response_framing_ = BodyFraming::kNone;
-  int status_code_ = 0;
-  bool logged_ = false;
   uint64_t exchanges_ = 0;  // requests answered (and logged) on this connection
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
 
   // The current origin connection; origin_fd_ is its socket (-1: none).
   std::unique_ptr<OriginTransport> origin_;
