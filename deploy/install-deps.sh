@@ -19,6 +19,8 @@ packages=(
   # c-ares: hostname challenges and the edge's origin resolver; dnsmasq: the
   # challenge tests' DNS server; websockets: the WebSocket tests' client and origin.
   libc-ares-dev dnsmasq-base python3-websockets
+  # perf: tests/bench/run.sh --only keepalive --perf profiles both servers.
+  linux-perf
 )
 
 as_root() {
