@@ -24,6 +24,8 @@ packages=(
   # PostgreSQL: libpq for the shared-database store; the server for the tests'
   # private clusters (no system cluster is created, see below).
   libpq-dev postgresql-15
+  # perf: tests/bench/run.sh --only keepalive --perf profiles both servers.
+  linux-perf
 )
 
 as_root() {

@@ -229,7 +229,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-buffer-bytes", log_buffer_bytes,
                  "Each worker gathers log lines up to this many bytes before one write "
-                 "(0: every line written at once)")
+                 "(0: the access log lines of one event-loop turn go out together at its end, "
+                 "connection log lines at once)")
       ->check(CLI::Range(size_t{0}, size_t{64} << 20));
   app.add_option("--log-flush-ms", log_flush_ms,
                  "Buffered log lines are written at least this often (and on drain and exit)")

@@ -15,7 +15,10 @@
 # BUILD/bench-results), --no-build, --no-docs, --keep (keep the work folder),
 # --duration S (seconds per row), --zones N (propagation), --stream-mib N (body size
 # of the streaming-memory rows; default 1024, smoke 128), --edge-bin PATH (measure
-# another certgate-edge binary).
+# another certgate-edge binary),
+# --only keepalive (only the keep-alive rows, printed, no docs), --perf (with --only
+# keepalive: `perf record -g` each server during its row; the top symbols go to
+# OUT/perf.SERVER.txt).
 #
 # Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -32,6 +35,8 @@ duration=""
 zones=""
 stream_mib_override=""
 edge_bin_override=""
+only=""
+perf=0
 # What the report says produced it: the mode flags, never local paths.
 command_line="tests/bench/run.sh"
 for arg in "$@"; do
@@ -51,7 +56,9 @@ while [ $# -gt 0 ]; do
     --zones) zones=$2; command_line+=" --zones $2"; shift ;;
     --stream-mib) stream_mib_override=$2; command_line+=" --stream-mib $2"; shift ;;
     --edge-bin) edge_bin_override=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --only) only=$2; shift ;;
+    --perf) perf=1 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,6 +79,13 @@ esac
 [ -n "$stream_mib_override" ] && stream_mib=$stream_mib_override
 [[ "$stream_mib" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --stream-mib: want a whole number of MiB, got \"$stream_mib\"" >&2; exit 2; }
 row_conc=16
+case "$only" in
+  "") ;;
+  keepalive) write_docs=0 ;;
+  *) echo "run.sh: --only takes keepalive, not $only" >&2; exit 2 ;;
+esac
+[ "$perf" -eq 0 ] || [ "$only" = keepalive ] || { echo "run.sh: --perf needs --only keepalive" >&2; exit 2; }
+[ "$perf" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --perf needs perf (linux-perf)" >&2; exit 2; }
 bin="$build_dir/bin"
 [ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
 mkdir -p "$out_dir"
@@ -671,6 +685,46 @@ common=(--sni bench.test --threads 1)
 ec_fixed=(--cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
 ec_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool")
 rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool" --pool-key-type rsa-2048)
+
+# --only keepalive: the keep-alive rows alone (optionally profiled), then stop.
+if [ "$only" = keepalive ]; then
+  for server in certgate nginx; do
+    if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
+    perf_pid=""
+    if [ "$perf" -eq 1 ]; then
+      perf record -g -p "$(tree_pids "$spid" | paste -sd,)" -o "$out_dir/perf.$server.data" >"$out_dir/perf.$server.log" 2>&1 &
+      perf_pid=$!
+      pids+=("$perf_pid")
+      sleep 0.5
+    fi
+    log "$server: keep-alive requests to the origin"
+    measure "$server.keepalive" "$spid" --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" \
+      --requests 1000000 --connections "$row_conc" --duration "$row_s"
+    if [ -n "$perf_pid" ]; then
+      kill -INT "$perf_pid" 2>/dev/null || true
+      wait "$perf_pid" 2>/dev/null || true
+      stop_pid "$perf_pid"
+      # Where the time goes: by library, then the top symbols, then the system calls.
+      {
+        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso -g none \
+          --percent-limit 1 2>/dev/null
+        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso,symbol \
+          -g none --percent-limit 0.7 2>/dev/null
+        perf report -i "$out_dir/perf.$server.data" --stdio --children --sort symbol -g none \
+          2>/dev/null | grep -E '\] (__x64_sys_|__GI___libc_write|__GI___writev|read$|__libc_recv|epoll_)'
+      } | grep -v '^#' | grep -v '^$' | sed 's/ *$//' >"$out_dir/perf.$server.txt" || true
+      log "$server: profile in $out_dir/perf.$server.txt"
+    fi
+  done
+  {
+    echo "| keep-alive ($row_conc conns, ${row_s} s) | certgate | nginx | certgate / nginx |"
+    echo "|---|---:|---:|---:|"
+    a=$(r_cpu_per certgate.keepalive requests); b=$(r_cpu_per nginx.keepalive requests)
+    echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") |"
+    echo "| requests/s | $(r_req certgate.keepalive | xargs printf %.0f) | $(r_req nginx.keepalive | xargs printf %.0f) | |"
+  } | tee "$out_dir/keepalive.md"
+  exit 0
+fi
 
 for server in certgate nginx; do
   if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
