@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/prometheus_label.h"
 #include "common/status_macros.h"
 #include "controlplane/expiry/zone_expiry.h"
 #include "controlplane/store/store_transaction.h"
@@ -9,23 +10,6 @@
 namespace certgate::controlplane {
 
 namespace {
-
-// LabelValue escapes as the Prometheus text format requires.
-std::string LabelValue(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 void Gauge(std::string& out, absl::string_view name, absl::string_view help, int64_t value) {
   absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ", value,
@@ -59,12 +43,12 @@ absl::Status ExpiryMetrics::Reload() {
       ASSIGN_OR_RETURN(std::vector<ZoneRow> zones, txn.ListZones(tenant.id));
       for (const ZoneRow& zone : zones) {
         (zone.state == ZoneState::kActive ? fresh.zones_active : fresh.zones_pending)++;
-        std::string prefix = absl::StrCat("{tenant=\"", LabelValue(tenant.name), "\",zone=\"",
-                                          LabelValue(zone.zone.hostname()), "\",kind=\"");
+        std::string prefix = absl::StrCat("{tenant=\"", PrometheusLabelValue(tenant.name), "\",zone=\"",
+                                          PrometheusLabelValue(zone.zone.hostname()), "\",kind=\"");
         for (const ZoneExpiry& expiry : ZoneExpiries(zone.zone)) {
           fresh.series.push_back(
-              Series{absl::StrCat(prefix, expiry.kind, "\",subject=\"", LabelValue(expiry.subject),
-                                  "\",id=\"", LabelValue(expiry.id), "\"}"),
+              Series{absl::StrCat(prefix, expiry.kind, "\",subject=\"", PrometheusLabelValue(expiry.subject),
+                                  "\",id=\"", PrometheusLabelValue(expiry.id), "\"}"),
                      expiry.expires_unix});
         }
       }

@@ -2,26 +2,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/prometheus_label.h"
 #include "absl/strings/str_format.h"
 
 namespace certgate::edge {
 namespace {
-
-std::string EscapeLabel(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 void Header(std::string* out, absl::string_view name, absl::string_view type,
             absl::string_view help) {
@@ -45,8 +30,8 @@ void Labeled(std::string* out, const std::vector<std::unique_ptr<WorkerMetrics>>
   Header(out, name, "counter", help);
   for (const auto& [key, value] : sums) {
     auto [a, b] = SplitLabelKey(key);
-    absl::StrAppend(out, name, "{", label1, "=\"", EscapeLabel(a), "\",", label2, "=\"",
-                    EscapeLabel(b), "\"} ", value, "\n");
+    absl::StrAppend(out, name, "{", label1, "=\"", PrometheusLabelValue(a), "\",", label2, "=\"",
+                    PrometheusLabelValue(b), "\"} ", value, "\n");
   }
 }
 
