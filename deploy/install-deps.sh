@@ -19,6 +19,9 @@ packages=(
   # c-ares: hostname challenges and the edge's origin resolver; dnsmasq: the
   # challenge tests' DNS server; websockets: the WebSocket tests' client and origin.
   libc-ares-dev dnsmasq-base python3-websockets
+  # RE2: access rules' regular expressions; cryptography: the selector tests'
+  # independent computation of certificate hashes.
+  libre2-dev python3-cryptography
 )
 
 as_root() {

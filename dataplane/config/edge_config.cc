@@ -12,6 +12,7 @@
 #include "common/field_selector.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
@@ -111,6 +112,7 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
+  ASSIGN_OR_RETURN(zone->access, AccessPolicy::Create(source));
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
   ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);

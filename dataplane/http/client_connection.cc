@@ -554,8 +554,9 @@ bool ClientConnection::OnRequestHeaders() {
     return true;
   }
   RequestDecision decision =
-      DecideRequest(*zone_, auth_->status, path_, req.headers(), client_keep_alive_);
+      DecideRequest(*zone_, *auth_, method_, path_, req.headers(), client_keep_alive_);
   host_ = decision.host;
+  refusal_ = std::move(decision.refusal);
   if (decision.status == 403) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();
@@ -737,7 +738,7 @@ void ClientConnection::LogExchange() {
     entry.path = path_;
     entry.status = status_code_;
     entry.cert_status = cert_status_;
-    entry.reason = auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !refusal_.empty() ? refusal_ : auth_ != nullptr ? auth_->reason : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
     entry.bytes_in = bytes_in_;
     entry.bytes_out = bytes_out_;
@@ -754,6 +755,7 @@ void ClientConnection::ResetExchange() {
   method_.clear();
   path_.clear();
   host_.clear();
+  refusal_.clear();
   request_complete_ = false;
   request_chunked_ = false;
   head_request_ = false;
@@ -787,7 +789,7 @@ std::string ClientConnection::OriginRequestHead() const {
   } else if (req.has_content_length()) {
     framing = BodyFraming::kContentLength;
   }
-  RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers};
+  RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers, refusal_};
   HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, context);
   if (!upgrade_.empty()) {
     // Hop-by-hop, but this hop is where the switch is asked for.

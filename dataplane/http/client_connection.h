@@ -172,6 +172,7 @@ class ClientConnection {
   std::string method_;
   std::string path_;
   std::string host_;
+  std::string refusal_;  // the access rule's refusal of this request, for log and origin
   bool request_complete_ = false;
   bool request_chunked_ = false;
   bool head_request_ = false;

@@ -56,6 +56,8 @@ void ApplyOutcome(VerifyOutcome outcome, ConnectionAuth* auth) {
   auth->leaf = std::move(outcome.leaf);
   auth->chain = std::move(outcome.chain);
   auth->ski_hex = std::move(outcome.ski_hex);
+  auth->pinned = outcome.pinned;
+  auth->identity = std::move(outcome.identity);
 }
 
 // "NO_SHARED_CIPHER" -> "no shared cipher".
