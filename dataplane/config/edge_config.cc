@@ -120,6 +120,14 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
 
+}  // namespace
+
+bool ZoneConfig::RequestsCertificate() const {
+  return mode != v1::MODE_OFF || (access != nullptr && access->requests_certificate());
+}
+
+namespace {
+
 // IndexKey: exact names as they are, `*.x` as ".x".
 std::string IndexKey(absl::string_view hostname) {
   if (absl::StartsWith(hostname, "*.")) {

@@ -63,6 +63,9 @@ struct ZoneConfig {
   // Access rules and validation settings, compiled once per build; never
   // null for a built zone.
   std::shared_ptr<const AccessPolicy> access;
+  // RequestsCertificate: mode enforce or report, or a rule needing a
+  // certificate (then a zone in mode off asks for one too).
+  bool RequestsCertificate() const;
   // The zone as received, for the state file and deltas.
   v1::EdgeZone source;
 };

@@ -121,7 +121,7 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
     out.reserved_folded.push_back(FoldHeaderName(rule.header));
   }
   out.error_name = error_name;
-  if (zone.mode == v1::MODE_OFF && (zone.access == nullptr || !zone.access->requests_certificate())) {
+  if (!zone.RequestsCertificate()) {
     return out;
   }
   out.set.push_back({status_name, StatusToken(auth.status)});

@@ -36,6 +36,18 @@ bool NameMatches(const X509* issuer_candidate, const X509* cert) {
 
 bool IsSelfIssued(const X509* cert) { return NameMatches(cert, cert); }
 
+// IgnoreLeafDates: a verify callback for zones that accept expired client
+// certificates; the dates of every CA in the chain still count.
+int IgnoreLeafDates(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 0 && X509_STORE_CTX_get_error_depth(ctx) == 0) {
+    int error = X509_STORE_CTX_get_error(ctx);
+    if (error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID) {
+      return 1;
+    }
+  }
+  return ok;
+}
+
 bool AnyRevoked(const ZoneTrust& trust, const X509* leaf, const STACK_OF(X509) * chain) {
   if (trust.IsRevoked(leaf)) {
     return true;
@@ -262,23 +274,20 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   }
   const v1::ValidationSettings& settings =
       zone.access != nullptr ? zone.access->validation() : v1::ValidationSettings::default_instance();
-  // Accepting an expired leaf: the chain is checked at a time inside the
-  // leaf's validity, and the reason stays to say what was overlooked.
+  // Accepting an expired leaf: the walk overlooks the leaf's dates only
+  // (IgnoreLeafDates), and the reason stays to say what was overlooked.
   std::string date_note;
-  int64_t check_time = now_unix;
   if (now_unix < NotBeforeUnix(leaf)) {
     if (!settings.accept_expired()) {
       return Invalid(std::move(outcome), "not_yet_valid", true);
     }
     date_note = "not_yet_valid";
-    check_time = NotBeforeUnix(leaf);
   }
   if (now_unix > NotAfterUnix(leaf)) {
     if (!settings.accept_expired()) {
       return Invalid(std::move(outcome), "expired", true);
     }
     date_note = "expired";
-    check_time = NotAfterUnix(leaf);
   }
   if (AnyRevoked(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "revoked", true);
@@ -313,7 +322,10 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   X509_VERIFY_PARAM_set_depth(
       param, settings.max_chain_depth() > 0 ? std::min(settings.max_chain_depth(), kMaxChainDepth)
                                             : kMaxChainDepth);
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(check_time));
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(now_unix));
+  if (!date_note.empty()) {
+    X509_STORE_CTX_set_verify_cb(store_ctx.get(), &IgnoreLeafDates);
+  }
 
   CachedVerdict verdict;
   if (X509_verify_cert(store_ctx.get()) == 1) {
