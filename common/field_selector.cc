@@ -196,8 +196,9 @@ namespace {
 // then one URI= and DNS= per SAN, as Envoy's forward_client_cert_details
 // with set_current_client_cert_details {subject, uri, dns} writes it.
 std::string XfccElement(const X509* leaf) {
-  std::string out = absl::StrCat("Hash=", Sha256FingerprintHex(leaf), ";Subject=",
-                                 XfccValue(NameToRfc4514(X509_get_subject_name(leaf)), true));
+  std::string out =
+      absl::StrCat("Hash=", Sha256FingerprintHex(leaf),
+                   ";Subject=", XfccValue(NameToRfc4514(X509_get_subject_name(leaf)), true));
   for (const std::string& uri : SubjectAltNames(leaf, GEN_URI)) {
     absl::StrAppend(&out, ";URI=", XfccValue(uri, false));
   }

@@ -125,8 +125,8 @@ int AddRule(CommandContext& context, const RuleOptions& options) {
   request.set_hostname(options.host);
   request.set_position(options.position);
   certgate::v1::AccessRule* rule = request.mutable_rule();
-  int paths = !options.path_prefix.empty() + !options.path_exact.empty() +
-              !options.path_regex.empty();
+  int paths =
+      !options.path_prefix.empty() + !options.path_exact.empty() + !options.path_regex.empty();
   if (paths > 1) {
     return context.UsageError("give at most one of --path-prefix, --path-exact, --path-regex");
   }
@@ -166,8 +166,9 @@ int AddRule(CommandContext& context, const RuleOptions& options) {
   if (!options.spiffe.empty()) {
     absl::string_view rest = options.spiffe;
     if (!absl::ConsumePrefix(&rest, "spiffe://") || rest.empty()) {
-      return context.UsageError(absl::StrCat(
-          "--spiffe must look like spiffe://TRUST-DOMAIN/PATH-PREFIX, not \"", options.spiffe, "\""));
+      return context.UsageError(
+          absl::StrCat("--spiffe must look like spiffe://TRUST-DOMAIN/PATH-PREFIX, not \"",
+                       options.spiffe, "\""));
     }
     size_t slash = rest.find('/');
     id->set_spiffe_trust_domain(std::string(rest.substr(0, slash)));
@@ -275,8 +276,7 @@ void AddRuleCommands(CLI::App& app, CommandContext& context) {
   add->add_option("--san-uri", a.san_uri, "Require a URI SAN matching this glob (repeatable)");
   add->add_option("--san-email", a.san_email, "Require an email SAN matching this glob");
   add->add_option("--san-ip", a.san_ip, "Require an IP SAN in this address or CIDR range");
-  add->add_option("--spiffe", a.spiffe,
-                  "Require a SPIFFE ID: spiffe://TRUST-DOMAIN[/PATH-PREFIX]");
+  add->add_option("--spiffe", a.spiffe, "Require a SPIFFE ID: spiffe://TRUST-DOMAIN[/PATH-PREFIX]");
   add->add_option("--cn", a.cn, "Require the subject CN to fully match this RE2 expression");
   add->add_option("--o", a.o, "Require the subject O to fully match this RE2 expression");
   add->add_option("--issuer", a.issuers,
@@ -301,7 +301,8 @@ void AddRuleCommands(CLI::App& app, CommandContext& context) {
   remove->add_option("HOST", remove_options->host, "Hostname as created")->required();
   remove->add_option("ID", remove_options->id, "Rule id (from rule list)")->required();
   AddServerFlags(remove, context);
-  OnRun(remove, context, [&context, remove_options] { return RemoveRule(context, *remove_options); });
+  OnRun(remove, context,
+        [&context, remove_options] { return RemoveRule(context, *remove_options); });
 
   auto move_options = std::make_shared<RuleOptions>();
   CLI::App* move = group->add_subcommand("move", "Move an access rule to a position");

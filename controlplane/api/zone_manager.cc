@@ -13,8 +13,6 @@
 #include "common/status_macros.h"
 #include "common/x509_info.h"
 #include "controlplane/api/token.h"
-#include "dataplane/config/access_policy.h"
-#include "openssl/rand.h"
 #include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/validation/ca_certificates.h"
 #include "controlplane/validation/crl.h"
@@ -22,6 +20,8 @@
 #include "controlplane/validation/error_response.h"
 #include "controlplane/validation/origin_tls.h"
 #include "controlplane/validation/server_certificate.h"
+#include "dataplane/config/access_policy.h"
+#include "openssl/rand.h"
 #include "openssl/x509.h"
 
 namespace certgate::controlplane {

@@ -105,9 +105,8 @@ absl::StatusOr<IpRange> ParseIpRange(absl::string_view text) {
   }
   int max_bits = static_cast<int>(range.address.size()) * 8;
   range.prefix_bits = max_bits;
-  if (absl::StrContains(text, '/') &&
-      (!absl::SimpleAtoi(parts.second, &range.prefix_bits) || range.prefix_bits < 0 ||
-       range.prefix_bits > max_bits)) {
+  if (absl::StrContains(text, '/') && (!absl::SimpleAtoi(parts.second, &range.prefix_bits) ||
+                                       range.prefix_bits < 0 || range.prefix_bits > max_bits)) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" has a bad prefix length"));
   }
   return range;
@@ -120,7 +119,8 @@ bool InRange(const IpRange& range, absl::string_view address) {
   int bits = range.prefix_bits;
   for (size_t i = 0; bits > 0; ++i, bits -= 8) {
     uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-    if ((static_cast<uint8_t>(address[i]) & mask) != (static_cast<uint8_t>(range.address[i]) & mask)) {
+    if ((static_cast<uint8_t>(address[i]) & mask) !=
+        (static_cast<uint8_t>(range.address[i]) & mask)) {
       return false;
     }
   }
@@ -135,9 +135,9 @@ absl::StatusOr<std::string> EkuOid(absl::string_view name) {
   bssl::UniquePtr<ASN1_OBJECT> object(OBJ_txt2obj(std::string(name).c_str(), 1));
   if (object == nullptr || !absl::StrContains(name, '.')) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown extended key usage \"", name,
-        "\" (clientAuth, serverAuth, codeSigning, emailProtection or a dotted OID)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown extended key usage \"", name,
+                     "\" (clientAuth, serverAuth, codeSigning, emailProtection or a dotted OID)"));
   }
   return std::string(name);
 }
@@ -156,17 +156,16 @@ absl::StatusOr<std::string> ParseSha256Hex(absl::string_view text) {
 absl::StatusOr<std::unique_ptr<re2::RE2>> CompileRegex(const std::string& pattern,
                                                        absl::string_view what) {
   if (pattern.size() > AccessPolicy::kMaxPatternBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is longer than ",
-                                                   AccessPolicy::kMaxPatternBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is longer than ", AccessPolicy::kMaxPatternBytes, " bytes"));
   }
   re2::RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(1 << 20);
   auto re = std::make_unique<re2::RE2>(pattern, options);
   if (!re->ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " \"", absl::CHexEscape(pattern), "\" is not a valid RE2 expression: ",
-                     re->error()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " \"", absl::CHexEscape(pattern), "\" is not a valid RE2 expression: ", re->error()));
   }
   if (re->ProgramSize() > AccessPolicy::kMaxRegexProgramSize) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is too complex (program size ",
@@ -179,8 +178,8 @@ absl::StatusOr<std::unique_ptr<re2::RE2>> CompileRegex(const std::string& patter
 absl::Status CheckPatterns(const google::protobuf::RepeatedPtrField<std::string>& list,
                            absl::string_view what) {
   if (list.size() > AccessPolicy::kMaxPatternsPerList) {
-    return absl::InvalidArgumentError(absl::StrCat("more than ", AccessPolicy::kMaxPatternsPerList,
-                                                   " ", what, " patterns"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("more than ", AccessPolicy::kMaxPatternsPerList, " ", what, " patterns"));
   }
   for (const std::string& pattern : list) {
     if (pattern.empty() || pattern.size() > AccessPolicy::kMaxPatternBytes) {
@@ -201,8 +200,8 @@ CertIdentity CertIdentity::Of(const X509* leaf, const STACK_OF(X509) * chain) {
   uint8_t* spki = nullptr;
   int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &spki);
   if (spki_len > 0) {
-    out.spki_sha256 =
-        Sha256(absl::string_view(reinterpret_cast<const char*>(spki), static_cast<size_t>(spki_len)));
+    out.spki_sha256 = Sha256(
+        absl::string_view(reinterpret_cast<const char*>(spki), static_cast<size_t>(spki_len)));
     OPENSSL_free(spki);
   } else {
     ERR_clear_error();
@@ -270,8 +269,8 @@ absl::StatusOr<std::unique_ptr<const AccessPolicy>> AccessPolicy::Create(const v
     return absl::InvalidArgumentError("max chain depth must be between 0 (default) and 8");
   }
   if (zone.access_rules_size() > kMaxRules) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(zone.access_rules_size(), " access rules; at most ", kMaxRules, " are allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        zone.access_rules_size(), " access rules; at most ", kMaxRules, " are allowed"));
   }
   // The zone's CAs by id, for issuer constraints: parsed only when a rule
   // names one.
@@ -320,8 +319,9 @@ absl::StatusOr<std::unique_ptr<const AccessPolicy>> AccessPolicy::Create(const v
                                    " bytes long"));
         }
         if (in.path() != NormalizePath(in.path())) {
-          return fail(absl::StrCat("path \"", absl::CHexEscape(in.path()), "\" is not normalised (",
-                                   "no %XX of unreserved characters, no dot segments or //, no ?)"));
+          return fail(
+              absl::StrCat("path \"", absl::CHexEscape(in.path()), "\" is not normalised (",
+                           "no %XX of unreserved characters, no dot segments or //, no ?)"));
         }
         break;
       case v1::PATH_MATCH_REGEX: {
@@ -410,14 +410,16 @@ absl::StatusOr<std::unique_ptr<const AccessPolicy>> AccessPolicy::Create(const v
     rule.spiffe_trust_domain = id.spiffe_trust_domain();
     rule.spiffe_path_prefix = id.spiffe_path_prefix();
     if (!id.subject_cn().empty()) {
-      absl::StatusOr<std::unique_ptr<re2::RE2>> re = CompileRegex(id.subject_cn(), "subject CN regex");
+      absl::StatusOr<std::unique_ptr<re2::RE2>> re =
+          CompileRegex(id.subject_cn(), "subject CN regex");
       if (!re.ok()) {
         return fail(re.status().message());
       }
       rule.subject_cn = std::move(re).value();
     }
     if (!id.subject_o().empty()) {
-      absl::StatusOr<std::unique_ptr<re2::RE2>> re = CompileRegex(id.subject_o(), "subject O regex");
+      absl::StatusOr<std::unique_ptr<re2::RE2>> re =
+          CompileRegex(id.subject_o(), "subject O regex");
       if (!re.ok()) {
         return fail(re.status().message());
       }

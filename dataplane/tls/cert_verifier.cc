@@ -195,8 +195,8 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
   if (outcome.leaf == nullptr && !ParseChain(certs, &outcome)) {
     return Invalid(std::move(outcome), "malformed", true);
   }
-  auto identity = std::make_shared<CertIdentity>(
-      CertIdentity::Of(outcome.leaf.get(), outcome.chain.get()));
+  auto identity =
+      std::make_shared<CertIdentity>(CertIdentity::Of(outcome.leaf.get(), outcome.chain.get()));
   if (unchained) {
     // Pinned: trusted for itself, by its exact bytes or key, whatever (if
     // anything) issued it. Its dates and the zone's revocations still count.
@@ -206,8 +206,8 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
     const X509* leaf = outcome.leaf.get();
     bool dated = now_unix >= NotBeforeUnix(leaf) && now_unix <= NotAfterUnix(leaf);
     if (!dated && !policy->validation().accept_expired()) {
-      return Invalid(std::move(outcome), now_unix < NotBeforeUnix(leaf) ? "not_yet_valid" : "expired",
-                     true);
+      return Invalid(std::move(outcome),
+                     now_unix < NotBeforeUnix(leaf) ? "not_yet_valid" : "expired", true);
     }
     if (zone.trust != nullptr && zone.trust->IsRevoked(leaf)) {
       return Invalid(std::move(outcome), "revoked", true);
@@ -272,8 +272,9 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   if (zone.trust == nullptr || !IssuerKnown(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "unknown_ca", true);
   }
-  const v1::ValidationSettings& settings =
-      zone.access != nullptr ? zone.access->validation() : v1::ValidationSettings::default_instance();
+  const v1::ValidationSettings& settings = zone.access != nullptr
+                                               ? zone.access->validation()
+                                               : v1::ValidationSettings::default_instance();
   // Accepting an expired leaf: the walk overlooks the leaf's dates only
   // (IgnoreLeafDates), and the reason stays to say what was overlooked.
   std::string date_note;
@@ -319,9 +320,9 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   }
   X509_STORE_CTX_set_purpose(store_ctx.get(), X509_PURPOSE_SSL_CLIENT);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(store_ctx.get());
-  X509_VERIFY_PARAM_set_depth(
-      param, settings.max_chain_depth() > 0 ? std::min(settings.max_chain_depth(), kMaxChainDepth)
-                                            : kMaxChainDepth);
+  X509_VERIFY_PARAM_set_depth(param, settings.max_chain_depth() > 0
+                                         ? std::min(settings.max_chain_depth(), kMaxChainDepth)
+                                         : kMaxChainDepth);
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(now_unix));
   if (!date_note.empty()) {
     X509_STORE_CTX_set_verify_cb(store_ctx.get(), &IgnoreLeafDates);

@@ -1,7 +1,6 @@
 #include "dataplane/tls/zone_ssl_context.h"
 
 #include <algorithm>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -144,9 +143,9 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
 
   // A zone in mode off still asks for a certificate when a rule wants one:
   // the path is known only after the handshake.
-  bool rule_wants_certificate = std::any_of(
-      zone.access_rules().begin(), zone.access_rules().end(),
-      [](const v1::AccessRule& rule) { return rule.action() != v1::RULE_ACTION_OFF; });
+  bool rule_wants_certificate =
+      std::any_of(zone.access_rules().begin(), zone.access_rules().end(),
+                  [](const v1::AccessRule& rule) { return rule.action() != v1::RULE_ACTION_OFF; });
   if (zone.mode() == v1::MODE_OFF && !rule_wants_certificate) {
     SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   } else {

@@ -146,9 +146,9 @@ TEST_F(AccessRulesTest, SpiffeConstraintAdmitsOneDeviceOfTheRoot) {
   Identity kiosk = Device("kiosk-b", "spiffe://acme.example/kiosk/b");
   EXPECT_EQ(Status(host, "/x", device_), 200);
   EXPECT_EQ(Status(host, "/x", &kiosk), 403);
-  EXPECT_TRUE(WaitFor(
-      [] { return absl::StrContains(env_->edge_log(), "identity_mismatch:spiffe"); },
-      absl::Seconds(5)))
+  EXPECT_TRUE(
+      WaitFor([] { return absl::StrContains(env_->edge_log(), "identity_mismatch:spiffe"); },
+              absl::Seconds(5)))
       << "the access log names the failed constraint";
   // Report: forwarded, the origin told which constraint failed.
   HttpResult reported = env_->Curl(host, "/report/x", &kiosk);
@@ -251,16 +251,16 @@ print(';'.join(parts))
   ASSERT_EQ(py.exit_code, 0) << py.err;
   std::vector<std::string> lines = absl::StrSplit(absl::StripTrailingAsciiWhitespace(py.out), '\n');
   ASSERT_EQ(lines.size(), 2u) << py.out;
-  EXPECT_TRUE(absl::StrContains(got.body, Echoed("X-Thumbprint", lines[0])))
-      << lines[0] << "\n" << got.body;
+  EXPECT_TRUE(absl::StrContains(got.body, Echoed("X-Thumbprint", lines[0]))) << lines[0] << "\n"
+                                                                             << got.body;
   // The echo origin prints values JSON-escaped: quotes come as \".
   std::string xfcc_json;
   for (char c : lines[1]) {
     if (c == '"' || c == '\\') xfcc_json.push_back('\\');
     xfcc_json.push_back(c);
   }
-  EXPECT_TRUE(absl::StrContains(got.body, Echoed("X-Xfcc", xfcc_json)))
-      << xfcc_json << "\n" << got.body;
+  EXPECT_TRUE(absl::StrContains(got.body, Echoed("X-Xfcc", xfcc_json))) << xfcc_json << "\n"
+                                                                        << got.body;
 }
 
 TEST_F(AccessRulesTest, HostileTenantRulesRefusedWithOneLine) {

@@ -4,12 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/cert_factory.h"
 #include "common/pem.h"
 #include "common/x509_info.h"
-#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "openssl/base64.h"
 #include "openssl/bio.h"
@@ -263,8 +263,8 @@ TEST_F(FieldSelectorTest, XfccTable) {
     ASSERT_NE(cert.cert, nullptr) << c.name;
     auto value = ExtractField(cert.cert.get(), nullptr, "xfcc");
     ASSERT_TRUE(value.ok()) << c.name;
-    EXPECT_EQ(*value, absl::StrCat("Hash=", Sha256FingerprintHex(cert.cert.get()), ";",
-                                   c.want_after_hash))
+    EXPECT_EQ(*value,
+              absl::StrCat("Hash=", Sha256FingerprintHex(cert.cert.get()), ";", c.want_after_hash))
         << c.name;
   }
 }

@@ -129,60 +129,202 @@ TEST_F(AccessRulesDecisionTest, EveryRuleKind) {
   auto add = [&cases](Case c) { cases.push_back(std::move(c)); };
   v1::AccessRule api = Rule(v1::PATH_MATCH_PREFIX, "/api/", v1::RULE_ACTION_ENFORCE);
   // Zone default (no rules match): the mode decides.
-  add({"no rules, enforce, none", v1::MODE_ENFORCE, {}, Auth(CertStatus::kNone, nullptr), "GET",
-       "/", zone_host, 403, -1, ""});
-  add({"no rules, report, none", v1::MODE_REPORT, {}, Auth(CertStatus::kNone, nullptr), "GET", "/",
-       zone_host, 0, -1, ""});
+  add({"no rules, enforce, none",
+       v1::MODE_ENFORCE,
+       {},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       zone_host,
+       403,
+       -1,
+       ""});
+  add({"no rules, report, none",
+       v1::MODE_REPORT,
+       {},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       zone_host,
+       0,
+       -1,
+       ""});
   // Path prefix.
-  add({"prefix matches: enforce refuses", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr),
-       "GET", "/api/x", zone_host, 403, 0, ""});
-  add({"prefix does not match: mode off", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr),
-       "GET", "/", zone_host, 0, -1, ""});
-  add({"prefix with valid cert", v1::MODE_OFF, {api}, Auth(CertStatus::kValid, &device_), "GET",
-       "/api/x?q=1", zone_host, 0, 0, ""});
+  add({"prefix matches: enforce refuses",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/api/x",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"prefix does not match: mode off",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       zone_host,
+       0,
+       -1,
+       ""});
+  add({"prefix with valid cert",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kValid, &device_),
+       "GET",
+       "/api/x?q=1",
+       zone_host,
+       0,
+       0,
+       ""});
   // Hostile spellings of the same path still meet the rule.
-  add({"percent-encoded path", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr), "GET",
-       "/%61pi/x", zone_host, 403, 0, ""});
-  add({"dot segments", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr), "GET",
-       "/public/../api/x", zone_host, 403, 0, ""});
-  add({"double slash", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr), "GET", "//api/x",
-       zone_host, 403, 0, ""});
-  add({"absolute form", v1::MODE_OFF, {api}, Auth(CertStatus::kNone, nullptr), "GET",
-       "https://api.acme.example/api/x", zone_host, 403, 0, ""});
+  add({"percent-encoded path",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/%61pi/x",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"dot segments",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/public/../api/x",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"double slash",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "//api/x",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"absolute form",
+       v1::MODE_OFF,
+       {api},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "https://api.acme.example/api/x",
+       zone_host,
+       403,
+       0,
+       ""});
   // Exact.
   v1::AccessRule health = Rule(v1::PATH_MATCH_EXACT, "/health", v1::RULE_ACTION_OFF);
-  add({"exact off before enforce", v1::MODE_ENFORCE, {health}, Auth(CertStatus::kNone, nullptr),
-       "GET", "/health", zone_host, 0, 0, ""});
-  add({"exact does not match a longer path", v1::MODE_ENFORCE, {health},
-       Auth(CertStatus::kNone, nullptr), "GET", "/health/x", zone_host, 403, -1, ""});
+  add({"exact off before enforce",
+       v1::MODE_ENFORCE,
+       {health},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/health",
+       zone_host,
+       0,
+       0,
+       ""});
+  add({"exact does not match a longer path",
+       v1::MODE_ENFORCE,
+       {health},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/health/x",
+       zone_host,
+       403,
+       -1,
+       ""});
   // Regex (full match).
-  v1::AccessRule regex = Rule(v1::PATH_MATCH_REGEX, "/v[0-9]+/admin(/.*)?", v1::RULE_ACTION_ENFORCE);
-  add({"regex matches", v1::MODE_REPORT, {regex}, Auth(CertStatus::kInvalid, nullptr), "GET",
-       "/v2/admin/users", zone_host, 403, 0, ""});
-  add({"regex is anchored", v1::MODE_REPORT, {regex}, Auth(CertStatus::kInvalid, nullptr), "GET",
-       "/x/v2/admin", zone_host, 0, -1, ""});
+  v1::AccessRule regex =
+      Rule(v1::PATH_MATCH_REGEX, "/v[0-9]+/admin(/.*)?", v1::RULE_ACTION_ENFORCE);
+  add({"regex matches",
+       v1::MODE_REPORT,
+       {regex},
+       Auth(CertStatus::kInvalid, nullptr),
+       "GET",
+       "/v2/admin/users",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"regex is anchored",
+       v1::MODE_REPORT,
+       {regex},
+       Auth(CertStatus::kInvalid, nullptr),
+       "GET",
+       "/x/v2/admin",
+       zone_host,
+       0,
+       -1,
+       ""});
   // Method.
   v1::AccessRule writes = Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_ENFORCE);
   writes.add_methods("POST");
   writes.add_methods("DELETE");
-  add({"method matches", v1::MODE_REPORT, {writes}, Auth(CertStatus::kNone, nullptr), "POST", "/",
-       zone_host, 403, 0, ""});
-  add({"method does not match", v1::MODE_REPORT, {writes}, Auth(CertStatus::kNone, nullptr), "GET",
-       "/", zone_host, 0, -1, ""});
+  add({"method matches",
+       v1::MODE_REPORT,
+       {writes},
+       Auth(CertStatus::kNone, nullptr),
+       "POST",
+       "/",
+       zone_host,
+       403,
+       0,
+       ""});
+  add({"method does not match",
+       v1::MODE_REPORT,
+       {writes},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       zone_host,
+       0,
+       -1,
+       ""});
   // First match wins.
-  add({"first match wins", v1::MODE_ENFORCE,
+  add({"first match wins",
+       v1::MODE_ENFORCE,
        {Rule(v1::PATH_MATCH_PREFIX, "/api/public/", v1::RULE_ACTION_OFF), api},
-       Auth(CertStatus::kNone, nullptr), "GET", "/api/public/x", zone_host, 0, 0, ""});
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/api/public/x",
+       zone_host,
+       0,
+       0,
+       ""});
   // Report: forwarded, with the refusal for a valid certificate.
-  add({"report forwards", v1::MODE_ENFORCE, {Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_REPORT)},
-       Auth(CertStatus::kInvalid, nullptr), "GET", "/", zone_host, 0, 0, ""});
-  add({"report identity mismatch forwards", v1::MODE_ENFORCE,
+  add({"report forwards",
+       v1::MODE_ENFORCE,
+       {Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_REPORT)},
+       Auth(CertStatus::kInvalid, nullptr),
+       "GET",
+       "/",
+       zone_host,
+       0,
+       0,
+       ""});
+  add({"report identity mismatch forwards",
+       v1::MODE_ENFORCE,
        {[] {
          v1::AccessRule r = Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_REPORT);
          r.mutable_identity()->set_subject_cn("kiosk-.*");
          return r;
        }()},
-       Auth(CertStatus::kValid, &device_), "GET", "/", zone_host, 0, 0,
+       Auth(CertStatus::kValid, &device_),
+       "GET",
+       "/",
+       zone_host,
+       0,
+       0,
        "identity_mismatch:subject_cn"});
   // Identity constraints, one row admitting and one refusing each.
   struct IdCase {
@@ -207,42 +349,120 @@ TEST_F(AccessRulesDecisionTest, EveryRuleKind) {
       {"eku", [](auto* id) { id->add_ekus("clientAuth"); }, ""},
   };
   for (const IdCase& id : ids) {
-    add({id.name, v1::MODE_OFF, {identity_rule(id.set)}, Auth(CertStatus::kValid, &device_), "GET",
-         "/id/x", zone_host, 0, 0, ""});
+    add({id.name,
+         v1::MODE_OFF,
+         {identity_rule(id.set)},
+         Auth(CertStatus::kValid, &device_),
+         "GET",
+         "/id/x",
+         zone_host,
+         0,
+         0,
+         ""});
     if (id.refusal[0] != '\0') {
-      add({id.name, v1::MODE_OFF, {identity_rule(id.set)}, Auth(CertStatus::kValid, &other_),
-           "GET", "/id/x", zone_host, 403, 0, nullptr});  // identity_mismatch:<which>
+      add({id.name,
+           v1::MODE_OFF,
+           {identity_rule(id.set)},
+           Auth(CertStatus::kValid, &other_),
+           "GET",
+           "/id/x",
+           zone_host,
+           403,
+           0,
+           nullptr});  // identity_mismatch:<which>
     }
   }
-  add({"eku refused", v1::MODE_OFF,
+  add({"eku refused",
+       v1::MODE_OFF,
        {identity_rule([](auto* id) { id->add_ekus("serverAuth"); })},
-       Auth(CertStatus::kValid, &device_), "GET", "/id/x", zone_host, 403, 0, "identity_mismatch:eku"});
-  add({"invalid certificate fails identity rule", v1::MODE_OFF,
+       Auth(CertStatus::kValid, &device_),
+       "GET",
+       "/id/x",
+       zone_host,
+       403,
+       0,
+       "identity_mismatch:eku"});
+  add({"invalid certificate fails identity rule",
+       v1::MODE_OFF,
        {identity_rule([](auto* id) { id->set_subject_cn(".*"); })},
-       Auth(CertStatus::kInvalid, &device_), "GET", "/id/x", zone_host, 403, 0, ""});
+       Auth(CertStatus::kInvalid, &device_),
+       "GET",
+       "/id/x",
+       zone_host,
+       403,
+       0,
+       ""});
   // Allowlist: fingerprints, pinned certificates.
   auto pin_rule = [&](const std::string& fp) {
     return identity_rule([fp](auto* id) { id->add_fingerprints_sha256(fp); });
   };
-  add({"allowlisted chained certificate", v1::MODE_OFF, {pin_rule(device_fp)},
-       Auth(CertStatus::kValid, &device_), "GET", "/id/x", zone_host, 0, 0, ""});
-  add({"chained certificate not allowlisted", v1::MODE_OFF, {pin_rule(device_fp)},
-       Auth(CertStatus::kValid, &other_), "GET", "/id/x", zone_host, 403, 0, "not_allowlisted"});
-  add({"pinned self-signed admitted where pinned", v1::MODE_ENFORCE, {pin_rule(pinned_fp)},
-       Auth(CertStatus::kValid, &self_signed, /*pinned=*/true), "GET", "/id/x", zone_host, 0, 0, ""});
-  add({"pinned self-signed refused elsewhere", v1::MODE_ENFORCE, {pin_rule(pinned_fp)},
-       Auth(CertStatus::kValid, &self_signed, /*pinned=*/true), "GET", "/other", zone_host, 403, -1,
+  add({"allowlisted chained certificate",
+       v1::MODE_OFF,
+       {pin_rule(device_fp)},
+       Auth(CertStatus::kValid, &device_),
+       "GET",
+       "/id/x",
+       zone_host,
+       0,
+       0,
+       ""});
+  add({"chained certificate not allowlisted",
+       v1::MODE_OFF,
+       {pin_rule(device_fp)},
+       Auth(CertStatus::kValid, &other_),
+       "GET",
+       "/id/x",
+       zone_host,
+       403,
+       0,
+       "not_allowlisted"});
+  add({"pinned self-signed admitted where pinned",
+       v1::MODE_ENFORCE,
+       {pin_rule(pinned_fp)},
+       Auth(CertStatus::kValid, &self_signed, /*pinned=*/true),
+       "GET",
+       "/id/x",
+       zone_host,
+       0,
+       0,
+       ""});
+  add({"pinned self-signed refused elsewhere",
+       v1::MODE_ENFORCE,
+       {pin_rule(pinned_fp)},
+       Auth(CertStatus::kValid, &self_signed, /*pinned=*/true),
+       "GET",
+       "/other",
+       zone_host,
+       403,
+       -1,
        "not_allowlisted"});
   // Host (wildcard zones).
   v1::AccessRule only_a = Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_ENFORCE);
   only_a.set_host("a.acme.example");
-  add({"host matches", v1::MODE_OFF, {only_a}, Auth(CertStatus::kNone, nullptr), "GET", "/",
-       "a.acme.example", 403, 0, ""});
-  add({"host does not match", v1::MODE_OFF, {only_a}, Auth(CertStatus::kNone, nullptr), "GET", "/",
-       "b.acme.example", 0, -1, ""});
+  add({"host matches",
+       v1::MODE_OFF,
+       {only_a},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       "a.acme.example",
+       403,
+       0,
+       ""});
+  add({"host does not match",
+       v1::MODE_OFF,
+       {only_a},
+       Auth(CertStatus::kNone, nullptr),
+       "GET",
+       "/",
+       "b.acme.example",
+       0,
+       -1,
+       ""});
 
   for (const Case& c : cases) {
-    std::string hostname = c.rules.empty() || c.rules[0].host().empty() ? zone_host : "*.acme.example";
+    std::string hostname =
+        c.rules.empty() || c.rules[0].host().empty() ? zone_host : "*.acme.example";
     std::unique_ptr<ZoneConfig> zone = Zone(hostname, c.mode, c.rules);
     HttpHeaders headers = {{"Host", c.host}};
     RequestDecision d = DecideRequest(*zone, c.auth, c.method, c.target, headers, true);
@@ -322,8 +542,10 @@ TEST(AccessPolicyTest, NormalizePath) {
     const char* in;
     const char* want;
   } cases[] = {
-      {"/", "/"},           {"/a/b?x=/c", "/a/b"}, {"/%61pi/", "/api/"},  {"/a/./b", "/a/b"},
-      {"/a/../../b", "/b"}, {"//a//b/", "/a/b/"},  {"/a%2Fb", "/a%2Fb"}, {"/a/..", "/"},
+      {"/", "/"},           {"/a/b?x=/c", "/a/b"},
+      {"/%61pi/", "/api/"}, {"/a/./b", "/a/b"},
+      {"/a/../../b", "/b"}, {"//a//b/", "/a/b/"},
+      {"/a%2Fb", "/a%2Fb"}, {"/a/..", "/"},
       {"/a/.", "/a/"},      {"", "/"},
   };
   for (const Case& c : cases) {
