@@ -293,6 +293,11 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   if (AnyRevoked(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "revoked", true);
   }
+  // More intermediates sent than the zone allows: no walk can fit.
+  if (settings.max_chain_depth() > 0 &&
+      sk_X509_num(outcome.chain.get()) > static_cast<size_t>(settings.max_chain_depth())) {
+    return Invalid(std::move(outcome), "chain_too_long", true);
+  }
 
   // The chain walk: the zone's roots are the only anchors; the zone's and
   // the client's intermediates may be used to get there.
@@ -320,8 +325,10 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   }
   X509_STORE_CTX_set_purpose(store_ctx.get(), X509_PURPOSE_SSL_CLIENT);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(store_ctx.get());
+  // BoringSSL's depth counts the trust anchor's step too: N intermediates
+  // need N + 1.
   X509_VERIFY_PARAM_set_depth(param, settings.max_chain_depth() > 0
-                                         ? std::min(settings.max_chain_depth(), kMaxChainDepth)
+                                         ? std::min(settings.max_chain_depth() + 1, kMaxChainDepth)
                                          : kMaxChainDepth);
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(now_unix));
   if (!date_note.empty()) {
