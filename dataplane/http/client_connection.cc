@@ -557,6 +557,10 @@ bool ClientConnection::OnRequestHeaders() {
       DecideRequest(*zone_, *auth_, method_, path_, req.headers(), client_keep_alive_);
   host_ = decision.host;
   refusal_ = std::move(decision.refusal);
+  if (decision.rule >= 0) {
+    ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
+                               decision.rule_refuses);
+  }
   if (decision.status == 403) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();

@@ -97,6 +97,7 @@ RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth
     verdict.refusal = valid ? "" : "invalid";
   }
   out.rule = verdict.rule;
+  out.rule_refuses = verdict.action != v1::RULE_ACTION_OFF && !verdict.refusal.empty();
   if (valid) {
     out.refusal = verdict.refusal;
   }

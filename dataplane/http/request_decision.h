@@ -32,6 +32,8 @@ struct RequestDecision {
   // certificate: `not_allowlisted`, `identity_mismatch:<constraint>`. ""
   // otherwise: a certificate that is not valid keeps its own reason.
   std::string refusal;
+  // The matching rule refused, or in report mode would refuse, the request.
+  bool rule_refuses = false;
 };
 
 // DecideRequest checks one request head against the connection's zone and

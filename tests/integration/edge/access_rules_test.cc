@@ -158,6 +158,31 @@ TEST_F(AccessRulesTest, SpiffeConstraintAdmitsOneDeviceOfTheRoot) {
   EXPECT_TRUE(
       absl::StrContains(reported.body, Echoed("X-Client-Cert-Error", "identity_mismatch:spiffe")))
       << reported.body;
+  // The per-rule counters in `certgate status HOST`: the report rule saw
+  // three requests and would have refused one.
+  EXPECT_EQ(env_->Curl(host, "/report/y", device_).status, 200);
+  EXPECT_EQ(env_->Curl(host, "/report/z", device_).status, 200);
+  CommandResult list = Cli(*alpha_, {"rule", "list", host, "--json"});
+  size_t at = list.out.find("\"id\": \"");
+  ASSERT_NE(at, std::string::npos) << list.out;
+  std::string report_id = list.out.substr(at + 7, list.out.find('"', at + 7) - at - 7);
+  std::string seen;
+  bool counted = WaitFor(
+      [&] {
+        CommandResult status = Cli(*alpha_, {"status", host, "--json"});
+        size_t rule = status.out.find(absl::StrCat("\"ruleId\": \"", report_id, "\""));
+        if (rule == std::string::npos) {
+          seen = status.out;
+          return false;
+        }
+        seen = status.out.substr(rule, status.out.find('}', rule) - rule);
+        return absl::StrContains(seen, "\"requests\": \"3\"") &&
+               absl::StrContains(seen, "\"refused\": \"1\"");
+      },
+      absl::Seconds(20));
+  EXPECT_TRUE(counted) << seen;
+  CommandResult text = Cli(*alpha_, {"status", host});
+  EXPECT_TRUE(absl::StrContains(text.out, "By access rule")) << text.out;
   // A rule naming a bad SPIFFE ID is refused by the CLI before anything is sent.
   CommandResult bad = Cli(*alpha_, {"rule", "add", host, "--action", "enforce", "--spiffe", "x"});
   EXPECT_EQ(bad.exit_code, 2);
