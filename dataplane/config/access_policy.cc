@@ -530,7 +530,12 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
   RuleVerdict verdict;
   const Rule* match = nullptr;
   if (!rules_.empty()) {
-    std::string normalized = NormalizePath(path);
+    // Most paths are already normal: then no copy is made.
+    absl::string_view raw = path.substr(0, path.find('?'));
+    bool plain = absl::StartsWith(raw, "/") && !absl::StrContains(raw, '%') &&
+                 !absl::StrContains(raw, "/.") && !absl::StrContains(raw, "//");
+    std::string copy = plain ? std::string() : NormalizePath(path);
+    absl::string_view normalized = plain ? raw : absl::string_view(copy);
     for (size_t i = 0; i < rules_.size(); ++i) {
       const Rule& rule = rules_[i];
       if (!rule.host.empty() && rule.host != host) continue;
@@ -547,7 +552,8 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
           path_ok = normalized == rule.path;
           break;
         case v1::PATH_MATCH_REGEX:
-          path_ok = re2::RE2::FullMatch(normalized, *rule.path_regex);
+          path_ok = re2::RE2::FullMatch(re2::StringPiece(normalized.data(), normalized.size()),
+                                        *rule.path_regex);
           break;
         default:
           break;
