@@ -12,6 +12,7 @@
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "common/zone_defaults.h"
 #include "controlplane/api/token.h"
 #include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/validation/ca_certificates.h"
@@ -36,11 +37,6 @@ certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
 
 using certgate::v1::CaCertificate;
 using certgate::v1::Mode;
-
-constexpr char kDefaultErrorBody[] = R"({"error":"client certificate required"})";
-constexpr char kDefaultStatusHeader[] = "X-Client-Cert-Status";
-constexpr char kDefaultSkiHeader[] = "X-Client-Cert-Ski";
-constexpr char kDefaultErrorHeader[] = "X-Client-Cert-Error";
 
 int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
@@ -270,14 +266,13 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         row.hostname = hostname;
         certgate::v1::Zone& zone = row.zone;
         zone.set_hostname(hostname);
-        zone.set_mode(request.mode() == certgate::v1::MODE_UNSPECIFIED ? certgate::v1::MODE_ENFORCE
-                                                                       : request.mode());
+        zone.set_mode(ZoneDefaults::EffectiveMode(request.mode()));
         zone.set_origin(origin);
-        zone.mutable_error_response()->set_content_type("application/json");
-        zone.mutable_error_response()->set_body(kDefaultErrorBody);
-        zone.mutable_status_header_names()->set_status(kDefaultStatusHeader);
-        zone.mutable_status_header_names()->set_ski(kDefaultSkiHeader);
-        zone.mutable_status_header_names()->set_error(kDefaultErrorHeader);
+        zone.mutable_error_response()->set_content_type(ZoneDefaults::kErrorContentType);
+        zone.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+        zone.mutable_status_header_names()->set_status(ZoneDefaults::kStatusHeader);
+        zone.mutable_status_header_names()->set_ski(ZoneDefaults::kSkiHeader);
+        zone.mutable_status_header_names()->set_error(ZoneDefaults::kErrorHeader);
         *zone.mutable_server_certificate() = cert_info;
         zone.set_trust_version(txn.new_version());
         zone.set_created_unix(NowUnix());

@@ -90,18 +90,34 @@ bool FleetStatus::SetZoneFailures(
   for (const certgate::v1::ZoneBuildFailure& failure : failures) {
     errors[failure.zone_id()] = failure.error();
   }
-  absl::MutexLock lock(&mu_);
-  auto it = failures_.find(node_id);
-  bool changed = it == failures_.end() ? !errors.empty() : it->second.errors != errors;
-  if (errors.empty()) {
-    if (it != failures_.end()) {
-      failures_.erase(it);
+  std::vector<std::pair<uint64_t, std::string>> fresh;  // what the listener hears
+  bool changed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = failures_.find(node_id);
+    changed = it == failures_.end() ? !errors.empty() : it->second.errors != errors;
+    if (failure_listener_) {
+      for (const auto& [zone_id, error] : errors) {
+        auto before = it == failures_.end() ? nullptr : &it->second.errors;
+        auto old = before == nullptr ? errors.end() : before->find(zone_id);
+        if (before == nullptr || old == before->end() || old->second != error) {
+          fresh.emplace_back(zone_id, error);
+        }
+      }
     }
-    return changed;
+    if (errors.empty()) {
+      if (it != failures_.end()) {
+        failures_.erase(it);
+      }
+    } else {
+      EdgeFailures& edge = failures_[node_id];
+      edge.version = version;
+      edge.errors = std::move(errors);
+    }
   }
-  EdgeFailures& edge = failures_[node_id];
-  edge.version = version;
-  edge.errors = std::move(errors);
+  for (const auto& [zone_id, error] : fresh) {
+    failure_listener_(node_id, version, zone_id, error);
+  }
   return changed;
 }
 

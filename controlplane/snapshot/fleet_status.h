@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,12 @@ class FleetStatus {
   // could not build (its Hello or latest Ack), keyed by zone id. In memory
   // only: every edge says it again in the Hello of its next stream. True
   // when the set of failing zones or their errors changed.
+  //
+  // The failure listener (if set) hears each zone error an edge reports that
+  // differs from what it last reported for that zone, without the lock held.
+  using FailureListener = std::function<void(const std::string& node_id, uint64_t version,
+                                             uint64_t zone_id, const std::string& error)>;
+  void SetFailureListener(FailureListener listener) { failure_listener_ = std::move(listener); }
   bool SetZoneFailures(
       const std::string& node_id, uint64_t version,
       const google::protobuf::RepeatedPtrField<certgate::v1::ZoneBuildFailure>& failures);
@@ -65,6 +72,7 @@ class FleetStatus {
   };
 
   SqliteStore* store_;
+  FailureListener failure_listener_;  // set before any edge connects
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> connected_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::deque<Bucket>> traffic_ ABSL_GUARDED_BY(mu_);

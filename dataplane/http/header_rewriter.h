@@ -91,6 +91,21 @@ std::string SerializeResponseHead(int status, absl::string_view reason, const Ht
 std::string SerializeUpgradeResponseHead(absl::string_view reason, const HttpHeaders& headers,
                                          absl::string_view protocol);
 
+// AppendOriginRequestHead appends what SerializeRequestHead would make of
+// the request line and RewriteRequestHeaders(in, cert, request), plus
+// `Connection: upgrade` and `Upgrade: <upgrade>` when `upgrade` is not
+// empty, without building the header list (it runs for every request).
+void AppendOriginRequestHead(std::string* out, absl::string_view method, absl::string_view url,
+                             const HttpHeaders& in, const CertificateHeaders& cert,
+                             const RequestContext& request, absl::string_view upgrade,
+                             BodyFraming framing, uint64_t content_length);
+
+// AppendProxiedResponseHead appends SerializeResponseHead(status, reason,
+// RewriteResponseHeaders(in), ...) without building the header list.
+void AppendProxiedResponseHead(std::string* out, int status, absl::string_view reason,
+                               const HttpHeaders& in, BodyFraming framing, uint64_t content_length,
+                               bool keep_alive);
+
 // LocalResponse is a whole response the edge answers itself (403, 421, 502...).
 std::string LocalResponse(int status, absl::string_view content_type, absl::string_view body,
                           bool keep_alive);

@@ -51,6 +51,19 @@ class WorkerMetrics {
   LabeledCounter rule_traffic;  // "zone id/rule id", "requests" or "refused"
   // Keyed by zone and reason.
   LabeledCounter origin_refused;
+
+ private:
+  // The last RequestDone's labels and counters: a worker's requests mostly
+  // repeat them, and building the label keys costs more than counting.
+  struct LastRequest {
+    std::string zone;
+    uint64_t zone_id = 0;
+    int code = 0;
+    std::string cert_status;
+    std::atomic<uint64_t>* requests = nullptr;
+    std::atomic<uint64_t>* traffic = nullptr;
+  };
+  LastRequest last_request_;
 };
 
 }  // namespace certgate::edge

@@ -8,19 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
+#include "dataplane/tls/ssl_error.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
 
 namespace certgate::edge {
 namespace {
-
-std::string SslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
-  return reason != nullptr ? reason : "unknown error";
-}
 
 bool IsIpLiteral(const std::string& host) {
   in6_addr v6;
@@ -40,7 +34,7 @@ X509_STORE* SystemStore() {
       std::fprintf(stderr,
                    "certgate-edge: cannot load the system CA bundle %s: %s; https origins "
                    "without an origin CA will fail verification\n",
-                   OriginTlsContext::kSystemTrustStore, SslError().c_str());
+                   OriginTlsContext::kSystemTrustStore, PopSslErrorReason().c_str());
     }
     return s;
   }();
@@ -71,7 +65,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
   }
   if (!SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx_.get(), TLS1_3_VERSION)) {
-    return absl::InternalError(absl::StrCat("origin TLS versions: ", SslError()));
+    return absl::InternalError(absl::StrCat("origin TLS versions: ", PopSslErrorReason()));
   }
   // Trust: the zone's own origin CA, else the system store (shared).
   if (!zone.origin_ca_pem().empty()) {
@@ -85,7 +79,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
     }
     for (const bssl::UniquePtr<X509>& cert : *certs) {
       if (!X509_STORE_add_cert(store.get(), cert.get())) {
-        return absl::InvalidArgumentError(absl::StrCat("origin CA: ", SslError()));
+        return absl::InvalidArgumentError(absl::StrCat("origin CA: ", PopSslErrorReason()));
       }
     }
     SSL_CTX_set_cert_store(ctx_.get(), store.release());
@@ -123,17 +117,18 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
           absl::StrCat("origin client key: ", key.status().message()));
     }
     if (!SSL_CTX_use_certificate(ctx_.get(), (*chain)[0].get())) {
-      return absl::InvalidArgumentError(absl::StrCat("origin client certificate: ", SslError()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("origin client certificate: ", PopSslErrorReason()));
     }
     for (size_t i = 1; i < chain->size(); ++i) {
       if (!SSL_CTX_add1_chain_cert(ctx_.get(), (*chain)[i].get())) {
         return absl::InvalidArgumentError(
-            absl::StrCat("origin client certificate chain: ", SslError()));
+            absl::StrCat("origin client certificate chain: ", PopSslErrorReason()));
       }
     }
     if (!SSL_CTX_use_PrivateKey(ctx_.get(), key->get()) || !SSL_CTX_check_private_key(ctx_.get())) {
       return absl::InvalidArgumentError(
-          absl::StrCat("origin client key does not match its certificate: ", SslError()));
+          absl::StrCat("origin client key does not match its certificate: ", PopSslErrorReason()));
     }
     has_client_certificate_ = true;
   }
@@ -190,7 +185,7 @@ std::string OriginTlsContext::FailureReason(const SSL* ssl, int ssl_error) {
   }
   uint32_t error = ERR_peek_error();
   if (error != 0) {
-    return absl::StrCat("origin TLS handshake failed: ", SslError());
+    return absl::StrCat("origin TLS handshake failed: ", PopSslErrorReason());
   }
   if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
     return "origin closed the connection during the TLS handshake";

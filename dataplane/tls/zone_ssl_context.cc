@@ -7,8 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
+#include "common/zone_defaults.h"
 #include "dataplane/tls/session_binding.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/tls/ssl_error.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/ec.h"
 #include "openssl/ec_key.h"
@@ -27,16 +28,6 @@ namespace {
 // The CertificateRequest must fit in one handshake message that every client
 // accepts; 16 KiB of names leaves ample room under the 64 KiB limits.
 constexpr size_t kMaxCaNamesBytes = 16 * 1024;
-
-std::string SslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  if (error == 0) {
-    return "unknown error";
-  }
-  const char* reason = ERR_reason_error_string(error);
-  return reason != nullptr ? reason : "unknown error";
-}
 
 constexpr char kUsableKeys[] =
     "RSA of 2048 to 16384 bits, ECDSA on P-256, P-384 or P-521, or Ed25519";
@@ -110,14 +101,14 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   }
   if (!SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION)) {
-    return absl::InternalError(absl::StrCat("TLS versions: ", SslError()));
+    return absl::InternalError(absl::StrCat("TLS versions: ", PopSslErrorReason()));
   }
   std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain_buffers;
   std::vector<CRYPTO_BUFFER*> chain_pointers;
   for (const bssl::UniquePtr<X509>& cert : *chain) {
     std::string der = CertificateToDer(cert.get());
     if (der.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("server chain: ", SslError()));
+      return absl::InvalidArgumentError(absl::StrCat("server chain: ", PopSslErrorReason()));
     }
     chain_buffers.emplace_back(
         CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()), der.size(), nullptr));
@@ -138,20 +129,14 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
       return absl::InvalidArgumentError("server key does not match the certificate");
     }
     return absl::InvalidArgumentError(
-        absl::StrCat("server certificate and key cannot be used for TLS: ", SslError()));
+        absl::StrCat("server certificate and key cannot be used for TLS: ", PopSslErrorReason()));
   }
 
-  // A zone in mode off still asks for a certificate when a rule wants one:
-  // the path is known only after the handshake.
-  bool rule_wants_certificate =
-      std::any_of(zone.access_rules().begin(), zone.access_rules().end(),
-                  [](const v1::AccessRule& rule) { return rule.action() != v1::RULE_ACTION_OFF; });
-  if (zone.mode() == v1::MODE_OFF && !rule_wants_certificate) {
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  } else {
-    // Requested, not required: a client without a certificate still gets
-    // the zone's 403 body in enforce mode.
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
+  // No verify settings here: SSL_set_SSL_CTX does not copy them, so
+  // TlsServer sets them on each SSL when it switches it to this context
+  // (requested, not required; none in mode off). This layer stays below the
+  // handshake code.
+  if (zone.mode() != v1::MODE_OFF) {
     if (zone.send_ca_names()) {
       bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
       if (!names) {
@@ -168,11 +153,10 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     }
   }
 
-  auto sid_ctx = SessionBinding::SessionIdContext(
-      zone.id(), zone.trust_version(),
-      zone.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : zone.mode());
+  auto sid_ctx = SessionBinding::SessionIdContext(zone.id(), zone.trust_version(),
+                                                  ZoneDefaults::EffectiveMode(zone.mode()));
   if (!SSL_CTX_set_session_id_context(ctx.get(), sid_ctx.data(), sid_ctx.size())) {
-    return absl::InternalError(absl::StrCat("session id context: ", SslError()));
+    return absl::InternalError(absl::StrCat("session id context: ", PopSslErrorReason()));
   }
   return ctx;
 }

@@ -34,11 +34,11 @@
 #include "common/names.h"
 #include "common/x509_info.h"
 #include "dataplane/config/edge_config.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
-#include "dataplane/tls/tls_server.h"
 #include "openssl/x509.h"
 #include "tests/fuzz/fuzz_support.h"
 

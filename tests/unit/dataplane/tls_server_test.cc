@@ -1,4 +1,4 @@
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 
 #include <memory>
 #include <string>

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/cert_factory.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 
@@ -354,6 +354,51 @@ TEST(HeaderRewriterTest, SerializesFraming) {
             "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nCache-Control: "
             "no-store\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}");
   EXPECT_EQ(ChunkHeader(255), "ff\r\n");
+}
+
+// The per-request serializers write the same bytes as rewriting the list
+// and serializing it, for every kind of header the rewrite drops or keeps.
+TEST(HeaderRewriterTest, DirectHeadsEqualRewriteThenSerialize) {
+  ZoneConfig zone = MakeZone(v1::MODE_ENFORCE);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.ski_hex = "abcd";
+  CertificateHeaders cert = ComputeCertificateHeaders(zone, auth);
+  std::string long_name(100, 'x');
+  const HttpHeaders tables[] = {
+      kSpoofing,
+      {},
+      {{"Host", "auth.pizza"}, {"Accept", "*/*"}},
+      {{"HOST", "auth.pizza"}, {"X_Under", "1"}, {"Forwarded", "for=1.2.3.4"}},
+      {{"Connection", "close"}, {"Set-Cookie", "a=1"}, {"Keep_Alive", "1"}},
+      {{long_name, "long names fold on the heap"}, {"X-Real-IP", "10.9.9.9"}},
+      {{"Connection", "X-Hop, x_other"}, {"X-Hop", "1"}, {"X-Other", "2"}, {"X-Kept", "3"}},
+  };
+  for (bool underscores : {false, true}) {
+    RequestContext context{"2001:db8::1", "auth.pizza", underscores};
+    for (const HttpHeaders& in : tables) {
+      for (BodyFraming framing :
+           {BodyFraming::kNone, BodyFraming::kContentLength, BodyFraming::kChunked}) {
+        std::string direct = "prefix ";
+        AppendOriginRequestHead(&direct, "GET", "/p?q", in, cert, context, "", framing, 12);
+        EXPECT_EQ(direct, "prefix " + SerializeRequestHead("GET", "/p?q",
+                                                           RewriteRequestHeaders(in, cert, context),
+                                                           framing, 12));
+        std::string upgrade;
+        AppendOriginRequestHead(&upgrade, "GET", "/ws", in, cert, context, "websocket", framing, 0);
+        HttpHeaders with_upgrade = RewriteRequestHeaders(in, cert, context);
+        with_upgrade.push_back({"Connection", "upgrade"});
+        with_upgrade.push_back({"Upgrade", "websocket"});
+        EXPECT_EQ(upgrade, SerializeRequestHead("GET", "/ws", with_upgrade, framing, 0));
+        for (bool keep_alive : {false, true}) {
+          std::string response;
+          AppendProxiedResponseHead(&response, 404, "", in, framing, 7, keep_alive);
+          EXPECT_EQ(response, SerializeResponseHead(404, "", RewriteResponseHeaders(in), framing, 7,
+                                                    keep_alive));
+        }
+      }
+    }
+  }
 }
 
 TEST(HeaderRewriterTest, HostWithoutPort) {

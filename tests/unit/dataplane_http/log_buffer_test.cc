@@ -47,6 +47,30 @@ TEST(LogFileTest, DestinationsAndBadInput) {
   EXPECT_NE(missing.status().message().find("/nonexistent-dir/access.log"), std::string::npos);
 }
 
+// With a turn hook and no buffer, lines wait for the owner's Flush (the
+// worker's end of loop turn); the hook is asked once per batch.
+TEST(LogBufferTest, TurnHookBatchesLinesUntilFlush) {
+  std::string path = TempDir() + "/turn.log";
+  auto file = LogFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  LogBuffer buffer(file->get(), 0, 1.0, 1);
+  int calls = 0;
+  buffer.SetTurnHook([](void* arg) { ++*static_cast<int*>(arg); }, &calls);
+  buffer.Write("{\"a\":1}\n");
+  buffer.Write("{\"a\":2}\n");
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Slurp(path), "");
+  buffer.Flush();
+  EXPECT_EQ(Slurp(path), "{\"a\":1}\n{\"a\":2}\n");
+  buffer.Write("{\"a\":3}\n");
+  EXPECT_EQ(calls, 2);
+  // Taking the hook away writes what it held, then every line at once.
+  buffer.SetTurnHook(nullptr, nullptr);
+  buffer.Write("{\"a\":4}\n");
+  EXPECT_EQ(CountLines(Slurp(path)), 4);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(LogFileTest, FileIsAppendedNotTruncatedAndNotWorldReadable) {
   std::string path = TempDir() + "/access.log";
   { std::ofstream(path) << "earlier line\n"; }

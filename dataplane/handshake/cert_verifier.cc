@@ -1,4 +1,4 @@
-#include "dataplane/tls/cert_verifier.h"
+#include "dataplane/handshake/cert_verifier.h"
 
 #include <algorithm>
 #include <utility>

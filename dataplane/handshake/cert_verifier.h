@@ -6,7 +6,7 @@
 
 #include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
 #include "openssl/base.h"
 

@@ -1,4 +1,4 @@
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 
 #include <cstring>
 #include <string>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "dataplane/tls/cert_verifier.h"
+#include "dataplane/handshake/cert_verifier.h"
 #include "dataplane/tls/session_binding.h"
 #include "dataplane/tls/verification_cache.h"
 #include "openssl/aes.h"

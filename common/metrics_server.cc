@@ -1,4 +1,4 @@
-#include "dataplane/server/metrics_server.h"
+#include "common/metrics_server.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,20 +8,23 @@
 
 #include <cerrno>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/http/message_parser.h"
+#include "absl/strings/string_view.h"
 
-namespace certgate::edge {
+namespace certgate {
+
+namespace {
+
+// A request head larger than this is not a scraper's.
+constexpr size_t kMaxHead = 16384;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
-    const HostPort& address, std::function<std::string()> render, int inherited_fd) {
-  absl::StatusOr<int> fd =
-      inherited_fd >= 0 ? inherited_fd : BindListener(address, /*reuse_port=*/false, 64);
-  if (!fd.ok()) {
-    return fd.status();
-  }
+    int listen_fd, std::function<std::string()> render) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
-  server->listen_fd_ = *fd;
+  server->listen_fd_ = listen_fd;
   server->render_ = std::move(render);
   if (pipe2(server->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::InternalError("pipe2 failed");
@@ -80,28 +83,39 @@ void MetricsServer::Run() {
 }
 
 void MetricsServer::Serve(int fd) {
-  bool complete = false;
-  MessageParser parser(HTTP_REQUEST, ParserLimits{16384, 100},
-                       MessageParser::Callbacks{nullptr, nullptr, nullptr, [&complete] {
-                                                  complete = true;
-                                                  return true;
-                                                }});
+  // Only the request line matters; the head is read to its end so that the
+  // answer does not race the client's last bytes.
+  std::string head;
   char buf[4096];
-  while (!complete) {
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    if (head.size() > kMaxHead) {
+      return;
+    }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) {
       return;
     }
-    parser.Feed(buf, static_cast<size_t>(n));
-    if (parser.error() != MessageParser::Error::kNone) {
-      return;
-    }
+    head.append(buf, static_cast<size_t>(n));
   }
-  std::string path = parser.url().substr(0, parser.url().find('?'));
+  absl::string_view line(head);
+  line = line.substr(0, line.find("\r\n"));
+  size_t method_end = line.find(' ');
+  size_t target_end = line.rfind(' ');
+  if (method_end == absl::string_view::npos || target_end <= method_end ||
+      !absl::StartsWith(line.substr(target_end + 1), "HTTP/1.")) {
+    return;
+  }
+  absl::string_view method = line.substr(0, method_end);
+  absl::string_view target = line.substr(method_end + 1, target_end - method_end - 1);
+  absl::string_view path = target.substr(0, target.find('?'));
   std::string status = "200 OK";
   std::string type = "text/plain; version=0.0.4; charset=utf-8";
   std::string body;
-  if (path == "/metrics") {
+  if (method != "GET" && method != "HEAD") {
+    status = "405 Method Not Allowed";
+    type = "text/plain";
+    body = "only GET and HEAD\n";
+  } else if (path == "/metrics") {
     body = render_();
   } else if (path == "/healthz") {
     body = "ok\n";
@@ -113,7 +127,7 @@ void MetricsServer::Serve(int fd) {
   std::string response =
       absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
                    "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n");
-  if (parser.method() != HTTP_HEAD) {
+  if (method != "HEAD") {
     response += body;
   }
   size_t sent = 0;
@@ -126,4 +140,4 @@ void MetricsServer::Serve(int fd) {
   }
 }
 
-}  // namespace certgate::edge
+}  // namespace certgate
