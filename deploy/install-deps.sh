@@ -19,6 +19,9 @@ packages=(
   # c-ares: hostname challenges and the edge's origin resolver; dnsmasq: the
   # challenge tests' DNS server; websockets: the WebSocket tests' client and origin.
   libc-ares-dev dnsmasq-base python3-websockets
+  # RE2: access rules' regular expressions; cryptography: the selector tests'
+  # independent computation of certificate hashes.
+  libre2-dev python3-cryptography
   # nghttp2: the edge's HTTP/2 codecs; nghttp2-client and h2: HTTP/2 test clients.
   libnghttp2-dev nghttp2-client python3-h2
   # PostgreSQL: libpq for the shared-database store; the server for the tests'

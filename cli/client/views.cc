@@ -286,6 +286,15 @@ std::string RenderStatus(const certgate::v1::StatusResponse& response) {
     table.AddRow({"valid", absl::StrCat(traffic.valid())});
     table.AddRow({"invalid", absl::StrCat(traffic.invalid())});
     absl::StrAppend(&out, table.Render());
+    if (!traffic.rules().empty()) {
+      absl::StrAppend(&out,
+                      "\nBy access rule (refused: refused by enforce, or would be by report):\n");
+      Table rules({"RULE", "REQUESTS", "REFUSED"});
+      for (const certgate::v1::RuleTraffic& rule : traffic.rules()) {
+        rules.AddRow({rule.rule_id(), absl::StrCat(rule.requests()), absl::StrCat(rule.refused())});
+      }
+      absl::StrAppend(&out, rules.Render());
+    }
   }
   if (!response.expiring().empty()) {
     absl::StrAppend(&out, "\n", RenderExpiring(response.expiring()));

@@ -12,6 +12,7 @@ void RegisterCommands(CLI::App& app, CommandContext& context) {
   AddModeCommands(app, context);
   AddErrorPageCommands(app, context);
   AddHeaderCommands(app, context);
+  AddRuleCommands(app, context);
   AddRevokeCommands(app, context);
   AddCrlCommands(app, context);
   AddStatusCommand(app, context);

@@ -278,4 +278,33 @@ grpc::Status TenantServiceImpl::VerifyZone(grpc::ServerContext* context,
   });
 }
 
+grpc::Status TenantServiceImpl::AddAccessRule(grpc::ServerContext* context,
+                                              const v1::AddAccessRuleRequest* request,
+                                              v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->AddAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::RemoveAccessRule(grpc::ServerContext* context,
+                                                 const v1::RemoveAccessRuleRequest* request,
+                                                 v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->RemoveAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::MoveAccessRule(grpc::ServerContext* context,
+                                               const v1::MoveAccessRuleRequest* request,
+                                               v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->MoveAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::SetValidationSettings(
+    grpc::ServerContext* context, const v1::SetValidationSettingsRequest* request,
+    v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->SetValidationSettings(caller, *request);
+  });
+}
+
 }  // namespace certgate::controlplane

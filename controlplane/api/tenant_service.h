@@ -67,6 +67,18 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
   grpc::Status SetStatusHeaderNames(grpc::ServerContext* context,
                                     const certgate::v1::SetStatusHeaderNamesRequest* request,
                                     certgate::v1::ZoneResponse* response) override;
+  grpc::Status AddAccessRule(grpc::ServerContext* context,
+                             const certgate::v1::AddAccessRuleRequest* request,
+                             certgate::v1::ZoneResponse* response) override;
+  grpc::Status RemoveAccessRule(grpc::ServerContext* context,
+                                const certgate::v1::RemoveAccessRuleRequest* request,
+                                certgate::v1::ZoneResponse* response) override;
+  grpc::Status MoveAccessRule(grpc::ServerContext* context,
+                              const certgate::v1::MoveAccessRuleRequest* request,
+                              certgate::v1::ZoneResponse* response) override;
+  grpc::Status SetValidationSettings(grpc::ServerContext* context,
+                                     const certgate::v1::SetValidationSettingsRequest* request,
+                                     certgate::v1::ZoneResponse* response) override;
   grpc::Status Revoke(grpc::ServerContext* context, const certgate::v1::RevokeRequest* request,
                       certgate::v1::RevokeResponse* response) override;
   grpc::Status ListRevocations(grpc::ServerContext* context,

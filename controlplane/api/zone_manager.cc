@@ -21,6 +21,8 @@
 #include "controlplane/validation/error_response.h"
 #include "controlplane/validation/origin_tls.h"
 #include "controlplane/validation/server_certificate.h"
+#include "dataplane/config/access_policy.h"
+#include "openssl/rand.h"
 #include "openssl/x509.h"
 
 namespace certgate::controlplane {
@@ -912,6 +914,115 @@ absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller
   }
   RETURN_IF_ERROR(fleet_->Fill(&response, scope));
   return response;
+}
+
+}  // namespace certgate::controlplane
+
+namespace certgate::controlplane {
+
+namespace {
+
+std::string NewRuleId() {
+  uint8_t bytes[6];
+  RAND_bytes(bytes, sizeof(bytes));
+  return HexEncode(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+// RuleIndex: the position of rule `id` in `zone`, or NOT_FOUND.
+absl::StatusOr<int> RuleIndex(const ZoneRow& zone, const std::string& id) {
+  const auto& rules = zone.zone.access_rules();
+  for (int i = 0; i < rules.size(); ++i) {
+    if (rules[i].id() == absl::AsciiStrToLower(id)) {
+      return i;
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("access rule ", id, " not found in zone ", zone.hostname));
+}
+
+}  // namespace
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::AddAccessRule(
+    const Caller& caller, const certgate::v1::AddAccessRuleRequest& request) {
+  certgate::v1::AccessRule rule = request.rule();
+  rule.set_id(NewRuleId());
+  RETURN_IF_ERROR(edge::AccessPolicy::CheckRule(rule));
+  if (request.position() < 0) {
+    return absl::InvalidArgumentError("position must be 1 or more (0 appends)");
+  }
+  return ChangeSettings(
+      caller, request.hostname(), "AddAccessRule",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        auto* rules = zone.zone.mutable_access_rules();
+        ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+        if (rules->size() + 1 > limits.max_rules_per_zone) {
+          return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s access rules"),
+                               rules->size() + 1, "max-rules-per-zone", limits.max_rules_per_zone);
+        }
+        for (const std::string& issuer : rule.identity().issuers()) {
+          bool known = false;
+          for (const auto* list : {&zone.zone.roots(), &zone.zone.intermediates()}) {
+            for (const certgate::v1::CaCertificate& ca : *list) {
+              known = known || ca.id() == issuer;
+            }
+          }
+          if (!known) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "issuer ", issuer, " is not a root or intermediate of zone ", zone.hostname));
+          }
+        }
+        *rules->Add() = rule;
+        int last = rules->size() - 1;
+        int to = request.position() == 0 || request.position() > rules->size()
+                     ? last
+                     : request.position() - 1;
+        for (int i = last; i > to; --i) {
+          rules->SwapElements(i, i - 1);
+        }
+        txn.SetDetail(absl::StrCat(zone.hostname, " rule ", rule.id(), " at ", to + 1));
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveAccessRule(
+    const Caller& caller, const certgate::v1::RemoveAccessRuleRequest& request) {
+  return ChangeSettings(caller, request.hostname(), "RemoveAccessRule",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          ASSIGN_OR_RETURN(int index, RuleIndex(zone, request.id()));
+                          auto* rules = zone.zone.mutable_access_rules();
+                          rules->erase(rules->begin() + index);
+                          txn.SetDetail(absl::StrCat(zone.hostname, " rule ", request.id()));
+                          return absl::OkStatus();
+                        });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::MoveAccessRule(
+    const Caller& caller, const certgate::v1::MoveAccessRuleRequest& request) {
+  if (request.position() < 1) {
+    return absl::InvalidArgumentError("position must be 1 or more");
+  }
+  return ChangeSettings(
+      caller, request.hostname(), "MoveAccessRule",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(int from, RuleIndex(zone, request.id()));
+        auto* rules = zone.zone.mutable_access_rules();
+        int to = std::min(request.position(), rules->size()) - 1;
+        for (int i = from; i < to; ++i) rules->SwapElements(i, i + 1);
+        for (int i = from; i > to; --i) rules->SwapElements(i, i - 1);
+        txn.SetDetail(absl::StrCat(zone.hostname, " rule ", request.id(), " to ", to + 1));
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetValidationSettings(
+    const Caller& caller, const certgate::v1::SetValidationSettingsRequest& request) {
+  return ChangeSettings(caller, request.hostname(), "SetValidationSettings",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          *zone.zone.mutable_validation() = request.validation();
+                          // Cached verdicts were made under the old settings.
+                          zone.zone.set_trust_version(txn.new_version());
+                          return absl::OkStatus();
+                        });
 }
 
 }  // namespace certgate::controlplane

@@ -37,7 +37,12 @@ void FleetStatus::AddTraffic(const certgate::v1::TrafficReport& report, absl::Ti
   for (const certgate::v1::ZoneCounts& counts : report.zones()) {
     std::deque<Bucket>& buckets = traffic_[counts.zone_id()];
     if (buckets.empty() || buckets.back().minute != minute) {
-      buckets.push_back(Bucket{minute, 0, 0, 0});
+      buckets.push_back(Bucket{minute, 0, 0, 0, {}});
+    }
+    for (const certgate::v1::RuleTraffic& rule : counts.rules()) {
+      std::pair<uint64_t, uint64_t>& sums = buckets.back().rules[rule.rule_id()];
+      sums.first += rule.requests();
+      sums.second += rule.refused();
     }
     buckets.back().none += counts.none();
     buckets.back().valid += counts.valid();
@@ -57,12 +62,23 @@ certgate::v1::ZoneTraffic FleetStatus::Traffic(uint64_t zone_id, absl::Time now)
   if (it == traffic_.end()) {
     return traffic;
   }
+  std::map<std::string, std::pair<uint64_t, uint64_t>> rules;
   for (const Bucket& bucket : it->second) {
     if (bucket.minute > minute - kBuckets) {
+      for (const auto& [id, sums] : bucket.rules) {
+        rules[id].first += sums.first;
+        rules[id].second += sums.second;
+      }
       traffic.set_none(traffic.none() + bucket.none);
       traffic.set_valid(traffic.valid() + bucket.valid);
       traffic.set_invalid(traffic.invalid() + bucket.invalid);
     }
+  }
+  for (const auto& [id, sums] : rules) {
+    certgate::v1::RuleTraffic* rule = traffic.add_rules();
+    rule->set_rule_id(id);
+    rule->set_requests(sums.first);
+    rule->set_refused(sums.second);
   }
   return traffic;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <string>
 #include <vector>
@@ -66,6 +67,8 @@ class FleetStatus {
     uint64_t none = 0;
     uint64_t valid = 0;
     uint64_t invalid = 0;
+    // Per access rule id: requests matched, refused.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> rules;
   };
 
   SqliteStore* store_;

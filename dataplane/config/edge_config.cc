@@ -13,6 +13,7 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "common/zone_defaults.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
@@ -108,12 +109,21 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
+  ASSIGN_OR_RETURN(zone->access, AccessPolicy::Create(source));
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
   ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
   zone->source = source;
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
+
+}  // namespace
+
+bool ZoneConfig::RequestsCertificate() const {
+  return mode != v1::MODE_OFF || (access != nullptr && access->requests_certificate());
+}
+
+namespace {
 
 // IndexKey: exact names as they are, `*.x` as ".x".
 std::string IndexKey(absl::string_view hostname) {

@@ -36,6 +36,18 @@ bool NameMatches(const X509* issuer_candidate, const X509* cert) {
 
 bool IsSelfIssued(const X509* cert) { return NameMatches(cert, cert); }
 
+// IgnoreLeafDates: a verify callback for zones that accept expired client
+// certificates; the dates of every CA in the chain still count.
+int IgnoreLeafDates(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 0 && X509_STORE_CTX_get_error_depth(ctx) == 0) {
+    int error = X509_STORE_CTX_get_error(ctx);
+    if (error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID) {
+      return 1;
+    }
+  }
+  return ok;
+}
+
 bool AnyRevoked(const ZoneTrust& trust, const X509* leaf, const STACK_OF(X509) * chain) {
   if (trust.IsRevoked(leaf)) {
     return true;
@@ -170,6 +182,55 @@ bool CertVerifier::ParseChain(const STACK_OF(CRYPTO_BUFFER) * certs, VerifyOutco
 
 VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs,
                                    VerificationCache* cache, int64_t now_unix) {
+  VerifyOutcome outcome = VerifyChain(zone, certs, cache, now_unix);
+  const AccessPolicy* policy = zone.access.get();
+  if (policy == nullptr || outcome.status == CertStatus::kNone) {
+    return outcome;
+  }
+  bool unchained = outcome.status == CertStatus::kInvalid && outcome.reason == "unknown_ca";
+  bool want_identity = outcome.status == CertStatus::kValid && policy->needs_identity();
+  if (!(unchained && policy->has_pins()) && !want_identity) {
+    return outcome;
+  }
+  if (outcome.leaf == nullptr && !ParseChain(certs, &outcome)) {
+    return Invalid(std::move(outcome), "malformed", true);
+  }
+  auto identity =
+      std::make_shared<CertIdentity>(CertIdentity::Of(outcome.leaf.get(), outcome.chain.get()));
+  if (unchained) {
+    // Pinned: trusted for itself, by its exact bytes or key, whatever (if
+    // anything) issued it. Its dates and the zone's revocations still count.
+    if (!policy->IsPinned(*identity)) {
+      return outcome;
+    }
+    const X509* leaf = outcome.leaf.get();
+    bool dated = now_unix >= NotBeforeUnix(leaf) && now_unix <= NotAfterUnix(leaf);
+    if (!dated && !policy->validation().accept_expired()) {
+      return Invalid(std::move(outcome),
+                     now_unix < NotBeforeUnix(leaf) ? "not_yet_valid" : "expired", true);
+    }
+    if (zone.trust != nullptr && zone.trust->IsRevoked(leaf)) {
+      return Invalid(std::move(outcome), "revoked", true);
+    }
+    X509* mutable_leaf = outcome.leaf.get();
+    uint32_t flags = X509_get_extension_flags(mutable_leaf);
+    bool client_auth = (flags & EXFLAG_XKUSAGE) != 0
+                           ? (X509_get_extended_key_usage(mutable_leaf) & XKU_SSL_CLIENT) != 0
+                           : policy->validation().allow_missing_client_auth_eku();
+    if (!client_auth) {
+      return Invalid(std::move(outcome), "not_client_auth", true);
+    }
+    outcome.status = CertStatus::kValid;
+    outcome.reason = dated ? "" : (now_unix < NotBeforeUnix(leaf) ? "not_yet_valid" : "expired");
+    outcome.pinned = true;
+  }
+  outcome.identity = std::move(identity);
+  return outcome;
+}
+
+VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
+                                        const STACK_OF(CRYPTO_BUFFER) * certs,
+                                        VerificationCache* cache, int64_t now_unix) {
   VerifyOutcome outcome;
   if (certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) {
     return outcome;
@@ -211,14 +272,31 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
   if (zone.trust == nullptr || !IssuerKnown(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "unknown_ca", true);
   }
+  const v1::ValidationSettings& settings = zone.access != nullptr
+                                               ? zone.access->validation()
+                                               : v1::ValidationSettings::default_instance();
+  // Accepting an expired leaf: the walk overlooks the leaf's dates only
+  // (IgnoreLeafDates), and the reason stays to say what was overlooked.
+  std::string date_note;
   if (now_unix < NotBeforeUnix(leaf)) {
-    return Invalid(std::move(outcome), "not_yet_valid", true);
+    if (!settings.accept_expired()) {
+      return Invalid(std::move(outcome), "not_yet_valid", true);
+    }
+    date_note = "not_yet_valid";
   }
   if (now_unix > NotAfterUnix(leaf)) {
-    return Invalid(std::move(outcome), "expired", true);
+    if (!settings.accept_expired()) {
+      return Invalid(std::move(outcome), "expired", true);
+    }
+    date_note = "expired";
   }
   if (AnyRevoked(*zone.trust, leaf, outcome.chain.get())) {
     return Invalid(std::move(outcome), "revoked", true);
+  }
+  // More intermediates sent than the zone allows: no walk can fit.
+  if (settings.max_chain_depth() > 0 &&
+      sk_X509_num(outcome.chain.get()) > static_cast<size_t>(settings.max_chain_depth())) {
+    return Invalid(std::move(outcome), "chain_too_long", true);
   }
 
   // The chain walk: the zone's roots are the only anchors; the zone's and
@@ -247,8 +325,15 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
   }
   X509_STORE_CTX_set_purpose(store_ctx.get(), X509_PURPOSE_SSL_CLIENT);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(store_ctx.get());
-  X509_VERIFY_PARAM_set_depth(param, kMaxChainDepth);
+  // BoringSSL's depth counts the trust anchor's step too: N intermediates
+  // need N + 1.
+  X509_VERIFY_PARAM_set_depth(param, settings.max_chain_depth() > 0
+                                         ? std::min(settings.max_chain_depth() + 1, kMaxChainDepth)
+                                         : kMaxChainDepth);
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(now_unix));
+  if (!date_note.empty()) {
+    X509_STORE_CTX_set_verify_cb(store_ctx.get(), &IgnoreLeafDates);
+  }
 
   CachedVerdict verdict;
   if (X509_verify_cert(store_ctx.get()) == 1) {
@@ -261,6 +346,16 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
         verdict.reason = "revoked";
         break;
       }
+    }
+    // The purpose check lets a leaf without any EKU through; by default a
+    // zone wants clientAuth stated.
+    if (verdict.valid && !settings.allow_missing_client_auth_eku() &&
+        (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0) {
+      verdict.valid = false;
+      verdict.reason = "not_client_auth";
+    }
+    if (verdict.valid) {
+      verdict.reason = date_note;
     }
   } else {
     verdict.valid = false;

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/handshake/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
@@ -22,6 +24,11 @@ struct VerifyOutcome {
   bssl::UniquePtr<X509> leaf;
   bssl::UniquePtr<STACK_OF(X509)> chain;  // what followed the leaf
   std::string ski_hex;
+  // The leaf chains to no root of the zone but a rule pins it (its
+  // fingerprint or SPKI hash): valid only under a rule that lists it.
+  bool pinned = false;
+  // Set when the certificate is valid and the zone's rules read identities.
+  std::shared_ptr<const CertIdentity> identity;
 };
 
 // CertVerifier checks a client chain against one zone's trust. A chain the
@@ -38,6 +45,9 @@ class CertVerifier {
  public:
   // Verify: `certs` is the chain as the client sent it, leaf first (may be
   // empty or null: status none). `cache` may be null.
+  // Then the zone's access policy: a leaf that chains to no root but is
+  // pinned by a rule is valid (and `pinned`), and the identity its rules
+  // read is extracted here, once per handshake.
   static VerifyOutcome Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs,
                               VerificationCache* cache, int64_t now_unix);
 
@@ -51,6 +61,9 @@ class CertVerifier {
   // ParseChain fills outcome->leaf and outcome->chain; false when a
   // certificate does not parse.
   static bool ParseChain(const STACK_OF(CRYPTO_BUFFER) * certs, VerifyOutcome* outcome);
+  // VerifyChain: the verdict from the zone's trust alone.
+  static VerifyOutcome VerifyChain(const ZoneConfig& zone, const STACK_OF(CRYPTO_BUFFER) * certs,
+                                   VerificationCache* cache, int64_t now_unix);
 };
 
 }  // namespace certgate::edge

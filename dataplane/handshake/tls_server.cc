@@ -56,6 +56,8 @@ void ApplyOutcome(VerifyOutcome outcome, ConnectionAuth* auth) {
   auth->leaf = std::move(outcome.leaf);
   auth->chain = std::move(outcome.chain);
   auth->ski_hex = std::move(outcome.ski_hex);
+  auth->pinned = outcome.pinned;
+  auth->identity = std::move(outcome.identity);
 }
 
 // "NO_SHARED_CIPHER" -> "no shared cipher".
@@ -113,7 +115,7 @@ struct TlsServerCallbacks {
     // SSL_set_SSL_CTX copies the certificate and the session id context (both
     // live in BoringSSL's CERT) but not the verify settings: set them on the
     // SSL itself.
-    if (zone->mode == v1::MODE_OFF) {
+    if (!zone->RequestsCertificate()) {
       SSL_set_custom_verify(ssl, SSL_VERIFY_NONE, nullptr);
     } else {
       SSL_set_custom_verify(ssl, SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
@@ -194,7 +196,7 @@ struct TlsServerCallbacks {
     state->auth.resumed = true;
     server->stats_.handshakes_resumed.fetch_add(1, std::memory_order_relaxed);
     const ZoneConfig* zone = state->auth.zone;
-    if (zone == nullptr || zone->mode == v1::MODE_OFF) {
+    if (zone == nullptr || !zone->RequestsCertificate()) {
       return;
     }
     server->Check(*zone, SSL_get0_peer_certificates(ssl), &state->auth);
@@ -244,8 +246,8 @@ ZoneRecheck TlsServer::Recheck(SSL* ssl) {
   if (same) {
     return ZoneRecheck::kUnchanged;
   }
-  if (zone->mode == v1::MODE_OFF) {
-    // Nothing is judged in mode off (no certificate is asked for).
+  if (!zone->RequestsCertificate()) {
+    // Nothing is judged when no certificate is asked for.
     ApplyOutcome(VerifyOutcome(), &auth);
   } else {
     Check(*zone, SSL_get0_peer_certificates(ssl), &auth);

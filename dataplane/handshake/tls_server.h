@@ -13,6 +13,7 @@
 namespace certgate::edge {
 
 class VerificationCache;
+struct CertIdentity;  // dataplane/config/access_policy.h
 
 enum class CertStatus { kNone, kValid, kInvalid };
 // "none" | "valid" | "invalid"
@@ -39,6 +40,12 @@ struct ConnectionAuth {
   bssl::UniquePtr<X509> leaf;             // null when no certificate
   bssl::UniquePtr<STACK_OF(X509)> chain;  // what the client sent after the leaf
   std::string ski_hex;                    // leaf SKI, "" when none
+  // Chained to no root, valid only as pinned by an access rule (which alone
+  // admits it).
+  bool pinned = false;
+  // What the zone's access rules read from the leaf; null unless valid and
+  // some rule has identity constraints.
+  std::shared_ptr<const CertIdentity> identity;
 };
 
 // ZoneRecheck is what TlsServer::Recheck found.

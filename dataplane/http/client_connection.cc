@@ -566,8 +566,13 @@ bool ClientConnection::OnRequestHeaders() {
     return true;
   }
   RequestDecision decision =
-      DecideRequest(*zone_, auth_->status, exchange_.path, req.headers(), client_keep_alive_);
+      DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path, req.headers(), client_keep_alive_);
   exchange_.host = decision.host;
+  exchange_.refusal = std::move(decision.refusal);
+  if (decision.rule >= 0) {
+    ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
+                               decision.rule_refuses);
+  }
   if (decision.status == 403) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();
@@ -750,7 +755,7 @@ void ClientConnection::LogExchange() {
     entry.path = exchange_.path;
     entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal : auth_ != nullptr ? auth_->reason : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
     entry.bytes_in = exchange_.bytes_in;
     entry.bytes_out = exchange_.bytes_out;
@@ -781,7 +786,8 @@ void ClientConnection::QueueOriginRequestHead() {
   } else if (req.has_content_length()) {
     framing = BodyFraming::kContentLength;
   }
-  RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers};
+  RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers,
+                         exchange_.refusal};
   std::string& head = HeadScratch();
   AppendOriginRequestHead(&head, exchange_.method, exchange_.path, req.headers(), cert_headers_,
                           context, exchange_.upgrade, framing, req.content_length());

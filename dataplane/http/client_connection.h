@@ -185,6 +185,7 @@ class ClientConnection {
     std::string method;
     std::string path;
     std::string host;
+    std::string refusal;  // the access rule's refusal of this request, for log and origin
     bool request_complete = false;
     bool request_chunked = false;
     bool head_request = false;

@@ -15,6 +15,7 @@
 // (keep after openssl/x509.h)
 #include "common/field_selector.h"
 #include "common/zone_defaults.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/handshake/tls_server.h"
 
@@ -120,11 +121,14 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
   for (const HeaderMappingRule& rule : zone.header_mappings) {
     out.reserved_folded.push_back(FoldHeaderName(rule.header));
   }
-  if (zone.mode == v1::MODE_OFF) {
+  out.error_name = error_name;
+  if (!zone.RequestsCertificate()) {
     return out;
   }
   out.set.push_back({status_name, StatusToken(auth.status)});
-  if (auth.status == CertStatus::kInvalid) {
+  // A valid certificate with a reason was accepted despite it (an expired
+  // one where the zone accepts those): the origin is told.
+  if (auth.status == CertStatus::kInvalid || !auth.reason.empty()) {
     out.set.push_back(
         {error_name, EscapeHeaderValue(auth.reason.empty() ? "unknown" : auth.reason)});
   }
@@ -223,7 +227,14 @@ void ForEachForwardedHeader(const HttpHeaders& in, const CertificateHeaders& cer
     emit(h.name, h.value);
   }
   for (const HttpHeader& h : cert.set) {
+    // A rule's refusal (report action) replaces the connection's reason.
+    if (!request.refusal.empty() && h.name == cert.error_name) {
+      continue;
+    }
     emit(h.name, h.value);
+  }
+  if (!request.refusal.empty() && !cert.error_name.empty()) {
+    emit(cert.error_name, EscapeHeaderValue(request.refusal));
   }
   // Replaced, never appended to: the edge is the first proxy a client meets
   // (it terminates TLS), so any inbound value is the client's own claim.

@@ -21,6 +21,8 @@ struct CertificateHeaders {
   // reserved ones: its status, SKI, error and mapped names.
   std::vector<std::string> reserved_folded;
   HttpHeaders set;  // values free of CR, LF and NUL
+  // The zone's error header name, for a rule's refusal in report mode.
+  std::string error_name;
 };
 
 // The reserved and forwarding names (FoldHeaderName, IsReservedHeaderName,
@@ -46,6 +48,9 @@ struct RequestContext {
   // Keep inbound names containing `_` (nginx's underscores_in_headers);
   // reserved and forwarding names are removed whatever their spelling.
   bool allow_underscore_headers = false;
+  // Why the request's access rule would refuse it (report action): sent in
+  // the zone's error header instead of the connection's reason.
+  absl::string_view refusal;
 };
 
 // RewriteRequestHeaders returns the headers to send to the origin. Removed,

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/names.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/request_target.h"
@@ -42,7 +43,8 @@ bool ListsH2c(absl::string_view upgrade) {
 
 }  // namespace
 
-RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::string_view target,
+RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth,
+                              absl::string_view method, absl::string_view target,
                               const HttpHeaders& headers, bool keep_alive) {
   RequestDecision out;
   auto answer = [&out](int code, std::string message, bool keep) {
@@ -85,7 +87,21 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
         absl::StrCat("request target host \"", parsed->host, "\" is not served on this connection"),
         keep_alive);
   }
-  if (zone.mode == v1::MODE_ENFORCE && status != CertStatus::kValid) {
+  bool valid = auth.status == CertStatus::kValid;
+  RuleVerdict verdict;
+  if (zone.access != nullptr) {
+    verdict = zone.access->Evaluate(zone.mode, out.host, method, parsed->origin_form, valid,
+                                    auth.reason, auth.pinned, auth.identity.get());
+  } else {
+    verdict.action = zone.mode == v1::MODE_ENFORCE ? v1::RULE_ACTION_ENFORCE : v1::RULE_ACTION_OFF;
+    verdict.refusal = valid ? "" : "invalid";
+  }
+  out.rule = verdict.rule;
+  out.rule_refuses = verdict.action != v1::RULE_ACTION_OFF && !verdict.refusal.empty();
+  if (valid) {
+    out.refusal = verdict.refusal;
+  }
+  if (verdict.action == v1::RULE_ACTION_ENFORCE && !verdict.refusal.empty()) {
     return answer(403, "a valid client certificate is required", keep_alive);
   }
   if (upgrade) {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/prometheus_label.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace certgate::edge {
 namespace {
@@ -154,6 +155,36 @@ v1::TrafficReport EdgeMetrics::TakeTrafficReport() {
     } else if (status == "invalid") {
       counts.set_invalid(counts.invalid() + delta);
     }
+  }
+  std::map<std::string, uint64_t> rule_totals;
+  for (const auto& w : workers_) {
+    w->rule_traffic.ForEach([&](const std::string& key, uint64_t v) { rule_totals[key] += v; });
+  }
+  std::map<std::pair<uint64_t, std::string>, v1::RuleTraffic> rules;
+  for (const auto& [key, total] : rule_totals) {
+    uint64_t delta = total - reported_[key];
+    reported_[key] = total;
+    if (delta == 0) {
+      continue;
+    }
+    auto [rule, what] = SplitLabelKey(key);
+    std::pair<std::string, std::string> parts = absl::StrSplit(rule, absl::MaxSplits('/', 1));
+    uint64_t zone_id = 0;
+    if (!absl::SimpleAtoi(parts.first, &zone_id)) {
+      continue;
+    }
+    v1::RuleTraffic& counts = rules[{zone_id, parts.second}];
+    counts.set_rule_id(parts.second);
+    if (what == "requests") {
+      counts.set_requests(counts.requests() + delta);
+    } else {
+      counts.set_refused(counts.refused() + delta);
+    }
+  }
+  for (auto& [key, counts] : rules) {
+    v1::ZoneCounts& zone = zones[key.first];
+    zone.set_zone_id(key.first);
+    *zone.add_rules() = std::move(counts);
   }
   v1::TrafficReport report;
   for (auto& [id, counts] : zones) {

@@ -31,6 +31,14 @@ void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int co
   }
 }
 
+void WorkerMetrics::RuleMatched(uint64_t zone_id, absl::string_view rule_id, bool refused) {
+  std::string rule = absl::StrCat(zone_id, "/", rule_id);
+  rule_traffic.Increment(LabelKey(rule, "requests"));
+  if (refused) {
+    rule_traffic.Increment(LabelKey(rule, "refused"));
+  }
+}
+
 void WorkerMetrics::OriginError() { origin_errors.fetch_add(1, std::memory_order_relaxed); }
 
 void WorkerMetrics::OriginRefused(absl::string_view zone, absl::string_view label) {

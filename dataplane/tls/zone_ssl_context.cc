@@ -1,5 +1,6 @@
 #include "dataplane/tls/zone_ssl_context.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>

@@ -149,8 +149,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(head.fields.size() <= options.limits.max_headers, "more fields than the limit");
     FUZZ_CHECK(bytes <= options.limits.max_header_list_bytes, "head larger than the limit");
     HttpHeaders h1 = certgate::edge::Http1Headers(head);
-    certgate::edge::RequestDecision decision = certgate::edge::DecideRequest(
-        zone, certgate::edge::CertStatus::kValid, head.path, h1, true);
+    certgate::edge::ConnectionAuth auth;
+    auth.status = certgate::edge::CertStatus::kValid;
+    certgate::edge::RequestDecision decision =
+        certgate::edge::DecideRequest(zone, auth, head.method, head.path, h1, true);
     FUZZ_CHECK(decision.status != 421 || head.path.find("://") != std::string::npos,
                "DecideRequest found another zone's host on a reported stream");
     streams[head.stream_id] = StreamState{};

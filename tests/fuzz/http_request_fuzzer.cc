@@ -266,7 +266,7 @@ class Connection {
     // calls it.
     bool keep_alive = parser_.keep_alive() && !parser_.upgrade();
     certgate::edge::RequestDecision decision = certgate::edge::DecideRequest(
-        *zone_, auth_->status, parser_.url(), parser_.headers(), keep_alive);
+        *zone_, *auth_, parser_.method_name(), parser_.url(), parser_.headers(), keep_alive);
     if (decision.status != 0) {
       FUZZ_CHECK(decision.status == 400 || decision.status == 421 || decision.status == 403 ||
                      (decision.status == 501 && parser_.upgrade()),

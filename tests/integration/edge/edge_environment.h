@@ -43,13 +43,13 @@ class Pki {
   // Server: a serverAuth certificate (an origin's) with these DNS and IP names.
   Identity Server(const std::string& name, const Identity& issuer,
                   std::vector<std::string> dns_names, std::vector<std::string> ips);
-
- private:
-  Identity Write(const std::string& name, Identity id, const std::vector<const Identity*>& chain);
   // Issue: a fresh P-256 key and a certificate of `spec` by `issuer`
   // (self-signed when null), written with `chain` after it.
   Identity Issue(const std::string& name, const CertificateSpec& spec, const Identity* issuer,
                  const std::vector<const Identity*>& chain);
+
+ private:
+  Identity Write(const std::string& name, Identity id, const std::vector<const Identity*>& chain);
   std::string dir_;
 };
 

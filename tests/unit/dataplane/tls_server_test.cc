@@ -537,5 +537,104 @@ TEST_P(TlsSessionTest, ResumedSessionGetsTheCurrentStatus) {
 INSTANTIATE_TEST_SUITE_P(Versions, TlsSessionTest,
                          ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION));
 
+v1::AccessRule PinRule(const std::string& fingerprint_hex) {
+  v1::AccessRule rule;
+  rule.set_path_match(v1::PATH_MATCH_PREFIX);
+  rule.set_path("/sensors/");
+  rule.set_action(v1::RULE_ACTION_ENFORCE);
+  rule.mutable_identity()->add_fingerprints_sha256(fingerprint_hex);
+  return rule;
+}
+
+// A pin admits a certificate that chains to no root, in the pinning zone
+// only, and only that certificate: the handshake marks it pinned, so only a
+// rule listing it admits it (checked by DecideRequest's table test).
+TEST_F(TlsServerTest, PinnedSelfSignedCertificateIsValidOnlyInItsZone) {
+  CertificateSpec spec;
+  spec.common_name = "sensor";
+  spec.client_auth = true;
+  KeyAndCert pinned = certgate::testing::SelfSign(spec);
+  KeyAndCert unpinned = certgate::testing::SelfSign(spec);
+  v1::EdgeZone pinning = zone_a_;
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(pinned.cert.get()));
+  Publish(2, {pinning, zone_b_});
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second meets the verification cache
+    HandshakeResult ok = Connect("a.test", &pinned);
+    ASSERT_TRUE(ok.ok);
+    ConnectionAuth* auth = TlsServer::GetAuth(ok.server.get());
+    EXPECT_EQ(auth->status, CertStatus::kValid) << auth->reason;
+    EXPECT_TRUE(auth->pinned);
+    ASSERT_NE(auth->identity, nullptr);
+  }
+  HandshakeResult other = Connect("a.test", &unpinned);
+  EXPECT_EQ(TlsServer::GetAuth(other.server.get())->reason, "unknown_ca");
+  EXPECT_FALSE(TlsServer::GetAuth(other.server.get())->pinned);
+  // Tenant B's zone never heard of the pin.
+  HandshakeResult b = Connect("b.test", &pinned);
+  EXPECT_EQ(TlsServer::GetAuth(b.server.get())->reason, "unknown_ca");
+  // A chained certificate is not "pinned", even in the pinning zone.
+  HandshakeResult chained = Connect("a.test", &client_a_);
+  EXPECT_EQ(TlsServer::GetAuth(chained.server.get())->status, CertStatus::kValid);
+  EXPECT_FALSE(TlsServer::GetAuth(chained.server.get())->pinned);
+}
+
+TEST_F(TlsServerTest, PinnedCertificateStillNeedsItsDatesAndClientAuth) {
+  CertificateSpec expired_spec;
+  expired_spec.common_name = "old-sensor";
+  expired_spec.client_auth = true;
+  expired_spec.not_before_unix = time(nullptr) - 3 * 86400;
+  expired_spec.not_after_unix = time(nullptr) - 86400;
+  KeyAndCert expired = certgate::testing::SelfSign(expired_spec);
+  CertificateSpec server_spec;
+  server_spec.common_name = "server-sensor";
+  server_spec.server_auth = true;
+  KeyAndCert server_only = certgate::testing::SelfSign(server_spec);
+  v1::EdgeZone pinning = zone_a_;
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(expired.cert.get()));
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(server_only.cert.get()));
+  Publish(2, {pinning, zone_b_});
+  EXPECT_EQ(TlsServer::GetAuth(Connect("a.test", &expired).server.get())->reason, "expired");
+  EXPECT_EQ(TlsServer::GetAuth(Connect("a.test", &server_only).server.get())->reason,
+            "not_client_auth");
+}
+
+TEST_F(TlsServerTest, ValidationSettingsOfTheZone) {
+  // root A -> I1 -> I2 -> leaf: two intermediates.
+  KeyAndCert i1 = testing::MakeIntermediate("Tenant A Policy CA", root_a_);
+  KeyAndCert i2 = testing::MakeIntermediate("Tenant A Issuing CA", i1);
+  KeyAndCert leaf = MakeClient("device-deep", i2);
+  CertificateSpec no_eku_spec;
+  no_eku_spec.common_name = "device-no-eku";
+  KeyAndCert no_eku = certgate::testing::Issue(no_eku_spec, root_a_);
+  ClientOptions deep;
+  deep.sni = "a.test";
+  deep.cert = &leaf;
+  deep.chain = {i2.cert.get(), i1.cert.get()};
+  auto status_of = [this](const ClientOptions& options) {
+    HandshakeResult result = Handshake(server_.get(), options);
+    ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+    return auth->status == CertStatus::kValid ? std::string("valid") : auth->reason;
+  };
+  ClientOptions shallow;
+  shallow.sni = "a.test";
+  shallow.cert = &no_eku;
+  // Defaults: up to 8 intermediates, clientAuth required.
+  EXPECT_EQ(status_of(deep), "valid");
+  EXPECT_EQ(status_of(shallow), "not_client_auth");
+  // Settings move the trust version (as the control plane does): cached
+  // verdicts were made under the old ones.
+  v1::EdgeZone strict = zone_a_;
+  strict.set_trust_version(2);
+  strict.mutable_validation()->set_max_chain_depth(1);
+  strict.mutable_validation()->set_allow_missing_client_auth_eku(true);
+  Publish(2, {strict, zone_b_});
+  EXPECT_EQ(status_of(deep), "chain_too_long");
+  EXPECT_EQ(status_of(shallow), "valid");
+  strict.set_trust_version(3);
+  strict.mutable_validation()->set_max_chain_depth(2);
+  Publish(3, {strict, zone_b_});
+  EXPECT_EQ(status_of(deep), "valid");
+}
+
 }  // namespace
 }  // namespace certgate::edge

@@ -154,7 +154,9 @@ TEST(RequestDecisionTest, Table) {
     ZoneConfig zone;
     zone.hostname = c.zone;
     zone.mode = c.mode;
-    RequestDecision d = DecideRequest(zone, c.status, c.target, c.headers, /*keep_alive=*/true);
+    ConnectionAuth auth;
+    auth.status = c.status;
+    RequestDecision d = DecideRequest(zone, auth, "GET", c.target, c.headers, /*keep_alive=*/true);
     EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message;
     if (c.want_status != 0) {
       EXPECT_EQ(d.keep_alive, c.want_keep_alive) << c.name;
@@ -255,7 +257,9 @@ TEST(RequestDecisionTest, UpgradeTable) {
     ZoneConfig zone;
     zone.hostname = "auth.pizza";
     zone.mode = c.mode;
-    RequestDecision d = DecideRequest(zone, c.status, "/ws", c.headers, /*keep_alive=*/true);
+    ConnectionAuth auth;
+    auth.status = c.status;
+    RequestDecision d = DecideRequest(zone, auth, "GET", "/ws", c.headers, /*keep_alive=*/true);
     EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message;
     EXPECT_EQ(d.upgrade, c.want_upgrade) << c.name;
     if (c.want_status != 0) {  // every refused case asks for an upgrade

@@ -73,15 +73,18 @@ TEST(Http2RequestHeadTest, Http1HeadersFeedDecideRequest) {
   EXPECT_EQ(h1[0].value, "auth.pizza");
   EXPECT_EQ(*FindHeader(h1, "cookie"), "a=1; b=2");
 
-  RequestDecision valid = DecideRequest(zone, CertStatus::kValid, head.path, h1, true);
+  ConnectionAuth valid_auth;
+  valid_auth.status = CertStatus::kValid;
+  ConnectionAuth no_auth;
+  RequestDecision valid = DecideRequest(zone, valid_auth, head.method, head.path, h1, true);
   EXPECT_EQ(valid.status, 0);
   EXPECT_EQ(valid.origin_form, "/p?q");
-  RequestDecision none = DecideRequest(zone, CertStatus::kNone, head.path, h1, true);
+  RequestDecision none = DecideRequest(zone, no_auth, head.method, head.path, h1, true);
   EXPECT_EQ(none.status, 403);
 
   // A request head whose bytes the HTTP/1.1 path refuses is refused here too.
   head.fields = {{"x-bad", std::string("a\x01z", 3)}};
-  EXPECT_EQ(DecideRequest(zone, CertStatus::kValid, head.path, Http1Headers(head), true).status,
+  EXPECT_EQ(DecideRequest(zone, valid_auth, head.method, head.path, Http1Headers(head), true).status,
             400);
 }
 
