@@ -43,12 +43,14 @@ absl::Status ExpiryMetrics::Reload() {
       ASSIGN_OR_RETURN(std::vector<ZoneRow> zones, txn.ListZones(tenant.id));
       for (const ZoneRow& zone : zones) {
         (zone.state == ZoneState::kActive ? fresh.zones_active : fresh.zones_pending)++;
-        std::string prefix = absl::StrCat("{tenant=\"", PrometheusLabelValue(tenant.name), "\",zone=\"",
-                                          PrometheusLabelValue(zone.zone.hostname()), "\",kind=\"");
+        std::string prefix =
+            absl::StrCat("{tenant=\"", PrometheusLabelValue(tenant.name), "\",zone=\"",
+                         PrometheusLabelValue(zone.zone.hostname()), "\",kind=\"");
         for (const ZoneExpiry& expiry : ZoneExpiries(zone.zone)) {
           fresh.series.push_back(
-              Series{absl::StrCat(prefix, expiry.kind, "\",subject=\"", PrometheusLabelValue(expiry.subject),
-                                  "\",id=\"", PrometheusLabelValue(expiry.id), "\"}"),
+              Series{absl::StrCat(prefix, expiry.kind, "\",subject=\"",
+                                  PrometheusLabelValue(expiry.subject), "\",id=\"",
+                                  PrometheusLabelValue(expiry.id), "\"}"),
                      expiry.expires_unix});
         }
       }

@@ -2,9 +2,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/prometheus_label.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/prometheus_label.h"
 
 namespace certgate::edge {
 namespace {
