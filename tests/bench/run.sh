@@ -504,6 +504,22 @@ start_edge() {  # cache entries ("" = default)
   tls_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve tls.bench.test"; }
 }
 
+# nginx_mtls_server NAME: the lines every nginx server block of the
+# comparison shares (listener, serving certificate, client certificate
+# verification), for the server_name NAME.
+nginx_mtls_server() {
+  cat <<EOF
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name $1;
+    ssl_protocols TLSv1.3;
+    ssl_certificate $pki/server-chain.pem;
+    ssl_certificate_key $pki/server.key;
+    ssl_client_certificate $pki/ca/ca.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+EOF
+}
+
 mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -523,14 +539,7 @@ http {
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
   upstream tls_origin { server 127.0.0.1:$tls_origin_port; keepalive 64; }
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server bench.test)
     ssl_session_tickets on;
     location / {
       proxy_pass http://origin;
@@ -546,14 +555,7 @@ http {
   # Streaming: neither body is buffered (nginx's equivalent of the edge,
   # which streams both), no body size limit.
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name stream.bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server stream.bench.test)
     client_max_body_size 0;
     location / {
       proxy_pass http://127.0.0.1:$stream_origin_port;
@@ -565,14 +567,7 @@ http {
     }
   }
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name ws.bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server ws.bench.test)
     location / {
       proxy_pass http://127.0.0.1:$ws_origin_port;
       proxy_http_version 1.1;
@@ -584,14 +579,7 @@ http {
     }
   }
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name tls.bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server tls.bench.test)
     ssl_session_tickets on;
     location / {
       proxy_pass https://tls_origin;
