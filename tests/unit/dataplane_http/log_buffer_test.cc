@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/metrics/log_file.h"
 #include "gtest/gtest.h"
@@ -69,6 +70,32 @@ TEST(LogBufferTest, TurnHookBatchesLinesUntilFlush) {
   buffer.Write("{\"a\":4}\n");
   EXPECT_EQ(CountLines(Slurp(path)), 4);
   EXPECT_EQ(calls, 2);
+}
+
+TEST(LogBufferTest, LinesHeldForTheTurnAreNotLostAtShutdownOrInABigTurn) {
+  std::string path = TempDir() + "/turn_shutdown.log";
+  auto file = LogFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  int calls = 0;
+  {
+    LogBuffer buffer(file->get(), 0, 1.0, 1);
+    buffer.SetTurnHook([](void* arg) { ++*static_cast<int*>(arg); }, &calls);
+    // A turn that logs more than the turn limit writes as it goes instead
+    // of holding it all.
+    std::string line(1000, 'x');
+    line.push_back('\n');
+    for (int i = 0; i < 70; ++i) {
+      buffer.Write(line);
+    }
+    EXPECT_GE(calls, 1);  // again after each write-as-it-goes: harmless
+    EXPECT_GE(CountLines(Slurp(path)), 64);
+    // The loop stops before its turn ends (worker shutdown): the buffer
+    // going away writes the held lines.
+    buffer.Write("{\"last\":1}\n");
+  }
+  std::string written = Slurp(path);
+  EXPECT_EQ(CountLines(written), 71);
+  EXPECT_TRUE(absl::EndsWith(written, "{\"last\":1}\n"));
 }
 
 TEST(LogFileTest, FileIsAppendedNotTruncatedAndNotWorldReadable) {
