@@ -204,8 +204,10 @@ void UpgradeRelay::UpdateEvents() {
   set(client_write_ev_.get(), client_write_blocked_ || client_read_wants_write_, &client_write_on_);
   set(origin_read_ev_.get(), origin_read, &origin_read_on_);
   set(origin_write_ev_.get(), evbuffer_get_length(to_origin_.get()) > 0, &origin_write_on_);
-  // Bytes already decrypted inside either SSL never make a socket readable.
-  if (client_read && SSL_pending(ssl_) > 0) {
+  // Bytes already decrypted inside either SSL, or read from the client's
+  // socket into its BIO (SocketBio reads ahead), never make a socket
+  // readable again.
+  if (client_read && (SSL_pending(ssl_) > 0 || BIO_pending(SSL_get_rbio(ssl_)) > 0)) {
     event_active(client_read_ev_.get(), EV_READ, 1);
   }
   if (origin_read && origin_->Pending()) {
