@@ -1,12 +1,17 @@
 #include "dataplane/http/header_rewriter.h"
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/cert_factory.h"
+#include "common/names.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/handshake/tls_server.h"
+#include "dataplane/http/message_parser.h"
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 
@@ -417,6 +422,77 @@ TEST(HeaderRewriterTest, HostWithoutPort) {
   for (const Case& c : cases) {
     EXPECT_EQ(HostWithoutPort(c.in), c.want) << c.in;
   }
+}
+
+}  // namespace
+}  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+// What a hostile client's head becomes on the way to the origin through the
+// direct head writer: parsed by the edge's own parser first, so whatever
+// the parser lets through (folded lines, stray CR, underscored or oddly cased
+// framing and reserved names) must come out as plain header lines with the
+// edge's framing only.
+TEST(HeaderRewriterTest, HostileHeadsReachTheOriginAsPlainLinesWithTheEdgesFramingOnly) {
+  ZoneConfig zone = MakeZone(v1::MODE_REPORT);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kNone;
+  CertificateHeaders cert = ComputeCertificateHeaders(zone, auth);
+  const std::string heads[] = {
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\r\n two\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\r\n\ttwo\r\nX-B: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\rtwo\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\ntwo\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nContent_Length: 5\r\nTRANSFER_ENCODING: chunked\r\n"
+      "X_Client_Cert_Status: valid\r\nx-client-cert-STATUS: valid\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-Client-Cert-Status : valid\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\n X-Client-Cert-Status: valid\r\n\r\n",
+  };
+  int forwarded = 0;
+  for (const std::string& head : heads) {
+    MessageParser parser(
+        HTTP_REQUEST, ParserLimits{8192, 100},
+        MessageParser::Callbacks{nullptr, [](bool*) { return true; },
+                                 [](absl::string_view) { return true; }, [] { return true; }});
+    parser.Feed(head.data(), head.size());
+    if (parser.error() != MessageParser::Error::kNone) {
+      continue;  // refused: nothing reaches the origin
+    }
+    ++forwarded;
+    for (bool underscores : {false, true}) {
+      RequestContext context{"192.0.2.7", "auth.pizza", underscores};
+      std::string out;
+      AppendOriginRequestHead(&out, "GET", "/", parser.headers(), cert, context, "",
+                              BodyFraming::kContentLength, 0);
+      ASSERT_TRUE(absl::EndsWith(out, "\r\n\r\n")) << head;
+      std::vector<absl::string_view> lines =
+          absl::StrSplit(absl::string_view(out).substr(0, out.size() - 4), "\r\n");
+      int framing = 0;
+      int status = 0;
+      for (size_t i = 1; i < lines.size(); ++i) {  // after the request line
+        absl::string_view line = lines[i];
+        EXPECT_FALSE(absl::StrContains(line, '\r') || absl::StrContains(line, '\n') ||
+                     line.empty() || line.front() == ' ' || line.front() == '\t')
+            << absl::CEscape(head) << " -> " << absl::CEscape(out);
+        size_t colon = line.find(':');
+        ASSERT_NE(colon, absl::string_view::npos) << absl::CEscape(out);
+        absl::string_view name = line.substr(0, colon);
+        EXPECT_TRUE(IsHttpToken(name)) << absl::CEscape(out);
+        std::string folded = FoldHeaderName(name);
+        framing += folded == "content-length" || folded == "transfer-encoding";
+        status += folded == "x-client-cert-status";
+      }
+      EXPECT_EQ(framing, 1) << absl::CEscape(out);
+      EXPECT_EQ(status, 1) << absl::CEscape(out);
+      EXPECT_TRUE(absl::StrContains(out, "\r\nX-Client-Cert-Status: none\r\n"))
+          << absl::CEscape(out);
+    }
+  }
+  // Folded lines, a space before the colon and underscored names are
+  // accepted (and cleaned); only the bare CR and LF are refused.
+  EXPECT_EQ(forwarded, 5);
 }
 
 }  // namespace
