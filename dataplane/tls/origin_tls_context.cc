@@ -1,12 +1,11 @@
 #include "dataplane/tls/origin_tls_context.h"
 
-#include <arpa/inet.h>
-
 #include <atomic>
 #include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/origin_policy.h"
 #include "common/pem.h"
 #include "dataplane/tls/ssl_error.h"
 #include "openssl/err.h"
@@ -15,12 +14,6 @@
 
 namespace certgate::edge {
 namespace {
-
-bool IsIpLiteral(const std::string& host) {
-  in6_addr v6;
-  in_addr v4;
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-}
 
 // SystemStore: the system CA bundle, parsed once per process and shared by
 // every zone that sets no origin CA (a bundle is ~150 certificates). Empty
@@ -97,7 +90,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
   // URL's host (an IP literal is checked as an IP and sends no SNI).
   if (!zone.origin_server_name().empty()) {
     sni_ = verify_name_ = zone.origin_server_name();
-  } else if (IsIpLiteral(origin_host)) {
+  } else if (ParseIpLiteral(origin_host).ok()) {
     verify_name_ = origin_host;
     verify_ip_ = true;
   } else {
