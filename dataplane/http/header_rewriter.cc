@@ -51,19 +51,27 @@ void AppendFraming(std::string* out, BodyFraming framing, uint64_t content_lengt
   }
 }
 
-// Names listed in Connection are hop-by-hop too (folded).
-absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
-  absl::flat_hash_set<std::string> tokens;
+// ForEachConnectionToken calls `fn(token)` for each non-empty token of
+// every Connection header, whitespace stripped.
+template <typename Fn>
+void ForEachConnectionToken(const HttpHeaders& in, Fn fn) {
   for (const HttpHeader& h : in) {
     if (absl::EqualsIgnoreCase(h.name, "connection")) {
       for (absl::string_view token : absl::StrSplit(h.value, ',')) {
         token = absl::StripAsciiWhitespace(token);
         if (!token.empty()) {
-          tokens.insert(FoldHeaderName(token));
+          fn(token);
         }
       }
     }
   }
+}
+
+// Names listed in Connection are hop-by-hop too (folded).
+absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
+  absl::flat_hash_set<std::string> tokens;
+  ForEachConnectionToken(
+      in, [&tokens](absl::string_view token) { tokens.insert(FoldHeaderName(token)); });
   return tokens;
 }
 
@@ -160,6 +168,14 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
 }
 
 bool IsHopByHop(absl::string_view name) { return IsHopByHopFolded(FoldHeaderName(name)); }
+
+bool ConnectionListsToken(const HttpHeaders& headers, absl::string_view token) {
+  bool found = false;
+  ForEachConnectionToken(headers, [&found, token](absl::string_view listed) {
+    found = found || absl::EqualsIgnoreCase(listed, token);
+  });
+  return found;
+}
 
 namespace {
 

@@ -41,6 +41,11 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
 // after FoldHeaderName.
 bool IsHopByHop(absl::string_view name);
 
+// ConnectionListsToken: a Connection header of `headers` lists `token`
+// (case-insensitive), e.g. "upgrade". The same reading of Connection as the
+// one that removes the headers it names.
+bool ConnectionListsToken(const HttpHeaders& headers, absl::string_view token);
+
 // RequestContext is what the edge knows about a request beyond its headers.
 struct RequestContext {
   absl::string_view client_ip;  // the TCP peer, as inet_ntop prints it

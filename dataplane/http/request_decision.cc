@@ -14,21 +14,6 @@ namespace certgate::edge {
 
 namespace {
 
-// ConnectionHasUpgrade: a Connection header lists the `upgrade` token.
-bool ConnectionHasUpgrade(const HttpHeaders& headers) {
-  for (const HttpHeader& h : headers) {
-    if (!absl::EqualsIgnoreCase(h.name, "connection")) {
-      continue;
-    }
-    for (absl::string_view token : absl::StrSplit(h.value, ',')) {
-      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "upgrade")) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
 bool ListsH2c(absl::string_view upgrade) {
   for (absl::string_view token : absl::StrSplit(upgrade, ',')) {
     token = absl::StripAsciiWhitespace(token);
@@ -55,7 +40,7 @@ RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth
   };
   // Whatever follows an upgrade request may be another protocol: a local
   // answer to one never leaves the connection open for a next request.
-  bool upgrade = CountHeader(headers, "upgrade") > 0 && ConnectionHasUpgrade(headers);
+  bool upgrade = CountHeader(headers, "upgrade") > 0 && ConnectionListsToken(headers, "upgrade");
   if (upgrade) {
     keep_alive = false;
   }

@@ -497,3 +497,19 @@ TEST(HeaderRewriterTest, HostileHeadsReachTheOriginAsPlainLinesWithTheEdgesFrami
 
 }  // namespace
 }  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+TEST(HeaderRewriterTest, ConnectionListsTokenReadsEveryConnectionHeader) {
+  EXPECT_TRUE(ConnectionListsToken({{"Connection", "keep-alive , UPGRADE"}}, "upgrade"));
+  EXPECT_TRUE(
+      ConnectionListsToken({{"connection", "close"}, {"CONNECTION", " Upgrade"}}, "upgrade"));
+  EXPECT_FALSE(ConnectionListsToken({{"Connection", "upgraded, x-upgrade"}}, "upgrade"));
+  EXPECT_FALSE(
+      ConnectionListsToken({{"Connection_", "upgrade"}, {"Upgrade", "websocket"}}, "upgrade"));
+  EXPECT_FALSE(ConnectionListsToken({}, "upgrade"));
+}
+
+}  // namespace
+}  // namespace certgate::edge
