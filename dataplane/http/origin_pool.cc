@@ -36,6 +36,11 @@ std::unique_ptr<OriginTransport> OriginPool::Take(const std::string& key, bool c
 
 void OriginPool::Put(const std::string& key, std::unique_ptr<OriginTransport> connection) {
   connection->Watch(nullptr, &OriginPool::OnIdleEvent, this);
+  // Whatever its last user wanted (it may have stopped reading while its
+  // client was slow): an idle connection is watched for a close. Each Set
+  // is an epoll_ctl only when it changes, which it rarely does here.
+  connection->WatchRead(true);
+  connection->WatchWrite(false);
   absl::Time now = absl::Now();
   Sweep(now);
   std::deque<Idle>& list = idle_[key];
