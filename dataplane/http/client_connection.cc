@@ -343,9 +343,13 @@ void ClientConnection::Drive() {
 }
 
 bool ClientConnection::ReadingAllowed() const {
+  // Not while responses wait for the client: answers the edge makes itself
+  // (403, 421...) never pause the parser, so a client that pipelines
+  // requests and reads nothing would otherwise pile them up here.
   return !handshaking() && !closed() && !client_eof_ && !close_after_flush_ &&
          !request_parser_.paused() &&
          evbuffer_get_length(origin_out_.get()) < ctx_->options->buffer_high_watermark &&
+         evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark &&
          evbuffer_get_length(client_in_.get()) < kReadChunk * 4;
 }
 
@@ -565,8 +569,8 @@ bool ClientConnection::OnRequestHeaders() {
             JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
-  RequestDecision decision =
-      DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path, req.headers(), client_keep_alive_);
+  RequestDecision decision = DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path,
+                                           req.headers(), client_keep_alive_);
   exchange_.host = decision.host;
   exchange_.refusal = std::move(decision.refusal);
   if (decision.rule >= 0) {
@@ -755,7 +759,9 @@ void ClientConnection::LogExchange() {
     entry.path = exchange_.path;
     entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal : auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal
+                   : auth_ != nullptr         ? auth_->reason
+                                              : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
     entry.bytes_in = exchange_.bytes_in;
     entry.bytes_out = exchange_.bytes_out;

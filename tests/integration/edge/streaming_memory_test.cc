@@ -215,5 +215,38 @@ TEST_F(StreamingMemoryTest, ClientThatDoesNotReadHoldsNoBody) {
   EXPECT_EQ(r.status, 200) << r.body << r.stderr_text;
 }
 
+// A client that pipelines requests the edge answers itself (421: a host of
+// another zone, keep-alive) and reads nothing: the answers never pause the
+// parser, so only the edge's output watermark stops it reading more; its
+// writes then block instead of the edge holding an answer for each.
+TEST_F(StreamingMemoryTest, ClientThatPipelinesAndReadsNothingHoldsNoAnswers) {
+  pid_t pid = env_->edge()->pid();
+  std::ofstream(absl::StrCat("/proc/", pid, "/clear_refs")) << "5";
+  int64_t before = StatusKib(pid, "VmRSS");
+  auto client = faults::TlsClient::Connect(env_->edge_port(), kHost, absl::Seconds(2),
+                                           device_->cert.get(), device_->key.get());
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::string request =
+      absl::StrCat("GET / HTTP/1.1\r\nHost: ", std::string(200, 'x'), ".invalid\r\n\r\n");
+  std::string batch;
+  while (batch.size() < (1 << 20)) {
+    batch += request;
+  }
+  // Up to 4 times the growth bound of requests, each answered with more
+  // bytes than it has; a write blocked for the io timeout ends it.
+  int64_t sent = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (sent < 4 * kMaxGrowthKib * 1024 && absl::Now() < deadline && (*client)->Write(batch)) {
+    sent += static_cast<int64_t>(batch.size());
+  }
+  int64_t growth = StatusKib(pid, "VmHWM") - before;
+  EXPECT_LT(growth, kMaxGrowthKib) << "the edge grew by " << growth << " KiB after " << sent
+                                   << " bytes of pipelined requests nobody read the answers to";
+  EXPECT_LT(sent, 4 * kMaxGrowthKib * 1024) << "the edge kept reading";
+  client->reset();
+  HttpResult r = env_->Curl(kHost, "/", device_);
+  EXPECT_EQ(r.status, 200) << r.body << r.stderr_text;
+}
+
 }  // namespace
 }  // namespace certgate::testing
