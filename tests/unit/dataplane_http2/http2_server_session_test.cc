@@ -383,6 +383,33 @@ TEST(Http2ServerSessionTest, ContinuationsUnderTheLimitPass) {
   EXPECT_EQ(server.requests.size(), 1u);
 }
 
+// The limit's edge: HEADERS plus exactly max_continuations CONTINUATION
+// frames pass, one more ends the connection.
+TEST(Http2ServerSessionTest, ContinuationLimitIsExact) {
+  for (uint32_t continuations : {7u, 8u, 9u}) {
+    ServerPeer server(ServerOptions());
+    std::string block = HpackRequest("auth.pizza", "/exact") + HpackEncode({{"x-a", "b"}});
+    ASSERT_GT(block.size(), continuations + 1);
+    std::string bytes =
+        Http2ClientStart() +
+        Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, block.size() - continuations));
+    for (uint32_t i = 0; i < continuations; ++i) {
+      size_t at = block.size() - continuations + i;
+      bytes += Http2Frame(NGHTTP2_CONTINUATION, i + 1 == continuations ? kEndHeaders : 0, 1,
+                          block.substr(at, 1));
+    }
+    absl::Status s = server.session->Receive(bytes);
+    if (continuations <= 8) {
+      EXPECT_TRUE(s.ok()) << continuations << ": " << s;
+      EXPECT_EQ(server.requests.size(), 1u) << continuations;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+      EXPECT_TRUE(server.requests.empty());
+      EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+}
+
 // A CONTINUATION frame header split across reads (TLS records) is still one
 // frame: the count must not grow with the number of reads.
 TEST(Http2ServerSessionTest, ContinuationsArrivingByteByBytePass) {
