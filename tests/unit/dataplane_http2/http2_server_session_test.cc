@@ -147,6 +147,7 @@ TEST(Http2ServerSessionTest, HostThatDiffersFromAuthorityIs400) {
                   .ok());
   EXPECT_TRUE(server.requests.empty());
   EXPECT_EQ(server.session->local_answers(), 1u);
+  EXPECT_EQ(ResponseStatuses(server.session->TakeOutput())[1], 400);
 }
 
 // Request heads a hostile client builds by hand, one stream each: either
