@@ -428,6 +428,44 @@ std::string HostWithoutPort(absl::string_view host) {
   return absl::AsciiStrToLower(host);
 }
 
+bool IsWellFormedHost(absl::string_view host) {
+  host = absl::StripAsciiWhitespace(host);
+  absl::string_view name = host;
+  absl::string_view port;
+  bool v6 = !host.empty() && host.front() == '[';
+  size_t colon = v6 ? host.find(']') : host.rfind(':');
+  if (v6) {
+    if (colon == absl::string_view::npos) {
+      return false;
+    }
+    name = host.substr(1, colon - 1);
+    port = host.substr(colon + 1);
+    if (!port.empty() && port.front() != ':') {
+      return false;
+    }
+  } else if (colon != absl::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon);
+  }
+  if (!port.empty()) {
+    port.remove_prefix(1);  // the ':'
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit)) {
+      return false;
+    }
+  }
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    bool ok = v6 ? absl::ascii_isxdigit(c) || c == ':' || c == '.'
+                 : absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string ChunkHeader(size_t size) { return absl::StrFormat("%x\r\n", size); }
 
 }  // namespace certgate::edge

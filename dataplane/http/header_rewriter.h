@@ -122,6 +122,13 @@ int CountHeader(const HttpHeaders& headers, absl::string_view name);
 
 // HostWithoutPort lowercases a Host header value and removes its port.
 std::string HostWithoutPort(absl::string_view host);
+// IsWellFormedHost: a Host (or HTTP/2 :authority) value is one host (a DNS
+// name, an IPv4 literal or a bracketed IPv6 one), optionally ":" and a
+// decimal port, and nothing else: no userinfo ("zone:1@other" would pass
+// HostWithoutPort as the zone's host while an origin reads "other"), no
+// path, no empty host. Surrounding whitespace is allowed, as HostWithoutPort
+// strips it.
+bool IsWellFormedHost(absl::string_view host);
 
 // ChunkHeader: the hex size line that starts a chunk of `size` bytes.
 std::string ChunkHeader(size_t size);

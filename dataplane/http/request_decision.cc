@@ -52,7 +52,11 @@ RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth
     return answer(400, host_count == 0 ? "missing Host header" : "more than one Host header",
                   false);
   }
-  out.host = HostWithoutPort(*FindHeader(headers, "host"));
+  const std::string& host = *FindHeader(headers, "host");
+  if (!IsWellFormedHost(host)) {
+    return answer(400, "Host is not a host and optional port", false);
+  }
+  out.host = HostWithoutPort(host);
   if (!HostnameMatchesZone(out.host, zone.hostname)) {
     return answer(421,
                   absl::StrCat("host \"", out.host,

@@ -37,8 +37,9 @@ struct RequestDecision {
 };
 
 // DecideRequest checks one request head against the connection's zone and
-// certificate status: its bytes (CheckRequestHeadBytes), exactly one Host
-// belonging to the zone, a target whose authority (absolute form) belongs to
+// certificate status: its bytes (CheckRequestHeadBytes), exactly one Host,
+// a host and optional port (IsWellFormedHost: no userinfo), belonging to
+// the zone, a target whose authority (absolute form) belongs to
 // the zone, then the zone's access rules (the first matching host, method
 // and path decides; none: the zone's mode) against the certificate's
 // verdict and identity, then an upgrade: refused (501) for h2c

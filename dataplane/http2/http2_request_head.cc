@@ -21,6 +21,14 @@ AuthorityCheck CheckAuthority(const Http2RequestHead& head, absl::string_view zo
     out.message = "missing :authority and Host";
     return out;
   }
+  for (const std::string* value : {&head.authority, host_field}) {
+    if (value != nullptr && !value->empty() && !IsWellFormedHost(*value)) {
+      out.status = 400;
+      out.message = absl::StrCat(value == host_field ? "Host" : ":authority", " \"", *value,
+                                 "\" is not a host and optional port");
+      return out;
+    }
+  }
   out.host = HostWithoutPort(head.authority.empty() ? *host_field : head.authority);
   if (!head.authority.empty() && host_field != nullptr &&
       HostWithoutPort(*host_field) != out.host) {
@@ -36,6 +44,25 @@ AuthorityCheck CheckAuthority(const Http2RequestHead& head, absl::string_view zo
                                "another zone)");
   }
   return out;
+}
+
+AuthorityCheck CheckRequestHead(const Http2RequestHead& head, absl::string_view zone_hostname) {
+  auto refuse = [](int status, std::string message) {
+    AuthorityCheck out;
+    out.status = status;
+    out.message = std::move(message);
+    return out;
+  };
+  if (head.method == "CONNECT") {
+    return refuse(501, "CONNECT is not supported");
+  }
+  if (head.scheme != "https" && head.scheme != "http") {
+    return refuse(400, ":scheme is not http or https");
+  }
+  if (!absl::StartsWith(head.path, "/") && !(head.method == "OPTIONS" && head.path == "*")) {
+    return refuse(400, ":path is not origin form");
+  }
+  return CheckAuthority(head, zone_hostname);
 }
 
 HttpHeaders Http1Headers(const Http2RequestHead& head) {

@@ -22,7 +22,7 @@ struct Http2RequestHead {
   bool end_stream = false;  // no body follows
 };
 
-// AuthorityCheck is what CheckAuthority found: 0, or the status of a local
+// AuthorityCheck is what CheckAuthority (or CheckRequestHead) found: 0, or the status of a local
 // answer with its one-line reason.
 struct AuthorityCheck {
   int status = 0;
@@ -34,9 +34,17 @@ struct AuthorityCheck {
 // connection's zone, whatever the client coalesces onto the connection.
 // The host is :authority, else the Host field (HTTP/2 allows either); both
 // present must name the same host (RFC 9113 8.3.1). 400 when there is no
-// host or they disagree, 421 when the host is another zone's: the request
-// never reaches an origin.
+// host, it is not a well-formed host[:port] (IsWellFormedHost: userinfo
+// could hide another host behind the zone's) or they disagree, 421 when the
+// host is another zone's: the request never reaches an origin.
 AuthorityCheck CheckAuthority(const Http2RequestHead& head, absl::string_view zone_hostname);
+
+// CheckRequestHead: what the edge forwards, beyond what nghttp2 checks
+// (its :path check only covers the http and https schemes): 501 for
+// CONNECT (the edge opens no tunnels), 400 for a :scheme other than http or
+// https or a :path that is not origin form ("*" only for OPTIONS), then
+// CheckAuthority.
+AuthorityCheck CheckRequestHead(const Http2RequestHead& head, absl::string_view zone_hostname);
 
 // Http1Headers is the request's head as the HTTP/1.1 path reads it, so that
 // DecideRequest and RewriteRequestHeaders apply per stream unchanged: one

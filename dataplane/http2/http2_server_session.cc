@@ -124,7 +124,7 @@ void Http2ServerSession::OnHeaders(const nghttp2_frame& frame, HeaderBlock block
     }
     head.fields = std::move(block.fields);
     head.end_stream = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-    AuthorityCheck check = CheckAuthority(head, options_.zone_hostname);
+    AuthorityCheck check = CheckRequestHead(head, options_.zone_hostname);
     if (check.status != 0) {
       LocalAnswer(id, check.status, check.message);
       return;

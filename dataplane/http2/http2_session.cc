@@ -335,7 +335,9 @@ int Http2Session::OnFrameRecvCb(nghttp2_session*, const nghttp2_frame* frame, vo
 int Http2Session::OnDataChunkCb(nghttp2_session* session, uint8_t, int32_t stream_id,
                                 const uint8_t* data, size_t len, void* user) {
   Http2Session* self = Self(user);
-  if (self->closing_ || self->FindLiveStream(stream_id) == nullptr || !self->callbacks_.on_data) {
+  Stream* stream =
+      self->closing_ || !self->callbacks_.on_data ? nullptr : self->FindLiveStream(stream_id);
+  if (stream == nullptr) {
     // Nobody will consume it: give the window back now.
     nghttp2_session_consume(session, stream_id, len);
     return 0;
@@ -343,7 +345,6 @@ int Http2Session::OnDataChunkCb(nghttp2_session* session, uint8_t, int32_t strea
   // nghttp2 detects a peer overrunning its windows but still hands the
   // chunk out: the windows are enforced here too, so that what waits for
   // the application never exceeds them.
-  Stream* stream = self->FindLiveStream(stream_id);
   if (self->inbound_total_ + len >
       static_cast<size_t>(std::max(0, nghttp2_session_get_effective_local_window_size(session)))) {
     self->Hostile(NGHTTP2_FLOW_CONTROL_ERROR, "HTTP/2 peer sent beyond the connection's window");

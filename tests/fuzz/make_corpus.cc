@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -416,6 +417,36 @@ void Http2Seeds() {
         std::string(1, '\x02') + no_preface_start +
             Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1,
                        certgate::testing::HpackBomb("auth.pizza", 500, 20)));
+  // Heads only a hostile client builds: userinfo hiding another host behind
+  // the zone's, CONNECT, a scheme nghttp2 does not check :path for.
+  std::string hostile = no_preface_start;
+  int32_t hostile_id = 1;
+  for (const std::vector<std::pair<std::string, std::string>>& fields :
+       std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{":method", "GET"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza:443@bank.example"},
+            {":path", "/"}},
+           {{":method", "GET"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza"},
+            {":path", "/"},
+            {"host", "auth.pizza:1@bank.example"}},
+           {{":method", "CONNECT"}, {":authority", "auth.pizza:443"}},
+           {{":method", "GET"},
+            {":scheme", "foo"},
+            {":authority", "auth.pizza"},
+            {":path", "http://bank.example/"}},
+           {{":method", "OPTIONS"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza"},
+            {":path", "*"}},
+       }) {
+    hostile += Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                          hostile_id, certgate::testing::HpackEncode(fields));
+    hostile_id += 2;
+  }
+  Write(target, "hostile-heads", std::string(1, '\0') + hostile);
   std::string post = certgate::testing::HpackEncode(
       {{":method", "POST"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "/"}});
   Write(target, "window-overrun",

@@ -424,6 +424,19 @@ TEST(HeaderRewriterTest, HostWithoutPort) {
   }
 }
 
+TEST(HeaderRewriterTest, IsWellFormedHost) {
+  for (const char* ok : {"auth.pizza", "Auth.Pizza:8443", "auth.pizza.", " auth.pizza ",
+                         "[::1]:443", "[::1]", "127.0.0.1:80", "a_b.auth.pizza", "auth.pizza:"}) {
+    EXPECT_TRUE(IsWellFormedHost(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", ":443", "auth.pizza:443@bank.example", "bank.example@auth.pizza", "auth.pizza:x",
+        "auth.pizza:443:443", "auth.pizza/x", "auth.pizza:123456", "[::1", "[::1]x", "[::1]:44x",
+        "[]:443", "[evil.example]", "auth pizza", "auth.pizza%2f"}) {
+    EXPECT_FALSE(IsWellFormedHost(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace certgate::edge
 

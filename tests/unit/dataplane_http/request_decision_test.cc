@@ -138,6 +138,26 @@ TEST(RequestDecisionTest, Table) {
        421,
        true,
        ""},
+      // HostWithoutPort reads the zone's host here; an origin reads userinfo
+      // "auth.pizza:443" and routes to bank.example.
+      {"userinfo hiding another host",
+       "auth.pizza",
+       v1::MODE_ENFORCE,
+       CertStatus::kValid,
+       "/",
+       {{"Host", "auth.pizza:443@bank.example"}},
+       400,
+       false,
+       ""},
+      {"userinfo, wildcard zone",
+       "*.auth.pizza",
+       v1::MODE_ENFORCE,
+       CertStatus::kValid,
+       "/",
+       {{"Host", "bank@a.auth.pizza"}},
+       400,
+       false,
+       ""},
       // A Host check comes before the mode: a misdirected request is 421 even
       // without a certificate.
       {"421 before 403",

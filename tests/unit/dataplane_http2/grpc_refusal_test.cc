@@ -77,6 +77,20 @@ TEST(GrpcRefusalTest, PercentEncoding) {
   EXPECT_EQ(GrpcPercentEncode("\xe2\x9c\x93"), "%E2%9C%93");
 }
 
+// A reason or content type carrying CR, LF or non-ASCII never splits the
+// answer's head: grpc-message is percent-encoded, the type falls back.
+TEST(GrpcRefusalTest, HostileReasonAndContentTypeStayInOneField) {
+  GrpcRefusal r = MakeGrpcRefusal(CertStatus::kInvalid, "x\r\nx-injected: 1 \xc3\xa9",
+                                  "application/grpc\r\nx-injected: 1");
+  EXPECT_EQ(r.grpc_message, "the client certificate is not valid: x%0D%0Ax-injected: 1 %C3%A9");
+  EXPECT_EQ(*FindHeader(r.fields, "content-type"), "application/grpc");
+  for (const HttpHeader& h : r.fields) {
+    EXPECT_EQ(h.value.find_first_of("\r\n"), std::string::npos) << h.name;
+  }
+  std::string wire = SerializeGrpcRefusal(r, false);
+  EXPECT_EQ(wire.find("\r\nx-injected"), std::string::npos) << wire;
+}
+
 TEST(GrpcRefusalTest, Http11IsA200WithTheStatusInTheHead) {
   GrpcRefusal r = MakeGrpcRefusal(CertStatus::kNone, "", "application/grpc");
   std::string wire = SerializeGrpcRefusal(r, true);

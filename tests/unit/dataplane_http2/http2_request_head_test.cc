@@ -46,6 +46,25 @@ TEST(Http2RequestHeadTest, CheckAuthorityTable) {
        ""},
       {"no host at all", "auth.pizza", "", {}, 400, ""},
       {"IPv6 literal", "auth.pizza", "[::1]:443", {}, 421, "[::1]"},
+      // HostWithoutPort alone reads "auth.pizza" here; an origin reads
+      // userinfo "auth.pizza:443" and host bank.example.
+      {"userinfo hiding another host", "auth.pizza", "auth.pizza:443@bank.example", {}, 400, ""},
+      {"userinfo before the host", "auth.pizza", "bank.example@auth.pizza", {}, 400, ""},
+      {"userinfo, wildcard zone", "*.auth.pizza", "bank@a.auth.pizza", {}, 400, ""},
+      {"port not a number", "auth.pizza", "auth.pizza:x", {}, 400, ""},
+      {"path in the authority", "*.auth.pizza", "bank/a.auth.pizza", {}, 400, ""},
+      {"Host with userinfo beside :authority",
+       "auth.pizza",
+       "auth.pizza",
+       {{"host", "auth.pizza:1@bank.example"}},
+       400,
+       ""},
+      {"Host only, with userinfo",
+       "auth.pizza",
+       "",
+       {{"host", "auth.pizza:1@bank.example"}},
+       400,
+       ""},
   };
   for (const Case& c : cases) {
     Http2RequestHead head;
@@ -56,6 +75,44 @@ TEST(Http2RequestHeadTest, CheckAuthorityTable) {
     EXPECT_EQ(got.host, c.want_host) << c.name;
     EXPECT_EQ(got.status == 0, got.message.empty()) << c.name;
   }
+}
+
+TEST(Http2RequestHeadTest, CheckRequestHeadTable) {
+  struct Case {
+    const char* method;
+    const char* scheme;
+    const char* path;
+    int want_status;
+  } cases[] = {
+      {"GET", "https", "/a?b", 0},
+      {"GET", "http", "/", 0},
+      {"OPTIONS", "https", "*", 0},
+      {"GET", "https", "*", 400},
+      {"GET", "https", "a", 400},
+      {"GET", "https", "", 400},
+      {"GET", "https", "http://bank.example/", 400},
+      {"GET", "foo", "/", 400},
+      {"GET", "", "/", 400},
+      {"CONNECT", "", "", 501},
+      {"CONNECT", "https", "/", 501},
+  };
+  for (const Case& c : cases) {
+    Http2RequestHead head;
+    head.method = c.method;
+    head.scheme = c.scheme;
+    head.path = c.path;
+    head.authority = "auth.pizza";
+    AuthorityCheck got = CheckRequestHead(head, "auth.pizza");
+    EXPECT_EQ(got.status, c.want_status) << c.method << " " << c.scheme << " " << c.path;
+    EXPECT_EQ(got.status == 0, got.message.empty()) << c.path;
+  }
+  // The authority is still checked once the target passes.
+  Http2RequestHead other;
+  other.method = "GET";
+  other.scheme = "https";
+  other.path = "/";
+  other.authority = "bank.example";
+  EXPECT_EQ(CheckRequestHead(other, "auth.pizza").status, 421);
 }
 
 TEST(Http2RequestHeadTest, Http1HeadersFeedDecideRequest) {
@@ -84,8 +141,9 @@ TEST(Http2RequestHeadTest, Http1HeadersFeedDecideRequest) {
 
   // A request head whose bytes the HTTP/1.1 path refuses is refused here too.
   head.fields = {{"x-bad", std::string("a\x01z", 3)}};
-  EXPECT_EQ(DecideRequest(zone, valid_auth, head.method, head.path, Http1Headers(head), true).status,
-            400);
+  EXPECT_EQ(
+      DecideRequest(zone, valid_auth, head.method, head.path, Http1Headers(head), true).status,
+      400);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,7 @@ using testing::Http2ClientStart;
 using testing::Http2Frame;
 using testing::Pump;
 using testing::RapidResets;
+using testing::ResponseStatuses;
 using testing::RstCodes;
 using testing::ServerOptions;
 using testing::ServerPeer;
@@ -143,6 +147,159 @@ TEST(Http2ServerSessionTest, HostThatDiffersFromAuthorityIs400) {
                   .ok());
   EXPECT_TRUE(server.requests.empty());
   EXPECT_EQ(server.session->local_answers(), 1u);
+  EXPECT_EQ(ResponseStatuses(server.session->TakeOutput())[1], 400);
+}
+
+// Request heads a hostile client builds by hand, one stream each: either
+// nghttp2 resets the stream (PROTOCOL_ERROR), or the session answers it
+// itself (want_status), or it is a legitimate request the application gets
+// (want_status 0). Nothing refused ever reaches the application.
+TEST(Http2ServerSessionTest, HostileRequestHeadsNeverReachTheApplication) {
+  constexpr int kReset = -1;
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  struct Case {
+    const char* name;
+    Fields fields;
+    int want;
+  } cases[] = {
+      {"userinfo hiding another host behind the zone's",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "auth.pizza:443@bank.example"},
+        {":path", "/"}},
+       400},
+      {"userinfo before the zone's host",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "bank.example@auth.pizza"},
+        {":path", "/"}},
+       400},
+      {"port that is not a number",
+       {{":method", "GET"}, {":scheme", "https"}, {":authority", "auth.pizza:x"}, {":path", "/"}},
+       400},
+      {"Host hiding another host behind the zone's",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "auth.pizza"},
+        {":path", "/"},
+        {"host", "auth.pizza:1@bank.example"}},
+       400},
+      {"CONNECT", {{":method", "CONNECT"}, {":authority", "auth.pizza:443"}}, 501},
+      {"path without a slash, https",
+       {{":method", "GET"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "x"}},
+       kReset},
+      {"path without a slash, another scheme",
+       {{":method", "GET"}, {":scheme", "foo"}, {":authority", "auth.pizza"}, {":path", "x"}},
+       400},
+      {"absolute path, another scheme",
+       {{":method", "GET"},
+        {":scheme", "foo"},
+        {":authority", "auth.pizza"},
+        {":path", "http://bank.example/"}},
+       400},
+      {"asterisk for GET",
+       {{":method", "GET"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "*"}},
+       kReset},
+      {"te other than trailers",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "auth.pizza"},
+        {":path", "/"},
+        {"te", "gzip"}},
+       kReset},
+      {"uppercase authority, port, trailing dot",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "AUTH.Pizza.:8443"},
+        {":path", "/ok"}},
+       0},
+      {"OPTIONS *",
+       {{":method", "OPTIONS"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "*"}},
+       0},
+      {"te: trailers",
+       {{":method", "GET"},
+        {":scheme", "https"},
+        {":authority", "auth.pizza"},
+        {":path", "/grpc"},
+        {"te", "trailers"}},
+       0},
+  };
+  ServerPeer server(ServerOptions());
+  std::string bytes = Http2ClientStart();
+  int32_t id = 1;
+  for (const Case& c : cases) {
+    bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, id, HpackEncode(c.fields));
+    id += 2;
+  }
+  ASSERT_TRUE(server.session->Receive(bytes).ok());
+  std::string out = server.session->TakeOutput();
+  std::map<int32_t, uint32_t> resets = RstCodes(out);
+  std::map<int32_t, int> statuses = ResponseStatuses(out);
+  std::set<int32_t> reported;
+  for (const Http2RequestHead& head : server.requests) {
+    reported.insert(head.stream_id);
+  }
+  id = 1;
+  for (const Case& c : cases) {
+    if (c.want == kReset) {
+      EXPECT_EQ(resets[id], static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << c.name;
+    } else if (c.want != 0) {
+      EXPECT_EQ(statuses[id], c.want) << c.name;
+    }
+    EXPECT_EQ(reported.count(id), c.want == 0 ? 1u : 0u) << c.name;
+    id += 2;
+  }
+}
+
+TEST(Http2ServerSessionTest, PseudoHeaderOrUppercaseNameInTrailersResetsTheStream) {
+  ServerPeer server(ServerOptions());
+  std::string bytes = Http2ClientStart();
+  int32_t id = 1;
+  for (const auto& trailer : std::vector<std::pair<std::string, std::string>>{
+           {":path", "/admin"}, {"X-Upper", "1"}, {"x-ok", std::string("a\nb")}}) {
+    bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders, id, HpackRequest("auth.pizza", "/upload"));
+    bytes += Http2Frame(NGHTTP2_DATA, 0, id, "body");
+    bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, id, HpackEncode({trailer}));
+    id += 2;
+  }
+  ASSERT_TRUE(server.session->Receive(bytes).ok());
+  std::map<int32_t, uint32_t> resets = RstCodes(server.session->TakeOutput());
+  for (int32_t i = 1; i < id; i += 2) {
+    EXPECT_EQ(resets[i], static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << "stream " << i;
+    EXPECT_TRUE(server.streams[i].trailers.empty()) << "stream " << i;
+    EXPECT_FALSE(server.streams[i].ended) << "stream " << i;
+    EXPECT_EQ(server.streams[i].close_code, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR));
+  }
+}
+
+// content-length that disagrees with the DATA sent, more or less: the
+// stream is reset, never ended as if the body were whole.
+TEST(Http2ServerSessionTest, ContentLengthMismatchResetsTheStream) {
+  ServerPeer server(ServerOptions());
+  auto post = [](absl::string_view length) {
+    return HpackEncode({{":method", "POST"},
+                        {":scheme", "https"},
+                        {":authority", "auth.pizza"},
+                        {":path", "/"},
+                        {"content-length", std::string(length)}});
+  };
+  std::string bytes = Http2ClientStart();
+  bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders, 1, post("5"));
+  bytes += Http2Frame(NGHTTP2_DATA, kEndStream, 1, "longer than five");
+  bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders, 3, post("50"));
+  bytes += Http2Frame(NGHTTP2_DATA, kEndStream, 3, "short");
+  bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders | kEndStream, 5, post("5"));
+  bytes += Http2Frame(NGHTTP2_HEADERS, kEndHeaders, 7, post("5"));
+  bytes += Http2Frame(NGHTTP2_DATA, kEndStream, 7, "exact");
+  ASSERT_TRUE(server.session->Receive(bytes).ok());
+  std::map<int32_t, uint32_t> resets = RstCodes(server.session->TakeOutput());
+  for (int32_t i : {1, 3, 5}) {
+    EXPECT_EQ(resets[i], static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << "stream " << i;
+    EXPECT_FALSE(server.streams[i].ended) << "stream " << i;
+  }
+  EXPECT_EQ(resets.count(7), 0u);
+  EXPECT_TRUE(server.streams[7].ended);
+  EXPECT_EQ(server.streams[7].data, "exact");
 }
 
 TEST(Http2ServerSessionTest, OversizedHeaderListIs431AndTheConnectionGoesOn) {
@@ -225,6 +382,33 @@ TEST(Http2ServerSessionTest, ContinuationsUnderTheLimitPass) {
   }
   ASSERT_TRUE(server.session->Receive(bytes).ok());
   EXPECT_EQ(server.requests.size(), 1u);
+}
+
+// The limit's edge: HEADERS plus exactly max_continuations CONTINUATION
+// frames pass, one more ends the connection.
+TEST(Http2ServerSessionTest, ContinuationLimitIsExact) {
+  for (uint32_t continuations : {7u, 8u, 9u}) {
+    ServerPeer server(ServerOptions());
+    std::string block = HpackRequest("auth.pizza", "/exact") + HpackEncode({{"x-a", "b"}});
+    ASSERT_GT(block.size(), continuations + 1);
+    std::string bytes =
+        Http2ClientStart() +
+        Http2Frame(NGHTTP2_HEADERS, kEndStream, 1, block.substr(0, block.size() - continuations));
+    for (uint32_t i = 0; i < continuations; ++i) {
+      size_t at = block.size() - continuations + i;
+      bytes += Http2Frame(NGHTTP2_CONTINUATION, i + 1 == continuations ? kEndHeaders : 0, 1,
+                          block.substr(at, 1));
+    }
+    absl::Status s = server.session->Receive(bytes);
+    if (continuations <= 8) {
+      EXPECT_TRUE(s.ok()) << continuations << ": " << s;
+      EXPECT_EQ(server.requests.size(), 1u) << continuations;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+      EXPECT_TRUE(server.requests.empty());
+      EXPECT_EQ(GoAwayCode(server.session->TakeOutput()), NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
 }
 
 // A CONTINUATION frame header split across reads (TLS records) is still one

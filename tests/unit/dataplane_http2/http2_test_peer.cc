@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace certgate::edge::testing {
@@ -46,6 +48,48 @@ std::optional<uint32_t> GoAwayCode(absl::string_view bytes) {
     }
   }
   return std::nullopt;
+}
+
+std::map<int32_t, int> ResponseStatuses(absl::string_view bytes) {
+  std::map<int32_t, int> out;
+  nghttp2_hd_inflater* inflater = nullptr;
+  if (nghttp2_hd_inflate_new(&inflater) != 0) {
+    ADD_FAILURE() << "nghttp2_hd_inflate_new";
+    return out;
+  }
+  for (const Frame& f : ParseFrames(bytes)) {
+    if (f.type != NGHTTP2_HEADERS) {
+      continue;
+    }
+    // The server writes no padding nor priority: the payload is the block.
+    const auto* in = reinterpret_cast<const uint8_t*>(f.payload.data());
+    size_t left = f.payload.size();
+    for (;;) {
+      nghttp2_nv nv;
+      int flags = 0;
+      ssize_t n = nghttp2_hd_inflate_hd2(inflater, &nv, &flags, in, left, 1);
+      if (n < 0) {
+        ADD_FAILURE() << "HPACK error in the session's output";
+        break;
+      }
+      in += n;
+      left -= static_cast<size_t>(n);
+      if ((flags & NGHTTP2_HD_INFLATE_EMIT) != 0 &&
+          absl::string_view(reinterpret_cast<const char*>(nv.name), nv.namelen) == ":status") {
+        out[f.stream_id] =
+            std::stoi(std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
+      }
+      if ((flags & NGHTTP2_HD_INFLATE_FINAL) != 0) {
+        nghttp2_hd_inflate_end_headers(inflater);
+        break;
+      }
+      if (n == 0 && left == 0) {
+        break;
+      }
+    }
+  }
+  nghttp2_hd_inflate_del(inflater);
+  return out;
 }
 
 std::map<int32_t, uint32_t> RstCodes(absl::string_view bytes) {

@@ -37,6 +37,9 @@ std::vector<Frame> ParseFrames(absl::string_view bytes);
 std::optional<uint32_t> GoAwayCode(absl::string_view bytes);
 // RstCodes: stream id -> RST_STREAM error code, among `bytes`' frames.
 std::map<int32_t, uint32_t> RstCodes(absl::string_view bytes);
+// ResponseStatuses: stream id -> :status of the response heads among
+// `bytes`' frames (all of one session's output, in order: HPACK state).
+std::map<int32_t, int> ResponseStatuses(absl::string_view bytes);
 
 // Recorded is what a session reported, per stream.
 struct StreamLog {
