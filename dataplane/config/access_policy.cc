@@ -194,7 +194,7 @@ std::string CaId(const X509* cert) { return Sha256FingerprintHex(cert).substr(0,
 
 }  // namespace
 
-CertIdentity CertIdentity::Of(const X509* leaf, const STACK_OF(X509) * chain) {
+CertIdentity CertIdentity::Of(const X509* leaf, std::vector<std::string> verified_issuers) {
   CertIdentity out;
   out.fingerprint_sha256 = Sha256(Der(leaf));
   uint8_t* spki = nullptr;
@@ -226,10 +226,7 @@ CertIdentity CertIdentity::Of(const X509* leaf, const STACK_OF(X509) * chain) {
       out.ekus.emplace_back(text, static_cast<size_t>(len));
     }
   }
-  out.issuer_names_der.push_back(NameToDer(X509_get_issuer_name(leaf)));
-  for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
-    out.issuer_names_der.push_back(NameToDer(X509_get_issuer_name(sk_X509_value(chain, i))));
-  }
+  out.issuer_names_der = std::move(verified_issuers);
   ERR_clear_error();
   return out;
 }

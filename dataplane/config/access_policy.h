@@ -30,13 +30,14 @@ struct CertIdentity {
   std::vector<std::string> subject_cn;
   std::vector<std::string> subject_o;
   std::vector<std::string> ekus;  // dotted OIDs of extendedKeyUsage
-  // Issuer names (DER) on the way up: the leaf's issuer and those of the
-  // certificates the client sent.
+  // Subjects (DER) of the CAs the chain walk verified, the leaf's issuer
+  // first: never the certificates a client merely sent along (any public CA
+  // certificate would do), and none for a pinned leaf.
   std::vector<std::string> issuer_names_der;
 
-  // Of reads `leaf` (not null) and the certificates sent after it (may be
-  // null).
-  static CertIdentity Of(const X509* leaf, const STACK_OF(X509) * chain);
+  // Of reads `leaf` (not null); `verified_issuers` are the subjects of the
+  // verified chain above it (CertVerifier's walk).
+  static CertIdentity Of(const X509* leaf, std::vector<std::string> verified_issuers);
 };
 
 // RuleVerdict is what the rules make of one request.

@@ -87,7 +87,9 @@ class AccessRulesDecisionTest : public ::testing::Test {
     auth.reason = status == CertStatus::kInvalid ? "unknown_ca" : "";
     auth.pinned = pinned;
     if (cert != nullptr) {
-      auth.identity = std::make_shared<CertIdentity>(CertIdentity::Of(cert->cert.get(), nullptr));
+      // As the chain walk verified it: leaf, then its (root) issuer.
+      auth.identity = std::make_shared<CertIdentity>(
+          CertIdentity::Of(cert->cert.get(), {NameToDer(X509_get_issuer_name(cert->cert.get()))}));
     }
     return auth;
   }
