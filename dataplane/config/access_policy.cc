@@ -625,10 +625,14 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
       absl::string_view domain = rest.substr(0, slash);
       absl::string_view id_path =
           slash == absl::string_view::npos ? absl::string_view("") : rest.substr(slash);
-      // The path is compared segment-exact: "/device/" admits "/device/a",
-      // never "/device/../admin" (SPIFFE IDs have no dot segments).
-      if (absl::EqualsIgnoreCase(domain, match->spiffe_trust_domain) &&
-          absl::StartsWith(id_path, match->spiffe_path_prefix) &&
+      // The path is compared segment-exact: "/device" and "/device/" admit
+      // "/device/a", never "/device-admin" nor "/device/../admin" (SPIFFE IDs
+      // have no dot segments).
+      const std::string& prefix = match->spiffe_path_prefix;
+      bool under = absl::StartsWith(id_path, prefix) &&
+                   (prefix.empty() || prefix.back() == '/' || id_path.size() == prefix.size() ||
+                    id_path[prefix.size()] == '/');
+      if (absl::EqualsIgnoreCase(domain, match->spiffe_trust_domain) && under &&
           !absl::StrContains(id_path, "/..") && !absl::StrContains(id_path, "/./")) {
         any = true;
       }

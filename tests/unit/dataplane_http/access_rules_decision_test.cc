@@ -539,6 +539,42 @@ TEST(AccessPolicyTest, RefusesBadRules) {
   EXPECT_FALSE(too_many.ok());
 }
 
+// A SPIFFE path prefix stops at a segment boundary: "/device" admits
+// "/device" and "/device/a", never a sibling "/device-admin/..." nor a path
+// that climbs out of the prefix with dot segments.
+TEST_F(AccessRulesDecisionTest, SpiffePrefixIsSegmentExact) {
+  for (const char* prefix : {"/device", "/device/"}) {
+    v1::AccessRule rule = Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_ENFORCE);
+    rule.mutable_identity()->set_spiffe_trust_domain("acme.example");
+    rule.mutable_identity()->set_spiffe_path_prefix(prefix);
+    std::unique_ptr<ZoneConfig> zone = Zone("api.acme.example", v1::MODE_ENFORCE, {rule});
+    struct Case {
+      const char* uri;
+      bool admitted;
+    } cases[] = {
+        {"spiffe://acme.example/device/pos-1", true},
+        {"spiffe://ACME.example/device/pos-1", true},
+        {"spiffe://acme.example/device-admin/1", false},
+        {"spiffe://acme.example/devices", false},
+        {"spiffe://acme.example/device/../admin", false},
+        {"spiffe://acme.example.evil/device/pos-1", false},
+        {"spiffe://acme.example", false},
+    };
+    for (const Case& c : cases) {
+      CertificateSpec spec;
+      spec.common_name = "spiffe-case";
+      spec.client_auth = true;
+      spec.uris = {c.uri};
+      KeyAndCert cert = Issue(spec, root_);
+      ConnectionAuth auth = Auth(CertStatus::kValid, &cert);
+      RuleVerdict verdict = zone->access->Evaluate(zone->mode, "api.acme.example", "GET", "/x",
+                                                   true, "", false, auth.identity.get());
+      EXPECT_EQ(verdict.refusal, c.admitted ? "" : "identity_mismatch:spiffe")
+          << prefix << " " << c.uri;
+    }
+  }
+}
+
 TEST(AccessPolicyTest, NormalizePath) {
   struct Case {
     const char* in;
