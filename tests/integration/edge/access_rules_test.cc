@@ -20,10 +20,6 @@
 namespace certgate::testing {
 namespace {
 
-std::string Echoed(const std::string& name, const std::string& value) {
-  return absl::StrCat("\"", name, "\":\"", value, "\"");
-}
-
 class AccessRulesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -31,9 +27,7 @@ class AccessRulesTest : public ::testing::Test {
     env_ = new EdgeEnvironment(*dir_);
     pki_ = new Pki(*dir_);
     std::string error;
-    ASSERT_TRUE(env_->StartControl(&error)) << error;
-    ASSERT_TRUE(env_->StartOrigin(&error)) << error;
-    ASSERT_TRUE(env_->StartEdge(&error)) << error;
+    ASSERT_TRUE(env_->Start(&error)) << error;
     alpha_ = new std::string(env_->NewTenant("alpha"));
     beta_ = new std::string(env_->NewTenant("beta"));
     ca_ = new Identity(pki_->Ca("acme-devices"));
