@@ -568,6 +568,12 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
                      : zone_mode == v1::MODE_REPORT ? v1::RULE_ACTION_REPORT
                                                     : v1::RULE_ACTION_OFF;
   }
+  bool listed = match != nullptr && identity != nullptr &&
+                (match->allowlist.contains(identity->fingerprint_sha256) ||
+                 match->allowlist.contains(identity->spki_sha256));
+  // A pinned certificate is valid only where it is pinned: elsewhere (an
+  // off or report action included) it is not said to be valid.
+  verdict.unvouched = cert_valid && pinned && !listed;
   if (verdict.action == v1::RULE_ACTION_OFF) {
     return verdict;
   }
@@ -575,11 +581,7 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
     verdict.refusal = cert_reason.empty() ? "none" : std::string(cert_reason);
     return verdict;
   }
-  bool listed = match != nullptr && identity != nullptr &&
-                (match->allowlist.contains(identity->fingerprint_sha256) ||
-                 match->allowlist.contains(identity->spki_sha256));
-  // A pinned certificate is valid only where it is pinned.
-  if (pinned && !listed) {
+  if (verdict.unvouched) {
     verdict.refusal = "not_allowlisted";
     return verdict;
   }

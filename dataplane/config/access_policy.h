@@ -48,6 +48,9 @@ struct RuleVerdict {
   // does, or when the action is off): the certificate's own reason when it
   // is not valid, `not_allowlisted`, or `identity_mismatch:<constraint>`.
   std::string refusal;
+  // The certificate is valid only as pinned and this request's rule does not
+  // list it: whatever the action, the edge vouches for nothing about it.
+  bool unvouched = false;
 };
 
 // AccessPolicy is a zone's access rules and validation settings, compiled

@@ -565,10 +565,11 @@ bool ClientConnection::OnRequestHeaders() {
             JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
-  RequestDecision decision =
-      DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path, req.headers(), client_keep_alive_);
+  RequestDecision decision = DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path,
+                                           req.headers(), client_keep_alive_);
   exchange_.host = decision.host;
   exchange_.refusal = std::move(decision.refusal);
+  exchange_.withhold_certificate = decision.withhold_certificate;
   if (decision.rule >= 0) {
     ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
                                decision.rule_refuses);
@@ -755,7 +756,9 @@ void ClientConnection::LogExchange() {
     entry.path = exchange_.path;
     entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal : auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal
+                   : auth_ != nullptr         ? auth_->reason
+                                              : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
     entry.bytes_in = exchange_.bytes_in;
     entry.bytes_out = exchange_.bytes_out;
@@ -787,7 +790,7 @@ void ClientConnection::QueueOriginRequestHead() {
     framing = BodyFraming::kContentLength;
   }
   RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers,
-                         exchange_.refusal};
+                         exchange_.refusal, exchange_.withhold_certificate};
   std::string& head = HeadScratch();
   AppendOriginRequestHead(&head, exchange_.method, exchange_.path, req.headers(), cert_headers_,
                           context, exchange_.upgrade, framing, req.content_length());

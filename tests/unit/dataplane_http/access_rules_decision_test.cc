@@ -566,6 +566,45 @@ TEST_F(AccessRulesDecisionTest, SpiffePrefixIsSegmentExact) {
   }
 }
 
+// A pinned certificate is vouched for only under the rule that lists it:
+// under another rule, whatever its action, or the zone's mode, the origin
+// must not be told it is valid.
+TEST_F(AccessRulesDecisionTest, PinnedCertificateIsWithheldOutsideItsRule) {
+  CertificateSpec spec;
+  spec.common_name = "pinned-sensor";
+  spec.client_auth = true;
+  KeyAndCert sensor = SelfSign(spec);
+  v1::AccessRule pin = Rule(v1::PATH_MATCH_PREFIX, "/ingest", v1::RULE_ACTION_ENFORCE);
+  pin.mutable_identity()->add_fingerprints_sha256(Sha256FingerprintHex(sensor.cert.get()));
+  v1::AccessRule health = Rule(v1::PATH_MATCH_EXACT, "/health", v1::RULE_ACTION_OFF);
+  v1::AccessRule admin = Rule(v1::PATH_MATCH_PREFIX, "/admin/", v1::RULE_ACTION_REPORT);
+  std::unique_ptr<ZoneConfig> zone =
+      Zone("api.acme.example", v1::MODE_REPORT, {pin, health, admin});
+  ConnectionAuth pinned = Auth(CertStatus::kValid, &sensor, /*pinned=*/true);
+  ConnectionAuth chained = Auth(CertStatus::kValid, &device_);
+  HttpHeaders headers = {{"Host", "api.acme.example"}};
+  struct Case {
+    const char* target;
+    const ConnectionAuth* auth;
+    int status;
+    bool withheld;
+    const char* refusal;
+  } cases[] = {
+      {"/ingest", &pinned, 0, false, ""},
+      {"/health", &pinned, 0, true, "not_allowlisted"},
+      {"/admin/users", &pinned, 0, true, "not_allowlisted"},
+      {"/other", &pinned, 0, true, "not_allowlisted"},
+      {"/health", &chained, 0, false, ""},
+      {"/admin/users", &chained, 0, false, ""},
+  };
+  for (const Case& c : cases) {
+    RequestDecision d = DecideRequest(*zone, *c.auth, "GET", c.target, headers, true);
+    EXPECT_EQ(d.status, c.status) << c.target;
+    EXPECT_EQ(d.withhold_certificate, c.withheld) << c.target;
+    EXPECT_EQ(d.refusal, c.refusal) << c.target;
+  }
+}
+
 TEST(AccessPolicyTest, NormalizePath) {
   struct Case {
     const char* in;
