@@ -480,7 +480,7 @@ std::string AccessPolicy::NormalizePath(absl::string_view origin_form) {
   std::string decoded;
   decoded.reserve(path.size());
   for (size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '%' && i + 2 < path.size() + 0 && absl::ascii_isxdigit(path[i + 1]) &&
+    if (path[i] == '%' && i + 2 < path.size() && absl::ascii_isxdigit(path[i + 1]) &&
         absl::ascii_isxdigit(path[i + 2])) {
       std::string byte = absl::HexStringToBytes(path.substr(i + 1, 2));
       char c = byte.empty() ? 0 : byte[0];

@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
 #include "openssl/base.h"
-#include "openssl/x509.h"  // STACK_OF(X509)
+#include "openssl/x509.h"
 
 namespace re2 {
 class RE2;
