@@ -182,10 +182,8 @@ int AddRule(CommandContext& context, const RuleOptions& options) {
 }
 
 int ListRules(CommandContext& context, const RuleOptions& options) {
-  certgate::v1::GetZoneRequest request;
-  request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &response); code != kExitOk) {
     return code;
   }
   if (context.json()) {
@@ -216,10 +214,8 @@ int MoveRule(CommandContext& context, const RuleOptions& options) {
 }
 
 int Validation(CommandContext& context, const RuleOptions& options) {
-  certgate::v1::GetZoneRequest get;
-  get.set_hostname(options.host);
   certgate::v1::ZoneResponse current;
-  if (int code = context.Call(&TenantStub::GetZone, get, &current); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &current); code != kExitOk) {
     return code;
   }
   if (options.accept_expired.empty() && options.client_auth_eku.empty() &&

@@ -194,7 +194,7 @@ std::string CaId(const X509* cert) { return Sha256FingerprintHex(cert).substr(0,
 
 }  // namespace
 
-CertIdentity CertIdentity::Of(const X509* leaf, const STACK_OF(X509) * chain) {
+CertIdentity CertIdentity::Of(const X509* leaf, std::vector<std::string> verified_issuers) {
   CertIdentity out;
   out.fingerprint_sha256 = Sha256(Der(leaf));
   uint8_t* spki = nullptr;
@@ -226,10 +226,7 @@ CertIdentity CertIdentity::Of(const X509* leaf, const STACK_OF(X509) * chain) {
       out.ekus.emplace_back(text, static_cast<size_t>(len));
     }
   }
-  out.issuer_names_der.push_back(NameToDer(X509_get_issuer_name(leaf)));
-  for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
-    out.issuer_names_der.push_back(NameToDer(X509_get_issuer_name(sk_X509_value(chain, i))));
-  }
+  out.issuer_names_der = std::move(verified_issuers);
   ERR_clear_error();
   return out;
 }
@@ -483,7 +480,7 @@ std::string AccessPolicy::NormalizePath(absl::string_view origin_form) {
   std::string decoded;
   decoded.reserve(path.size());
   for (size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '%' && i + 2 < path.size() + 0 && absl::ascii_isxdigit(path[i + 1]) &&
+    if (path[i] == '%' && i + 2 < path.size() && absl::ascii_isxdigit(path[i + 1]) &&
         absl::ascii_isxdigit(path[i + 2])) {
       std::string byte = absl::HexStringToBytes(path.substr(i + 1, 2));
       char c = byte.empty() ? 0 : byte[0];
@@ -571,6 +568,12 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
                      : zone_mode == v1::MODE_REPORT ? v1::RULE_ACTION_REPORT
                                                     : v1::RULE_ACTION_OFF;
   }
+  bool listed = match != nullptr && identity != nullptr &&
+                (match->allowlist.contains(identity->fingerprint_sha256) ||
+                 match->allowlist.contains(identity->spki_sha256));
+  // A pinned certificate is valid only where it is pinned: elsewhere (an
+  // off or report action included) it is not said to be valid.
+  verdict.unvouched = cert_valid && pinned && !listed;
   if (verdict.action == v1::RULE_ACTION_OFF) {
     return verdict;
   }
@@ -578,11 +581,7 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
     verdict.refusal = cert_reason.empty() ? "none" : std::string(cert_reason);
     return verdict;
   }
-  bool listed = match != nullptr && identity != nullptr &&
-                (match->allowlist.contains(identity->fingerprint_sha256) ||
-                 match->allowlist.contains(identity->spki_sha256));
-  // A pinned certificate is valid only where it is pinned.
-  if (pinned && !listed) {
+  if (verdict.unvouched) {
     verdict.refusal = "not_allowlisted";
     return verdict;
   }
@@ -628,10 +627,14 @@ RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
       absl::string_view domain = rest.substr(0, slash);
       absl::string_view id_path =
           slash == absl::string_view::npos ? absl::string_view("") : rest.substr(slash);
-      // The path is compared segment-exact: "/device/" admits "/device/a",
-      // never "/device/../admin" (SPIFFE IDs have no dot segments).
-      if (absl::EqualsIgnoreCase(domain, match->spiffe_trust_domain) &&
-          absl::StartsWith(id_path, match->spiffe_path_prefix) &&
+      // The path is compared segment-exact: "/device" and "/device/" admit
+      // "/device/a", never "/device-admin" nor "/device/../admin" (SPIFFE IDs
+      // have no dot segments).
+      const std::string& prefix = match->spiffe_path_prefix;
+      bool under = absl::StartsWith(id_path, prefix) &&
+                   (prefix.empty() || prefix.back() == '/' || id_path.size() == prefix.size() ||
+                    id_path[prefix.size()] == '/');
+      if (absl::EqualsIgnoreCase(domain, match->spiffe_trust_domain) && under &&
           !absl::StrContains(id_path, "/..") && !absl::StrContains(id_path, "/./")) {
         any = true;
       }

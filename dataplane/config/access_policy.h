@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
 #include "openssl/base.h"
-#include "openssl/x509.h"  // STACK_OF(X509)
+#include "openssl/x509.h"
 
 namespace re2 {
 class RE2;
@@ -30,13 +30,14 @@ struct CertIdentity {
   std::vector<std::string> subject_cn;
   std::vector<std::string> subject_o;
   std::vector<std::string> ekus;  // dotted OIDs of extendedKeyUsage
-  // Issuer names (DER) on the way up: the leaf's issuer and those of the
-  // certificates the client sent.
+  // Subjects (DER) of the CAs the chain walk verified, the leaf's issuer
+  // first: never the certificates a client merely sent along (any public CA
+  // certificate would do), and none for a pinned leaf.
   std::vector<std::string> issuer_names_der;
 
-  // Of reads `leaf` (not null) and the certificates sent after it (may be
-  // null).
-  static CertIdentity Of(const X509* leaf, const STACK_OF(X509) * chain);
+  // Of reads `leaf` (not null); `verified_issuers` are the subjects of the
+  // verified chain above it (CertVerifier's walk).
+  static CertIdentity Of(const X509* leaf, std::vector<std::string> verified_issuers);
 };
 
 // RuleVerdict is what the rules make of one request.
@@ -47,6 +48,9 @@ struct RuleVerdict {
   // does, or when the action is off): the certificate's own reason when it
   // is not valid, `not_allowlisted`, or `identity_mismatch:<constraint>`.
   std::string refusal;
+  // The certificate is valid only as pinned and this request's rule does not
+  // list it: whatever the action, the edge vouches for nothing about it.
+  bool unvouched = false;
 };
 
 // AccessPolicy is a zone's access rules and validation settings, compiled

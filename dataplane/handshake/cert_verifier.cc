@@ -195,8 +195,11 @@ VerifyOutcome CertVerifier::Verify(const ZoneConfig& zone, const STACK_OF(CRYPTO
   if (outcome.leaf == nullptr && !ParseChain(certs, &outcome)) {
     return Invalid(std::move(outcome), "malformed", true);
   }
-  auto identity =
-      std::make_shared<CertIdentity>(CertIdentity::Of(outcome.leaf.get(), outcome.chain.get()));
+  // A pinned leaf chained to nothing: it has no verified issuer.
+  auto identity = std::make_shared<CertIdentity>(
+      CertIdentity::Of(outcome.leaf.get(), unchained || outcome.issuer_names_der == nullptr
+                                               ? std::vector<std::string>()
+                                               : *outcome.issuer_names_der));
   if (unchained) {
     // Pinned: trusted for itself, by its exact bytes or key, whatever (if
     // anything) issued it. Its dates and the zone's revocations still count.
@@ -244,6 +247,7 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
       outcome.status = cached->valid ? CertStatus::kValid : CertStatus::kInvalid;
       outcome.reason = std::move(cached->reason);
       outcome.ski_hex = std::move(cached->ski_hex);
+      outcome.issuer_names_der = std::move(cached->issuer_names_der);
       // Revocations are checked on every handshake even though they move
       // the trust version: a verdict must never outlive a revocation.
       bool check_revoked = zone.trust != nullptr && zone.trust->has_revocations();
@@ -356,6 +360,11 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
     }
     if (verdict.valid) {
       verdict.reason = date_note;
+      auto names = std::make_shared<std::vector<std::string>>();
+      for (size_t i = 1; i < sk_X509_num(verified); ++i) {
+        names->push_back(NameToDer(X509_get_subject_name(sk_X509_value(verified, i))));
+      }
+      verdict.issuer_names_der = std::move(names);
     }
   } else {
     verdict.valid = false;
@@ -376,6 +385,7 @@ VerifyOutcome CertVerifier::VerifyChain(const ZoneConfig& zone,
   }
   verdict.expires_unix = expires;
   verdict.ski_hex = outcome.ski_hex;
+  outcome.issuer_names_der = verdict.issuer_names_der;
 
   outcome.status = verdict.valid ? CertStatus::kValid : CertStatus::kInvalid;
   outcome.reason = verdict.reason;

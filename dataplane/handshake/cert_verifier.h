@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
@@ -24,6 +25,9 @@ struct VerifyOutcome {
   bssl::UniquePtr<X509> leaf;
   bssl::UniquePtr<STACK_OF(X509)> chain;  // what followed the leaf
   std::string ski_hex;
+  // Subjects (DER) of the CAs the walk verified (CachedVerdict); null unless
+  // the chain is valid.
+  std::shared_ptr<const std::vector<std::string>> issuer_names_der;
   // The leaf chains to no root of the zone but a rule pins it (its
   // fingerprint or SPKI hash): valid only under a rule that lists it.
   bool pinned = false;

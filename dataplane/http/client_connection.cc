@@ -573,6 +573,7 @@ bool ClientConnection::OnRequestHeaders() {
                                            req.headers(), client_keep_alive_);
   exchange_.host = decision.host;
   exchange_.refusal = std::move(decision.refusal);
+  exchange_.withhold_certificate = decision.withhold_certificate;
   if (decision.rule >= 0) {
     ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
                                decision.rule_refuses);
@@ -793,7 +794,7 @@ void ClientConnection::QueueOriginRequestHead() {
     framing = BodyFraming::kContentLength;
   }
   RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers,
-                         exchange_.refusal};
+                         exchange_.refusal, exchange_.withhold_certificate};
   std::string& head = HeadScratch();
   AppendOriginRequestHead(&head, exchange_.method, exchange_.path, req.headers(), cert_headers_,
                           context, exchange_.upgrade, framing, req.content_length());

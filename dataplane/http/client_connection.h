@@ -186,6 +186,7 @@ class ClientConnection {
     std::string path;
     std::string host;
     std::string refusal;  // the access rule's refusal of this request, for log and origin
+    bool withhold_certificate = false;  // RequestDecision's
     bool request_complete = false;
     bool request_chunked = false;
     bool head_request = false;

@@ -133,6 +133,7 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
   if (!zone.RequestsCertificate()) {
     return out;
   }
+  out.status_name = status_name;
   out.set.push_back({status_name, StatusToken(auth.status)});
   // A valid certificate with a reason was accepted despite it (an expired
   // one where the zone accepts those): the origin is told.
@@ -242,12 +243,18 @@ void ForEachForwardedHeader(const HttpHeaders& in, const CertificateHeaders& cer
     }
     emit(h.name, h.value);
   }
-  for (const HttpHeader& h : cert.set) {
-    // A rule's refusal (report action) replaces the connection's reason.
-    if (!request.refusal.empty() && h.name == cert.error_name) {
-      continue;
+  if (request.withhold_certificate) {
+    if (!cert.status_name.empty()) {
+      emit(cert.status_name, StatusToken(CertStatus::kInvalid));
     }
-    emit(h.name, h.value);
+  } else {
+    for (const HttpHeader& h : cert.set) {
+      // A rule's refusal (report action) replaces the connection's reason.
+      if (!request.refusal.empty() && h.name == cert.error_name) {
+        continue;
+      }
+      emit(h.name, h.value);
+    }
   }
   if (!request.refusal.empty() && !cert.error_name.empty()) {
     emit(cert.error_name, EscapeHeaderValue(request.refusal));

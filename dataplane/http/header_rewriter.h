@@ -23,6 +23,8 @@ struct CertificateHeaders {
   HttpHeaders set;  // values free of CR, LF and NUL
   // The zone's error header name, for a rule's refusal in report mode.
   std::string error_name;
+  // The zone's status header name, when it is sent (else "").
+  std::string status_name;
 };
 
 // The reserved and forwarding names (FoldHeaderName, IsReservedHeaderName,
@@ -56,6 +58,9 @@ struct RequestContext {
   // Why the request's access rule would refuse it (report action): sent in
   // the zone's error header instead of the connection's reason.
   absl::string_view refusal;
+  // The certificate is valid only where a rule pins it, not for this
+  // request: `cert.set` is replaced by status invalid and the refusal.
+  bool withhold_certificate = false;
 };
 
 // RewriteRequestHeaders returns the headers to send to the origin. Removed,

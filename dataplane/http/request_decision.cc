@@ -90,6 +90,10 @@ RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth
   if (valid) {
     out.refusal = verdict.refusal;
   }
+  out.withhold_certificate = verdict.unvouched;
+  if (verdict.unvouched && out.refusal.empty()) {
+    out.refusal = "not_allowlisted";  // an off action: nothing refused, nothing vouched
+  }
   if (verdict.action == v1::RULE_ACTION_ENFORCE && !verdict.refusal.empty()) {
     return answer(403, "a valid client certificate is required", keep_alive);
   }

@@ -34,6 +34,9 @@ struct RequestDecision {
   std::string refusal;
   // The matching rule refused, or in report mode would refuse, the request.
   bool rule_refuses = false;
+  // A pinned certificate this request's rule does not list (RuleVerdict):
+  // forwarded, if at all, as not valid, without its identity.
+  bool withhold_certificate = false;
 };
 
 // DecideRequest checks one request head against the connection's zone and

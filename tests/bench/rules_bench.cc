@@ -53,7 +53,7 @@ int Main() {
   }
   ConnectionAuth auth;
   auth.status = CertStatus::kValid;
-  auth.identity = std::make_shared<CertIdentity>(CertIdentity::Of(cert->get(), nullptr));
+  auth.identity = std::make_shared<CertIdentity>(CertIdentity::Of(cert->get(), {}));
 
   const Setup setups[] = {
       {"prefix", v1::PATH_MATCH_PREFIX, false},

@@ -20,10 +20,6 @@
 namespace certgate::testing {
 namespace {
 
-std::string Echoed(const std::string& name, const std::string& value) {
-  return absl::StrCat("\"", name, "\":\"", value, "\"");
-}
-
 class AccessRulesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -31,9 +27,7 @@ class AccessRulesTest : public ::testing::Test {
     env_ = new EdgeEnvironment(*dir_);
     pki_ = new Pki(*dir_);
     std::string error;
-    ASSERT_TRUE(env_->StartControl(&error)) << error;
-    ASSERT_TRUE(env_->StartOrigin(&error)) << error;
-    ASSERT_TRUE(env_->StartEdge(&error)) << error;
+    ASSERT_TRUE(env_->Start(&error)) << error;
     alpha_ = new std::string(env_->NewTenant("alpha"));
     beta_ = new std::string(env_->NewTenant("beta"));
     ca_ = new Identity(pki_->Ca("acme-devices"));
@@ -128,9 +122,19 @@ TEST_F(AccessRulesTest, PathRuleEnforcesApiButNotRoot) {
   CliChange(*alpha_, {"rule", "move", host, id, "2"});
   EXPECT_EQ(Status(host, "/api/ping", nullptr), 200);
   EXPECT_EQ(Status(host, "/api/orders", nullptr), 403);
+  // Another tenant cannot see or change the zone's rules, even knowing an id.
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"rule", "remove", host, id},
+           {"rule", "move", host, id, "1"},
+           {"rule", "list", host},
+           {"rule", "validation", host, "--accept-expired", "on"}}) {
+    CommandResult r = Cli(*beta_, args);
+    EXPECT_EQ(r.exit_code, 1) << absl::StrJoin(args, " ");
+    EXPECT_TRUE(absl::StrContains(r.err, "not found")) << r.err;
+  }
+  EXPECT_EQ(Status(host, "/api/orders", nullptr), 403);  // the rule is still there
   CliChange(*alpha_, {"rule", "remove", host, id});
   EXPECT_EQ(Status(host, "/api/orders", nullptr), 200);
-  // Another tenant cannot see or change the zone's rules.
   CommandResult other = Cli(*beta_, {"rule", "add", host, "--action", "off"});
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(other.err, "not found")) << other.err;

@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "common/x509_info.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/tls/verification_cache.h"
@@ -576,6 +577,44 @@ TEST_F(TlsServerTest, PinnedSelfSignedCertificateIsValidOnlyInItsZone) {
   HandshakeResult chained = Connect("a.test", &client_a_);
   EXPECT_EQ(TlsServer::GetAuth(chained.server.get())->status, CertStatus::kValid);
   EXPECT_FALSE(TlsServer::GetAuth(chained.server.get())->pinned);
+}
+
+// An issuer constraint holds only for a CA the chain walk went through: a
+// client with a leaf of root A that also sends a public certificate of the
+// named CA C (an intermediate another device sends) does not pass a rule
+// for C, on the first handshake or on a cache hit.
+TEST_F(TlsServerTest, IssuerConstraintIgnoresCertificatesTheWalkDidNotUse) {
+  KeyAndCert root_c = MakeCa("Tenant A Partner Root");
+  KeyAndCert partner_ca = testing::MakeIntermediate("Tenant A Partner CA", root_c);
+  KeyAndCert partner = MakeClient("partner-device", partner_ca);
+  v1::EdgeZone two_roots = MakeZone(1, "a.test", {root_a_.cert.get(), root_c.cert.get()});
+  v1::AccessRule rule;
+  rule.set_path_match(v1::PATH_MATCH_PREFIX);
+  rule.set_path("/partner/");
+  rule.set_action(v1::RULE_ACTION_ENFORCE);
+  rule.mutable_identity()->add_issuers(Sha256FingerprintHex(root_c.cert.get()).substr(0, 16));
+  *two_roots.add_access_rules() = rule;
+  Publish(2, {two_roots, zone_b_});
+  auto refusal = [](const HandshakeResult& result) {
+    ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+    if (auth->status != CertStatus::kValid) return auth->reason;
+    return auth->zone->access
+        ->Evaluate(auth->zone->mode, "a.test", "GET", "/partner/x", true, auth->reason,
+                   auth->pinned, auth->identity.get())
+        .refusal;
+  };
+  ClientOptions smuggled;
+  smuggled.sni = "a.test";
+  smuggled.cert = &client_a_;
+  smuggled.chain = {partner_ca.cert.get()};
+  ClientOptions honest;
+  honest.sni = "a.test";
+  honest.cert = &partner;
+  honest.chain = {partner_ca.cert.get()};
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second meets the verification cache
+    EXPECT_EQ(refusal(Handshake(server_.get(), smuggled)), "identity_mismatch:issuer") << attempt;
+    EXPECT_EQ(refusal(Handshake(server_.get(), honest)), "") << attempt;
+  }
 }
 
 TEST_F(TlsServerTest, PinnedCertificateStillNeedsItsDatesAndClientAuth) {

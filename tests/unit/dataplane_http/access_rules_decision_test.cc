@@ -87,7 +87,9 @@ class AccessRulesDecisionTest : public ::testing::Test {
     auth.reason = status == CertStatus::kInvalid ? "unknown_ca" : "";
     auth.pinned = pinned;
     if (cert != nullptr) {
-      auth.identity = std::make_shared<CertIdentity>(CertIdentity::Of(cert->cert.get(), nullptr));
+      // As the chain walk verified it: leaf, then its (root) issuer.
+      auth.identity = std::make_shared<CertIdentity>(
+          CertIdentity::Of(cert->cert.get(), {NameToDer(X509_get_issuer_name(cert->cert.get()))}));
     }
     return auth;
   }
@@ -122,7 +124,7 @@ TEST_F(AccessRulesDecisionTest, EveryRuleKind) {
     const char* host;
     int want_status;
     int want_rule;
-    const char* want_refusal;
+    std::string want_refusal;
   };
   const char* zone_host = "api.acme.example";
   std::vector<Case> cases;
@@ -349,27 +351,22 @@ TEST_F(AccessRulesDecisionTest, EveryRuleKind) {
       {"eku", [](auto* id) { id->add_ekus("clientAuth"); }, ""},
   };
   for (const IdCase& id : ids) {
-    add({id.name,
-         v1::MODE_OFF,
-         {identity_rule(id.set)},
-         Auth(CertStatus::kValid, &device_),
-         "GET",
-         "/id/x",
-         zone_host,
-         0,
-         0,
-         ""});
-    if (id.refusal[0] != '\0') {
+    auto row = [&](const KeyAndCert& cert, int status, std::string refusal) {
       add({id.name,
            v1::MODE_OFF,
            {identity_rule(id.set)},
-           Auth(CertStatus::kValid, &other_),
+           Auth(CertStatus::kValid, &cert),
            "GET",
            "/id/x",
            zone_host,
-           403,
+           status,
            0,
-           nullptr});  // identity_mismatch:<which>
+           std::move(refusal)});
+    };
+    row(device_, 0, "");
+    if (id.refusal[0] != '\0') {
+      // The constraint that failed is named, not just any.
+      row(other_, 403, std::string("identity_mismatch:") + id.refusal);
     }
   }
   add({"eku refused",
@@ -468,11 +465,7 @@ TEST_F(AccessRulesDecisionTest, EveryRuleKind) {
     RequestDecision d = DecideRequest(*zone, c.auth, c.method, c.target, headers, true);
     EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message << " " << d.refusal;
     EXPECT_EQ(d.rule, c.want_rule) << c.name;
-    if (c.want_refusal != nullptr) {
-      EXPECT_EQ(d.refusal, c.want_refusal) << c.name;
-    } else {
-      EXPECT_TRUE(absl::StartsWith(d.refusal, "identity_mismatch:")) << c.name << ": " << d.refusal;
-    }
+    EXPECT_EQ(d.refusal, c.want_refusal) << c.name;
   }
 }
 
@@ -535,6 +528,81 @@ TEST(AccessPolicyTest, RefusesBadRules) {
   }
   absl::StatusOr<std::unique_ptr<const AccessPolicy>> too_many = AccessPolicy::Create(zone);
   EXPECT_FALSE(too_many.ok());
+}
+
+// A SPIFFE path prefix stops at a segment boundary: "/device" admits
+// "/device" and "/device/a", never a sibling "/device-admin/..." nor a path
+// that climbs out of the prefix with dot segments.
+TEST_F(AccessRulesDecisionTest, SpiffePrefixIsSegmentExact) {
+  for (const char* prefix : {"/device", "/device/"}) {
+    v1::AccessRule rule = Rule(v1::PATH_MATCH_ANY, "", v1::RULE_ACTION_ENFORCE);
+    rule.mutable_identity()->set_spiffe_trust_domain("acme.example");
+    rule.mutable_identity()->set_spiffe_path_prefix(prefix);
+    std::unique_ptr<ZoneConfig> zone = Zone("api.acme.example", v1::MODE_ENFORCE, {rule});
+    struct Case {
+      const char* uri;
+      bool admitted;
+    } cases[] = {
+        {"spiffe://acme.example/device/pos-1", true},
+        {"spiffe://ACME.example/device/pos-1", true},
+        {"spiffe://acme.example/device-admin/1", false},
+        {"spiffe://acme.example/devices", false},
+        {"spiffe://acme.example/device/../admin", false},
+        {"spiffe://acme.example.evil/device/pos-1", false},
+        {"spiffe://acme.example", false},
+    };
+    for (const Case& c : cases) {
+      CertificateSpec spec;
+      spec.common_name = "spiffe-case";
+      spec.client_auth = true;
+      spec.uris = {c.uri};
+      KeyAndCert cert = Issue(spec, root_);
+      ConnectionAuth auth = Auth(CertStatus::kValid, &cert);
+      RuleVerdict verdict = zone->access->Evaluate(zone->mode, "api.acme.example", "GET", "/x",
+                                                   true, "", false, auth.identity.get());
+      EXPECT_EQ(verdict.refusal, c.admitted ? "" : "identity_mismatch:spiffe")
+          << prefix << " " << c.uri;
+    }
+  }
+}
+
+// A pinned certificate is vouched for only under the rule that lists it:
+// under another rule, whatever its action, or the zone's mode, the origin
+// must not be told it is valid.
+TEST_F(AccessRulesDecisionTest, PinnedCertificateIsWithheldOutsideItsRule) {
+  CertificateSpec spec;
+  spec.common_name = "pinned-sensor";
+  spec.client_auth = true;
+  KeyAndCert sensor = SelfSign(spec);
+  v1::AccessRule pin = Rule(v1::PATH_MATCH_PREFIX, "/ingest", v1::RULE_ACTION_ENFORCE);
+  pin.mutable_identity()->add_fingerprints_sha256(Sha256FingerprintHex(sensor.cert.get()));
+  v1::AccessRule health = Rule(v1::PATH_MATCH_EXACT, "/health", v1::RULE_ACTION_OFF);
+  v1::AccessRule admin = Rule(v1::PATH_MATCH_PREFIX, "/admin/", v1::RULE_ACTION_REPORT);
+  std::unique_ptr<ZoneConfig> zone =
+      Zone("api.acme.example", v1::MODE_REPORT, {pin, health, admin});
+  ConnectionAuth pinned = Auth(CertStatus::kValid, &sensor, /*pinned=*/true);
+  ConnectionAuth chained = Auth(CertStatus::kValid, &device_);
+  HttpHeaders headers = {{"Host", "api.acme.example"}};
+  struct Case {
+    const char* target;
+    const ConnectionAuth* auth;
+    int status;
+    bool withheld;
+    const char* refusal;
+  } cases[] = {
+      {"/ingest", &pinned, 0, false, ""},
+      {"/health", &pinned, 0, true, "not_allowlisted"},
+      {"/admin/users", &pinned, 0, true, "not_allowlisted"},
+      {"/other", &pinned, 0, true, "not_allowlisted"},
+      {"/health", &chained, 0, false, ""},
+      {"/admin/users", &chained, 0, false, ""},
+  };
+  for (const Case& c : cases) {
+    RequestDecision d = DecideRequest(*zone, *c.auth, "GET", c.target, headers, true);
+    EXPECT_EQ(d.status, c.status) << c.target;
+    EXPECT_EQ(d.withhold_certificate, c.withheld) << c.target;
+    EXPECT_EQ(d.refusal, c.refusal) << c.target;
+  }
 }
 
 TEST(AccessPolicyTest, NormalizePath) {

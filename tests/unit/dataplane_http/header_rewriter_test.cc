@@ -109,6 +109,29 @@ TEST(HeaderRewriterTest, InvalidCertificateCarriesReasonButNoMappedFields) {
   EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
 }
 
+// A certificate valid only where a rule pins it, on a request that rule does
+// not cover (report or off): the origin is told it is not valid, and none of
+// what its sender chose (SKI, mapped fields) is forwarded as verified.
+TEST(HeaderRewriterTest, PinnedCertificateOutsideItsRuleIsNotVouchedFor) {
+  ZoneConfig zone = MakeZone(v1::MODE_REPORT);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.pinned = true;
+  auth.leaf = MakeLeaf("admin");
+  auth.ski_hex = "0102";
+  RequestContext request = Request();
+  request.refusal = "not_allowlisted";
+  request.withhold_certificate = true;
+  HttpHeaders out =
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), request);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Status"), "invalid");
+  EXPECT_EQ(CountHeader(out, "X-Client-Cert-Status"), 1);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Error"), "not_allowlisted");
+  EXPECT_EQ(CountHeader(out, "X-Client-Cert-Error"), 1);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
+  EXPECT_EQ(Get(out, "X-Device-Id"), "<absent>");
+}
+
 TEST(HeaderRewriterTest, NoCertificateSaysNone) {
   ZoneConfig zone = MakeZone(v1::MODE_REPORT);
   ConnectionAuth auth;
