@@ -13,11 +13,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/names.h"
 #include "common/zone_defaults.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/handshake/tls_server.h"
-#include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
@@ -565,8 +565,8 @@ bool ClientConnection::OnRequestHeaders() {
             JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
-  RequestDecision decision =
-      DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path, req.headers(), client_keep_alive_);
+  RequestDecision decision = DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path,
+                                           req.headers(), client_keep_alive_);
   exchange_.host = decision.host;
   exchange_.refusal = std::move(decision.refusal);
   if (decision.rule >= 0) {
@@ -755,7 +755,9 @@ void ClientConnection::LogExchange() {
     entry.path = exchange_.path;
     entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal : auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal
+                   : auth_ != nullptr         ? auth_->reason
+                                              : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
     entry.bytes_in = exchange_.bytes_in;
     entry.bytes_out = exchange_.bytes_out;
