@@ -170,11 +170,12 @@ absl::StatusOr<int> WebhookClient::Post(const WebhookUrl& url, const std::string
       return absl::InternalError("SSL_new failed");
     }
     SSL_set_fd(ssl.get(), *fd);
-    SSL_set_tlsext_host_name(ssl.get(), url.host.c_str());
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-    // An address literal is checked against the certificate's IP SANs.
+    // An address literal is checked against the certificate's IP SANs and
+    // is not sent as SNI (RFC 6066 allows only names there).
     if (X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str()) != 1) {
       X509_VERIFY_PARAM_set1_host(param, url.host.data(), url.host.size());
+      SSL_set_tlsext_host_name(ssl.get(), url.host.c_str());
     }
     if (SSL_connect(ssl.get()) != 1) {
       long verify = SSL_get_verify_result(ssl.get());
