@@ -6,11 +6,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace certgate {
 
@@ -18,6 +21,10 @@ namespace {
 
 // A request head larger than this is not a scraper's.
 constexpr size_t kMaxHead = 16384;
+// The whole request head must arrive within this, and each send of the
+// answer must progress within it: a stuck or trickling client cannot hold the
+// server's one thread.
+constexpr absl::Duration kClientTimeout = absl::Seconds(5);
 
 }  // namespace
 
@@ -74,8 +81,7 @@ void MetricsServer::Run() {
       continue;
     }
     // Blocking with a timeout: a stuck scraper cannot hold the thread.
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    timeval tv = absl::ToTimeval(kClientTimeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     Serve(fd);
     close(fd);
@@ -85,17 +91,24 @@ void MetricsServer::Run() {
 void MetricsServer::Serve(int fd) {
   // Only the request line matters; the head is read to its end so that the
   // answer does not race the client's last bytes.
+  absl::Time deadline = absl::Now() + kClientTimeout;
   std::string head;
   char buf[4096];
   while (head.find("\r\n\r\n") == std::string::npos) {
-    if (head.size() > kMaxHead) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
       return;
     }
+    timeval tv = absl::ToTimeval(std::max(left, absl::Milliseconds(1)));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) {
       return;
     }
     head.append(buf, static_cast<size_t>(n));
+    if (head.size() > kMaxHead) {
+      return;
+    }
   }
   absl::string_view line(head);
   line = line.substr(0, line.find("\r\n"));

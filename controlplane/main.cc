@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "controlplane/api/admin_service.h"
@@ -42,7 +43,6 @@
 #include "controlplane/store/store_copier.h"
 #include "controlplane/webhook/webhook_client.h"
 #include "controlplane/webhook/webhook_notifier.h"
-#include "dataplane/http/host_port.h"
 
 namespace {
 
@@ -321,13 +321,12 @@ int main(int argc, char** argv) {
   }
   int metrics_fd = -1;
   if (!metrics_listen.empty()) {
-    absl::StatusOr<certgate::edge::HostPort> metrics_address =
-        certgate::edge::ParseHostPort(metrics_listen, /*allow_zero_port=*/true);
+    absl::StatusOr<certgate::HostPort> metrics_address =
+        certgate::ParseHostPort(metrics_listen, /*allow_zero_port=*/true);
     if (!metrics_address.ok()) {
       return Fail(absl::StrCat("--metrics-listen: ", metrics_address.status().message()));
     }
-    absl::StatusOr<int> fd =
-        certgate::edge::BindListener(*metrics_address, /*reuse_port=*/false, 64);
+    absl::StatusOr<int> fd = certgate::BindListener(*metrics_address, /*reuse_port=*/false, 64);
     if (!fd.ok()) {
       return Fail(absl::StrCat("--metrics-listen: ", fd.status().message()));
     }

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
@@ -47,7 +49,14 @@ class Transport {
     }
     return true;
   }
-  int Read(char* buf, size_t size) {
+  // Read: at most `size` bytes, waiting no later than `deadline`.
+  int Read(char* buf, size_t size, absl::Time deadline) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return -1;
+    }
+    timeval tv = absl::ToTimeval(std::max(left, absl::Milliseconds(1)));
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return ssl_ != nullptr ? SSL_read(ssl_.get(), buf, static_cast<int>(size))
                            : static_cast<int>(recv(fd_, buf, size, 0));
   }
@@ -161,11 +170,12 @@ absl::StatusOr<int> WebhookClient::Post(const WebhookUrl& url, const std::string
       return absl::InternalError("SSL_new failed");
     }
     SSL_set_fd(ssl.get(), *fd);
-    SSL_set_tlsext_host_name(ssl.get(), url.host.c_str());
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-    // An address literal is checked against the certificate's IP SANs.
+    // An address literal is checked against the certificate's IP SANs and
+    // is not sent as SNI (RFC 6066 allows only names there).
     if (X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str()) != 1) {
       X509_VERIFY_PARAM_set1_host(param, url.host.data(), url.host.size());
+      SSL_set_tlsext_host_name(ssl.get(), url.host.c_str());
     }
     if (SSL_connect(ssl.get()) != 1) {
       long verify = SSL_get_verify_result(ssl.get());
@@ -184,13 +194,17 @@ absl::StatusOr<int> WebhookClient::Post(const WebhookUrl& url, const std::string
   if (!transport.WriteAll(request)) {
     return Unavailable(url, "connection closed while sending");
   }
-  // Only the status line matters: the body of the answer is ignored.
+  // Only the status line matters: the body of the answer is ignored. The
+  // whole status line must come within one timeout, so a receiver that
+  // trickles a byte at a time cannot hold the notifier.
+  absl::Time deadline = absl::Now() + options_.timeout;
   std::string head;
   char buf[1024];
   while (head.find("\r\n") == std::string::npos && head.size() < kMaxStatusLine) {
-    int n = transport.Read(buf, sizeof(buf));
+    int n = transport.Read(buf, sizeof(buf), deadline);
     if (n <= 0) {
-      return Unavailable(url, "no HTTP response");
+      return Unavailable(url, absl::Now() >= deadline ? "no HTTP response within the timeout"
+                                                      : "no HTTP response");
     }
     head.append(buf, static_cast<size_t>(n));
   }

@@ -17,7 +17,7 @@ struct WebhookClientOptions {
   OriginPolicy policy;
   // CA bundle (PEM) that verifies https webhooks; empty: the system store.
   std::string ca_file;
-  // Connect, send and read, each.
+  // Connect and send, each; and the whole wait for the status line.
   absl::Duration timeout = absl::Seconds(10);
 };
 

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/names.h"
 
 namespace certgate::controlplane {
 
@@ -87,6 +88,12 @@ absl::StatusOr<WebhookUrl> WebhookUrl::Parse(absl::string_view text, const Origi
       absl::StrContains(url.host, ':') ? absl::StrCat("[", url.host, "]") : url.host);
   if (!allowed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("webhook URL refused: ", allowed.message()));
+  }
+  // What the checks above let through (a host that is no DNS name, a port
+  // spelled "+80") is refused as it is for a zone's origin.
+  if (absl::StatusOr<std::string> origin = NormalizeOrigin(absl::StrCat(scheme, "://", authority));
+      !origin.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("webhook URL: ", origin.status().message()));
   }
   return url;
 }

@@ -7,8 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/host_port.h"
 #include "dataplane/http/header_rewriter.h"
-#include "dataplane/http/host_port.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/worker_context.h"

@@ -24,12 +24,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/control_endpoints.h"
+#include "common/host_port.h"
 #include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
 #include "dataplane/handshake/tls_server.h"
-#include "dataplane/http/host_port.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
@@ -123,6 +123,10 @@ pid_t StartSuccessor(char** argv) {
 
 int main(int argc, char** argv) {
   using namespace certgate::edge;
+  using certgate::BindListener;
+  using certgate::BoundTo;
+  using certgate::HostPort;
+  using certgate::ParseHostPort;
 
   CLI::App app{
       "certgate-edge: terminates TLS with client certificates for every zone and "

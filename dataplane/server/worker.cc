@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/host_port.h"
 #include "dataplane/http/client_connection.h"
-#include "dataplane/http/host_port.h"
 #include "dataplane/metrics/worker_metrics.h"
 
 namespace certgate::edge {

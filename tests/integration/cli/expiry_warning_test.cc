@@ -21,7 +21,6 @@
 #include "common/cert_factory.h"
 #include "common/pem.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 #include "tests/integration/cli/cli_runner.h"
@@ -32,14 +31,6 @@ namespace certgate::testing {
 namespace {
 
 namespace v1 = ::certgate::v1;
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return message;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -127,11 +118,7 @@ class ExpiryWarningTest : public ::testing::Test {
   }
 
   CommandResult As(const std::string& token, std::vector<std::string> args) {
-    for (const std::string& flag : {std::string("--server"), absl::StrCat("127.0.0.1:", port_),
-                                    std::string("--token"), token, std::string("--insecure")}) {
-      args.push_back(flag);
-    }
-    return cli_.Run(args);
+    return cli_.RunAs(absl::StrCat("127.0.0.1:", port_), token, std::move(args));
   }
   CommandResult Acme(const std::vector<std::string>& args) { return As(acme_token_, args); }
   CommandResult Rival(const std::vector<std::string>& args) { return As(rival_token_, args); }
@@ -316,6 +303,51 @@ TEST_F(ExpiryWarningTest, OneWebhookPostAcrossRetriesScansAndRestart) {
   ASSERT_EQ(Acme({"root", "add", "soon.example", third}).exit_code, 0);
   ASSERT_TRUE(WaitFor([this] { return Lines(Events()).size() >= 2; }, absl::Seconds(20)));
   EXPECT_TRUE(absl::StrContains(Lines(Events())[1], "Third Root")) << Events();
+}
+
+// A certificate subject is the uploader's to choose: quotes and backslashes
+// in it (and a newline, which the subject's RFC 2253 form spells \0A) stay
+// inside the metrics label and the webhook's JSON string, and cannot add a
+// line, a series or a field of their own.
+TEST_F(ExpiryWarningTest, HostileSubjectsStayInsideLabelsAndJson) {
+  ASSERT_EQ(Acme({"zone", "create", "evil.example", "--origin", "http://127.0.0.1:9"}).exit_code,
+            0);
+  std::string evil = dir_ + "/evil.pem";
+  WriteFile(evil, SelfSignedRoot("Evil \"Root\"} 1\ninjected_metric{a=\"b\\\"} 2 \", \"x\": \"",
+                                 absl::ToUnixSeconds(absl::Now()) + 5 * 86400));
+  CommandResult added = Acme({"root", "add", "evil.example", evil});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  v1::Zone zone =
+      ParseJson<v1::ZoneResponse>(Acme({"zone", "show", "evil.example", "--json"}).out).zone();
+  ASSERT_EQ(zone.roots_size(), 1);
+  const std::string subject = zone.roots(0).subject();
+  ASSERT_TRUE(absl::StrContains(subject, "\"")) << subject;
+
+  CommandResult scrape = RunCommand(
+      {"curl", "-sS", "--fail", absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
+  ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
+  int evil_lines = 0;
+  for (const std::string& line : Lines(scrape.out)) {
+    EXPECT_TRUE(absl::StartsWith(line, "#") || absl::StartsWith(line, "certgate_control_")) << line;
+    if (absl::StrContains(line, "Evil")) {
+      ++evil_lines;
+      // The label value ends at the last unescaped quote: the rest is the value.
+      int64_t seconds = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(line.substr(line.rfind("} ") + 2), &seconds)) << line;
+      EXPECT_NEAR(seconds, 5 * 86400, 120) << line;
+    }
+  }
+  EXPECT_EQ(evil_lines, 1) << scrape.out;
+
+  std::string url = absl::StrCat("http://127.0.0.1:", receiver_port_, "/hook");
+  ASSERT_EQ(Admin({"admin", "tenant", "set", "acme", "--webhook", url}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([this] { return Lines(Events()).size() >= 1; }, absl::Seconds(20)))
+      << server_->ReadLog();
+  ASSERT_EQ(Lines(Events()).size(), 1u) << Events();
+  google::protobuf::Struct event = ParseJson<google::protobuf::Struct>(Lines(Events())[0]);
+  const auto& details = event.fields().at("details").struct_value().fields();
+  EXPECT_EQ(details.at("subject").string_value(), subject);
+  EXPECT_EQ(details.count("x"), 0u);
 }
 
 TEST_F(ExpiryWarningTest, ZoneVerificationEvents) {

@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "controlplane/store/database.h"
+#include "controlplane/store/store_copier.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/unit/controlplane/store/store_engine.h"
@@ -394,6 +396,132 @@ TEST_P(SqliteStoreTest, LookupsAnswerAlikeOnEveryEngine) {
   auto again = store_->Mutate("admin", "RevokeToken",
                               [&](StoreTransaction& txn) { return txn.DeleteToken("tok-a"); });
   EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+}
+
+// Tenant settings and delivered webhook events: upserts, the default when a
+// tenant set nothing, a second record of one event, and the cascade.
+TEST_P(SqliteStoreTest, TenantSettingsAndSentWebhooksAnswerAlikeOnEveryEngine) {
+  auto written = store_->Mutate("admin", "settings", [](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t2", "two", 2}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://a.test/x", 7}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://b.test/y", 0}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t2", TenantSettingsRow{"", 3}));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_TRUE(store_
+                  ->Write([](StoreTransaction& txn) -> absl::Status {
+                    RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiring|1|\"quoted\"\n", 10));
+                    // Recording one event twice is not an error.
+                    return txn.RecordWebhookSent("t1", "expiring|1|\"quoted\"\n", 11);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow one, txn.TenantSettings("t1"));
+                    EXPECT_EQ(one.webhook_url, "https://b.test/y");
+                    EXPECT_EQ(one.warn_days, 0);
+                    ASSIGN_OR_RETURN(TenantSettingsRow none, txn.TenantSettings("nobody"));
+                    EXPECT_EQ(none.webhook_url, "");
+                    EXPECT_FALSE(none.warn_days.has_value());
+                    ASSIGN_OR_RETURN(auto tenants, txn.WebhookTenants());
+                    EXPECT_EQ(tenants.size(), 1u);
+                    EXPECT_EQ(tenants.empty() ? "" : tenants[0].first, "t1");
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiring|1|\"quoted\"\n"));
+                    EXPECT_TRUE(sent);
+                    ASSIGN_OR_RETURN(bool other, txn.WebhookSent("t2", "expiring|1|\"quoted\"\n"));
+                    EXPECT_FALSE(other);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Mutate("admin", "DeleteTenant",
+                           [](StoreTransaction& txn) { return txn.DeleteTenant("t1"); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow gone, txn.TenantSettings("t1"));
+                    EXPECT_EQ(gone.webhook_url, "");
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiring|1|\"quoted\"\n"));
+                    EXPECT_FALSE(sent);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+absl::StatusOr<int64_t> CountRows(Database& db, const std::string& table) {
+  ASSIGN_OR_RETURN(Statement count, db.Prepare(absl::StrCat("SELECT COUNT(*) FROM ", table)));
+  RETURN_IF_ERROR(count.Step().status());
+  return count.ColumnInt64(0);
+}
+
+// `certgate-control migrate` from SQLite into each engine: every table of the
+// source (found in the schema, so a new table cannot be forgotten) arrives
+// with all its rows, and the copied store answers with them.
+TEST_P(SqliteStoreTest, TheCopierCopiesEveryTable) {
+  SqliteStoreOptions source_options;
+  source_options.path = FreshStoreTarget(Engine::kSqlite);
+  {
+    auto source = SqliteStore::Open(source_options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    auto made = (*source)->Mutate("admin", "seed", [](StoreTransaction& txn) -> absl::Status {
+      RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+      RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok", "t1", "hash", 1}));
+      RETURN_IF_ERROR(txn.SetTenantQuota("t1", TenantQuotaRow{}));
+      RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://h.test/x", 9}));
+      ZoneRow row;
+      row.tenant_id = "t1";
+      row.hostname = "a.example.test";
+      row.zone.set_hostname("a.example.test");
+      return txn.InsertZone(row).status();
+    });
+    ASSERT_TRUE(made.ok()) << made.status();
+    ASSERT_TRUE((*source)
+                    ->Write([](StoreTransaction& txn) -> absl::Status {
+                      RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
+                      return txn.RecordWebhookSent("t1", "key", 10);
+                    })
+                    .ok());
+  }
+  auto from = Database::Open(source_options.path);
+  ASSERT_TRUE(from.ok()) << from.status();
+  std::string target = FreshStoreTarget(GetParam());
+  auto to = Database::Open(target);
+  ASSERT_TRUE(to.ok()) << to.status();
+  absl::Status copied = StoreCopier::Copy(**from, **to);
+  ASSERT_TRUE(copied.ok()) << copied;
+
+  auto tables = (*from)->Prepare(
+      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+      "ORDER BY name");
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  int checked = 0;
+  while (tables->Step().value_or(false)) {
+    std::string table = tables->ColumnText(0);
+    auto want = CountRows(**from, table);
+    auto got = CountRows(**to, table);
+    ASSERT_TRUE(want.ok() && got.ok()) << table;
+    EXPECT_GT(*want, 0) << table << ": seed a row so that the copy is checked";
+    EXPECT_EQ(*got, *want) << table;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+  to->reset();
+
+  SqliteStoreOptions copy_options;
+  copy_options.path = target;
+  auto copy = SqliteStore::Open(copy_options);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  ASSERT_TRUE((*copy)
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t1"));
+                    EXPECT_EQ(settings.webhook_url, "https://h.test/x");
+                    EXPECT_EQ(settings.warn_days, 9);
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "key"));
+                    EXPECT_TRUE(sent);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, kBothEngines, EngineName);

@@ -56,6 +56,11 @@ TEST(WebhookUrlTest, RefusesWithOneLineThatKeepsSecretsOut) {
       {"http://192.168.1.1/", "private"},
       {"http://[::ffff:10.0.0.1]/", "private"},
       {"http://2130706433/", "non-standard spelling"},
+      // The host and port rules of a zone's origin.
+      {"http://a]:80/topsecret", "is not a valid host name"},
+      {"http://ex%61mple.com/", "is not a valid host name"},
+      {"http://example.com:+80/", "is not a number from 1 to 65535"},
+      {"http://[fe80::1%25eth0]/", "is not an IPv6 address"},
   };
   for (const Case& c : cases) {
     auto url = WebhookUrl::Parse(c.url, OriginPolicy());

@@ -1,4 +1,4 @@
-#include "dataplane/http/host_port.h"
+#include "common/host_port.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace certgate::edge {
+namespace certgate {
 
 std::string HostPort::ToString() const {
   if (host.find(':') != std::string::npos) {
@@ -133,4 +133,4 @@ bool BoundTo(int fd, const HostPort& address) {
   return want.ok() && want->len == bound_len && memcmp(&want->addr, &bound, bound_len) == 0;
 }
 
-}  // namespace certgate::edge
+}  // namespace certgate

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace certgate::edge {
+namespace certgate {
 
 // HostPort is a parsed `HOST:PORT` (`[v6]:PORT` for IPv6 literals).
 struct HostPort {
@@ -43,4 +43,4 @@ absl::StatusOr<int> BindListener(const HostPort& address, bool reuse_port, int b
 // from another process is matched to a listen address this way).
 bool BoundTo(int fd, const HostPort& address);
 
-}  // namespace certgate::edge
+}  // namespace certgate
