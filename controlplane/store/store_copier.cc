@@ -61,6 +61,10 @@ const std::vector<TableSpec>& Tables() {
         {"nacked_version", Column::kInt},
         {"last_error", Column::kText},
         {"software_version", Column::kText}}},
+      {"tenant_settings",
+       {{"tenant_id", Column::kText}, {"webhook_url", Column::kText}, {"warn_days", Column::kInt}}},
+      {"webhook_sent",
+       {{"tenant_id", Column::kText}, {"event_key", Column::kText}, {"sent_unix", Column::kInt}}},
   };
   return *tables;
 }

@@ -13,6 +13,7 @@
 #include "controlplane/store/database.h"
 #include "controlplane/store/postgres_database.h"
 #include "controlplane/store/sqlite_store.h"
+#include "controlplane/store/store_copier.h"
 #include "gtest/gtest.h"
 #include "tests/support/postgres_cluster.h"
 #include "tests/support/process.h"
@@ -186,6 +187,60 @@ TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
   EXPECT_TRUE(
       certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= last; }, absl::Seconds(5)))
       << "B heard up to " << heard_by_b.Highest() << ", want " << last;
+}
+
+// migrate copies every table of the schema, those of later migrations
+// (tenant settings, sent webhooks) included: a table the copier does not
+// know would be lost on the way to PostgreSQL without an error.
+TEST(StoreCopierTest, EveryTableOfTheSchemaArrivesInPostgres) {
+  std::string path = FreshStoreTarget(Engine::kSqlite);
+  {
+    SqliteStoreOptions options;
+    options.path = path;
+    auto source = SqliteStore::Open(options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    ASSERT_TRUE((*source)
+                    ->Mutate("admin", "CreateTenant",
+                             [](StoreTransaction& txn) -> absl::Status {
+                               RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+                               TenantSettingsRow settings;
+                               settings.webhook_url = "https://hooks.example/x";
+                               settings.warn_days = 12;
+                               RETURN_IF_ERROR(txn.SetTenantSettings("t1", settings));
+                               RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiry:1:cert", 77));
+                               return txn.RecordEdgeSeen("edge-1", "1.0", 5);
+                             })
+                    .ok());
+  }
+  auto from = Database::Open(path);
+  auto to = Database::Open(FreshStoreTarget(Engine::kPostgres));
+  ASSERT_TRUE(from.ok() && to.ok());
+  ASSERT_TRUE(StoreCopier::Copy(**from, **to).ok());
+
+  auto tables = (*from)->Prepare(
+      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'");
+  ASSERT_TRUE(tables.ok());
+  int compared = 0;
+  while (tables->Step().value_or(false)) {
+    std::string table = tables->ColumnText(0);
+    std::string count = absl::StrCat("SELECT COUNT(*) FROM ", table);
+    auto in_source = (*from)->Prepare(count);
+    auto in_target = (*to)->Prepare(count);
+    ASSERT_TRUE(in_source.ok() && in_target.ok()) << table;
+    ASSERT_TRUE(in_source->Step().value_or(false) && in_target->Step().value_or(false)) << table;
+    EXPECT_EQ(in_target->ColumnInt64(0), in_source->ColumnInt64(0)) << table;
+    ++compared;
+  }
+  EXPECT_GE(compared, 11);
+  auto check = (*to)->Prepare(
+      "SELECT s.webhook_url, s.warn_days, w.event_key, w.sent_unix FROM tenant_settings s "
+      "JOIN webhook_sent w ON w.tenant_id = s.tenant_id WHERE s.tenant_id='t1'");
+  ASSERT_TRUE(check.ok());
+  ASSERT_TRUE(check->Step().value_or(false));
+  EXPECT_EQ(check->ColumnText(0), "https://hooks.example/x");
+  EXPECT_EQ(check->ColumnInt64(1), 12);
+  EXPECT_EQ(check->ColumnText(2), "expiry:1:cert");
+  EXPECT_EQ(check->ColumnInt64(3), 77);
 }
 
 TEST(PostgresDatabaseTest, AnUnreachableServerIsOneLineWithoutThePassword) {
