@@ -213,8 +213,8 @@ absl::StatusOr<bool> StoreTransaction::WebhookSent(const std::string& tenant_id,
 absl::Status StoreTransaction::RecordWebhookSent(const std::string& tenant_id,
                                                  const std::string& key, int64_t now_unix) {
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT OR IGNORE INTO webhook_sent(tenant_id, event_key, "
-                                "sent_unix) VALUES (?1, ?2, ?3)"));
+                   db_->Prepare("INSERT INTO webhook_sent(tenant_id, event_key, sent_unix) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"));
   stmt.BindText(1, tenant_id);
   stmt.BindText(2, key);
   stmt.BindInt64(3, now_unix);

@@ -396,6 +396,34 @@ TEST_P(SqliteStoreTest, LookupsAnswerAlikeOnEveryEngine) {
   EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
 }
 
+// Tenant settings and the sent-webhook record (migration 5) work on every
+// engine; recording the same event twice keeps one row.
+TEST_P(SqliteStoreTest, WebhookBookkeepingWorksOnEveryEngine) {
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreTransaction& txn) -> absl::Status {
+                    TenantSettingsRow settings;
+                    settings.webhook_url = "https://hooks.example/t1";
+                    RETURN_IF_ERROR(txn.SetTenantSettings("t1", settings));
+                    RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiry:7", 100));
+                    return txn.RecordWebhookSent("t1", "expiry:7", 200);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiry:7"));
+                    EXPECT_TRUE(sent);
+                    ASSIGN_OR_RETURN(bool other, txn.WebhookSent("t1", "expiry:8"));
+                    EXPECT_FALSE(other);
+                    ASSIGN_OR_RETURN(auto tenants, txn.WebhookTenants());
+                    EXPECT_EQ(tenants.size(), 1u);
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t1"));
+                    EXPECT_EQ(settings.webhook_url, "https://hooks.example/t1");
+                    EXPECT_FALSE(settings.warn_days.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, kBothEngines, EngineName);
 
 // The database holds every zone's server key: it and its -wal and -shm are
