@@ -255,6 +255,24 @@ TEST(PostgresDatabaseTest, AnUnreachableServerIsOneLineWithoutThePassword) {
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
+// libpq repeats a malformed URL (or the token it could not decode) in its
+// error: the password must not come along into logs or the CLI's output.
+TEST(PostgresDatabaseTest, AMalformedUrlIsRefusedWithoutThePassword) {
+  for (const char* url : {
+           "postgresql://certgate:hunter2-secret@[::1/certgate",
+           "postgresql://certgate:hunter2%zzsecret@127.0.0.1/certgate",
+           "postgresql://certgate:hunter2-secret@127.0.0.1:5x/certgate",
+           "postgresql://certgate:hunter2-secret@127.0.0.1/certgate?password=hunter2%zz",
+           "postgresql://certgate@127.0.0.1/certgate?sslmode=x&password=hunter2%zzsecret",
+       }) {
+    auto db = Database::Open(url);
+    ASSERT_FALSE(db.ok()) << url;
+    std::string message(db.status().message());
+    EXPECT_EQ(message.rfind("cannot connect to PostgreSQL: ", 0), 0u) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+}
+
 TEST(PostgresDatabaseTest, ParametersBecomeDollarsOutsideStringLiterals) {
   EXPECT_EQ(PostgresDatabase::ToDollarParameters("SELECT ?1, '?2', ?12 WHERE a=?3"),
             "SELECT $1, '?2', $12 WHERE a=$3");
