@@ -1,4 +1,6 @@
 // Several stores (replicas) on one PostgreSQL database.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -270,6 +272,20 @@ TEST(PostgresDatabaseTest, AMalformedUrlIsRefusedWithoutThePassword) {
     std::string message(db.status().message());
     EXPECT_EQ(message.rfind("cannot connect to PostgreSQL: ", 0), 0u) << message;
     EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+}
+
+// A mistyped URL is not taken for a SQLite file name (which would create
+// that file, and repeat the password in the error).
+TEST(PostgresDatabaseTest, AMistypedUrlIsNoSqliteFileName) {
+  for (const char* target : {"postgres:/certgate:hunter2@127.0.0.1/certgate",
+                             "postgresql:certgate:hunter2@127.0.0.1/certgate",
+                             "postgress://certgate:hunter2@127.0.0.1/certgate"}) {
+    auto db = Database::Open(target);
+    ASSERT_FALSE(db.ok()) << target;
+    EXPECT_EQ(db.status().code(), absl::StatusCode::kInvalidArgument) << db.status();
+    EXPECT_EQ(std::string(db.status().message()).find("hunter2"), std::string::npos);
+    EXPECT_NE(::access(target, F_OK), 0) << target << " was created";
   }
 }
 
