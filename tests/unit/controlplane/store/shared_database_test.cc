@@ -58,6 +58,21 @@ struct VersionLog {
   }
 };
 
+// Replicas: stores A and B on one database, and what B's commit listener
+// heard. The log is declared first so that it outlives B's feed thread.
+struct Replicas {
+  explicit Replicas(const std::string& url) : a(OpenStore(url)), b(OpenStore(url)) {
+    if (b != nullptr) {
+      b->SetCommitListener([this](uint64_t version) { heard_by_b.Heard(version); });
+    }
+  }
+  bool ok() const { return a != nullptr && b != nullptr; }
+
+  VersionLog heard_by_b;
+  std::unique_ptr<SqliteStore> a;
+  std::unique_ptr<SqliteStore> b;
+};
+
 TEST(SharedDatabaseTest, ConcurrentReplicasKeepOneGapFreeVersionSequence) {
   std::string url = FreshStoreTarget(Engine::kPostgres);
   auto a = OpenStore(url);
@@ -103,17 +118,14 @@ TEST(SharedDatabaseTest, ConcurrentReplicasKeepOneGapFreeVersionSequence) {
 
 TEST(SharedDatabaseTest, EveryReplicaHearsEveryOtherReplicasCommit) {
   std::string url = FreshStoreTarget(Engine::kPostgres);
-  auto a = OpenStore(url);
-  auto b = OpenStore(url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
+  Replicas replicas(url);
+  ASSERT_TRUE(replicas.ok());
   std::vector<double> delays_ms;
   for (int i = 0; i < 20; ++i) {
     absl::Time start = absl::Now();
-    absl::StatusOr<uint64_t> version = AddTenant(*a, absl::StrCat("tenant-", i));
+    absl::StatusOr<uint64_t> version = AddTenant(*replicas.a, absl::StrCat("tenant-", i));
     ASSERT_TRUE(version.ok()) << version.status();
-    ASSERT_TRUE(heard_by_b.AwaitAtLeast(*version, absl::Seconds(5)))
+    ASSERT_TRUE(replicas.heard_by_b.AwaitAtLeast(*version, absl::Seconds(5)))
         << "replica B never heard of version " << *version;
     delays_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
   }
@@ -129,47 +141,43 @@ TEST(SharedDatabaseTest, ReplicasReconnectAfterTheDatabaseRestarts) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   auto url = (*cluster)->CreateDatabase();
   ASSERT_TRUE(url.ok());
-  auto a = OpenStore(*url);
-  auto b = OpenStore(*url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
-  ASSERT_TRUE(AddTenant(*a, "before").ok());
+  Replicas replicas(*url);
+  ASSERT_TRUE(replicas.ok());
+  ASSERT_TRUE(AddTenant(*replicas.a, "before").ok());
 
   (*cluster)->Crash();
   // While it is down: a clear UNAVAILABLE, nothing pretends to succeed.
-  absl::StatusOr<uint64_t> down = AddTenant(*a, "while-down");
+  absl::StatusOr<uint64_t> down = AddTenant(*replicas.a, "while-down");
   ASSERT_FALSE(down.ok());
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
   ASSERT_TRUE((*cluster)->Restart().ok());
 
   // The first write after the restart succeeds on a fresh connection, and
   // B's feed reconnects and hears it.
-  absl::StatusOr<uint64_t> after = AddTenant(*a, "after");
+  absl::StatusOr<uint64_t> after = AddTenant(*replicas.a, "after");
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(*after, 2u);
-  EXPECT_TRUE(certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= *after; },
+  EXPECT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= *after; },
                                          absl::Seconds(10)));
-  ASSERT_TRUE(b->Read([&](StoreTransaction& txn) -> absl::Status {
-                 ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
-                 EXPECT_EQ(tenants.size(), 2u);
-                 return absl::OkStatus();
-               }).ok());
+  ASSERT_TRUE(replicas.b
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
+                    EXPECT_EQ(tenants.size(), 2u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 // Commits made while a replica's feed connection is gone (their NOTIFYs
 // lost with it) are caught up by version when it reconnects.
 TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
   std::string url = FreshStoreTarget(Engine::kPostgres);
-  auto a = OpenStore(url);
-  auto b = OpenStore(url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
-  absl::StatusOr<uint64_t> first = AddTenant(*a, "first");
+  Replicas replicas(url);
+  ASSERT_TRUE(replicas.ok());
+  absl::StatusOr<uint64_t> first = AddTenant(*replicas.a, "first");
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(
-      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= *first; }, absl::Seconds(5)));
+  ASSERT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= *first; },
+                                         absl::Seconds(5)));
 
   // Cut every LISTEN connection and commit at once, while they are down.
   auto admin = Database::Open(url);
@@ -182,13 +190,13 @@ TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
   EXPECT_EQ(cut->ColumnInt64(0), 2) << "one feed per store";
   uint64_t last = 0;
   for (int i = 0; i < 5; ++i) {
-    absl::StatusOr<uint64_t> version = AddTenant(*a, absl::StrCat("while-cut-", i));
+    absl::StatusOr<uint64_t> version = AddTenant(*replicas.a, absl::StrCat("while-cut-", i));
     ASSERT_TRUE(version.ok()) << version.status();
     last = *version;
   }
-  EXPECT_TRUE(
-      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= last; }, absl::Seconds(5)))
-      << "B heard up to " << heard_by_b.Highest() << ", want " << last;
+  EXPECT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= last; },
+                                         absl::Seconds(5)))
+      << "B heard up to " << replicas.heard_by_b.Highest() << ", want " << last;
 }
 
 // migrate copies every table of the schema, those of later migrations
