@@ -139,6 +139,11 @@ int RunMigrate(int argc, char** argv) {
   }
   from = StripSqlitePrefix(from);
   to = StripSqlitePrefix(to);
+  for (const auto& [flag, target] : {std::pair{"--from", &from}, std::pair{"--to", &to}}) {
+    if (absl::Status checked = Database::CheckTarget(*target); !checked.ok()) {
+      return Fail(absl::StrCat(flag, ": ", checked.message()));
+    }
+  }
   if (!Database::IsPostgresUrl(from) && ::access(from.c_str(), R_OK) != 0) {
     return Fail(absl::StrCat("--from ", from, ": no such database file"));
   }
@@ -297,6 +302,9 @@ int main(int argc, char** argv) {
   }
   if (db_path.empty()) {
     return Fail("give --db (a SQLite file or a postgres:// URL) or --db-file");
+  }
+  if (absl::Status checked = Database::CheckTarget(db_path); !checked.ok()) {
+    return Fail(absl::StrCat("--db: ", checked.message()));
   }
   const bool shared_db = Database::IsPostgresUrl(db_path);
   if (shared_db && edge_ca_dir.empty()) {

@@ -20,6 +20,10 @@ class Database {
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& target);
   // IsPostgresUrl: whether Open would treat `target` as a PostgreSQL URL.
   static bool IsPostgresUrl(absl::string_view target);
+  // CheckTarget: INVALID_ARGUMENT for what looks like a URL but is not a
+  // postgres:// one (a typo such as postgres:/host), which would otherwise
+  // become a SQLite file of that name, echoing the password in errors.
+  static absl::Status CheckTarget(absl::string_view target);
 
   virtual ~Database() = default;
 

@@ -1,10 +1,12 @@
 #include "controlplane/store/postgres_database.h"
 
 #include <cstdlib>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "controlplane/store/postgres_statement.h"
@@ -29,6 +31,40 @@ std::string OneLine(absl::string_view text) {
 
 std::string ErrorText(PGconn* conn) { return OneLine(PQerrorMessage(conn)); }
 
+// WithoutPasswords: `message` with the password of `url` (user:PASSWORD@ and
+// ?password=, as written) blotted out. libpq repeats a malformed URL, or the
+// token it could not decode, in its error message.
+std::string WithoutPasswords(std::string message, absl::string_view url) {
+  std::vector<absl::string_view> secrets;
+  size_t scheme = url.find("://");
+  if (scheme != absl::string_view::npos) {
+    // Like libpq: the user info ends at the first '@' before any '/'.
+    absl::string_view rest = url.substr(scheme + 3);
+    size_t end = rest.find_first_of("@/");
+    if (end != absl::string_view::npos && rest[end] == '@') {
+      absl::string_view user_info = rest.substr(0, end);
+      size_t colon = user_info.find(':');
+      if (colon != absl::string_view::npos) {
+        secrets.push_back(user_info.substr(colon + 1));
+      }
+    }
+  }
+  size_t query = url.find('?');
+  if (query != absl::string_view::npos) {
+    for (absl::string_view param : absl::StrSplit(url.substr(query + 1), '&')) {
+      if (absl::ConsumePrefix(&param, "password=")) {
+        secrets.push_back(param);
+      }
+    }
+  }
+  for (absl::string_view secret : secrets) {
+    if (!secret.empty()) {
+      absl::StrReplaceAll({{secret, "***"}}, &message);
+    }
+  }
+  return message;
+}
+
 }  // namespace
 
 absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url, const char* application_name) {
@@ -44,7 +80,7 @@ absl::StatusOr<PGconn*> ConnectPostgres(const std::string& url, const char* appl
     return absl::UnavailableError("cannot connect to PostgreSQL: out of memory");
   }
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = ErrorText(conn);
+    std::string message = WithoutPasswords(ErrorText(conn), url);
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", message));
   }

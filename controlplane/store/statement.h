@@ -21,12 +21,15 @@ class Statement {
 
   // Bind* copy the value.
   void BindInt64(int index, int64_t value) { impl_->BindInt64(index, value); }
-  void BindText(int index, absl::string_view value) { impl_->BindText(index, value); }
+  // A text with a NUL byte makes Step fail: PostgreSQL's TEXT cannot hold
+  // one (libpq would cut it short there), so no engine stores it.
+  void BindText(int index, absl::string_view value);
   void BindBlob(int index, absl::string_view value) { impl_->BindBlob(index, value); }
 
   // Step: true when a row is available, false when done. A constraint
-  // violation is FAILED_PRECONDITION.
-  absl::StatusOr<bool> Step() { return impl_->Step(); }
+  // violation is FAILED_PRECONDITION; a text bound with a NUL byte is
+  // INVALID_ARGUMENT.
+  absl::StatusOr<bool> Step();
   // Run steps a statement that returns no rows.
   absl::Status Run();
   // Reset makes the statement runnable again (bindings are kept).
@@ -38,6 +41,9 @@ class Statement {
 
  private:
   std::unique_ptr<StatementImpl> impl_;
+  // Set by BindText: the text bound at this parameter held a NUL byte (the
+  // statement is refused from then on).
+  int nul_parameter_ = 0;
 };
 
 }  // namespace certgate::controlplane

@@ -1,4 +1,6 @@
 // Several stores (replicas) on one PostgreSQL database.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "controlplane/store/database.h"
 #include "controlplane/store/postgres_database.h"
 #include "controlplane/store/sqlite_store.h"
+#include "controlplane/store/store_copier.h"
 #include "gtest/gtest.h"
 #include "tests/support/postgres_cluster.h"
 #include "tests/support/process.h"
@@ -53,6 +56,21 @@ struct VersionLog {
     auto heard = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return highest >= version; };
     return mu.AwaitWithTimeout(absl::Condition(&heard), timeout);
   }
+};
+
+// Replicas: stores A and B on one database, and what B's commit listener
+// heard. The log is declared first so that it outlives B's feed thread.
+struct Replicas {
+  explicit Replicas(const std::string& url) : a(OpenStore(url)), b(OpenStore(url)) {
+    if (b != nullptr) {
+      b->SetCommitListener([this](uint64_t version) { heard_by_b.Heard(version); });
+    }
+  }
+  bool ok() const { return a != nullptr && b != nullptr; }
+
+  VersionLog heard_by_b;
+  std::unique_ptr<SqliteStore> a;
+  std::unique_ptr<SqliteStore> b;
 };
 
 TEST(SharedDatabaseTest, ConcurrentReplicasKeepOneGapFreeVersionSequence) {
@@ -100,17 +118,14 @@ TEST(SharedDatabaseTest, ConcurrentReplicasKeepOneGapFreeVersionSequence) {
 
 TEST(SharedDatabaseTest, EveryReplicaHearsEveryOtherReplicasCommit) {
   std::string url = FreshStoreTarget(Engine::kPostgres);
-  auto a = OpenStore(url);
-  auto b = OpenStore(url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
+  Replicas replicas(url);
+  ASSERT_TRUE(replicas.ok());
   std::vector<double> delays_ms;
   for (int i = 0; i < 20; ++i) {
     absl::Time start = absl::Now();
-    absl::StatusOr<uint64_t> version = AddTenant(*a, absl::StrCat("tenant-", i));
+    absl::StatusOr<uint64_t> version = AddTenant(*replicas.a, absl::StrCat("tenant-", i));
     ASSERT_TRUE(version.ok()) << version.status();
-    ASSERT_TRUE(heard_by_b.AwaitAtLeast(*version, absl::Seconds(5)))
+    ASSERT_TRUE(replicas.heard_by_b.AwaitAtLeast(*version, absl::Seconds(5)))
         << "replica B never heard of version " << *version;
     delays_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
   }
@@ -126,47 +141,43 @@ TEST(SharedDatabaseTest, ReplicasReconnectAfterTheDatabaseRestarts) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   auto url = (*cluster)->CreateDatabase();
   ASSERT_TRUE(url.ok());
-  auto a = OpenStore(*url);
-  auto b = OpenStore(*url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
-  ASSERT_TRUE(AddTenant(*a, "before").ok());
+  Replicas replicas(*url);
+  ASSERT_TRUE(replicas.ok());
+  ASSERT_TRUE(AddTenant(*replicas.a, "before").ok());
 
   (*cluster)->Crash();
   // While it is down: a clear UNAVAILABLE, nothing pretends to succeed.
-  absl::StatusOr<uint64_t> down = AddTenant(*a, "while-down");
+  absl::StatusOr<uint64_t> down = AddTenant(*replicas.a, "while-down");
   ASSERT_FALSE(down.ok());
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
   ASSERT_TRUE((*cluster)->Restart().ok());
 
   // The first write after the restart succeeds on a fresh connection, and
   // B's feed reconnects and hears it.
-  absl::StatusOr<uint64_t> after = AddTenant(*a, "after");
+  absl::StatusOr<uint64_t> after = AddTenant(*replicas.a, "after");
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(*after, 2u);
-  EXPECT_TRUE(certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= *after; },
+  EXPECT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= *after; },
                                          absl::Seconds(10)));
-  ASSERT_TRUE(b->Read([&](StoreTransaction& txn) -> absl::Status {
-                 ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
-                 EXPECT_EQ(tenants.size(), 2u);
-                 return absl::OkStatus();
-               }).ok());
+  ASSERT_TRUE(replicas.b
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(std::vector<TenantRow> tenants, txn.ListTenants());
+                    EXPECT_EQ(tenants.size(), 2u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 // Commits made while a replica's feed connection is gone (their NOTIFYs
 // lost with it) are caught up by version when it reconnects.
 TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
   std::string url = FreshStoreTarget(Engine::kPostgres);
-  auto a = OpenStore(url);
-  auto b = OpenStore(url);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  VersionLog heard_by_b;
-  b->SetCommitListener([&](uint64_t version) { heard_by_b.Heard(version); });
-  absl::StatusOr<uint64_t> first = AddTenant(*a, "first");
+  Replicas replicas(url);
+  ASSERT_TRUE(replicas.ok());
+  absl::StatusOr<uint64_t> first = AddTenant(*replicas.a, "first");
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(
-      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= *first; }, absl::Seconds(5)));
+  ASSERT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= *first; },
+                                         absl::Seconds(5)));
 
   // Cut every LISTEN connection and commit at once, while they are down.
   auto admin = Database::Open(url);
@@ -179,13 +190,67 @@ TEST(SharedDatabaseTest, AReplicaCatchesUpOnCommitsMadeWhileItsFeedWasCut) {
   EXPECT_EQ(cut->ColumnInt64(0), 2) << "one feed per store";
   uint64_t last = 0;
   for (int i = 0; i < 5; ++i) {
-    absl::StatusOr<uint64_t> version = AddTenant(*a, absl::StrCat("while-cut-", i));
+    absl::StatusOr<uint64_t> version = AddTenant(*replicas.a, absl::StrCat("while-cut-", i));
     ASSERT_TRUE(version.ok()) << version.status();
     last = *version;
   }
-  EXPECT_TRUE(
-      certgate::testing::WaitFor([&] { return heard_by_b.Highest() >= last; }, absl::Seconds(5)))
-      << "B heard up to " << heard_by_b.Highest() << ", want " << last;
+  EXPECT_TRUE(certgate::testing::WaitFor([&] { return replicas.heard_by_b.Highest() >= last; },
+                                         absl::Seconds(5)))
+      << "B heard up to " << replicas.heard_by_b.Highest() << ", want " << last;
+}
+
+// migrate copies every table of the schema, those of later migrations
+// (tenant settings, sent webhooks) included: a table the copier does not
+// know would be lost on the way to PostgreSQL without an error.
+TEST(StoreCopierTest, EveryTableOfTheSchemaArrivesInPostgres) {
+  std::string path = FreshStoreTarget(Engine::kSqlite);
+  {
+    SqliteStoreOptions options;
+    options.path = path;
+    auto source = SqliteStore::Open(options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    ASSERT_TRUE((*source)
+                    ->Mutate("admin", "CreateTenant",
+                             [](StoreTransaction& txn) -> absl::Status {
+                               RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+                               TenantSettingsRow settings;
+                               settings.webhook_url = "https://hooks.example/x";
+                               settings.warn_days = 12;
+                               RETURN_IF_ERROR(txn.SetTenantSettings("t1", settings));
+                               RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiry:1:cert", 77));
+                               return txn.RecordEdgeSeen("edge-1", "1.0", 5);
+                             })
+                    .ok());
+  }
+  auto from = Database::Open(path);
+  auto to = Database::Open(FreshStoreTarget(Engine::kPostgres));
+  ASSERT_TRUE(from.ok() && to.ok());
+  ASSERT_TRUE(StoreCopier::Copy(**from, **to).ok());
+
+  auto tables = (*from)->Prepare(
+      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'");
+  ASSERT_TRUE(tables.ok());
+  int compared = 0;
+  while (tables->Step().value_or(false)) {
+    std::string table = tables->ColumnText(0);
+    std::string count = absl::StrCat("SELECT COUNT(*) FROM ", table);
+    auto in_source = (*from)->Prepare(count);
+    auto in_target = (*to)->Prepare(count);
+    ASSERT_TRUE(in_source.ok() && in_target.ok()) << table;
+    ASSERT_TRUE(in_source->Step().value_or(false) && in_target->Step().value_or(false)) << table;
+    EXPECT_EQ(in_target->ColumnInt64(0), in_source->ColumnInt64(0)) << table;
+    ++compared;
+  }
+  EXPECT_GE(compared, 11);
+  auto check = (*to)->Prepare(
+      "SELECT s.webhook_url, s.warn_days, w.event_key, w.sent_unix FROM tenant_settings s "
+      "JOIN webhook_sent w ON w.tenant_id = s.tenant_id WHERE s.tenant_id='t1'");
+  ASSERT_TRUE(check.ok());
+  ASSERT_TRUE(check->Step().value_or(false));
+  EXPECT_EQ(check->ColumnText(0), "https://hooks.example/x");
+  EXPECT_EQ(check->ColumnInt64(1), 12);
+  EXPECT_EQ(check->ColumnText(2), "expiry:1:cert");
+  EXPECT_EQ(check->ColumnInt64(3), 77);
 }
 
 TEST(PostgresDatabaseTest, AnUnreachableServerIsOneLineWithoutThePassword) {
@@ -198,6 +263,38 @@ TEST(PostgresDatabaseTest, AnUnreachableServerIsOneLineWithoutThePassword) {
   EXPECT_EQ(message.rfind("cannot connect to PostgreSQL: ", 0), 0u) << message;
   EXPECT_EQ(message.find("hunter2-secret"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+// libpq repeats a malformed URL (or the token it could not decode) in its
+// error: the password must not come along into logs or the CLI's output.
+TEST(PostgresDatabaseTest, AMalformedUrlIsRefusedWithoutThePassword) {
+  for (const char* url : {
+           "postgresql://certgate:hunter2-secret@[::1/certgate",
+           "postgresql://certgate:hunter2%zzsecret@127.0.0.1/certgate",
+           "postgresql://certgate:hunter2-secret@127.0.0.1:5x/certgate",
+           "postgresql://certgate:hunter2-secret@127.0.0.1/certgate?password=hunter2%zz",
+           "postgresql://certgate@127.0.0.1/certgate?sslmode=x&password=hunter2%zzsecret",
+       }) {
+    auto db = Database::Open(url);
+    ASSERT_FALSE(db.ok()) << url;
+    std::string message(db.status().message());
+    EXPECT_EQ(message.rfind("cannot connect to PostgreSQL: ", 0), 0u) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+}
+
+// A mistyped URL is not taken for a SQLite file name (which would create
+// that file, and repeat the password in the error).
+TEST(PostgresDatabaseTest, AMistypedUrlIsNoSqliteFileName) {
+  for (const char* target : {"postgres:/certgate:hunter2@127.0.0.1/certgate",
+                             "postgresql:certgate:hunter2@127.0.0.1/certgate",
+                             "postgress://certgate:hunter2@127.0.0.1/certgate"}) {
+    auto db = Database::Open(target);
+    ASSERT_FALSE(db.ok()) << target;
+    EXPECT_EQ(db.status().code(), absl::StatusCode::kInvalidArgument) << db.status();
+    EXPECT_EQ(std::string(db.status().message()).find("hunter2"), std::string::npos);
+    EXPECT_NE(::access(target, F_OK), 0) << target << " was created";
+  }
 }
 
 TEST(PostgresDatabaseTest, ParametersBecomeDollarsOutsideStringLiterals) {

@@ -524,6 +524,80 @@ TEST_P(SqliteStoreTest, TheCopierCopiesEveryTable) {
                   .ok());
 }
 
+// Tenant settings and the sent-webhook record (migration 5) work on every
+// engine; recording the same event twice keeps one row.
+TEST_P(SqliteStoreTest, WebhookBookkeepingWorksOnEveryEngine) {
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreTransaction& txn) -> absl::Status {
+                    TenantSettingsRow settings;
+                    settings.webhook_url = "https://hooks.example/t1";
+                    RETURN_IF_ERROR(txn.SetTenantSettings("t1", settings));
+                    RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiry:7", 100));
+                    return txn.RecordWebhookSent("t1", "expiry:7", 200);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiry:7"));
+                    EXPECT_TRUE(sent);
+                    ASSIGN_OR_RETURN(bool other, txn.WebhookSent("t1", "expiry:8"));
+                    EXPECT_FALSE(other);
+                    ASSIGN_OR_RETURN(auto tenants, txn.WebhookTenants());
+                    EXPECT_EQ(tenants.size(), 1u);
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t1"));
+                    EXPECT_EQ(settings.webhook_url, "https://hooks.example/t1");
+                    EXPECT_FALSE(settings.warn_days.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+// A tenant's strings come back byte for byte on every engine, whatever
+// quoting, escaping or parameter syntax they hold; a NUL byte, which
+// PostgreSQL's TEXT cannot hold, is refused on every engine alike instead of
+// being cut short on one.
+TEST_P(SqliteStoreTest, HostileStringsRoundTripAlikeOnEveryEngine) {
+  const std::string hostile =
+      "it's \"quoted\" \\ back\\\\slash \\x00 \\0 ?1 $1 %_ '); DROP TABLE tenants; -- \xc3\xa9\t\n";
+  auto made = store_->Mutate("admin", hostile, [&](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t-hostile", hostile, 7}));
+    TenantSettingsRow settings;
+    settings.webhook_url = hostile;
+    RETURN_IF_ERROR(txn.SetTenantSettings("t-hostile", settings));
+    txn.SetDetail(hostile);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantRow by_name, txn.FindTenant(hostile));
+                    EXPECT_EQ(by_name.id, "t-hostile");
+                    EXPECT_EQ(by_name.name, hostile);
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t-hostile"));
+                    EXPECT_EQ(settings.webhook_url, hostile);
+                    ASSIGN_OR_RETURN(std::vector<AuditRow> audit, txn.ListAudit());
+                    EXPECT_EQ(audit.back().action, hostile);
+                    EXPECT_EQ(audit.back().detail, hostile);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  uint64_t before = Version();
+  const std::string with_nul("evil\0tail", 9);
+  auto refused = store_->Mutate("admin", "CreateTenant", [&](StoreTransaction& txn) {
+    return txn.InsertTenant(TenantRow{"t-nul", with_nul, 8});
+  });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(Version(), before);
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    EXPECT_EQ(txn.FindTenant("t-nul").status().code(), absl::StatusCode::kNotFound);
+                    EXPECT_EQ(txn.FindTenant("evil").status().code(), absl::StatusCode::kNotFound);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, kBothEngines, EngineName);
 
 // The database holds every zone's server key: it and its -wal and -shm are
