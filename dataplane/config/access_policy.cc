@@ -473,8 +473,9 @@ absl::StatusOr<std::unique_ptr<const AccessPolicy>> AccessPolicy::Create(const v
   return std::unique_ptr<const AccessPolicy>(std::move(policy));
 }
 
-std::string AccessPolicy::NormalizePath(absl::string_view origin_form) {
+std::string AccessPolicy::NormalizePath(absl::string_view origin_form, PathReading reading) {
   absl::string_view path = origin_form.substr(0, origin_form.find('?'));
+  bool separators = reading == PathReading::kDecodeSeparators;
   // Decode only unreserved characters: %2F stays, as origins keep it apart
   // from a real slash.
   std::string decoded;
@@ -489,14 +490,22 @@ std::string AccessPolicy::NormalizePath(absl::string_view origin_form) {
         i += 2;
         continue;
       }
+      if (separators && (c == '/' || c == '\\')) {
+        decoded.push_back('/');
+        i += 2;
+        continue;
+      }
     }
-    decoded.push_back(path[i]);
+    decoded.push_back(separators && path[i] == '\\' ? '/' : path[i]);
   }
   // Dot segments out (RFC 3986 5.2.4), empty segments merged.
   std::vector<absl::string_view> out;
   std::vector<absl::string_view> segments = absl::StrSplit(decoded, '/');
   bool trailing = !decoded.empty() && decoded.back() == '/';
   for (absl::string_view segment : segments) {
+    if (separators) {
+      segment = segment.substr(0, segment.find(';'));
+    }
     if (segment.empty() || segment == ".") {
       continue;
     }
@@ -520,47 +529,82 @@ bool AccessPolicy::IsPinned(const CertIdentity& identity) const {
   return pins_.contains(identity.fingerprint_sha256) || pins_.contains(identity.spki_sha256);
 }
 
+int AccessPolicy::MatchRule(absl::string_view host, absl::string_view method,
+                            absl::string_view normalized) const {
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const Rule& rule = rules_[i];
+    if (!rule.host.empty() && rule.host != host) continue;
+    if (!rule.methods.empty() &&
+        std::find(rule.methods.begin(), rule.methods.end(), method) == rule.methods.end()) {
+      continue;
+    }
+    bool path_ok = true;
+    switch (rule.path_match) {
+      case v1::PATH_MATCH_PREFIX:
+        path_ok = absl::StartsWith(normalized, rule.path);
+        break;
+      case v1::PATH_MATCH_EXACT:
+        path_ok = normalized == rule.path;
+        break;
+      case v1::PATH_MATCH_REGEX:
+        path_ok = re2::RE2::FullMatch(re2::StringPiece(normalized.data(), normalized.size()),
+                                      *rule.path_regex);
+        break;
+      default:
+        break;
+    }
+    if (!path_ok) continue;
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
 RuleVerdict AccessPolicy::Evaluate(v1::Mode zone_mode, absl::string_view host,
                                    absl::string_view method, absl::string_view path,
                                    bool cert_valid, absl::string_view cert_reason, bool pinned,
                                    const CertIdentity* identity) const {
-  RuleVerdict verdict;
-  const Rule* match = nullptr;
-  if (!rules_.empty()) {
-    // Most paths are already normal: then no copy is made.
-    absl::string_view raw = path.substr(0, path.find('?'));
-    bool plain = absl::StartsWith(raw, "/") && !absl::StrContains(raw, '%') &&
-                 !absl::StrContains(raw, "/.") && !absl::StrContains(raw, "//");
-    std::string copy = plain ? std::string() : NormalizePath(path);
-    absl::string_view normalized = plain ? raw : absl::string_view(copy);
-    for (size_t i = 0; i < rules_.size(); ++i) {
-      const Rule& rule = rules_[i];
-      if (!rule.host.empty() && rule.host != host) continue;
-      if (!rule.methods.empty() &&
-          std::find(rule.methods.begin(), rule.methods.end(), method) == rule.methods.end()) {
-        continue;
-      }
-      bool path_ok = true;
-      switch (rule.path_match) {
-        case v1::PATH_MATCH_PREFIX:
-          path_ok = absl::StartsWith(normalized, rule.path);
-          break;
-        case v1::PATH_MATCH_EXACT:
-          path_ok = normalized == rule.path;
-          break;
-        case v1::PATH_MATCH_REGEX:
-          path_ok = re2::RE2::FullMatch(re2::StringPiece(normalized.data(), normalized.size()),
-                                        *rule.path_regex);
-          break;
-        default:
-          break;
-      }
-      if (!path_ok) continue;
-      match = &rule;
-      verdict.rule = static_cast<int>(i);
-      break;
+  if (rules_.empty()) {
+    return Judge(-1, zone_mode, cert_valid, cert_reason, pinned, identity);
+  }
+  // Most paths are already normal: then no copy is made.
+  absl::string_view raw = path.substr(0, path.find('?'));
+  bool plain = absl::StartsWith(raw, "/") && !absl::StrContains(raw, '%') &&
+               !absl::StrContains(raw, "/.") && !absl::StrContains(raw, "//") &&
+               !absl::StrContains(raw, '\\') && !absl::StrContains(raw, ';');
+  std::string copy = plain ? std::string() : NormalizePath(path);
+  int index = MatchRule(host, method, plain ? raw : absl::string_view(copy));
+  RuleVerdict verdict = Judge(index, zone_mode, cert_valid, cert_reason, pinned, identity);
+  if (plain) {
+    return verdict;
+  }
+  // Origins disagree on %2F, %5C, '\\' and ";params" (Tomcat reads
+  // "/public/..;/api" as "/api"; a decoding router reads "/public%2F..%2Fapi"
+  // as "/api"): the request must pass under that reading too, and a pinned
+  // certificate is vouched for only if both readings list it.
+  int other = MatchRule(host, method, NormalizePath(path, PathReading::kDecodeSeparators));
+  if (other == index) {
+    return verdict;
+  }
+  RuleVerdict alternative = Judge(other, zone_mode, cert_valid, cert_reason, pinned, identity);
+  if (alternative.action == v1::RULE_ACTION_ENFORCE && !alternative.refusal.empty() &&
+      !(verdict.action == v1::RULE_ACTION_ENFORCE && !verdict.refusal.empty())) {
+    return alternative;
+  }
+  if (alternative.unvouched && !verdict.unvouched) {
+    verdict.unvouched = true;
+    if (verdict.action != v1::RULE_ACTION_OFF && verdict.refusal.empty()) {
+      verdict.refusal = "not_allowlisted";
     }
   }
+  return verdict;
+}
+
+RuleVerdict AccessPolicy::Judge(int index, v1::Mode zone_mode, bool cert_valid,
+                                absl::string_view cert_reason, bool pinned,
+                                const CertIdentity* identity) const {
+  RuleVerdict verdict;
+  const Rule* match = index >= 0 ? &rules_[index] : nullptr;
+  verdict.rule = index;
   if (match != nullptr) {
     verdict.action = match->action;
   } else {

@@ -86,8 +86,13 @@ class AccessPolicy {
   // NormalizePath: the path of an origin-form target as an origin would
   // most likely read it, so that "/%61pi", "/./api" and "//api" meet a rule
   // for "/api": query dropped, %XX of unreserved characters decoded, dot
-  // segments removed, repeated slashes merged.
-  static std::string NormalizePath(absl::string_view origin_form);
+  // segments removed, repeated slashes merged. kDecodeSeparators is the
+  // reading of origins that also decode %2F and %5C, take '\\' for '/' and
+  // drop ";params" from segments: Evaluate requires a request to pass under
+  // both readings.
+  enum class PathReading { kAsSent, kDecodeSeparators };
+  static std::string NormalizePath(absl::string_view origin_form,
+                                   PathReading reading = PathReading::kAsSent);
 
   // IsPinned: the leaf's fingerprint or SPKI hash is allowlisted by a rule.
   bool IsPinned(const CertIdentity& identity) const;
@@ -103,6 +108,13 @@ class AccessPolicy {
   const v1::ValidationSettings& validation() const { return validation_; }
 
  private:
+  // MatchRule: the index of the first rule matching the request, or -1.
+  int MatchRule(absl::string_view host, absl::string_view method,
+                absl::string_view normalized) const;
+  // Judge: the verdict of rule `index` (-1: the zone's mode) on the
+  // certificate.
+  RuleVerdict Judge(int index, v1::Mode zone_mode, bool cert_valid, absl::string_view cert_reason,
+                    bool pinned, const CertIdentity* identity) const;
   struct Rule;
   AccessPolicy() = default;
   std::vector<Rule> rules_;

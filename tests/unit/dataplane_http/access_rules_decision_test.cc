@@ -596,12 +596,44 @@ TEST_F(AccessRulesDecisionTest, PinnedCertificateIsWithheldOutsideItsRule) {
       {"/other", &pinned, 0, true, "not_allowlisted"},
       {"/health", &chained, 0, false, ""},
       {"/admin/users", &chained, 0, false, ""},
+      // The pin's rule under one reading, /admin/ under another: not vouched.
+      {"/ingest%2F..%2Fadmin/users", &pinned, 403, true, "not_allowlisted"},
+      {"/ingest/..;/admin/users", &pinned, 403, true, "not_allowlisted"},
+      {"/ingest%2Fdata", &pinned, 0, false, ""},
   };
   for (const Case& c : cases) {
     RequestDecision d = DecideRequest(*zone, *c.auth, "GET", c.target, headers, true);
     EXPECT_EQ(d.status, c.status) << c.target;
     EXPECT_EQ(d.withhold_certificate, c.withheld) << c.target;
     EXPECT_EQ(d.refusal, c.refusal) << c.target;
+  }
+}
+
+// A path origins read two ways (%2F, %5C, '\\', ";params") must pass the
+// rules under both readings: "/public%2F..%2Fapi" is "/api" to a decoding
+// router, "/public/..;/api" is "/api" to Tomcat.
+TEST_F(AccessRulesDecisionTest, AmbiguousPathsMustPassUnderEveryReading) {
+  std::unique_ptr<ZoneConfig> zone =
+      Zone("api.acme.example", v1::MODE_OFF,
+           {Rule(v1::PATH_MATCH_PREFIX, "/api/", v1::RULE_ACTION_ENFORCE)});
+  ConnectionAuth none = Auth(CertStatus::kNone, nullptr);
+  ConnectionAuth device = Auth(CertStatus::kValid, &device_);
+  HttpHeaders headers = {{"Host", "api.acme.example"}};
+  struct Case {
+    const char* target;
+    int without_certificate;
+  } cases[] = {
+      {"/public%2F..%2Fapi/x", 403}, {"/public%2f..%2fapi/x", 403},
+      {"/public%5C..%5Capi/x", 403}, {"/public/..;/api/x", 403},
+      {"/public\\..\\api\\x", 403},  {"/api%2Fx", 403},
+      {"/api;v=1/x", 403},           {"/public%2Fdata", 0},
+      {"/public;v=1/x", 0},          {"/public/x", 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(DecideRequest(*zone, none, "GET", c.target, headers, true).status,
+              c.without_certificate)
+        << c.target;
+    EXPECT_EQ(DecideRequest(*zone, device, "GET", c.target, headers, true).status, 0) << c.target;
   }
 }
 
@@ -618,6 +650,21 @@ TEST(AccessPolicyTest, NormalizePath) {
   };
   for (const Case& c : cases) {
     EXPECT_EQ(AccessPolicy::NormalizePath(c.in), c.want) << c.in;
+  }
+}
+
+TEST(AccessPolicyTest, NormalizePathDecodingSeparators) {
+  struct Case {
+    const char* in;
+    const char* want;
+  } cases[] = {
+      {"/a%2Fb", "/a/b"}, {"/a%2f..%2fb", "/b"},  {"/a%5Cb", "/a/b"},       {"/a\\b", "/a/b"},
+      {"/a/..;/b", "/b"}, {"/a;x=1/b;y", "/a/b"}, {"/a%252Fb", "/a%252Fb"}, {"/%61pi/", "/api/"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(AccessPolicy::NormalizePath(c.in, AccessPolicy::PathReading::kDecodeSeparators),
+              c.want)
+        << c.in;
   }
 }
 
