@@ -971,6 +971,11 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::AddAccessRule(
                 "issuer ", issuer, " is not a root or intermediate of zone ", zone.hostname));
           }
         }
+        // Ids are random: a repeat within the zone would make remove and move
+        // ambiguous, so draw again.
+        while (RuleIndex(zone, rule.id()).ok()) {
+          rule.set_id(NewRuleId());
+        }
         *rules->Add() = rule;
         int last = rules->size() - 1;
         int to = request.position() == 0 || request.position() > rules->size()
@@ -1006,7 +1011,12 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::MoveAccessRule(
       [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
         ASSIGN_OR_RETURN(int from, RuleIndex(zone, request.id()));
         auto* rules = zone.zone.mutable_access_rules();
-        int to = std::min(request.position(), rules->size()) - 1;
+        if (request.position() > rules->size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("position ", request.position(), " is past the last rule (zone ",
+                           zone.hostname, " has ", rules->size(), ")"));
+        }
+        int to = request.position() - 1;
         for (int i = from; i < to; ++i) rules->SwapElements(i, i + 1);
         for (int i = from; i > to; --i) rules->SwapElements(i, i - 1);
         txn.SetDetail(absl::StrCat(zone.hostname, " rule ", request.id(), " to ", to + 1));

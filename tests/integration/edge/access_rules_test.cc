@@ -334,6 +334,14 @@ TEST_F(AccessRulesTest, HostileTenantRulesRefusedWithOneLine) {
   EXPECT_EQ(json.exit_code, 0);
   std::vector<std::string> ids = absl::StrSplit(json.out, "\"id\":");
   EXPECT_EQ(ids.size(), 65u) << "64 rules, each with an id";
+  // Moving a rule past the last one is an error, not a quiet move to the end.
+  size_t at = json.out.find("\"id\": \"");
+  ASSERT_NE(at, std::string::npos) << json.out;
+  std::string first = json.out.substr(at + 7, json.out.find('"', at + 7) - at - 7);
+  CommandResult past = Cli(*beta_, {"rule", "move", host, first, "65"});
+  EXPECT_EQ(past.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(past.err, "position 65 is past the last rule")) << past.err;
+  EXPECT_EQ(Cli(*beta_, {"rule", "list", host, "--json"}).out, json.out) << "nothing moved";
 }
 
 }  // namespace
