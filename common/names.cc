@@ -202,8 +202,11 @@ absl::StatusOr<std::string> NormalizeOrigin(absl::string_view origin) {
   } else if (absl::StartsWithIgnoreCase(rest, "https://")) {
     scheme = "https";
     rest.remove_prefix(8);
+  } else if (absl::StartsWithIgnoreCase(rest, "h2c://")) {
+    scheme = "h2c";  // cleartext HTTP/2 (gRPC servers behind a proxy)
+    rest.remove_prefix(6);
   } else {
-    return error("must start with http:// or https://");
+    return error("must start with http://, https:// or h2c://");
   }
   size_t authority_end = rest.find_first_of("/?#");
   absl::string_view authority = rest.substr(0, authority_end);

@@ -56,7 +56,8 @@ bool IsForwardingHeaderName(absl::string_view folded);
 // INVALID_ARGUMENT names the header and the reason.
 absl::Status ValidateHeaderName(absl::string_view name);
 
-// NormalizeOrigin: `http://host:port` or `https://host:port` (port optional,
+// NormalizeOrigin: `http://host:port`, `https://host:port` or `h2c://host:port`
+// (cleartext HTTP/2 with prior knowledge; port optional,
 // no path beyond "/", no query, fragment or user info; host a DNS name, IPv4
 // or bracketed IPv6). Returns the normalized URL: scheme and host lowercase,
 // no trailing "/", the port as given (without leading zeros).

@@ -334,9 +334,10 @@ absl::Status OriginPolicy::CheckOriginHost(absl::string_view host) const {
 
 absl::Status OriginPolicy::CheckOriginUrl(absl::string_view origin) const {
   absl::string_view rest = origin;
-  if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://")) {
+  if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://") &&
+      !absl::ConsumePrefix(&rest, "h2c://")) {
     return absl::InvalidArgumentError(
-        absl::StrCat("origin \"", origin, "\" must start with http:// or https://"));
+        absl::StrCat("origin \"", origin, "\" must start with http://, https:// or h2c://"));
   }
   absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   absl::string_view host = authority;

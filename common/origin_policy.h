@@ -107,7 +107,7 @@ class OriginPolicy {
   // resolves to at every connect).
   absl::Status CheckOriginHost(absl::string_view host) const;
   // CheckOriginUrl: CheckOriginHost on the host of a normalized origin URL
-  // (`http://host:port`, `https://[v6]`).
+  // (`http://host:port`, `https://[v6]`, `h2c://host:port`).
   absl::Status CheckOriginUrl(absl::string_view origin) const;
 
   const std::vector<Cidr>& allowed() const { return allowed_; }

@@ -32,8 +32,12 @@ absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
     origin.port = 443;
   } else if (absl::ConsumePrefix(&rest, "http://")) {
     origin.port = 80;
+  } else if (absl::ConsumePrefix(&rest, "h2c://")) {
+    origin.h2c = true;
+    origin.port = 80;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("origin \"", text, "\": not http(s)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("origin \"", text, "\": not http://, https:// or h2c://"));
   }
   absl::ConsumeSuffix(&rest, "/");
   absl::string_view host = rest;
@@ -82,11 +86,11 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   // '/' appears in no host name, so two zones never share a key; an https key
   // also names the zone's origin TLS settings, so a connection made under old
   // settings is not reused under new ones.
-  zone->origin_pool_key =
-      zone->origin_tls != nullptr
-          ? absl::StrCat(zone->id, "/https/", zone->origin_tls->serial(), "/", zone->origin.host,
-                         ":", zone->origin.port)
-          : absl::StrCat(zone->id, "/", zone->origin.host, ":", zone->origin.port);
+  zone->origin_pool_key = zone->origin_tls != nullptr
+                              ? absl::StrCat(zone->id, "/https/", zone->origin_tls->serial(), "/",
+                                             zone->origin.host, ":", zone->origin.port)
+                              : absl::StrCat(zone->id, zone->origin.h2c ? "/h2c/" : "/",
+                                             zone->origin.host, ":", zone->origin.port);
   zone->error_content_type = source.error_response().content_type();
   zone->error_body = source.error_response().body();
   if (zone->error_content_type.empty() && zone->error_body.empty()) {

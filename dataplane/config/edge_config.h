@@ -22,6 +22,10 @@ class ZoneTrust;         // dataplane/tls/zone_trust.h: roots, intermediates, re
 // OriginUrl is a zone's parsed origin.
 struct OriginUrl {
   bool tls = false;  // https
+  // h2c://: cleartext HTTP/2 with prior knowledge (gRPC servers behind a
+  // proxy usually listen so). An https origin speaks HTTP/2 when it picks
+  // h2 by ALPN.
+  bool h2c = false;
   std::string host;
   uint16_t port = 80;
 };

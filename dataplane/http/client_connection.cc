@@ -7,17 +7,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
 #include "common/names.h"
 #include "common/zone_defaults.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/handshake/tls_server.h"
+#include "dataplane/http/multiplexed_origins.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
@@ -231,8 +234,9 @@ void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
     self->OriginFailed(504, "origin connect timed out");
   } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
     self->OriginFailed(504, "origin TLS handshake timed out");
-  } else if (self->origin_fd_ >= 0 && evbuffer_get_length(self->client_out_.get()) >
-                                          self->ctx_->options->buffer_high_watermark) {
+  } else if ((self->origin_fd_ >= 0 || self->stream_ != nullptr) &&
+             evbuffer_get_length(self->client_out_.get()) >
+                 self->ctx_->options->buffer_high_watermark) {
     // The client is slow to read, not the origin: keep waiting.
     timeval tv = AsTimeval(self->ctx_->options->origin_timeout);
     evtimer_add(self->origin_timer_ev_.get(), &tv);
@@ -338,6 +342,12 @@ void ClientConnection::Drive() {
   FlushClient();
   if (closed()) {
     return;
+  }
+  if (stream_ != nullptr && stream_unconsumed_ > 0 &&
+      evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark) {
+    // The client took the bytes: the origin may send as much more.
+    stream_->Consume(stream_unconsumed_);
+    stream_unconsumed_ = 0;
   }
   UpdateEvents();
 }
@@ -630,6 +640,11 @@ bool ClientConnection::OnRequestBody(absl::string_view data) {
     BodyTooLarge();
     return false;
   }
+  if (stream_ != nullptr) {
+    // HTTP/2 frames it: the bytes alone.
+    evbuffer_add(origin_out_.get(), data.data(), data.size());
+    return true;
+  }
   if (exchange_.request_chunked) {
     std::string head = ChunkHeader(data.size());
     evbuffer_add(origin_out_.get(), head.data(), head.size());
@@ -644,7 +659,7 @@ bool ClientConnection::OnRequestBody(absl::string_view data) {
 bool ClientConnection::OnRequestComplete() {
   exchange_.request_complete = true;
   if (exchange_.action == Action::kProxy) {
-    if (exchange_.request_chunked) {
+    if (exchange_.request_chunked && stream_ == nullptr) {
       evbuffer_add(origin_out_.get(), "0\r\n\r\n", 5);
     }
     ArmClientTimer(TimerKind::kNone);  // the origin timer runs now
@@ -694,7 +709,7 @@ void ClientConnection::OnRequestError() {
     Abort(request_parser_.error_detail());
     return;
   }
-  if (origin_fd_ >= 0) {
+  if (origin_fd_ >= 0 || stream_ != nullptr) {
     ReleaseOrigin(false);
   }
   if (exchange_.method.empty()) {
@@ -803,6 +818,10 @@ void ClientConnection::QueueOriginRequestHead() {
 
 void ClientConnection::StartProxy() {
   exchange_.action = Action::kProxy;
+  if (ctx_->h2_origins != nullptr && ctx_->h2_origins->Handles(*zone_)) {
+    StartStream();
+    return;
+  }
   const MessageParser& req = request_parser_;
   QueueOriginRequestHead();
   const std::string* expect = FindHeader(req.headers(), "expect");
@@ -945,6 +964,10 @@ void ClientConnection::OriginHandshake() {
 }
 
 void ClientConnection::FlushOrigin() {
+  if (stream_ != nullptr) {
+    FlushStream();
+    return;
+  }
   if (origin_fd_ < 0 || origin_connecting_ || origin_->handshaking()) {
     return;
   }
@@ -1171,10 +1194,161 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
   }
   origin_fd_ = -1;
   origin_connecting_ = false;
+  // Resets the stream at the origin unless it ended.
+  stream_.reset();
+  stream_finished_ = false;
+  stream_unconsumed_ = 0;
+  stream_trailers_.clear();
   if (origin_out_ != nullptr) {
     evbuffer_drain(origin_out_.get(), evbuffer_get_length(origin_out_.get()));
   }
 }
+
+// --- HTTP/2 origins ----------------------------------------------------------------
+
+void ClientConnection::StartStream() {
+  const MessageParser& req = request_parser_;
+  if (!exchange_.upgrade.empty()) {
+    // An HTTP/1.1 upgrade has no HTTP/2 form the origin would take.
+    Respond(501, "application/json",
+            JsonError("this zone's origin speaks HTTP/2: upgrades are not forwarded"), false);
+    return;
+  }
+  RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers,
+                         exchange_.refusal, exchange_.withhold_certificate};
+  OriginRequest request;
+  request.method = exchange_.method;
+  request.path = exchange_.path;
+  const std::string* host = FindHeader(req.headers(), "host");
+  request.authority =
+      host != nullptr ? std::string(absl::StripAsciiWhitespace(*host)) : exchange_.host;
+  // Hop-by-hop and framing fields go (HTTP/2 frames the body itself), as
+  // every reserved name does; the certificate and forwarding headers come.
+  request.fields = RewriteRequestHeaders(req.headers(), cert_headers_, context);
+  const std::string* te = FindHeader(req.headers(), "te");
+  if (te != nullptr && absl::StrContains(absl::AsciiStrToLower(*te), "trailers")) {
+    request.fields.push_back({"te", "trailers"});  // the one TE HTTP/2 allows
+  }
+  bool has_body = req.chunked() || (req.has_content_length() && req.content_length() > 0);
+  const std::string* expect = FindHeader(req.headers(), "expect");
+  if (expect != nullptr &&
+      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
+    evbuffer_add(client_out_.get(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  }
+  origin_sent_ = absl::Now();
+  stream_finished_ = !has_body;
+  stream_ = ctx_->h2_origins->Open(*zone_, std::move(request), !has_body, this, client_ip_);
+  timeval tv = AsTimeval(ctx_->options->origin_timeout);
+  evtimer_add(origin_timer_ev_.get(), &tv);
+}
+
+void ClientConnection::FlushStream() {
+  while (evbuffer_get_length(origin_out_.get()) > 0) {
+    size_t space = stream_->SendSpace();
+    if (space == 0) {
+      return;  // OnOriginWritable comes when it grows
+    }
+    evbuffer_iovec vec;
+    if (evbuffer_peek(origin_out_.get(), -1, nullptr, &vec, 1) < 1) {
+      return;
+    }
+    size_t n = std::min(space, vec.iov_len);
+    absl::Status sent = stream_->SendData(absl::string_view(static_cast<char*>(vec.iov_base), n));
+    if (absl::IsResourceExhausted(sent)) {
+      return;
+    }
+    if (!sent.ok()) {
+      OriginFailed(502, sent.message());
+      return;
+    }
+    evbuffer_drain(origin_out_.get(), n);
+  }
+  if (exchange_.request_complete && !stream_finished_) {
+    stream_finished_ = true;
+    absl::Status finished = stream_->Finish({});
+    if (!finished.ok()) {
+      OriginFailed(502, finished.message());
+    }
+  }
+}
+
+void ClientConnection::OnOriginResponse(int status, HttpHeaders fields, bool end_stream) {
+  ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - origin_sent_));
+  timeval tv = AsTimeval(ctx_->options->origin_timeout);
+  evtimer_add(origin_timer_ev_.get(), &tv);
+  exchange_.status_code = status;
+  bool no_body = exchange_.head_request || status == 204 || status == 304;
+  uint64_t length = 0;
+  const std::string* declared = FindHeader(fields, "content-length");
+  if (no_body) {
+    exchange_.response_framing = BodyFraming::kNone;
+  } else if (end_stream) {
+    exchange_.response_framing = BodyFraming::kContentLength;  // empty
+  } else if (declared != nullptr && absl::SimpleAtoi(*declared, &length)) {
+    // nghttp2 checks the DATA frames against it.
+    exchange_.response_framing = BodyFraming::kContentLength;
+  } else if (client_http11_) {
+    exchange_.response_framing = BodyFraming::kChunked;
+  } else {
+    exchange_.response_framing = BodyFraming::kUntilClose;
+    client_keep_alive_ = false;
+  }
+  client_keep_alive_ = client_keep_alive_ && !draining_ && !ctx_->draining;
+  std::string& head = HeadScratch();
+  AppendProxiedResponseHead(&head, status, "", fields, exchange_.response_framing, length,
+                            client_keep_alive_);
+  exchange_.response_started = true;
+  AppendToClient(head);
+  Drive();
+}
+
+void ClientConnection::OnOriginData(absl::string_view data) {
+  timeval tv = AsTimeval(ctx_->options->origin_timeout);
+  evtimer_add(origin_timer_ev_.get(), &tv);
+  stream_unconsumed_ += data.size();
+  if (exchange_.response_framing == BodyFraming::kNone) {
+    // HEAD, 204, 304: nothing is sent on.
+  } else if (exchange_.response_framing == BodyFraming::kChunked) {
+    AppendToClient(ChunkHeader(data.size()));
+    AppendToClient(data);
+    AppendToClient("\r\n");
+  } else {
+    AppendToClient(data);
+  }
+  Drive();
+}
+
+void ClientConnection::OnOriginTrailers(HttpHeaders trailers) {
+  stream_trailers_ = RewriteResponseHeaders(trailers);
+}
+
+void ClientConnection::OnOriginEnd() {
+  if (exchange_.response_framing == BodyFraming::kChunked) {
+    // The trailers ride in the last chunk (gRPC status over HTTP/1.1).
+    std::string last = "0\r\n";
+    for (const HttpHeader& h : stream_trailers_) {
+      absl::StrAppend(&last, h.name, ": ", h.value, "\r\n");
+    }
+    last.append("\r\n");
+    AppendToClient(last);
+  }
+  exchange_.response_complete = true;
+  // The stream is done; one still sending its body is reset.
+  ReleaseOrigin(false);
+  if (!exchange_.request_complete) {
+    client_keep_alive_ = false;
+    close_after_flush_ = true;
+  }
+  FinishExchange();
+  Drive();
+}
+
+void ClientConnection::OnOriginFailed(int status, std::string why) {
+  OriginFailed(status, why);
+  Drive();
+}
+
+void ClientConnection::OnOriginWritable() { Drive(); }
 
 // --- upgraded connections -----------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/origin_stream.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
 
@@ -26,10 +27,10 @@ struct ZoneConfig;
 // HTTP/1.1 requests one after the other (keep-alive), each either answered
 // by the edge (403, 421, 4xx, 502, 504) or proxied to the zone's origin with
 // both bodies streamed. Lives on one worker thread.
-class ClientConnection {
+class ClientConnection : private OriginStreamSink {
  public:
   ClientConnection(WorkerContext* ctx, int fd, std::string client_ip);
-  ~ClientConnection();
+  ~ClientConnection() override;
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
@@ -120,6 +121,17 @@ class ClientConnection {
   // Retryable: RetryOnFreshOrigin could resend the current request.
   bool Retryable() const;
   void ReleaseOrigin(bool reusable);
+  // An HTTP/2 origin (MultiplexedOrigins): the request goes out as a stream,
+  // its body from origin_out_ as the stream's flow control allows, and the
+  // response comes back as HTTP/1.1.
+  void StartStream();
+  void FlushStream();
+  void OnOriginResponse(int status, HttpHeaders fields, bool end_stream) override;
+  void OnOriginData(absl::string_view data) override;
+  void OnOriginTrailers(HttpHeaders trailers) override;
+  void OnOriginEnd() override;
+  void OnOriginFailed(int status, std::string why) override;
+  void OnOriginWritable() override;
   void AppendToClient(absl::string_view data);
   // StartRelay hands the connection to an UpgradeRelay after the origin's
   // 101: `origin_extra` is what the origin sent after its 101 head. The
@@ -221,6 +233,13 @@ class ClientConnection {
   bool origin_reused_ = false;    // taken from the pool
   bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;
+
+  // The current request's stream on an HTTP/2 origin (null: none). While it
+  // is set, origin_out_ holds the request body without HTTP/1.1 framing.
+  std::unique_ptr<OriginStream> stream_;
+  bool stream_finished_ = false;    // Finish was called
+  uint64_t stream_unconsumed_ = 0;  // response body bytes not yet given back
+  HttpHeaders stream_trailers_;     // the origin's, sent at the last chunk
 
   // Set after a 101: from then on the relay moves the bytes.
   std::unique_ptr<UpgradeRelay> relay_;

@@ -13,6 +13,7 @@ namespace certgate::edge {
 
 class ClientConnection;
 class LogBuffer;
+class MultiplexedOrigins;
 class OriginGuard;
 class OriginPool;
 class OriginResolver;
@@ -46,6 +47,8 @@ struct WorkerContext {
   event_base* base = nullptr;
   TlsServer* tls = nullptr;
   OriginPool* origins = nullptr;
+  // HTTP/2 origins (h2c://): streams on pooled connections. Null: none.
+  MultiplexedOrigins* h2_origins = nullptr;
   // Resolves origin hostnames without blocking the loop (never null).
   OriginResolver* resolver = nullptr;
   // Judges every origin address before a connect (never null).

@@ -13,6 +13,7 @@
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/worker_context.h"
+#include "dataplane/http2/http2_origin_pool.h"
 #include "dataplane/metrics/log_buffer.h"
 
 namespace certgate::edge {
@@ -85,6 +86,9 @@ class Worker {
   std::unique_ptr<LogBuffer> connection_log_;
   OriginPool origins_;
   std::unique_ptr<OriginResolver> resolver_;
+  // After the resolver (its connections cancel lookups when freed), before
+  // the client connections (which hold its streams).
+  std::unique_ptr<Http2OriginPool> h2_origins_;
   WorkerContext context_;
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
   std::vector<std::unique_ptr<ClientConnection>> closed_;

@@ -241,10 +241,11 @@ INSTANTIATE_TEST_SUITE_P(
         OriginCase{"http://[::1]:9000", "http://[::1]:9000", ""},
         OriginCase{"http://[0:0::1]", "http://[::1]", ""},
         OriginCase{"http://my_backend.internal:80", "http://my_backend.internal:80", ""},
-        OriginCase{"ftp://origin.example", "",
-                   OriginError("ftp://origin.example", "must start with http:// or https://")},
+        OriginCase{
+            "ftp://origin.example", "",
+            OriginError("ftp://origin.example", "must start with http://, https:// or h2c://")},
         OriginCase{"origin.example:80", "",
-                   OriginError("origin.example:80", "must start with http:// or https://")},
+                   OriginError("origin.example:80", "must start with http://, https:// or h2c://")},
         OriginCase{
             "http://origin.example/api", "",
             OriginError("http://origin.example/api", "must not have a path, query or fragment")},
@@ -281,7 +282,27 @@ INSTANTIATE_TEST_SUITE_P(
                    OriginError("http://2130706433",
                                "\"2130706433\" is neither a dotted-quad IPv4 address nor a host "
                                "name")},
-        OriginCase{"http://10.1.2.3", "http://10.1.2.3", ""}));
+        OriginCase{"http://10.1.2.3", "http://10.1.2.3", ""},
+        // Cleartext HTTP/2 origins: the same host and port rules as http://.
+        OriginCase{"H2C://Grpc.Example:05005/", "h2c://grpc.example:5005", ""},
+        OriginCase{"h2c://[0:0::1]:9000", "h2c://[::1]:9000", ""},
+        OriginCase{"h2c://user@grpc.example", "",
+                   OriginError("h2c://user@grpc.example", "must not contain user info")},
+        OriginCase{
+            "h2c://grpc.example/svc", "",
+            OriginError("h2c://grpc.example/svc", "must not have a path, query or fragment")},
+        OriginCase{"h2c://2130706433:50051", "",
+                   OriginError("h2c://2130706433:50051",
+                               "\"2130706433\" is neither a dotted-quad IPv4 address nor a host "
+                               "name")},
+        OriginCase{"h2c://grpc.example:70000", "",
+                   OriginError("h2c://grpc.example:70000",
+                               "port \"70000\" is not a number from 1 to 65535")},
+        OriginCase{"h2://grpc.example", "",
+                   OriginError("h2://grpc.example", "must start with http://, https:// or h2c://")},
+        OriginCase{
+            "h2c:/grpc.example", "",
+            OriginError("h2c:/grpc.example", "must start with http://, https:// or h2c://")}));
 
 }  // namespace
 }  // namespace certgate

@@ -230,29 +230,35 @@ TEST_P(CheckOriginUrlTest, JudgesLiteralsAndDisguisedAddresses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, CheckOriginUrlTest,
-    ::testing::Values(HostCase{"http://127.0.0.1:8080", true, ""},
-                      HostCase{"https://8.8.8.8", true, ""},
-                      HostCase{"http://[2606:4700::1111]:80", true, ""},
-                      // Names are judged by the edge when it resolves them.
-                      HostCase{"http://localhost:8080", true, ""},
-                      HostCase{"https://origin.example.com", true, ""},
-                      HostCase{"http://169.254.169.254", false, "169.254.169.254 is link-local"},
-                      HostCase{"http://169.254.169.254:80", false, "169.254.169.254 is link-local"},
-                      HostCase{"http://[fe80::1]:8080", false, "fe80::1 is link-local"},
-                      HostCase{"http://[::ffff:169.254.169.254]", false, "is link-local"},
-                      HostCase{"http://[::ffff:a9fe:a9fe]:80", false, "is link-local"},
-                      HostCase{"http://0.0.0.0:8080", false, "0.0.0.0 is unspecified"},
-                      HostCase{"http://[::]:8080", false, ":: is unspecified"},
-                      HostCase{"http://10.0.0.1", false, "10.0.0.1 is private"},
-                      HostCase{"http://[::1]:8080", false, "::1 is loopback"},
-                      // What inet_aton (and so getaddrinfo) reads as an address is one.
-                      HostCase{"http://0x7f.1:8080", false,
-                               "IPv4 address 127.0.0.1 in a non-standard spelling"},
-                      HostCase{"http://2130706433", false, "IPv4 address 127.0.0.1"},
-                      HostCase{"http://127.1", false, "IPv4 address 127.0.0.1"},
-                      HostCase{"http://0xa9fea9fe", false, "IPv4 address 169.254.169.254"},
-                      HostCase{"http://0251.0376.0251.0376", false, "IPv4 address 169.254.169.254"},
-                      HostCase{"ftp://127.0.0.1", false, "must start with http:// or https://"}));
+    ::testing::Values(
+        HostCase{"http://127.0.0.1:8080", true, ""}, HostCase{"https://8.8.8.8", true, ""},
+        HostCase{"http://[2606:4700::1111]:80", true, ""},
+        // Names are judged by the edge when it resolves them.
+        HostCase{"http://localhost:8080", true, ""},
+        HostCase{"https://origin.example.com", true, ""},
+        HostCase{"http://169.254.169.254", false, "169.254.169.254 is link-local"},
+        HostCase{"http://169.254.169.254:80", false, "169.254.169.254 is link-local"},
+        HostCase{"http://[fe80::1]:8080", false, "fe80::1 is link-local"},
+        HostCase{"http://[::ffff:169.254.169.254]", false, "is link-local"},
+        HostCase{"http://[::ffff:a9fe:a9fe]:80", false, "is link-local"},
+        HostCase{"http://0.0.0.0:8080", false, "0.0.0.0 is unspecified"},
+        HostCase{"http://[::]:8080", false, ":: is unspecified"},
+        HostCase{"http://10.0.0.1", false, "10.0.0.1 is private"},
+        HostCase{"http://[::1]:8080", false, "::1 is loopback"},
+        // What inet_aton (and so getaddrinfo) reads as an address is one.
+        HostCase{"http://0x7f.1:8080", false, "IPv4 address 127.0.0.1 in a non-standard spelling"},
+        HostCase{"http://2130706433", false, "IPv4 address 127.0.0.1"},
+        HostCase{"http://127.1", false, "IPv4 address 127.0.0.1"},
+        HostCase{"http://0xa9fea9fe", false, "IPv4 address 169.254.169.254"},
+        HostCase{"http://0251.0376.0251.0376", false, "IPv4 address 169.254.169.254"},
+        HostCase{"ftp://127.0.0.1", false, "must start with http://, https:// or h2c://"},
+        // h2c:// origins meet the same address policy as http://.
+        HostCase{"h2c://8.8.8.8:50051", true, ""}, HostCase{"h2c://grpc.example.com", true, ""},
+        HostCase{"h2c://169.254.169.254:80", false, "169.254.169.254 is link-local"},
+        HostCase{"h2c://[::1]:50051", false, "::1 is loopback"},
+        HostCase{"h2c://10.0.0.1", false, "10.0.0.1 is private"},
+        HostCase{"h2c://0x7f.1:50051", false,
+                 "IPv4 address 127.0.0.1 in a non-standard spelling"}));
 
 TEST(OriginPolicyCreateTest, NamesTheBadFlag) {
   absl::StatusOr<OriginPolicy> policy = OriginPolicy::Create({"127.0.0.0/8", "10.0.0.1/8"});

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "dataplane/http/libevent_handles.h"
+#include "dataplane/http/multiplexed_origins.h"
+#include "dataplane/http2/http2_client_session.h"
+
+namespace certgate::edge {
+
+class Http2OriginConnection;
+class Http2OriginStream;
+struct WorkerContext;
+
+// Http2OriginPool is a worker's HTTP/2 connections to origins (h2c://),
+// keyed like OriginPool by ZoneConfig::origin_pool_key (so never shared
+// between zones). Streams are multiplexed on a key's connections up to the
+// origin's SETTINGS_MAX_CONCURRENT_STREAMS; a new connection opens when all
+// are full or going away. A connection without streams closes after
+// `idle_timeout`. One per worker thread: no lock.
+class Http2OriginPool : public MultiplexedOrigins {
+ public:
+  Http2OriginPool(WorkerContext* ctx, Http2ClientOptions options,
+                  absl::Duration idle_timeout = absl::Seconds(30));
+  ~Http2OriginPool() override;
+  Http2OriginPool(const Http2OriginPool&) = delete;
+  Http2OriginPool& operator=(const Http2OriginPool&) = delete;
+
+  bool Handles(const ZoneConfig& zone) const override;
+  std::unique_ptr<OriginStream> Open(const ZoneConfig& zone, OriginRequest request, bool end_stream,
+                                     OriginStreamSink* sink, absl::string_view client_ip) override;
+
+  size_t connection_count() const;
+
+ private:
+  friend class Http2OriginConnection;
+  friend class Http2OriginStream;
+
+  // What a connection needs of the zone, copied: the zone version that
+  // opened it may be gone while it idles.
+  struct Target {
+    std::string key;
+    std::string host;
+    uint16_t port = 0;
+    std::string zone_hostname;
+    std::string client_ip;  // of the request that opened it, for logs
+  };
+  // Place puts the stream on a connection of its target that takes another
+  // stream, else on a new one; never on `avoid` (a retry).
+  void Place(Http2OriginStream* stream, const Target& target, Http2OriginConnection* avoid);
+  // Retry places a refused, unprocessed stream once more.
+  void Retry(Http2OriginStream* stream, Http2OriginConnection* from);
+  // Dead: `connection` ended; it is freed from the loop, never from its own
+  // callback.
+  void Dead();
+  static void OnReap(evutil_socket_t fd, short what, void* arg);
+
+  WorkerContext* ctx_;
+  Http2ClientOptions options_;
+  absl::Duration idle_timeout_;
+  EventPtr reap_ev_;
+  absl::flat_hash_map<std::string, std::vector<std::unique_ptr<Http2OriginConnection>>>
+      connections_;
+};
+
+}  // namespace certgate::edge

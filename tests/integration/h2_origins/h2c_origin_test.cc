@@ -1,0 +1,267 @@
+// HTTP/1.1 clients (curl) through a real certgate-edge to a real cleartext
+// HTTP/2 origin (h2c://, tests/integration/h2_origins/h2_origin.py on
+// Python's h2): the request is translated (Host to :authority, hop-by-hop
+// fields dropped, chunked bodies streamed), the response comes back as
+// HTTP/1.1 with its trailers, streams share pooled origin connections, and
+// a hostile origin (huge header block, endless CONTINUATION, GOAWAY) or a
+// refused address gets the client a 502, never a hang.
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/edge/edge_environment.h"
+
+namespace certgate::testing {
+namespace {
+
+constexpr char kZone[] = "grpc.h2c.pizza";
+
+// OriginConnections: how many connections the h2 origin accepted so far.
+int OriginConnections(Subprocess* origin) {
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(origin->ReadLog(), '\n')) {
+    if (absl::StartsWith(line, "origin: connection ")) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+class H2cOriginTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("certgate-h2c-origin"));
+    env_ = new EdgeEnvironment(*dir_);
+    pki_ = new Pki(*dir_);
+    std::string error;
+    ASSERT_TRUE(env_->StartControl(&error)) << error;
+    ASSERT_TRUE(env_->StartEdge(&error)) << error;
+    origin_port_ = FreePort();
+    auto origin = Subprocess::Start(
+        {"/usr/bin/python3", CERTGATE_H2_ORIGIN_PY, "--port", std::to_string(origin_port_)},
+        *dir_ + "/h2-origin.log");
+    ASSERT_TRUE(origin.ok()) << origin.status();
+    origin_ = origin->release();
+    ASSERT_TRUE(WaitForPort(origin_port_)) << origin_->ReadLog();
+    tenant_ = new std::string(env_->NewTenant("acme"));
+    ca_ = new Identity(pki_->Ca("device-ca"));
+    device_ = new Identity(pki_->Leaf("device", *ca_));
+    env_->CreateZone(*tenant_, kZone, v1::MODE_REPORT,
+                     absl::StrCat("h2c://127.0.0.1:", origin_port_));
+    uint64_t v = env_->AddRoot(*tenant_, kZone, *ca_);
+    ASSERT_GT(v, 0u);
+    ASSERT_TRUE(env_->WaitForVersion(v));
+  }
+
+  static void TearDownTestSuite() {
+    delete origin_;
+    origin_ = nullptr;
+    delete env_;
+    env_ = nullptr;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      env_->PrintEdgeLogTail();
+      std::cerr << origin_->ReadLog();
+    }
+  }
+
+  static HttpResult Get(const std::string& path, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--http1.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return env_->Curl(kZone, path, device_, args);
+  }
+
+  static inline std::string* dir_ = nullptr;
+  static inline EdgeEnvironment* env_ = nullptr;
+  static inline Pki* pki_ = nullptr;
+  static inline Subprocess* origin_ = nullptr;
+  static inline int origin_port_ = 0;
+  static inline std::string* tenant_ = nullptr;
+  static inline Identity* ca_ = nullptr;
+  static inline Identity* device_ = nullptr;
+};
+
+// The origin sees HTTP/2 (:scheme, :authority from Host), the certificate
+// headers the edge sets, and none of the hop-by-hop fields or the spoofed
+// certificate header the client sent.
+TEST_F(H2cOriginTest, Http11RequestIsTranslatedToHttp2) {
+  HttpResult r = Get("/echo?q=1", {"-D", "-", "-H", "Connection: keep-alive, x-hop", "-H",
+                                   "X-Hop: secret", "-H", "Keep-Alive: timeout=5", "-H",
+                                   "X-Client-Cert-Status: valid-spoofed", "-H", "X-App: kept"});
+  ASSERT_EQ(r.status, 200) << r.body << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.body, "HTTP/1.1 200")) << r.body;
+  std::string authority = absl::StrCat("[\":authority\", \"", kZone, ":", env_->edge_port(), "\"]");
+  EXPECT_TRUE(absl::StrContains(r.body, authority)) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\":scheme\", \"http\"]")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\":path\", \"/echo?q=1\"]")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\"x-app\", \"kept\"]")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\"x-client-cert-status\", \"valid\"]")) << r.body;
+  EXPECT_FALSE(absl::StrContains(r.body, "valid-spoofed")) << r.body;
+  // What the origin saw, as it reports it.
+  std::string seen;
+  for (absl::string_view line : absl::StrSplit(r.body, '\n')) {
+    if (absl::StartsWithIgnoreCase(line, "x-request-head:")) {
+      seen = std::string(line);
+    }
+  }
+  ASSERT_FALSE(seen.empty()) << r.body;
+  EXPECT_FALSE(absl::StrContains(seen, "x-hop")) << seen;
+  EXPECT_FALSE(absl::StrContains(seen, "keep-alive")) << seen;
+  EXPECT_FALSE(absl::StrContains(seen, "connection")) << seen;
+  EXPECT_FALSE(absl::StrContains(seen, "[\"host\"")) << seen;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\"x-forwarded-proto\", \"https\"]")) << r.body;
+}
+
+// A chunked upload reaches the origin whole, streamed (no Content-Length
+// known ahead); a large download comes back whole; a body echoed by the
+// origin while it is still arriving comes back whole.
+TEST_F(H2cOriginTest, LargeBodiesStreamBothWays) {
+  constexpr int64_t kBytes = 48 << 20;
+  std::string upload = *dir_ + "/upload.bin";
+  CommandResult made = RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("head -c ", kBytes, " /dev/urandom > ", upload, " && sha256sum ", upload)});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string sha = made.out.substr(0, 64);
+
+  HttpResult up = Get("/sha256", {"-H", "Transfer-Encoding: chunked", "--data-binary", "@" + upload,
+                                  "--max-time", "120"});
+  ASSERT_EQ(up.status, 200) << up.body << up.stderr_text;
+  EXPECT_TRUE(absl::StrContains(up.body, absl::StrCat("\"body_bytes\": ", kBytes))) << up.body;
+  EXPECT_TRUE(absl::StrContains(up.body, sha)) << up.body;
+
+  std::string port = std::to_string(env_->edge_port());
+  std::string curl =
+      absl::StrCat("curl -sSk --http1.1 --max-time 120 --resolve ", kZone, ":", port,
+                   ":127.0.0.1 --cert ", device_->cert_path, " --key ", device_->key_path, " ");
+  CommandResult down = RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat(
+           curl, "'https://", kZone, ":", port, "/bytes?n=", kBytes,
+           "' | sha256sum; /usr/bin/python3 -c \"import hashlib,sys; p=bytes(range(256))*4096; "
+           "h=hashlib.sha256(); n=",
+           kBytes,
+           "\n"
+           "while n>0:\n  c=p[:min(n,len(p))]; h.update(c); n-=len(c)\n"
+           "print(h.hexdigest())\"")},
+      "", {}, absl::Seconds(150));
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  std::vector<std::string> lines = absl::StrSplit(down.out, '\n');
+  ASSERT_GE(lines.size(), 2u) << down.out;
+  EXPECT_EQ(lines[0].substr(0, 64), lines[1]) << down.out;
+
+  CommandResult echo = RunCommand({"/bin/sh", "-c",
+                                   absl::StrCat(curl, "--data-binary @", upload, " 'https://",
+                                                kZone, ":", port, "/echo' | sha256sum")},
+                                  "", {}, absl::Seconds(150));
+  ASSERT_EQ(echo.exit_code, 0) << echo.err;
+  EXPECT_EQ(echo.out.substr(0, 64), sha);
+}
+
+// The origin's trailers ride in the last chunk of the HTTP/1.1 response.
+TEST_F(H2cOriginTest, ResponseTrailersReachTheClient) {
+  HttpResult r = Get("/trailers", {"--raw", "-H", "TE: trailers"});
+  ASSERT_EQ(r.status, 200) << r.body << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.body, "trailer body\n")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "0\r\nx-origin-trailer: done\r\ngrpc-status: 0\r\n\r\n"))
+      << r.body;
+}
+
+// Requests from many client connections, at the same time, are streams on
+// one pooled origin connection.
+TEST_F(H2cOriginTest, ConcurrentRequestsShareOneOriginConnection) {
+  // Warm: the pool holds one connection.
+  ASSERT_EQ(Get("/echo").status, 200);
+  int before = OriginConnections(origin_);
+  std::string port = std::to_string(env_->edge_port());
+  std::string command;
+  for (int i = 0; i < 8; ++i) {
+    absl::StrAppend(&command, "curl -sk --http1.1 -o /dev/null -w '%{http_code}\\n' --resolve ",
+                    kZone, ":", port, ":127.0.0.1 --cert ", device_->cert_path, " --key ",
+                    device_->key_path, " 'https://", kZone, ":", port, "/bytes?n=4000000' & ");
+  }
+  absl::StrAppend(&command, "wait");
+  CommandResult r = RunCommand({"/bin/sh", "-c", command}, "", {}, absl::Seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> codes = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(codes, std::vector<std::string>(8, "200")) << r.out;
+  EXPECT_EQ(OriginConnections(origin_), before) << origin_->ReadLog();
+}
+
+// An Upgrade (WebSocket) has no HTTP/2 form towards this origin: 501, and
+// nothing reaches it.
+TEST_F(H2cOriginTest, UpgradeIs501) {
+  HttpResult r = Get("/echo", {"-H", "Connection: Upgrade", "-H", "Upgrade: websocket"});
+  EXPECT_EQ(r.status, 501) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "upgrades are not forwarded")) << r.body;
+}
+
+// Hostile origins: a response header block far beyond the edge's limit,
+// and an endless CONTINUATION, are 502 at once; the edge goes on serving.
+TEST_F(H2cOriginTest, HugeHeaderBlockIs502) {
+  HttpResult r = Get("/huge-headers");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_FALSE(absl::StrContains(r.body, "hhhh")) << r.body;
+  EXPECT_EQ(Get("/echo").status, 200);
+}
+
+TEST_F(H2cOriginTest, EndlessContinuationIs502) {
+  absl::Time start = absl::Now();
+  HttpResult r = Get("/continuation-flood", {"--max-time", "10"});
+  EXPECT_EQ(r.status, 502) << r.body << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.body, "origin")) << r.body;
+  std::cerr << "continuation flood answered in " << absl::Now() - start << "\n";
+  EXPECT_EQ(Get("/echo").status, 200);
+}
+
+// GOAWAY below the stream: the origin did not process it, so it is sent
+// once more on a new connection and the client never notices.
+TEST_F(H2cOriginTest, StreamRefusedByGoawayIsRetriedOnANewConnection) {
+  int before = OriginConnections(origin_);
+  HttpResult r = Get("/goaway-refuse");
+  EXPECT_EQ(r.status, 200) << r.body << origin_->ReadLog();
+  EXPECT_TRUE(absl::StrContains(origin_->ReadLog(), "refusing stream")) << origin_->ReadLog();
+  EXPECT_GT(OriginConnections(origin_), before);
+}
+
+// GOAWAY with an error after part of the body: the client's response is
+// cut (it cannot be replaced), the next request works.
+TEST_F(H2cOriginTest, GoawayMidStreamCutsTheResponse) {
+  HttpResult r = Get("/goaway-midstream");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.exit_code, 0) << "the response should have been cut short";
+  EXPECT_EQ(Get("/echo").status, 200);
+}
+
+// A tenant's h2c origin on an address the edge's policy refuses: 502,
+// logged, never connected.
+TEST_F(H2cOriginTest, RefusedOriginAddressIs502) {
+  std::string error;
+  EdgeEnvironment env(MakeTempDir("certgate-h2c-strict"));
+  ASSERT_TRUE(env.StartControl(&error)) << error;
+  ASSERT_TRUE(env.StartEdge(&error, {"--origin-allow", "192.0.2.0/24"})) << error;
+  std::string tenant = env.NewTenant("mallory");
+  uint64_t v = env.CreateZone(tenant, "sneaky.pizza", v1::MODE_REPORT,
+                              absl::StrCat("h2c://localhost:", origin_port_));
+  ASSERT_GT(v, 0u);
+  ASSERT_TRUE(env.WaitForVersion(v));
+  int before = OriginConnections(origin_);
+  HttpResult r = env.Curl("sneaky.pizza", "/echo", nullptr, {"--http1.1"});
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "origin address refused")) << r.body;
+  EXPECT_TRUE(absl::StrContains(env.edge_log(), "\"event\":\"origin_refused\"")) << env.edge_log();
+  EXPECT_EQ(OriginConnections(origin_), before);
+}
+
+}  // namespace
+}  // namespace certgate::testing
