@@ -822,10 +822,14 @@ void ClientConnection::StartProxy() {
     StartStream();
     return;
   }
+  StartHttp1Proxy(/*continue_sent=*/false);
+}
+
+void ClientConnection::StartHttp1Proxy(bool continue_sent) {
   const MessageParser& req = request_parser_;
   QueueOriginRequestHead();
   const std::string* expect = FindHeader(req.headers(), "expect");
-  if (expect != nullptr &&
+  if (!continue_sent && expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
     // The edge drops Expect (hop-by-hop here) and lets the body come.
     evbuffer_add(client_out_.get(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -1243,25 +1247,37 @@ void ClientConnection::StartStream() {
 }
 
 void ClientConnection::FlushStream() {
-  while (evbuffer_get_length(origin_out_.get()) > 0) {
-    size_t space = stream_->SendSpace();
-    if (space == 0) {
-      return;  // OnOriginWritable comes when it grows
+  while (true) {
+    while (evbuffer_get_length(origin_out_.get()) > 0) {
+      size_t space = stream_->SendSpace();
+      if (space == 0) {
+        return;  // OnOriginWritable comes when it grows
+      }
+      evbuffer_iovec vec;
+      if (evbuffer_peek(origin_out_.get(), -1, nullptr, &vec, 1) < 1) {
+        return;
+      }
+      size_t n = std::min(space, vec.iov_len);
+      absl::Status sent = stream_->SendData(absl::string_view(static_cast<char*>(vec.iov_base), n));
+      if (absl::IsResourceExhausted(sent)) {
+        return;
+      }
+      if (!sent.ok()) {
+        OriginFailed(502, sent.message());
+        return;
+      }
+      evbuffer_drain(origin_out_.get(), n);
     }
-    evbuffer_iovec vec;
-    if (evbuffer_peek(origin_out_.get(), -1, nullptr, &vec, 1) < 1) {
+    // Body bytes already read but not parsed (parsing paused while
+    // origin_out_ was full) make no socket event: parse them now.
+    size_t unparsed = evbuffer_get_length(client_in_.get());
+    if (unparsed == 0 || request_parser_.paused()) {
+      break;
+    }
+    ProcessClientInput();
+    if (closed() || stream_ == nullptr || evbuffer_get_length(client_in_.get()) == unparsed) {
       return;
     }
-    size_t n = std::min(space, vec.iov_len);
-    absl::Status sent = stream_->SendData(absl::string_view(static_cast<char*>(vec.iov_base), n));
-    if (absl::IsResourceExhausted(sent)) {
-      return;
-    }
-    if (!sent.ok()) {
-      OriginFailed(502, sent.message());
-      return;
-    }
-    evbuffer_drain(origin_out_.get(), n);
   }
   if (exchange_.request_complete && !stream_finished_) {
     stream_finished_ = true;
@@ -1349,6 +1365,34 @@ void ClientConnection::OnOriginFailed(int status, std::string why) {
 }
 
 void ClientConnection::OnOriginWritable() { Drive(); }
+
+void ClientConnection::OnOriginHttp1() {
+  // Nothing was sent on the stream: the body read so far waits in
+  // origin_out_, unframed. It goes after the HTTP/1.1 head, framed.
+  stream_.reset();
+  stream_finished_ = false;
+  EvbufferPtr body(evbuffer_new());
+  evbuffer_add_buffer(body.get(), origin_out_.get());
+  evtimer_del(origin_timer_ev_.get());
+  StartHttp1Proxy(/*continue_sent=*/true);
+  if (!closed() && exchange_.action == Action::kProxy && !exchange_.response_started) {
+    size_t n = evbuffer_get_length(body.get());
+    if (exchange_.request_chunked) {
+      if (n > 0) {
+        std::string head = ChunkHeader(n);
+        evbuffer_add(origin_out_.get(), head.data(), head.size());
+        evbuffer_add_buffer(origin_out_.get(), body.get());
+        evbuffer_add(origin_out_.get(), "\r\n", 2);
+      }
+      if (exchange_.request_complete) {
+        evbuffer_add(origin_out_.get(), "0\r\n\r\n", 5);
+      }
+    } else {
+      evbuffer_add_buffer(origin_out_.get(), body.get());
+    }
+  }
+  Drive();
+}
 
 // --- upgraded connections -----------------------------------------------------
 

@@ -99,6 +99,9 @@ class ClientConnection : private OriginStreamSink {
   // gets it.
   void QueueOriginRequestHead();
   void StartProxy();
+  // StartHttp1Proxy sends the request to an HTTP/1.1 origin (pooled or new
+  // connection); `continue_sent`: the 100 Continue already went out.
+  void StartHttp1Proxy(bool continue_sent);
   // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
   // ConnectResolved judges the address (origin guard) and connects.
   void ConnectOrigin();
@@ -132,6 +135,7 @@ class ClientConnection : private OriginStreamSink {
   void OnOriginEnd() override;
   void OnOriginFailed(int status, std::string why) override;
   void OnOriginWritable() override;
+  void OnOriginHttp1() override;
   void AppendToClient(absl::string_view data);
   // StartRelay hands the connection to an UpgradeRelay after the origin's
   // 101: `origin_extra` is what the origin sent after its 101 head. The

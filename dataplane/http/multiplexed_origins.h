@@ -15,7 +15,8 @@ struct ZoneConfig;
 class MultiplexedOrigins {
  public:
   virtual ~MultiplexedOrigins() = default;
-  // Handles: the zone's origin is reached over HTTP/2 (h2c://).
+  // Handles: the zone's origin is reached over HTTP/2: h2c://, or https://
+  // unless the origin lately picked HTTP/1.1 by ALPN.
   virtual bool Handles(const ZoneConfig& zone) const = 0;
   // Open sends `request` as a new stream on a pooled connection to the
   // zone's origin (or a new one). Without `end_stream` the body follows

@@ -38,6 +38,10 @@ class OriginStreamSink {
   virtual void OnOriginFailed(int status, std::string why) = 0;
   // SendSpace grew after it was 0.
   virtual void OnOriginWritable() = 0;
+  // The (https) origin picked HTTP/1.1 by ALPN: nothing of the request was
+  // sent; the sink sends it the HTTP/1.1 way (the connection waits in the
+  // HTTP/1.1 pool) and drops the stream.
+  virtual void OnOriginHttp1() = 0;
 };
 
 // OriginStream is one request in flight on a multiplexed origin connection

@@ -26,8 +26,9 @@ std::unique_ptr<OriginTransport> OriginTransport::Plain(int fd) {
 }
 
 std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
-                                                      std::shared_ptr<const OriginTlsContext> tls) {
-  bssl::UniquePtr<SSL> ssl = tls->NewSsl();
+                                                      std::shared_ptr<const OriginTlsContext> tls,
+                                                      bool offer_h2) {
+  bssl::UniquePtr<SSL> ssl = tls->NewSsl(offer_h2);
   if (ssl == nullptr || !SSL_set_fd(ssl.get(), fd)) {
     ERR_clear_error();
     close(fd);
@@ -46,6 +47,16 @@ OriginTransport::~OriginTransport() {
   if (fd_ >= 0) {
     close(fd_);
   }
+}
+
+std::string OriginTransport::alpn() const {
+  if (ssl_ == nullptr) {
+    return "";
+  }
+  const uint8_t* data = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
 }
 
 OriginTransport::Step OriginTransport::Handshake(std::string* error) {

@@ -25,14 +25,18 @@ class OriginTransport {
   // Tls: https through `tls`, which the transport keeps alive (its session
   // callback may run while the connection idles in the pool, after the zone
   // version that built it is gone). Takes ownership of `fd`; null (fd
-  // closed) when the SSL cannot be made.
-  static std::unique_ptr<OriginTransport> Tls(int fd, std::shared_ptr<const OriginTlsContext> tls);
+  // closed) when the SSL cannot be made. `offer_h2`: ALPN h2 and http/1.1
+  // (alpn() says which the origin picked).
+  static std::unique_ptr<OriginTransport> Tls(int fd, std::shared_ptr<const OriginTlsContext> tls,
+                                              bool offer_h2 = false);
   ~OriginTransport();
   OriginTransport(const OriginTransport&) = delete;
   OriginTransport& operator=(const OriginTransport&) = delete;
 
   int fd() const { return fd_; }
   bool tls() const { return ssl_ != nullptr; }
+  // The protocol the origin picked by ALPN ("" when none).
+  std::string alpn() const;
   // Handshaking: a TLS handshake is still to finish; reads and writes of
   // application data wait for it.
   bool handshaking() const { return ssl_ != nullptr && !handshake_done_; }

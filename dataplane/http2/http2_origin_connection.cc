@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/http/origin_guard.h"
+#include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/worker_context.h"
@@ -53,6 +54,9 @@ Http2OriginConnection::~Http2OriginConnection() {
   for (Failure& f : failed_) {
     f.stream->connection_ = nullptr;
   }
+  for (Http2OriginStream* stream : http1_) {
+    stream->connection_ = nullptr;
+  }
 }
 
 bool Http2OriginConnection::Accepting() const {
@@ -82,6 +86,7 @@ void Http2OriginConnection::Detach(Http2OriginStream* stream) {
   failed_.erase(std::remove_if(failed_.begin(), failed_.end(),
                                [stream](const Failure& f) { return f.stream == stream; }),
                 failed_.end());
+  http1_.erase(std::remove(http1_.begin(), http1_.end(), stream), http1_.end());
   if (stream->id_ != 0) {
     auto it = streams_.find(stream->id_);
     if (it != streams_.end() && it->second == stream) {
@@ -156,6 +161,8 @@ void Http2OriginConnection::OnTimer(evutil_socket_t, short, void* arg) {
     self->Fail(504, absl::StrCat("resolving the origin \"", self->target_.host, "\" timed out"));
   } else if (self->phase_ == Phase::kConnecting) {
     self->Fail(504, "origin connect timed out");
+  } else if (self->phase_ == Phase::kHandshaking) {
+    self->Fail(504, "origin TLS handshake timed out");
   } else if (self->phase_ == Phase::kOpen && self->streams_.empty() && self->waiting_.empty()) {
     // Idle: say goodbye and close.
     self->session_->GoAway(NGHTTP2_NO_ERROR, "idle");
@@ -176,7 +183,14 @@ void Http2OriginConnection::OnSocket(void* arg, OriginTransport*, short what) {
       self->Dispatch();
       return;
     }
-    self->Connected();
+    if (self->transport_->tls()) {
+      self->phase_ = Phase::kHandshaking;
+      self->Handshake();
+    } else {
+      self->Connected();
+    }
+  } else if (self->phase_ == Phase::kHandshaking) {
+    self->Handshake();
   } else if (self->phase_ == Phase::kOpen) {
     if (what & EV_READ) {
       self->ReadSocket();
@@ -240,7 +254,12 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  transport_ = OriginTransport::Plain(fd);
+  transport_ = target_.tls != nullptr ? OriginTransport::Tls(fd, target_.tls, /*offer_h2=*/true)
+                                      : OriginTransport::Plain(fd);
+  if (transport_ == nullptr) {
+    Fail(502, "origin TLS: cannot start a session");
+    return;
+  }
   transport_->Watch(ctx->base, &Http2OriginConnection::OnSocket, this);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
     if (errno != EINPROGRESS) {
@@ -251,7 +270,47 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
     transport_->WatchWrite(true);
     return;
   }
-  Connected();
+  if (transport_->tls()) {
+    phase_ = Phase::kHandshaking;
+    Handshake();
+  } else {
+    Connected();
+  }
+}
+
+void Http2OriginConnection::Handshake() {
+  std::string error;
+  switch (transport_->Handshake(&error)) {
+    case OriginTransport::Step::kWait:
+      transport_->WatchRead(transport_->wants_read());
+      transport_->WatchWrite(transport_->wants_write());
+      return;
+    case OriginTransport::Step::kFailed: {
+      std::string why = absl::StrCat("origin ", target_.host, ":", target_.port, ": ", error);
+      pool_->ctx_->connection_log->Write(FormatOriginFailureLogLine(
+          absl::Now(), "origin_tls_failed", target_.client_ip, target_.zone_hostname, why));
+      Fail(502, why);
+      return;
+    }
+    case OriginTransport::Step::kDone:
+      break;
+  }
+  if (transport_->alpn() == "h2") {
+    Connected();
+    return;
+  }
+  // HTTP/1.1: the connection (handshake done) waits in the HTTP/1.1 pool
+  // for the first of these requests, which go the HTTP/1.1 way.
+  pool_->PicksHttp1(target_.key);
+  evtimer_del(timer_ev_.get());
+  pool_->ctx_->origins->Put(target_.key, std::move(transport_));
+  for (Http2OriginStream* stream : waiting_) {
+    http1_.push_back(stream);
+  }
+  waiting_.clear();
+  dead_ = true;
+  phase_ = Phase::kDead;
+  pool_->Dead();
 }
 
 void Http2OriginConnection::Connected() {
@@ -312,7 +371,7 @@ void Http2OriginConnection::Submit(Http2OriginStream* stream) {
   bool end_stream = stream->end_stream_ || empty_finish;
   Http2RequestHead head;
   head.method = r.method;
-  head.scheme = "http";
+  head.scheme = target_.tls != nullptr ? "https" : "http";
   head.authority = r.authority;
   head.path = r.path;
   head.fields = r.fields;
@@ -435,6 +494,13 @@ void Http2OriginConnection::Dispatch() {
           ArmIdle();
           break;
       }
+      continue;
+    }
+    if (!http1_.empty()) {
+      Http2OriginStream* stream = http1_.front();
+      http1_.erase(http1_.begin());
+      stream->connection_ = nullptr;
+      stream->sink_->OnOriginHttp1();
       continue;
     }
     if (dead_ && (!waiting_.empty() || !streams_.empty())) {

@@ -18,7 +18,8 @@ namespace certgate::edge {
 class OriginTransport;
 class Http2OriginStream;
 
-// Http2OriginConnection is one HTTP/2 connection to an origin (h2c://): it
+// Http2OriginConnection is one HTTP/2 connection to an origin (h2c://, or
+// https:// with TLS and ALPN h2): it
 // resolves and judges the origin's address (OriginGuard, at every
 // connect), connects, and runs an Http2ClientSession over the socket for
 // the streams the pool places on it. Session events are collected while
@@ -48,7 +49,7 @@ class Http2OriginConnection {
   void Consume(Http2OriginStream* stream, size_t bytes);
 
  private:
-  enum class Phase { kResolving, kConnecting, kOpen, kDead };
+  enum class Phase { kResolving, kConnecting, kHandshaking, kOpen, kDead };
   struct Event {
     enum Kind { kHead, kData, kTrailers, kEnd, kClose } kind;
     int32_t stream_id = 0;
@@ -72,6 +73,9 @@ class Http2OriginConnection {
   void Begin();
   void Resolved(absl::StatusOr<ResolvedAddress> addr);
   void Connected();
+  // Handshake advances TLS with an https origin; then ALPN says h2
+  // (Connected) or HTTP/1.1 (the streams go back to their connections).
+  void Handshake();
   void Submit(Http2OriginStream* stream);
   void ReadSocket();
   // Flush writes the session's output; then streams whose SendSpace grew
@@ -109,6 +113,8 @@ class Http2OriginConnection {
   // Streams to tell of a failure, and of SendSpace grown.
   std::vector<Failure> failed_;
   std::vector<int32_t> writable_;
+  // Streams to send back to the HTTP/1.1 path (the origin picked it).
+  std::vector<Http2OriginStream*> http1_;
 };
 
 }  // namespace certgate::edge

@@ -11,21 +11,42 @@
 namespace certgate::edge {
 
 Http2OriginPool::Http2OriginPool(WorkerContext* ctx, Http2ClientOptions options,
-                                 absl::Duration idle_timeout)
-    : ctx_(ctx), options_(std::move(options)), idle_timeout_(idle_timeout) {
+                                 absl::Duration idle_timeout, absl::Duration http1_memory)
+    : ctx_(ctx),
+      options_(std::move(options)),
+      idle_timeout_(idle_timeout),
+      http1_memory_(http1_memory) {
   reap_ev_.reset(event_new(ctx_->base, -1, 0, &Http2OriginPool::OnReap, this));
 }
 
 Http2OriginPool::~Http2OriginPool() = default;
 
-bool Http2OriginPool::Handles(const ZoneConfig& zone) const { return zone.origin.h2c; }
+bool Http2OriginPool::Handles(const ZoneConfig& zone) const {
+  if (zone.origin.h2c) {
+    return true;
+  }
+  if (zone.origin_tls == nullptr) {
+    return false;
+  }
+  auto it = http1_.find(zone.origin_pool_key);
+  if (it == http1_.end()) {
+    return true;
+  }
+  if (absl::Now() - it->second > http1_memory_) {
+    http1_.erase(it);  // ask again: the origin may speak h2 by now
+    return true;
+  }
+  return false;
+}
+
+void Http2OriginPool::PicksHttp1(const std::string& key) { http1_[key] = absl::Now(); }
 
 std::unique_ptr<OriginStream> Http2OriginPool::Open(const ZoneConfig& zone, OriginRequest request,
                                                     bool end_stream, OriginStreamSink* sink,
                                                     absl::string_view client_ip) {
   auto stream = std::make_unique<Http2OriginStream>(this, sink, std::move(request), end_stream);
-  Target target{zone.origin_pool_key, zone.origin.host, zone.origin.port, zone.hostname,
-                std::string(client_ip)};
+  Target target{zone.origin_pool_key, zone.origin.host,       zone.origin.port,
+                zone.hostname,        std::string(client_ip), zone.origin_tls};
   Place(stream.get(), target, nullptr);
   return stream;
 }

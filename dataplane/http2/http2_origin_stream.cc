@@ -17,7 +17,11 @@ Http2OriginStream::~Http2OriginStream() {
 }
 
 size_t Http2OriginStream::SendSpace() const {
-  if (connection_ == nullptr || id_ == 0 || end_stream_ || finish_pending_) {
+  if (connection_ == nullptr || end_stream_ || finish_pending_) {
+    return 0;
+  }
+  if (id_ == 0) {
+    blocked_ = true;  // connecting: OnOriginWritable once submitted
     return 0;
   }
   return connection_->SendSpace(this);

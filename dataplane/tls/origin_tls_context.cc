@@ -144,9 +144,14 @@ int OriginTlsContext::OnNewSession(SSL* ssl, SSL_SESSION* session) {
   return 1;
 }
 
-bssl::UniquePtr<SSL> OriginTlsContext::NewSsl() const {
+bssl::UniquePtr<SSL> OriginTlsContext::NewSsl(bool offer_h2) const {
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
   if (!ssl) {
+    return nullptr;
+  }
+  static constexpr uint8_t kH2AndHttp11[] = {2,   'h', '2', 8,   'h', 't',
+                                             't', 'p', '/', '1', '.', '1'};
+  if (offer_h2 && SSL_set_alpn_protos(ssl.get(), kH2AndHttp11, sizeof(kH2AndHttp11)) != 0) {
     return nullptr;
   }
   SSL_set_connect_state(ssl.get());

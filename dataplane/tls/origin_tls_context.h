@@ -32,9 +32,10 @@ class OriginTlsContext {
   ~OriginTlsContext();
 
   // NewSsl returns a client SSL for one origin connection (connect state,
-  // SNI, host or IP check, the cached session if any). Null on allocation
-  // failure.
-  bssl::UniquePtr<SSL> NewSsl() const;
+  // SNI, host or IP check, the cached session if any). With `offer_h2` it
+  // offers ALPN h2 and http/1.1 (the connection speaks what the origin
+  // picks); without, no ALPN (HTTP/1.1). Null on allocation failure.
+  bssl::UniquePtr<SSL> NewSsl(bool offer_h2 = false) const;
 
   // FailureReason: one line on why a handshake made by NewSsl failed.
   static std::string FailureReason(const SSL* ssl, int ssl_error);

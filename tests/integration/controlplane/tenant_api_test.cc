@@ -297,6 +297,13 @@ TEST_F(TenantApiTest, OriginsOutsideThePolicyAreRefused) {
       {"http://2130706433", "2130706433"},
       {"http://127.1", "127.1"},
       {"http://0x7f.1", "0x7f.1"},
+      // h2c:// (cleartext HTTP/2) origins meet the same policy.
+      {"h2c://169.254.169.254:80", "origin address 169.254.169.254 is link-local"},
+      {"h2c://[::1]:50051", "::1 is loopback"},
+      {"h2c://10.0.0.1", "10.0.0.1 is private"},
+      {"h2c://0x7f000001:50051", "the IPv4 address 127.0.0.1 in a non-standard spelling"},
+      {"h2c://user@grpc.example", "must not contain user info"},
+      {"h2://grpc.example", "must start with http://, https:// or h2c://"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.origin);
@@ -307,8 +314,9 @@ TEST_F(TenantApiTest, OriginsOutsideThePolicyAreRefused) {
   CreateZone("ssrf.example.test");
   v1::UpdateZoneRequest update;
   update.set_hostname("ssrf.example.test");
-  for (const std::string origin : {"http://localhost:8080", "https://8.8.8.8", "http://127.0.0.2:9",
-                                   "http://[2606:4700::1]"}) {
+  for (const std::string origin :
+       {"http://localhost:8080", "https://8.8.8.8", "http://127.0.0.2:9", "h2c://127.0.0.2:50051",
+        "h2c://grpc.example:50051", "http://[2606:4700::1]"}) {
     update.set_origin(origin);
     v1::ZoneResponse response;
     grpc::Status status = Call(&v1::TenantService::Stub::UpdateZone, update, &response);

@@ -15,12 +15,18 @@ Python's h2 (python3-h2). One thread per connection. Paths:
                        like /echo.
   /goaway-midstream    a response head and part of the body, then GOAWAY
                        INTERNAL_ERROR and a close.
-Prints "ready" once listening; logs one line per request to stderr.
+With --cert and --key it speaks TLS and picks h2 by ALPN (--alpn http/1.1:
+picks HTTP/1.1 and answers POST /sha256 and GET / over it; --client-ca:
+requires a client certificate from that CA; /echo then reports its DNS SANs
+in x-client-san). Prints "ready" once listening; logs one line per request
+to stderr.
 """
 import argparse
 import hashlib
+import http.server
 import json
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -53,6 +59,10 @@ def pattern_chunks(n):
 class Connection:
     def __init__(self, sock):
         self.sock = sock
+        self.client_san = ""
+        if isinstance(sock, ssl.SSLSocket):
+            peer = sock.getpeercert() or {}
+            self.client_san = ",".join(v for k, v in peer.get("subjectAltName", ()) if k == "DNS")
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
                                            validate_inbound_headers=False)
         self.conn = h2.connection.H2Connection(config=config)
@@ -146,7 +156,8 @@ class Connection:
             s["echo"] = True
             self.conn.send_headers(stream_id, [(":status", "200"),
                                                ("content-type", "application/octet-stream"),
-                                               ("x-request-head", json.dumps(s["head"]))])
+                                               ("x-request-head", json.dumps(s["head"])),
+                                               ("x-client-san", self.client_san or "-")])
             self.pending[stream_id] = [b"", None, False, None]
             return None
         if route == "/bytes":
@@ -235,7 +246,64 @@ class Connection:
                 self.pending[stream_id] = [buf, gen, end, trailers]
 
 
-def serve(sock):
+class Http1Handler(http.server.BaseHTTPRequestHandler):
+    """What an https origin that picked HTTP/1.1 answers."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *fmt_args):
+        log("origin: http/1.1 " + (fmt % fmt_args))
+
+    def do_GET(self):
+        body = b"http/1.1 origin\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        digest = hashlib.sha256()
+        count = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                data = self.rfile.read(size)
+                digest.update(data)
+                count += len(data)
+                self.rfile.readline()
+        else:
+            n = int(self.headers.get("Content-Length", "0"))
+            while n > 0:
+                data = self.rfile.read(min(n, 65536))
+                digest.update(data)
+                count += len(data)
+                n -= len(data)
+        body = json.dumps({"body_bytes": count, "sha256": digest.hexdigest(),
+                           "protocol": "http/1.1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(sock, context):
+    if context is not None:
+        try:
+            sock = context.wrap_socket(sock, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            log("origin: TLS handshake failed: %s" % e)
+            sock.close()
+            return
+        log("origin: ALPN %s" % sock.selected_alpn_protocol())
+        if sock.selected_alpn_protocol() != "h2":
+            try:
+                Http1Handler(sock, sock.getpeername(), None)
+            except OSError:
+                pass
+            sock.close()
+            return
     with lock:
         connections[0] += 1
         log("origin: connection %d" % connections[0])
@@ -248,7 +316,19 @@ def serve(sock):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", help="server certificate chain (PEM): speak TLS")
+    parser.add_argument("--key", help="server key (PEM)")
+    parser.add_argument("--client-ca", help="require client certificates from this CA (PEM)")
+    parser.add_argument("--alpn", default="h2", help="the protocol picked by ALPN")
     args = parser.parse_args()
+    context = None
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        context.set_alpn_protocols([args.alpn])
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", args.port))
@@ -256,7 +336,7 @@ def main():
     print("ready", flush=True)
     while True:
         sock, _ = listener.accept()
-        threading.Thread(target=serve, args=(sock,), daemon=True).start()
+        threading.Thread(target=serve, args=(sock, context), daemon=True).start()
 
 
 if __name__ == "__main__":

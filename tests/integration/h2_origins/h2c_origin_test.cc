@@ -243,6 +243,110 @@ TEST_F(H2cOriginTest, GoawayMidStreamCutsTheResponse) {
   EXPECT_EQ(Get("/echo").status, 200);
 }
 
+// An https origin that picks h2 by ALPN gets HTTP/2 over TLS (verified
+// against the zone's origin CA, with the zone's edge-CA client
+// certificate), bodies streamed both ways.
+TEST_F(H2cOriginTest, HttpsOriginPickingH2GetsHttp2) {
+  v1::GetEdgeCaResponse edge_ca;
+  ASSERT_TRUE(
+      env_->tenant()->GetEdgeCa(EdgeEnvironment::Context(*tenant_).get(), {}, &edge_ca).ok());
+  std::string edge_ca_path = *dir_ + "/edge-ca.pem";
+  WriteFile(edge_ca_path, edge_ca.certificate_pem());
+  Identity origin_ca = pki_->Ca("h2-origin-ca");
+  Identity server = pki_->Server("h2-origin-server", origin_ca, {}, {"127.0.0.1"});
+  int port = FreePort();
+  auto process = Subprocess::Start(
+      {"/usr/bin/python3", CERTGATE_H2_ORIGIN_PY, "--port", std::to_string(port), "--cert",
+       server.cert_path, "--key", server.key_path, "--client-ca", edge_ca_path},
+      *dir_ + "/h2-tls-origin.log");
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::unique_ptr<Subprocess> origin = std::move(*process);
+  ASSERT_TRUE(WaitForPort(port)) << origin->ReadLog();
+
+  const std::string host = "tls.h2c.pizza";
+  v1::CreateZoneRequest req;
+  req.set_hostname(host);
+  req.set_origin(absl::StrCat("https://127.0.0.1:", port));
+  req.set_mode(v1::MODE_OFF);
+  req.set_origin_ca_pem(origin_ca.cert_pem());
+  v1::ZoneResponse resp;
+  grpc::Status status =
+      env_->tenant()->CreateZone(EdgeEnvironment::Context(*tenant_).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(env_->WaitForVersion(resp.config_version()));
+
+  HttpResult r = env_->Curl(host, "/echo", nullptr, {"--http1.1", "-D", "-"});
+  ASSERT_EQ(r.status, 200) << r.body << origin->ReadLog();
+  EXPECT_TRUE(absl::StrContains(r.body, "[\":scheme\", \"https\"]")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "x-client-san: " + host)) << r.body;
+  EXPECT_TRUE(absl::StrContains(origin->ReadLog(), "origin: ALPN h2")) << origin->ReadLog();
+
+  constexpr int64_t kBytes = 16 << 20;
+  std::string upload = *dir_ + "/tls-upload.bin";
+  CommandResult made = RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("head -c ", kBytes, " /dev/urandom > ", upload, " && sha256sum ", upload)});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  HttpResult up = env_->Curl(host, "/sha256", nullptr,
+                             {"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary",
+                              "@" + upload, "--max-time", "60"});
+  ASSERT_EQ(up.status, 200) << up.body << up.stderr_text << origin->ReadLog();
+  EXPECT_TRUE(absl::StrContains(up.body, made.out.substr(0, 64))) << up.body;
+  std::string downloaded = *dir_ + "/tls-download.bin";
+  HttpResult down = env_->Curl(host, absl::StrCat("/bytes?n=", kBytes), nullptr,
+                               {"--http1.1", "-o", downloaded, "--max-time", "60"});
+  EXPECT_EQ(down.status, 200) << down.exit_code << down.stderr_text << origin->ReadLog();
+  std::string body = ReadFile(downloaded);
+  ASSERT_EQ(body.size(), static_cast<size_t>(kBytes));
+  for (size_t i = 0; i < body.size(); i += 4099) {
+    ASSERT_EQ(static_cast<unsigned char>(body[i]), i % 256) << "byte " << i;
+  }
+}
+
+// An https origin that picks HTTP/1.1 by ALPN: the requests that waited
+// for the answer (a chunked body among them) go the HTTP/1.1 way, and so do
+// the next ones.
+TEST_F(H2cOriginTest, HttpsOriginPickingHttp11FallsBack) {
+  Identity origin_ca = pki_->Ca("h1-origin-ca");
+  Identity server = pki_->Server("h1-origin-server", origin_ca, {}, {"127.0.0.1"});
+  int port = FreePort();
+  auto process = Subprocess::Start(
+      {"/usr/bin/python3", CERTGATE_H2_ORIGIN_PY, "--port", std::to_string(port), "--cert",
+       server.cert_path, "--key", server.key_path, "--alpn", "http/1.1"},
+      *dir_ + "/h1-tls-origin.log");
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::unique_ptr<Subprocess> origin = std::move(*process);
+  ASSERT_TRUE(WaitForPort(port)) << origin->ReadLog();
+  const std::string host = "h1.h2c.pizza";
+  v1::CreateZoneRequest req;
+  req.set_hostname(host);
+  req.set_origin(absl::StrCat("https://127.0.0.1:", port));
+  req.set_mode(v1::MODE_OFF);
+  req.set_origin_ca_pem(origin_ca.cert_pem());
+  v1::ZoneResponse resp;
+  grpc::Status status =
+      env_->tenant()->CreateZone(EdgeEnvironment::Context(*tenant_).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(env_->WaitForVersion(resp.config_version()));
+
+  std::string upload = *dir_ + "/h1-upload.bin";
+  CommandResult made = RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("head -c 3000000 /dev/urandom > ", upload, " && sha256sum ", upload)});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (int i = 0; i < 3; ++i) {
+    HttpResult up = env_->Curl(
+        host, "/sha256", nullptr,
+        {"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + upload});
+    ASSERT_EQ(up.status, 200) << up.body << origin->ReadLog();
+    EXPECT_TRUE(absl::StrContains(up.body, made.out.substr(0, 64))) << up.body;
+    EXPECT_TRUE(absl::StrContains(up.body, "\"protocol\": \"http/1.1\"")) << up.body;
+  }
+  HttpResult get = env_->Curl(host, "/", nullptr, {"--http1.1"});
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.body, "http/1.1 origin\n");
+}
+
 // A tenant's h2c origin on an address the edge's policy refuses: 502,
 // logged, never connected.
 TEST_F(H2cOriginTest, RefusedOriginAddressIs502) {
