@@ -3,8 +3,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/handshake/tls_server.h"
 
 namespace certgate::edge {
 
