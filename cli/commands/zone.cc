@@ -164,7 +164,10 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   auto create_options = std::make_shared<ZoneOptions>();
   CLI::App* create = zone->add_subcommand("create", "Create a zone for a hostname");
   create->add_option("HOST", create_options->host, "Hostname: exact or *.wildcard")->required();
-  create->add_option("--origin", create_options->origin, "Origin URL, http(s)://host:port")
+  create
+      ->add_option("--origin", create_options->origin,
+                   "Origin URL: http://, https:// (HTTP/2 when the origin picks h2 by ALPN) or "
+                   "h2c:// (cleartext HTTP/2, e.g. a gRPC server), host:port")
       ->required();
   create->add_option("--mode", create_options->mode, "enforce (default), report or off");
   AddOriginTlsFlags(create, create_options.get());
@@ -207,7 +210,8 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   auto set_options = std::make_shared<ZoneOptions>();
   CLI::App* set = zone->add_subcommand("set", "Change a zone's origin or CA-name sending");
   set->add_option("HOST", set_options->host, "Hostname as created")->required();
-  set->add_option("--origin", set_options->origin, "New origin URL");
+  set->add_option("--origin", set_options->origin,
+                  "New origin URL: http://, https:// or h2c:// (cleartext HTTP/2), host:port");
   set->add_option("--send-ca-names", set_options->send_ca_names,
                   "true: the TLS CertificateRequest lists the zone's root names");
   AddOriginTlsFlags(set, set_options.get());

@@ -229,6 +229,14 @@ TEST_F(CliControlTest, ZoneCommandsInBothForms) {
   CommandResult set = Acme({"zone", "set", "zone.acme.test", "--origin", "http://127.0.0.1:9090"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
   EXPECT_NE(set.out.find("http://127.0.0.1:9090"), std::string::npos);
+  // A cleartext HTTP/2 (gRPC) origin, shown as given.
+  CommandResult set_h2c =
+      Acme({"zone", "set", "zone.acme.test", "--origin", "H2C://127.0.0.1:50051"});
+  ASSERT_EQ(set_h2c.exit_code, 0) << set_h2c.err;
+  EXPECT_NE(set_h2c.out.find("h2c://127.0.0.1:50051"), std::string::npos) << set_h2c.out;
+  CommandResult show_h2c = Acme({"zone", "show", "zone.acme.test"});
+  EXPECT_NE(show_h2c.out.find("h2c://127.0.0.1:50051"), std::string::npos) << show_h2c.out;
+  EXPECT_EQ(ShowZone("zone.acme.test").origin(), "h2c://127.0.0.1:50051");
   CommandResult set_json =
       Acme({"zone", "set", "zone.acme.test", "--send-ca-names", "true", "--json"});
   ASSERT_EQ(set_json.exit_code, 0) << set_json.err;
@@ -252,6 +260,10 @@ TEST_F(CliControlTest, ZoneRefusals) {
   ExpectRefused(Acme({"zone", "create", "m.acme.test", "--origin", "http://a:1", "--mode", "x"}), 2,
                 "unknown mode \"x\"");
   ExpectRefused(Acme({"zone", "create", "o.acme.test", "--origin", "ftp://a:1"}), 1, "ftp");
+  ExpectRefused(Acme({"zone", "create", "o.acme.test", "--origin", "h2c://a:1/grpc"}), 1,
+                "origin \"h2c://a:1/grpc\": must not have a path, query or fragment");
+  ExpectRefused(Acme({"zone", "create", "o.acme.test", "--origin", "h2c://169.254.169.254"}), 1,
+                "169.254.169.254 is link-local");
   ExpectRefused(Acme({"zone", "create", "bad..host", "--origin", "http://a:1"}), 1, "bad..host");
   ExpectRefused(Acme({"zone", "create", "owned.acme.test", "--origin", "http://a:1"}), 1,
                 "owned.acme.test");
