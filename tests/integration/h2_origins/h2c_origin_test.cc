@@ -198,6 +198,33 @@ TEST_F(H2cOriginTest, ConcurrentRequestsShareOneOriginConnection) {
   EXPECT_EQ(OriginConnections(origin_), before) << origin_->ReadLog();
 }
 
+// A real gRPC server (python3-grpcio) behind an h2c:// origin takes a gRPC
+// call written over HTTP/1.1 (length-prefixed message, TE: trailers) and its
+// grpc-status comes back as a trailer of the last chunk: the edge passed TE
+// trailers and the trailers through the translation.
+TEST_F(H2cOriginTest, GrpcServerAnswersATranslatedCall) {
+  int port = FreePort();
+  auto process = Subprocess::Start(
+      {"/usr/bin/python3", CERTGATE_GRPC_SERVER_PY, "--port", std::to_string(port)},
+      *dir_ + "/grpc-server.log");
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::unique_ptr<Subprocess> server = std::move(*process);
+  ASSERT_TRUE(WaitForPort(port)) << server->ReadLog();
+  const std::string host = "rpc.h2c.pizza";
+  env_->CreateZone(*tenant_, host, v1::MODE_REPORT, absl::StrCat("h2c://127.0.0.1:", port));
+  uint64_t v = env_->AddRoot(*tenant_, host, *ca_);
+  ASSERT_TRUE(env_->WaitForVersion(v));
+  std::string message = *dir_ + "/grpc-message.bin";
+  WriteFile(message, std::string("\0\0\0\0\x04ping", 9));
+  HttpResult r = env_->Curl(host, "/certgate.test.Echo/Unary", device_,
+                            {"--http1.1", "--raw", "-H", "Content-Type: application/grpc", "-H",
+                             "TE: trailers", "--data-binary", "@" + message});
+  ASSERT_EQ(r.status, 200) << r.body << server->ReadLog();
+  EXPECT_TRUE(absl::StrContains(r.body, "\"echo\": \"ping\"")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "\"x-client-cert-status\": \"valid\"")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "grpc-status: 0\r\n")) << r.body;
+}
+
 // An Upgrade (WebSocket) has no HTTP/2 form towards this origin: 501, and
 // nothing reaches it.
 TEST_F(H2cOriginTest, UpgradeIs501) {
