@@ -28,6 +28,8 @@ struct HttpOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration origin_connect_timeout = absl::Seconds(5);
   absl::Duration origin_timeout = absl::Seconds(60);
+  // An HTTP/2 origin connection without streams closes after this long.
+  absl::Duration http2_origin_idle_timeout = absl::Seconds(30);
   // An upgraded connection (after a 101) closes after this long without a
   // byte in either direction.
   absl::Duration upgraded_idle_timeout = absl::Minutes(5);

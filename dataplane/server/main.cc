@@ -206,6 +206,11 @@ int main(int argc, char** argv) {
   app.add_option("--origin-timeout-ms", origin_timeout_ms,
                  "Longest silence from the origin (504 before its response head)")
       ->check(CLI::Range(1, 86400000));
+  int http2_origin_idle_ms = 30000;
+  app.add_option("--http2-origin-idle-timeout-ms", http2_origin_idle_ms,
+                 "An HTTP/2 origin connection (h2c://, https:// picking h2) without streams "
+                 "closes after this long")
+      ->check(CLI::Range(1, 86400000));
   app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "TLS handshake timeout")
       ->check(CLI::Range(1, 86400000));
   auto* max_connections_opt =
@@ -357,6 +362,7 @@ int main(int argc, char** argv) {
   http.upgraded_idle_timeout = absl::Milliseconds(upgraded_idle_timeout_ms);
   http.origin_connect_timeout = absl::Milliseconds(origin_connect_timeout_ms);
   http.origin_timeout = absl::Milliseconds(origin_timeout_ms);
+  http.http2_origin_idle_timeout = absl::Milliseconds(http2_origin_idle_ms);
   http.handshake_timeout = absl::Milliseconds(handshake_timeout_ms);
   size_t open_file_limit = RaiseOpenFileLimit();
   size_t affordable = ConnectionsPerWorker(open_file_limit, workers);

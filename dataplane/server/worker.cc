@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   w->context_.origins = &w->origins_;
   w->context_.origin_guard = w->options_.origin_guard.get();
   w->context_.resolver = w->resolver_.get();
-  w->h2_origins_ = std::make_unique<Http2OriginPool>(&w->context_, Http2ClientOptions{});
+  w->h2_origins_ = std::make_unique<Http2OriginPool>(&w->context_, Http2ClientOptions{},
+                                                     w->options_.http.http2_origin_idle_timeout);
   w->context_.h2_origins = w->h2_origins_.get();
   w->context_.metrics = metrics;
   w->context_.options = &w->options_.http;

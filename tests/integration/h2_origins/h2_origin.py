@@ -311,6 +311,7 @@ def serve(sock, context):
         Connection(sock).run()
     finally:
         sock.close()
+        log("origin: connection ended")
 
 
 def main():

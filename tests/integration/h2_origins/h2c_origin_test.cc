@@ -28,7 +28,7 @@ constexpr char kZone[] = "grpc.h2c.pizza";
 int OriginConnections(Subprocess* origin) {
   int n = 0;
   for (absl::string_view line : absl::StrSplit(origin->ReadLog(), '\n')) {
-    if (absl::StartsWith(line, "origin: connection ")) {
+    if (absl::StartsWith(line, "origin: connection ") && !absl::EndsWith(line, " ended")) {
       ++n;
     }
   }
@@ -372,6 +372,27 @@ TEST_F(H2cOriginTest, HttpsOriginPickingHttp11FallsBack) {
   HttpResult get = env_->Curl(host, "/", nullptr, {"--http1.1"});
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "http/1.1 origin\n");
+}
+
+// A pooled HTTP/2 origin connection without streams closes after
+// --http2-origin-idle-timeout-ms; the next request opens a new one.
+TEST_F(H2cOriginTest, IdleOriginConnectionCloses) {
+  std::string error;
+  EdgeEnvironment env(MakeTempDir("certgate-h2c-idle"));
+  ASSERT_TRUE(env.StartControl(&error)) << error;
+  ASSERT_TRUE(env.StartEdge(&error, {"--http2-origin-idle-timeout-ms", "300", "--workers", "1"}))
+      << error;
+  std::string tenant = env.NewTenant("acme");
+  uint64_t v = env.CreateZone(tenant, "idle.pizza", v1::MODE_REPORT,
+                              absl::StrCat("h2c://127.0.0.1:", origin_port_));
+  ASSERT_TRUE(env.WaitForVersion(v));
+  int before = OriginConnections(origin_);
+  EXPECT_EQ(env.Curl("idle.pizza", "/echo", nullptr, {"--http1.1"}).status, 200);
+  EXPECT_EQ(env.Curl("idle.pizza", "/echo", nullptr, {"--http1.1"}).status, 200);
+  EXPECT_EQ(OriginConnections(origin_), before + 1) << "back to back: one connection";
+  absl::SleepFor(absl::Milliseconds(1200));
+  EXPECT_EQ(env.Curl("idle.pizza", "/echo", nullptr, {"--http1.1"}).status, 200);
+  EXPECT_EQ(OriginConnections(origin_), before + 2) << origin_->ReadLog();
 }
 
 // A tenant's h2c origin on an address the edge's policy refuses: 502,
