@@ -1,0 +1,96 @@
+"""HTTP/2 client of certgate-edge (python3-h2 over Python's ssl, ALPN h2):
+opens one TLS connection to the edge with SNI --sni and an optional client
+certificate, sends every request of --requests (a JSON list of
+{"method", "authority", "path", "headers": [[name, value]...], "body"}) on
+its own stream before reading any answer, then prints one JSON object:
+{"alpn": ..., "streams": [{"status", "headers", "body", "reset"}...]} in
+the order of --requests.
+
+    h2_edge_client.py --port P --sni auth.pizza [--cert c.pem --key k.pem] \
+        --requests '[{"method": "GET", "authority": "auth.pizza", "path": "/"}]'
+"""
+import argparse
+import json
+import socket
+import ssl
+
+import h2.config
+import h2.connection
+import h2.events
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--sni", required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--requests", required=True)
+    args = parser.parse_args()
+    requests = json.loads(args.requests)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    if args.cert:
+        context.load_cert_chain(args.cert, args.key)
+    raw = socket.create_connection(("127.0.0.1", args.port), timeout=15)
+    sock = context.wrap_socket(raw, server_hostname=args.sni)
+    alpn = sock.selected_alpn_protocol()
+    if alpn != "h2":
+        print(json.dumps({"alpn": alpn, "streams": []}))
+        return
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                                header_encoding="utf-8"))
+    conn.initiate_connection()
+    order = []
+    results = {}
+    for request in requests:
+        sid = conn.get_next_available_stream_id()
+        body = request.get("body", "").encode()
+        fields = [(":method", request["method"]), (":scheme", "https"),
+                  (":authority", request["authority"]), (":path", request["path"])]
+        fields += [tuple(h) for h in request.get("headers", [])]
+        conn.send_headers(sid, fields, end_stream=not body)
+        if body:
+            conn.send_data(sid, body, end_stream=True)
+        order.append(sid)
+        results[sid] = {"status": None, "headers": {}, "body": "", "reset": None}
+    sock.sendall(conn.data_to_send())
+
+    open_streams = set(order)
+    while open_streams:
+        data = sock.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                r = results[event.stream_id]
+                for name, value in event.headers:
+                    if name == ":status":
+                        r["status"] = int(value)
+                    else:
+                        r["headers"][name] = value
+            elif isinstance(event, h2.events.TrailersReceived):
+                for name, value in event.headers:
+                    results[event.stream_id]["headers"][name] = value
+            elif isinstance(event, h2.events.DataReceived):
+                results[event.stream_id]["body"] += event.data.decode("utf-8", "replace")
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                open_streams.discard(event.stream_id)
+            elif isinstance(event, h2.events.StreamReset):
+                results[event.stream_id]["reset"] = int(event.error_code)
+                open_streams.discard(event.stream_id)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                open_streams.clear()
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+    print(json.dumps({"alpn": alpn, "streams": [results[sid] for sid in order]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+// HTTP/2 from clients through a real certgate-edge (ALPN h2), with a real
+// certgate-control and echo origin on loopback: curl --http2, Python's h2
+// (several streams on one connection, one of them for another zone's
+// host) and python3-grpcio. Every rule of the HTTP/1.1 path holds per
+// stream: the certificate decision and the zone's 403 body, gRPC-aware
+// refusals, header stripping and mapping, the access log and metrics. The
+// per-zone switch: a zone with HTTP/2 off negotiates http/1.1 on the same
+// listener, and no tenant can switch another tenant's zone.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/integration/edge/edge_environment.h"
+
+namespace certgate::testing {
+namespace {
+
+constexpr char kErrorBody[] = "{\"error\":\"device certificate required\",\"zone\":\"h2\"}";
+constexpr char kZone[] = "h2.acme.pizza";            // enforce, custom body, a mapped field
+constexpr char kReportZone[] = "report.acme.pizza";  // report
+constexpr char kOffZone[] = "h1.acme.pizza";         // report, HTTP/2 off
+constexpr char kBankZone[] = "bank.h2.pizza";        // another tenant's, report
+
+class Http2EdgeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("certgate-http2-edge"));
+    env_ = new EdgeEnvironment(*dir_);
+    pki_ = new Pki(*dir_);
+    std::string error;
+    ASSERT_TRUE(env_->Start(&error, {"--workers", "1"})) << error;
+    acme_ = new std::string(env_->NewTenant("acme"));
+    bank_ = new std::string(env_->NewTenant("bank"));
+    ca_ = new Identity(pki_->Ca("acme-h2-ca"));
+    device_ = new Identity(pki_->Leaf("h2-device-7", *ca_));
+    stranger_ca_ = new Identity(pki_->Ca("stranger-ca"));
+    stranger_ = new Identity(pki_->Leaf("stranger", *stranger_ca_));
+    env_->CreateZone(*acme_, kZone, v1::MODE_ENFORCE);
+    env_->AddRoot(*acme_, kZone, *ca_);
+    env_->SetErrorResponse(*acme_, kZone, "application/json", kErrorBody);
+    env_->MapHeader(*acme_, kZone, "X-Device-Id", "subject.CN");
+    env_->CreateZone(*acme_, kReportZone, v1::MODE_REPORT);
+    env_->AddRoot(*acme_, kReportZone, *ca_);
+    env_->CreateZone(*acme_, kOffZone, v1::MODE_REPORT);
+    uint64_t v = SetHttp2(*acme_, kOffZone, false);
+    ASSERT_GT(v, 0u);
+    v = env_->CreateZone(*bank_, kBankZone, v1::MODE_REPORT);
+    ASSERT_TRUE(env_->WaitForVersion(v)) << env_->edge_log();
+    // The edge CA, which issued the zones' server certificates: gRPC
+    // clients verify the edge.
+    v1::GetEdgeCaResponse edge_ca;
+    ASSERT_TRUE(
+        env_->tenant()->GetEdgeCa(EdgeEnvironment::Context(*acme_).get(), {}, &edge_ca).ok());
+    edge_ca_path_ = new std::string(*dir_ + "/edge-ca.pem");
+    WriteFile(*edge_ca_path_, edge_ca.certificate_pem());
+  }
+
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      env_->PrintEdgeLogTail();
+    }
+  }
+
+  // SetHttp2: the zone setting through the tenant API; the config version
+  // after it, 0 when refused.
+  static uint64_t SetHttp2(const std::string& token, const std::string& host, bool on,
+                           grpc::Status* status_out = nullptr) {
+    v1::UpdateZoneRequest req;
+    req.set_hostname(host);
+    req.set_http2(on);
+    v1::ZoneResponse resp;
+    grpc::Status status =
+        env_->tenant()->UpdateZone(EdgeEnvironment::Context(token).get(), req, &resp);
+    if (status_out != nullptr) {
+      *status_out = status;
+    }
+    return status.ok() ? resp.config_version() : 0;
+  }
+
+  // CurlH2: curl --http2 -v; the protocol of the answer is in stderr
+  // ("< HTTP/2 200").
+  static HttpResult CurlH2(const std::string& host, const std::string& path, const Identity* id,
+                           std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--http2", "-v"});
+    return env_->Curl(host, path, id, extra);
+  }
+
+  // H2Client runs tests/integration/http2/h2_edge_client.py; its JSON.
+  static std::string H2Client(const std::string& sni, const Identity* id,
+                              const std::string& requests_json) {
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     CERTGATE_H2_EDGE_CLIENT_PY,
+                                     "--port",
+                                     std::to_string(env_->edge_port()),
+                                     "--sni",
+                                     sni,
+                                     "--requests",
+                                     requests_json};
+    if (id != nullptr) {
+      argv.insert(argv.end(), {"--cert", id->cert_path, "--key", id->key_path});
+    }
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+
+  static std::string GrpcCall(const std::string& host, const Identity* id) {
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     CERTGATE_GRPC_CALL_PY,
+                                     "--port",
+                                     std::to_string(env_->edge_port()),
+                                     "--host",
+                                     host,
+                                     "--ca",
+                                     *edge_ca_path_};
+    if (id != nullptr) {
+      argv.insert(argv.end(), {"--cert", id->cert_path, "--key", id->key_path});
+    }
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+
+  static inline std::string* dir_ = nullptr;
+  static inline EdgeEnvironment* env_ = nullptr;
+  static inline Pki* pki_ = nullptr;
+  static inline std::string* acme_ = nullptr;
+  static inline std::string* bank_ = nullptr;
+  static inline Identity* ca_ = nullptr;
+  static inline Identity* device_ = nullptr;
+  static inline Identity* stranger_ca_ = nullptr;
+  static inline Identity* stranger_ = nullptr;
+  static inline std::string* edge_ca_path_ = nullptr;
+};
+
+TEST_F(Http2EdgeTest, CurlWithoutCertificateGetsTheZonesBodyOverHttp2) {
+  double before = env_->Metric("certgate_requests_total{zone=\"h2.acme.pizza\",code=\"403\"}");
+  HttpResult r = CurlH2(kZone, "/", nullptr);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(absl::StrContains(r.stderr_text, "< HTTP/2 403")) << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.stderr_text, "< content-type: application/json"))
+      << r.stderr_text;
+  EXPECT_EQ(r.body, kErrorBody);
+  // Counted like an HTTP/1.1 request.
+  EXPECT_EQ(env_->Metric("certgate_requests_total{zone=\"h2.acme.pizza\",code=\"403\"}"),
+            std::max(before, 0.0) + 1);
+}
+
+TEST_F(Http2EdgeTest, CurlWithCertificateReachesTheOriginWithItsHeadersOverHttp2) {
+  HttpResult r = CurlH2(kZone, "/hello?x=1", device_,
+                        {"-H", "X-Client-Cert-Status: forged", "-H", "X-Device-Id: forged"});
+  ASSERT_EQ(r.status, 200) << r.body << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.stderr_text, "< HTTP/2 200")) << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.body, "\"path\":\"/hello?x=1\"")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, Echoed("X-Client-Cert-Status", "valid"))) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, Echoed("X-Client-Cert-Ski", SkiHex(*device_)))) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, Echoed("X-Device-Id", "h2-device-7"))) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, Echoed("X-Forwarded-Proto", "https"))) << r.body;
+  EXPECT_FALSE(absl::StrContains(r.body, "forged")) << r.body;
+  // One access log line for the stream.
+  EXPECT_TRUE(absl::StrContains(env_->edge_log(), "\"path\":\"/hello?x=1\"")) << env_->edge_log();
+}
+
+TEST_F(Http2EdgeTest, StreamsOnOneConnectionAreEachJudgedAndAnotherZonesGets421) {
+  std::string requests = absl::StrCat(
+      R"([{"method": "GET", "authority": "h2.acme.pizza", "path": "/one"},)",
+      R"({"method": "GET", "authority": "h2.acme.pizza", "path": "/two", "headers": [)",
+      R"(["x-client-cert-status", "forged"], ["x-client-cert-ski", "forged"],)",
+      R"(["x-device-id", "forged"], ["x-forwarded-client-cert", "forged"]]},)",
+      R"({"method": "POST", "authority": "h2.acme.pizza", "path": "/three", "body": "0123456789"},)",
+      R"({"method": "POST", "authority": "h2.acme.pizza", "path": "/four", "body": "abcde",)",
+      R"( "headers": [["content-length", "5"]]},)",
+      R"({"method": "GET", "authority": "bank.h2.pizza", "path": "/never-seen-by-bank"},)",
+      R"({"method": "GET", "authority": "h2.acme.pizza:443", "path": "/five"}])");
+  std::string out = H2Client(kZone, device_, requests);
+  EXPECT_TRUE(absl::StrContains(out, "\"alpn\": \"h2\"")) << out;
+  // Each stream's answer in order: 200, 200, 200, 200, 421, 200.
+  std::vector<std::string> statuses;
+  for (size_t pos = 0; (pos = out.find("\"status\": ", pos)) != std::string::npos; ++pos) {
+    statuses.push_back(out.substr(pos + 10, 3));
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"200", "200", "200", "200", "421", "200"})) << out;
+  EXPECT_TRUE(absl::StrContains(out, R"(\"path\":\"/two\")")) << out;
+  // Spoofed certificate headers are gone; the edge's own are there.
+  EXPECT_FALSE(absl::StrContains(out, "forged")) << out;
+  EXPECT_TRUE(absl::StrContains(out, R"(\"X-Client-Cert-Status\":\"valid\")")) << out;
+  // Request bodies reached the origin, chunked and with a length.
+  EXPECT_TRUE(absl::StrContains(out, R"(\"body_bytes\":10)")) << out;
+  EXPECT_TRUE(absl::StrContains(out, R"(\"body_bytes\":5)")) << out;
+  // The other zone's stream never reached an origin nor was logged as the
+  // bank zone's request.
+  EXPECT_FALSE(absl::StrContains(out, "never-seen-by-bank\\\"")) << out;
+  EXPECT_FALSE(absl::StrContains(env_->edge_log(), "/never-seen-by-bank")) << env_->edge_log();
+  EXPECT_LE(env_->Metric("certgate_requests_total{zone=\"bank.h2.pizza\",code=\"200\"}"), 0);
+}
+
+TEST_F(Http2EdgeTest, GrpcClientGetsGrpcStatusesFromEnforceMode) {
+  std::string none = GrpcCall(kZone, nullptr);
+  EXPECT_TRUE(absl::StrContains(none, "\"code\": \"UNAUTHENTICATED\"")) << none;
+  std::string untrusted = GrpcCall(kZone, stranger_);
+  EXPECT_TRUE(absl::StrContains(untrusted, "\"code\": \"PERMISSION_DENIED\"")) << untrusted;
+  EXPECT_TRUE(absl::StrContains(untrusted, "unknown_ca")) << untrusted;
+}
+
+TEST_F(Http2EdgeTest, ZoneWithHttp2OffNegotiatesHttp11OnTheSameListener) {
+  HttpResult off = CurlH2(kOffZone, "/", nullptr);
+  EXPECT_EQ(off.status, 200) << off.stderr_text;
+  EXPECT_TRUE(absl::StrContains(off.stderr_text, "< HTTP/1.1 200")) << off.stderr_text;
+  HttpResult on = CurlH2(kReportZone, "/", nullptr);
+  EXPECT_EQ(on.status, 200) << on.stderr_text;
+  EXPECT_TRUE(absl::StrContains(on.stderr_text, "< HTTP/2 200")) << on.stderr_text;
+  std::string alpn = H2Client(kOffZone, nullptr, "[]");
+  EXPECT_TRUE(absl::StrContains(alpn, "\"alpn\": \"http/1.1\"")) << alpn;
+}
+
+TEST_F(Http2EdgeTest, HostileTenantCannotSwitchAnotherTenantsHttp2) {
+  grpc::Status status;
+  EXPECT_EQ(SetHttp2(*bank_, kReportZone, false, &status), 0u);
+  EXPECT_FALSE(status.ok());
+  // Its own zone it may switch: only that zone changes.
+  uint64_t v = SetHttp2(*bank_, kBankZone, false);
+  ASSERT_GT(v, 0u);
+  ASSERT_TRUE(env_->WaitForVersion(v));
+  HttpResult bank = CurlH2(kBankZone, "/", nullptr);
+  EXPECT_TRUE(absl::StrContains(bank.stderr_text, "< HTTP/1.1 200")) << bank.stderr_text;
+  HttpResult acme = CurlH2(kReportZone, "/", nullptr);
+  EXPECT_TRUE(absl::StrContains(acme.stderr_text, "< HTTP/2 200")) << acme.stderr_text;
+  v = SetHttp2(*bank_, kBankZone, true);
+  ASSERT_GT(v, 0u);
+  ASSERT_TRUE(env_->WaitForVersion(v));
+  bank = CurlH2(kBankZone, "/", nullptr);
+  EXPECT_TRUE(absl::StrContains(bank.stderr_text, "< HTTP/2 200")) << bank.stderr_text;
+}
+
+}  // namespace
+}  // namespace certgate::testing
