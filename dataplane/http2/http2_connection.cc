@@ -154,14 +154,15 @@ void Http2Connection::Run() {
     return;
   }
   ReadClient();
-  // Bounded: each round only moves what the windows and buffers allow.
-  for (int round = 0; round < 4 && !ended_; ++round) {
+  // Bounded rounds; what is left for later comes back through the loop.
+  bool resumed = true;
+  for (int round = 0; round < 4 && resumed && !ended_; ++round) {
     Flush();
     if (ended_) {
       return;
     }
     // Streams whose response waited for room read their origin again.
-    bool resumed = false;
+    resumed = false;
     for (auto& [id, stream] : streams_) {
       if (stream->upstream != nullptr && stream->response_started &&
           session_->OutboundSpace(id) >= kReadChunk) {
@@ -169,12 +170,12 @@ void Http2Connection::Run() {
         resumed = true;
       }
     }
-    if (!resumed) {
-      break;
-    }
   }
   if (ended_) {
     return;
+  }
+  if (resumed) {
+    Kick();  // the last round queued output: write it from the loop
   }
   retired_.clear();
   if (evbuffer_get_length(out_.get()) == 0 && (session_->done() || client_eof_)) {
@@ -225,22 +226,29 @@ void Http2Connection::ReadClient() {
 
 void Http2Connection::Flush() {
   size_t watermark = conn_.ctx->options->buffer_high_watermark;
-  // What nghttp2 has not framed yet stays in the streams' outboxes (under
-  // the session's outbound limits) while the socket is behind.
-  if (evbuffer_get_length(out_.get()) < watermark) {
-    std::string bytes = session_->TakeOutput();
-    evbuffer_add(out_.get(), bytes.data(), bytes.size());
-  }
-  switch (SslWriteBuffer(conn_.ssl, out_.get())) {
-    case SslWriteResult::kDone:
-      write_blocked_ = false;
-      break;
-    case SslWriteResult::kBlocked:
-      write_blocked_ = true;
-      break;
-    case SslWriteResult::kFailed:
-      End("");  // the client went away
-      return;
+  for (;;) {
+    // What nghttp2 has not framed yet stays in the streams' outboxes (under
+    // the session's outbound limits) while the socket is behind.
+    bool took = false;
+    if (evbuffer_get_length(out_.get()) < watermark) {
+      std::string bytes = session_->TakeOutput();
+      took = !bytes.empty();
+      evbuffer_add(out_.get(), bytes.data(), bytes.size());
+    }
+    switch (SslWriteBuffer(conn_.ssl, out_.get())) {
+      case SslWriteResult::kDone:
+        write_blocked_ = false;
+        break;
+      case SslWriteResult::kBlocked:
+        write_blocked_ = true;
+        return;
+      case SslWriteResult::kFailed:
+        End("");  // the client went away
+        return;
+    }
+    if (!took) {
+      return;  // the socket took everything and the session has no more now
+    }
   }
 }
 

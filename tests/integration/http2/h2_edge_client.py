@@ -3,7 +3,7 @@ opens one TLS connection to the edge with SNI --sni and an optional client
 certificate, sends every request of --requests (a JSON list of
 {"method", "authority", "path", "headers": [[name, value]...], "body"}) on
 its own stream before reading any answer, then prints one JSON object:
-{"alpn": ..., "streams": [{"status", "headers", "body", "reset"}...]} in
+{"alpn": ..., "streams": [{"status", "headers", "body", "body_bytes", "reset"}...]} in
 the order of --requests.
 
     h2_edge_client.py --port P --sni auth.pizza [--cert c.pem --key k.pem] \
@@ -13,6 +13,7 @@ import argparse
 import json
 import socket
 import ssl
+import time
 
 import h2.config
 import h2.connection
@@ -26,6 +27,9 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--requests", required=True)
+    # A slow reader: at most 64 KiB per read, --read-delay-ms between reads;
+    # bodies are counted ("body_bytes") instead of kept.
+    parser.add_argument("--read-delay-ms", type=int, default=0)
     args = parser.parse_args()
     requests = json.loads(args.requests)
 
@@ -57,11 +61,13 @@ def main():
         if body:
             conn.send_data(sid, body, end_stream=True)
         order.append(sid)
-        results[sid] = {"status": None, "headers": {}, "body": "", "reset": None}
+        results[sid] = {"status": None, "headers": {}, "body": "", "body_bytes": 0, "reset": None}
     sock.sendall(conn.data_to_send())
 
     open_streams = set(order)
     while open_streams:
+        if args.read_delay_ms:
+            time.sleep(args.read_delay_ms / 1000)
         data = sock.recv(65536)
         if not data:
             break
@@ -77,7 +83,9 @@ def main():
                 for name, value in event.headers:
                     results[event.stream_id]["headers"][name] = value
             elif isinstance(event, h2.events.DataReceived):
-                results[event.stream_id]["body"] += event.data.decode("utf-8", "replace")
+                results[event.stream_id]["body_bytes"] += len(event.data)
+                if not args.read_delay_ms:
+                    results[event.stream_id]["body"] += event.data.decode("utf-8", "replace")
                 conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
                 open_streams.discard(event.stream_id)

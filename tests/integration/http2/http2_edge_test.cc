@@ -13,8 +13,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/edge/edge_environment.h"
+#include "tests/support/build_flavor.h"
 
 namespace certgate::testing {
 namespace {
@@ -239,6 +241,40 @@ TEST_F(Http2EdgeTest, HostileTenantCannotSwitchAnotherTenantsHttp2) {
   ASSERT_TRUE(env_->WaitForVersion(v));
   bank = CurlH2(kBankZone, "/", nullptr);
   EXPECT_TRUE(absl::StrContains(bank.stderr_text, "< HTTP/2 200")) << bank.stderr_text;
+}
+
+// VmRSS of a process, in KiB.
+long RssKib(pid_t pid) {
+  std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  size_t pos = status.find("VmRSS:");
+  return pos == std::string::npos ? 0 : strtol(status.c_str() + pos + 6, nullptr, 10);
+}
+
+TEST_F(Http2EdgeTest, SlowClientDoesNotMakeTheEdgeBufferTheResponse) {
+  // 24 MiB from a fast origin to an HTTP/2 client that reads slowly: the
+  // stream's windows hold the origin back, not the edge's memory.
+  constexpr int kBytes = 24 * 1024 * 1024;
+  long before = RssKib(env_->edge()->pid());
+  auto client = Subprocess::Start(
+      {"/usr/bin/python3", CERTGATE_H2_EDGE_CLIENT_PY, "--port", std::to_string(env_->edge_port()),
+       "--sni", kReportZone, "--read-delay-ms", "2", "--requests",
+       absl::StrCat(R"([{"method": "GET", "authority": ")", kReportZone, R"(", "path": "/bytes?n=)",
+                    kBytes, R"("}])")},
+      *dir_ + "/slow-client.log");
+  ASSERT_TRUE(client.ok());
+  long peak = before;
+  while ((*client)->Running()) {
+    peak = std::max(peak, RssKib(env_->edge()->pid()));
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ((*client)->Wait(), 0);
+  std::string out = (*client)->ReadLog();
+  EXPECT_TRUE(absl::StrContains(out, absl::StrCat("\"body_bytes\": ", kBytes))) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"status\": 200")) << out;
+  if (!::certgate::testing::kSanitizedBuild) {  // ASan's quarantine inflates RSS
+    EXPECT_LT(peak - before, 8 * 1024)
+        << "edge RSS grew from " << before << " to " << peak << " KiB";
+  }
 }
 
 }  // namespace
