@@ -314,7 +314,9 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
     // As on HTTP/1.1: 421, and the connection takes no further request.
     stream.cert_status = cert_status_;
     RespondJson(stream, 421, "this connection's zone has changed or is gone; connect again");
-    session_->Drain();
+    // GOAWAY once the 421 is out (OnStreamClose): a GOAWAY first would
+    // make some clients drop the answer.
+    zone_gone_ = true;
     return;
   }
   stream.config = auth.config;
@@ -450,6 +452,9 @@ void Http2Connection::OnStreamClose(int32_t id, uint32_t error_code) {
   (void)error_code;
   Log(stream);
   streams_.erase(it);
+  if (zone_gone_) {
+    session_->Drain();
+  }
 }
 
 StreamUpstream::Sink Http2Connection::MakeSink(int32_t id) {

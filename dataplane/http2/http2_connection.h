@@ -112,7 +112,8 @@ class Http2Connection : public ProtocolDriver {
   bool client_eof_ = false;
   bool kicked_ = false;
   bool ended_ = false;
-  bool in_run_ = false;
+  // The connection's zone is gone: GOAWAY after the next stream closes.
+  bool zone_gone_ = false;
 
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
   // Upstreams of closed streams, freed from the loop: never inside one of

@@ -3,14 +3,15 @@ opens one TLS connection to the edge with SNI --sni and an optional client
 certificate, sends every request of --requests (a JSON list of
 {"method", "authority", "path", "headers": [[name, value]...], "body"}) on
 its own stream before reading any answer, then prints one JSON object:
-{"alpn": ..., "streams": [{"status", "headers", "body", "body_bytes", "reset"}...]} in
-the order of --requests.
+{"alpn": ..., "goaway": error code or null, "streams": [{"status", "headers",
+"body", "body_bytes", "reset"}...]} in the order of the requests.
 
     h2_edge_client.py --port P --sni auth.pizza [--cert c.pem --key k.pem] \
         --requests '[{"method": "GET", "authority": "auth.pizza", "path": "/"}]'
 """
 import argparse
 import json
+import os
 import socket
 import ssl
 import time
@@ -30,6 +31,10 @@ def main():
     # A slow reader: at most 64 KiB per read, --read-delay-ms between reads;
     # bodies are counted ("body_bytes") instead of kept.
     parser.add_argument("--read-delay-ms", type=int, default=0)
+    # After --requests: wait until --then-wait-file exists, then send
+    # --then-requests on the same connection.
+    parser.add_argument("--then-wait-file")
+    parser.add_argument("--then-requests")
     args = parser.parse_args()
     requests = json.loads(args.requests)
 
@@ -51,54 +56,69 @@ def main():
     conn.initiate_connection()
     order = []
     results = {}
-    for request in requests:
-        sid = conn.get_next_available_stream_id()
-        body = request.get("body", "").encode()
-        fields = [(":method", request["method"]), (":scheme", "https"),
-                  (":authority", request["authority"]), (":path", request["path"])]
-        fields += [tuple(h) for h in request.get("headers", [])]
-        conn.send_headers(sid, fields, end_stream=not body)
-        if body:
-            conn.send_data(sid, body, end_stream=True)
-        order.append(sid)
-        results[sid] = {"status": None, "headers": {}, "body": "", "body_bytes": 0, "reset": None}
-    sock.sendall(conn.data_to_send())
+    state = {"goaway": None}
 
-    open_streams = set(order)
-    while open_streams:
-        if args.read_delay_ms:
-            time.sleep(args.read_delay_ms / 1000)
-        data = sock.recv(65536)
-        if not data:
-            break
-        for event in conn.receive_data(data):
-            if isinstance(event, h2.events.ResponseReceived):
-                r = results[event.stream_id]
-                for name, value in event.headers:
-                    if name == ":status":
-                        r["status"] = int(value)
-                    else:
-                        r["headers"][name] = value
-            elif isinstance(event, h2.events.TrailersReceived):
-                for name, value in event.headers:
-                    results[event.stream_id]["headers"][name] = value
-            elif isinstance(event, h2.events.DataReceived):
-                results[event.stream_id]["body_bytes"] += len(event.data)
-                if not args.read_delay_ms:
-                    results[event.stream_id]["body"] += event.data.decode("utf-8", "replace")
-                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, h2.events.StreamEnded):
-                open_streams.discard(event.stream_id)
-            elif isinstance(event, h2.events.StreamReset):
-                results[event.stream_id]["reset"] = int(event.error_code)
-                open_streams.discard(event.stream_id)
-            elif isinstance(event, h2.events.ConnectionTerminated):
-                open_streams.clear()
-        out = conn.data_to_send()
-        if out:
-            sock.sendall(out)
-    print(json.dumps({"alpn": alpn, "streams": [results[sid] for sid in order]}))
+    def run(batch):
+        """Sends every request of `batch`, then reads until all are answered."""
+        sids = []
+        for request in batch:
+            sid = conn.get_next_available_stream_id()
+            body = request.get("body", "").encode()
+            fields = [(":method", request["method"]), (":scheme", "https"),
+                      (":authority", request["authority"]), (":path", request["path"])]
+            fields += [tuple(h) for h in request.get("headers", [])]
+            conn.send_headers(sid, fields, end_stream=not body)
+            if body:
+                conn.send_data(sid, body, end_stream=True)
+            sids.append(sid)
+            results[sid] = {"status": None, "headers": {}, "body": "", "body_bytes": 0,
+                            "reset": None}
+        order.extend(sids)
+        sock.sendall(conn.data_to_send())
+        open_streams = set(sids)
+        while open_streams:
+            if args.read_delay_ms:
+                time.sleep(args.read_delay_ms / 1000)
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    r = results[event.stream_id]
+                    for name, value in event.headers:
+                        if name == ":status":
+                            r["status"] = int(value)
+                        else:
+                            r["headers"][name] = value
+                elif isinstance(event, h2.events.TrailersReceived):
+                    for name, value in event.headers:
+                        results[event.stream_id]["headers"][name] = value
+                elif isinstance(event, h2.events.DataReceived):
+                    results[event.stream_id]["body_bytes"] += len(event.data)
+                    if not args.read_delay_ms:
+                        results[event.stream_id]["body"] += event.data.decode("utf-8", "replace")
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    open_streams.discard(event.stream_id)
+                elif isinstance(event, h2.events.StreamReset):
+                    results[event.stream_id]["reset"] = int(event.error_code)
+                    open_streams.discard(event.stream_id)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    state["goaway"] = int(event.error_code)
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
 
+    run(requests)
+    if args.then_requests:
+        # The same connection, after the test changed something (a file it
+        # creates says when).
+        deadline = time.time() + 30
+        while not os.path.exists(args.then_wait_file) and time.time() < deadline:
+            time.sleep(0.05)
+        run(json.loads(args.then_requests))
+    print(json.dumps({"alpn": alpn, "goaway": state["goaway"],
+                      "streams": [results[sid] for sid in order]}))
 
 if __name__ == "__main__":
     main()
