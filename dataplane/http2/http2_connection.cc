@@ -229,8 +229,9 @@ void Http2Connection::Flush() {
   for (;;) {
     // What nghttp2 has not framed yet stays in the streams' outboxes (under
     // the session's outbound limits) while the socket is behind.
+    bool full = evbuffer_get_length(out_.get()) >= watermark;
     bool took = false;
-    if (evbuffer_get_length(out_.get()) < watermark) {
+    if (!full) {
       std::string bytes = session_->TakeOutput();
       took = !bytes.empty();
       evbuffer_add(out_.get(), bytes.data(), bytes.size());
@@ -246,7 +247,7 @@ void Http2Connection::Flush() {
         End("");  // the client went away
         return;
     }
-    if (!took) {
+    if (!full && !took) {
       return;  // the socket took everything and the session has no more now
     }
   }
