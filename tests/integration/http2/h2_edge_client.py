@@ -1,10 +1,12 @@
 """HTTP/2 client of certgate-edge (python3-h2 over Python's ssl, ALPN h2):
 opens one TLS connection to the edge with SNI --sni and an optional client
 certificate, sends every request of --requests (a JSON list of
-{"method", "authority", "path", "headers": [[name, value]...], "body"}) on
+{"method", "authority", "path", "headers": [[name, value]...], "body",
+"repeat": times the body is repeated}) on
 its own stream before reading any answer, then prints one JSON object:
-{"alpn": ..., "goaway": error code or null, "streams": [{"status", "headers",
-"body", "body_bytes", "reset"}...]} in the order of the requests.
+{"alpn": ..., "goaway": error code or null, "max_concurrent_streams": the
+server's setting, "streams": [{"status", "headers", "body", "body_bytes",
+"reset"}...]} in the order of the requests.
 
     h2_edge_client.py --port P --sni auth.pizza [--cert c.pem --key k.pem] \
         --requests '[{"method": "GET", "authority": "auth.pizza", "path": "/"}]'
@@ -19,6 +21,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 
 
 def main():
@@ -58,22 +61,41 @@ def main():
     results = {}
     state = {"goaway": None}
 
+    pending = {}  # stream id -> request body bytes not sent yet
+
+    def pump():
+        """Sends request bodies as far as the server's windows allow."""
+        for sid in list(pending):
+            body = pending[sid]
+            while body:
+                n = min(len(body), conn.local_flow_control_window(sid),
+                        conn.max_outbound_frame_size)
+                if n <= 0:
+                    break
+                conn.send_data(sid, body[:n], end_stream=(n == len(body)))
+                body = body[n:]
+            if body:
+                pending[sid] = body
+            else:
+                del pending[sid]
+
     def run(batch):
         """Sends every request of `batch`, then reads until all are answered."""
         sids = []
         for request in batch:
             sid = conn.get_next_available_stream_id()
-            body = request.get("body", "").encode()
+            body = (request.get("body", "") * request.get("repeat", 1)).encode()
             fields = [(":method", request["method"]), (":scheme", "https"),
                       (":authority", request["authority"]), (":path", request["path"])]
             fields += [tuple(h) for h in request.get("headers", [])]
             conn.send_headers(sid, fields, end_stream=not body)
             if body:
-                conn.send_data(sid, body, end_stream=True)
+                pending[sid] = body
             sids.append(sid)
             results[sid] = {"status": None, "headers": {}, "body": "", "body_bytes": 0,
                             "reset": None}
         order.extend(sids)
+        pump()
         sock.sendall(conn.data_to_send())
         open_streams = set(sids)
         while open_streams:
@@ -103,8 +125,13 @@ def main():
                 elif isinstance(event, h2.events.StreamReset):
                     results[event.stream_id]["reset"] = int(event.error_code)
                     open_streams.discard(event.stream_id)
+                    pending.pop(event.stream_id, None)
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     state["goaway"] = int(event.error_code)
+            try:
+                pump()
+            except h2.exceptions.StreamClosedError:
+                pass
             out = conn.data_to_send()
             if out:
                 sock.sendall(out)
@@ -118,6 +145,7 @@ def main():
             time.sleep(0.05)
         run(json.loads(args.then_requests))
     print(json.dumps({"alpn": alpn, "goaway": state["goaway"],
+                      "max_concurrent_streams": conn.remote_settings.max_concurrent_streams,
                       "streams": [results[sid] for sid in order]}))
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ class Http2EdgeTest : public ::testing::Test {
     env_ = new EdgeEnvironment(*dir_);
     pki_ = new Pki(*dir_);
     std::string error;
-    ASSERT_TRUE(env_->Start(&error, {"--workers", "1"})) << error;
+    ASSERT_TRUE(
+        env_->Start(&error, {"--workers", "1", "--max-body-bytes", "100000", "--max-header-bytes",
+                             "8192", "--http2-max-concurrent-streams", "50"}))
+        << error;
     acme_ = new std::string(env_->NewTenant("acme"));
     bank_ = new std::string(env_->NewTenant("bank"));
     ca_ = new Identity(pki_->Ca("acme-h2-ca"));
@@ -204,6 +207,29 @@ TEST_F(Http2EdgeTest, StreamsOnOneConnectionAreEachJudgedAndAnotherZonesGets421)
   EXPECT_FALSE(absl::StrContains(out, "never-seen-by-bank\\\"")) << out;
   EXPECT_FALSE(absl::StrContains(env_->edge_log(), "/never-seen-by-bank")) << env_->edge_log();
   EXPECT_LE(env_->Metric("certgate_requests_total{zone=\"bank.h2.pizza\",code=\"200\"}"), 0);
+}
+
+TEST_F(Http2EdgeTest, LimitsOfTheHttp11PathHoldPerStream) {
+  std::string requests = absl::StrCat(
+      // A declared length over --max-body-bytes, one streamed past it, a
+      // header block over --max-header-bytes, then one that passes.
+      R"([{"method": "POST", "authority": "report.acme.pizza", "path": "/declared", "body": "x",)",
+      R"( "repeat": 150000, "headers": [["content-length", "150000"]]},)",
+      R"({"method": "POST", "authority": "report.acme.pizza", "path": "/streamed", "body": "x",)",
+      R"( "repeat": 150000},)",
+      R"({"method": "GET", "authority": "report.acme.pizza", "path": "/big-head", "headers": [)",
+      R"(["x-filler", ")", std::string(9000, 'y'), R"("]]},)",
+      R"({"method": "GET", "authority": "report.acme.pizza", "path": "/fine"}])");
+  std::string out = H2Client(kReportZone, nullptr, requests);
+  std::vector<std::string> statuses;
+  for (size_t pos = 0; (pos = out.find("\"status\": ", pos)) != std::string::npos; ++pos) {
+    statuses.push_back(out.substr(pos + 10, 3));
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"413", "413", "431", "200"}))
+      << out.substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(out, "\"max_concurrent_streams\": 50")) << out.substr(0, 300);
+  // Neither oversized body reached the origin.
+  EXPECT_FALSE(absl::StrContains(out, "body_bytes\\\":150000")) << out.substr(0, 2000);
 }
 
 TEST_F(Http2EdgeTest, GrpcClientGetsGrpcStatusesFromEnforceMode) {
