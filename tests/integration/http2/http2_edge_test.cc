@@ -6,6 +6,8 @@
 // refusals, header stripping and mapping, the access log and metrics. The
 // per-zone switch: a zone with HTTP/2 off negotiates http/1.1 on the same
 // listener, and no tenant can switch another tenant's zone.
+#include <signal.h>
+
 #include <algorithm>
 #include <functional>
 #include <memory>
@@ -35,10 +37,7 @@ class Http2EdgeTest : public ::testing::Test {
     env_ = new EdgeEnvironment(*dir_);
     pki_ = new Pki(*dir_);
     std::string error;
-    ASSERT_TRUE(
-        env_->Start(&error, {"--workers", "1", "--max-body-bytes", "100000", "--max-header-bytes",
-                             "8192", "--http2-max-concurrent-streams", "50"}))
-        << error;
+    ASSERT_TRUE(env_->Start(&error, EdgeFlags())) << error;
     acme_ = new std::string(env_->NewTenant("acme"));
     bank_ = new std::string(env_->NewTenant("bank"));
     ca_ = new Identity(pki_->Ca("acme-h2-ca"));
@@ -74,6 +73,17 @@ class Http2EdgeTest : public ::testing::Test {
     if (HasFailure()) {
       env_->PrintEdgeLogTail();
     }
+  }
+
+  static std::vector<std::string> EdgeFlags() {
+    return {"--workers",
+            "1",
+            "--max-body-bytes",
+            "100000",
+            "--max-header-bytes",
+            "8192",
+            "--http2-max-concurrent-streams",
+            "50"};
   }
 
   // SetHttp2: the zone setting through the tenant API; the config version
@@ -346,6 +356,31 @@ TEST_F(Http2EdgeTest, AZoneDeletedUnderAnOpenConnectionAnswers421AndGoesAway) {
   EXPECT_TRUE(absl::StrContains(out, R"("status": 200)")) << out;
   EXPECT_TRUE(absl::StrContains(out, R"("status": 421)")) << out;
   EXPECT_TRUE(absl::StrContains(out, R"("goaway": 0)")) << out;
+}
+
+TEST_F(Http2EdgeTest, DrainingEdgeSaysGoAwayAndFinishesTheOpenStream) {
+  // A response of 15 chunks 100 ms apart is under way when the edge is told
+  // to stop: GOAWAY NO_ERROR, the stream still ends whole, then the edge exits.
+  std::string port = std::to_string(env_->edge_port());
+  std::string log = *dir_ + "/drain-curl.log";
+  auto curl = Subprocess::Start(
+      {"/usr/bin/curl", "-sk", "--http2", "-v", "-N", "--max-time", "30", "--resolve",
+       absl::StrCat(kReportZone, ":", port, ":127.0.0.1"),
+       absl::StrCat("https://", kReportZone, ":", port, "/stream?chunks=15&interval_ms=100")},
+      log);
+  ASSERT_TRUE(curl.ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(ReadFile(log), "chunk 13"); }, absl::Seconds(10)))
+      << ReadFile(log);
+  EXPECT_EQ(env_->StopEdge(SIGTERM), 0);
+  EXPECT_EQ((*curl)->Wait(), 0);
+  std::string out = (*curl)->ReadLog();
+  EXPECT_TRUE(absl::StrContains(out, "< HTTP/2 200")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "chunk 1\n")) << out;
+  // curl 7.88 spells it "recveived GOAWAY, error=0, last_stream=1".
+  EXPECT_TRUE(absl::StrContains(out, "GOAWAY, error=0")) << out;
+  std::string error;
+  ASSERT_TRUE(env_->StartEdge(&error, EdgeFlags())) << error;
 }
 
 // VmRSS of a process, in KiB.
