@@ -77,6 +77,8 @@ void Http2Connection::Start() {
       std::move(callbacks));
   if (session.ok()) {
     session_ = std::move(*session);
+    session_->set_on_local_answer(
+        [this](const Http2RequestHead& head, int status) { OnLocalAnswer(head, status); });
   } else {
     ctx->connection_log->Write(FormatConnectionLogLine(
         absl::Now(), conn_.client_ip, zone_->hostname, session.status().message()));
@@ -393,6 +395,22 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   request.has_body = !head.end_stream;
   request.content_length = content_length;
   stream.upstream->Start(std::move(request));
+}
+
+void Http2Connection::OnLocalAnswer(const Http2RequestHead& head, int status) {
+  // Logged under the connection's zone, as the HTTP/1.1 path logs a
+  // request for another zone's host; never reaches an origin.
+  Stream stream;
+  stream.id = head.stream_id;
+  stream.start = absl::Now();
+  stream.method = head.method;
+  stream.path = head.path;
+  stream.host = HostWithoutPort(head.authority);
+  stream.zone = zone_;
+  stream.cert_status = cert_status_;
+  stream.status = status;
+  stream.bytes_in = HeadBytes(head);
+  Log(stream);
 }
 
 void Http2Connection::OnData(int32_t id, absl::string_view data) {

@@ -83,6 +83,7 @@ class Http2Connection : public ProtocolDriver {
 
   // Session callbacks.
   void OnRequest(Http2RequestHead head);
+  void OnLocalAnswer(const Http2RequestHead& head, int status);
   void OnData(int32_t id, absl::string_view data);
   void OnTrailers(int32_t id, HttpHeaders trailers);
   void OnEndStream(int32_t id);
