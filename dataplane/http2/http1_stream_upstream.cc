@@ -81,6 +81,10 @@ void Http1StreamUpstream::Start(StreamRequest request) {
 
 void Http1StreamUpstream::SendBody(absl::string_view data) {
   if (finished_) {
+    // The origin answered (or failed) before the body ended: the rest is
+    // dropped, and the client's window given back so that it can finish
+    // sending and the stream can close.
+    sink_.on_consumed(data.size());
     return;
   }
   if (chunked_) {
