@@ -455,7 +455,7 @@ void Http2Connection::OnEndStream(int32_t id) {
   }
 }
 
-void Http2Connection::OnStreamClose(int32_t id, uint32_t error_code) {
+void Http2Connection::OnStreamClose(int32_t id, uint32_t /*error_code*/) {
   auto it = streams_.find(id);
   if (it == streams_.end()) {
     return;
@@ -468,7 +468,6 @@ void Http2Connection::OnStreamClose(int32_t id, uint32_t error_code) {
   if (stream.status == 0) {
     stream.status = 499;  // reset by the client before any answer
   }
-  (void)error_code;
   Log(stream);
   streams_.erase(it);
   if (zone_gone_) {
