@@ -22,8 +22,9 @@ packages=(
   # RE2: access rules' regular expressions; cryptography: the selector tests'
   # independent computation of certificate hashes.
   libre2-dev python3-cryptography
-  # nghttp2: the edge's HTTP/2 codecs; nghttp2-client and h2: HTTP/2 test clients.
-  libnghttp2-dev nghttp2-client python3-h2
+  # nghttp2: the edge's HTTP/2 codecs; nghttp2-client and h2: HTTP/2 test clients;
+  # grpcio: the gRPC client of the HTTP/2 edge tests.
+  libnghttp2-dev nghttp2-client python3-h2 python3-grpcio
   # PostgreSQL: libpq for the shared-database store; the server for the tests'
   # private clusters (no system cluster is created, see below).
   libpq-dev postgresql-15

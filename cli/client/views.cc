@@ -120,6 +120,7 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
       {"Mode", ModeName(zone.mode())},
       {"Origin", zone.origin()},
       {"Send CA names", YesNo(zone.send_ca_names())},
+      {"HTTP/2", YesNo(!zone.http2_disabled())},
       {"Trust version", absl::StrCat(zone.trust_version())},
       {"Created", FormatUtc(zone.created_unix())},
       {"Server cert",

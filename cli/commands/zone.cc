@@ -20,6 +20,7 @@ struct ZoneOptions {
   std::string origin;
   std::string mode;
   std::string send_ca_names;
+  std::string http2;
   std::string origin_ca_file;      // "system": back to the system trust store
   std::string origin_server_name;  // "": back to the origin URL's host
   bool origin_ca_given = false;
@@ -124,6 +125,14 @@ int SetZone(CommandContext& context, const ZoneOptions& options) {
     }
     request.set_send_ca_names(value == "true");
   }
+  if (!options.http2.empty()) {
+    std::string value = absl::AsciiStrToLower(options.http2);
+    if (value != "on" && value != "off") {
+      return context.UsageError(
+          absl::StrCat("--http2 must be on or off, not \"", options.http2, "\""));
+    }
+    request.set_http2(value == "on");
+  }
   if (options.origin_ca_given) {
     absl::StatusOr<std::string> ca = ReadOriginCa(options.origin_ca_file);
     if (!ca.ok()) {
@@ -134,10 +143,11 @@ int SetZone(CommandContext& context, const ZoneOptions& options) {
   if (options.origin_server_name_given) {
     request.set_origin_server_name(options.origin_server_name);
   }
-  if (options.origin.empty() && options.send_ca_names.empty() && !options.origin_ca_given &&
-      !options.origin_server_name_given) {
+  if (options.origin.empty() && options.send_ca_names.empty() && options.http2.empty() &&
+      !options.origin_ca_given && !options.origin_server_name_given) {
     return context.UsageError(
-        "nothing to change: give --origin, --send-ca-names, --origin-ca or --origin-server-name");
+        "nothing to change: give --origin, --send-ca-names, --http2, --origin-ca or "
+        "--origin-server-name");
   }
   return context.CallAndPrint(&TenantStub::UpdateZone, request, RenderZoneChange);
 }
@@ -208,12 +218,14 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
         [&context, verify_options] { return VerifyZone(context, *verify_options); });
 
   auto set_options = std::make_shared<ZoneOptions>();
-  CLI::App* set = zone->add_subcommand("set", "Change a zone's origin or CA-name sending");
+  CLI::App* set = zone->add_subcommand("set", "Change a zone's origin, CA-name sending or HTTP/2");
   set->add_option("HOST", set_options->host, "Hostname as created")->required();
   set->add_option("--origin", set_options->origin,
                   "New origin URL: http://, https:// or h2c:// (cleartext HTTP/2), host:port");
   set->add_option("--send-ca-names", set_options->send_ca_names,
                   "true: the TLS CertificateRequest lists the zone's root names");
+  set->add_option("--http2", set_options->http2,
+                  "on (the default): clients may negotiate HTTP/2 (ALPN h2); off: HTTP/1.1 only");
   AddOriginTlsFlags(set, set_options.get());
   AddServerFlags(set, context);
   OnRun(set, context, [&context, set_options] { return SetZone(context, *set_options); });

@@ -356,10 +356,10 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
     ASSIGN_OR_RETURN(origin_server_name, ValidateOriginServerName(request.origin_server_name()));
   }
   if (request.mode() == certgate::v1::MODE_UNSPECIFIED && origin.empty() &&
-      !request.has_send_ca_names() && !request.has_origin_ca_pem() &&
+      !request.has_send_ca_names() && !request.has_http2() && !request.has_origin_ca_pem() &&
       !request.has_origin_server_name()) {
     return absl::InvalidArgumentError(
-        "nothing to update: set mode, origin, send_ca_names, origin_ca_pem or "
+        "nothing to update: set mode, origin, send_ca_names, http2, origin_ca_pem or "
         "origin_server_name");
   }
   return ChangeSettings(caller, request.hostname(), "UpdateZone",
@@ -376,6 +376,10 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::UpdateZone(
                           if (request.has_send_ca_names()) {
                             zone.zone.set_send_ca_names(request.send_ca_names());
                             absl::StrAppend(&detail, " send_ca_names=", request.send_ca_names());
+                          }
+                          if (request.has_http2()) {
+                            zone.zone.set_http2_disabled(!request.http2());
+                            absl::StrAppend(&detail, " http2=", request.http2());
                           }
                           if (request.has_origin_ca_pem()) {
                             zone.zone.set_origin_ca_pem(origin_ca);

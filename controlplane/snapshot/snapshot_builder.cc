@@ -34,6 +34,7 @@ v1::EdgeZone SnapshotBuilder::ToEdgeZone(const ZoneRow& row) {
   edge.set_server_key_pem(row.server_key_pem);
   edge.set_trust_version(zone.trust_version());
   edge.set_send_ca_names(zone.send_ca_names());
+  edge.set_http2_disabled(zone.http2_disabled());
   edge.set_tenant_id(row.tenant_id);
   edge.set_origin_ca_pem(zone.origin_ca_pem());
   edge.set_origin_server_name(zone.origin_server_name());

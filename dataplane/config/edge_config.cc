@@ -113,6 +113,7 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
+  zone->http2 = !source.http2_disabled();
   ASSIGN_OR_RETURN(zone->access, AccessPolicy::Create(source));
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
   ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));

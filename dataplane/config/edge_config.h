@@ -51,6 +51,8 @@ struct ZoneConfig {
   std::string error_header;   // X-Client-Cert-Error
   uint64_t trust_version = 0;
   bool send_ca_names = false;
+  // ALPN offers h2 to this zone's clients (else http/1.1 only).
+  bool http2 = true;
   std::shared_ptr<const ZoneTrust> trust;
   // Server certificate, key, verify mode and session binding for this zone;
   // the handshake switches to it with SSL_set_SSL_CTX once SNI is known.

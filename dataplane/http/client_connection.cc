@@ -136,6 +136,10 @@ void ClientConnection::Drain() {
     Close();
     return;
   }
+  if (state_ == ConnectionState::kDriven) {
+    driver_->Drain();
+    return;
+  }
   // Only idle keep-alive connections close at once (clients retry those). A
   // connection still in its handshake or before its first request may have
   // been accepted just before a hand-over to a new edge: it is served once,
@@ -298,10 +302,35 @@ void ClientConnection::HandshakeDone() {
     ERR_clear_error();
   }
   cert_status_ = StatusToken(auth_->status);
-  cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
   ctx_->metrics->CertificateSeen(zone_->hostname, cert_status_, auth_->reason);
+  const uint8_t* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &alpn, &alpn_len);
+  if (absl::string_view(reinterpret_cast<const char*>(alpn), alpn_len) == "h2") {
+    StartDriver();
+    return;
+  }
+  cert_headers_ = ComputeCertificateHeaders(*zone_, *auth_);
   ArmClientTimer(TimerKind::kIdle);
   Drive();
+}
+
+void ClientConnection::StartDriver() {
+  if (!ctx_->http2_driver) {
+    ctx_->connection_log->Write(FormatConnectionLogLine(absl::Now(), client_ip_, zone_->hostname,
+                                                        "h2 negotiated but not served"));
+    Close();
+    return;
+  }
+  client_read_ev_.Reset();
+  client_write_ev_.Reset();
+  ArmClientTimer(TimerKind::kNone);
+  // The driver reads whenever its own events say so.
+  SocketBio::UseReadinessHints(bio_, false);
+  state_ = ConnectionState::kDriven;
+  driver_ = ctx_->http2_driver(
+      ProtocolDriver::Connection{ctx_, ssl_.get(), fd_, auth_, client_ip_, [this] { Close(); }});
+  driver_->Start();
 }
 
 bool ClientConnection::FollowConfigChange() {
@@ -324,7 +353,8 @@ bool ClientConnection::FollowConfigChange() {
 // --- the client side -------------------------------------------------------------
 
 void ClientConnection::Drive() {
-  if (closed() || lingering() || state_ == ConnectionState::kUpgraded) {
+  if (closed() || lingering() || state_ == ConnectionState::kUpgraded ||
+      state_ == ConnectionState::kDriven) {
     return;
   }
   ProcessClientInput();
@@ -1466,6 +1496,9 @@ void ClientConnection::CloseInternal(bool notify) {
   state_ = ConnectionState::kClosed;
   if (relay_ != nullptr) {
     relay_->Stop();  // freed with the connection, never from its own callback
+  }
+  if (driver_ != nullptr) {
+    driver_->Stop();  // likewise
   }
   ReleaseOrigin(false);
   client_read_ev_.Reset();

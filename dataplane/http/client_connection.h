@@ -49,6 +49,7 @@ class ClientConnection : private OriginStreamSink {
     kHandshaking,  // TLS handshake not finished
     kOpen,         // HTTP requests, one after the other
     kUpgraded,     // after a 101: the UpgradeRelay moves the bytes
+    kDriven,       // ALPN chose h2: a ProtocolDriver serves the connection
     kDraining,     // response sent, write side shut; reading until the client closes
     kClosed,
   };
@@ -62,6 +63,9 @@ class ClientConnection : private OriginStreamSink {
 
   void Handshake();
   void HandshakeDone();
+  // StartDriver hands the connection to ctx_->http2_driver (ALPN chose h2):
+  // its own events stop; the driver's end closes it.
+  void StartDriver();
   // Drive does every piece of non-blocking work possible now, then sets the
   // events to wait for.
   void Drive();
@@ -247,6 +251,8 @@ class ClientConnection : private OriginStreamSink {
 
   // Set after a 101: from then on the relay moves the bytes.
   std::unique_ptr<UpgradeRelay> relay_;
+  // Set when ALPN chose h2: from then on the driver serves the connection.
+  std::unique_ptr<ProtocolDriver> driver_;
 };
 
 }  // namespace certgate::edge

@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/protocol_driver.h"
 
 struct event_base;
 
@@ -62,6 +63,9 @@ struct WorkerContext {
   LogBuffer* connection_log = nullptr;
   // Set when the worker stops: responses say Connection: close.
   bool draining = false;
+  // Serves a connection whose client negotiated h2 (ALPN). Unset: the
+  // connection closes (a zone offers h2 only on an edge that serves it).
+  ProtocolDriverFactory http2_driver;
   // Called once when a connection has closed; the worker frees it later
   // (never from inside its own callback).
   std::function<void(ClientConnection*)> on_closed;

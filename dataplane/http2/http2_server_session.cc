@@ -105,6 +105,11 @@ void Http2ServerSession::OnHeaders(const nghttp2_frame& frame, HeaderBlock block
                   absl::StrCat("request header fields are larger than ",
                                options_.limits.max_header_list_bytes, " bytes or more than ",
                                options_.limits.max_headers, " fields"));
+      if (on_local_answer_) {
+        Http2RequestHead head;
+        head.stream_id = id;
+        on_local_answer_(head, 431);
+      }
       return;
     }
     Http2RequestHead head;
@@ -127,6 +132,9 @@ void Http2ServerSession::OnHeaders(const nghttp2_frame& frame, HeaderBlock block
     AuthorityCheck check = CheckRequestHead(head, options_.zone_hostname);
     if (check.status != 0) {
       LocalAnswer(id, check.status, check.message);
+      if (on_local_answer_) {
+        on_local_answer_(head, check.status);
+      }
       return;
     }
     Adopt(id, nullptr, true);

@@ -42,6 +42,10 @@ struct Http2ServerOptions {
 class Http2ServerSession : public Http2Session {
  public:
   using RequestCallback = std::function<void(Http2RequestHead head)>;
+  // A request the session answered itself (421, 400, 501 with its head;
+  // 431 with only the stream id, its fields not kept), so that it is
+  // logged and counted like any other.
+  using LocalAnswerCallback = std::function<void(const Http2RequestHead& head, int status)>;
 
   // Create starts the session and queues the server's SETTINGS (written by
   // the first TakeOutput). INVALID_ARGUMENT when zone_hostname is empty.
@@ -58,6 +62,7 @@ class Http2ServerSession : public Http2Session {
 
   // local_answers: streams the session answered itself (421, 431, 400).
   uint64_t local_answers() const { return local_answers_; }
+  void set_on_local_answer(LocalAnswerCallback callback) { on_local_answer_ = std::move(callback); }
 
  private:
   struct RateWindow {
@@ -77,6 +82,7 @@ class Http2ServerSession : public Http2Session {
 
   Http2ServerOptions options_;
   RequestCallback on_request_;
+  LocalAnswerCallback on_local_answer_;
   RateWindow resets_;
   RateWindow control_frames_;
   uint64_t local_answers_ = 0;

@@ -218,6 +218,15 @@ int main(int argc, char** argv) {
                      "Connections each worker holds at most; more are closed at accept "
                      "(default: what the open-file limit allows)")
           ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  uint32_t http2_max_streams = 100, http2_max_resets = 200;
+  app.add_option("--http2-max-concurrent-streams", http2_max_streams,
+                 "HTTP/2 streams one client connection may have open; more are refused "
+                 "(REFUSED_STREAM)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{10000}));
+  app.add_option("--http2-max-resets", http2_max_resets,
+                 "HTTP/2 streams a client may reset within 10 s before its connection is ended "
+                 "(GOAWAY ENHANCE_YOUR_CALM: rapid reset)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1000000}));
   bool allow_underscore_headers = false;
   app.add_flag("--allow-underscore-headers", allow_underscore_headers,
                "Forward request header names containing '_' (dropped by default, as nginx does; "
@@ -364,6 +373,12 @@ int main(int argc, char** argv) {
   http.origin_timeout = absl::Milliseconds(origin_timeout_ms);
   http.http2_origin_idle_timeout = absl::Milliseconds(http2_origin_idle_ms);
   http.handshake_timeout = absl::Milliseconds(handshake_timeout_ms);
+  // HTTP/2 streams take the same header limits as HTTP/1.1 requests (431).
+  Http2ServerOptions& http2 = server_options.worker.http2;
+  http2.limits.max_header_list_bytes = static_cast<uint32_t>(max_header_bytes);
+  http2.limits.max_headers = static_cast<uint32_t>(max_headers);
+  http2.max_concurrent_streams = http2_max_streams;
+  http2.max_client_resets = http2_max_resets;
   size_t open_file_limit = RaiseOpenFileLimit();
   size_t affordable = ConnectionsPerWorker(open_file_limit, workers);
   if (max_connections_opt->count() == 0) {

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/host_port.h"
 #include "dataplane/http/client_connection.h"
+#include "dataplane/http2/http2_connection.h"
 #include "dataplane/metrics/worker_metrics.h"
 
 namespace certgate::edge {
@@ -50,6 +51,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
   w->context_.h2_origins = w->h2_origins_.get();
   w->context_.metrics = metrics;
   w->context_.options = &w->options_.http;
+  w->context_.http2_driver = Http2Connection::Factory(w->options_.http2);
   // Seeded per worker so that workers do not sample in lockstep.
   uint64_t seed =
       static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ reinterpret_cast<uintptr_t>(w);

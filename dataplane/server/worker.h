@@ -14,6 +14,7 @@
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/worker_context.h"
 #include "dataplane/http2/http2_origin_pool.h"
+#include "dataplane/http2/http2_server_session.h"
 #include "dataplane/metrics/log_buffer.h"
 
 namespace certgate::edge {
@@ -38,6 +39,8 @@ struct WorkerOptions {
   std::shared_ptr<const OriginGuard> origin_guard;
   // How origin hostnames are resolved (each worker has its own resolver).
   OriginResolver::Options resolver;
+  // Limits of the HTTP/2 connections (clients that negotiated h2).
+  Http2ServerOptions http2;
 };
 
 // Worker is one thread with its own event loop, its own listening sockets

@@ -15,10 +15,9 @@ namespace certgate::edge {
 // speaks HTTP/1.1) or when the list is malformed.
 std::optional<absl::string_view> SelectAlpn(absl::string_view client_protocols, bool offer_h2);
 
-// InstallAlpnSelection sets `ctx`'s ALPN callback to SelectAlpn. Nothing
-// calls it yet: until the connection drives HTTP/2 (dataplane/http2), a
-// zone's SSL_CTX must not offer h2, so that clients keep negotiating
-// HTTP/1.1.
+// InstallAlpnSelection sets `ctx`'s ALPN callback to SelectAlpn: each
+// zone's SSL_CTX (NewZoneSslContext), offering h2 unless the zone turned
+// HTTP/2 off.
 void InstallAlpnSelection(SSL_CTX* ctx, bool offer_h2);
 
 }  // namespace certgate::edge

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
 #include "common/zone_defaults.h"
+#include "dataplane/tls/alpn_selection.h"
 #include "dataplane/tls/session_binding.h"
 #include "dataplane/tls/ssl_error.h"
 #include "dataplane/tls/zone_trust.h"
@@ -152,6 +153,11 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
       SSL_CTX_set0_client_CAs(ctx.get(), names.release());
     }
   }
+
+  // BoringSSL negotiates ALPN after the select-certificate callback, with
+  // the callback of the context that callback switched to (SSL_set_SSL_CTX
+  // replaces ssl->ctx): each zone offers h2 or not on its own.
+  InstallAlpnSelection(ctx.get(), !zone.http2_disabled());
 
   auto sid_ctx = SessionBinding::SessionIdContext(zone.id(), zone.trust_version(),
                                                   ZoneDefaults::EffectiveMode(zone.mode()));

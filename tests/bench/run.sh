@@ -16,7 +16,8 @@
 # --duration S (seconds per row), --zones N (propagation), --stream-mib N (body size
 # of the streaming-memory rows; default 1024, smoke 128), --edge-bin PATH (measure
 # another certgate-edge binary),
-# --only keepalive (only the keep-alive rows, printed, no docs), --perf (with --only
+# --only keepalive (only the keep-alive rows, printed, no docs), --only h2 (only the
+# HTTP/2 rows: h2load, many streams per connection, printed, no docs), --perf (with --only
 # keepalive: `perf record -g` each server during its row; the top symbols go to
 # OUT/perf.SERVER.txt).
 #
@@ -81,8 +82,8 @@ esac
 row_conc=16
 case "$only" in
   "") ;;
-  keepalive) write_docs=0 ;;
-  *) echo "run.sh: --only takes keepalive, not $only" >&2; exit 2 ;;
+  keepalive|h2) write_docs=0 ;;
+  *) echo "run.sh: --only takes keepalive or h2, not $only" >&2; exit 2 ;;
 esac
 [ "$perf" -eq 0 ] || [ "$only" = keepalive ] || { echo "run.sh: --perf needs --only keepalive" >&2; exit 2; }
 [ "$perf" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --perf needs perf (linux-perf)" >&2; exit 2; }
@@ -105,6 +106,7 @@ for b in certgate-control certgate-edge certgate certgate-echo-origin certgate-l
   [ -x "$bin/$b" ] || die "missing $bin/$b (build it, or drop --no-build)"
 done
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not installed (deploy/install-deps.sh)"
+command -v h2load >/dev/null || die "h2load not installed (nghttp2-client, deploy/install-deps.sh)"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 command -v openssl >/dev/null || die "openssl not installed"
 command -v curl >/dev/null || die "curl not installed"
@@ -365,6 +367,9 @@ cg pki issue --ca "$pki/origin-client-ca" --cn tls.bench.test --out "$pki/origin
 log "control plane and zones"
 cp_port=$(free_port); origin_port=$(free_port); edge_port=$(free_port); metrics_port=$(free_port)
 nginx_port=$(free_port)
+# nginx's HTTP/2 server listens apart: "http2" on a listen turns it on for
+# every server of that address, and the other rows compare HTTP/1.1.
+nginx_h2_port=$(free_port)
 tls_origin_port=$(free_port)
 stream_origin_port=$(free_port); ws_origin_port=$(free_port)
 mkdir -p "$work/cp"
@@ -403,6 +408,11 @@ for z in stream ws; do
   tcg zone create "$z.bench.test" --origin "http://127.0.0.1:${!port_var}" --mode enforce
   tcg root add "$z.bench.test" "$pki/ca/ca.pem"
 done
+# h2.bench.test: the HTTP/2 rows. h2load presents no client certificate, so
+# the zone is in report mode (nginx: ssl_verify_client optional); both still
+# request one and forward the status header.
+tcg zone create h2.bench.test --origin "http://127.0.0.1:$origin_port" --mode report
+tcg root add h2.bench.test "$pki/ca/ca.pem"
 CERTGATE_TOKEN=$other_token cg zone create other.test --origin "http://127.0.0.1:$origin_port" \
   --insecure >/dev/null
 CERTGATE_TOKEN=$other_token cg root add other.test "$pki/other/ca.pem" --insecure >/dev/null
@@ -579,6 +589,27 @@ $(nginx_mtls_server ws.bench.test)
     }
   }
   server {
+    listen 127.0.0.1:$nginx_h2_port ssl http2;
+    server_name h2.bench.test;
+    ssl_protocols TLSv1.3;
+    ssl_certificate $pki/server-chain.pem;
+    ssl_certificate_key $pki/server.key;
+    ssl_client_certificate $pki/ca/ca.pem;
+    ssl_verify_client optional;
+    ssl_verify_depth 2;
+    http2_max_concurrent_streams 128;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Client-Cert-Status \$ssl_client_verify;
+      proxy_set_header X-Client-Cert-Fingerprint \$ssl_client_fingerprint;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
+  server {
 $(nginx_mtls_server tls.bench.test)
     ssl_session_tickets on;
     location / {
@@ -674,6 +705,43 @@ ec_fixed=(--cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
 ec_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool")
 rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool" --pool-key-type rsa-2048)
 
+# h2_measure KEY SERVER_PID PORT: HTTP/2 GETs of h2.bench.test with h2load
+# ($h2_conns connections, $h2_streams concurrent streams each) and the
+# server's CPU over them, into $work/results/KEY.{h2load,cpu,requests}.
+h2_conns=4; h2_streams=32
+h2_measure() {
+  local key=$1 spid=$2 port=$3 c0 c1
+  c0=$(cpu_ticks "$spid")
+  "${pin_client[@]}" h2load -D "$row_s" -c "$h2_conns" -m "$h2_streams" -t 1 \
+    --connect-to "127.0.0.1:$port" "https://h2.bench.test/" >"$work/results/$key.h2load" 2>&1 ||
+    { tail -5 "$work/results/$key.h2load" >&2; die "h2load failed for $key"; }
+  c1=$(cpu_ticks "$spid")
+  echo "$(( c1 - c0 ))" >"$work/results/$key.cpu"
+  # "requests: T total, S started, D done, N succeeded, ..."; every one a 2xx.
+  awk '/^requests:/ { print $8 }' "$work/results/$key.h2load" >"$work/results/$key.requests"
+  grep -E '^(requests|status codes):' "$work/results/$key.h2load" | sed 's/^/  /' >&2
+}
+h2_cpu_per() { calc "$(cat "$work/results/$1.cpu") / $clk_tck * 1e6 / ($(cat "$work/results/$1.requests") + 0 > 0 ? $(cat "$work/results/$1.requests") : 1)"; }
+h2_rate() { calc "$(cat "$work/results/$1.requests") / $row_s" "%.0f"; }
+h2_table() {
+  echo "| HTTP/2 ($h2_conns conns x $h2_streams streams, ${row_s} s, h2load) | certgate | nginx | certgate / nginx |"
+  echo "|---|---:|---:|---:|"
+  a=$(h2_cpu_per certgate.h2); b=$(h2_cpu_per nginx.h2)
+  echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") |"
+  echo "| requests per server CPU-second | $(calc "($a > 0) ? 1e6 / $a : 0" "%.0f") | $(calc "($b > 0) ? 1e6 / $b : 0" "%.0f") | |"
+  echo "| requests/s | $(h2_rate certgate.h2) | $(h2_rate nginx.h2) | |"
+}
+
+# --only h2: the HTTP/2 rows alone, then stop.
+if [ "$only" = h2 ]; then
+  log "certgate: HTTP/2 requests, $h2_conns connections x $h2_streams streams"
+  h2_measure certgate.h2 "$pid_edge" "$edge_port"
+  log "nginx: HTTP/2 requests, $h2_conns connections x $h2_streams streams"
+  h2_measure nginx.h2 "$pid_nginx" "$nginx_h2_port"
+  h2_table | tee "$out_dir/h2.md"
+  exit 0
+fi
+
 # --only keepalive: the keep-alive rows alone (optionally profiled), then stop.
 if [ "$only" = keepalive ]; then
   for server in certgate nginx; do
@@ -734,6 +802,9 @@ for server in certgate nginx; do
     measure "$server.keepalive_${kib}k" "$spid" "${t[@]}" "${ec_fixed[@]}" --path "/bytes?n=$((kib * 1024))" \
       --requests 1000000 --connections "$row_conc" --duration "$row_s"
   done
+  log "$server: HTTP/2 requests, $h2_conns connections x $h2_streams streams"
+  if [ "$server" = certgate ]; then h2_port=$edge_port; else h2_port=$nginx_h2_port; fi
+  h2_measure "$server.h2" "$spid" "$h2_port"
   log "$server: WebSocket echo messages"
   ws_measure "$server" "$port" "$spid"
   # https origins: the same rows through tls.bench.test, whose origin is https.
@@ -890,6 +961,10 @@ table="$out_dir/table.md"
     row "keep-alive, $kib KiB responses: server CPU µs per request" \
       "$(r_cpu_per "certgate.keepalive_${kib}k" requests)" "$(r_cpu_per "nginx.keepalive_${kib}k" requests)" "—"
   done
+  h2_c=$(h2_cpu_per certgate.h2); h2_n=$(h2_cpu_per nginx.h2)
+  row "HTTP/2 ($h2_conns conns x $h2_streams streams, h2load): server CPU µs per request" "$h2_c" "$h2_n" \
+    "≤ nginx: $(verdict "$h2_c <= $h2_n")"
+  row "HTTP/2: requests/s" "$(h2_rate certgate.h2)" "$(h2_rate nginx.h2)" "—"
   ws_c=$(r_per_core certgate.ws messages); ws_n=$(r_per_core nginx.ws messages)
   row "WebSocket echo (128-byte messages, 8 connections): messages per server CPU-second" "$ws_c" "$ws_n" \
     "≥ nginx: $(verdict "$ws_c >= $ws_n")"

@@ -241,6 +241,19 @@ TEST_F(CliControlTest, ZoneCommandsInBothForms) {
       Acme({"zone", "set", "zone.acme.test", "--send-ca-names", "true", "--json"});
   ASSERT_EQ(set_json.exit_code, 0) << set_json.err;
   EXPECT_TRUE(ParseJson<v1::ZoneResponse>(set_json.out).zone().send_ca_names());
+  // HTTP/2: on by default, shown by zone show, switched by zone set.
+  auto http2_line = [&] {
+    std::string shown = Acme({"zone", "show", "zone.acme.test"}).out;
+    size_t at = shown.find("HTTP/2:");
+    return at == std::string::npos ? std::string() : shown.substr(at, shown.find('\n', at) - at);
+  };
+  EXPECT_NE(http2_line().find("yes"), std::string::npos) << http2_line();
+  CommandResult h2_off = Acme({"zone", "set", "zone.acme.test", "--http2", "off", "--json"});
+  ASSERT_EQ(h2_off.exit_code, 0) << h2_off.err;
+  EXPECT_TRUE(ParseJson<v1::ZoneResponse>(h2_off.out).zone().http2_disabled());
+  EXPECT_NE(http2_line().find("no"), std::string::npos) << http2_line();
+  ASSERT_EQ(Acme({"zone", "set", "zone.acme.test", "--http2", "on"}).exit_code, 0);
+  EXPECT_FALSE(ShowZone("zone.acme.test").http2_disabled());
 
   CommandResult remove = Acme({"zone", "delete", "zone.acme.test"});
   ASSERT_EQ(remove.exit_code, 0) << remove.err;
@@ -270,6 +283,8 @@ TEST_F(CliControlTest, ZoneRefusals) {
   ExpectRefused(Acme({"zone", "set", "owned.acme.test"}), 2, "nothing to change");
   ExpectRefused(Acme({"zone", "set", "owned.acme.test", "--send-ca-names", "maybe"}), 2,
                 "--send-ca-names");
+  ExpectRefused(Acme({"zone", "set", "owned.acme.test", "--http2", "maybe"}), 2,
+                "--http2 must be on or off, not \"maybe\"");
   ExpectRefused(Acme({"zone", "show", "absent.acme.test"}), 1, "not found");
 
   // Another tenant's zone looks exactly like one that does not exist.

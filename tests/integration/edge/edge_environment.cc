@@ -332,10 +332,11 @@ bool EdgeEnvironment::WaitForVersion(uint64_t version) {
 HttpResult EdgeEnvironment::Curl(const std::string& host, const std::string& path,
                                  const Identity* id, const std::vector<std::string>& extra) {
   std::string port = std::to_string(edge_port_);
-  std::vector<std::string> argv = {"curl",       "-sk",
-                                   "--max-time", "20",
-                                   "--resolve",  host + ":" + port + ":127.0.0.1",
-                                   "-w",         std::string(kCodeMarker) + "%{http_code}"};
+  std::vector<std::string> argv = {"curl", "-sk", "--max-time", "20", "--resolve",
+                                   host + ":" + port + ":127.0.0.1", "-w",
+                                   std::string(kCodeMarker) + "%{http_code}",
+                                   // The HTTP/1.1 path unless a test passes --http2 (later wins).
+                                   "--http1.1"};
   if (id != nullptr) {
     argv.insert(argv.end(), {"--cert", id->cert_path, "--key", id->key_path});
   }

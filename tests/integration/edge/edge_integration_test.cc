@@ -393,8 +393,8 @@ TEST_F(EdgeTest, SlowClientDoesNotMakeTheEdgeBufferTheResponse) {
   std::string port = std::to_string(env_->edge_port());
   long before = RssKib(env_->edge()->pid());
   auto curl = Subprocess::Start(
-      {"/usr/bin/curl", "-sk", "--max-time", "60", "--limit-rate", "8M", "-o", "/dev/null", "-w",
-       "%{size_download}", "--resolve", "big.fleet.pizza:" + port + ":127.0.0.1",
+      {"/usr/bin/curl", "-sk", "--http1.1", "--max-time", "60", "--limit-rate", "8M", "-o",
+       "/dev/null", "-w", "%{size_download}", "--resolve", "big.fleet.pizza:" + port + ":127.0.0.1",
        absl::StrCat("https://big.fleet.pizza:", port, "/bytes?n=", kBytes)},
       *dir_ + "/big.log");
   ASSERT_TRUE(curl.ok());

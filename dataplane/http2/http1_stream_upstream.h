@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dataplane/http/libevent_handles.h"
+#include "dataplane/http/message_parser.h"
+#include "dataplane/http/origin_resolver.h"
+#include "dataplane/http2/stream_upstream.h"
+
+namespace certgate::edge {
+
+class OriginTlsContext;
+class OriginTransport;
+
+// Http1StreamUpstream forwards one HTTP/2 stream to an http:// or https://
+// origin as an HTTP/1.1 request on a connection of the worker's OriginPool
+// (taken, or resolved, judged by the origin guard and connected), and
+// hands the response back as it arrives. A request body without a
+// content-length goes chunked; a response body is read only as far as the
+// stream takes it (Sink::space). The connection goes back to the pool when
+// both messages ended cleanly.
+class Http1StreamUpstream : public StreamUpstream {
+ public:
+  Http1StreamUpstream(WorkerContext* ctx, const ZoneConfig& zone, Sink sink);
+  ~Http1StreamUpstream() override;
+
+  void Start(StreamRequest request) override;
+  void SendBody(absl::string_view data) override;
+  void EndRequest(HttpHeaders trailers) override;
+  void ResumeResponse() override;
+  void Cancel() override;
+
+ private:
+  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
+  static void OnTimer(evutil_socket_t fd, short what, void* arg);
+
+  void Connect();
+  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
+  void Connected();
+  void Handshake();
+  // Drive writes what waits for the origin, reads what the stream takes and
+  // sets the events.
+  void Drive();
+  void Flush();
+  void Read();
+  void UpdateEvents();
+  void ArmTimer(absl::Duration d);
+  bool OnResponseHeaders(bool* skip_body);
+  bool OnResponseBody(absl::string_view data);
+  bool OnResponseComplete();
+  void Fail(int status, absl::string_view why);
+  void Release(bool reusable);
+  bool ready() const;
+
+  WorkerContext* ctx_;
+  Sink sink_;
+  // Copied from the zone version the stream was judged with: a config swap
+  // while the stream runs does not touch it.
+  std::string zone_hostname_;
+  std::string origin_host_;
+  uint16_t origin_port_ = 0;
+  std::shared_ptr<const OriginTlsContext> origin_tls_;
+  std::string pool_key_;
+  std::string client_ip_;
+
+  std::unique_ptr<OriginTransport> origin_;
+  EvbufferPtr out_;
+  EventPtr timer_;
+  MessageParser parser_;
+  bool chunked_ = false;
+  bool head_request_ = false;
+  bool resolving_ = false;
+  uint64_t resolve_ticket_ = 0;
+  bool connecting_ = false;
+  bool request_done_ = false;
+  bool response_done_ = false;
+  bool head_sent_ = false;  // on_head was called
+  bool finished_ = false;   // failed, ended or cancelled: nothing more to the sink
+  size_t unconsumed_ = 0;   // body bytes queued in out_ and not yet reported consumed
+  absl::Time sent_;
+};
+
+}  // namespace certgate::edge
