@@ -164,14 +164,17 @@ void Http2Connection::Run() {
       return;
     }
     // Streams whose response waited for room read their origin again.
-    resumed = false;
+    // Another round (and a kick) only when one of them gave output: a
+    // long-lived stream (gRPC streaming) with nothing to send would
+    // otherwise keep the loop busy and starve its other sockets.
+    uint64_t given = upstream_output_;
     for (auto& [id, stream] : streams_) {
       if (stream->upstream != nullptr && stream->response_started &&
           session_->OutboundSpace(id) >= kReadChunk) {
         stream->upstream->ResumeResponse();
-        resumed = true;
       }
     }
+    resumed = upstream_output_ != given;
   }
   if (ended_) {
     return;
@@ -498,12 +501,14 @@ StreamUpstream::Sink Http2Connection::MakeSink(int32_t id) {
       return;
     }
     stream->bytes_out += data.size();
+    ++upstream_output_;
     if (!session_->SendData(id, data).ok()) {
       // Only when the upstream read past space(): never buffer beyond it.
       session_->Reset(id, NGHTTP2_INTERNAL_ERROR).IgnoreError();
     }
   };
   sink.on_end = [this, id](HttpHeaders trailers) {
+    ++upstream_output_;
     Stream* stream = Find(id);
     if (stream != nullptr && !stream->head_ended) {
       session_->Finish(id, std::move(trailers)).IgnoreError();

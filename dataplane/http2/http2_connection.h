@@ -112,6 +112,9 @@ class Http2Connection : public ProtocolDriver {
   bool read_wants_write_ = false;
   bool client_eof_ = false;
   bool kicked_ = false;
+  // Counts the upstreams' on_data and on_end calls: Run goes another round
+  // only when resuming them gave output.
+  uint64_t upstream_output_ = 0;
   bool ended_ = false;
   // The connection's zone is gone: GOAWAY after the next stream closes.
   bool zone_gone_ = false;
