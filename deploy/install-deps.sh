@@ -23,7 +23,7 @@ packages=(
   # independent computation of certificate hashes.
   libre2-dev python3-cryptography
   # nghttp2: the edge's HTTP/2 codecs; nghttp2-client and h2: HTTP/2 test clients;
-  # grpcio: the gRPC client of the HTTP/2 edge tests.
+  # grpcio: the gRPC clients and server of the HTTP/2 and gRPC tests.
   libnghttp2-dev nghttp2-client python3-h2 python3-grpcio
   # PostgreSQL: libpq for the shared-database store; the server for the tests'
   # private clusters (no system cluster is created, see below).
