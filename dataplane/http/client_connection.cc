@@ -848,7 +848,10 @@ void ClientConnection::QueueOriginRequestHead() {
 
 void ClientConnection::StartProxy() {
   exchange_.action = Action::kProxy;
-  if (ctx_->h2_origins != nullptr && ctx_->h2_origins->Handles(*zone_)) {
+  // An upgrade (WebSocket) to an https origin stays HTTP/1.1 (no ALPN
+  // offered); to an h2c:// origin StartStream refuses it.
+  if (ctx_->h2_origins != nullptr && ctx_->h2_origins->Handles(*zone_) &&
+      (exchange_.upgrade.empty() || zone_->origin.h2c)) {
     StartStream();
     return;
   }

@@ -43,7 +43,8 @@ class H2cOriginTest : public ::testing::Test {
     pki_ = new Pki(*dir_);
     std::string error;
     ASSERT_TRUE(env_->StartControl(&error)) << error;
-    ASSERT_TRUE(env_->StartEdge(&error)) << error;
+    // One worker: every request of the suite meets the same origin pool.
+    ASSERT_TRUE(env_->StartEdge(&error, {"--workers", "1"})) << error;
     origin_port_ = FreePort();
     auto origin = Subprocess::Start(
         {"/usr/bin/python3", CERTGATE_H2_ORIGIN_PY, "--port", std::to_string(origin_port_)},
