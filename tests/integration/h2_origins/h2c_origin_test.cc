@@ -169,6 +169,32 @@ TEST_F(H2cOriginTest, LargeBodiesStreamBothWays) {
   EXPECT_EQ(echo.out.substr(0, 64), sha);
 }
 
+// An HTTP/2 client's streams reach the h2c origin as streams too: the
+// request rewritten as for HTTP/1.1 clients, bodies streamed both ways.
+TEST_F(H2cOriginTest, Http2ClientStreamsReachTheH2cOrigin) {
+  HttpResult r = env_->Curl(kZone, "/echo", device_,
+                            {"--http2", "-D", "-", "-H", "X-Client-Cert-Status: valid-spoofed"});
+  ASSERT_EQ(r.status, 200) << r.body << r.stderr_text;
+  EXPECT_TRUE(absl::StrContains(r.body, "HTTP/2 200")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\":scheme\", \"http\"]")) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "[\"x-client-cert-status\", \"valid\"]")) << r.body;
+  EXPECT_FALSE(absl::StrContains(r.body, "valid-spoofed")) << r.body;
+  constexpr int64_t kBytes = 8 << 20;
+  std::string upload = *dir_ + "/h2-client-upload.bin";
+  CommandResult made = RunCommand(
+      {"/bin/sh", "-c",
+       absl::StrCat("head -c ", kBytes, " /dev/urandom > ", upload, " && sha256sum ", upload)});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  HttpResult up = env_->Curl(kZone, "/sha256", device_, {"--http2", "--data-binary", "@" + upload});
+  ASSERT_EQ(up.status, 200) << up.body << up.stderr_text;
+  EXPECT_TRUE(absl::StrContains(up.body, made.out.substr(0, 64))) << up.body;
+  std::string downloaded = *dir_ + "/h2-client-download.bin";
+  HttpResult down =
+      env_->Curl(kZone, absl::StrCat("/bytes?n=", kBytes), device_, {"--http2", "-o", downloaded});
+  EXPECT_EQ(down.status, 200) << down.stderr_text;
+  EXPECT_EQ(ReadFile(downloaded).size(), static_cast<size_t>(kBytes));
+}
+
 // The origin's trailers ride in the last chunk of the HTTP/1.1 response.
 TEST_F(H2cOriginTest, ResponseTrailersReachTheClient) {
   HttpResult r = Get("/trailers", {"--raw", "-H", "TE: trailers"});
@@ -308,6 +334,11 @@ TEST_F(H2cOriginTest, HttpsOriginPickingH2GetsHttp2) {
   EXPECT_TRUE(absl::StrContains(r.body, "[\":scheme\", \"https\"]")) << r.body;
   EXPECT_TRUE(absl::StrContains(r.body, "x-client-san: " + host)) << r.body;
   EXPECT_TRUE(absl::StrContains(origin->ReadLog(), "origin: ALPN h2")) << origin->ReadLog();
+  // An HTTP/2 client's stream rides the same HTTP/2 origin connection.
+  HttpResult h2 = env_->Curl(host, "/echo", nullptr, {"--http2", "-D", "-"});
+  ASSERT_EQ(h2.status, 200) << h2.body;
+  EXPECT_TRUE(absl::StrContains(h2.body, "HTTP/2 200")) << h2.body;
+  EXPECT_TRUE(absl::StrContains(h2.body, "[\":scheme\", \"https\"]")) << h2.body;
 
   constexpr int64_t kBytes = 16 << 20;
   std::string upload = *dir_ + "/tls-upload.bin";
@@ -362,6 +393,14 @@ TEST_F(H2cOriginTest, HttpsOriginPickingHttp11FallsBack) {
       {"/bin/sh", "-c",
        absl::StrCat("head -c 3000000 /dev/urandom > ", upload, " && sha256sum ", upload)});
   ASSERT_EQ(made.exit_code, 0) << made.err;
+  // The first request of the key is an HTTP/2 client's stream: it waits
+  // for the ALPN answer, then goes the HTTP/1.1 way with its body.
+  HttpResult h2 =
+      env_->Curl(host, "/sha256", nullptr, {"--http2", "--data-binary", "@" + upload, "-D", "-"});
+  ASSERT_EQ(h2.status, 200) << h2.body << origin->ReadLog();
+  EXPECT_TRUE(absl::StrContains(h2.body, "HTTP/2 200")) << h2.body;
+  EXPECT_TRUE(absl::StrContains(h2.body, made.out.substr(0, 64))) << h2.body;
+  EXPECT_TRUE(absl::StrContains(h2.body, "\"protocol\": \"http/1.1\"")) << h2.body;
   for (int i = 0; i < 3; ++i) {
     HttpResult up = env_->Curl(
         host, "/sha256", nullptr,
