@@ -132,25 +132,105 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& 
   return BuildZoneConfig(source);
 }
 
-std::optional<uint64_t> EdgeConfig::Insert(std::shared_ptr<const ZoneConfig> zone) {
-  auto [it, inserted] = by_name_.emplace(IndexKey(zone->hostname), zone.get());
-  if (!inserted) {
-    return it->second->id;
+const std::shared_ptr<const ZoneConfig>* EdgeConfig::LookupId(uint64_t id) const {
+  if (auto it = id_overlay_.find(id); it != id_overlay_.end()) {
+    return it->second != nullptr ? &it->second : nullptr;
   }
-  zones_by_id_[zone->id] = std::move(zone);
+  if (index_ == nullptr) {
+    return nullptr;
+  }
+  auto it = index_->zones_by_id.find(id);
+  return it != index_->zones_by_id.end() ? &it->second : nullptr;
+}
+
+const ZoneConfig* EdgeConfig::LookupName(absl::string_view key) const {
+  if (auto it = name_overlay_.find(key); it != name_overlay_.end()) {
+    return it->second;
+  }
+  if (index_ == nullptr) {
+    return nullptr;
+  }
+  auto it = index_->by_name.find(key);
+  return it != index_->by_name.end() ? it->second : nullptr;
+}
+
+void EdgeConfig::SetId(uint64_t id, std::shared_ptr<const ZoneConfig> zone) {
+  bool had = LookupId(id) != nullptr;
+  zone_count_ += (zone != nullptr ? 1 : 0);
+  zone_count_ -= (had ? 1 : 0);
+  bool in_index = index_ != nullptr && index_->zones_by_id.contains(id);
+  if (zone == nullptr && !in_index) {
+    id_overlay_.erase(id);
+  } else {
+    id_overlay_[id] = std::move(zone);
+  }
+}
+
+void EdgeConfig::SetName(const std::string& key, const ZoneConfig* zone) {
+  bool in_index = index_ != nullptr && index_->by_name.contains(key);
+  if (zone == nullptr && !in_index) {
+    name_overlay_.erase(key);
+  } else {
+    name_overlay_[key] = zone;
+  }
+}
+
+void EdgeConfig::MaybeFold() {
+  size_t index_size = index_ != nullptr ? index_->zones_by_id.size() : 0;
+  if (overlay_size() <= std::max<size_t>(1024, index_size / 8)) {
+    return;
+  }
+  auto index = std::make_shared<Index>();
+  index->zones_by_id.reserve(zone_count_);
+  index->by_name.reserve(zone_count_);
+  if (index_ != nullptr) {
+    for (const auto& [id, zone] : index_->zones_by_id) {
+      if (!id_overlay_.contains(id)) {
+        index->zones_by_id.emplace(id, zone);
+      }
+    }
+    for (const auto& [name, zone] : index_->by_name) {
+      if (!name_overlay_.contains(name)) {
+        index->by_name.emplace(name, zone);
+      }
+    }
+  }
+  for (auto& [id, zone] : id_overlay_) {
+    if (zone != nullptr) {
+      index->zones_by_id.emplace(id, std::move(zone));
+    }
+  }
+  for (const auto& [name, zone] : name_overlay_) {
+    if (zone != nullptr) {
+      index->by_name.emplace(name, zone);
+    }
+  }
+  id_overlay_.clear();
+  name_overlay_.clear();
+  index_ = std::move(index);
+}
+
+std::optional<uint64_t> EdgeConfig::Insert(std::shared_ptr<const ZoneConfig> zone) {
+  std::string key = IndexKey(zone->hostname);
+  if (const ZoneConfig* owner = LookupName(key); owner != nullptr) {
+    return owner->id;
+  }
+  SetName(key, zone.get());
+  uint64_t id = zone->id;
+  SetId(id, std::move(zone));
   return std::nullopt;
 }
 
 void EdgeConfig::Remove(uint64_t id) {
-  auto it = zones_by_id_.find(id);
-  if (it == zones_by_id_.end()) {
+  const std::shared_ptr<const ZoneConfig>* zone = LookupId(id);
+  if (zone == nullptr) {
     return;
   }
-  auto name = by_name_.find(IndexKey(it->second->hostname));
-  if (name != by_name_.end() && name->second == it->second.get()) {
-    by_name_.erase(name);
+  std::string key = IndexKey((*zone)->hostname);
+  if (LookupName(key) == zone->get()) {
+    SetName(key, nullptr);
   }
-  zones_by_id_.erase(it);
+  SetId(id, nullptr);
 }
 
 void EdgeConfig::Fail(uint64_t id, const std::string& hostname, std::string error) {
@@ -174,8 +254,9 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
     const v1::Snapshot& snapshot, const EdgeConfig* previous) {
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = snapshot.version();
-  config->zones_by_id_.reserve(snapshot.zones_size());
-  config->by_name_.reserve(snapshot.zones_size());
+  // Built straight into the overlay, then folded into one index.
+  config->id_overlay_.reserve(snapshot.zones_size());
+  config->name_overlay_.reserve(snapshot.zones_size());
   absl::flat_hash_set<uint64_t> ids;
   ids.reserve(snapshot.zones_size());
   for (const v1::EdgeZone& source : snapshot.zones()) {
@@ -194,7 +275,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
       config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
       const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
       if (good != nullptr) {
-        kept.push_back(previous->zones_by_id_.at(source.id()));
+        kept.push_back(*previous->LookupId(source.id()));
       }
       continue;
     }
@@ -206,6 +287,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
   for (auto& zone : kept) {
     config->Insert(std::move(zone));  // left out if its old name is taken now
   }
+  config->MaybeFold();
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
 
@@ -242,11 +324,16 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = delta.version();
-  // Unchanged zones are shared: only pointers are copied.
-  config->zones_by_id_ = zones_by_id_;
-  config->by_name_ = by_name_;
+  // Unchanged zones are shared: the index is, and only this version's
+  // overlay (bounded, see MaybeFold) is copied.
+  config->index_ = index_;
+  config->id_overlay_ = id_overlay_;
+  config->name_overlay_ = name_overlay_;
+  config->zone_count_ = zone_count_;
   config->failures_ = failures_;
+  absl::flat_hash_set<uint64_t> touched;
   for (uint64_t id : delta.removed_zone_ids()) {
+    touched.insert(id);
     config->Remove(id);
     config->failures_.erase(id);
   }
@@ -254,9 +341,10 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   // hostnames within one delta do not collide with their old selves.
   std::vector<std::shared_ptr<const ZoneConfig>> built;
   for (const v1::EdgeZone& source : delta.upserted()) {
-    auto existing = config->zones_by_id_.find(source.id());
-    if (existing != config->zones_by_id_.end() &&
-        existing->second->source.SerializeAsString() == source.SerializeAsString()) {
+    touched.insert(source.id());
+    const std::shared_ptr<const ZoneConfig>* existing = config->LookupId(source.id());
+    if (existing != nullptr &&
+        (*existing)->source.SerializeAsString() == source.SerializeAsString()) {
       // Unchanged (or back to its last good version): keep the built zone.
       config->failures_.erase(source.id());
       continue;
@@ -271,9 +359,8 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   std::vector<std::shared_ptr<const ZoneConfig>> replaced;
   for (const auto& zone : built) {
-    auto old = config->zones_by_id_.find(zone->id);
-    if (old != config->zones_by_id_.end()) {
-      replaced.push_back(old->second);
+    if (const std::shared_ptr<const ZoneConfig>* old = config->LookupId(zone->id)) {
+      replaced.push_back(*old);
     }
     config->Remove(zone->id);
   }
@@ -284,6 +371,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
     if (owner.has_value() && config->failures_.contains(*owner)) {
       // The name is held by a stale build of a zone that failed since: the
       // zone built as sent wins.
+      touched.insert(*owner);
       config->Remove(*owner);
       owner = config->Insert(zone);
     }
@@ -295,10 +383,13 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   // A zone refused for its name keeps its previous build where that is free.
   for (auto& zone : replaced) {
-    if (config->failures_.contains(zone->id) && !config->zones_by_id_.contains(zone->id)) {
+    if (config->failures_.contains(zone->id) && config->LookupId(zone->id) == nullptr) {
       config->Insert(std::move(zone));
     }
   }
+  config->touched_ids_.assign(touched.begin(), touched.end());
+  std::sort(config->touched_ids_.begin(), config->touched_ids_.end());
+  config->MaybeFold();
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
 
@@ -309,22 +400,20 @@ const ZoneConfig* EdgeConfig::FindBySni(absl::string_view sni) const {
     return nullptr;
   }
   std::string name = absl::AsciiStrToLower(sni);
-  auto exact = by_name_.find(name);
-  if (exact != by_name_.end()) {
-    return exact->second;
+  if (const ZoneConfig* exact = LookupName(name)) {
+    return exact;
   }
   size_t dot = name.find('.');
   if (dot == std::string::npos || dot == 0) {
     return nullptr;
   }
   // `a.x` -> ".x": one label only, so `a.b.x` looks up ".b.x", never ".x".
-  auto wildcard = by_name_.find(absl::string_view(name).substr(dot));
-  return wildcard != by_name_.end() ? wildcard->second : nullptr;
+  return LookupName(absl::string_view(name).substr(dot));
 }
 
 const ZoneConfig* EdgeConfig::FindById(uint64_t id) const {
-  auto it = zones_by_id_.find(id);
-  return it != zones_by_id_.end() ? it->second.get() : nullptr;
+  const std::shared_ptr<const ZoneConfig>* zone = LookupId(id);
+  return zone != nullptr ? zone->get() : nullptr;
 }
 
 v1::Snapshot EdgeConfig::ToSnapshot() const {
@@ -346,9 +435,18 @@ v1::Snapshot EdgeConfig::ToSnapshot() const {
 
 std::vector<const ZoneConfig*> EdgeConfig::Zones() const {
   std::vector<const ZoneConfig*> zones;
-  zones.reserve(zones_by_id_.size());
-  for (const auto& [id, zone] : zones_by_id_) {
-    zones.push_back(zone.get());
+  zones.reserve(zone_count_);
+  if (index_ != nullptr) {
+    for (const auto& [id, zone] : index_->zones_by_id) {
+      if (!id_overlay_.contains(id)) {
+        zones.push_back(zone.get());
+      }
+    }
+  }
+  for (const auto& [id, zone] : id_overlay_) {
+    if (zone != nullptr) {
+      zones.push_back(zone.get());
+    }
   }
   return zones;
 }

@@ -107,7 +107,7 @@ class EdgeConfig {
   absl::StatusOr<std::shared_ptr<const EdgeConfig>> ApplyDelta(const v1::Delta& delta) const;
 
   uint64_t version() const { return version_; }
-  size_t zone_count() const { return zones_by_id_.size(); }
+  size_t zone_count() const { return zone_count_; }
 
   // Failures: every zone whose latest version is not served, by zone id.
   std::vector<ZoneFailure> Failures() const;
@@ -130,13 +130,43 @@ class EdgeConfig {
   // Zones in no particular order.
   std::vector<const ZoneConfig*> Zones() const;
 
+  // touched_ids: the zones whose served build may differ from the version
+  // this one was made from by ApplyDelta (every upserted and removed id, and
+  // any zone displaced from its name); empty for FromSnapshot. The state log
+  // records only these.
+  const std::vector<uint64_t>& touched_ids() const { return touched_ids_; }
+
+  // overlay_size: entries this version holds over its shared index (for
+  // tests and the benchmark: it stays small, then folds back into the index).
+  size_t overlay_size() const { return id_overlay_.size() + name_overlay_.size(); }
+
  private:
+  // Index: the zones of some version, shared read-only by every later version
+  // made by ApplyDelta, which records its changes in a small overlay instead
+  // of copying the index; when the overlay grows past a fraction of the
+  // index, a new index is made (amortised O(1) per changed zone).
+  struct Index {
+    absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id;
+    // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
+    absl::flat_hash_map<std::string, const ZoneConfig*> by_name;
+  };
+
   uint64_t version_ = 0;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id_;
-  // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
-  absl::flat_hash_map<std::string, const ZoneConfig*> by_name_;
+  std::shared_ptr<const Index> index_;
+  // Changes over index_: a null entry is a removal.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> id_overlay_;
+  absl::flat_hash_map<std::string, const ZoneConfig*> name_overlay_;
+  size_t zone_count_ = 0;
   absl::flat_hash_map<uint64_t, ZoneFailure> failures_;
   std::vector<ZoneFailure> new_failures_;
+  std::vector<uint64_t> touched_ids_;
+
+  const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
+  const ZoneConfig* LookupName(absl::string_view key) const;
+  void SetId(uint64_t id, std::shared_ptr<const ZoneConfig> zone);
+  void SetName(const std::string& key, const ZoneConfig* zone);
+  // Fold merges the overlay into a new index when it has grown large.
+  void MaybeFold();
 
   // Insert indexes `zone` unless another zone already serves its name; then
   // it returns the id of that zone.
