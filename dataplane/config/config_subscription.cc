@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
 #include "common/status_macros.h"
-#include "dataplane/config/state_file.h"
+#include "dataplane/config/state_log.h"
 #include "grpcpp/grpcpp.h"
 
 namespace certgate::edge {
@@ -41,7 +41,11 @@ class GrpcConfigSubscription : public ConfigSubscription {
       : options_(std::move(options)),
         slot_(slot),
         channel_(std::move(channel)),
-        stub_(v1::EdgeConfigService::NewStub(channel_)) {}
+        stub_(v1::EdgeConfigService::NewStub(channel_)) {
+    if (!options_.state_file.empty()) {
+      state_log_ = std::make_unique<StateLog>(options_.state_file);
+    }
+  }
 
   ~GrpcConfigSubscription() override { Stop(); }
 
@@ -237,8 +241,10 @@ class GrpcConfigSubscription : public ConfigSubscription {
     slot_->Publish(*config);
     std::string state_error;
     bool state_ok = true;
-    if (!options_.state_file.empty()) {
-      absl::Status written = StateFile::Write(options_.state_file, (*config)->ToSnapshot());
+    if (state_log_ != nullptr) {
+      // O(change): one record appended for a delta (a whole snapshot only
+      // for a snapshot, after a failed write, or to compact the log).
+      absl::Status written = state_log_->Record(**config);
       if (!written.ok()) {
         // The config is applied and served; only the restart copy is stale.
         state_ok = false;
@@ -278,6 +284,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
   ConfigSlot* const slot_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EdgeConfigService::Stub> stub_;
+  std::unique_ptr<StateLog> state_log_;  // reader thread only
   std::atomic<bool> connected_{false};
 
   absl::Mutex mu_;
@@ -342,8 +349,7 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {
-  ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
-  return EdgeConfig::FromStateFile(snapshot);
+  return StateLog::Load(path);
 }
 
 }  // namespace certgate::edge

@@ -21,7 +21,7 @@ struct ConfigSubscriptionOptions {
   std::string node_id;
   std::string control_ca_file;  // PEM CA for TLS to the control plane
   bool insecure = false;        // plaintext (only with --insecure)
-  std::string state_file;       // where every applied config is written
+  std::string state_file;       // where every applied config is written (StateLog)
   std::string software_version;
   // Called every few seconds; its counts are sent as a TrafficReport.
   std::function<v1::TrafficReport()> traffic_source;
@@ -56,8 +56,8 @@ class ConfigSubscription {
   virtual bool Connected() const = 0;
 };
 
-// LoadStateFile reads a config written by a previous run; NOT_FOUND when
-// there is none.
+// LoadStateFile reads a config written by a previous run (StateLog::Load:
+// the snapshot and its log); NOT_FOUND when there is none.
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path);
 
 }  // namespace certgate::edge

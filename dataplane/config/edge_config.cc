@@ -324,6 +324,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = delta.version();
+  config->from_version_ = version_;
   // Unchanged zones are shared: the index is, and only this version's
   // overlay (bounded, see MaybeFold) is copied.
   config->index_ = index_;

@@ -135,6 +135,9 @@ class EdgeConfig {
   // any zone displaced from its name); empty for FromSnapshot. The state log
   // records only these.
   const std::vector<uint64_t>& touched_ids() const { return touched_ids_; }
+  // from_version: the version ApplyDelta made this one from (nullopt when
+  // made from a snapshot or a state file).
+  std::optional<uint64_t> from_version() const { return from_version_; }
 
   // overlay_size: entries this version holds over its shared index (for
   // tests and the benchmark: it stays small, then folds back into the index).
@@ -160,6 +163,7 @@ class EdgeConfig {
   absl::flat_hash_map<uint64_t, ZoneFailure> failures_;
   std::vector<ZoneFailure> new_failures_;
   std::vector<uint64_t> touched_ids_;
+  std::optional<uint64_t> from_version_;
 
   const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
   const ZoneConfig* LookupName(absl::string_view key) const;
