@@ -188,8 +188,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
   return EdgeConfig::FromStateFile(snapshot);
 }
 
-StateLog::StateLog(std::string path, Options options)
-    : path_(std::move(path)), options_(options) {}
+StateLog::StateLog(std::string path, Options options) : path_(std::move(path)), options_(options) {}
 
 StateLog::~StateLog() { CloseLog(); }
 

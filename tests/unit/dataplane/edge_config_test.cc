@@ -563,8 +563,8 @@ TEST_F(EdgeConfigTest, DeltasShareUnchangedZonesAndTheIndexStaysRight) {
   EXPECT_EQ(config->zone_count(), (*whole)->zone_count());
   EXPECT_EQ(config->Zones().size(), config->zone_count());
   for (const ZoneConfig* served : (*whole)->Zones()) {
-    std::string sni = served->hostname[0] == '*' ? "x" + served->hostname.substr(1)
-                                                  : served->hostname;
+    std::string sni =
+        served->hostname[0] == '*' ? "x" + served->hostname.substr(1) : served->hostname;
     const ZoneConfig* found = config->FindBySni(sni);
     ASSERT_NE(found, nullptr) << sni;
     EXPECT_EQ(found->id, served->id) << sni;

@@ -27,9 +27,7 @@ int64_t FileSize(const std::string& path) {
 
 // The zones a config serves with the sources they serve, and its failures:
 // what a restarted edge must get back.
-std::string Served(const EdgeConfig& config) {
-  return config.ToSnapshot().SerializeAsString();
-}
+std::string Served(const EdgeConfig& config) { return config.ToSnapshot().SerializeAsString(); }
 
 class StateLogTest : public ::testing::Test {
  protected:
