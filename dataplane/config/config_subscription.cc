@@ -56,7 +56,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
     }
     started_ = true;
     reader_ = std::thread([this] { Run(); });
-    if (options_.traffic_source) {
+    if (options_.traffic_source || options_.late_failure_generation) {
       traffic_ = std::thread([this] { TrafficLoop(); });
     }
   }
@@ -136,6 +136,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
       // The control plane learns again which zones this edge does not serve
       // as sent: it keeps that in memory only.
       AddFailures(*current, hello.mutable_hello()->mutable_failures());
+      absl::MutexLock lock(&write_mu_);
+      acked_ = current;
     }
     bool received = false;
     // Hello goes out before the stream is shared with the traffic thread,
@@ -256,16 +258,60 @@ class GrpcConfigSubscription : public ConfigSubscription {
     }
     answer.mutable_ack()->set_version(version);
     AddFailures(**config, answer.mutable_ack()->mutable_failures());
+    {
+      absl::MutexLock lock(&write_mu_);
+      acked_ = *config;
+    }
     Write(answer);
     return true;
   }
 
-  static void AddFailures(const EdgeConfig& config,
-                          google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>* out) {
-    for (const ZoneFailure& failure : config.Failures()) {
+  void AddFailures(const EdgeConfig& config,
+                   google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>* out) {
+    std::vector<ZoneFailure> failures = config.Failures();
+    if (options_.late_failures) {
+      for (ZoneFailure& late : options_.late_failures(config)) {
+        bool known = std::any_of(failures.begin(), failures.end(),
+                                 [&](const ZoneFailure& f) { return f.zone_id == late.zone_id; });
+        if (!known) {
+          failures.push_back(std::move(late));
+        }
+      }
+    }
+    for (const ZoneFailure& failure : failures) {
       v1::ZoneBuildFailure* added = out->Add();
       added->set_zone_id(failure.zone_id);
       added->set_error(failure.error);
+    }
+  }
+
+  // ReportLateFailures acknowledges the version acknowledged last again, now
+  // with the failures found since, when there are new ones.
+  void ReportLateFailures() {
+    if (!options_.late_failure_generation) {
+      return;
+    }
+    uint64_t generation = options_.late_failure_generation();
+    if (generation == reported_generation_) {
+      return;
+    }
+    std::shared_ptr<const EdgeConfig> acked;
+    {
+      absl::MutexLock lock(&write_mu_);
+      acked = acked_;
+    }
+    if (acked == nullptr) {
+      return;
+    }
+    std::vector<ZoneFailure> late = options_.late_failures(*acked);
+    if (!late.empty() && options_.on_zone_failures) {
+      options_.on_zone_failures(acked->version(), late);
+    }
+    v1::EdgeMessage answer;
+    answer.mutable_ack()->set_version(acked->version());
+    AddFailures(*acked, answer.mutable_ack()->mutable_failures());
+    if (Write(answer)) {
+      reported_generation_ = generation;
     }
   }
 
@@ -274,9 +320,12 @@ class GrpcConfigSubscription : public ConfigSubscription {
       if (!connected_.load()) {
         continue;
       }
-      v1::EdgeMessage report;
-      *report.mutable_traffic() = options_.traffic_source();
-      Write(report);
+      if (options_.traffic_source) {
+        v1::EdgeMessage report;
+        *report.mutable_traffic() = options_.traffic_source();
+        Write(report);
+      }
+      ReportLateFailures();
     }
   }
 
@@ -294,6 +343,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
 
   absl::Mutex write_mu_;
   Stream* stream_ ABSL_GUARDED_BY(write_mu_) = nullptr;
+  // The config acknowledged last (or announced in Hello).
+  std::shared_ptr<const EdgeConfig> acked_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t reported_generation_ = 0;  // traffic thread only
 
   std::thread reader_;
   std::thread traffic_;

@@ -33,6 +33,13 @@ struct ConfigSubscriptionOptions {
   // Called with the zones whose build failed while applying `version`
   // (before its Ack is sent), for metrics and logs; not called when none did.
   std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;
+  // Failures found after a version was applied: a zone whose TLS context
+  // failed when first used (ZoneSslContextCache::Failures). Merged into every
+  // Ack and Hello with the apply-time ones; when late_failure_generation
+  // changes, the current version is acknowledged again with them (checked
+  // every traffic_interval_ms) and on_zone_failures is called. Optional.
+  std::function<std::vector<ZoneFailure>(const EdgeConfig&)> late_failures;
+  std::function<uint64_t()> late_failure_generation;
   // Largest config message taken from the control plane (the gRPC channel's
   // receive limit, 1 to INT32_MAX): a bigger one is refused before it is
   // read, which ends the stream; it is logged and the held config keeps

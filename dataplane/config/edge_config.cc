@@ -1,6 +1,7 @@
 #include "dataplane/config/edge_config.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -112,7 +113,9 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
-  ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
+  RETURN_IF_ERROR(CheckZoneServerIdentity(source));
+  static std::atomic<uint64_t> next_build_serial{1};
+  zone->build_serial = next_build_serial.fetch_add(1, std::memory_order_relaxed);
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
   zone->source = source;
   return std::shared_ptr<const ZoneConfig>(std::move(zone));

@@ -47,9 +47,12 @@ struct ZoneConfig {
   uint64_t trust_version = 0;
   bool send_ca_names = false;
   std::shared_ptr<const ZoneTrust> trust;
-  // Server certificate, key, verify mode and session binding for this zone;
-  // the handshake switches to it with SSL_set_SSL_CTX once SNI is known.
-  bssl::UniquePtr<SSL_CTX> ssl_ctx;
+  // Identifies this build of the zone (unique in the process): the TLS
+  // server's context cache (ZoneSslContextCache) builds the zone's SSL_CTX
+  // from `source` when its name is first seen in SNI and keys it by this,
+  // so a changed zone never uses the old build's context. BuildZone checks
+  // the server chain and key without building one.
+  uint64_t build_serial = 0;
   // Derived once here rather than per ticket issued or presented.
   SessionBinding::TicketKeys ticket_keys;
   // https origins only: verification, SNI, client certificate and session
@@ -64,7 +67,9 @@ struct ZoneConfig {
 };
 
 // BuildZone turns one EdgeZone into what the edge serves: origin, header
-// rules, trust store and SSL_CTX with the server chain and key. The control
+// rules, trust store, and the server chain and key checked (they parse, the
+// key can sign TLS and belongs to the leaf; the SSL_CTX is made on first
+// use). The control
 // plane runs this same function on every change before committing it, so
 // that it refuses what an edge could not build. INVALID_ARGUMENT (or the
 // most specific code) with a one-line message about this zone's own content

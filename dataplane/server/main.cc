@@ -37,6 +37,7 @@
 #include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
+#include "dataplane/tls/zone_ssl_context_cache.h"
 
 namespace {
 
@@ -156,6 +157,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--cache-entries", cache_entries,
                  "Verification cache capacity (0 disables the cache)");
+  size_t tls_context_cache = TlsServerOptions().tls_context_cache_entries;
+  app.add_option("--tls-context-cache", tls_context_cache,
+                 "Zone TLS contexts kept in memory (built when a zone's hostname is first "
+                 "seen, least recently used dropped)")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   auto* ca_opt = app.add_option("--control-ca", control_ca,
                                 "PEM CA that signs the control plane's certificate")
                      ->check(CLI::ExistingFile);
@@ -322,6 +328,7 @@ int main(int argc, char** argv) {
 
   TlsServerOptions tls_options;
   tls_options.cache_entries = cache_entries;
+  tls_options.tls_context_cache_entries = tls_context_cache;
   auto tls = TlsServer::Create(&slot, tls_options);
   if (!tls.ok()) {
     return Fail(std::string(tls.status().message()));
@@ -438,6 +445,13 @@ int main(int argc, char** argv) {
   sub_options.software_version = kVersion;
   sub_options.traffic_source = [&metrics] { return metrics.TakeTrafficReport(); };
   sub_options.max_message_bytes = max_config_message_bytes;
+  // A zone whose TLS context fails when first used is reported like one
+  // that failed to build when applied.
+  ZoneSslContextCache* contexts = (*tls)->contexts();
+  sub_options.late_failures = [contexts](const EdgeConfig& config) {
+    return contexts->Failures(config);
+  };
+  sub_options.late_failure_generation = [contexts] { return contexts->failure_generation(); };
   sub_options.on_zone_failures = [&metrics](uint64_t version,
                                             const std::vector<ZoneFailure>& failures) {
     metrics.ZoneBuildFailures(failures.size());

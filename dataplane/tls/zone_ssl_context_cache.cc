@@ -37,8 +37,8 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(const ZoneConf
     if (inserted || it->second.build_serial != zone.build_serial) {
       ++failure_generation_;
     }
-    it->second = Failure{zone.build_serial,
-                         ZoneFailure{zone.id, zone.hostname, std::string(built.status().message())}};
+    it->second = Failure{zone.build_serial, ZoneFailure{zone.id, zone.hostname,
+                                                        std::string(built.status().message())}};
     return built.status();
   }
   failures_.erase(zone.id);

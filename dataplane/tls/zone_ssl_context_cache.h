@@ -57,7 +57,7 @@ class ZoneSslContextCache {
   const size_t capacity_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, Entry> entries_ ABSL_GUARDED_BY(mu_);  // by zone id
-  std::list<uint64_t> lru_ ABSL_GUARDED_BY(mu_);                        // most recent first
+  std::list<uint64_t> lru_ ABSL_GUARDED_BY(mu_);                       // most recent first
   absl::flat_hash_map<uint64_t, Failure> failures_ ABSL_GUARDED_BY(mu_);
   uint64_t failure_generation_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t builds_ ABSL_GUARDED_BY(mu_) = 0;

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/tls/zone_ssl_context.h"
+#include "dataplane/tls/zone_trust.h"
 #include "gtest/gtest.h"
 #include "openssl/bn.h"
 #include "openssl/dsa.h"
@@ -97,8 +99,10 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_EQ(zone->error_header, "X-Client-Cert-Error");
   ASSERT_EQ(zone->header_mappings.size(), 1u);
   EXPECT_EQ(zone->header_mappings[0].header, "X-Device-Id");
-  EXPECT_NE(zone->ssl_ctx, nullptr);
+  EXPECT_NE(zone->build_serial, 0u);
   EXPECT_NE(zone->trust, nullptr);
+  // The SSL_CTX is made on first use, from what was checked here.
+  EXPECT_TRUE(NewZoneSslContext(zone->source, *zone->trust).ok());
   EXPECT_EQ((*config)->FindById(6), nullptr);
 }
 

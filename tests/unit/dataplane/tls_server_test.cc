@@ -3,11 +3,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/x509_info.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/tls/verification_cache.h"
+#include "dataplane/tls/zone_ssl_context_cache.h"
 #include "gtest/gtest.h"
 #include "openssl/ssl.h"
 #include "tests/unit/dataplane/edge_test_util.h"
@@ -536,6 +538,83 @@ TEST_P(TlsSessionTest, ResumedSessionGetsTheCurrentStatus) {
 
 INSTANTIATE_TEST_SUITE_P(Versions, TlsSessionTest,
                          ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION));
+
+// Zone TLS contexts are built when a zone's name is first seen in SNI, once
+// per build of the zone, and a changed zone gets a new one.
+TEST_F(TlsServerTest, ZoneContextsAreBuiltOnFirstUseOncePerZoneBuild) {
+  ZoneSslContextCache* contexts = server_->contexts();
+  EXPECT_EQ(contexts->size(), 0u) << "applying a config builds no context";
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_EQ(contexts->builds(), 1u);
+  EXPECT_EQ(contexts->size(), 1u);
+  // Zone a changes (mode off): its next handshake builds a new context and
+  // behaves as the new build says (no certificate requested).
+  Publish(2, {MakeZone(1, "a.test", {root_a_.cert.get()}, v1::MODE_OFF), zone_b_});
+  HandshakeResult off = Connect("a.test", &client_a_);
+  ASSERT_TRUE(off.ok);
+  EXPECT_EQ(TlsServer::GetAuth(off.server.get())->status, CertStatus::kNone);
+  EXPECT_EQ(contexts->builds(), 2u);
+  EXPECT_EQ(contexts->size(), 1u) << "the old build's context is dropped";
+}
+
+TEST(ZoneSslContextCacheTest, KeepsTheMostRecentlyUsedUpToItsCapacity) {
+  KeyAndCert root = MakeCa("Cache Root");
+  std::vector<v1::EdgeZone> zones;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    zones.push_back(MakeZone(id, absl::StrCat("z", id, ".test"), {root.cert.get()}));
+  }
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, zones));
+  ASSERT_TRUE(config.ok());
+  ZoneSslContextCache cache(2);
+  const ZoneConfig& z1 = *(*config)->FindById(1);
+  const ZoneConfig& z2 = *(*config)->FindById(2);
+  const ZoneConfig& z3 = *(*config)->FindById(3);
+  ASSERT_TRUE(cache.Get(z1).ok());
+  ASSERT_TRUE(cache.Get(z2).ok());
+  ASSERT_TRUE(cache.Get(z1).ok());  // z1 most recent: z2 goes next
+  ASSERT_TRUE(cache.Get(z3).ok());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.builds(), 3u);
+  ASSERT_TRUE(cache.Get(z1).ok());
+  EXPECT_EQ(cache.builds(), 3u) << "z1 was kept";
+  ASSERT_TRUE(cache.Get(z2).ok());
+  EXPECT_EQ(cache.builds(), 4u) << "z2 was dropped";
+}
+
+// A build that fails at first use fails that zone's handshake only, and is
+// listed for the next Ack until the zone changes.
+TEST(ZoneSslContextCacheTest, AFailedFirstUseIsListedUntilTheZoneChanges) {
+  KeyAndCert root = MakeCa("Cache Root");
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(
+      1, {MakeZone(1, "a.test", {root.cert.get()}), MakeZone(2, "b.test", {root.cert.get()})}));
+  ASSERT_TRUE(config.ok());
+  // The same build of zone 1, its key since made unusable (what the
+  // apply-time check cannot see: a context that fails only when made).
+  ZoneConfig broken;
+  broken.id = 1;
+  broken.hostname = "a.test";
+  broken.build_serial = (*config)->FindById(1)->build_serial;
+  broken.trust = (*config)->FindById(1)->trust;
+  broken.source = (*config)->FindById(1)->source;
+  broken.source.set_server_key_pem("not a key");
+  ZoneSslContextCache cache(10);
+  uint64_t generation = cache.failure_generation();
+  auto failed = cache.Get(broken);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(cache.Get(*(*config)->FindById(2)).ok()) << "other zones are unaffected";
+  EXPECT_GT(cache.failure_generation(), generation);
+  std::vector<ZoneFailure> listed = cache.Failures(**config);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].zone_id, 1u);
+  EXPECT_EQ(listed[0].error, failed.status().message());
+  // Zone 1 changes: that failure is over.
+  auto next = EdgeConfig::FromSnapshot(
+      MakeSnapshot(2, {MakeZone(1, "a.test", {root.cert.get()}, v1::MODE_REPORT),
+                       MakeZone(2, "b.test", {root.cert.get()})}));
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(cache.Failures(**next).empty());
+}
 
 }  // namespace
 }  // namespace certgate::edge
