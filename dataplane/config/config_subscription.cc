@@ -246,7 +246,11 @@ class GrpcConfigSubscription : public ConfigSubscription {
     if (state_log_ != nullptr) {
       // O(change): one record appended for a delta (a whole snapshot only
       // for a snapshot, after a failed write, or to compact the log).
+      int64_t before = state_log_->bytes_written();
       absl::Status written = state_log_->Record(**config);
+      if (options_.on_state_written) {
+        options_.on_state_written(state_log_->bytes_written() - before);
+      }
       if (!written.ok()) {
         // The config is applied and served; only the restart copy is stale.
         state_ok = false;

@@ -30,6 +30,8 @@ struct ConfigSubscriptionOptions {
   // writing the state file fails (state_write_ok=false), for metrics and logs.
   std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>
       on_config_event;
+  // Called with the bytes each state write took (for metrics).
+  std::function<void(int64_t bytes)> on_state_written;
   // Called with the zones whose build failed while applying `version`
   // (before its Ack is sent), for metrics and logs; not called when none did.
   std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;

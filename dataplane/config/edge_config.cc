@@ -242,6 +242,11 @@ void EdgeConfig::Fail(uint64_t id, const std::string& hostname, std::string erro
   failures_[id] = std::move(failure);
 }
 
+const ZoneFailure* EdgeConfig::FindFailure(uint64_t id) const {
+  auto it = failures_.find(id);
+  return it != failures_.end() ? &it->second : nullptr;
+}
+
 std::vector<ZoneFailure> EdgeConfig::Failures() const {
   std::vector<ZoneFailure> failures;
   failures.reserve(failures_.size());

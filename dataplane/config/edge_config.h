@@ -117,6 +117,8 @@ class EdgeConfig {
   // Failures: every zone whose latest version is not served, by zone id.
   std::vector<ZoneFailure> Failures() const;
   size_t failure_count() const { return failures_.size(); }
+  // FindFailure: the zone's failure, null when its latest version serves.
+  const ZoneFailure* FindFailure(uint64_t id) const;
   // new_failures: the zones whose build failed while making this version
   // (each build attempt counts; failures carried over from before do not).
   const std::vector<ZoneFailure>& new_failures() const { return new_failures_; }

@@ -140,6 +140,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
   // Replayed on the zones as sent, then built once: a zone changed by many
   // records is built only in its last version.
   absl::flat_hash_map<uint64_t, int> position;  // zone id -> index in snapshot.zones
+  absl::flat_hash_map<uint64_t, std::string> failures;
   bool indexed = false;
   uint64_t version = 0;
   std::vector<int> removed;  // indexes in snapshot.zones
@@ -150,9 +151,13 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
               for (int i = 0; i < snapshot.zones_size(); ++i) {
                 position[snapshot.zones(i).id()] = i;
               }
+              for (const v1::ZoneBuildFailure& failure : snapshot.zone_failures()) {
+                failures[failure.zone_id()] = failure.error();
+              }
               indexed = true;
             }
             for (v1::EdgeZone& zone : *record.mutable_delta()->mutable_upserted()) {
+              failures.erase(zone.id());
               auto [it, inserted] = position.emplace(zone.id(), snapshot.zones_size());
               if (inserted) {
                 *snapshot.add_zones() = std::move(zone);
@@ -161,14 +166,31 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
               }
             }
             for (uint64_t id : record.delta().removed_zone_ids()) {
+              failures.erase(id);
               auto it = position.find(id);
               if (it != position.end()) {
                 removed.push_back(it->second);
                 position.erase(it);
               }
             }
-            *snapshot.mutable_zone_failures() = std::move(*record.mutable_zone_failures());
+            for (v1::ZoneBuildFailure& failure : *record.mutable_zone_failures()) {
+              failures[failure.zone_id()] = std::move(*failure.mutable_error());
+            }
           });
+  if (indexed) {
+    snapshot.clear_zone_failures();
+    std::vector<uint64_t> failed;
+    failed.reserve(failures.size());
+    for (const auto& [id, error] : failures) {
+      failed.push_back(id);
+    }
+    std::sort(failed.begin(), failed.end());
+    for (uint64_t id : failed) {
+      v1::ZoneBuildFailure* failure = snapshot.add_zone_failures();
+      failure->set_zone_id(id);
+      failure->set_error(failures[id]);
+    }
+  }
   snapshot.set_version(version);
   if (!removed.empty()) {
     // Every index still in `position` is a zone served now.
@@ -270,10 +292,13 @@ absl::Status StateLog::Append(const EdgeConfig& config) {
       delta->add_removed_zone_ids(id);
     }
   }
-  for (const ZoneFailure& failure : config.Failures()) {
-    v1::ZoneBuildFailure* recorded = record.add_zone_failures();
-    recorded->set_zone_id(failure.zone_id);
-    recorded->set_error(failure.error);
+  // The failures of the touched zones only: every other zone's is as before.
+  for (uint64_t id : config.touched_ids()) {
+    if (const ZoneFailure* failure = config.FindFailure(id)) {
+      v1::ZoneBuildFailure* recorded = record.add_zone_failures();
+      recorded->set_zone_id(failure->zone_id);
+      recorded->set_error(failure->error);
+    }
   }
   std::string payload;
   if (!record.SerializeToString(&payload)) {

@@ -464,6 +464,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(failure.zone_id), failure.error.c_str());
     }
   };
+  sub_options.on_state_written = [&metrics](int64_t bytes) {
+    metrics.StateBytesWritten(static_cast<uint64_t>(bytes));
+  };
   sub_options.on_config_event = [&metrics](uint64_t version, bool applied, bool state_write_ok,
                                            const std::string& error) {
     if (!state_write_ok) {

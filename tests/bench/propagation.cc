@@ -18,7 +18,8 @@
 //      --ready-file and waits for --go-file (so the caller can start the
 //      edges and time their cold start), then times each change until every
 //      real edge's /metrics serves its version, and reports their resident
-//      memory and the bytes each wrote to disk per change (/proc/PID/io).
+//      memory and the bytes each wrote to its state dir per change (its
+//      certgate_config_state_bytes_written_total).
 // Prints a text summary and JSON (--json-out).
 
 #include <arpa/inet.h>
@@ -106,24 +107,23 @@ std::string HttpGetLocal(int port, const std::string& path) {
   return response;
 }
 
-// ServedVersion: certgate_config_version from a real edge's /metrics (0 if unknown).
-uint64_t ServedVersion(int metrics_port) {
+// EdgeMetric: an unlabelled metric from a real edge's /metrics (0 if unknown).
+uint64_t EdgeMetric(int metrics_port, const std::string& name) {
   std::string metrics = HttpGetLocal(metrics_port, "/metrics");
-  const std::string key = "\ncertgate_config_version ";
+  const std::string key = absl::StrCat("\n", name, " ");
   size_t at = metrics.find(key);
-  return at == std::string::npos ? 0 : std::strtoull(metrics.c_str() + at + key.size(), nullptr, 10);
+  return at == std::string::npos ? 0
+                                 : std::strtoull(metrics.c_str() + at + key.size(), nullptr, 10);
 }
 
-// WrittenBytes: write_bytes of /proc/PID/io (bytes the process sent to storage).
-int64_t WrittenBytes(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/io"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("write_bytes:", 0) == 0) {
-      return std::strtoll(line.c_str() + 12, nullptr, 10);
-    }
-  }
-  return -1;
+uint64_t ServedVersion(int metrics_port) {
+  return EdgeMetric(metrics_port, "certgate_config_version");
+}
+
+// WrittenBytes: what the edge wrote to its state dir so far.
+int64_t WrittenBytes(const RealEdge& edge) {
+  return static_cast<int64_t>(
+      EdgeMetric(edge.metrics_port, "certgate_config_state_bytes_written_total"));
 }
 
 std::string ReadToken(const std::string& path) {
@@ -417,7 +417,7 @@ class Bench {
     }
     std::vector<int64_t> written_before;
     for (const RealEdge& e : real) {
-      written_before.push_back(WrittenBytes(e.pid));
+      written_before.push_back(WrittenBytes(e));
     }
     std::vector<double> served_latencies;
     int served_missed = 0;
@@ -480,8 +480,8 @@ class Bench {
     int64_t real_rss_max = 0;
     for (size_t i = 0; i < real.size(); ++i) {
       written_per_change = std::max(
-          written_per_change, static_cast<double>(WrittenBytes(real[i].pid) - written_before[i]) /
-                                  std::max(1, o_.changes));
+          written_per_change,
+          static_cast<double>(WrittenBytes(real[i]) - written_before[i]) / std::max(1, o_.changes));
       real_rss_max = std::max(real_rss_max, ProcStatusKiB(real[i].pid, "VmRSS"));
     }
     if (!real.empty()) {

@@ -41,7 +41,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${CERTGATE_BENCH_KEEP:-}" ] && log "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 log() { echo "propagation.sh: $*" >&2; }
@@ -67,7 +67,7 @@ cp_port=$(free_port)
 mkdir -p "$work/cp"
 "$bin/certgate-control" --db "$work/cp/certgate.db" --listen "127.0.0.1:$cp_port" \
   --admin-token-file "$work/cp/admin.token" --edge-token-file "$work/cp/edge.token" --insecure \
-  --max-zones 10000000 --max-config-bytes 100000000000 --verify-hostnames off \
+  --origin-allow 127.0.0.0/8 --max-zones 10000000 --max-config-bytes 100000000000 --verify-hostnames off \
   >"$work/control.log" 2>&1 &
 pid_control=$!
 pids+=("$pid_control")

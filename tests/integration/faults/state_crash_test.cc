@@ -113,6 +113,8 @@ TEST_F(StateCrashTest, AnEdgeKilledWhileWritingItsStateRestartsServingTheLastCom
   control_.Publish(SnapshotAt(version));
   ASSERT_NO_FATAL_FAILURE(StartEdge(absl::StrCat("127.0.0.1:", control_port_), "edge-0.log"));
   ASSERT_TRUE(edge_->WaitForVersion(version)) << edge_->ReadLog();
+  double first_written = edge_->Metric("certgate_config_state_bytes_written_total");
+  ASSERT_GT(first_written, 0);
   int killed_mid_stream = 0;
   for (int round = 1; round <= 16; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
@@ -132,6 +134,15 @@ TEST_F(StateCrashTest, AnEdgeKilledWhileWritingItsStateRestartsServingTheLastCom
           },
           absl::Seconds(10)))
           << edge_->ReadLog();
+    }
+    if (round == 1) {
+      // O(change): each delta appended a record of its two zones, a small
+      // fraction of the snapshot written first.
+      double snapshot = first_written;
+      double per_delta =
+          (edge_->Metric("certgate_config_state_bytes_written_total") - snapshot) / run;
+      EXPECT_GT(per_delta, 0);
+      EXPECT_LT(per_delta, snapshot / 8) << "snapshot " << snapshot << " bytes";
     }
     control_.PublishMessage(DeltaTo(++published));
     absl::SleepFor(absl::Microseconds(std::uniform_int_distribution<int>(0, 4000)(random)));

@@ -229,12 +229,27 @@ TEST_F(StateLogTest, AFailedZoneIsRestoredWithItsLastGoodBuildAndItsError) {
   auto second = (*first)->ApplyDelta(delta);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ((*second)->failure_count(), 1u);
+  // Version 3 touches zone 2 only: its record does not repeat zone 1's
+  // failure, which still stands after it.
+  v1::Delta third;
+  third.set_from_version(2);
+  third.set_version(3);
+  *third.add_upserted() = Zone(2, "b.pizza", v1::MODE_REPORT);
+  auto after = (*second)->ApplyDelta(third);
+  ASSERT_TRUE(after.ok());
   StateLog log(path_);
   ASSERT_TRUE(log.Record(**first).ok());
   ASSERT_TRUE(log.Record(**second).ok());
+  int64_t before_third = log.bytes_written();
+  ASSERT_TRUE(log.Record(**after).ok());
+  std::string log_text = ReadFile(StateLog::LogPath(path_));
+  std::string error = (*second)->Failures()[0].error;
+  size_t third_at = log_text.size() - static_cast<size_t>(log.bytes_written() - before_third);
+  EXPECT_NE(log_text.find(error), std::string::npos) << "version 2's record has it";
+  EXPECT_EQ(log_text.find(error, third_at), std::string::npos) << "version 3's does not";
   auto loaded = StateLog::Load(path_);
   ASSERT_TRUE(loaded.ok());
-  EXPECT_EQ((*loaded)->version(), 2u);
+  EXPECT_EQ((*loaded)->version(), 3u);
   ASSERT_EQ((*loaded)->failure_count(), 1u);
   EXPECT_EQ((*loaded)->Failures()[0].zone_id, 1u);
   const ZoneConfig* served = (*loaded)->FindBySni("a.pizza");
