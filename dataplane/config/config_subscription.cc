@@ -1,5 +1,7 @@
 #include "dataplane/config/config_subscription.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -30,6 +32,15 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
 constexpr absl::Duration kDrainTimeout = absl::Seconds(2);
 
 using Stream = grpc::ClientReaderWriter<v1::EdgeMessage, v1::ControlMessage>;
+
+// ReleaseFreeMemory hands the heap freed by a whole snapshot (the message,
+// the config it replaced) back to the system, so resident memory shows the
+// config held rather than the peak of applying it.
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 // GrpcConfigSubscription: the reader thread owns the stream; the traffic
 // thread only writes, under write_mu_, which also serializes the reader's
@@ -148,10 +159,18 @@ class GrpcConfigSubscription : public ConfigSubscription {
         stream_ = stream.get();
       }
       connected_.store(true);
-      v1::ControlMessage message;
-      while (stream->Read(&message)) {
+      // A fresh message per read: a reused one would keep a whole
+      // snapshot's strings allocated until the next snapshot.
+      auto message = std::make_unique<v1::ControlMessage>();
+      while (stream->Read(message.get())) {
         received = true;
-        if (!Handle(message)) {
+        bool in_step = Handle(*message);
+        bool was_snapshot = message->has_snapshot();
+        message = std::make_unique<v1::ControlMessage>();
+        if (was_snapshot) {
+          ReleaseFreeMemory();
+        }
+        if (!in_step) {
           // Out of step: a new Hello makes the control plane send what the
           // edge lacks (a snapshot when needed). Half-close rather than
           // cancel, so the Nack reaches the control plane; cancel only if
@@ -167,7 +186,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
               context.TryCancel();
             }
           });
-          while (stream->Read(&message)) {
+          while (stream->Read(message.get())) {
           }
           drained.Notify();
           watchdog.join();
@@ -405,7 +424,9 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {
-  return StateLog::Load(path);
+  absl::StatusOr<std::shared_ptr<const EdgeConfig>> config = StateLog::Load(path);
+  ReleaseFreeMemory();  // the snapshot read is gone
+  return config;
 }
 
 }  // namespace certgate::edge

@@ -202,30 +202,28 @@ absl::StatusOr<v1::Snapshot> StateFile::Read(const std::string& path) {
   if (fd < 0) {
     return ErrnoError("open", path);
   }
-  std::string data;
-  char buffer[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
+  char magic[kMagic.size()];
+  ssize_t n = ::pread(fd, magic, sizeof(magic), 0);
+  if (n != static_cast<ssize_t>(sizeof(magic)) || absl::string_view(magic, sizeof(magic)) != kMagic ||
+      ::lseek(fd, static_cast<off_t>(sizeof(magic)), SEEK_SET) < 0) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat(path, " is not a certgate edge state file"));
+  }
+  // Parsed from the file as it is read: no second whole copy in memory.
+  v1::Snapshot snapshot;
+  bool parsed;
+  {
+    google::protobuf::io::FileInputStream in(fd, 1 << 20);
+    parsed = snapshot.ParseFromZeroCopyStream(&in);
+    if (in.GetErrno() != 0) {
+      errno = in.GetErrno();
       absl::Status status = ErrnoError("read", path);
       ::close(fd);
       return status;
     }
-    if (n == 0) {
-      break;
-    }
-    data.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
-  absl::string_view view = data;
-  if (!absl::ConsumePrefix(&view, kMagic)) {
-    return absl::DataLossError(absl::StrCat(path, " is not a certgate edge state file"));
-  }
-  v1::Snapshot snapshot;
-  if (!snapshot.ParseFromArray(view.data(), static_cast<int>(view.size()))) {
+  if (!parsed) {
     return absl::DataLossError(absl::StrCat(path, " is corrupt"));
   }
   return snapshot;
