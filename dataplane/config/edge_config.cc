@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -258,6 +259,39 @@ std::vector<ZoneFailure> EdgeConfig::Failures() const {
   return failures;
 }
 
+namespace {
+
+// BuildAll builds every zone of `snapshot`, on as many threads as there are
+// cores for a large one (zones are independent; a cold start builds them all).
+std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
+    const v1::Snapshot& snapshot) {
+  const size_t count = static_cast<size_t>(snapshot.zones_size());
+  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built(
+      count, absl::UnknownError("not built"));
+  size_t threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, count / 512 + 1);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    constexpr size_t kBatch = 64;
+    for (size_t begin = next.fetch_add(kBatch); begin < count; begin = next.fetch_add(kBatch)) {
+      for (size_t i = begin; i < std::min(count, begin + kBatch); ++i) {
+        built[i] = BuildZoneConfig(snapshot.zones(static_cast<int>(i)));
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) {
+    helpers.emplace_back(work);
+  }
+  work();
+  for (std::thread& helper : helpers) {
+    helper.join();
+  }
+  return built;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
     const v1::Snapshot& snapshot, const EdgeConfig* previous) {
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
@@ -277,8 +311,10 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
   // Fresh builds first, then the last good builds of zones that failed now:
   // a stale build never takes a name from a zone built as sent.
   std::vector<std::shared_ptr<const ZoneConfig>> kept;
-  for (const v1::EdgeZone& source : snapshot.zones()) {
-    absl::StatusOr<std::shared_ptr<const ZoneConfig>> zone = BuildZone(source);
+  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built = BuildAll(snapshot);
+  for (int i = 0; i < snapshot.zones_size(); ++i) {
+    const v1::EdgeZone& source = snapshot.zones(i);
+    absl::StatusOr<std::shared_ptr<const ZoneConfig>>& zone = built[static_cast<size_t>(i)];
     if (!zone.ok()) {
       config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
       const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
