@@ -51,9 +51,9 @@ served_version() {  # metrics_port
   curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null |
     awk '$1 == "certgate_config_version" { print $2 }' | head -1
 }
-wait_served() {  # metrics_port version timeout_s: ms waited, or -1
-  local start; start=$(now_ms)
-  local limit=$((start + $3 * 1000)) v
+wait_served() {  # metrics_port version timeout_s [start_ms]: ms since start_ms (default now), or -1
+  local start=${4:-$(now_ms)}
+  local limit=$(($(now_ms) + $3 * 1000)) v
   while [ "$(now_ms)" -lt "$limit" ]; do
     v=$(served_version "$1")
     if [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; then echo $(($(now_ms) - start)); return; fi
@@ -75,7 +75,9 @@ for _ in $(seq 300); do [ -s "$work/cp/edge.token" ] && break; sleep 0.05; done
 [ -s "$work/cp/edge.token" ] || { cat "$work/control.log" >&2; exit 1; }
 
 log "$zones zones, $edges light streams, $real_edges real edges, $changes changes"
-"$bin/certgate-propagation-bench" --control "127.0.0.1:$cp_port" \
+# The light streams are a harness: few malloc arenas, so the snapshots its
+# hundred threads receive reuse one heap instead of each keeping its own.
+MALLOC_ARENA_MAX=2 "$bin/certgate-propagation-bench" --control "127.0.0.1:$cp_port" \
   --admin-token-file "$work/cp/admin.token" --edge-token-file "$work/cp/edge.token" \
   --zones "$zones" --edges "$edges" --changes "$changes" --control-pid "$pid_control" \
   --change-timeout 60 --ready-file "$work/ready" --go-file "$work/go" \
@@ -102,9 +104,10 @@ declare -a edge_port metrics_port edge_pid cold_cp
 for i in $(seq 1 "$real_edges"); do
   edge_port[$i]=$(free_port); metrics_port[$i]=$(free_port)
 done
+started=$(now_ms)
 for i in $(seq 1 "$real_edges"); do start_edge "$i" "127.0.0.1:$cp_port"; done
 for i in $(seq 1 "$real_edges"); do
-  cold_cp[$i]=$(wait_served "${metrics_port[$i]}" "$version" 300)
+  cold_cp[$i]=$(wait_served "${metrics_port[$i]}" "$version" 300 "$started")
 done
 log "cold start from the control plane (ms, all started together): ${cold_cp[*]}"
 : >"$work/go.tmp"
