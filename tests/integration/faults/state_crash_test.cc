@@ -113,8 +113,14 @@ TEST_F(StateCrashTest, AnEdgeKilledWhileWritingItsStateRestartsServingTheLastCom
   control_.Publish(SnapshotAt(version));
   ASSERT_NO_FATAL_FAILURE(StartEdge(absl::StrCat("127.0.0.1:", control_port_), "edge-0.log"));
   ASSERT_TRUE(edge_->WaitForVersion(version)) << edge_->ReadLog();
-  double first_written = edge_->Metric("certgate_config_state_bytes_written_total");
-  ASSERT_GT(first_written, 0);
+  // The served version shows before the state write ends: wait for it.
+  double first_written = 0;
+  ASSERT_TRUE(::certgate::testing::WaitFor(
+      [&] {
+        first_written = edge_->Metric("certgate_config_state_bytes_written_total");
+        return first_written > 0;
+      },
+      absl::Seconds(10)));
   int killed_mid_stream = 0;
   for (int round = 1; round <= 16; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
