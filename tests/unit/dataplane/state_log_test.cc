@@ -137,9 +137,18 @@ TEST_F(StateLogTest, ATornOrCorruptTailLoadsTheLastCompleteVersionAndIsCutOnReop
     }
   }
   ASSERT_EQ(ends.back(), whole.size());
-  // Cut the log at every byte of the last two records: the version is the
-  // one whose record is whole.
-  for (size_t cut = ends[ends.size() - 3]; cut < whole.size(); ++cut) {
+  // Cut the log within the last two records, at every byte of their headers
+  // and the payload's first bytes, then every 37th: the version is the one
+  // whose record is whole.
+  auto next_cut = [&](size_t cut) {
+    for (size_t end : ends) {
+      if (cut >= end && cut < end + 24) {
+        return cut + 1;
+      }
+    }
+    return cut + 37;
+  };
+  for (size_t cut = ends[ends.size() - 3]; cut < whole.size(); cut = next_cut(cut)) {
     WriteFile(StateLog::LogPath(path_), whole.substr(0, cut), 0600);
     size_t complete = 0;
     while (complete + 1 < ends.size() && ends[complete + 1] <= cut) {
