@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -50,10 +51,28 @@ std::vector<std::string> BuildSelectorList() {
   }
   for (const char* fixed :
        {"serial", "not_before", "not_after", "fingerprint.sha256", "fingerprint.sha1", "ski", "aki",
-        "san.dns", "san.uri", "san.email", "san.ip", "spiffe_id", "cert", "chain", "cert.pem"}) {
+        "san.dns", "san.uri", "san.email", "san.ip", "spiffe_id", "cert", "chain", "cert.pem",
+        "x5t#S256", "xfcc"}) {
     all.push_back(fixed);
   }
   return all;
+}
+
+// XfccValue quotes a value of Envoy's X-Forwarded-Client-Cert when it holds
+// a separator (`,`, `;`, `=`) or a quote, escaping `"` and `\`.
+std::string XfccValue(absl::string_view value, bool always_quote) {
+  if (!always_quote && value.find_first_of(",;=\"\\") == absl::string_view::npos) {
+    return std::string(value);
+  }
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
 }
 
 // ValidateOidText accepts dotted decimal with at least two arcs, the first
@@ -110,9 +129,9 @@ std::string AsnStringBytes(const ASN1_STRING* str) {
                      static_cast<size_t>(ASN1_STRING_length(str)));
 }
 
-// NameAttributeValues returns every value of `nid` in the name as UTF-8,
-// joined by ", " when there are several (e.g. two OUs).
-std::string NameAttributeValues(const X509_NAME* name, int nid) {
+}  // namespace
+
+std::vector<std::string> NameAttributeList(const X509_NAME* name, int nid) {
   std::vector<std::string> values;
   int index = -1;
   while ((index = X509_NAME_get_index_by_NID(name, nid, index)) >= 0) {
@@ -121,14 +140,14 @@ std::string NameAttributeValues(const X509_NAME* name, int nid) {
     int len = ASN1_STRING_to_UTF8(&utf8, data);
     if (len < 0) {
       ERR_clear_error();
-      // Undecodable string: forward its raw bytes (escaped below).
+      // Undecodable string: its raw bytes (escaped by callers that forward).
       values.push_back(AsnStringBytes(data));
       continue;
     }
     bssl::UniquePtr<unsigned char> owner(utf8);
     values.emplace_back(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
   }
-  return absl::StrJoin(values, kListSeparator);
+  return values;
 }
 
 std::vector<std::string> SubjectAltNames(const X509* cert, int type) {
@@ -168,6 +187,30 @@ std::vector<std::string> SubjectAltNames(const X509* cert, int type) {
     }
   }
   return out;
+}
+
+namespace {
+
+// XfccElement: one element of Envoy's X-Forwarded-Client-Cert for the
+// client's leaf: Hash (hex SHA-256 of the DER), Subject (always quoted),
+// then one URI= and DNS= per SAN, as Envoy's forward_client_cert_details
+// with set_current_client_cert_details {subject, uri, dns} writes it.
+std::string XfccElement(const X509* leaf) {
+  std::string out =
+      absl::StrCat("Hash=", Sha256FingerprintHex(leaf),
+                   ";Subject=", XfccValue(NameToRfc4514(X509_get_subject_name(leaf)), true));
+  for (const std::string& uri : SubjectAltNames(leaf, GEN_URI)) {
+    absl::StrAppend(&out, ";URI=", XfccValue(uri, false));
+  }
+  for (const std::string& dns : SubjectAltNames(leaf, GEN_DNS)) {
+    absl::StrAppend(&out, ";DNS=", XfccValue(dns, false));
+  }
+  return out;
+}
+
+// NameAttributeValues: every value of `nid`, ", "-joined (e.g. two OUs).
+std::string NameAttributeValues(const X509_NAME* name, int nid) {
+  return absl::StrJoin(NameAttributeList(name, nid), kListSeparator);
 }
 
 // UrlEncode percent-encodes everything but RFC 3986 unreserved characters,
@@ -293,6 +336,15 @@ absl::StatusOr<std::string> ExtractField(const X509* leaf, const STACK_OF(X509) 
     // Already header-safe (only unreserved characters and %XX); escaping it
     // again would turn its %XX into %25XX and break every consumer.
     return UrlEncode(CertificateToPem(leaf));
+  }
+  if (selector == "x5t#S256") {
+    // RFC 8705 3.1: base64url without padding, already header-safe.
+    std::string hex = Sha256FingerprintHex(leaf);
+    std::string raw = absl::HexStringToBytes(hex);
+    return absl::WebSafeBase64Escape(raw);
+  }
+  if (selector == "xfcc") {
+    return EscapeHeaderValue(XfccElement(leaf));
   }
   if (selector == "chain") {
     std::vector<std::string> items;

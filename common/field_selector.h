@@ -26,6 +26,12 @@ namespace certgate {
 //                                           certificates in `chain` but the leaf
 //   cert.pem                                URL-encoded PEM (nginx, Envoy)
 //   ext.<dotted OID>                        base64 of the extension value
+//   x5t#S256                                base64url SHA-256 of the DER, no
+//                                           padding (RFC 8705 certificate-bound
+//                                           tokens)
+//   xfcc                                    Envoy's X-Forwarded-Client-Cert:
+//                                           Hash=<hex sha256>;Subject="<RFC 4514>"
+//                                           ;URI=<each URI SAN>;DNS=<each DNS SAN>
 // Selectors are case-sensitive.
 
 // ValidateFieldSelector: OK for every selector above; INVALID_ARGUMENT naming
@@ -49,5 +55,13 @@ absl::StatusOr<std::string> ExtractField(const X509* leaf, const STACK_OF(X509) 
 // of valid UTF-8 are percent-encoded (`%0D`, `%0A`, `%00`, `%25`); valid UTF-8
 // is kept; leading/trailing spaces are trimmed. Never returns CR, LF or NUL.
 std::string EscapeHeaderValue(absl::string_view value);
+
+// NameAttributeList: every value of attribute `nid` in `name`, as UTF-8 (raw
+// bytes when undecodable).
+std::vector<std::string> NameAttributeList(const X509_NAME* name, int nid);
+
+// SubjectAltNames: the leaf's subjectAltNames of one GEN_* type, as text
+// (IP addresses as inet_ntop prints them).
+std::vector<std::string> SubjectAltNames(const X509* cert, int type);
 
 }  // namespace certgate

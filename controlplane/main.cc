@@ -1,10 +1,13 @@
 // certgate-control: the tenant and admin API and the edge config stream,
-// backed by one SQLite database.
+// backed by one SQLite database, or by PostgreSQL shared with other replicas.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -15,7 +18,11 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
+#include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "controlplane/api/admin_service.h"
 #include "controlplane/api/auth.h"
@@ -23,6 +30,8 @@
 #include "controlplane/api/tenant_service.h"
 #include "controlplane/api/token.h"
 #include "controlplane/api/zone_manager.h"
+#include "controlplane/expiry/expiry_metrics.h"
+#include "controlplane/expiry/expiry_warnings.h"
 #include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/ownership/hostname_verifier.h"
 #include "controlplane/ownership/txt_resolver.h"
@@ -31,6 +40,9 @@
 #include "controlplane/snapshot/fleet_status.h"
 #include "controlplane/snapshot/snapshot_builder.h"
 #include "controlplane/store/sqlite_store.h"
+#include "controlplane/store/store_copier.h"
+#include "controlplane/webhook/webhook_client.h"
+#include "controlplane/webhook/webhook_notifier.h"
 
 namespace {
 
@@ -75,13 +87,94 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// ReadDbFile: the --db value from a file (first line, whitespace trimmed),
+// so a PostgreSQL password never appears on a command line.
+absl::StatusOr<std::string> ReadDbFile(const std::string& path) {
+  // Like ssh with a key file: a password others can read is refused.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, " is readable by group or others; it may hold a password: chmod 600 it"));
+  }
+  std::string content;
+  if (!ReadWholeFile(path, &content)) {
+    return absl::NotFoundError(absl::StrCat("cannot read --db-file ", path));
+  }
+  std::string target(absl::StripAsciiWhitespace(content.substr(0, content.find('\n'))));
+  if (target.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--db-file ", path, " is empty"));
+  }
+  return target;
+}
+
+// StripSqlitePrefix: migrate's "sqlite:PATH" names a file.
+std::string StripSqlitePrefix(const std::string& target) {
+  return absl::StartsWith(target, "sqlite:") ? target.substr(7) : target;
+}
+
+// RunMigrate: `certgate-control migrate --from sqlite:PATH --to postgres://...`
+// copies a stopped deployment's database into a new, empty one.
+int RunMigrate(int argc, char** argv) {
+  CLI::App app{
+      "certgate-control migrate: copy a control-plane database (every tenant, token, zone, "
+      "audit row and the config version) into a new, empty database, e.g. SQLite to PostgreSQL. "
+      "Stop every certgate-control using the source first."};
+  std::string from;
+  std::string to;
+  std::string to_file;
+  app.add_option("--from", from, "Source: sqlite:PATH, PATH, or a postgres:// URL")->required();
+  auto* to_option = app.add_option("--to", to, "Target: a postgres:// URL (or sqlite:PATH)");
+  app.add_option("--to-file", to_file, "File holding the --to value (keeps a password off argv)")
+      ->excludes(to_option);
+  CLI11_PARSE(app, argc, argv);
+  if (!to_file.empty()) {
+    absl::StatusOr<std::string> target = ReadDbFile(to_file);
+    if (!target.ok()) {
+      return Fail(std::string(target.status().message()));
+    }
+    to = *target;
+  }
+  if (to.empty()) {
+    return Fail("migrate needs --to or --to-file");
+  }
+  from = StripSqlitePrefix(from);
+  to = StripSqlitePrefix(to);
+  for (const auto& [flag, target] : {std::pair{"--from", &from}, std::pair{"--to", &to}}) {
+    if (absl::Status checked = Database::CheckTarget(*target); !checked.ok()) {
+      return Fail(absl::StrCat(flag, ": ", checked.message()));
+    }
+  }
+  if (!Database::IsPostgresUrl(from) && ::access(from.c_str(), R_OK) != 0) {
+    return Fail(absl::StrCat("--from ", from, ": no such database file"));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> source = Database::Open(from);
+  if (!source.ok()) {
+    return Fail(absl::StrCat("--from: ", source.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(to);
+  if (!target.ok()) {
+    return Fail(absl::StrCat("--to: ", target.status().message()));
+  }
+  absl::Status copied = StoreCopier::Copy(**source, **target);
+  if (!copied.ok()) {
+    return Fail(absl::StrCat("migrate: ", copied.message()));
+  }
+  std::printf("certgate-control: migrated into the %s database\n", (*target)->dialect().name);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "migrate") {
+    return RunMigrate(argc - 1, argv + 1);
+  }
   CLI::App app{
       "certgate-control: the certgate control plane (tenant and admin API, edge config "
-      "stream), backed by SQLite"};
+      "stream), backed by SQLite, or by PostgreSQL shared by several replicas.\n"
+      "  certgate-control migrate --from sqlite:PATH --to postgres://...  copies a database"};
   std::string db_path;
+  std::string db_file;
   std::string listen;
   std::string admin_token_file;
   std::string edge_token_file;
@@ -98,9 +191,19 @@ int main(int argc, char** argv) {
   std::string dns_server;
   double verify_interval_seconds = 300;
   double dns_timeout_seconds = 5;
+  std::string metrics_listen;
+  int warn_days = 30;
+  std::string webhook_ca;
+  double webhook_scan_seconds = 300;
+  double webhook_retry_seconds = 2;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
-  app.add_option("--db", db_path, "SQLite database file; created and migrated on start")
-      ->required();
+  auto* db_option = app.add_option(
+      "--db", db_path,
+      "SQLite database file, or a postgres:// URL (one database shared by every replica); "
+      "created and migrated on start");
+  app.add_option("--db-file", db_file,
+                 "File holding the --db value, so a PostgreSQL password stays off the command line")
+      ->excludes(db_option);
   app.add_option("--listen", listen, "Address to serve gRPC on, HOST:PORT (port 0: any free)")
       ->required();
   app.add_option("--admin-token-file", admin_token_file,
@@ -165,12 +268,50 @@ int main(int argc, char** argv) {
                  "Seconds one hostname challenge lookup may take")
       ->default_val(5)
       ->check(CLI::Range(0.1, 60.0));
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve Prometheus metrics (GET /metrics: expiry of every zone's certificates "
+                 "and CRLs, counts) on HOST:PORT over plain HTTP; off when not given");
+  app.add_option("--warn-days", warn_days,
+                 "Warn this many days before a certificate or CRL expires (status, zone show, "
+                 "webhooks), unless the tenant or the call sets its own")
+      ->default_val(30)
+      ->check(CLI::Range(0, ExpiryWarnings::kMaxWarnDays));
+  app.add_option("--webhook-ca", webhook_ca,
+                 "PEM CA bundle that verifies https webhooks (default: the system store)");
+  app.add_option("--webhook-scan-interval", webhook_scan_seconds,
+                 "Seconds between checks of webhook tenants' zones for expiring items")
+      ->default_val(300)
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--webhook-retry", webhook_retry_seconds,
+                 "Seconds before the first retry of a failed webhook POST (doubled each time, "
+                 "at most 10 minutes, 8 tries)")
+      ->default_val(2)
+      ->check(CLI::Range(0.1, 600.0));
   CLI11_PARSE(app, argc, argv);
   // The database, token files and edge CA key are secrets: whatever this
   // process creates is its own alone, whatever umask it was started with
   // (each of those files is also created 0600 explicitly).
   umask(077);
 
+  if (!db_file.empty()) {
+    absl::StatusOr<std::string> target = ReadDbFile(db_file);
+    if (!target.ok()) {
+      return Fail(std::string(target.status().message()));
+    }
+    db_path = *target;
+  }
+  if (db_path.empty()) {
+    return Fail("give --db (a SQLite file or a postgres:// URL) or --db-file");
+  }
+  if (absl::Status checked = Database::CheckTarget(db_path); !checked.ok()) {
+    return Fail(absl::StrCat("--db: ", checked.message()));
+  }
+  const bool shared_db = Database::IsPostgresUrl(db_path);
+  if (shared_db && edge_ca_dir.empty()) {
+    return Fail(
+        "--edge-ca-dir is required with a PostgreSQL --db: every replica must use the same edge "
+        "CA");
+  }
   if (insecure && (!tls_cert.empty() || !tls_key.empty())) {
     return Fail("--insecure cannot be combined with --tls-cert/--tls-key");
   }
@@ -186,6 +327,27 @@ int main(int argc, char** argv) {
   if (!origin_policy.ok()) {
     return Fail(std::string(origin_policy.status().message()));
   }
+  int metrics_fd = -1;
+  if (!metrics_listen.empty()) {
+    absl::StatusOr<certgate::HostPort> metrics_address =
+        certgate::ParseHostPort(metrics_listen, /*allow_zero_port=*/true);
+    if (!metrics_address.ok()) {
+      return Fail(absl::StrCat("--metrics-listen: ", metrics_address.status().message()));
+    }
+    absl::StatusOr<int> fd = certgate::BindListener(*metrics_address, /*reuse_port=*/false, 64);
+    if (!fd.ok()) {
+      return Fail(absl::StrCat("--metrics-listen: ", fd.status().message()));
+    }
+    metrics_fd = *fd;
+  }
+  WebhookClientOptions webhook_options;
+  webhook_options.policy = *origin_policy;
+  webhook_options.ca_file = webhook_ca;
+  absl::StatusOr<std::unique_ptr<WebhookClient>> webhook_client =
+      WebhookClient::Create(webhook_options);
+  if (!webhook_client.ok()) {
+    return Fail(std::string(webhook_client.status().message()));
+  }
   if (edge_ca_dir.empty()) {
     edge_ca_dir = DirectoryOf(db_path) + "/edge-ca";
   }
@@ -198,7 +360,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (!MakeDirectories(DirectoryOf(db_path))) {
+  if (!shared_db && !MakeDirectories(DirectoryOf(db_path))) {
     return Fail(absl::StrCat("cannot create the directory of --db ", db_path));
   }
 
@@ -259,8 +421,29 @@ int main(int argc, char** argv) {
   zone_options.origin_cert_days = origin_cert_days;
   zone_options.origin_cert_renew_days = origin_cert_renew_days;
   ZoneManager zones(store->get(), edge_ca->get(), &fleet, &verifier, zone_options);
-  TenantServiceImpl tenant_service(&auth, &zones);
-  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits, &verifier);
+  ExpiryWarnings warnings(store->get(), warn_days);
+  TenantServiceImpl tenant_service(&auth, &zones, &warnings);
+  AdminServiceImpl admin_service(&auth, store->get(), &fleet, default_limits, &verifier,
+                                 *origin_policy);
+  WebhookNotifierOptions notifier_options;
+  notifier_options.default_warn_days = warn_days;
+  notifier_options.scan_interval = absl::Seconds(webhook_scan_seconds);
+  notifier_options.first_retry_delay = absl::Seconds(webhook_retry_seconds);
+  notifier_options.policy = *origin_policy;
+  WebhookNotifier notifier(store->get(), webhook_client->get(), notifier_options);
+  ExpiryMetrics expiry_metrics(store->get(), &fleet);
+  verifier.SetEventListener(
+      [&notifier](const ZoneRow& zone, bool verified, const std::string& detail) {
+        if (verified) {
+          notifier.ZoneVerified(zone, detail);
+        } else {
+          notifier.ZoneVerificationFailed(zone, detail);
+        }
+      });
+  fleet.SetFailureListener([&notifier](const std::string& node_id, uint64_t version,
+                                       uint64_t zone_id, const std::string& error) {
+    notifier.EdgeZoneFailure(node_id, version, zone_id, error);
+  });
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
@@ -300,6 +483,25 @@ int main(int argc, char** argv) {
   OriginCertRenewer renewer(&zones, absl::Seconds(origin_cert_check_seconds));
   renewer.Start();
   verifier.Start();
+  notifier.Start();
+  std::unique_ptr<certgate::MetricsServer> metrics_server;
+  if (metrics_fd >= 0) {
+    absl::StatusOr<std::unique_ptr<certgate::MetricsServer>> created =
+        certgate::MetricsServer::Create(
+            metrics_fd, [&expiry_metrics] { return expiry_metrics.Render(absl::Now()); });
+    if (!created.ok()) {
+      return Fail(std::string(created.status().message()));
+    }
+    metrics_server = std::move(*created);
+    metrics_server->Start();
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof(bound);
+    getsockname(metrics_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+    int metrics_port =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    std::fprintf(stderr, "certgate-control: metrics on port %d\n", metrics_port);
+  }
   std::fprintf(stderr, "certgate-control: hostname verification: %s\n", verify_hostnames.c_str());
   std::printf("certgate-control listening on %s:%d\n", listen.substr(0, colon).c_str(), port);
   std::fflush(stdout);
@@ -307,6 +509,10 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "certgate-control: signal %d, shutting down\n", signal_number);
+  if (metrics_server != nullptr) {
+    metrics_server->Stop();
+  }
+  notifier.Stop();
   renewer.Stop();
   verifier.Stop();
   edge_service.CloseAllStreams();

@@ -19,6 +19,16 @@ packages=(
   # c-ares: hostname challenges and the edge's origin resolver; dnsmasq: the
   # challenge tests' DNS server; websockets: the WebSocket tests' client and origin.
   libc-ares-dev dnsmasq-base python3-websockets
+  # RE2: access rules' regular expressions; cryptography: the selector tests'
+  # independent computation of certificate hashes.
+  libre2-dev python3-cryptography
+  # nghttp2: the edge's HTTP/2 codecs; nghttp2-client and h2: HTTP/2 test clients.
+  libnghttp2-dev nghttp2-client python3-h2
+  # PostgreSQL: libpq for the shared-database store; the server for the tests'
+  # private clusters (no system cluster is created, see below).
+  libpq-dev postgresql-15
+  # perf: tests/bench/run.sh --only keepalive --perf profiles both servers.
+  linux-perf
 )
 
 as_root() {
@@ -39,10 +49,25 @@ apt_update_once() {
   fi
 }
 
+# Installing postgresql-15 would create and start a "main" cluster; nothing of
+# certgate uses one (the default install and the demo run on SQLite, the tests
+# start their own), so none is kept: asked for none, and one created by this
+# install anyway is stopped and dropped. A cluster that was there before stays.
+drop_new_main_cluster=0
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -d /etc/postgresql/15/main ]; then
+  drop_new_main_cluster=1
+  as_root mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" |
+    as_root tee /etc/postgresql-common/createcluster.d/certgate-no-main-cluster.conf >/dev/null
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   apt_update_once
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ "$drop_new_main_cluster" -eq 1 ] && [ -d /etc/postgresql/15/main ]; then
+  as_root pg_dropcluster --stop 15 main
 fi
 
 # A deb-src entry mirroring the machine's own deb entries (same URIs, suites,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/client/local_files.h"
+#include "common/control_endpoints.h"
 #include "common/pem.h"
 #include "openssl/evp.h"
 #include "openssl/x509.h"
@@ -42,7 +43,20 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const ConnectionS
   // A zone with many roots, or a tenant with many zones, outgrows gRPC's
   // default 4 MiB answer; the control plane bounds what it sends.
   arguments.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(settings.server, credentials, arguments);
+  // Several control-plane replicas (A,B,C): one channel over all of them,
+  // which moves to the next when one does not answer.
+  absl::StatusOr<ControlEndpoints> endpoints = ControlEndpoints::Parse(settings.server);
+  if (!endpoints.ok()) {
+    return endpoints.status();
+  }
+  absl::StatusOr<std::string> target = endpoints->GrpcTarget();
+  if (!target.ok()) {
+    return target.status();
+  }
+  if (endpoints->size() > 1 && !settings.insecure) {
+    arguments.SetSslTargetNameOverride(endpoints->TlsName());
+  }
+  auto channel = grpc::CreateCustomChannel(*target, credentials, arguments);
   return std::unique_ptr<Connection>(new Connection(std::move(channel), settings.token));
 }
 

@@ -1,5 +1,6 @@
 #include "cli/client/views.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -7,12 +8,13 @@
 #include "absl/strings/str_join.h"
 #include "cli/client/format.h"
 #include "cli/client/table.h"
+#include "common/zone_defaults.h"
 
 namespace certgate::cli {
 
 namespace {
 
-std::string OrDefault(const std::string& value, const char* fallback) {
+std::string OrDefault(const std::string& value, absl::string_view fallback) {
   return value.empty() ? std::string(fallback) : value;
 }
 
@@ -135,9 +137,9 @@ std::string RenderZone(const certgate::v1::Zone& zone) {
                           ? "-"
                           : DescribeCertificate(zone.origin_client_certificate())},
       {"Error page", error_page},
-      {"Status header", OrDefault(names.status(), "X-Client-Cert-Status")},
-      {"SKI header", OrDefault(names.ski(), "X-Client-Cert-Ski")},
-      {"Error header", OrDefault(names.error(), "X-Client-Cert-Error")},
+      {"Status header", OrDefault(names.status(), ZoneDefaults::kStatusHeader)},
+      {"SKI header", OrDefault(names.ski(), ZoneDefaults::kSkiHeader)},
+      {"Error header", OrDefault(names.error(), ZoneDefaults::kErrorHeader)},
       {"Revocations", absl::StrCat(zone.revocations_size(), " (", zone.crls_size(), " CRLs)")},
   });
   if (zone.state() == certgate::v1::ZONE_STATE_PENDING) {
@@ -217,10 +219,34 @@ std::string RenderHeaderMappings(const certgate::v1::Zone& zone) {
 
 std::string RenderStatusHeaderNames(const certgate::v1::StatusHeaderNames& names) {
   return FormatFields({
-      {"Status", OrDefault(names.status(), "X-Client-Cert-Status")},
-      {"SKI", OrDefault(names.ski(), "X-Client-Cert-Ski")},
-      {"Error", OrDefault(names.error(), "X-Client-Cert-Error")},
+      {"Status", OrDefault(names.status(), ZoneDefaults::kStatusHeader)},
+      {"SKI", OrDefault(names.ski(), ZoneDefaults::kSkiHeader)},
+      {"Error", OrDefault(names.error(), ZoneDefaults::kErrorHeader)},
   });
+}
+
+std::string RenderExpiring(
+    const google::protobuf::RepeatedPtrField<certgate::v1::ExpiringItem>& items) {
+  std::string out;
+  for (const certgate::v1::ExpiringItem& item : items) {
+    std::string what = item.kind();
+    std::replace(what.begin(), what.end(), '_', ' ');
+    absl::StrAppend(&out, "warning: ", what, " \"", OneLine(item.subject()), "\"");
+    if (!item.id().empty()) {
+      absl::StrAppend(&out, " (id ", item.id(), ")");
+    }
+    absl::StrAppend(&out, " of ", item.hostname());
+    int64_t days = (item.seconds_left() < 0 ? -item.seconds_left() : item.seconds_left()) / 86400;
+    std::string span = days == 0 ? std::string("less than a day")
+                                 : absl::StrCat(days, days == 1 ? " day" : " days");
+    if (item.expired()) {
+      absl::StrAppend(&out, " expired ", span, " ago");
+    } else {
+      absl::StrAppend(&out, " expires in ", span);
+    }
+    absl::StrAppend(&out, " (", FormatUtc(item.expires_unix()), ")\n");
+  }
+  return out;
 }
 
 std::string RenderStatus(const certgate::v1::StatusResponse& response) {
@@ -260,6 +286,18 @@ std::string RenderStatus(const certgate::v1::StatusResponse& response) {
     table.AddRow({"valid", absl::StrCat(traffic.valid())});
     table.AddRow({"invalid", absl::StrCat(traffic.invalid())});
     absl::StrAppend(&out, table.Render());
+    if (!traffic.rules().empty()) {
+      absl::StrAppend(&out,
+                      "\nBy access rule (refused: refused by enforce, or would be by report):\n");
+      Table rules({"RULE", "REQUESTS", "REFUSED"});
+      for (const certgate::v1::RuleTraffic& rule : traffic.rules()) {
+        rules.AddRow({rule.rule_id(), absl::StrCat(rule.requests()), absl::StrCat(rule.refused())});
+      }
+      absl::StrAppend(&out, rules.Render());
+    }
+  }
+  if (!response.expiring().empty()) {
+    absl::StrAppend(&out, "\n", RenderExpiring(response.expiring()));
   }
   return out;
 }

@@ -33,6 +33,10 @@ std::string RenderHeaderMappings(const certgate::v1::Zone& zone);
 std::string RenderStatusHeaderNames(const certgate::v1::StatusHeaderNames& names);
 // RenderStatus: config version, one row per edge, and the zone's traffic.
 std::string RenderStatus(const certgate::v1::StatusResponse& response);
+// RenderExpiring: one "warning: ..." line per certificate or CRL that
+// expires within the window or has expired; "" if none.
+std::string RenderExpiring(
+    const google::protobuf::RepeatedPtrField<certgate::v1::ExpiringItem>& items);
 // RenderTenants: one row per tenant.
 std::string RenderTenants(const certgate::v1::ListTenantsResponse& response);
 // RenderServerCertificate: the certificate edges present for a zone.

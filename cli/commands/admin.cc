@@ -1,5 +1,6 @@
 // certgate admin: tenants, their tokens and pending zones, with the admin token.
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -83,6 +84,9 @@ void RenderTenant(std::ostream& out, const certgate::v1::Tenant& tenant) {
       {"CAs per zone", QuotaField("", quota.max_cas_per_zone(), own.has_max_cas_per_zone())},
       {"Revocations per zone",
        QuotaField("", quota.max_revocations_per_zone(), own.has_max_revocations_per_zone())},
+      {"Webhook", tenant.webhook_url().empty() ? std::string("-") : tenant.webhook_url()},
+      {"Warn days",
+       tenant.has_warn_days() ? absl::StrCat(tenant.warn_days()) : std::string("default")},
   });
 }
 
@@ -96,6 +100,8 @@ int ShowTenant(CommandContext& context, const std::string& name) {
 struct QuotaFlags {
   std::string name;
   std::string max_zones, max_cas_per_zone, max_revocations_per_zone, max_config_bytes;
+  std::optional<std::string> webhook;  // "none" or "" removes it
+  std::string warn_days;               // a number or "default"
 };
 
 int SetTenantQuota(CommandContext& context, const QuotaFlags& flags) {
@@ -132,10 +138,26 @@ int SetTenantQuota(CommandContext& context, const QuotaFlags& flags) {
                                              "\": expected a number (0 or more) or \"default\""));
     }
   }
+  if (flags.webhook.has_value()) {
+    any = true;
+    request.set_webhook_url(*flags.webhook == "none" ? std::string() : *flags.webhook);
+  }
+  if (!flags.warn_days.empty()) {
+    any = true;
+    int days = 0;
+    if (flags.warn_days == "default") {
+      request.set_warn_days(-1);
+    } else if (absl::SimpleAtoi(flags.warn_days, &days) && days >= 0 && days <= 3650) {
+      request.set_warn_days(days);
+    } else {
+      return context.UsageError(
+          absl::StrCat("--warn-days \"", flags.warn_days, "\": expected 0 to 3650 or \"default\""));
+    }
+  }
   if (!any) {
     return context.UsageError(
         "give at least one of --max-zones, --max-cas-per-zone, --max-revocations-per-zone, "
-        "--max-config-bytes");
+        "--max-config-bytes, --webhook, --warn-days");
   }
   return context.CallAndPrint(&AdminStub::SetTenantQuota, request, RenderTenant);
 }
@@ -193,7 +215,9 @@ void AddAdminCommands(CLI::App& app, CommandContext& context) {
   {
     auto flags = std::make_shared<QuotaFlags>();
     CLI::App* set = tenant->add_subcommand(
-        "set", "Set a tenant's quota; a limit given as \"default\" returns to the default");
+        "set",
+        "Set a tenant's quota, webhook and warning window; a limit given as \"default\" returns "
+        "to the default");
     set->add_option("NAME", flags->name, "Tenant name or id")->required();
     set->add_option("--max-zones", flags->max_zones, "Zones the tenant may own");
     set->add_option("--max-cas-per-zone", flags->max_cas_per_zone,
@@ -202,6 +226,13 @@ void AddAdminCommands(CLI::App& app, CommandContext& context) {
                     "Revocations in one zone (CRL entries included)");
     set->add_option("--max-config-bytes", flags->max_config_bytes,
                     "Bytes the tenant's zones add to every edge's config (their stored size)");
+    set->add_option_function<std::string>(
+        "--webhook", [flags](const std::string& url) { flags->webhook = url; },
+        "URL (http:// or https://) the control plane POSTs the tenant's events to as JSON; "
+        "\"none\" removes it");
+    set->add_option("--warn-days", flags->warn_days,
+                    "Days ahead the tenant is warned of expiring certificates and CRLs, or "
+                    "\"default\"");
     AddServerFlags(set, context);
     OnRun(set, context, [&context, flags] { return SetTenantQuota(context, *flags); });
   }

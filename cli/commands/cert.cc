@@ -48,10 +48,8 @@ int ResetCertificate(CommandContext& context, const CertOptions& options) {
 }
 
 int ShowCertificate(CommandContext& context, const CertOptions& options) {
-  certgate::v1::GetZoneRequest request;
-  request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &response); code != kExitOk) {
     return code;
   }
   if (context.json()) {

@@ -70,6 +70,12 @@ int CommandContext::RpcError(const grpc::Status& status) {
   return kExitRefused;
 }
 
+int CommandContext::GetZone(const std::string& hostname, certgate::v1::ZoneResponse* response) {
+  certgate::v1::GetZoneRequest request;
+  request.set_hostname(hostname);
+  return Call(&TenantStub::GetZone, request, response);
+}
+
 int CommandContext::PrintJson(const google::protobuf::Message& message) {
   out_ << ToJson(message);
   return kExitOk;

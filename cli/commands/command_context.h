@@ -69,6 +69,10 @@ class CommandContext {
   template <typename Stub, typename Request, typename Response>
   int Call(StubMethod<Stub, Request, Response> method, const Request& request, Response* response);
 
+  // GetZone is Call of TenantService.GetZone for `hostname`, which the
+  // commands that show one part of a zone share.
+  int GetZone(const std::string& hostname, certgate::v1::ZoneResponse* response);
+
   // CallAndPrint is Call, then the response as JSON with --json, else as
   // `render(out(), response)` writes it.
   template <typename Stub, typename Request, typename Response, typename Render>

@@ -12,6 +12,7 @@ void RegisterCommands(CLI::App& app, CommandContext& context) {
   AddModeCommands(app, context);
   AddErrorPageCommands(app, context);
   AddHeaderCommands(app, context);
+  AddRuleCommands(app, context);
   AddRevokeCommands(app, context);
   AddCrlCommands(app, context);
   AddStatusCommand(app, context);
@@ -25,8 +26,10 @@ void AddJsonFlag(CLI::App* command, CommandContext& context) {
 
 void AddServerFlags(CLI::App* command, CommandContext& context) {
   ConnectionFlags& flags = context.connection_flags();
-  command->add_option("--server", flags.server,
-                      "Control plane HOST:PORT (else CERTGATE_SERVER, else the login)");
+  command->add_option(
+      "--server", flags.server,
+      "Control plane HOST:PORT, or replicas A,B,C tried in turn (else CERTGATE_SERVER, "
+      "else the login)");
   command->add_option("--token", flags.token, "API token (else CERTGATE_TOKEN, else the login)");
   command->add_option("--ca", flags.ca_file,
                       "CA file that verifies the control plane's TLS certificate (else "

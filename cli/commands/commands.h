@@ -18,6 +18,7 @@ void AddOriginCertCommands(CLI::App& app, CommandContext& context);
 void AddModeCommands(CLI::App& app, CommandContext& context);
 void AddErrorPageCommands(CLI::App& app, CommandContext& context);
 void AddHeaderCommands(CLI::App& app, CommandContext& context);
+void AddRuleCommands(CLI::App& app, CommandContext& context);
 void AddRevokeCommands(CLI::App& app, CommandContext& context);
 void AddCrlCommands(CLI::App& app, CommandContext& context);
 void AddStatusCommand(CLI::App& app, CommandContext& context);

@@ -40,10 +40,8 @@ int SetErrorPage(CommandContext& context, const ErrorPageOptions& options) {
 }
 
 int ShowErrorPage(CommandContext& context, const ErrorPageOptions& options) {
-  certgate::v1::GetZoneRequest request;
-  request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &response); code != kExitOk) {
     return code;
   }
   const auto& page = response.zone().error_response();

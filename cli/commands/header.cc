@@ -35,10 +35,8 @@ int SetHeader(CommandContext& context, const HeaderOptions& options) {
 }
 
 int ListHeaders(CommandContext& context, const HeaderOptions& options) {
-  certgate::v1::GetZoneRequest request;
-  request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &response); code != kExitOk) {
     return code;
   }
   if (context.json()) {
@@ -72,9 +70,7 @@ int StatusNames(CommandContext& context, const HeaderOptions& options) {
     request.mutable_names()->set_error(options.error_name);
     code = context.Call(&TenantStub::SetStatusHeaderNames, request, &response);
   } else {
-    certgate::v1::GetZoneRequest request;
-    request.set_hostname(options.host);
-    code = context.Call(&TenantStub::GetZone, request, &response);
+    code = context.GetZone(options.host, &response);
   }
   if (code != kExitOk) {
     return code;

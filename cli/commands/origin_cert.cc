@@ -50,10 +50,8 @@ int ResetOriginCert(CommandContext& context, const OriginCertOptions& options) {
 }
 
 int ShowOriginCert(CommandContext& context, const OriginCertOptions& options) {
-  certgate::v1::GetZoneRequest request;
-  request.set_hostname(options.host);
   certgate::v1::ZoneResponse response;
-  if (int code = context.Call(&TenantStub::GetZone, request, &response); code != kExitOk) {
+  if (int code = context.GetZone(options.host, &response); code != kExitOk) {
     return code;
   }
   const certgate::v1::ServerCertificateInfo& info = response.zone().origin_client_certificate();

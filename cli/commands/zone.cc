@@ -87,12 +87,18 @@ int ListZones(CommandContext& context) {
       [](std::ostream& out, const auto& response) { out << RenderZoneList(response); });
 }
 
-int ShowZone(CommandContext& context, const ZoneOptions& options) {
+int ShowZone(CommandContext& context, const ZoneOptions& options, int warn_days) {
   certgate::v1::GetZoneRequest request;
   request.set_hostname(options.host);
+  if (warn_days >= 0) {
+    request.set_warn_days(warn_days);
+  }
   return context.CallAndPrint(
       &TenantStub::GetZone, request, [](std::ostream& out, const auto& response) {
         out << RenderZone(response.zone()) << RenderZoneFailures(response.edge_failures());
+        if (!response.expiring().empty()) {
+          out << "\n" << RenderExpiring(response.expiring());
+        }
       });
 }
 
@@ -173,8 +179,15 @@ void AddZoneCommands(CLI::App& app, CommandContext& context) {
   auto show_options = std::make_shared<ZoneOptions>();
   CLI::App* show = zone->add_subcommand("show", "Show everything set for a zone");
   show->add_option("HOST", show_options->host, "Hostname as created")->required();
+  auto show_warn_days = std::make_shared<int>(-1);
+  show->add_option("--warn-days", *show_warn_days,
+                   "Warn of certificates and CRLs expiring within N days (default: the "
+                   "tenant's setting, else the control plane's)")
+      ->check(CLI::Range(0, 3650));
   AddServerFlags(show, context);
-  OnRun(show, context, [&context, show_options] { return ShowZone(context, *show_options); });
+  OnRun(show, context, [&context, show_options, show_warn_days] {
+    return ShowZone(context, *show_options, *show_warn_days);
+  });
 
   auto delete_options = std::make_shared<ZoneOptions>();
   CLI::App* remove = zone->add_subcommand("delete", "Delete a zone and everything set for it");

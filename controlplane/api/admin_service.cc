@@ -1,6 +1,7 @@
 #include "controlplane/api/admin_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,8 @@
 #include "common/status_macros.h"
 #include "controlplane/api/grpc_status.h"
 #include "controlplane/api/token.h"
+#include "controlplane/expiry/expiry_warnings.h"
+#include "controlplane/webhook/webhook_url.h"
 
 namespace certgate::controlplane {
 namespace {
@@ -105,6 +108,11 @@ absl::StatusOr<v1::Tenant> AdminServiceImpl::DescribeTenant(StoreTransaction& tx
   tenant.mutable_usage()->set_zones(zones);
   ASSIGN_OR_RETURN(int64_t bytes, txn.TenantConfigBytes(row.id));
   tenant.mutable_usage()->set_config_bytes(bytes);
+  ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings(row.id));
+  tenant.set_webhook_url(settings.webhook_url);
+  if (settings.warn_days.has_value()) {
+    tenant.set_warn_days(*settings.warn_days);
+  }
   return tenant;
 }
 
@@ -142,7 +150,24 @@ absl::StatusOr<v1::Tenant> AdminServiceImpl::DoSetQuota(const v1::SetTenantQuota
           "\" (max-zones, max-cas-per-zone, max-revocations-per-zone, max-config-bytes)"));
     }
   }
-  bool any = !request.reset().empty();
+  std::optional<std::string> webhook;  // the URL to store ("" removes it)
+  std::string webhook_audit;           // what the audit row may show of it
+  if (request.has_webhook_url()) {
+    webhook = "";
+    webhook_audit = "none";
+    if (!request.webhook_url().empty()) {
+      ASSIGN_OR_RETURN(WebhookUrl url, WebhookUrl::Parse(request.webhook_url(), webhook_policy_));
+      webhook = request.webhook_url();
+      webhook_audit = url.Origin();  // the path may hold a secret
+    }
+  }
+  if (request.has_warn_days() &&
+      (request.warn_days() < -1 || request.warn_days() > ExpiryWarnings::kMaxWarnDays)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warn days must be 0 to ", ExpiryWarnings::kMaxWarnDays,
+                     " (or -1 for the default), not ", request.warn_days()));
+  }
+  bool any = !request.reset().empty() || webhook.has_value() || request.has_warn_days();
   for (const Limit& limit : limits) {
     any = any || limit.set;
     if (limit.set && limit.value < 0) {
@@ -151,7 +176,8 @@ absl::StatusOr<v1::Tenant> AdminServiceImpl::DoSetQuota(const v1::SetTenantQuota
     }
   }
   if (!any) {
-    return absl::InvalidArgumentError("no limit to change: set or reset at least one");
+    return absl::InvalidArgumentError(
+        "nothing to change: set or reset a limit, the webhook URL or warn days");
   }
   v1::Tenant response;
   RETURN_IF_ERROR(store_
@@ -175,6 +201,22 @@ absl::StatusOr<v1::Tenant> AdminServiceImpl::DoSetQuota(const v1::SetTenantQuota
                                    }
                                  }
                                  RETURN_IF_ERROR(txn.SetTenantQuota(row.id, current));
+                                 if (webhook.has_value() || request.has_warn_days()) {
+                                   ASSIGN_OR_RETURN(TenantSettingsRow settings,
+                                                    txn.TenantSettings(row.id));
+                                   if (webhook.has_value()) {
+                                     settings.webhook_url = *webhook;
+                                     absl::StrAppend(&detail, " webhook=", webhook_audit);
+                                   }
+                                   if (request.has_warn_days()) {
+                                     settings.warn_days = std::nullopt;
+                                     if (request.warn_days() >= 0) {
+                                       settings.warn_days = request.warn_days();
+                                     }
+                                     absl::StrAppend(&detail, " warn-days=", request.warn_days());
+                                   }
+                                   RETURN_IF_ERROR(txn.SetTenantSettings(row.id, settings));
+                                 }
                                  txn.SetDetail(detail);
                                  ASSIGN_OR_RETURN(response, DescribeTenant(txn, row));
                                  return absl::OkStatus();

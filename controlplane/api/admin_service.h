@@ -1,7 +1,10 @@
 #pragma once
 
+#include <utility>
+
 #include "absl/status/statusor.h"
 #include "certgate/v1/admin.grpc.pb.h"
+#include "common/origin_policy.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/tenant_limits.h"
 #include "controlplane/ownership/hostname_verifier.h"
@@ -15,13 +18,16 @@ namespace certgate::controlplane {
 class AdminServiceImpl final : public certgate::v1::AdminService::Service {
  public:
   // `default_limits`: every tenant's quota unless an admin set its own.
+  // `webhook_policy`: the addresses a tenant's webhook URL may name.
   AdminServiceImpl(const Authenticator* auth, SqliteStore* store, FleetStatus* fleet,
-                   TenantLimits default_limits, HostnameVerifier* verifier)
+                   TenantLimits default_limits, HostnameVerifier* verifier,
+                   OriginPolicy webhook_policy = OriginPolicy())
       : auth_(auth),
         store_(store),
         fleet_(fleet),
         default_limits_(default_limits),
-        verifier_(verifier) {}
+        verifier_(verifier),
+        webhook_policy_(std::move(webhook_policy)) {}
 
   grpc::Status CreateTenant(grpc::ServerContext* context,
                             const certgate::v1::CreateTenantRequest* request,
@@ -71,6 +77,7 @@ class AdminServiceImpl final : public certgate::v1::AdminService::Service {
   FleetStatus* fleet_;
   const TenantLimits default_limits_;
   HostnameVerifier* verifier_;
+  OriginPolicy webhook_policy_;
 };
 
 }  // namespace certgate::controlplane

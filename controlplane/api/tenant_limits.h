@@ -18,6 +18,9 @@ struct TenantLimits {
   int64_t max_revocations_per_zone = 100000;
   // Stored size of all the tenant's zones (see TenantQuota in admin.proto).
   int64_t max_config_bytes = int64_t{64} << 20;
+  // Access rules in one zone (every rule is evaluated in order for each
+  // request that reaches the last ones).
+  int64_t max_rules_per_zone = 64;
 
   // WithOverrides: these limits, with the ones `quota` sets replacing them.
   TenantLimits WithOverrides(const TenantQuotaRow& quota) const;

@@ -1,7 +1,11 @@
 #include "controlplane/api/tenant_service.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "controlplane/api/grpc_status.h"
 
 namespace certgate::controlplane {
@@ -44,9 +48,21 @@ grpc::Status TenantServiceImpl::ListZones(grpc::ServerContext* context,
 grpc::Status TenantServiceImpl::GetZone(grpc::ServerContext* context,
                                         const v1::GetZoneRequest* request,
                                         v1::ZoneResponse* response) {
-  return Serve(*auth_, context, response, [&](const Caller& caller) {
-    return manager_->GetZone(caller, request->hostname());
-  });
+  return Serve(
+      *auth_, context, response, [&](const Caller& caller) -> absl::StatusOr<v1::ZoneResponse> {
+        std::optional<int> requested;
+        if (request->has_warn_days()) {
+          requested = request->warn_days();
+        }
+        ASSIGN_OR_RETURN(int warn_days, warnings_->WarnDays(caller.tenant_id, requested));
+        ASSIGN_OR_RETURN(v1::ZoneResponse zone, manager_->GetZone(caller, request->hostname()));
+        for (v1::ExpiringItem& item :
+             ExpiryWarnings::Expiring({&zone.zone()}, absl::Now(), warn_days)) {
+          *zone.add_expiring() = std::move(item);
+        }
+        zone.set_warn_days(warn_days);
+        return zone;
+      });
 }
 
 grpc::Status TenantServiceImpl::DeleteZone(grpc::ServerContext* context,
@@ -205,9 +221,37 @@ grpc::Status TenantServiceImpl::RemoveCrl(grpc::ServerContext* context,
 grpc::Status TenantServiceImpl::GetStatus(grpc::ServerContext* context,
                                           const v1::GetStatusRequest* request,
                                           v1::StatusResponse* response) {
-  return Serve(*auth_, context, response, [&](const Caller& caller) {
-    return manager_->GetStatus(caller, request->hostname());
-  });
+  return Serve(
+      *auth_, context, response, [&](const Caller& caller) -> absl::StatusOr<v1::StatusResponse> {
+        std::optional<int> requested;
+        if (request->has_warn_days()) {
+          requested = request->warn_days();
+        }
+        ASSIGN_OR_RETURN(int warn_days, warnings_->WarnDays(caller.tenant_id, requested));
+        ASSIGN_OR_RETURN(v1::StatusResponse status,
+                         manager_->GetStatus(caller, request->hostname()));
+        // The zones come from the caller's own lookups: another
+        // tenant's zone is never among them.
+        std::vector<v1::Zone> zones;
+        if (!request->hostname().empty()) {
+          ASSIGN_OR_RETURN(v1::ZoneResponse zone, manager_->GetZone(caller, request->hostname()));
+          zones.push_back(std::move(*zone.mutable_zone()));
+        } else {
+          ASSIGN_OR_RETURN(v1::ListZonesResponse list, manager_->ListZones(caller));
+          for (v1::Zone& zone : *list.mutable_zones()) {
+            zones.push_back(std::move(zone));
+          }
+        }
+        std::vector<const v1::Zone*> pointers;
+        for (const v1::Zone& zone : zones) {
+          pointers.push_back(&zone);
+        }
+        for (v1::ExpiringItem& item : ExpiryWarnings::Expiring(pointers, absl::Now(), warn_days)) {
+          *status.add_expiring() = std::move(item);
+        }
+        status.set_warn_days(warn_days);
+        return status;
+      });
 }
 
 grpc::Status TenantServiceImpl::SetOriginClientCertificate(
@@ -231,6 +275,35 @@ grpc::Status TenantServiceImpl::VerifyZone(grpc::ServerContext* context,
                                            v1::ZoneResponse* response) {
   return Serve(*auth_, context, response, [&](const Caller& caller) {
     return manager_->VerifyZone(caller, request->hostname());
+  });
+}
+
+grpc::Status TenantServiceImpl::AddAccessRule(grpc::ServerContext* context,
+                                              const v1::AddAccessRuleRequest* request,
+                                              v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->AddAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::RemoveAccessRule(grpc::ServerContext* context,
+                                                 const v1::RemoveAccessRuleRequest* request,
+                                                 v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->RemoveAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::MoveAccessRule(grpc::ServerContext* context,
+                                               const v1::MoveAccessRuleRequest* request,
+                                               v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response,
+               [&](const Caller& caller) { return manager_->MoveAccessRule(caller, *request); });
+}
+
+grpc::Status TenantServiceImpl::SetValidationSettings(
+    grpc::ServerContext* context, const v1::SetValidationSettingsRequest* request,
+    v1::ZoneResponse* response) {
+  return Serve(*auth_, context, response, [&](const Caller& caller) {
+    return manager_->SetValidationSettings(caller, *request);
   });
 }
 

@@ -3,15 +3,17 @@
 #include "certgate/v1/tenant.grpc.pb.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/zone_manager.h"
+#include "controlplane/expiry/expiry_warnings.h"
 
 namespace certgate::controlplane {
 
 // TenantServiceImpl authenticates each call with a tenant token and hands it
-// to ZoneManager; it holds no logic of its own.
+// to ZoneManager; it holds no logic of its own. GetZone and GetStatus add
+// the caller's expiring items, from the zones ZoneManager returned to it.
 class TenantServiceImpl final : public certgate::v1::TenantService::Service {
  public:
-  TenantServiceImpl(const Authenticator* auth, ZoneManager* manager)
-      : auth_(auth), manager_(manager) {}
+  TenantServiceImpl(const Authenticator* auth, ZoneManager* manager, const ExpiryWarnings* warnings)
+      : auth_(auth), manager_(manager), warnings_(warnings) {}
   grpc::Status CreateZone(grpc::ServerContext* context,
                           const certgate::v1::CreateZoneRequest* request,
                           certgate::v1::ZoneResponse* response) override;
@@ -65,6 +67,18 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
   grpc::Status SetStatusHeaderNames(grpc::ServerContext* context,
                                     const certgate::v1::SetStatusHeaderNamesRequest* request,
                                     certgate::v1::ZoneResponse* response) override;
+  grpc::Status AddAccessRule(grpc::ServerContext* context,
+                             const certgate::v1::AddAccessRuleRequest* request,
+                             certgate::v1::ZoneResponse* response) override;
+  grpc::Status RemoveAccessRule(grpc::ServerContext* context,
+                                const certgate::v1::RemoveAccessRuleRequest* request,
+                                certgate::v1::ZoneResponse* response) override;
+  grpc::Status MoveAccessRule(grpc::ServerContext* context,
+                              const certgate::v1::MoveAccessRuleRequest* request,
+                              certgate::v1::ZoneResponse* response) override;
+  grpc::Status SetValidationSettings(grpc::ServerContext* context,
+                                     const certgate::v1::SetValidationSettingsRequest* request,
+                                     certgate::v1::ZoneResponse* response) override;
   grpc::Status Revoke(grpc::ServerContext* context, const certgate::v1::RevokeRequest* request,
                       certgate::v1::RevokeResponse* response) override;
   grpc::Status ListRevocations(grpc::ServerContext* context,
@@ -95,6 +109,7 @@ class TenantServiceImpl final : public certgate::v1::TenantService::Service {
  private:
   const Authenticator* auth_;
   ZoneManager* manager_;
+  const ExpiryWarnings* warnings_;
 };
 
 }  // namespace certgate::controlplane

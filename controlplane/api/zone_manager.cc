@@ -12,6 +12,7 @@
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "common/zone_defaults.h"
 #include "controlplane/api/token.h"
 #include "controlplane/ownership/hostname_claims.h"
 #include "controlplane/validation/ca_certificates.h"
@@ -20,6 +21,8 @@
 #include "controlplane/validation/error_response.h"
 #include "controlplane/validation/origin_tls.h"
 #include "controlplane/validation/server_certificate.h"
+#include "dataplane/config/access_policy.h"
+#include "openssl/rand.h"
 #include "openssl/x509.h"
 
 namespace certgate::controlplane {
@@ -34,11 +37,6 @@ certgate::v1::ChangeResponse MakeChangeResponse(uint64_t version) {
 
 using certgate::v1::CaCertificate;
 using certgate::v1::Mode;
-
-constexpr char kDefaultErrorBody[] = R"({"error":"client certificate required"})";
-constexpr char kDefaultStatusHeader[] = "X-Client-Cert-Status";
-constexpr char kDefaultSkiHeader[] = "X-Client-Cert-Ski";
-constexpr char kDefaultErrorHeader[] = "X-Client-Cert-Error";
 
 int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
@@ -268,14 +266,13 @@ absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::CreateZone(
         row.hostname = hostname;
         certgate::v1::Zone& zone = row.zone;
         zone.set_hostname(hostname);
-        zone.set_mode(request.mode() == certgate::v1::MODE_UNSPECIFIED ? certgate::v1::MODE_ENFORCE
-                                                                       : request.mode());
+        zone.set_mode(ZoneDefaults::EffectiveMode(request.mode()));
         zone.set_origin(origin);
-        zone.mutable_error_response()->set_content_type("application/json");
-        zone.mutable_error_response()->set_body(kDefaultErrorBody);
-        zone.mutable_status_header_names()->set_status(kDefaultStatusHeader);
-        zone.mutable_status_header_names()->set_ski(kDefaultSkiHeader);
-        zone.mutable_status_header_names()->set_error(kDefaultErrorHeader);
+        zone.mutable_error_response()->set_content_type(ZoneDefaults::kErrorContentType);
+        zone.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+        zone.mutable_status_header_names()->set_status(ZoneDefaults::kStatusHeader);
+        zone.mutable_status_header_names()->set_ski(ZoneDefaults::kSkiHeader);
+        zone.mutable_status_header_names()->set_error(ZoneDefaults::kErrorHeader);
         *zone.mutable_server_certificate() = cert_info;
         zone.set_trust_version(txn.new_version());
         zone.set_created_unix(NowUnix());
@@ -917,6 +914,125 @@ absl::StatusOr<certgate::v1::StatusResponse> ZoneManager::GetStatus(const Caller
   }
   RETURN_IF_ERROR(fleet_->Fill(&response, scope));
   return response;
+}
+
+}  // namespace certgate::controlplane
+
+namespace certgate::controlplane {
+
+namespace {
+
+std::string NewRuleId() {
+  uint8_t bytes[6];
+  RAND_bytes(bytes, sizeof(bytes));
+  return HexEncode(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+// RuleIndex: the position of rule `id` in `zone`, or NOT_FOUND.
+absl::StatusOr<int> RuleIndex(const ZoneRow& zone, const std::string& id) {
+  const auto& rules = zone.zone.access_rules();
+  for (int i = 0; i < rules.size(); ++i) {
+    if (rules[i].id() == absl::AsciiStrToLower(id)) {
+      return i;
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("access rule ", id, " not found in zone ", zone.hostname));
+}
+
+}  // namespace
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::AddAccessRule(
+    const Caller& caller, const certgate::v1::AddAccessRuleRequest& request) {
+  certgate::v1::AccessRule rule = request.rule();
+  rule.set_id(NewRuleId());
+  RETURN_IF_ERROR(edge::AccessPolicy::CheckRule(rule));
+  if (request.position() < 0) {
+    return absl::InvalidArgumentError("position must be 1 or more (0 appends)");
+  }
+  return ChangeSettings(
+      caller, request.hostname(), "AddAccessRule",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        auto* rules = zone.zone.mutable_access_rules();
+        ASSIGN_OR_RETURN(TenantLimits limits, LimitsOf(txn, zone.tenant_id));
+        if (rules->size() + 1 > limits.max_rules_per_zone) {
+          return QuotaExceeded(absl::StrCat("zone ", zone.hostname, "'s access rules"),
+                               rules->size() + 1, "max-rules-per-zone", limits.max_rules_per_zone);
+        }
+        for (const std::string& issuer : rule.identity().issuers()) {
+          bool known = false;
+          for (const auto* list : {&zone.zone.roots(), &zone.zone.intermediates()}) {
+            for (const certgate::v1::CaCertificate& ca : *list) {
+              known = known || ca.id() == issuer;
+            }
+          }
+          if (!known) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "issuer ", issuer, " is not a root or intermediate of zone ", zone.hostname));
+          }
+        }
+        // Ids are random: a repeat within the zone would make remove and move
+        // ambiguous, so draw again.
+        while (RuleIndex(zone, rule.id()).ok()) {
+          rule.set_id(NewRuleId());
+        }
+        *rules->Add() = rule;
+        int last = rules->size() - 1;
+        int to = request.position() == 0 || request.position() > rules->size()
+                     ? last
+                     : request.position() - 1;
+        for (int i = last; i > to; --i) {
+          rules->SwapElements(i, i - 1);
+        }
+        txn.SetDetail(absl::StrCat(zone.hostname, " rule ", rule.id(), " at ", to + 1));
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::RemoveAccessRule(
+    const Caller& caller, const certgate::v1::RemoveAccessRuleRequest& request) {
+  return ChangeSettings(caller, request.hostname(), "RemoveAccessRule",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          ASSIGN_OR_RETURN(int index, RuleIndex(zone, request.id()));
+                          auto* rules = zone.zone.mutable_access_rules();
+                          rules->erase(rules->begin() + index);
+                          txn.SetDetail(absl::StrCat(zone.hostname, " rule ", request.id()));
+                          return absl::OkStatus();
+                        });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::MoveAccessRule(
+    const Caller& caller, const certgate::v1::MoveAccessRuleRequest& request) {
+  if (request.position() < 1) {
+    return absl::InvalidArgumentError("position must be 1 or more");
+  }
+  return ChangeSettings(
+      caller, request.hostname(), "MoveAccessRule",
+      [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(int from, RuleIndex(zone, request.id()));
+        auto* rules = zone.zone.mutable_access_rules();
+        if (request.position() > rules->size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("position ", request.position(), " is past the last rule (zone ",
+                           zone.hostname, " has ", rules->size(), ")"));
+        }
+        int to = request.position() - 1;
+        for (int i = from; i < to; ++i) rules->SwapElements(i, i + 1);
+        for (int i = from; i > to; --i) rules->SwapElements(i, i - 1);
+        txn.SetDetail(absl::StrCat(zone.hostname, " rule ", request.id(), " to ", to + 1));
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<ZoneManager::ZoneResponse> ZoneManager::SetValidationSettings(
+    const Caller& caller, const certgate::v1::SetValidationSettingsRequest& request) {
+  return ChangeSettings(caller, request.hostname(), "SetValidationSettings",
+                        [&](ZoneRow& zone, StoreTransaction& txn) -> absl::Status {
+                          *zone.zone.mutable_validation() = request.validation();
+                          // Cached verdicts were made under the old settings.
+                          zone.zone.set_trust_version(txn.new_version());
+                          return absl::OkStatus();
+                        });
 }
 
 }  // namespace certgate::controlplane

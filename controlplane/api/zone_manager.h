@@ -90,6 +90,18 @@ class ZoneManager {
   absl::StatusOr<ZoneResponse> SetStatusHeaderNames(
       const Caller& caller, const certgate::v1::SetStatusHeaderNamesRequest& request);
 
+  // Access rules: each rule is checked alone first (one line naming what is
+  // wrong), then with the zone as an edge builds it. Settings changes move
+  // the trust version: cached verdicts were made under the old ones.
+  absl::StatusOr<ZoneResponse> AddAccessRule(const Caller& caller,
+                                             const certgate::v1::AddAccessRuleRequest& request);
+  absl::StatusOr<ZoneResponse> RemoveAccessRule(
+      const Caller& caller, const certgate::v1::RemoveAccessRuleRequest& request);
+  absl::StatusOr<ZoneResponse> MoveAccessRule(const Caller& caller,
+                                              const certgate::v1::MoveAccessRuleRequest& request);
+  absl::StatusOr<ZoneResponse> SetValidationSettings(
+      const Caller& caller, const certgate::v1::SetValidationSettingsRequest& request);
+
   absl::StatusOr<certgate::v1::RevokeResponse> Revoke(const Caller& caller,
                                                       const certgate::v1::RevokeRequest& request);
   absl::StatusOr<certgate::v1::ListRevocationsResponse> ListRevocations(

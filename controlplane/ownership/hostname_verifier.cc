@@ -151,7 +151,13 @@ absl::StatusOr<Activation> HostnameVerifier::Verify(const std::string& tenant_id
     return absl::ResourceExhaustedError(
         "too many hostname checks are running; try again in a few seconds");
   }
-  RETURN_IF_ERROR(CheckChallenge(*row));
+  absl::Status checked = CheckChallenge(*row);
+  if (!checked.ok()) {
+    if (listener_) {
+      listener_(*row, false, std::string(checked.message()));
+    }
+    return checked;
+  }
   return Activate(row->id, tenant_id, row->challenge_token, "dns", actor);
 }
 
@@ -283,6 +289,9 @@ absl::StatusOr<Activation> HostnameVerifier::Activate(int64_t zone_id, const std
   }
   RETURN_IF_ERROR(version.status());
   activation.config_version = *version;
+  if (listener_) {
+    listener_(activation.zone, true, how);
+  }
   std::fprintf(stderr, "certgate-control: zone %s of tenant %s is active (%s)%s\n",
                activation.zone.hostname.c_str(), tenant_id.c_str(), how.c_str(),
                activation.dropped_claims.empty()
@@ -315,7 +324,10 @@ int HostnameVerifier::RecheckPending() {
         break;
       }
     }
-    if (!CheckChallenge(row).ok()) {
+    if (absl::Status checked = CheckChallenge(row); !checked.ok()) {
+      if (listener_) {
+        listener_(row, false, std::string(checked.message()));
+      }
       continue;
     }
     absl::StatusOr<Activation> result =

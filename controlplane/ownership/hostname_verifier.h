@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,13 @@ class HostnameVerifier {
 
   HostnameVerification mode() const { return options_.mode; }
 
+  // EventListener hears each zone made active (`verified`, detail: how) and
+  // each failed DNS check (detail: why), e.g. to notify the tenant. Set it
+  // before Start; it is called without any lock held.
+  using EventListener =
+      std::function<void(const ZoneRow& zone, bool verified, const std::string& detail)>;
+  void SetEventListener(EventListener listener) { listener_ = std::move(listener); }
+
   // CheckClaimAllowed: ALREADY_EXISTS (ClaimConflictError) when another
   // tenant's active zone blocks `tenant_id` from claiming `hostname`.
   static absl::Status CheckClaimAllowed(StoreTransaction& txn, const std::string& tenant_id,
@@ -96,6 +104,7 @@ class HostnameVerifier {
   const TxtResolver* resolver_;
   const HostnameVerifierOptions options_;
   std::atomic<int> lookups_in_flight_{0};
+  EventListener listener_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -37,7 +37,12 @@ void FleetStatus::AddTraffic(const certgate::v1::TrafficReport& report, absl::Ti
   for (const certgate::v1::ZoneCounts& counts : report.zones()) {
     std::deque<Bucket>& buckets = traffic_[counts.zone_id()];
     if (buckets.empty() || buckets.back().minute != minute) {
-      buckets.push_back(Bucket{minute, 0, 0, 0});
+      buckets.push_back(Bucket{minute, 0, 0, 0, {}});
+    }
+    for (const certgate::v1::RuleTraffic& rule : counts.rules()) {
+      std::pair<uint64_t, uint64_t>& sums = buckets.back().rules[rule.rule_id()];
+      sums.first += rule.requests();
+      sums.second += rule.refused();
     }
     buckets.back().none += counts.none();
     buckets.back().valid += counts.valid();
@@ -57,12 +62,23 @@ certgate::v1::ZoneTraffic FleetStatus::Traffic(uint64_t zone_id, absl::Time now)
   if (it == traffic_.end()) {
     return traffic;
   }
+  std::map<std::string, std::pair<uint64_t, uint64_t>> rules;
   for (const Bucket& bucket : it->second) {
     if (bucket.minute > minute - kBuckets) {
+      for (const auto& [id, sums] : bucket.rules) {
+        rules[id].first += sums.first;
+        rules[id].second += sums.second;
+      }
       traffic.set_none(traffic.none() + bucket.none);
       traffic.set_valid(traffic.valid() + bucket.valid);
       traffic.set_invalid(traffic.invalid() + bucket.invalid);
     }
+  }
+  for (const auto& [id, sums] : rules) {
+    certgate::v1::RuleTraffic* rule = traffic.add_rules();
+    rule->set_rule_id(id);
+    rule->set_requests(sums.first);
+    rule->set_refused(sums.second);
   }
   return traffic;
 }
@@ -74,18 +90,34 @@ bool FleetStatus::SetZoneFailures(
   for (const certgate::v1::ZoneBuildFailure& failure : failures) {
     errors[failure.zone_id()] = failure.error();
   }
-  absl::MutexLock lock(&mu_);
-  auto it = failures_.find(node_id);
-  bool changed = it == failures_.end() ? !errors.empty() : it->second.errors != errors;
-  if (errors.empty()) {
-    if (it != failures_.end()) {
-      failures_.erase(it);
+  std::vector<std::pair<uint64_t, std::string>> fresh;  // what the listener hears
+  bool changed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = failures_.find(node_id);
+    changed = it == failures_.end() ? !errors.empty() : it->second.errors != errors;
+    if (failure_listener_) {
+      for (const auto& [zone_id, error] : errors) {
+        auto before = it == failures_.end() ? nullptr : &it->second.errors;
+        auto old = before == nullptr ? errors.end() : before->find(zone_id);
+        if (before == nullptr || old == before->end() || old->second != error) {
+          fresh.emplace_back(zone_id, error);
+        }
+      }
     }
-    return changed;
+    if (errors.empty()) {
+      if (it != failures_.end()) {
+        failures_.erase(it);
+      }
+    } else {
+      EdgeFailures& edge = failures_[node_id];
+      edge.version = version;
+      edge.errors = std::move(errors);
+    }
   }
-  EdgeFailures& edge = failures_[node_id];
-  edge.version = version;
-  edge.errors = std::move(errors);
+  for (const auto& [zone_id, error] : fresh) {
+    failure_listener_(node_id, version, zone_id, error);
+  }
   return changed;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,12 @@ class FleetStatus {
   // could not build (its Hello or latest Ack), keyed by zone id. In memory
   // only: every edge says it again in the Hello of its next stream. True
   // when the set of failing zones or their errors changed.
+  //
+  // The failure listener (if set) hears each zone error an edge reports that
+  // differs from what it last reported for that zone, without the lock held.
+  using FailureListener = std::function<void(const std::string& node_id, uint64_t version,
+                                             uint64_t zone_id, const std::string& error)>;
+  void SetFailureListener(FailureListener listener) { failure_listener_ = std::move(listener); }
   bool SetZoneFailures(
       const std::string& node_id, uint64_t version,
       const google::protobuf::RepeatedPtrField<certgate::v1::ZoneBuildFailure>& failures);
@@ -59,9 +67,12 @@ class FleetStatus {
     uint64_t none = 0;
     uint64_t valid = 0;
     uint64_t invalid = 0;
+    // Per access rule id: requests matched, refused.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> rules;
   };
 
   SqliteStore* store_;
+  FailureListener failure_listener_;  // set before any edge connects
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> connected_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::deque<Bucket>> traffic_ ABSL_GUARDED_BY(mu_);

@@ -39,6 +39,8 @@ v1::EdgeZone SnapshotBuilder::ToEdgeZone(const ZoneRow& row) {
   edge.set_origin_server_name(zone.origin_server_name());
   edge.set_origin_client_chain_pem(zone.origin_client_certificate().chain_pem());
   edge.set_origin_client_key_pem(row.origin_client_key_pem);
+  *edge.mutable_access_rules() = zone.access_rules();
+  *edge.mutable_validation() = zone.validation();
   return edge;
 }
 

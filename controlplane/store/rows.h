@@ -25,6 +25,12 @@ struct TenantQuotaRow {
   std::optional<int64_t> max_config_bytes;
 };
 
+// TenantSettingsRow: a tenant's notification settings.
+struct TenantSettingsRow {
+  std::string webhook_url;       // empty: no webhook
+  std::optional<int> warn_days;  // unset: the control plane's default
+};
+
 struct TokenRow {
   std::string id;
   std::string tenant_id;

@@ -1,51 +1,22 @@
 #include "controlplane/store/statement.h"
 
-#include <utility>
-
 #include "absl/strings/str_cat.h"
 
 namespace certgate::controlplane {
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
-
-Statement& Statement::operator=(Statement&& other) noexcept {
-  if (this != &other) {
-    sqlite3_finalize(stmt_);
-    db_ = other.db_;
-    stmt_ = std::exchange(other.stmt_, nullptr);
-  }
-  return *this;
-}
-
-void Statement::BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-
 void Statement::BindText(int index, absl::string_view value) {
-  sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-void Statement::BindBlob(int index, absl::string_view value) {
-  // An empty blob must still be a blob, not NULL: SQLite treats a null
-  // pointer as NULL.
-  static const char kEmpty = 0;
-  sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(), value.size(),
-                      SQLITE_TRANSIENT);
+  if (nul_parameter_ == 0 && value.find('\0') != absl::string_view::npos) {
+    nul_parameter_ = index;
+  }
+  impl_->BindText(index, value);
 }
 
 absl::StatusOr<bool> Statement::Step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) {
-    return true;
+  if (nul_parameter_ != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("text parameter ", nul_parameter_,
+                                                   " holds a NUL byte, which cannot be stored"));
   }
-  if (rc == SQLITE_DONE) {
-    return false;
-  }
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-    return absl::FailedPreconditionError(absl::StrCat("sqlite constraint: ", sqlite3_errmsg(db_)));
-  }
-  return absl::InternalError(absl::StrCat("sqlite: ", sqlite3_errmsg(db_)));
+  return impl_->Step();
 }
 
 absl::Status Statement::Run() {
@@ -54,26 +25,6 @@ absl::Status Statement::Run() {
     return row.status();
   }
   return absl::OkStatus();
-}
-
-void Statement::Reset() { sqlite3_reset(stmt_); }
-
-int64_t Statement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
-
-std::string Statement::ColumnText(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, column);
-  if (text == nullptr) {
-    return "";
-  }
-  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
-}
-
-std::string Statement::ColumnBlob(int column) const {
-  const void* blob = sqlite3_column_blob(stmt_, column);
-  if (blob == nullptr) {
-    return "";
-  }
-  return std::string(static_cast<const char*>(blob), sqlite3_column_bytes(stmt_, column));
 }
 
 }  // namespace certgate::controlplane

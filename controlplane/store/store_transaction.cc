@@ -151,14 +151,87 @@ absl::Status StoreTransaction::SetTenantQuota(const std::string& tenant_id,
   return stmt.Run();
 }
 
+absl::StatusOr<TenantSettingsRow> StoreTransaction::TenantSettings(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("SELECT webhook_url, warn_days FROM tenant_settings WHERE tenant_id=?1"));
+  stmt.BindText(1, tenant_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  TenantSettingsRow settings;
+  if (has_row) {
+    settings.webhook_url = stmt.ColumnText(0);
+    int64_t days = stmt.ColumnInt64(1);
+    if (days >= 0) {
+      settings.warn_days = static_cast<int>(days);
+    }
+  }
+  return settings;
+}
+
+absl::Status StoreTransaction::SetTenantSettings(const std::string& tenant_id,
+                                                 const TenantSettingsRow& settings) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO tenant_settings(tenant_id, webhook_url, warn_days) "
+                                "VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id) DO UPDATE SET "
+                                "webhook_url=excluded.webhook_url, warn_days=excluded.warn_days"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, settings.webhook_url);
+  stmt.BindInt64(3, settings.warn_days.has_value() ? *settings.warn_days : -1);
+  return stmt.Run();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, TenantSettingsRow>>>
+StoreTransaction::WebhookTenants() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT tenant_id, webhook_url, warn_days FROM tenant_settings "
+                                "WHERE webhook_url != '' ORDER BY tenant_id"));
+  std::vector<std::pair<std::string, TenantSettingsRow>> tenants;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      break;
+    }
+    TenantSettingsRow settings;
+    settings.webhook_url = stmt.ColumnText(1);
+    if (stmt.ColumnInt64(2) >= 0) {
+      settings.warn_days = static_cast<int>(stmt.ColumnInt64(2));
+    }
+    tenants.emplace_back(stmt.ColumnText(0), std::move(settings));
+  }
+  return tenants;
+}
+
+absl::StatusOr<bool> StoreTransaction::WebhookSent(const std::string& tenant_id,
+                                                   const std::string& key) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT 1 FROM webhook_sent WHERE tenant_id=?1 "
+                                                "AND event_key=?2"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, key);
+  return stmt.Step();
+}
+
+absl::Status StoreTransaction::RecordWebhookSent(const std::string& tenant_id,
+                                                 const std::string& key, int64_t now_unix) {
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      db_->Prepare("INSERT INTO webhook_sent(tenant_id, event_key, sent_unix) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id, event_key) DO NOTHING"));
+  stmt.BindText(1, tenant_id);
+  stmt.BindText(2, key);
+  stmt.BindInt64(3, now_unix);
+  return stmt.Run();
+}
+
 absl::StatusOr<int64_t> StoreTransaction::TenantConfigBytes(const std::string& tenant_id,
                                                             int64_t except_zone_id) {
   // tenant_usage is kept by triggers (migration 2): one row, not a scan.
   ASSIGN_OR_RETURN(
       Statement stmt,
-      db_->Prepare("SELECT COALESCE((SELECT config_bytes FROM tenant_usage WHERE tenant_id=?1), 0) "
-                   "- COALESCE((SELECT length(zone) + length(CAST(server_key_pem AS BLOB)) "
-                   "FROM zones WHERE id=?2 AND tenant_id=?1), 0)"));
+      db_->Prepare(absl::StrCat(
+          "SELECT COALESCE((SELECT config_bytes FROM tenant_usage WHERE tenant_id=?1), 0) "
+          "- COALESCE((SELECT length(zone) + ",
+          db_->dialect().ByteLength("server_key_pem"),
+          " FROM zones WHERE id=?2 AND tenant_id=?1), 0)")));
   stmt.BindText(1, tenant_id);
   stmt.BindInt64(2, except_zone_id);
   RETURN_IF_ERROR(stmt.Step().status());
@@ -245,7 +318,8 @@ absl::StatusOr<int64_t> StoreTransaction::InsertZone(const ZoneRow& zone) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO zones(tenant_id, hostname, zone, server_key_pem, "
                                 "origin_client_key_pem, state, challenge_token, verified_unix, "
-                                "verified_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                                "verified_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                                "RETURNING id"));
   stmt.BindText(1, zone.tenant_id);
   stmt.BindText(2, HostnameKey(zone));
   stmt.BindBlob(3, zone.zone.SerializeAsString());
@@ -255,8 +329,11 @@ absl::StatusOr<int64_t> StoreTransaction::InsertZone(const ZoneRow& zone) {
   stmt.BindText(7, zone.challenge_token);
   stmt.BindInt64(8, zone.verified_unix);
   stmt.BindText(9, zone.verified_by);
-  RETURN_IF_ERROR(stmt.Run());
-  int64_t id = db_->LastInsertRowId();
+  ASSIGN_OR_RETURN(bool inserted, stmt.Step());
+  if (!inserted) {
+    return absl::InternalError("zone insert returned no id");
+  }
+  int64_t id = stmt.ColumnInt64(0);
   // A pending zone is nothing to edges until it becomes active.
   if (zone.state == ZoneState::kActive) {
     ZoneChanged(id);
@@ -425,7 +502,8 @@ absl::Status StoreTransaction::RecordEdgeSeen(const std::string& node_id,
                                 "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET "
                                 "last_seen_unix=excluded.last_seen_unix, "
                                 "software_version=CASE WHEN excluded.software_version='' "
-                                "THEN software_version ELSE excluded.software_version END"));
+                                "THEN edges.software_version "
+                                "ELSE excluded.software_version END"));
   stmt.BindText(1, node_id);
   stmt.BindInt64(2, now_unix);
   stmt.BindText(3, software_version);
@@ -436,11 +514,13 @@ absl::Status StoreTransaction::RecordAck(const std::string& node_id, uint64_t ve
                                          int64_t now_unix) {
   // A later ACK clears an earlier NACK: the edge holds a good config again.
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT INTO edges(node_id, acked_version, last_seen_unix) "
-                                "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET "
-                                "acked_version=MAX(acked_version, excluded.acked_version), "
-                                "last_seen_unix=excluded.last_seen_unix, "
-                                "nacked_version=0, last_error=''"));
+                   db_->Prepare(absl::StrCat(
+                       "INSERT INTO edges(node_id, acked_version, last_seen_unix) "
+                       "VALUES (?1, ?2, ?3) ON CONFLICT(node_id) DO UPDATE SET acked_version=",
+                       db_->dialect().greatest,
+                       "(edges.acked_version, excluded.acked_version), "
+                       "last_seen_unix=excluded.last_seen_unix, "
+                       "nacked_version=0, last_error=''")));
   stmt.BindText(1, node_id);
   stmt.BindInt64(2, static_cast<int64_t>(version));
   stmt.BindInt64(3, now_unix);

@@ -53,6 +53,16 @@ class StoreTransaction {
   // TenantZoneCount: CountZones from the same trigger-kept row (one read).
   absl::StatusOr<int64_t> TenantZoneCount(const std::string& tenant_id);
 
+  // TenantSettings: webhook and warning window (none set: all unset).
+  absl::StatusOr<TenantSettingsRow> TenantSettings(const std::string& tenant_id);
+  absl::Status SetTenantSettings(const std::string& tenant_id, const TenantSettingsRow& settings);
+  // WebhookTenants: (tenant id, settings) of every tenant with a webhook.
+  absl::StatusOr<std::vector<std::pair<std::string, TenantSettingsRow>>> WebhookTenants();
+  // WebhookSent: whether event `key` was delivered to the tenant's webhook.
+  absl::StatusOr<bool> WebhookSent(const std::string& tenant_id, const std::string& key);
+  absl::Status RecordWebhookSent(const std::string& tenant_id, const std::string& key,
+                                 int64_t now_unix);
+
   // Tokens.
   absl::Status InsertToken(const TokenRow& token);
   absl::StatusOr<std::optional<TokenRow>> FindToken(const std::string& token_id);

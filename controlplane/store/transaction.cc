@@ -5,7 +5,17 @@ namespace certgate::controlplane {
 Transaction::~Transaction() { Rollback(); }
 
 absl::Status Transaction::Begin() {
-  absl::Status status = db_->Execute("BEGIN IMMEDIATE");
+  absl::Status status = db_->Execute(db_->dialect().begin_write);
+  active_ = status.ok();
+  return status;
+}
+
+absl::Status Transaction::BeginRead() {
+  const char* begin = db_->dialect().begin_read;
+  if (begin == nullptr) {
+    return absl::OkStatus();
+  }
+  absl::Status status = db_->Execute(begin);
   active_ = status.ok();
   return status;
 }
@@ -21,6 +31,7 @@ absl::Status Transaction::Commit() {
   return status;
 }
 
+// Rollback of a read-only transaction is how it ends: nothing to keep.
 void Transaction::Rollback() {
   if (active_) {
     db_->Execute("ROLLBACK").IgnoreError();

@@ -14,9 +14,11 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  // Begin takes the write lock at once (BEGIN IMMEDIATE) so a later write
-  // cannot fail with SQLITE_BUSY halfway through.
+  // Begin opens a transaction that will write (the dialect's begin_write).
   absl::Status Begin();
+  // BeginRead opens a read-only one with a single snapshot where the engine
+  // needs one (PostgreSQL); on SQLite it opens nothing.
+  absl::Status BeginRead();
   absl::Status Commit();
   // Rollback undoes everything since Begin.
   void Rollback();

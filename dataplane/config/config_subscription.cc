@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
+#include "common/control_endpoints.h"
 #include "common/status_macros.h"
 #include "dataplane/config/state_log.h"
 #include "grpcpp/grpcpp.h"
@@ -48,11 +49,11 @@ void ReleaseFreeMemory() {
 class GrpcConfigSubscription : public ConfigSubscription {
  public:
   GrpcConfigSubscription(ConfigSubscriptionOptions options, ConfigSlot* slot,
-                         std::shared_ptr<grpc::Channel> channel)
-      : options_(std::move(options)),
-        slot_(slot),
-        channel_(std::move(channel)),
-        stub_(v1::EdgeConfigService::NewStub(channel_)) {
+                         std::vector<std::shared_ptr<grpc::Channel>> channels)
+      : options_(std::move(options)), slot_(slot) {
+    for (const std::shared_ptr<grpc::Channel>& channel : channels) {
+      stubs_.push_back(v1::EdgeConfigService::NewStub(channel));
+    }
     if (!options_.state_file.empty()) {
       state_log_ = std::make_unique<StateLog>(options_.state_file);
     }
@@ -106,8 +107,13 @@ class GrpcConfigSubscription : public ConfigSubscription {
   void Run() {
     std::mt19937_64 random(std::random_device{}());
     absl::Duration backoff = kInitialBackoff;
+    // Several replicas: each edge starts at a random one (spreading the
+    // fleet) and moves to the next whenever its stream ends; its Hello
+    // carries its version, so any replica resumes it with a delta.
+    size_t endpoint = std::uniform_int_distribution<size_t>(0, stubs_.size() - 1)(random);
     while (!Stopping()) {
-      bool received = RunStream();
+      bool received = RunStream(*stubs_[endpoint]);
+      endpoint = (endpoint + 1) % stubs_.size();
       if (received) {
         backoff = kInitialBackoff;
       }
@@ -127,7 +133,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
 
   // RunStream runs one Subscribe stream until it breaks, Stop is called, or
   // a delta shows the edge is out of step. True when anything was received.
-  bool RunStream() {
+  bool RunStream(v1::EdgeConfigService::Stub& stub) {
     grpc::ClientContext context;
     context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.token));
     {
@@ -137,7 +143,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
       }
       context_ = &context;
     }
-    std::unique_ptr<Stream> stream = stub_->Subscribe(&context);
+    std::unique_ptr<Stream> stream = stub.Subscribe(&context);
     v1::EdgeMessage hello;
     hello.mutable_hello()->set_node_id(options_.node_id);
     std::shared_ptr<const EdgeConfig> current = slot_->Get();
@@ -354,8 +360,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
 
   const ConfigSubscriptionOptions options_;
   ConfigSlot* const slot_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EdgeConfigService::Stub> stub_;
+  // One per control-plane replica (--control A,B,C).
+  std::vector<std::unique_ptr<v1::EdgeConfigService::Stub>> stubs_;
   std::unique_ptr<StateLog> state_log_;  // reader thread only
   std::atomic<bool> connected_{false};
 
@@ -418,9 +424,13 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
         absl::StrCat("max config message bytes must be 1 to ", INT32_MAX));
   }
   args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
-  auto channel = grpc::CreateCustomChannel(options.control_address, credentials, args);
+  ASSIGN_OR_RETURN(ControlEndpoints endpoints, ControlEndpoints::Parse(options.control_address));
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (const std::string& address : endpoints.addresses()) {
+    channels.push_back(grpc::CreateCustomChannel(address, credentials, args));
+  }
   return std::unique_ptr<ConfigSubscription>(
-      new GrpcConfigSubscription(std::move(options), slot, std::move(channel)));
+      new GrpcConfigSubscription(std::move(options), slot, std::move(channels)));
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {

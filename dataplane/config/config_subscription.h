@@ -16,7 +16,7 @@ namespace certgate::edge {
 inline constexpr int64_t kDefaultMaxConfigMessageBytes = int64_t{512} << 20;
 
 struct ConfigSubscriptionOptions {
-  std::string control_address;  // host:port
+  std::string control_address;  // host:port, or several: A,B,C (ControlEndpoints)
   std::string token;            // edge token
   std::string node_id;
   std::string control_ca_file;  // PEM CA for TLS to the control plane

@@ -14,6 +14,8 @@
 #include "common/field_selector.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "common/zone_defaults.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
@@ -22,12 +24,6 @@
 namespace certgate::edge {
 
 namespace {
-
-constexpr char kDefaultStatusHeader[] = "X-Client-Cert-Status";
-constexpr char kDefaultSkiHeader[] = "X-Client-Cert-Ski";
-constexpr char kDefaultErrorHeader[] = "X-Client-Cert-Error";
-constexpr char kDefaultErrorContentType[] = "application/json";
-constexpr char kDefaultErrorBody[] = "{\"error\":\"a valid client certificate is required\"}\n";
 
 absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
   ASSIGN_OR_RETURN(std::string normalized, NormalizeOrigin(text));
@@ -77,7 +73,7 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->id = source.id();
   ASSIGN_OR_RETURN(zone->hostname, NormalizeHostname(source.hostname()));
   zone->tenant_id = source.tenant_id();
-  zone->mode = source.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : source.mode();
+  zone->mode = ZoneDefaults::EffectiveMode(source.mode());
   if (!v1::Mode_IsValid(zone->mode)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(zone->mode)));
   }
@@ -96,8 +92,8 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->error_content_type = source.error_response().content_type();
   zone->error_body = source.error_response().body();
   if (zone->error_content_type.empty() && zone->error_body.empty()) {
-    zone->error_content_type = kDefaultErrorContentType;
-    zone->error_body = kDefaultErrorBody;
+    zone->error_content_type = std::string(ZoneDefaults::kErrorContentType);
+    zone->error_body = std::string(ZoneDefaults::kErrorBody);
   }
   for (const v1::HeaderMapping& mapping : source.header_mappings()) {
     RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
@@ -105,14 +101,17 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
     zone->header_mappings.push_back(HeaderMappingRule{mapping.header(), mapping.selector()});
   }
   const v1::StatusHeaderNames& names = source.status_header_names();
-  zone->status_header = names.status().empty() ? kDefaultStatusHeader : names.status();
-  zone->ski_header = names.ski().empty() ? kDefaultSkiHeader : names.ski();
-  zone->error_header = names.error().empty() ? kDefaultErrorHeader : names.error();
+  zone->status_header =
+      std::string(names.status().empty() ? ZoneDefaults::kStatusHeader : names.status());
+  zone->ski_header = std::string(names.ski().empty() ? ZoneDefaults::kSkiHeader : names.ski());
+  zone->error_header =
+      std::string(names.error().empty() ? ZoneDefaults::kErrorHeader : names.error());
   for (const std::string* header : {&zone->status_header, &zone->ski_header, &zone->error_header}) {
     RETURN_IF_ERROR(ValidateHeaderName(*header));
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
+  ASSIGN_OR_RETURN(zone->access, AccessPolicy::Create(source));
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
   RETURN_IF_ERROR(CheckZoneServerIdentity(source));
   static std::atomic<uint64_t> next_build_serial{1};
@@ -121,6 +120,14 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->source = source;
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
+
+}  // namespace
+
+bool ZoneConfig::RequestsCertificate() const {
+  return mode != v1::MODE_OFF || (access != nullptr && access->requests_certificate());
+}
+
+namespace {
 
 // IndexKey: exact names as they are, `*.x` as ".x".
 std::string IndexKey(absl::string_view hostname) {

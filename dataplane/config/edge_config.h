@@ -15,6 +15,7 @@
 
 namespace certgate::edge {
 
+class AccessPolicy;      // dataplane/config/access_policy.h: rules, compiled
 class OriginTlsContext;  // dataplane/tls/origin_tls_context.h: TLS to an https origin
 class ZoneTrust;         // dataplane/tls/zone_trust.h: roots, intermediates, revocations
 
@@ -62,6 +63,12 @@ struct ZoneConfig {
   // than per request. It always holds the zone id: no connection is shared
   // between zones.
   std::string origin_pool_key;
+  // Access rules and validation settings, compiled once per build; never
+  // null for a built zone.
+  std::shared_ptr<const AccessPolicy> access;
+  // RequestsCertificate: mode enforce or report, or a rule needing a
+  // certificate (then a zone in mode off asks for one too).
+  bool RequestsCertificate() const;
   // The zone as received, for the state file and deltas.
   v1::EdgeZone source;
 };

@@ -13,20 +13,23 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/names.h"
+#include "common/zone_defaults.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/http/host_port.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
+#include "dataplane/http/socket_bio.h"
+#include "dataplane/http/ssl_buffer_write.h"
 #include "dataplane/http/upgrade_relay.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
-#include "dataplane/tls/tls_server.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 
@@ -34,8 +37,6 @@ namespace certgate::edge {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
-constexpr char kDefaultErrorType[] = "application/json";
-constexpr char kDefaultErrorBody[] = "{\"error\":\"a valid client certificate is required\"}";
 
 timeval AsTimeval(absl::Duration d) { return absl::ToTimeval(d); }
 
@@ -64,6 +65,14 @@ bool IsIdempotent(int method) {
   }
 }
 
+// HeadScratch: an empty string for building a message head, kept per
+// thread so that its capacity is reused from request to request.
+std::string& HeadScratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
+}
+
 std::string JsonError(absl::string_view message) {
   return absl::StrCat("{\"error\":", JsonQuote(message), "}");
 }
@@ -89,18 +98,25 @@ void ClientConnection::Start() {
   ctx_->metrics->ConnectionOpened();
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  client_in_ = evbuffer_new();
-  client_out_ = evbuffer_new();
-  origin_out_ = evbuffer_new();
-  client_read_ev_ = event_new(ctx_->base, fd_, EV_READ | EV_PERSIST, &OnClientEvent, this);
-  client_write_ev_ = event_new(ctx_->base, fd_, EV_WRITE | EV_PERSIST, &OnClientEvent, this);
-  client_timer_ev_ = evtimer_new(ctx_->base, &OnClientTimer, this);
-  origin_timer_ev_ = evtimer_new(ctx_->base, &OnOriginTimer, this);
+  client_in_.reset(evbuffer_new());
+  client_out_.reset(evbuffer_new());
+  origin_out_.reset(evbuffer_new());
+  client_read_ev_ =
+      SocketEvent(event_new(ctx_->base, fd_, EV_READ | EV_PERSIST, &OnClientEvent, this));
+  client_write_ev_ =
+      SocketEvent(event_new(ctx_->base, fd_, EV_WRITE | EV_PERSIST, &OnClientEvent, this));
+  client_timer_ev_.reset(evtimer_new(ctx_->base, &OnClientTimer, this));
+  origin_timer_ev_.reset(evtimer_new(ctx_->base, &OnOriginTimer, this));
   ssl_ = ctx_->tls->NewSsl();
-  if (ssl_ == nullptr || !SSL_set_fd(ssl_.get(), fd_)) {
+  bssl::UniquePtr<BIO> bio = SocketBio::New(fd_);
+  if (ssl_ == nullptr || bio == nullptr) {
     Close();
     return;
   }
+  bio_ = bio.get();
+  SocketBio::UseReadinessHints(bio_, true);
+  SSL_set_bio(ssl_.get(), bio.get(), bio.get());  // one reference, taken by ssl_
+  bio.release();
   // SSL_write retries may come from a buffer that moved (evbuffer pullup).
   SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   ArmClientTimer(TimerKind::kHandshake);
@@ -109,10 +125,10 @@ void ClientConnection::Start() {
 
 void ClientConnection::Drain() {
   draining_ = true;
-  if (closed_) {
+  if (closed()) {
     return;
   }
-  if (relay_ != nullptr) {
+  if (state_ == ConnectionState::kUpgraded) {
     // An upgraded connection has no request boundary to wait for.
     Close();
     return;
@@ -121,7 +137,7 @@ void ClientConnection::Drain() {
   // connection still in its handshake or before its first request may have
   // been accepted just before a hand-over to a new edge: it is served once,
   // with Connection: close, within its timeouts and the drain timeout.
-  if (handshake_done_ && exchanges_ > 0 && action_ == Action::kNone &&
+  if (!handshaking() && exchanges_ > 0 && exchange_.action == Action::kNone &&
       !request_parser_.in_message()) {
     Close();
   }
@@ -131,11 +147,14 @@ void ClientConnection::Drain() {
 
 void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<ClientConnection*>(arg);
-  if (self->lingering_) {
+  if ((what & EV_READ) && self->bio_ != nullptr) {
+    SocketBio::MarkReadable(self->bio_);
+  }
+  if (self->lingering()) {
     self->Linger();
     return;
   }
-  if (!self->handshake_done_) {
+  if (self->handshaking()) {
     self->Handshake();
     return;
   }
@@ -146,7 +165,7 @@ void ClientConnection::OnClientEvent(evutil_socket_t, short what, void* arg) {
   self->Drive();
 }
 
-void ClientConnection::OnOriginEvent(evutil_socket_t, short what, void* arg) {
+void ClientConnection::OnOriginEvent(void* arg, OriginTransport*, short what) {
   auto* self = static_cast<ClientConnection*>(arg);
   if (self->origin_connecting_) {
     int err = 0;
@@ -184,7 +203,7 @@ void ClientConnection::OnClientTimer(evutil_socket_t, short, void* arg) {
       return;
     case TimerKind::kHeaders:
       // Slow or stuck request head: answer 408 and hang up.
-      self->request_complete_ = true;
+      self->exchange_.request_complete = true;
       self->Respond(408, "application/json", JsonError("request headers timed out"), false);
       self->FinishExchange();
       self->Drive();
@@ -212,13 +231,13 @@ void ClientConnection::OnOriginTimer(evutil_socket_t, short, void* arg) {
     self->OriginFailed(504, "origin connect timed out");
   } else if (self->origin_fd_ >= 0 && self->origin_->handshaking()) {
     self->OriginFailed(504, "origin TLS handshake timed out");
-  } else if (self->origin_fd_ >= 0 &&
-             evbuffer_get_length(self->client_out_) > self->ctx_->options->buffer_high_watermark) {
+  } else if (self->origin_fd_ >= 0 && evbuffer_get_length(self->client_out_.get()) >
+                                          self->ctx_->options->buffer_high_watermark) {
     // The client is slow to read, not the origin: keep waiting.
     timeval tv = AsTimeval(self->ctx_->options->origin_timeout);
-    evtimer_add(self->origin_timer_ev_, &tv);
+    evtimer_add(self->origin_timer_ev_.get(), &tv);
     return;
-  } else if (!self->response_started_) {
+  } else if (!self->exchange_.response_started) {
     self->OriginFailed(504, "origin timed out");
   } else {
     self->Abort("origin timed out mid-response");
@@ -256,7 +275,7 @@ void ClientConnection::Handshake() {
 }
 
 void ClientConnection::HandshakeDone() {
-  handshake_done_ = true;
+  state_ = ConnectionState::kOpen;
   handshake_wants_write_ = false;
   auth_ = TlsServer::GetAuth(ssl_.get());
   zone_ = auth_ != nullptr ? auth_->zone : nullptr;
@@ -301,47 +320,53 @@ bool ClientConnection::FollowConfigChange() {
 // --- the client side -------------------------------------------------------------
 
 void ClientConnection::Drive() {
-  if (closed_ || lingering_ || relay_ != nullptr) {
+  if (closed() || lingering() || state_ == ConnectionState::kUpgraded) {
     return;
   }
   ProcessClientInput();
-  if (closed_) {
+  if (closed()) {
     return;
   }
   ReadClient();
-  if (closed_) {
+  if (closed()) {
     return;
   }
   FlushOrigin();
-  if (closed_) {
+  if (closed()) {
     return;
   }
   FlushClient();
-  if (closed_) {
+  if (closed()) {
     return;
   }
   UpdateEvents();
 }
 
 bool ClientConnection::ReadingAllowed() const {
-  return handshake_done_ && !closed_ && !client_eof_ && !close_after_flush_ &&
+  // Not while responses wait for the client: answers the edge makes itself
+  // (403, 421...) never pause the parser, so a client that pipelines
+  // requests and reads nothing would otherwise pile them up here.
+  return !handshaking() && !closed() && !client_eof_ && !close_after_flush_ &&
          !request_parser_.paused() &&
-         evbuffer_get_length(origin_out_) < ctx_->options->buffer_high_watermark &&
-         evbuffer_get_length(client_in_) < kReadChunk * 4;
+         evbuffer_get_length(origin_out_.get()) < ctx_->options->buffer_high_watermark &&
+         evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark &&
+         evbuffer_get_length(client_in_.get()) < kReadChunk * 4;
 }
 
 void ClientConnection::ReadClient() {
   char buf[kReadChunk];
-  while (ReadingAllowed()) {
+  // Without a readiness hint (the last read came back short and the loop
+  // has not said "readable" since) the read would only return EAGAIN.
+  while (ReadingAllowed() && (SocketBio::MaybeReadable(bio_) || SSL_pending(ssl_.get()) > 0)) {
     ERR_clear_error();
     int n = SSL_read(ssl_.get(), buf, sizeof(buf));
     if (n > 0) {
-      evbuffer_add(client_in_, buf, n);
+      evbuffer_add(client_in_.get(), buf, n);
       if (timer_kind_ == TimerKind::kBody) {
         ArmClientTimer(TimerKind::kBody);
       }
       ProcessClientInput();
-      if (closed_) {
+      if (closed()) {
         return;
       }
       continue;
@@ -356,13 +381,13 @@ void ClientConnection::ReadClient() {
     }
     // Clean close_notify, a bare FIN, or a TLS error.
     client_eof_ = true;
-    if (action_ == Action::kNone && !request_parser_.in_message()) {
-      if (evbuffer_get_length(client_out_) > 0) {
+    if (exchange_.action == Action::kNone && !request_parser_.in_message()) {
+      if (evbuffer_get_length(client_out_.get()) > 0) {
         close_after_flush_ = true;  // the last response is still on its way
       } else {
         Close();
       }
-    } else if (!request_complete_) {
+    } else if (!exchange_.request_complete) {
       Abort("client closed mid-request");
     }
     // Else: the response may still be sent; then the connection closes.
@@ -371,25 +396,25 @@ void ClientConnection::ReadClient() {
 }
 
 void ClientConnection::ProcessClientInput() {
-  while (!closed_ && evbuffer_get_length(client_in_) > 0 && !request_parser_.paused()) {
+  while (!closed() && evbuffer_get_length(client_in_.get()) > 0 && !request_parser_.paused()) {
     if (close_after_flush_) {
-      evbuffer_drain(client_in_, evbuffer_get_length(client_in_));
+      evbuffer_drain(client_in_.get(), evbuffer_get_length(client_in_.get()));
       return;
     }
     evbuffer_iovec vec;
-    if (evbuffer_peek(client_in_, -1, nullptr, &vec, 1) < 1) {
+    if (evbuffer_peek(client_in_.get(), -1, nullptr, &vec, 1) < 1) {
       return;
     }
     size_t n = request_parser_.Feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
-    evbuffer_drain(client_in_, n);
-    if (closed_) {
+    evbuffer_drain(client_in_.get(), n);
+    if (closed()) {
       return;
     }
     if (request_parser_.error() != MessageParser::Error::kNone) {
       OnRequestError();
       return;
     }
-    if (evbuffer_get_length(origin_out_) >= ctx_->options->buffer_high_watermark) {
+    if (evbuffer_get_length(origin_out_.get()) >= ctx_->options->buffer_high_watermark) {
       return;  // backpressure: the origin is slower than the client
     }
     if (n == 0) {
@@ -399,28 +424,21 @@ void ClientConnection::ProcessClientInput() {
 }
 
 void ClientConnection::FlushClient() {
-  if (lingering_) {
+  if (lingering()) {
     return;
   }
-  while (!closed_ && evbuffer_get_length(client_out_) > 0) {
-    size_t len = std::min(evbuffer_get_length(client_out_), kReadChunk);
-    unsigned char* data = evbuffer_pullup(client_out_, static_cast<ev_ssize_t>(len));
-    ERR_clear_error();
-    int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
-    if (n > 0) {
-      evbuffer_drain(client_out_, n);
-      continue;
-    }
-    int err = SSL_get_error(ssl_.get(), n);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+  switch (SslWriteBuffer(ssl_.get(), client_out_.get())) {
+    case SslWriteResult::kDone:
+      break;
+    case SslWriteResult::kBlocked:
       client_write_blocked_ = true;
       return;
-    }
-    Close();  // the client went away
-    return;
+    case SslWriteResult::kFailed:
+      Close();  // the client went away
+      return;
   }
   client_write_blocked_ = false;
-  if (close_after_flush_ || (client_eof_ && action_ == Action::kNone)) {
+  if (close_after_flush_ || (client_eof_ && exchange_.action == Action::kNone)) {
     LingeringClose();
   }
 }
@@ -436,7 +454,7 @@ void ClientConnection::LingeringClose() {
   // closing a socket with unread input makes the kernel send a reset, which
   // can destroy the response before the client has read it.
   shutdown(fd_, SHUT_WR);
-  lingering_ = true;
+  state_ = ConnectionState::kDraining;
   ArmClientTimer(TimerKind::kLinger);
   UpdateEvents();
 }
@@ -457,48 +475,46 @@ void ClientConnection::Linger() {
 }
 
 void ClientConnection::UpdateEvents() {
-  if (closed_) {
+  if (closed()) {
     return;
   }
-  auto set = [](event* ev, bool want, bool* on) {
-    if (ev == nullptr || want == *on) {
-      return;
-    }
-    if (want) {
-      event_add(ev, nullptr);
-    } else {
-      event_del(ev);
-    }
-    *on = want;
-  };
-  if (lingering_) {
-    set(client_read_ev_, true, &client_read_on_);
-    set(client_write_ev_, false, &client_write_on_);
+  if (lingering()) {
+    client_read_ev_.Set(true);
+    client_write_ev_.Set(false);
     return;
   }
-  bool reading = !handshake_done_ || ReadingAllowed();
-  set(client_read_ev_, reading, &client_read_on_);
-  set(client_write_ev_, handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_,
-      &client_write_on_);
+  bool reading = handshaking() || ReadingAllowed();
+  // Registered while reading is allowed; when it is not, deleted only if
+  // the socket has something to read (level-triggered, it would fire
+  // again and again), so the pause between a request and its response
+  // costs no epoll_ctl.
+  if (reading) {
+    client_read_ev_.Set(true);
+  } else if (SocketBio::MaybeReadable(bio_)) {
+    client_read_ev_.Set(false);
+  }
+  client_write_ev_.Set(handshake_wants_write_ || client_write_blocked_ || ssl_read_wants_write_);
   if (origin_fd_ >= 0) {
-    bool origin_read = !origin_connecting_ && !response_complete_ &&
-                       evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark;
-    bool origin_write = origin_connecting_ || evbuffer_get_length(origin_out_) > 0;
+    bool origin_read =
+        !origin_connecting_ && !exchange_.response_complete &&
+        evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark;
+    bool origin_write = origin_connecting_ || evbuffer_get_length(origin_out_.get()) > 0;
     if (!origin_connecting_ && origin_->handshaking()) {
       origin_read = origin_->wants_read();
       origin_write = origin_->wants_write();
     }
-    set(origin_read_ev_, origin_read, &origin_read_on_);
-    set(origin_write_ev_, origin_write, &origin_write_on_);
+    origin_->WatchRead(origin_read);
+    origin_->WatchWrite(origin_write);
     // Like the client side: bytes decrypted inside the origin's SSL never
     // make its socket readable.
     if (origin_read && origin_->Pending()) {
-      event_active(origin_read_ev_, EV_READ, 1);
+      origin_->ActivateRead();
     }
   }
-  // Records already decrypted inside the SSL never make the socket readable.
-  if (handshake_done_ && ReadingAllowed() && SSL_pending(ssl_.get()) > 0) {
-    event_active(client_read_ev_, EV_READ, 1);
+  // Records already read or decrypted never make the socket readable again.
+  if (!handshaking() && ReadingAllowed() &&
+      (SSL_pending(ssl_.get()) > 0 || BIO_pending(bio_) > 0)) {
+    event_active(client_read_ev_.get(), EV_READ, 1);
   }
 }
 
@@ -520,32 +536,32 @@ void ClientConnection::ArmClientTimer(TimerKind kind) {
       d = absl::Seconds(2);
       break;
     case TimerKind::kNone:
-      evtimer_del(client_timer_ev_);
+      evtimer_del(client_timer_ev_.get());
       return;
   }
   timeval tv = AsTimeval(d);
-  evtimer_add(client_timer_ev_, &tv);
+  evtimer_add(client_timer_ev_.get(), &tv);
 }
 
 // --- requests -------------------------------------------------------------------
 
 void ClientConnection::OnRequestBegin() {
   ResetExchange();
-  exchange_start_ = absl::Now();
+  exchange_.start = absl::Now();
   ArmClientTimer(TimerKind::kHeaders);
 }
 
 bool ClientConnection::OnRequestHeaders() {
   const MessageParser& req = request_parser_;
-  method_ = req.method_name();
-  path_ = req.url();
-  bytes_in_ = req.header_bytes();
+  exchange_.method = req.method_name();
+  exchange_.path = req.url();
+  exchange_.bytes_in = req.header_bytes();
   client_http11_ = req.http_major() == 1 && req.http_minor() >= 1;
   // After an upgrade request the bytes may be another protocol: whatever
   // the answer, none is parsed as a next request.
   client_keep_alive_ = req.keep_alive() && !req.upgrade() && !draining_ && !ctx_->draining;
-  head_request_ = req.method() == HTTP_HEAD;
-  request_chunked_ = req.chunked();
+  exchange_.head_request = req.method() == HTTP_HEAD;
+  exchange_.request_chunked = req.chunked();
   ArmClientTimer(TimerKind::kBody);
 
   if (!FollowConfigChange()) {
@@ -553,16 +569,23 @@ bool ClientConnection::OnRequestHeaders() {
             JsonError("this connection's zone has changed or is gone; connect again"), false);
     return true;
   }
-  RequestDecision decision =
-      DecideRequest(*zone_, auth_->status, path_, req.headers(), client_keep_alive_);
-  host_ = decision.host;
+  RequestDecision decision = DecideRequest(*zone_, *auth_, exchange_.method, exchange_.path,
+                                           req.headers(), client_keep_alive_);
+  exchange_.host = decision.host;
+  exchange_.refusal = std::move(decision.refusal);
+  exchange_.withhold_certificate = decision.withhold_certificate;
+  if (decision.rule >= 0) {
+    ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
+                               decision.rule_refuses);
+  }
   if (decision.status == 403) {
     // The origin is never contacted.
     bool custom = !zone_->error_body.empty();
     Respond(403,
             custom && !zone_->error_content_type.empty() ? zone_->error_content_type
-                                                         : kDefaultErrorType,
-            custom ? absl::string_view(zone_->error_body) : kDefaultErrorBody, decision.keep_alive);
+                                                         : ZoneDefaults::kErrorContentType,
+            custom ? absl::string_view(zone_->error_body) : ZoneDefaults::kErrorBody,
+            decision.keep_alive);
     return true;
   }
   if (decision.status != 0) {
@@ -575,9 +598,9 @@ bool ClientConnection::OnRequestHeaders() {
     Respond(400, "application/json", JsonError("ambiguous Upgrade request"), false);
     return true;
   }
-  path_ = std::move(decision.origin_form);
-  upgrade_ = std::move(decision.upgrade);
-  if (!upgrade_.empty()) {
+  exchange_.path = std::move(decision.origin_form);
+  exchange_.upgrade = std::move(decision.upgrade);
+  if (!exchange_.upgrade.empty()) {
     // Whatever the origin answers, nothing after this request is parsed
     // as HTTP: a refused upgrade ends the connection after its response.
     client_keep_alive_ = false;
@@ -592,40 +615,40 @@ bool ClientConnection::OnRequestHeaders() {
     return true;
   }
   StartProxy();
-  return !closed_;
+  return !closed();
 }
 
 bool ClientConnection::OnRequestBody(absl::string_view data) {
-  bytes_in_ += data.size();
-  if (action_ != Action::kProxy || origin_out_ == nullptr) {
+  exchange_.bytes_in += data.size();
+  if (exchange_.action != Action::kProxy || origin_out_ == nullptr) {
     return true;  // answered locally: the body is read and dropped
   }
   uint64_t max_body = ctx_->options->max_body_bytes;
-  if (max_body > 0 && bytes_in_ - request_parser_.header_bytes() > max_body) {
+  if (max_body > 0 && exchange_.bytes_in - request_parser_.header_bytes() > max_body) {
     // Only a chunked body gets here: a declared length was checked up front.
     // Parsing stops: the rest of the body is never read.
     BodyTooLarge();
     return false;
   }
-  if (request_chunked_) {
+  if (exchange_.request_chunked) {
     std::string head = ChunkHeader(data.size());
-    evbuffer_add(origin_out_, head.data(), head.size());
-    evbuffer_add(origin_out_, data.data(), data.size());
-    evbuffer_add(origin_out_, "\r\n", 2);
+    evbuffer_add(origin_out_.get(), head.data(), head.size());
+    evbuffer_add(origin_out_.get(), data.data(), data.size());
+    evbuffer_add(origin_out_.get(), "\r\n", 2);
   } else {
-    evbuffer_add(origin_out_, data.data(), data.size());
+    evbuffer_add(origin_out_.get(), data.data(), data.size());
   }
   return true;
 }
 
 bool ClientConnection::OnRequestComplete() {
-  request_complete_ = true;
-  if (action_ == Action::kProxy) {
-    if (request_chunked_) {
-      evbuffer_add(origin_out_, "0\r\n\r\n", 5);
+  exchange_.request_complete = true;
+  if (exchange_.action == Action::kProxy) {
+    if (exchange_.request_chunked) {
+      evbuffer_add(origin_out_.get(), "0\r\n\r\n", 5);
     }
     ArmClientTimer(TimerKind::kNone);  // the origin timer runs now
-    if (response_complete_) {
+    if (exchange_.response_complete) {
       FinishExchange();
     }
     return true;
@@ -640,11 +663,11 @@ void ClientConnection::BodyTooLarge() {
   // The origin has part of the body and must not take the rest as a
   // request of its own: its connection is closed, never pooled.
   ReleaseOrigin(false);
-  if (response_started_) {
+  if (exchange_.response_started) {
     Abort(why);
     return;
   }
-  request_complete_ = true;
+  exchange_.request_complete = true;
   Respond(413, "application/json", JsonError(why), false);
   FinishExchange();
 }
@@ -660,25 +683,25 @@ void ClientConnection::OnRequestError() {
       status = 501;
       break;
     case MessageParser::Error::kAborted:
-      if (!closed_ && !close_after_flush_) {
+      if (!closed() && !close_after_flush_) {
         Abort("request aborted");
       }
       return;
     default:
       break;
   }
-  if (response_started_) {
+  if (exchange_.response_started) {
     Abort(request_parser_.error_detail());
     return;
   }
   if (origin_fd_ >= 0) {
     ReleaseOrigin(false);
   }
-  if (method_.empty()) {
-    method_ = request_parser_.method_name();
-    path_ = request_parser_.url();
+  if (exchange_.method.empty()) {
+    exchange_.method = request_parser_.method_name();
+    exchange_.path = request_parser_.url();
   }
-  request_complete_ = true;
+  exchange_.request_complete = true;
   Respond(status, "application/json", JsonError(request_parser_.error_detail()), false);
   FinishExchange();
   Drive();
@@ -686,13 +709,13 @@ void ClientConnection::OnRequestError() {
 
 void ClientConnection::Respond(int status, absl::string_view content_type, absl::string_view body,
                                bool keep_alive) {
-  action_ = Action::kLocal;
-  status_code_ = status;
+  exchange_.action = Action::kLocal;
+  exchange_.status_code = status;
   client_keep_alive_ = keep_alive && !draining_ && !ctx_->draining;
-  response_started_ = true;
-  response_complete_ = true;
+  exchange_.response_started = true;
+  exchange_.response_complete = true;
   std::string response = LocalResponse(status, content_type, body, client_keep_alive_);
-  if (head_request_) {
+  if (exchange_.head_request) {
     response.resize(response.size() - body.size());
   }
   AppendToClient(response);
@@ -705,11 +728,11 @@ void ClientConnection::Respond(int status, absl::string_view content_type, absl:
 }
 
 void ClientConnection::FinishExchange() {
-  if (!logged_ && status_code_ != 0) {
-    logged_ = true;
+  if (!exchange_.logged && exchange_.status_code != 0) {
+    exchange_.logged = true;
     LogExchange();
   }
-  if (!request_complete_ || !response_complete_) {
+  if (!exchange_.request_complete || !exchange_.response_complete) {
     return;  // the other half is still moving
   }
   bool keep =
@@ -728,56 +751,39 @@ void ClientConnection::LogExchange() {
   ++exchanges_;
   // Decided before formatting: a sampled-out or disabled log costs nothing.
   if (ctx_->access_log->ShouldLogRequest(
-          status_code_, auth_ != nullptr && auth_->status == CertStatus::kInvalid)) {
+          exchange_.status_code, auth_ != nullptr && auth_->status == CertStatus::kInvalid)) {
     AccessLogEntry entry;
-    entry.time = exchange_start_ == absl::Time() ? absl::Now() : exchange_start_;
+    entry.time = exchange_.start == absl::Time() ? absl::Now() : exchange_.start;
     entry.zone = zone_ != nullptr ? zone_->hostname : "";
-    entry.host = host_;
-    entry.method = method_;
-    entry.path = path_;
-    entry.status = status_code_;
+    entry.host = exchange_.host;
+    entry.method = exchange_.method;
+    entry.path = exchange_.path;
+    entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = auth_ != nullptr ? auth_->reason : "";
+    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal
+                   : auth_ != nullptr         ? auth_->reason
+                                              : "";
     entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
-    entry.bytes_in = bytes_in_;
-    entry.bytes_out = bytes_out_;
+    entry.bytes_in = exchange_.bytes_in;
+    entry.bytes_out = exchange_.bytes_out;
     entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
     entry.client = client_ip_;
     ctx_->access_log->Write(FormatAccessLogLine(entry));
   }
   ctx_->metrics->RequestDone(zone_ != nullptr ? zone_->hostname : "",
-                             zone_ != nullptr ? zone_->id : 0, status_code_, cert_status_);
+                             zone_ != nullptr ? zone_->id : 0, exchange_.status_code, cert_status_);
 }
 
-void ClientConnection::ResetExchange() {
-  action_ = Action::kNone;
-  method_.clear();
-  path_.clear();
-  host_.clear();
-  request_complete_ = false;
-  request_chunked_ = false;
-  head_request_ = false;
-  upgrade_.clear();
-  switching_ = false;
-  response_started_ = false;
-  response_complete_ = false;
-  interim_response_ = false;
-  response_framing_ = BodyFraming::kNone;
-  status_code_ = 0;
-  logged_ = false;
-  bytes_in_ = 0;
-  bytes_out_ = 0;
-  exchange_start_ = absl::Time();
-}
+void ClientConnection::ResetExchange() { exchange_ = Exchange{}; }
 
 void ClientConnection::AppendToClient(absl::string_view data) {
-  bytes_out_ += data.size();
-  evbuffer_add(client_out_, data.data(), data.size());
+  exchange_.bytes_out += data.size();
+  evbuffer_add(client_out_.get(), data.data(), data.size());
 }
 
 // --- the origin side ------------------------------------------------------------
 
-std::string ClientConnection::OriginRequestHead() const {
+void ClientConnection::QueueOriginRequestHead() {
   // The parser keeps the request's headers until the next request begins,
   // which waits for this exchange to end.
   const MessageParser& req = request_parser_;
@@ -787,45 +793,47 @@ std::string ClientConnection::OriginRequestHead() const {
   } else if (req.has_content_length()) {
     framing = BodyFraming::kContentLength;
   }
-  RequestContext context{client_ip_, host_, ctx_->options->allow_underscore_headers};
-  HttpHeaders headers = RewriteRequestHeaders(req.headers(), cert_headers_, context);
-  if (!upgrade_.empty()) {
-    // Hop-by-hop, but this hop is where the switch is asked for.
-    headers.push_back({"Connection", "upgrade"});
-    headers.push_back({"Upgrade", upgrade_});
-  }
-  return SerializeRequestHead(method_, path_, headers, framing, req.content_length());
+  RequestContext context{client_ip_, exchange_.host, ctx_->options->allow_underscore_headers,
+                         exchange_.refusal, exchange_.withhold_certificate};
+  std::string& head = HeadScratch();
+  AppendOriginRequestHead(&head, exchange_.method, exchange_.path, req.headers(), cert_headers_,
+                          context, exchange_.upgrade, framing, req.content_length());
+  evbuffer_add(origin_out_.get(), head.data(), head.size());
 }
 
 void ClientConnection::StartProxy() {
-  action_ = Action::kProxy;
+  exchange_.action = Action::kProxy;
   const MessageParser& req = request_parser_;
-  std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_, head.data(), head.size());
+  QueueOriginRequestHead();
   const std::string* expect = FindHeader(req.headers(), "expect");
   if (expect != nullptr &&
       absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
     // The edge drops Expect (hop-by-hop here) and lets the body come.
-    evbuffer_add(client_out_, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    evbuffer_add(client_out_.get(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
-  response_parser_ = std::make_unique<MessageParser>(
-      HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
-      MessageParser::Callbacks{
-          nullptr,
-          [this](bool* skip) { return OnResponseHeaders(skip); },
-          [this](absl::string_view data) { return OnResponseBody(data); },
-          [this] { return OnResponseComplete(); },
-      });
+  // One response parser for the connection's life, reset per request.
+  if (response_parser_ == nullptr) {
+    response_parser_ = std::make_unique<MessageParser>(
+        HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
+        MessageParser::Callbacks{
+            nullptr,
+            [this](bool* skip) { return OnResponseHeaders(skip); },
+            [this](absl::string_view data) { return OnResponseBody(data); },
+            [this] { return OnResponseComplete(); },
+        });
+  } else {
+    response_parser_->Reset();
+  }
   origin_key_ = zone_->origin_pool_key;
   origin_sent_ = absl::Now();
-  origin_ = ctx_->origins->Take(origin_key_);
+  // A request RetryOnFreshOrigin may resend needs no check that the pooled
+  // connection is still open (one recv): a closed one is retried.
+  origin_ = ctx_->origins->Take(origin_key_, /*check_open=*/!Retryable());
   if (origin_ != nullptr) {
-    int fd = origin_->fd();
-    origin_fd_ = fd;
+    origin_fd_ = origin_->fd();
     origin_reused_ = true;
     origin_answered_ = false;
-    origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
-    origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+    origin_->Watch(ctx_->base, &OnOriginEvent, this);
     OriginConnected();
     return;
   }
@@ -850,12 +858,12 @@ void ClientConnection::ConnectOrigin() {
   if (resolving_) {
     resolve_ticket_ = ticket;
     timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
-    evtimer_add(origin_timer_ev_, &tv);
+    evtimer_add(origin_timer_ev_.get(), &tv);
   }
 }
 
 void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
-  if (closed_) {
+  if (closed()) {
     return;
   }
   if (!addr.ok()) {
@@ -888,8 +896,7 @@ void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
   origin_fd_ = fd;
   origin_reused_ = false;
   origin_answered_ = false;
-  origin_read_ev_ = event_new(ctx_->base, fd, EV_READ | EV_PERSIST, &OnOriginEvent, this);
-  origin_write_ev_ = event_new(ctx_->base, fd, EV_WRITE | EV_PERSIST, &OnOriginEvent, this);
+  origin_->Watch(ctx_->base, &OnOriginEvent, this);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
     if (errno != EINPROGRESS) {
       OriginFailed(502, absl::StrCat("origin connect failed: ", strerror(errno)));
@@ -897,7 +904,7 @@ void ClientConnection::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
     }
     origin_connecting_ = true;
     timeval tv = AsTimeval(ctx_->options->origin_connect_timeout);
-    evtimer_add(origin_timer_ev_, &tv);
+    evtimer_add(origin_timer_ev_.get(), &tv);
     return;
   }
   OriginConnected();
@@ -909,7 +916,7 @@ void ClientConnection::OriginConnected() {
   bool handshaking = origin_->handshaking();
   timeval tv = AsTimeval(handshaking ? ctx_->options->origin_connect_timeout
                                      : ctx_->options->origin_timeout);
-  evtimer_add(origin_timer_ev_, &tv);
+  evtimer_add(origin_timer_ev_.get(), &tv);
   if (handshaking) {
     OriginHandshake();
   }
@@ -922,7 +929,7 @@ void ClientConnection::OriginHandshake() {
       return;
     case OriginTransport::Step::kDone: {
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
-      evtimer_add(origin_timer_ev_, &tv);
+      evtimer_add(origin_timer_ev_.get(), &tv);
       return;
     }
     case OriginTransport::Step::kFailed:
@@ -941,8 +948,8 @@ void ClientConnection::FlushOrigin() {
   if (origin_fd_ < 0 || origin_connecting_ || origin_->handshaking()) {
     return;
   }
-  while (evbuffer_get_length(origin_out_) > 0) {
-    int n = origin_->Write(origin_out_);
+  while (evbuffer_get_length(origin_out_.get()) > 0) {
+    int n = origin_->Write(origin_out_.get());
     if (n > 0) {
       continue;
     }
@@ -953,7 +960,7 @@ void ClientConnection::FlushOrigin() {
     if (RetryOnFreshOrigin()) {
       return;
     }
-    if (response_started_) {
+    if (exchange_.response_started) {
       Abort("origin closed while receiving the request");
     } else {
       OriginFailed(502, absl::StrCat("origin write failed: ", origin_->last_error()));
@@ -964,23 +971,23 @@ void ClientConnection::FlushOrigin() {
 
 void ClientConnection::ReadOrigin() {
   char buf[kReadChunk];
-  while (origin_fd_ >= 0 && !closed_ && !response_complete_ &&
-         evbuffer_get_length(client_out_) < ctx_->options->buffer_high_watermark) {
+  while (origin_fd_ >= 0 && !closed() && !exchange_.response_complete &&
+         evbuffer_get_length(client_out_.get()) < ctx_->options->buffer_high_watermark) {
     ssize_t n = origin_->Read(buf, sizeof(buf));
     if (n > 0) {
       origin_answered_ = true;
       timeval tv = AsTimeval(ctx_->options->origin_timeout);
-      evtimer_add(origin_timer_ev_, &tv);
+      evtimer_add(origin_timer_ev_.get(), &tv);
       size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
-      if (closed_) {
+      if (closed()) {
         return;
       }
-      if (switching_) {
+      if (exchange_.switching) {
         StartRelay(absl::string_view(buf + used, static_cast<size_t>(n) - used));
         return;
       }
       if (response_parser_->error() != MessageParser::Error::kNone) {
-        if (response_started_) {
+        if (exchange_.response_started) {
           Abort("malformed response from the origin");
         } else {
           OriginFailed(502, absl::StrCat("malformed response from the origin: ",
@@ -988,7 +995,7 @@ void ClientConnection::ReadOrigin() {
         }
         return;
       }
-      if (used < static_cast<size_t>(n) && !response_complete_) {
+      if (used < static_cast<size_t>(n) && !exchange_.response_complete) {
         Abort("unexpected bytes from the origin");
         return;
       }
@@ -1008,10 +1015,10 @@ void ClientConnection::ReadOrigin() {
       ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
                                                              client_ip_, zone_->hostname, why));
     }
-    if (response_parser_->FeedEof() && response_complete_) {
+    if (response_parser_->FeedEof() && exchange_.response_complete) {
       return;  // a body delimited by the close
     }
-    if (response_started_) {
+    if (exchange_.response_started) {
       Abort(why);
     } else {
       OriginFailed(502, why);
@@ -1026,49 +1033,49 @@ bool ClientConnection::OnResponseHeaders(bool* skip_body) {
   if (status == 101) {
     // Only an answer to an upgrade request, agreeing to it, without a body;
     // anything else would leave the two sides disagreeing on what follows.
-    if (upgrade_.empty() || !resp.upgrade() || resp.has_content_length() || resp.chunked() ||
-        CountHeader(resp.headers(), "upgrade") != 1) {
+    if (exchange_.upgrade.empty() || !resp.upgrade() || resp.has_content_length() ||
+        resp.chunked() || CountHeader(resp.headers(), "upgrade") != 1) {
       return false;
     }
     ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - origin_sent_));
-    status_code_ = status;
-    switching_ = true;
-    response_started_ = true;
+    exchange_.status_code = status;
+    exchange_.switching = true;
+    exchange_.response_started = true;
     AppendToClient(SerializeUpgradeResponseHead(resp.status_text(),
                                                 RewriteResponseHeaders(resp.headers()),
                                                 *FindHeader(resp.headers(), "upgrade")));
     return true;
   }
   if (status >= 100 && status < 200) {
-    interim_response_ = true;  // e.g. 100 Continue: the edge answered Expect itself
+    exchange_.interim_response = true;  // e.g. 100 Continue: the edge answered Expect itself
     return true;
   }
-  interim_response_ = false;
+  exchange_.interim_response = false;
   ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - origin_sent_));
-  *skip_body = head_request_;
-  status_code_ = status;
-  bool no_body = head_request_ || status == 204 || status == 304;
+  *skip_body = exchange_.head_request;
+  exchange_.status_code = status;
+  bool no_body = exchange_.head_request || status == 204 || status == 304;
   if (resp.has_content_length()) {
-    response_framing_ = BodyFraming::kContentLength;
+    exchange_.response_framing = BodyFraming::kContentLength;
   } else if (no_body) {
-    response_framing_ = BodyFraming::kNone;
+    exchange_.response_framing = BodyFraming::kNone;
   } else if (client_http11_) {
-    response_framing_ = BodyFraming::kChunked;
+    exchange_.response_framing = BodyFraming::kChunked;
   } else {
-    response_framing_ = BodyFraming::kUntilClose;
+    exchange_.response_framing = BodyFraming::kUntilClose;
     client_keep_alive_ = false;
   }
   client_keep_alive_ = client_keep_alive_ && !draining_ && !ctx_->draining;
-  std::string head =
-      SerializeResponseHead(status, resp.status_text(), RewriteResponseHeaders(resp.headers()),
-                            response_framing_, resp.content_length(), client_keep_alive_);
-  response_started_ = true;
+  std::string& head = HeadScratch();
+  AppendProxiedResponseHead(&head, status, resp.status_text(), resp.headers(),
+                            exchange_.response_framing, resp.content_length(), client_keep_alive_);
+  exchange_.response_started = true;
   AppendToClient(head);
   return true;
 }
 
 bool ClientConnection::OnResponseBody(absl::string_view data) {
-  if (response_framing_ == BodyFraming::kChunked) {
+  if (exchange_.response_framing == BodyFraming::kChunked) {
     AppendToClient(ChunkHeader(data.size()));
     AppendToClient(data);
     AppendToClient("\r\n");
@@ -1079,28 +1086,29 @@ bool ClientConnection::OnResponseBody(absl::string_view data) {
 }
 
 bool ClientConnection::OnResponseComplete() {
-  if (switching_) {
+  if (exchange_.switching) {
     // ReadOrigin hands the connection to the relay as soon as Feed returns.
-    response_complete_ = true;
-    if (!logged_) {
-      logged_ = true;
+    exchange_.response_complete = true;
+    if (!exchange_.logged) {
+      exchange_.logged = true;
       LogExchange();
     }
     return true;
   }
-  if (interim_response_) {
-    interim_response_ = false;
+  if (exchange_.interim_response) {
+    exchange_.interim_response = false;
     response_parser_->Resume();
     return true;
   }
-  if (response_framing_ == BodyFraming::kChunked) {
+  if (exchange_.response_framing == BodyFraming::kChunked) {
     AppendToClient("0\r\n\r\n");
   }
-  response_complete_ = true;
+  exchange_.response_complete = true;
   // An origin that refused an upgrade is not reused: it saw a request whose
   // continuation it may still expect.
-  ReleaseOrigin(response_parser_->keep_alive() && request_complete_ && upgrade_.empty());
-  if (!request_complete_) {
+  ReleaseOrigin(response_parser_->keep_alive() && exchange_.request_complete &&
+                exchange_.upgrade.empty());
+  if (!exchange_.request_complete) {
     // The origin answered before the whole body came: finish and close,
     // since the rest of the request cannot be told from the next one.
     client_keep_alive_ = false;
@@ -1113,31 +1121,34 @@ bool ClientConnection::OnResponseComplete() {
 void ClientConnection::OriginFailed(int status, absl::string_view why) {
   ctx_->metrics->OriginError();
   ReleaseOrigin(false);
-  if (response_started_) {
+  if (exchange_.response_started) {
     Abort(why);
     return;
   }
   // Part of the body may be gone to the dead origin: close after answering
   // unless the request is already whole.
-  bool keep = request_complete_ && client_keep_alive_;
+  bool keep = exchange_.request_complete && client_keep_alive_;
   Respond(status, "application/json", JsonError(why), keep);
   FinishExchange();
 }
 
+bool ClientConnection::Retryable() const {
+  // Only an idempotent request without a body (RFC 9110 9.2.2; a streamed
+  // body is gone once sent).
+  const MessageParser& req = request_parser_;
+  return !req.chunked() && !req.has_content_length() && IsIdempotent(req.method());
+}
+
 bool ClientConnection::RetryOnFreshOrigin() {
   // Like nginx with upstream keepalive: a request that went out on a reused
-  // connection and got nothing back is resent once on a new one. Only an
-  // idempotent one without a body (RFC 9110 9.2.2; a streamed body is gone
-  // once sent); a fresh connection is never retried.
-  const MessageParser& req = request_parser_;
-  if (!origin_reused_ || origin_answered_ || req.chunked() || req.has_content_length() ||
-      !IsIdempotent(req.method())) {
+  // connection and got nothing back is resent once on a new one; a fresh
+  // connection is never retried.
+  if (!origin_reused_ || origin_answered_ || !Retryable()) {
     return false;
   }
   ctx_->metrics->OriginRetry();
   ReleaseOrigin(false);
-  std::string head = OriginRequestHead();
-  evbuffer_add(origin_out_, head.data(), head.size());
+  QueueOriginRequestHead();
   origin_sent_ = absl::Now();
   ConnectOrigin();
   return true;
@@ -1149,20 +1160,11 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
     resolving_ = false;
     resolve_ticket_ = 0;
   }
-  if (origin_read_ev_ != nullptr) {
-    event_free(origin_read_ev_);
-    origin_read_ev_ = nullptr;
-  }
-  if (origin_write_ev_ != nullptr) {
-    event_free(origin_write_ev_);
-    origin_write_ev_ = nullptr;
-  }
-  origin_read_on_ = origin_write_on_ = false;
   if (origin_timer_ev_ != nullptr) {
-    evtimer_del(origin_timer_ev_);
+    evtimer_del(origin_timer_ev_.get());
   }
   if (origin_fd_ >= 0) {
-    if (reusable && evbuffer_get_length(origin_out_) == 0) {
+    if (reusable && evbuffer_get_length(origin_out_.get()) == 0) {
       ctx_->origins->Put(origin_key_, std::move(origin_));
     }
     origin_.reset();  // closes the socket (after a close_notify over TLS)
@@ -1170,23 +1172,21 @@ void ClientConnection::ReleaseOrigin(bool reusable) {
   origin_fd_ = -1;
   origin_connecting_ = false;
   if (origin_out_ != nullptr) {
-    evbuffer_drain(origin_out_, evbuffer_get_length(origin_out_));
+    evbuffer_drain(origin_out_.get(), evbuffer_get_length(origin_out_.get()));
   }
 }
 
 // --- upgraded connections -----------------------------------------------------
 
 void ClientConnection::StartRelay(absl::string_view origin_extra) {
-  for (event** ev : {&client_read_ev_, &client_write_ev_, &origin_read_ev_, &origin_write_ev_}) {
-    if (*ev != nullptr) {
-      event_free(*ev);
-      *ev = nullptr;
-    }
-  }
-  client_read_on_ = client_write_on_ = origin_read_on_ = origin_write_on_ = false;
+  client_read_ev_.Reset();
+  client_write_ev_.Reset();
+  origin_->Unwatch();
+  // The relay reads the client whenever its own events say so.
+  SocketBio::UseReadinessHints(bio_, false);
   ArmClientTimer(TimerKind::kNone);
-  evtimer_del(origin_timer_ev_);
-  evbuffer_add(client_out_, origin_extra.data(), origin_extra.size());
+  evtimer_del(origin_timer_ev_.get());
+  evbuffer_add(client_out_.get(), origin_extra.data(), origin_extra.size());
   origin_fd_ = -1;
   UpgradeRelay::Options options;
   options.idle = ctx_->options->upgraded_idle_timeout;
@@ -1202,8 +1202,9 @@ void ClientConnection::StartRelay(absl::string_view origin_extra) {
         SSL_shutdown(ssl_.get());  // best effort close_notify
         Close();
       });
+  state_ = ConnectionState::kUpgraded;
   // Bytes the client sent after its request head belong to the new protocol.
-  relay_->Start(client_out_, client_in_);
+  relay_->Start(client_out_.get(), client_in_.get());
 }
 
 bool ClientConnection::StillTrusted() {
@@ -1225,12 +1226,12 @@ bool ClientConnection::StillTrusted() {
 // --- closing --------------------------------------------------------------------
 
 void ClientConnection::Abort(absl::string_view why) {
-  if (closed_) {
+  if (closed()) {
     return;
   }
-  if (action_ != Action::kNone) {
-    if (status_code_ == 0) {
-      status_code_ = 499;  // nothing was answered
+  if (exchange_.action != Action::kNone) {
+    if (exchange_.status_code == 0) {
+      exchange_.status_code = 499;  // nothing was answered
     }
     client_keep_alive_ = false;
     FinishExchange();
@@ -1241,26 +1242,22 @@ void ClientConnection::Abort(absl::string_view why) {
 void ClientConnection::Close() { CloseInternal(/*notify=*/true); }
 
 void ClientConnection::CloseInternal(bool notify) {
-  if (closed_) {
+  if (closed()) {
     return;
   }
-  closed_ = true;
+  state_ = ConnectionState::kClosed;
   if (relay_ != nullptr) {
     relay_->Stop();  // freed with the connection, never from its own callback
   }
   ReleaseOrigin(false);
-  for (event** ev : {&client_read_ev_, &client_write_ev_, &client_timer_ev_, &origin_timer_ev_}) {
-    if (*ev != nullptr) {
-      event_free(*ev);
-      *ev = nullptr;
-    }
-  }
-  for (evbuffer** buf : {&client_in_, &client_out_, &origin_out_}) {
-    if (*buf != nullptr) {
-      evbuffer_free(*buf);
-      *buf = nullptr;
-    }
-  }
+  client_read_ev_.Reset();
+  client_write_ev_.Reset();
+  client_timer_ev_.reset();
+  origin_timer_ev_.reset();
+  client_in_.reset();
+  client_out_.reset();
+  origin_out_.reset();
+  bio_ = nullptr;
   ssl_.reset();
   if (fd_ >= 0) {
     close(fd_);

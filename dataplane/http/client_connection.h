@@ -7,13 +7,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/host_port.h"
 #include "dataplane/http/header_rewriter.h"
-#include "dataplane/http/host_port.h"
+#include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
-
-struct evbuffer;
 
 namespace certgate::edge {
 
@@ -39,14 +38,24 @@ class ClientConnection {
   // Drain: the worker is stopping. An idle connection closes now; a busy
   // one after its current response.
   void Drain();
-  bool closed() const { return closed_; }
+  bool closed() const { return state_ == ConnectionState::kClosed; }
 
  private:
+  // Where the connection is in its life. Each state is entered once, in
+  // this order (kUpgraded and kDraining are alternatives; either may be
+  // skipped).
+  enum class ConnectionState {
+    kHandshaking,  // TLS handshake not finished
+    kOpen,         // HTTP requests, one after the other
+    kUpgraded,     // after a 101: the UpgradeRelay moves the bytes
+    kDraining,     // response sent, write side shut; reading until the client closes
+    kClosed,
+  };
   enum class Action { kNone, kLocal, kProxy };
   enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody, kLinger };
 
   static void OnClientEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnOriginEvent(evutil_socket_t fd, short what, void* arg);
+  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
   static void OnClientTimer(evutil_socket_t fd, short what, void* arg);
   static void OnOriginTimer(evutil_socket_t fd, short what, void* arg);
 
@@ -85,8 +94,9 @@ class ClientConnection {
   void ResetExchange();
 
   // Proxy.
-  // OriginRequestHead: the current request's head as the origin gets it.
-  std::string OriginRequestHead() const;
+  // QueueOriginRequestHead queues the current request's head as the origin
+  // gets it.
+  void QueueOriginRequestHead();
   void StartProxy();
   // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
   // ConnectResolved judges the address (origin guard) and connects.
@@ -107,6 +117,8 @@ class ClientConnection {
   // the pooled one it went out on closed before answering (the origin's idle
   // close raced our reuse). False when that does not apply.
   bool RetryOnFreshOrigin();
+  // Retryable: RetryOnFreshOrigin could resend the current request.
+  bool Retryable() const;
   void ReleaseOrigin(bool reusable);
   void AppendToClient(absl::string_view data);
   // StartRelay hands the connection to an UpgradeRelay after the origin's
@@ -128,6 +140,7 @@ class ClientConnection {
   int fd_;
   std::string client_ip_;
   bssl::UniquePtr<SSL> ssl_;
+  BIO* bio_ = nullptr;              // the SocketBio under ssl_ (owned by it)
   ConnectionAuth* auth_ = nullptr;  // owned by ssl_
   // Owned by auth_->config (a shared_ptr the connection holds): a config
   // swapped out stays alive while an open connection uses it. Both move
@@ -136,60 +149,66 @@ class ClientConnection {
   CertificateHeaders cert_headers_;
   std::string cert_status_;
 
-  event* client_read_ev_ = nullptr;
-  event* client_write_ev_ = nullptr;
-  event* client_timer_ev_ = nullptr;
-  event* origin_read_ev_ = nullptr;
-  event* origin_write_ev_ = nullptr;
-  event* origin_timer_ev_ = nullptr;
-  bool client_read_on_ = false;
-  bool client_write_on_ = false;
-  bool origin_read_on_ = false;
-  bool origin_write_on_ = false;
+  // The client socket's read event stays registered between requests (it
+  // is deleted only when it fires while reading is not allowed), so a
+  // keep-alive request costs no epoll_ctl. The origin's events live in its
+  // OriginTransport.
+  SocketEvent client_read_ev_;
+  SocketEvent client_write_ev_;
+  EventPtr client_timer_ev_;
+  EventPtr origin_timer_ev_;
   TimerKind timer_kind_ = TimerKind::kNone;
 
-  evbuffer* client_in_ = nullptr;   // decrypted, not yet parsed
-  evbuffer* client_out_ = nullptr;  // to encrypt and send
-  evbuffer* origin_out_ = nullptr;  // to send to the origin
+  EvbufferPtr client_in_;   // decrypted, not yet parsed
+  EvbufferPtr client_out_;  // to encrypt and send
+  EvbufferPtr origin_out_;  // to send to the origin
 
-  bool handshake_done_ = false;
+  ConnectionState state_ = ConnectionState::kHandshaking;
+  bool handshaking() const { return state_ == ConnectionState::kHandshaking; }
+  bool lingering() const { return state_ == ConnectionState::kDraining; }
   bool handshake_wants_write_ = false;
   bool client_write_blocked_ = false;
   bool ssl_read_wants_write_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
-  bool draining_ = false;
-  bool closed_ = false;
-  bool lingering_ = false;
+  bool draining_ = false;  // the worker is stopping: no request after the current one
   bool opened_ = false;
 
   MessageParser request_parser_;
   std::unique_ptr<MessageParser> response_parser_;
 
-  // The current exchange.
-  Action action_ = Action::kNone;
-  absl::Time exchange_start_;
-  std::string method_;
-  std::string path_;
-  std::string host_;
-  bool request_complete_ = false;
-  bool request_chunked_ = false;
-  bool head_request_ = false;
+  // The current exchange (one request and its response), reset whole
+  // between requests.
+  struct Exchange {
+    Action action = Action::kNone;
+    absl::Time start;
+    std::string method;
+    std::string path;
+    std::string host;
+    std::string refusal;  // the access rule's refusal of this request, for log and origin
+    bool withhold_certificate = false;  // RequestDecision's
+    bool request_complete = false;
+    bool request_chunked = false;
+    bool head_request = false;
+    // The protocol the request asks to switch to ("" for a plain request)
+    // and whether the origin agreed (a 101 with Upgrade).
+    std::string upgrade;
+    bool switching = false;
+    bool response_started = false;
+    bool response_complete = false;
+    bool interim_response = false;
+    BodyFraming response_framing = BodyFraming::kNone;
+    int status_code = 0;
+    bool logged = false;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+  };
+  Exchange exchange_;
+  // Per request too, but kept across the reset: read before the next
+  // request's headers set them.
   bool client_http11_ = true;
   bool client_keep_alive_ = true;
-  // The protocol the request asks to switch to ("" for a plain request)
-  // and whether the origin agreed (a 101 with Upgrade).
-  std::string upgrade_;
-  bool switching_ = false;
-  bool response_started_ = false;
-  bool response_complete_ = false;
-  bool interim_response_ = false;
-  BodyFraming response_framing_ = BodyFraming::kNone;
-  int status_code_ = 0;
-  bool logged_ = false;
   uint64_t exchanges_ = 0;  // requests answered (and logged) on this connection
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
 
   // The current origin connection; origin_fd_ is its socket (-1: none).
   std::unique_ptr<OriginTransport> origin_;
@@ -198,7 +217,7 @@ class ClientConnection {
   bool origin_connecting_ = false;
   bool resolving_ = false;  // waiting for the origin's address
   uint64_t resolve_ticket_ = 0;
-  bool resolve_inline_ = false;  // inside the Resolve call
+  bool resolve_inline_ = false;   // inside the Resolve call
   bool origin_reused_ = false;    // taken from the pool
   bool origin_answered_ = false;  // a byte came back on the current origin connection
   absl::Time origin_sent_;

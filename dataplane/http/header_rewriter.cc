@@ -14,8 +14,10 @@
 #include "openssl/x509.h"
 // (keep after openssl/x509.h)
 #include "common/field_selector.h"
+#include "common/zone_defaults.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 
 namespace certgate::edge {
 namespace {
@@ -31,8 +33,8 @@ const char* StatusToken(CertStatus status) {
   }
 }
 
-const char* OrDefault(const std::string& name, const char* fallback) {
-  return name.empty() ? fallback : name.c_str();
+std::string OrDefault(const std::string& name, absl::string_view fallback) {
+  return name.empty() ? std::string(fallback) : name;
 }
 
 void AppendHeaders(std::string* out, const HttpHeaders& headers) {
@@ -49,19 +51,27 @@ void AppendFraming(std::string* out, BodyFraming framing, uint64_t content_lengt
   }
 }
 
-// Names listed in Connection are hop-by-hop too (folded).
-absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
-  absl::flat_hash_set<std::string> tokens;
+// ForEachConnectionToken calls `fn(token)` for each non-empty token of
+// every Connection header, whitespace stripped.
+template <typename Fn>
+void ForEachConnectionToken(const HttpHeaders& in, Fn fn) {
   for (const HttpHeader& h : in) {
     if (absl::EqualsIgnoreCase(h.name, "connection")) {
       for (absl::string_view token : absl::StrSplit(h.value, ',')) {
         token = absl::StripAsciiWhitespace(token);
         if (!token.empty()) {
-          tokens.insert(FoldHeaderName(token));
+          fn(token);
         }
       }
     }
   }
+}
+
+// Names listed in Connection are hop-by-hop too (folded).
+absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
+  absl::flat_hash_set<std::string> tokens;
+  ForEachConnectionToken(
+      in, [&tokens](absl::string_view token) { tokens.insert(FoldHeaderName(token)); });
   return tokens;
 }
 
@@ -110,20 +120,24 @@ std::string ForwardedValue(absl::string_view client_ip, absl::string_view host) 
 
 CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const ConnectionAuth& auth) {
   CertificateHeaders out;
-  std::string status_name = OrDefault(zone.status_header, "X-Client-Cert-Status");
-  std::string ski_name = OrDefault(zone.ski_header, "X-Client-Cert-Ski");
-  std::string error_name = OrDefault(zone.error_header, "X-Client-Cert-Error");
+  std::string status_name = OrDefault(zone.status_header, ZoneDefaults::kStatusHeader);
+  std::string ski_name = OrDefault(zone.ski_header, ZoneDefaults::kSkiHeader);
+  std::string error_name = OrDefault(zone.error_header, ZoneDefaults::kErrorHeader);
   for (const std::string* name : {&status_name, &ski_name, &error_name}) {
     out.reserved_folded.push_back(FoldHeaderName(*name));
   }
   for (const HeaderMappingRule& rule : zone.header_mappings) {
     out.reserved_folded.push_back(FoldHeaderName(rule.header));
   }
-  if (zone.mode == v1::MODE_OFF) {
+  out.error_name = error_name;
+  if (!zone.RequestsCertificate()) {
     return out;
   }
+  out.status_name = status_name;
   out.set.push_back({status_name, StatusToken(auth.status)});
-  if (auth.status == CertStatus::kInvalid) {
+  // A valid certificate with a reason was accepted despite it (an expired
+  // one where the zone accepts those): the origin is told.
+  if (auth.status == CertStatus::kInvalid || !auth.reason.empty()) {
     out.set.push_back(
         {error_name, EscapeHeaderValue(auth.reason.empty() ? "unknown" : auth.reason)});
   }
@@ -156,56 +170,189 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
 
 bool IsHopByHop(absl::string_view name) { return IsHopByHopFolded(FoldHeaderName(name)); }
 
-HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
-                                  const RequestContext& request) {
-  absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
+bool ConnectionListsToken(const HttpHeaders& headers, absl::string_view token) {
+  bool found = false;
+  ForEachConnectionToken(headers, [&found, token](absl::string_view listed) {
+    found = found || absl::EqualsIgnoreCase(listed, token);
+  });
+  return found;
+}
+
+namespace {
+
+// FoldedName: FoldHeaderName without an allocation for the usual short name.
+class FoldedName {
+ public:
+  explicit FoldedName(absl::string_view name) {
+    if (name.size() <= sizeof(inline_)) {
+      for (size_t i = 0; i < name.size(); ++i) {
+        char c = absl::ascii_tolower(static_cast<unsigned char>(name[i]));
+        inline_[i] = c == '_' ? '-' : c;
+      }
+      view_ = absl::string_view(inline_, name.size());
+    } else {
+      long_ = FoldHeaderName(name);
+      view_ = long_;
+    }
+  }
+  absl::string_view view() const { return view_; }
+
+ private:
+  char inline_[64];
+  std::string long_;
+  absl::string_view view_;
+};
+
+// ForEachForwardedHeader calls `emit(name, value)` for each header
+// RewriteRequestHeaders returns, in order, without building the list.
+template <typename Emit>
+void ForEachForwardedHeader(const HttpHeaders& in, const CertificateHeaders& cert,
+                            const RequestContext& request, Emit emit) {
+  // Only a request that names hop-by-hop headers in Connection needs the
+  // set (most send none).
+  bool has_connection = false;
+  for (const HttpHeader& h : in) {
+    if (absl::EqualsIgnoreCase(h.name, "connection")) {
+      has_connection = true;
+      break;
+    }
+  }
+  absl::flat_hash_set<std::string> drop;
+  if (has_connection) {
+    drop = ConnectionTokens(in);
+  }
   // A handful of names: a scan costs less than copying them into `drop`.
-  auto zone_reserved = [&cert](const std::string& folded) {
+  auto zone_reserved = [&cert](absl::string_view folded) {
     return std::find(cert.reserved_folded.begin(), cert.reserved_folded.end(), folded) !=
            cert.reserved_folded.end();
   };
-  HttpHeaders out;
   for (const HttpHeader& h : in) {
-    std::string folded = FoldHeaderName(h.name);
-    if (folded == "host" && h.name.find('_') == std::string::npos) {
-      out.push_back(h);  // a name the edge must keep whatever Connection says
+    FoldedName folded_name(h.name);
+    absl::string_view folded = folded_name.view();
+    bool underscore = h.name.find('_') != std::string::npos;
+    if (folded == "host" && !underscore) {
+      emit(h.name, h.value);  // a name the edge must keep whatever Connection says
       continue;
     }
     // Every test on the folded name: a client's `X_Client_Cert_Status` is
     // the origin's HTTP_X_CLIENT_CERT_STATUS as much as the dashed spelling.
-    if (IsHopByHopFolded(folded) || drop.contains(folded) || zone_reserved(folded) ||
-        IsReservedHeaderName(folded) || IsForwardingHeaderName(folded) ||
-        (!request.allow_underscore_headers && h.name.find('_') != std::string::npos)) {
+    if (IsHopByHopFolded(folded) || (has_connection && drop.contains(folded)) ||
+        zone_reserved(folded) || IsReservedHeaderName(folded) || IsForwardingHeaderName(folded) ||
+        (!request.allow_underscore_headers && underscore)) {
       continue;
     }
-    out.push_back(h);
+    emit(h.name, h.value);
   }
-  for (const HttpHeader& h : cert.set) {
-    out.push_back(h);
+  if (request.withhold_certificate) {
+    if (!cert.status_name.empty()) {
+      emit(cert.status_name, StatusToken(CertStatus::kInvalid));
+    }
+  } else {
+    for (const HttpHeader& h : cert.set) {
+      // A rule's refusal (report action) replaces the connection's reason.
+      if (!request.refusal.empty() && h.name == cert.error_name) {
+        continue;
+      }
+      emit(h.name, h.value);
+    }
+  }
+  if (!request.refusal.empty() && !cert.error_name.empty()) {
+    emit(cert.error_name, EscapeHeaderValue(request.refusal));
   }
   // Replaced, never appended to: the edge is the first proxy a client meets
   // (it terminates TLS), so any inbound value is the client's own claim.
-  out.push_back({"X-Forwarded-For", std::string(request.client_ip)});
-  out.push_back({"X-Forwarded-Proto", "https"});
+  emit("X-Forwarded-For", request.client_ip);
+  emit("X-Forwarded-Proto", "https");
   if (!request.host.empty()) {
-    out.push_back({"X-Forwarded-Host", std::string(request.host)});
+    emit("X-Forwarded-Host", request.host);
   }
-  out.push_back({"X-Real-IP", std::string(request.client_ip)});
-  out.push_back({"Forwarded", ForwardedValue(request.client_ip, request.host)});
+  emit("X-Real-IP", request.client_ip);
+  emit("Forwarded", ForwardedValue(request.client_ip, request.host));
+}
+
+}  // namespace
+
+HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
+                                  const RequestContext& request) {
+  HttpHeaders out;
+  ForEachForwardedHeader(in, cert, request,
+                         [&out](absl::string_view name, absl::string_view value) {
+                           out.push_back({std::string(name), std::string(value)});
+                         });
   return out;
 }
 
-HttpHeaders RewriteResponseHeaders(const HttpHeaders& in) {
-  absl::flat_hash_set<std::string> drop = ConnectionTokens(in);
-  HttpHeaders out;
+void AppendOriginRequestHead(std::string* out, absl::string_view method, absl::string_view url,
+                             const HttpHeaders& in, const CertificateHeaders& cert,
+                             const RequestContext& request, absl::string_view upgrade,
+                             BodyFraming framing, uint64_t content_length) {
+  size_t size = method.size() + url.size() + 200;
   for (const HttpHeader& h : in) {
-    std::string folded = FoldHeaderName(h.name);
-    if (IsHopByHopFolded(folded) || drop.contains(folded)) {
+    size += h.name.size() + h.value.size() + 4;
+  }
+  out->reserve(out->size() + size);
+  absl::StrAppend(out, method, " ", url, " HTTP/1.1\r\n");
+  ForEachForwardedHeader(in, cert, request, [out](absl::string_view name, absl::string_view value) {
+    absl::StrAppend(out, name, ": ", value, "\r\n");
+  });
+  if (!upgrade.empty()) {
+    // Hop-by-hop, but this hop is where the switch is asked for.
+    absl::StrAppend(out, "Connection: upgrade\r\nUpgrade: ", upgrade, "\r\n");
+  }
+  AppendFraming(out, framing, content_length);
+  out->append("\r\n");
+}
+
+namespace {
+
+// ForEachResponseHeader: RewriteResponseHeaders's headers, one by one.
+template <typename Emit>
+void ForEachResponseHeader(const HttpHeaders& in, Emit emit) {
+  bool has_connection = false;
+  for (const HttpHeader& h : in) {
+    if (absl::EqualsIgnoreCase(h.name, "connection")) {
+      has_connection = true;
+      break;
+    }
+  }
+  absl::flat_hash_set<std::string> drop;
+  if (has_connection) {
+    drop = ConnectionTokens(in);
+  }
+  for (const HttpHeader& h : in) {
+    FoldedName folded_name(h.name);
+    absl::string_view folded = folded_name.view();
+    if (IsHopByHopFolded(folded) || (has_connection && drop.contains(folded))) {
       continue;
     }
-    out.push_back(h);
+    emit(h);
   }
+}
+
+}  // namespace
+
+HttpHeaders RewriteResponseHeaders(const HttpHeaders& in) {
+  HttpHeaders out;
+  ForEachResponseHeader(in, [&out](const HttpHeader& h) { out.push_back(h); });
   return out;
+}
+
+void AppendProxiedResponseHead(std::string* out, int status, absl::string_view reason,
+                               const HttpHeaders& in, BodyFraming framing, uint64_t content_length,
+                               bool keep_alive) {
+  if (reason.empty()) {
+    reason = http_status_str(static_cast<http_status>(status));
+  }
+  size_t size = reason.size() + 80;
+  for (const HttpHeader& h : in) {
+    size += h.name.size() + h.value.size() + 4;
+  }
+  out->reserve(out->size() + size);
+  absl::StrAppend(out, "HTTP/1.1 ", status, " ", reason, "\r\n");
+  ForEachResponseHeader(
+      in, [out](const HttpHeader& h) { absl::StrAppend(out, h.name, ": ", h.value, "\r\n"); });
+  AppendFraming(out, framing, content_length);
+  out->append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 }
 
 std::string SerializeRequestHead(absl::string_view method, absl::string_view url,
@@ -286,6 +433,44 @@ std::string HostWithoutPort(absl::string_view host) {
     host.remove_suffix(1);
   }
   return absl::AsciiStrToLower(host);
+}
+
+bool IsWellFormedHost(absl::string_view host) {
+  host = absl::StripAsciiWhitespace(host);
+  absl::string_view name = host;
+  absl::string_view port;
+  bool v6 = !host.empty() && host.front() == '[';
+  size_t colon = v6 ? host.find(']') : host.rfind(':');
+  if (v6) {
+    if (colon == absl::string_view::npos) {
+      return false;
+    }
+    name = host.substr(1, colon - 1);
+    port = host.substr(colon + 1);
+    if (!port.empty() && port.front() != ':') {
+      return false;
+    }
+  } else if (colon != absl::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon);
+  }
+  if (!port.empty()) {
+    port.remove_prefix(1);  // the ':'
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit)) {
+      return false;
+    }
+  }
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    bool ok = v6 ? absl::ascii_isxdigit(c) || c == ':' || c == '.'
+                 : absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string ChunkHeader(size_t size) { return absl::StrFormat("%x\r\n", size); }

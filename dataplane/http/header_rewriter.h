@@ -21,6 +21,10 @@ struct CertificateHeaders {
   // reserved ones: its status, SKI, error and mapped names.
   std::vector<std::string> reserved_folded;
   HttpHeaders set;  // values free of CR, LF and NUL
+  // The zone's error header name, for a rule's refusal in report mode.
+  std::string error_name;
+  // The zone's status header name, when it is sent (else "").
+  std::string status_name;
 };
 
 // The reserved and forwarding names (FoldHeaderName, IsReservedHeaderName,
@@ -39,6 +43,11 @@ CertificateHeaders ComputeCertificateHeaders(const ZoneConfig& zone, const Conne
 // after FoldHeaderName.
 bool IsHopByHop(absl::string_view name);
 
+// ConnectionListsToken: a Connection header of `headers` lists `token`
+// (case-insensitive), e.g. "upgrade". The same reading of Connection as the
+// one that removes the headers it names.
+bool ConnectionListsToken(const HttpHeaders& headers, absl::string_view token);
+
 // RequestContext is what the edge knows about a request beyond its headers.
 struct RequestContext {
   absl::string_view client_ip;  // the TCP peer, as inet_ntop prints it
@@ -46,6 +55,12 @@ struct RequestContext {
   // Keep inbound names containing `_` (nginx's underscores_in_headers);
   // reserved and forwarding names are removed whatever their spelling.
   bool allow_underscore_headers = false;
+  // Why the request's access rule would refuse it (report action): sent in
+  // the zone's error header instead of the connection's reason.
+  absl::string_view refusal;
+  // The certificate is valid only where a rule pins it, not for this
+  // request: `cert.set` is replaced by status invalid and the refusal.
+  bool withhold_certificate = false;
 };
 
 // RewriteRequestHeaders returns the headers to send to the origin. Removed,
@@ -86,6 +101,21 @@ std::string SerializeResponseHead(int status, absl::string_view reason, const Ht
 std::string SerializeUpgradeResponseHead(absl::string_view reason, const HttpHeaders& headers,
                                          absl::string_view protocol);
 
+// AppendOriginRequestHead appends what SerializeRequestHead would make of
+// the request line and RewriteRequestHeaders(in, cert, request), plus
+// `Connection: upgrade` and `Upgrade: <upgrade>` when `upgrade` is not
+// empty, without building the header list (it runs for every request).
+void AppendOriginRequestHead(std::string* out, absl::string_view method, absl::string_view url,
+                             const HttpHeaders& in, const CertificateHeaders& cert,
+                             const RequestContext& request, absl::string_view upgrade,
+                             BodyFraming framing, uint64_t content_length);
+
+// AppendProxiedResponseHead appends SerializeResponseHead(status, reason,
+// RewriteResponseHeaders(in), ...) without building the header list.
+void AppendProxiedResponseHead(std::string* out, int status, absl::string_view reason,
+                               const HttpHeaders& in, BodyFraming framing, uint64_t content_length,
+                               bool keep_alive);
+
 // LocalResponse is a whole response the edge answers itself (403, 421, 502...).
 std::string LocalResponse(int status, absl::string_view content_type, absl::string_view body,
                           bool keep_alive);
@@ -97,6 +127,13 @@ int CountHeader(const HttpHeaders& headers, absl::string_view name);
 
 // HostWithoutPort lowercases a Host header value and removes its port.
 std::string HostWithoutPort(absl::string_view host);
+// IsWellFormedHost: a Host (or HTTP/2 :authority) value is one host (a DNS
+// name, an IPv4 literal or a bracketed IPv6 one), optionally ":" and a
+// decimal port, and nothing else: no userinfo ("zone:1@other" would pass
+// HostWithoutPort as the zone's host while an origin reads "other"), no
+// path, no empty host. Surrounding whitespace is allowed, as HostWithoutPort
+// strips it.
+bool IsWellFormedHost(absl::string_view host);
 
 // ChunkHeader: the hex size line that starts a chunk of `size` bytes.
 std::string ChunkHeader(size_t size);

@@ -75,6 +75,23 @@ bool MessageParser::FeedEof() {
   return !in_message_;
 }
 
+void MessageParser::Reset() {
+  http_parser_type type = static_cast<http_parser_type>(parser_.type);
+  http_parser_init(&parser_, type);
+  parser_.data = this;
+  error_ = Error::kNone;
+  paused_ = false;
+  in_message_ = false;
+  last_was_value_ = false;
+  keep_alive_ = false;
+  has_content_length_ = false;
+  content_length_ = 0;
+  header_bytes_ = 0;
+  url_.clear();
+  status_text_.clear();
+  headers_.clear();
+}
+
 void MessageParser::Resume() {
   if (paused_) {
     paused_ = false;

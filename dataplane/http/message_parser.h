@@ -64,6 +64,9 @@ class MessageParser {
   bool paused() const { return paused_; }
   // Resume lets the next message be parsed.
   void Resume();
+  // Reset starts over as if new (same limits and callbacks), keeping the
+  // memory of its buffers.
+  void Reset();
 
   Error error() const { return error_; }
   std::string error_detail() const;

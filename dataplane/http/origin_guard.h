@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/host_port.h"
 #include "common/origin_policy.h"
-#include "dataplane/http/host_port.h"
 
 namespace certgate::edge {
 

@@ -7,7 +7,7 @@ OriginPool::OriginPool(size_t max_idle_per_origin, absl::Duration max_idle_time)
 
 OriginPool::~OriginPool() = default;
 
-std::unique_ptr<OriginTransport> OriginPool::Take(const std::string& key) {
+std::unique_ptr<OriginTransport> OriginPool::Take(const std::string& key, bool check_open) {
   auto it = idle_.find(key);
   if (it == idle_.end()) {
     return nullptr;
@@ -17,22 +17,48 @@ std::unique_ptr<OriginTransport> OriginPool::Take(const std::string& key) {
     Idle idle = std::move(it->second.back());
     it->second.pop_back();
     // An idle origin connection must have nothing to read: a readable
-    // socket means the origin closed it (EOF) or sent something unasked.
-    if (now - idle.since < max_idle_time_ && idle.connection->LooksOpen()) {
-      return std::move(idle.connection);
+    // socket means the origin closed it (EOF) or sent something unasked
+    // (a TLS session ticket is consumed and the connection kept).
+    if (now - idle.since >= max_idle_time_) {
+      continue;
     }
+    if (check_open || idle.connection->idle_readable()) {
+      if (!idle.connection->LooksOpen()) {
+        continue;
+      }
+      idle.connection->set_idle_readable(false);
+    }
+    return std::move(idle.connection);
   }
   idle_.erase(it);
   return nullptr;
 }
 
 void OriginPool::Put(const std::string& key, std::unique_ptr<OriginTransport> connection) {
+  connection->Watch(nullptr, &OriginPool::OnIdleEvent, this);
+  // Whatever its last user wanted (it may have stopped reading while its
+  // client was slow): an idle connection is watched for a close. Each Set
+  // is an epoll_ctl only when it changes, which it rarely does here.
+  connection->WatchRead(true);
+  connection->WatchWrite(false);
   absl::Time now = absl::Now();
   Sweep(now);
   std::deque<Idle>& list = idle_[key];
   list.push_back({std::move(connection), now});
   while (list.size() > max_idle_per_origin_) {
     list.pop_front();
+  }
+}
+
+void OriginPool::OnIdleEvent(void*, OriginTransport* connection, short what) {
+  if (what & EV_READ) {
+    // Level-triggered: stop watching until Take looks at it, or it would
+    // wake the loop for as long as it idles.
+    connection->WatchRead(false);
+    connection->set_idle_readable(true);
+  }
+  if (what & EV_WRITE) {
+    connection->WatchWrite(false);
   }
 }
 

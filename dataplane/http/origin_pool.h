@@ -25,11 +25,16 @@ class OriginPool {
   OriginPool(const OriginPool&) = delete;
   OriginPool& operator=(const OriginPool&) = delete;
 
-  // Take returns an idle connection to `key` that still looks open, or
-  // null. The caller owns it.
-  std::unique_ptr<OriginTransport> Take(const std::string& key);
+  // Take returns an idle connection to `key`, or null. The caller owns it
+  // (and points its events at itself: OriginTransport::Watch). A connection
+  // whose socket became readable while idle is checked (LooksOpen) and
+  // dropped if closed; with `check_open` every connection is (one recv):
+  // for a request that could not be retried if the connection turned out
+  // closed.
+  std::unique_ptr<OriginTransport> Take(const std::string& key, bool check_open);
   // Put hands a connection whose last response ended cleanly back to the
-  // pool (which then owns it; an https one keeps its SSL).
+  // pool (which then owns it; an https one keeps its SSL). Its events stay
+  // registered and now tell the pool when it becomes readable.
   void Put(const std::string& key, std::unique_ptr<OriginTransport> connection);
   size_t idle_count() const;
 
@@ -38,6 +43,7 @@ class OriginPool {
     std::unique_ptr<OriginTransport> connection;
     absl::Time since;
   };
+  static void OnIdleEvent(void* pool, OriginTransport* connection, short what);
   // Sweep drops expired connections under every key, at most once per
   // max_idle_time: keys of changed zones (and their connections) are never
   // taken again.

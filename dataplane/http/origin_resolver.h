@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "dataplane/http/host_port.h"
+#include "common/host_port.h"
 
 namespace certgate::edge {
 

@@ -10,24 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/config/edge_config.h"
+#include "dataplane/http/ssl_buffer_write.h"
 #include "dataplane/tls/origin_tls_context.h"
+#include "dataplane/tls/ssl_error.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 
 namespace certgate::edge {
-namespace {
-
-constexpr size_t kWriteChunk = 16384;
-
-std::string PopSslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
-  return reason != nullptr ? reason : "";
-}
-
-}  // namespace
-
 OriginTransport::OriginTransport(int fd, bssl::UniquePtr<SSL> ssl,
                                  std::shared_ptr<const OriginTlsContext> tls)
     : fd_(fd), tls_context_(std::move(tls)), ssl_(std::move(ssl)) {}
@@ -48,6 +37,7 @@ std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
 }
 
 OriginTransport::~OriginTransport() {
+  Unwatch();
   if (ssl_ != nullptr && handshake_done_) {
     SSL_shutdown(ssl_.get());  // best effort close_notify; never waits
     ERR_clear_error();
@@ -86,20 +76,18 @@ int OriginTransport::Write(evbuffer* buf) {
   if (ssl_ == nullptr) {
     return evbuffer_write(buf, fd_);
   }
-  size_t len = std::min(evbuffer_get_length(buf), kWriteChunk);
-  unsigned char* data = evbuffer_pullup(buf, static_cast<ev_ssize_t>(len));
-  ERR_clear_error();
-  int n = SSL_write(ssl_.get(), data, static_cast<int>(len));
-  if (n > 0) {
-    evbuffer_drain(buf, n);
-    return n;
+  size_t before = evbuffer_get_length(buf);
+  int err = 0;
+  SslWriteResult result = SslWriteBuffer(ssl_.get(), buf, &err);
+  size_t sent = before - evbuffer_get_length(buf);
+  if (sent > 0) {
+    return static_cast<int>(sent);  // a failure shows on the next call
   }
-  int err = SSL_get_error(ssl_.get(), n);
-  if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+  if (result != SslWriteResult::kFailed) {
     errno = EAGAIN;
     return -1;
   }
-  tls_error_ = PopSslError();
+  tls_error_ = PopSslErrorReason("");
   if (err != SSL_ERROR_SYSCALL || errno == 0) {
     errno = EPIPE;
   }
@@ -131,7 +119,7 @@ ssize_t OriginTransport::Read(char* buf, size_t len) {
     default:
       // An alert (e.g. the origin refused the edge's client certificate,
       // which TLS 1.3 reports after the handshake) or a bad record.
-      tls_error_ = PopSslError();
+      tls_error_ = PopSslErrorReason("");
       errno = EPROTO;
       return -1;
   }
@@ -142,6 +130,35 @@ std::string OriginTransport::last_error() const {
     return absl::StrCat("origin TLS error: ", tls_error_);
   }
   return std::strerror(errno);
+}
+
+void OriginTransport::Watch(event_base* base, EventHandler handler, void* owner) {
+  handler_ = handler;
+  owner_ = owner;
+  if (read_ev_.get() == nullptr && base != nullptr) {
+    read_ev_ = SocketEvent(event_new(base, fd_, EV_READ | EV_PERSIST, &OnEvent, this));
+    write_ev_ = SocketEvent(event_new(base, fd_, EV_WRITE | EV_PERSIST, &OnEvent, this));
+  }
+}
+
+void OriginTransport::Unwatch() {
+  read_ev_.Reset();
+  write_ev_.Reset();
+  handler_ = nullptr;
+  owner_ = nullptr;
+}
+
+void OriginTransport::ActivateRead() {
+  if (read_ev_.get() != nullptr) {
+    event_active(read_ev_.get(), EV_READ, 1);
+  }
+}
+
+void OriginTransport::OnEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<OriginTransport*>(arg);
+  if (self->handler_ != nullptr) {
+    self->handler_(self->owner_, self, what);
+  }
 }
 
 bool OriginTransport::Pending() const { return ssl_ != nullptr && SSL_pending(ssl_.get()) > 0; }

@@ -5,9 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/http/libevent_handles.h"
 #include "openssl/base.h"
-
-struct evbuffer;
 
 namespace certgate::edge {
 
@@ -62,8 +61,29 @@ class OriginTransport {
   // consumed.
   bool LooksOpen();
 
+  // The socket's events belong to the connection, not to whoever uses it:
+  // they stay registered while it moves between a client connection and
+  // the pool, so a reused connection costs no epoll_ctl.
+  using EventHandler = void (*)(void* owner, OriginTransport* transport, short what);
+  // Watch sends the socket's events to `handler(owner, ...)` from now on;
+  // the first call creates them on `base` (later calls keep that base).
+  void Watch(event_base* base, EventHandler handler, void* owner);
+  // Unwatch frees the events (another owner of the socket takes over).
+  void Unwatch();
+  void WatchRead(bool on) { read_ev_.Set(on); }
+  void WatchWrite(bool on) { write_ev_.Set(on); }
+  // ActivateRead runs the read handler from the loop (bytes wait inside
+  // the SSL).
+  void ActivateRead();
+  // idle_readable: the socket became readable while pooled (a close, a TLS
+  // ticket or unasked bytes); the pool stops watching it until it is taken.
+  bool idle_readable() const { return idle_readable_; }
+  void set_idle_readable(bool on) { idle_readable_ = on; }
+
  private:
   OriginTransport(int fd, bssl::UniquePtr<SSL> ssl, std::shared_ptr<const OriginTlsContext> tls);
+  static void OnEvent(evutil_socket_t fd, short what, void* arg);
+
   int fd_;
   std::shared_ptr<const OriginTlsContext> tls_context_;
   bssl::UniquePtr<SSL> ssl_;
@@ -71,6 +91,12 @@ class OriginTransport {
   bool wants_read_ = false;
   bool wants_write_ = false;
   std::string tls_error_;
+  EventHandler handler_ = nullptr;
+  void* owner_ = nullptr;
+  // Declared last: freed (deleted from the loop) before the socket closes.
+  SocketEvent read_ev_;
+  SocketEvent write_ev_;
+  bool idle_readable_ = false;
 };
 
 }  // namespace certgate::edge

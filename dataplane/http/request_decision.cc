@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/names.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/request_target.h"
@@ -12,21 +13,6 @@
 namespace certgate::edge {
 
 namespace {
-
-// ConnectionHasUpgrade: a Connection header lists the `upgrade` token.
-bool ConnectionHasUpgrade(const HttpHeaders& headers) {
-  for (const HttpHeader& h : headers) {
-    if (!absl::EqualsIgnoreCase(h.name, "connection")) {
-      continue;
-    }
-    for (absl::string_view token : absl::StrSplit(h.value, ',')) {
-      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "upgrade")) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
 
 bool ListsH2c(absl::string_view upgrade) {
   for (absl::string_view token : absl::StrSplit(upgrade, ',')) {
@@ -42,7 +28,8 @@ bool ListsH2c(absl::string_view upgrade) {
 
 }  // namespace
 
-RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::string_view target,
+RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth,
+                              absl::string_view method, absl::string_view target,
                               const HttpHeaders& headers, bool keep_alive) {
   RequestDecision out;
   auto answer = [&out](int code, std::string message, bool keep) {
@@ -53,7 +40,7 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
   };
   // Whatever follows an upgrade request may be another protocol: a local
   // answer to one never leaves the connection open for a next request.
-  bool upgrade = CountHeader(headers, "upgrade") > 0 && ConnectionHasUpgrade(headers);
+  bool upgrade = CountHeader(headers, "upgrade") > 0 && ConnectionListsToken(headers, "upgrade");
   if (upgrade) {
     keep_alive = false;
   }
@@ -65,7 +52,11 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
     return answer(400, host_count == 0 ? "missing Host header" : "more than one Host header",
                   false);
   }
-  out.host = HostWithoutPort(*FindHeader(headers, "host"));
+  const std::string& host = *FindHeader(headers, "host");
+  if (!IsWellFormedHost(host)) {
+    return answer(400, "Host is not a host and optional port", false);
+  }
+  out.host = HostWithoutPort(host);
   if (!HostnameMatchesZone(out.host, zone.hostname)) {
     return answer(421,
                   absl::StrCat("host \"", out.host,
@@ -85,7 +76,25 @@ RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::s
         absl::StrCat("request target host \"", parsed->host, "\" is not served on this connection"),
         keep_alive);
   }
-  if (zone.mode == v1::MODE_ENFORCE && status != CertStatus::kValid) {
+  bool valid = auth.status == CertStatus::kValid;
+  RuleVerdict verdict;
+  if (zone.access != nullptr) {
+    verdict = zone.access->Evaluate(zone.mode, out.host, method, parsed->origin_form, valid,
+                                    auth.reason, auth.pinned, auth.identity.get());
+  } else {
+    verdict.action = zone.mode == v1::MODE_ENFORCE ? v1::RULE_ACTION_ENFORCE : v1::RULE_ACTION_OFF;
+    verdict.refusal = valid ? "" : "invalid";
+  }
+  out.rule = verdict.rule;
+  out.rule_refuses = verdict.action != v1::RULE_ACTION_OFF && !verdict.refusal.empty();
+  if (valid) {
+    out.refusal = verdict.refusal;
+  }
+  out.withhold_certificate = verdict.unvouched;
+  if (verdict.unvouched && out.refusal.empty()) {
+    out.refusal = "not_allowlisted";  // an off action: nothing refused, nothing vouched
+  }
+  if (verdict.action == v1::RULE_ACTION_ENFORCE && !verdict.refusal.empty()) {
     return answer(403, "a valid client certificate is required", keep_alive);
   }
   if (upgrade) {

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/message_parser.h"
-#include "dataplane/tls/tls_server.h"
 
 namespace certgate::edge {
 
@@ -25,17 +25,33 @@ struct RequestDecision {
   // protocols (Upgrade plus Connection: upgrade), sent on with Connection:
   // upgrade; "" for a plain request.
   std::string upgrade;
+  // The access rule that decided (index into the zone's rules); -1: none
+  // matched and the zone's mode decided.
+  int rule = -1;
+  // Why the rule refused (403) or would refuse (report action) a valid
+  // certificate: `not_allowlisted`, `identity_mismatch:<constraint>`. ""
+  // otherwise: a certificate that is not valid keeps its own reason.
+  std::string refusal;
+  // The matching rule refused, or in report mode would refuse, the request.
+  bool rule_refuses = false;
+  // A pinned certificate this request's rule does not list (RuleVerdict):
+  // forwarded, if at all, as not valid, without its identity.
+  bool withhold_certificate = false;
 };
 
 // DecideRequest checks one request head against the connection's zone and
-// certificate status: its bytes (CheckRequestHeadBytes), exactly one Host
-// belonging to the zone, a target whose authority (absolute form) belongs to
-// the zone, then the zone's mode, then an upgrade: refused (501) for h2c
+// certificate status: its bytes (CheckRequestHeadBytes), exactly one Host,
+// a host and optional port (IsWellFormedHost: no userinfo), belonging to
+// the zone, a target whose authority (absolute form) belongs to
+// the zone, then the zone's access rules (the first matching host, method
+// and path decides; none: the zone's mode) against the certificate's
+// verdict and identity, then an upgrade: refused (501) for h2c
 // and (400) with a body or more than one Upgrade header; a local answer to
 // an upgrade request always closes the connection (what the client sent
 // after it need not be HTTP). `keep_alive` is what the client asked for.
 // Pure: ClientConnection and the HTTP fuzzer both call it.
-RequestDecision DecideRequest(const ZoneConfig& zone, CertStatus status, absl::string_view target,
+RequestDecision DecideRequest(const ZoneConfig& zone, const ConnectionAuth& auth,
+                              absl::string_view method, absl::string_view target,
                               const HttpHeaders& headers, bool keep_alive);
 
 }  // namespace certgate::edge

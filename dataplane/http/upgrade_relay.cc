@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/http/origin_transport.h"
+#include "dataplane/http/ssl_buffer_write.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 
@@ -17,9 +18,6 @@ namespace {
 constexpr size_t kChunk = 16384;
 
 }  // namespace
-
-void UpgradeRelay::EventFree::operator()(event* ev) const { event_free(ev); }
-void UpgradeRelay::BufferFree::operator()(evbuffer* buf) const { evbuffer_free(buf); }
 
 UpgradeRelay::UpgradeRelay(event_base* base, SSL* ssl, int client_fd,
                            std::unique_ptr<OriginTransport> origin, Options options,
@@ -170,22 +168,18 @@ void UpgradeRelay::WriteOrigin() {
 }
 
 void UpgradeRelay::WriteClient() {
-  while (error_.empty() && evbuffer_get_length(to_client_.get()) > 0) {
-    size_t len = std::min(evbuffer_get_length(to_client_.get()), kChunk);
-    unsigned char* data = evbuffer_pullup(to_client_.get(), static_cast<ev_ssize_t>(len));
-    ERR_clear_error();
-    int n = SSL_write(ssl_, data, static_cast<int>(len));
-    if (n > 0) {
-      evbuffer_drain(to_client_.get(), n);
-      continue;
-    }
-    int err = SSL_get_error(ssl_, n);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+  if (!error_.empty()) {
+    return;
+  }
+  switch (SslWriteBuffer(ssl_, to_client_.get())) {
+    case SslWriteResult::kDone:
+      break;
+    case SslWriteResult::kBlocked:
       client_write_blocked_ = true;
       return;
-    }
-    error_ = "client write failed";
-    return;
+    case SslWriteResult::kFailed:
+      error_ = "client write failed";
+      return;
   }
   client_write_blocked_ = false;
 }
@@ -210,8 +204,10 @@ void UpgradeRelay::UpdateEvents() {
   set(client_write_ev_.get(), client_write_blocked_ || client_read_wants_write_, &client_write_on_);
   set(origin_read_ev_.get(), origin_read, &origin_read_on_);
   set(origin_write_ev_.get(), evbuffer_get_length(to_origin_.get()) > 0, &origin_write_on_);
-  // Bytes already decrypted inside either SSL never make a socket readable.
-  if (client_read && SSL_pending(ssl_) > 0) {
+  // Bytes already decrypted inside either SSL, or read from the client's
+  // socket into its BIO (SocketBio reads ahead), never make a socket
+  // readable again.
+  if (client_read && (SSL_pending(ssl_) > 0 || BIO_pending(SSL_get_rbio(ssl_)) > 0)) {
     event_active(client_read_ev_.get(), EV_READ, 1);
   }
   if (origin_read && origin_->Pending()) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "dataplane/http/libevent_handles.h"
 #include "openssl/base.h"
 
 struct evbuffer;
@@ -83,15 +84,6 @@ class UpgradeRelay {
   std::function<bool()> still_trusted_;
   DoneCallback done_;
 
-  struct EventFree {
-    void operator()(event* ev) const;
-  };
-  struct BufferFree {
-    void operator()(evbuffer* buf) const;
-  };
-  using EventPtr = std::unique_ptr<event, EventFree>;
-  using BufferPtr = std::unique_ptr<evbuffer, BufferFree>;
-
   EventPtr client_read_ev_;
   EventPtr client_write_ev_;
   EventPtr origin_read_ev_;
@@ -103,8 +95,8 @@ class UpgradeRelay {
   bool origin_read_on_ = false;
   bool origin_write_on_ = false;
 
-  BufferPtr to_client_;
-  BufferPtr to_origin_;
+  EvbufferPtr to_client_;
+  EvbufferPtr to_origin_;
 
   bool client_eof_ = false;
   bool origin_eof_ = false;

@@ -10,8 +10,54 @@
 namespace certgate::edge {
 namespace {
 
+// AppendRfc3339Millis: "2024-05-01T12:00:00.123Z". The part up to the
+// seconds is formatted once per second per thread: the access log writes
+// one per request.
+void AppendRfc3339Millis(std::string* out, absl::Time time) {
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local std::string cached_prefix;  // "2024-05-01T12:00:00"
+  int64_t millis = absl::ToUnixMillis(time);
+  int64_t second = millis >= 0 ? millis / 1000 : (millis - 999) / 1000;
+  if (second != cached_second) {
+    cached_prefix =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    cached_second = second;
+  }
+  int ms = static_cast<int>(millis - second * 1000);
+  char frac[6] = {'.',
+                  static_cast<char>('0' + ms / 100),
+                  static_cast<char>('0' + ms / 10 % 10),
+                  static_cast<char>('0' + ms % 10),
+                  'Z',
+                  '"'};
+  out->push_back('"');
+  out->append(cached_prefix);
+  out->append(frac, sizeof(frac));
+}
+
+// AppendJsonQuoted: JsonQuote(value) appended to `out`; a value with nothing
+// to escape (the usual case) is copied in one piece.
+void AppendJsonQuoted(std::string* out, absl::string_view value) {
+  bool plain = true;
+  for (unsigned char c : value) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out->push_back('"');
+    out->append(value.data(), value.size());
+    out->push_back('"');
+  } else {
+    out->append(JsonQuote(value));
+  }
+}
+
 std::string Rfc3339Millis(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  std::string out;
+  AppendRfc3339Millis(&out, time);
+  return out.substr(1, out.size() - 2);
 }
 
 }  // namespace
@@ -50,14 +96,40 @@ std::string JsonQuote(absl::string_view value) {
 }
 
 std::string FormatAccessLogLine(const AccessLogEntry& e) {
-  return absl::StrCat("{\"time\":", JsonQuote(Rfc3339Millis(e.time)),
-                      ",\"zone\":", JsonQuote(e.zone), ",\"host\":", JsonQuote(e.host),
-                      ",\"method\":", JsonQuote(e.method), ",\"path\":", JsonQuote(e.path),
-                      ",\"status\":", e.status, ",\"cert_status\":", JsonQuote(e.cert_status),
-                      ",\"reason\":", JsonQuote(e.reason), ",\"ski\":", JsonQuote(e.ski),
-                      ",\"bytes_in\":", e.bytes_in, ",\"bytes_out\":", e.bytes_out,
-                      ",\"duration_ms\":", absl::StrFormat("%.3f", e.duration_ms),
-                      ",\"client\":", JsonQuote(e.client), "}\n");
+  // Appended piece by piece into one buffer: this runs for every request.
+  std::string out;
+  out.reserve(192 + e.zone.size() + e.host.size() + e.path.size() + e.reason.size() + e.ski.size() +
+              e.client.size());
+  out.append("{\"time\":");
+  AppendRfc3339Millis(&out, e.time);
+  out.append(",\"zone\":");
+  AppendJsonQuoted(&out, e.zone);
+  out.append(",\"host\":");
+  AppendJsonQuoted(&out, e.host);
+  out.append(",\"method\":");
+  AppendJsonQuoted(&out, e.method);
+  out.append(",\"path\":");
+  AppendJsonQuoted(&out, e.path);
+  absl::StrAppend(&out, ",\"status\":", e.status, ",\"cert_status\":");
+  AppendJsonQuoted(&out, e.cert_status);
+  out.append(",\"reason\":");
+  AppendJsonQuoted(&out, e.reason);
+  out.append(",\"ski\":");
+  AppendJsonQuoted(&out, e.ski);
+  absl::StrAppend(&out, ",\"bytes_in\":", e.bytes_in, ",\"bytes_out\":", e.bytes_out,
+                  ",\"duration_ms\":");
+  // %.3f without a format string parse.
+  double ms = e.duration_ms < 0 ? 0 : e.duration_ms;
+  uint64_t thousandths = static_cast<uint64_t>(ms * 1000 + 0.5);
+  char frac[4] = {'.', static_cast<char>('0' + thousandths / 100 % 10),
+                  static_cast<char>('0' + thousandths / 10 % 10),
+                  static_cast<char>('0' + thousandths % 10)};
+  absl::StrAppend(&out, thousandths / 1000);
+  out.append(frac, sizeof(frac));
+  out.append(",\"client\":");
+  AppendJsonQuoted(&out, e.client);
+  out.append("}\n");
+  return out;
 }
 
 std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,

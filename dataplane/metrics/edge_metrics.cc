@@ -3,25 +3,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/prometheus_label.h"
 
 namespace certgate::edge {
 namespace {
-
-std::string EscapeLabel(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 void Header(std::string* out, absl::string_view name, absl::string_view type,
             absl::string_view help) {
@@ -45,8 +31,8 @@ void Labeled(std::string* out, const std::vector<std::unique_ptr<WorkerMetrics>>
   Header(out, name, "counter", help);
   for (const auto& [key, value] : sums) {
     auto [a, b] = SplitLabelKey(key);
-    absl::StrAppend(out, name, "{", label1, "=\"", EscapeLabel(a), "\",", label2, "=\"",
-                    EscapeLabel(b), "\"} ", value, "\n");
+    absl::StrAppend(out, name, "{", label1, "=\"", PrometheusLabelValue(a), "\",", label2, "=\"",
+                    PrometheusLabelValue(b), "\"} ", value, "\n");
   }
 }
 
@@ -173,6 +159,36 @@ v1::TrafficReport EdgeMetrics::TakeTrafficReport() {
     } else if (status == "invalid") {
       counts.set_invalid(counts.invalid() + delta);
     }
+  }
+  std::map<std::string, uint64_t> rule_totals;
+  for (const auto& w : workers_) {
+    w->rule_traffic.ForEach([&](const std::string& key, uint64_t v) { rule_totals[key] += v; });
+  }
+  std::map<std::pair<uint64_t, std::string>, v1::RuleTraffic> rules;
+  for (const auto& [key, total] : rule_totals) {
+    uint64_t delta = total - reported_[key];
+    reported_[key] = total;
+    if (delta == 0) {
+      continue;
+    }
+    auto [rule, what] = SplitLabelKey(key);
+    std::pair<std::string, std::string> parts = absl::StrSplit(rule, absl::MaxSplits('/', 1));
+    uint64_t zone_id = 0;
+    if (!absl::SimpleAtoi(parts.first, &zone_id)) {
+      continue;
+    }
+    v1::RuleTraffic& counts = rules[{zone_id, parts.second}];
+    counts.set_rule_id(parts.second);
+    if (what == "requests") {
+      counts.set_requests(counts.requests() + delta);
+    } else {
+      counts.set_refused(counts.refused() + delta);
+    }
+  }
+  for (auto& [key, counts] : rules) {
+    v1::ZoneCounts& zone = zones[key.first];
+    zone.set_zone_id(key.first);
+    *zone.add_rules() = std::move(counts);
   }
   v1::TrafficReport report;
   for (auto& [id, counts] : zones) {

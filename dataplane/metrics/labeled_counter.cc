@@ -8,13 +8,18 @@ constexpr char kSeparator = '\x1f';
 }  // namespace
 
 void LabeledCounter::Increment(absl::string_view key, uint64_t delta) {
-  // Lock-free when the key exists: see the class comment.
+  Slot(key)->fetch_add(delta, std::memory_order_relaxed);
+}
+
+std::atomic<uint64_t>* LabeledCounter::Slot(absl::string_view key) {
+  // Lock-free when the key exists: see the class comment. A node map: the
+  // value never moves.
   auto it = values_.find(key);
   if (it == values_.end()) {
     absl::MutexLock lock(&mu_);
     it = values_.try_emplace(std::string(key), 0).first;
   }
-  it->second.fetch_add(delta, std::memory_order_relaxed);
+  return &it->second;
 }
 
 void LabeledCounter::ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const {

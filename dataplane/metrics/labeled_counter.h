@@ -24,6 +24,10 @@ class LabeledCounter {
  public:
   // Increment adds `delta` to `key`. Owner thread only.
   void Increment(absl::string_view key, uint64_t delta = 1);
+  // Slot: the counter of `key` (created at 0), for an owner that counts the
+  // same key often; it stays valid as long as this family (keys are never
+  // removed). Owner thread only.
+  std::atomic<uint64_t>* Slot(absl::string_view key);
   // ForEach calls `fn` with every key and its value. Any thread.
   void ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const;
 

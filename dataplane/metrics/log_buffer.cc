@@ -6,6 +6,12 @@
 #include "dataplane/metrics/log_file.h"
 
 namespace certgate::edge {
+namespace {
+
+// What one loop turn may hold back with a turn hook and no buffer.
+constexpr size_t kTurnBufferLimit = 64 * 1024;
+
+}  // namespace
 
 LogBuffer::LogBuffer(const LogFile* file, size_t buffer_bytes, double success_sample, uint64_t seed)
     : fd_(file != nullptr && file->enabled() ? file->fd() : -1),
@@ -42,13 +48,29 @@ void LogBuffer::Write(absl::string_view line) {
     return;
   }
   if (buffer_bytes_ == 0) {
-    WriteLogLine(fd_, line);
+    if (turn_hook_ == nullptr) {
+      WriteLogLine(fd_, line);
+      return;
+    }
+    bool first = buffer_.empty();
+    buffer_.append(line.data(), line.size());
+    if (first) {
+      turn_hook_(turn_hook_arg_);
+    } else if (buffer_.size() >= kTurnBufferLimit) {
+      Flush();  // a turn that logs this much writes as it goes
+    }
     return;
   }
   buffer_.append(line.data(), line.size());
   if (buffer_.size() >= buffer_bytes_) {
     Flush();
   }
+}
+
+void LogBuffer::SetTurnHook(void (*hook)(void* arg), void* arg) {
+  Flush();
+  turn_hook_ = hook;
+  turn_hook_arg_ = arg;
 }
 
 void LogBuffer::Flush() {

@@ -14,7 +14,7 @@ class LogFile;
 // written to the LogFile in one write(2) when `buffer_bytes` fill up or the
 // worker flushes (on its timer, on drain and at exit). Only its worker's
 // thread uses it, so the request path takes no lock. With `buffer_bytes`
-// 0 every line is written at once.
+// 0 every line is written at once, unless a turn hook is set.
 class LogBuffer {
  public:
   // `file` is borrowed and outlives the buffer; null means off.
@@ -34,6 +34,12 @@ class LogBuffer {
 
   // Write adds one whole line (ending in '\n').
   void Write(absl::string_view line);
+  // SetTurnHook: with `buffer_bytes` 0, instead of one write(2) per line,
+  // lines are held and `hook(arg)` is called when the first one arrives;
+  // the owner then calls Flush before its event loop waits again (the
+  // worker: at the end of the loop turn), so the lines of one turn go out
+  // in one write. Null: every line at once again.
+  void SetTurnHook(void (*hook)(void* arg), void* arg);
   // Flush writes what is buffered.
   void Flush();
 
@@ -47,6 +53,8 @@ class LogBuffer {
   bool keep_all_;
   uint64_t rng_state_;
   std::string buffer_;
+  void (*turn_hook_)(void*) = nullptr;
+  void* turn_hook_arg_ = nullptr;
 };
 
 }  // namespace certgate::edge

@@ -14,9 +14,28 @@ void WorkerMetrics::CertificateSeen(absl::string_view zone, absl::string_view st
 
 void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int code,
                                 absl::string_view cert_status) {
-  requests.Increment(LabelKey(zone, absl::StrCat(code)));
-  if (zone_id != 0) {
-    zone_traffic.Increment(LabelKey(absl::StrCat(zone_id), cert_status));
+  LastRequest& last = last_request_;
+  if (last.requests == nullptr || last.code != code || last.zone_id != zone_id ||
+      last.zone != zone || last.cert_status != cert_status) {
+    last.zone.assign(zone.data(), zone.size());
+    last.zone_id = zone_id;
+    last.code = code;
+    last.cert_status.assign(cert_status.data(), cert_status.size());
+    last.requests = requests.Slot(LabelKey(zone, absl::StrCat(code)));
+    last.traffic =
+        zone_id != 0 ? zone_traffic.Slot(LabelKey(absl::StrCat(zone_id), cert_status)) : nullptr;
+  }
+  last.requests->fetch_add(1, std::memory_order_relaxed);
+  if (last.traffic != nullptr) {
+    last.traffic->fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void WorkerMetrics::RuleMatched(uint64_t zone_id, absl::string_view rule_id, bool refused) {
+  std::string rule = absl::StrCat(zone_id, "/", rule_id);
+  rule_traffic.Increment(LabelKey(rule, "requests"));
+  if (refused) {
+    rule_traffic.Increment(LabelKey(rule, "refused"));
   }
 }
 

@@ -24,6 +24,9 @@ class WorkerMetrics {
   void CertificateSeen(absl::string_view zone, absl::string_view status, absl::string_view reason);
   // RequestDone counts one request: its response code and, per zone id, the
   // certificate status the request carried (for the traffic report).
+  // RuleMatched counts one request an access rule decided, and whether
+  // the rule refused (or in report mode would refuse) it.
+  void RuleMatched(uint64_t zone_id, absl::string_view rule_id, bool refused);
   void RequestDone(absl::string_view zone, uint64_t zone_id, int code,
                    absl::string_view cert_status);
   void OriginError();
@@ -45,8 +48,22 @@ class WorkerMetrics {
   LabeledCounter cert_invalid;  // zone, reason
   LabeledCounter requests;      // zone, code
   LabeledCounter zone_traffic;  // zone id, status
+  LabeledCounter rule_traffic;  // "zone id/rule id", "requests" or "refused"
   // Keyed by zone and reason.
   LabeledCounter origin_refused;
+
+ private:
+  // The last RequestDone's labels and counters: a worker's requests mostly
+  // repeat them, and building the label keys costs more than counting.
+  struct LastRequest {
+    std::string zone;
+    uint64_t zone_id = 0;
+    int code = 0;
+    std::string cert_status;
+    std::atomic<uint64_t>* requests = nullptr;
+    std::atomic<uint64_t>* traffic = nullptr;
+  };
+  LastRequest last_request_;
 };
 
 }  // namespace certgate::edge

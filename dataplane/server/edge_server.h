@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "dataplane/http/host_port.h"
+#include "common/host_port.h"
 #include "dataplane/server/worker.h"
 
 namespace certgate::edge {

@@ -22,10 +22,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/control_endpoints.h"
+#include "common/host_port.h"
+#include "common/metrics_server.h"
 #include "common/origin_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/config_subscription.h"
-#include "dataplane/http/host_port.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
@@ -33,9 +37,7 @@
 #include "dataplane/server/edge_server.h"
 #include "dataplane/server/handover_client.h"
 #include "dataplane/server/handover_server.h"
-#include "dataplane/server/metrics_server.h"
 #include "dataplane/server/open_file_budget.h"
-#include "dataplane/tls/tls_server.h"
 #include "dataplane/tls/verification_cache.h"
 #include "dataplane/tls/zone_ssl_context_cache.h"
 
@@ -122,6 +124,10 @@ pid_t StartSuccessor(char** argv) {
 
 int main(int argc, char** argv) {
   using namespace certgate::edge;
+  using certgate::BindListener;
+  using certgate::BoundTo;
+  using certgate::HostPort;
+  using certgate::ParseHostPort;
 
   CLI::App app{
       "certgate-edge: terminates TLS with client certificates for every zone and "
@@ -139,7 +145,10 @@ int main(int argc, char** argv) {
   int header_timeout_ms = 10000, idle_timeout_ms = 60000, origin_connect_timeout_ms = 5000,
       origin_timeout_ms = 60000, handshake_timeout_ms = 10000, drain_timeout_ms = 10000,
       upgraded_idle_timeout_ms = 300000;
-  app.add_option("--control", control, "Control plane address, HOST:PORT")->required();
+  app.add_option("--control", control,
+                 "Control plane address, HOST:PORT; several replicas as A,B,C (or a name that "
+                 "resolves to several addresses): a broken stream moves to the next")
+      ->required();
   app.add_option("--token-file", token_file, "File holding the edge token")->required();
   app.add_option("--node-id", node_id, "This edge's name in the fleet (unique)")->required();
   app.add_option("--listen", listen, "HOST:PORT to serve TLS on (repeatable)")->required();
@@ -230,7 +239,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-buffer-bytes", log_buffer_bytes,
                  "Each worker gathers log lines up to this many bytes before one write "
-                 "(0: every line written at once)")
+                 "(0: the access log lines of one event-loop turn go out together at its end, "
+                 "connection log lines at once)")
       ->check(CLI::Range(size_t{0}, size_t{64} << 20));
   app.add_option("--log-flush-ms", log_flush_ms,
                  "Buffered log lines are written at least this often (and on drain and exit)")
@@ -260,9 +270,15 @@ int main(int argc, char** argv) {
   if (!ReadToken(token_file, &token, &error)) {
     return Fail(error);
   }
-  auto control_address = ParseHostPort(control);
-  if (!control_address.ok()) {
-    return Fail(std::string(control_address.status().message()));
+  // --control A,B,C: each entry a HOST:PORT, none twice.
+  for (absl::string_view entry : absl::StrSplit(control, ',')) {
+    auto control_address = ParseHostPort(absl::StripAsciiWhitespace(entry));
+    if (!control_address.ok()) {
+      return Fail(std::string(control_address.status().message()));
+    }
+  }
+  if (auto endpoints = certgate::ControlEndpoints::Parse(control); !endpoints.ok()) {
+    return Fail(std::string(endpoints.status().message()));
   }
   std::vector<HostPort> listen_addresses;
   for (const std::string& text : listen) {
@@ -407,30 +423,33 @@ int main(int argc, char** argv) {
   }
 
   TlsServer* tls_server = tls->get();
-  auto metrics_server = MetricsServer::Create(
-      *metrics_address,
-      [&] {
-        GlobalStats global;
-        if (VerificationCache* cache = tls_server->cache()) {
-          VerificationCacheStats stats = cache->Stats();
-          global.cache_hits = stats.hits;
-          global.cache_misses = stats.misses;
-          global.cache_evictions = stats.evictions;
-          global.cache_size = stats.size;
-        }
-        const TlsStats& tls_stats = tls_server->stats();
-        global.handshakes_ok = tls_stats.handshakes_ok.load();
-        global.handshakes_failed = tls_stats.handshakes_failed.load();
-        global.handshakes_resumed = tls_stats.handshakes_resumed.load();
-        global.chain_verifications = tls_stats.chain_verifications.load();
-        global.cheap_rejections = tls_stats.cheap_rejections.load();
-        global.unknown_sni = tls_stats.unknown_sni.load();
-        auto config = slot.Get();
-        global.config_version = config ? config->version() : 0;
-        global.zones_failed = config ? config->failure_count() : 0;
-        return metrics.RenderPrometheus(global);
-      },
-      inherited_metrics_fd);
+  absl::StatusOr<int> metrics_fd = inherited_metrics_fd >= 0
+                                       ? inherited_metrics_fd
+                                       : BindListener(*metrics_address, /*reuse_port=*/false, 64);
+  if (!metrics_fd.ok()) {
+    return Fail(std::string(metrics_fd.status().message()));
+  }
+  auto metrics_server = certgate::MetricsServer::Create(*metrics_fd, [&] {
+    GlobalStats global;
+    if (VerificationCache* cache = tls_server->cache()) {
+      VerificationCacheStats stats = cache->Stats();
+      global.cache_hits = stats.hits;
+      global.cache_misses = stats.misses;
+      global.cache_evictions = stats.evictions;
+      global.cache_size = stats.size;
+    }
+    const TlsStats& tls_stats = tls_server->stats();
+    global.handshakes_ok = tls_stats.handshakes_ok.load();
+    global.handshakes_failed = tls_stats.handshakes_failed.load();
+    global.handshakes_resumed = tls_stats.handshakes_resumed.load();
+    global.chain_verifications = tls_stats.chain_verifications.load();
+    global.cheap_rejections = tls_stats.cheap_rejections.load();
+    global.unknown_sni = tls_stats.unknown_sni.load();
+    auto config = slot.Get();
+    global.config_version = config ? config->version() : 0;
+    global.zones_failed = config ? config->failure_count() : 0;
+    return metrics.RenderPrometheus(global);
+  });
   if (!metrics_server.ok()) {
     return Fail(std::string(metrics_server.status().message()));
   }
@@ -447,11 +466,12 @@ int main(int argc, char** argv) {
   sub_options.max_message_bytes = max_config_message_bytes;
   // A zone whose TLS context fails when first used is reported like one
   // that failed to build when applied.
-  ZoneSslContextCache* contexts = (*tls)->contexts();
-  sub_options.late_failures = [contexts](const EdgeConfig& config) {
-    return contexts->Failures(config);
+  sub_options.late_failures = [tls_server](const EdgeConfig& config) {
+    return tls_server->LateFailures(config);
   };
-  sub_options.late_failure_generation = [contexts] { return contexts->failure_generation(); };
+  sub_options.late_failure_generation = [tls_server] {
+    return tls_server->contexts()->failure_generation();
+  };
   sub_options.on_zone_failures = [&metrics](uint64_t version,
                                             const std::vector<ZoneFailure>& failures) {
     metrics.ZoneBuildFailures(failures.size());

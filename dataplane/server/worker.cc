@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/host_port.h"
 #include "dataplane/http/client_connection.h"
-#include "dataplane/http/host_port.h"
 #include "dataplane/metrics/worker_metrics.h"
 
 namespace certgate::edge {
@@ -60,6 +60,14 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, Tl
     w->flush_logs_event_ = event_new(w->base_, -1, EV_PERSIST, &Worker::OnFlushLogs, w);
     timeval tv = absl::ToTimeval(w->options_.log_flush_interval);
     event_add(w->flush_logs_event_, &tv);
+  } else {
+    // Unbuffered: the access log lines of one loop turn (the requests
+    // answered in it) go out in one write at its end. Activated, the
+    // event runs after the events already active in this turn, before the
+    // loop waits again. The connection log stays line by line.
+    w->turn_flush_event_ = event_new(w->base_, -1, 0, &Worker::OnFlushLogs, w);
+    w->access_log_->SetTurnHook([](void* ev) { event_active(static_cast<event*>(ev), EV_READ, 0); },
+                                w->turn_flush_event_);
   }
   w->context_.on_closed = [w](ClientConnection* c) { w->ConnectionClosed(c); };
   return worker;
@@ -88,6 +96,12 @@ Worker::~Worker() {
   }
   if (flush_logs_event_ != nullptr) {
     event_free(flush_logs_event_);
+  }
+  if (turn_flush_event_ != nullptr) {
+    if (access_log_ != nullptr) {
+      access_log_->SetTurnHook(nullptr, nullptr);  // flushes what the turn held
+    }
+    event_free(turn_flush_event_);
   }
   // The loop has ended: this thread is the buffers' only user now.
   if (access_log_ != nullptr) {

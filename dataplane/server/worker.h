@@ -24,7 +24,8 @@ struct WorkerOptions {
   HttpOptions http;
   size_t max_connections = 0;  // 0: no limit
   // Where the logs go (borrowed; null: off). Each worker buffers its own
-  // lines: up to `log_buffer_bytes` (0: each line written at once), flushed
+  // lines: up to `log_buffer_bytes` (0: the access log lines of one loop
+  // turn in one write at its end; connection log lines at once), flushed
   // at least every `log_flush_interval`, on drain and at exit.
   const LogFile* access_log = nullptr;
   const LogFile* connection_log = nullptr;
@@ -79,6 +80,7 @@ class Worker {
   event* reap_event_ = nullptr;
   event* resume_accept_event_ = nullptr;
   event* flush_logs_event_ = nullptr;
+  event* turn_flush_event_ = nullptr;  // unbuffered access log: end of the loop turn
   std::unique_ptr<LogBuffer> access_log_;
   std::unique_ptr<LogBuffer> connection_log_;
   OriginPool origins_;

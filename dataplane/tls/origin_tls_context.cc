@@ -1,32 +1,19 @@
 #include "dataplane/tls/origin_tls_context.h"
 
-#include <arpa/inet.h>
-
 #include <atomic>
 #include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/origin_policy.h"
 #include "common/pem.h"
+#include "dataplane/tls/ssl_error.h"
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
 
 namespace certgate::edge {
 namespace {
-
-std::string SslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
-  return reason != nullptr ? reason : "unknown error";
-}
-
-bool IsIpLiteral(const std::string& host) {
-  in6_addr v6;
-  in_addr v4;
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-}
 
 // SystemStore: the system CA bundle, parsed once per process and shared by
 // every zone that sets no origin CA (a bundle is ~150 certificates). Empty
@@ -40,7 +27,7 @@ X509_STORE* SystemStore() {
       std::fprintf(stderr,
                    "certgate-edge: cannot load the system CA bundle %s: %s; https origins "
                    "without an origin CA will fail verification\n",
-                   OriginTlsContext::kSystemTrustStore, SslError().c_str());
+                   OriginTlsContext::kSystemTrustStore, PopSslErrorReason().c_str());
     }
     return s;
   }();
@@ -71,7 +58,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
   }
   if (!SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx_.get(), TLS1_3_VERSION)) {
-    return absl::InternalError(absl::StrCat("origin TLS versions: ", SslError()));
+    return absl::InternalError(absl::StrCat("origin TLS versions: ", PopSslErrorReason()));
   }
   // Trust: the zone's own origin CA, else the system store (shared).
   if (!zone.origin_ca_pem().empty()) {
@@ -85,7 +72,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
     }
     for (const bssl::UniquePtr<X509>& cert : *certs) {
       if (!X509_STORE_add_cert(store.get(), cert.get())) {
-        return absl::InvalidArgumentError(absl::StrCat("origin CA: ", SslError()));
+        return absl::InvalidArgumentError(absl::StrCat("origin CA: ", PopSslErrorReason()));
       }
     }
     SSL_CTX_set_cert_store(ctx_.get(), store.release());
@@ -103,7 +90,7 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
   // URL's host (an IP literal is checked as an IP and sends no SNI).
   if (!zone.origin_server_name().empty()) {
     sni_ = verify_name_ = zone.origin_server_name();
-  } else if (IsIpLiteral(origin_host)) {
+  } else if (ParseIpLiteral(origin_host).ok()) {
     verify_name_ = origin_host;
     verify_ip_ = true;
   } else {
@@ -123,17 +110,18 @@ absl::Status OriginTlsContext::Init(const v1::EdgeZone& zone, const std::string&
           absl::StrCat("origin client key: ", key.status().message()));
     }
     if (!SSL_CTX_use_certificate(ctx_.get(), (*chain)[0].get())) {
-      return absl::InvalidArgumentError(absl::StrCat("origin client certificate: ", SslError()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("origin client certificate: ", PopSslErrorReason()));
     }
     for (size_t i = 1; i < chain->size(); ++i) {
       if (!SSL_CTX_add1_chain_cert(ctx_.get(), (*chain)[i].get())) {
         return absl::InvalidArgumentError(
-            absl::StrCat("origin client certificate chain: ", SslError()));
+            absl::StrCat("origin client certificate chain: ", PopSslErrorReason()));
       }
     }
     if (!SSL_CTX_use_PrivateKey(ctx_.get(), key->get()) || !SSL_CTX_check_private_key(ctx_.get())) {
       return absl::InvalidArgumentError(
-          absl::StrCat("origin client key does not match its certificate: ", SslError()));
+          absl::StrCat("origin client key does not match its certificate: ", PopSslErrorReason()));
     }
     has_client_certificate_ = true;
   }
@@ -190,7 +178,7 @@ std::string OriginTlsContext::FailureReason(const SSL* ssl, int ssl_error) {
   }
   uint32_t error = ERR_peek_error();
   if (error != 0) {
-    return absl::StrCat("origin TLS handshake failed: ", SslError());
+    return absl::StrCat("origin TLS handshake failed: ", PopSslErrorReason());
   }
   if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
     return "origin closed the connection during the TLS handshake";

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -17,6 +18,10 @@ struct CachedVerdict {
   std::string reason;        // "" when valid
   int64_t expires_unix = 0;  // never outlives the leaf's notAfter
   std::string ski_hex;       // the leaf's SKI, so that a hit needs no parse
+  // Subjects (DER) of the CAs the chain walk went through, the leaf's issuer
+  // first; null unless valid. Access rules' issuer constraints read these,
+  // never the certificates a client merely sent along.
+  std::shared_ptr<const std::vector<std::string>> issuer_names_der;
 };
 
 struct VerificationCacheStats {

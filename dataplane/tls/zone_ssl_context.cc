@@ -1,13 +1,15 @@
 #include "dataplane/tls/zone_ssl_context.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
+#include "common/zone_defaults.h"
 #include "dataplane/tls/session_binding.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/tls/ssl_error.h"
 #include "dataplane/tls/zone_trust.h"
 #include "openssl/ec.h"
 #include "openssl/ec_key.h"
@@ -26,16 +28,6 @@ namespace {
 // The CertificateRequest must fit in one handshake message that every client
 // accepts; 16 KiB of names leaves ample room under the 64 KiB limits.
 constexpr size_t kMaxCaNamesBytes = 16 * 1024;
-
-std::string SslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  if (error == 0) {
-    return "unknown error";
-  }
-  const char* reason = ERR_reason_error_string(error);
-  return reason != nullptr ? reason : "unknown error";
-}
 
 constexpr char kUsableKeys[] =
     "RSA of 2048 to 16384 bits, ECDSA on P-256, P-384 or P-521, or Ed25519";
@@ -139,14 +131,14 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   }
   if (!SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION)) {
-    return absl::InternalError(absl::StrCat("TLS versions: ", SslError()));
+    return absl::InternalError(absl::StrCat("TLS versions: ", PopSslErrorReason()));
   }
   std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain_buffers;
   std::vector<CRYPTO_BUFFER*> chain_pointers;
   for (const bssl::UniquePtr<X509>& cert : *chain) {
     std::string der = CertificateToDer(cert.get());
     if (der.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("server chain: ", SslError()));
+      return absl::InvalidArgumentError(absl::StrCat("server chain: ", PopSslErrorReason()));
     }
     chain_buffers.emplace_back(
         CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()), der.size(), nullptr));
@@ -167,15 +159,14 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
       return absl::InvalidArgumentError("server key does not match the certificate");
     }
     return absl::InvalidArgumentError(
-        absl::StrCat("server certificate and key cannot be used for TLS: ", SslError()));
+        absl::StrCat("server certificate and key cannot be used for TLS: ", PopSslErrorReason()));
   }
 
-  if (zone.mode() == v1::MODE_OFF) {
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  } else {
-    // Requested, not required: a client without a certificate still gets
-    // the zone's 403 body in enforce mode.
-    SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, &TlsServer::VerifyPeer);
+  // No verify settings here: SSL_set_SSL_CTX does not copy them, so
+  // TlsServer sets them on each SSL when it switches it to this context
+  // (requested, not required; none in mode off). This layer stays below the
+  // handshake code.
+  if (zone.mode() != v1::MODE_OFF) {
     if (zone.send_ca_names()) {
       bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
       if (!names) {
@@ -192,11 +183,10 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     }
   }
 
-  auto sid_ctx = SessionBinding::SessionIdContext(
-      zone.id(), zone.trust_version(),
-      zone.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_ENFORCE : zone.mode());
+  auto sid_ctx = SessionBinding::SessionIdContext(zone.id(), zone.trust_version(),
+                                                  ZoneDefaults::EffectiveMode(zone.mode()));
   if (!SSL_CTX_set_session_id_context(ctx.get(), sid_ctx.data(), sid_ctx.size())) {
-    return absl::InternalError(absl::StrCat("session id context: ", SslError()));
+    return absl::InternalError(absl::StrCat("session id context: ", PopSslErrorReason()));
   }
   return ctx;
 }

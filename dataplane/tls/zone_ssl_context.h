@@ -9,10 +9,10 @@ namespace certgate::edge {
 class ZoneTrust;
 
 // NewZoneSslContext builds a zone's SSL_CTX: its server chain and key, TLS
-// 1.2 and 1.3, a client certificate requested but not required (none asked
-// in mode off) through TlsServer's custom verify callback, the root names in
-// the CertificateRequest only when the zone asks (capped), and the session id
-// context bound to the zone and its trust version.
+// 1.2 and 1.3, the root names in the CertificateRequest only when the zone
+// asks (capped), and the session id context bound to the zone and its trust
+// version. Whether a client certificate is requested is set per SSL by the
+// handshake layer (TlsServer), which switches each SSL to this context.
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
                                                            const ZoneTrust& trust);
 

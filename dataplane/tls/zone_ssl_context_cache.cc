@@ -18,41 +18,42 @@ bssl::UniquePtr<SSL_CTX> NewReference(SSL_CTX* ctx) {
 
 }  // namespace
 
-absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(const ZoneConfig& zone) {
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(ZoneContextKey key,
+                                                                  const v1::EdgeZone& zone,
+                                                                  const ZoneTrust& trust) {
   {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(zone.id);
-    if (it != entries_.end() && it->second.build_serial == zone.build_serial) {
+    auto it = entries_.find(key.zone_id);
+    if (it != entries_.end() && it->second.build_serial == key.build_serial) {
       lru_.splice(lru_.begin(), lru_, it->second.position);
       return NewReference(it->second.ctx.get());
     }
   }
   // Built without the lock: two workers may build the same zone at once;
   // the second simply replaces the first's entry.
-  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> built = NewZoneSslContext(zone.source, *zone.trust);
+  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> built = NewZoneSslContext(zone, trust);
   absl::MutexLock lock(&mu_);
   ++builds_;
   if (!built.ok()) {
-    auto [it, inserted] = failures_.try_emplace(zone.id);
-    if (inserted || it->second.build_serial != zone.build_serial) {
+    auto [it, inserted] = failures_.try_emplace(key.zone_id);
+    if (inserted || it->second.key.build_serial != key.build_serial) {
       ++failure_generation_;
     }
-    it->second = Failure{zone.build_serial, ZoneFailure{zone.id, zone.hostname,
-                                                        std::string(built.status().message())}};
+    it->second = ZoneContextFailure{key, zone.hostname(), std::string(built.status().message())};
     return built.status();
   }
-  failures_.erase(zone.id);
+  failures_.erase(key.zone_id);
   bssl::UniquePtr<SSL_CTX> result = NewReference(built->get());
-  auto it = entries_.find(zone.id);
+  auto it = entries_.find(key.zone_id);
   if (it != entries_.end()) {
     // The zone changed (or another worker built it first): replace.
-    it->second.build_serial = zone.build_serial;
+    it->second.build_serial = key.build_serial;
     it->second.ctx = *std::move(built);
     lru_.splice(lru_.begin(), lru_, it->second.position);
     return result;
   }
-  lru_.push_front(zone.id);
-  entries_.emplace(zone.id, Entry{zone.build_serial, *std::move(built), lru_.begin()});
+  lru_.push_front(key.zone_id);
+  entries_.emplace(key.zone_id, Entry{key.build_serial, *std::move(built), lru_.begin()});
   while (entries_.size() > capacity_) {
     entries_.erase(lru_.back());
     lru_.pop_back();
@@ -60,20 +61,21 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(const ZoneConf
   return result;
 }
 
-std::vector<ZoneFailure> ZoneSslContextCache::Failures(const EdgeConfig& config) {
-  std::vector<ZoneFailure> out;
+std::vector<ZoneContextFailure> ZoneSslContextCache::Failures(
+    absl::FunctionRef<bool(ZoneContextKey)> current) {
+  std::vector<ZoneContextFailure> out;
   absl::MutexLock lock(&mu_);
   for (auto it = failures_.begin(); it != failures_.end();) {
-    const ZoneConfig* zone = config.FindById(it->first);
-    if (zone == nullptr || zone->build_serial != it->second.build_serial) {
+    if (!current(it->second.key)) {
       failures_.erase(it++);  // changed or gone: that failure is over
       continue;
     }
-    out.push_back(it->second.failure);
+    out.push_back(it->second);
     ++it;
   }
-  std::sort(out.begin(), out.end(),
-            [](const ZoneFailure& a, const ZoneFailure& b) { return a.zone_id < b.zone_id; });
+  std::sort(out.begin(), out.end(), [](const ZoneContextFailure& a, const ZoneContextFailure& b) {
+    return a.key.zone_id < b.key.zone_id;
+  });
   return out;
 }
 

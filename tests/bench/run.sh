@@ -13,8 +13,12 @@
 #
 # Options: --build-dir DIR (default: build), --out-dir DIR (raw results; default:
 # BUILD/bench-results), --no-build, --no-docs, --keep (keep the work folder),
-# --duration S (seconds per row), --zones N (propagation), --edge-bin PATH (measure
-# another certgate-edge binary).
+# --duration S (seconds per row), --zones N (propagation), --stream-mib N (body size
+# of the streaming-memory rows; default 1024, smoke 128), --edge-bin PATH (measure
+# another certgate-edge binary),
+# --only keepalive (only the keep-alive rows, printed, no docs), --perf (with --only
+# keepalive: `perf record -g` each server during its row; the top symbols go to
+# OUT/perf.SERVER.txt).
 #
 # Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -29,7 +33,10 @@ write_docs=1
 keep=0
 duration=""
 zones=""
+stream_mib_override=""
 edge_bin_override=""
+only=""
+perf=0
 # What the report says produced it: the mode flags, never local paths.
 command_line="tests/bench/run.sh"
 for arg in "$@"; do
@@ -47,8 +54,11 @@ while [ $# -gt 0 ]; do
     --keep) keep=1 ;;
     --duration) duration=$2; command_line+=" --duration $2"; shift ;;
     --zones) zones=$2; command_line+=" --zones $2"; shift ;;
+    --stream-mib) stream_mib_override=$2; command_line+=" --stream-mib $2"; shift ;;
     --edge-bin) edge_bin_override=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --only) only=$2; shift ;;
+    --perf) perf=1 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -58,15 +68,24 @@ done
 case "$mode" in
   smoke)
     row_s=${duration:-1}; sweep_s=1; flood_s=2; conc_list="1 4"; idle_conns=50
-    zones=${zones:-60}; edges=5; changes=3; probe_at=20; write_docs=0 ;;
+    zones=${zones:-60}; edges=5; changes=3; probe_at=20; write_docs=0; stream_mib=128 ;;
   default)
     row_s=${duration:-5}; sweep_s=3; flood_s=6; conc_list="1 4 16 64"; idle_conns=1000
-    zones=${zones:-10000}; edges=100; changes=30; probe_at=1000 ;;
+    zones=${zones:-10000}; edges=100; changes=30; probe_at=1000; stream_mib=1024 ;;
   full)
     row_s=${duration:-5}; sweep_s=3; flood_s=6; conc_list="1 4 16 64"; idle_conns=1000
-    zones=${zones:-100000}; edges=100; changes=30; probe_at=1000 ;;
+    zones=${zones:-100000}; edges=100; changes=30; probe_at=1000; stream_mib=1024 ;;
 esac
+[ -n "$stream_mib_override" ] && stream_mib=$stream_mib_override
+[[ "$stream_mib" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --stream-mib: want a whole number of MiB, got \"$stream_mib\"" >&2; exit 2; }
 row_conc=16
+case "$only" in
+  "") ;;
+  keepalive) write_docs=0 ;;
+  *) echo "run.sh: --only takes keepalive, not $only" >&2; exit 2 ;;
+esac
+[ "$perf" -eq 0 ] || [ "$only" = keepalive ] || { echo "run.sh: --perf needs --only keepalive" >&2; exit 2; }
+[ "$perf" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --perf needs perf (linux-perf)" >&2; exit 2; }
 bin="$build_dir/bin"
 [ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
 mkdir -p "$out_dir"
@@ -89,6 +108,9 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not installe
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 command -v openssl >/dev/null || die "openssl not installed"
 command -v curl >/dev/null || die "curl not installed"
+# Debian's Python: the streaming and WebSocket origins and the WebSocket client.
+py=/usr/bin/python3
+"$py" -c 'import websockets' 2>/dev/null || die "python3-websockets not installed (deploy/install-deps.sh)"
 ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/certgate-bench.XXXXXX")
@@ -173,6 +195,21 @@ cpu_ticks() {
   for p in $(tree_pids "$1"); do
     t=$(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}') || t=0
     total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+
+# Peak resident memory: clear_refs 5 resets each process's VmHWM to its
+# VmRSS, so VmHWM afterwards is the peak since then.
+hwm_reset() {
+  local p
+  for p in $(tree_pids "$1"); do echo 5 >/proc/"$p"/clear_refs 2>/dev/null || true; done
+}
+hwm_kib() {  # sum of VmHWM over a process tree, KiB
+  local total=0 p r
+  for p in $(tree_pids "$1"); do
+    r=$(awk '/^VmHWM:/ {print $2}' /proc/"$p"/status 2>/dev/null) || r=0
+    total=$((total + ${r:-0}))
   done
   echo "$total"
 }
@@ -329,6 +366,7 @@ log "control plane and zones"
 cp_port=$(free_port); origin_port=$(free_port); edge_port=$(free_port); metrics_port=$(free_port)
 nginx_port=$(free_port)
 tls_origin_port=$(free_port)
+stream_origin_port=$(free_port); ws_origin_port=$(free_port)
 mkdir -p "$work/cp"
 start control "${pin_client[@]}" "$bin/certgate-control" --db "$work/cp/certgate.db" \
   --listen "127.0.0.1:$cp_port" --admin-token-file "$work/cp/admin.token" \
@@ -357,12 +395,26 @@ tcg zone create tls.bench.test --origin "https://127.0.0.1:$tls_origin_port" --m
 tcg root add tls.bench.test "$pki/ca/ca.pem"
 tcg origin-cert set tls.bench.test --cert "$pki/origin-client/cert.pem" \
   --key "$pki/origin-client/key.pem"
+# stream.bench.test: a streaming origin that never holds a body (bounded-memory
+# rows); ws.bench.test: a WebSocket echo origin. Their server certificates are
+# the control plane's own (the clients of those rows do not check them).
+for z in stream ws; do
+  port_var=${z}_origin_port
+  tcg zone create "$z.bench.test" --origin "http://127.0.0.1:${!port_var}" --mode enforce
+  tcg root add "$z.bench.test" "$pki/ca/ca.pem"
+done
 CERTGATE_TOKEN=$other_token cg zone create other.test --origin "http://127.0.0.1:$origin_port" \
   --insecure >/dev/null
 CERTGATE_TOKEN=$other_token cg root add other.test "$pki/other/ca.pem" --insecure >/dev/null
 
 start origin "${pin_client[@]}" "$bin/certgate-echo-origin" --listen "127.0.0.1:$origin_port"
 wait_port "$origin_port" || die "origin did not start"
+start stream-origin "${pin_client[@]}" "$py" "$repo/tests/integration/edge/stream_origin.py" \
+  --port "$stream_origin_port"
+wait_port "$stream_origin_port" || die "stream origin did not start"
+start ws-origin "${pin_client[@]}" "$py" "$repo/tests/integration/edge/ws_origin.py" \
+  --port "$ws_origin_port"
+wait_port "$ws_origin_port" || die "WebSocket origin did not start"
 
 # The https origin: nginx on the client core terminating TLS (client
 # certificate required) in front of the same echo origin, so both origins
@@ -452,6 +504,22 @@ start_edge() {  # cache entries ("" = default)
   tls_ready "$edge_port" || { tail -20 "$work/edge$edge_run.log" >&2; die "edge does not serve tls.bench.test"; }
 }
 
+# nginx_mtls_server NAME: the lines every nginx server block of the
+# comparison shares (listener, serving certificate, client certificate
+# verification), for the server_name NAME.
+nginx_mtls_server() {
+  cat <<EOF
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name $1;
+    ssl_protocols TLSv1.3;
+    ssl_certificate $pki/server-chain.pem;
+    ssl_certificate_key $pki/server.key;
+    ssl_client_certificate $pki/ca/ca.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+EOF
+}
+
 mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -471,14 +539,7 @@ http {
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
   upstream tls_origin { server 127.0.0.1:$tls_origin_port; keepalive 64; }
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server bench.test)
     ssl_session_tickets on;
     location / {
       proxy_pass http://origin;
@@ -491,15 +552,34 @@ http {
       proxy_set_header X-Forwarded-Proto https;
     }
   }
+  # Streaming: neither body is buffered (nginx's equivalent of the edge,
+  # which streams both), no body size limit.
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    server_name tls.bench.test;
-    ssl_protocols TLSv1.3;
-    ssl_certificate $pki/server-chain.pem;
-    ssl_certificate_key $pki/server.key;
-    ssl_client_certificate $pki/ca/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$(nginx_mtls_server stream.bench.test)
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://127.0.0.1:$stream_origin_port;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_set_header X-Client-Cert-Status \$ssl_client_verify;
+    }
+  }
+  server {
+$(nginx_mtls_server ws.bench.test)
+    location / {
+      proxy_pass http://127.0.0.1:$ws_origin_port;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Client-Cert-Status \$ssl_client_verify;
+      proxy_read_timeout 300s;
+    }
+  }
+  server {
+$(nginx_mtls_server tls.bench.test)
     ssl_session_tickets on;
     location / {
       proxy_pass https://tls_origin;
@@ -535,6 +615,57 @@ start_nginx
 nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')
 openssl_version=$(openssl version | awk '{print $1, $2}')
 
+# ---------- streaming and WebSocket helpers ----------
+# ws_measure SERVER PORT PID: WebSocket echo messages through the server, and
+# its CPU over them, into $work/results/SERVER.ws.{json,cpu}.
+ws_measure() {
+  local c0 c1
+  c0=$(cpu_ticks "$3")
+  "${pin_client[@]}" "$py" "$script_dir/ws_bench.py" --host ws.bench.test --port "$2" \
+    --cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem" --connections 8 --window 16 \
+    --size 128 --duration "$row_s" --label "$1.ws" --json-out "$work/results/$1.ws.json" \
+    >>"$out_dir/loadgen.log" 2>&1 || { tail -3 "$out_dir/loadgen.log" >&2; die "WebSocket client failed for $1"; }
+  c1=$(cpu_ticks "$3")
+  echo "$(( c1 - c0 ))" >"$work/results/$1.ws.cpu"
+  tail -1 "$out_dir/loadgen.log" | sed 's/^/  /' >&2
+}
+
+# stream_rows SERVER PORT PID: a $stream_mib MiB upload (Content-Length and
+# chunked) and download (Content-Length and chunked) through the server with
+# the bench client certificate. For each: the growth of the server's peak
+# resident memory over its resident memory before (KiB), the rate (MB/s) and
+# the server's CPU, into $work/results/SERVER.stream_KIND.
+stream_bytes=$((stream_mib * 1024 * 1024))
+stream_rows() {
+  local server=$1 port=$2 spid=$3 kind rss0 hwm c0 c1 t0 t1 got want args url
+  [ -f "$work/upload.bin" ] || truncate -s "$stream_bytes" "$work/upload.bin"
+  for kind in upload_cl upload_chunked download_cl download_chunked; do
+    args=(-sS -k --max-time 900 --resolve "stream.bench.test:$port:127.0.0.1"
+      --cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
+    url="https://stream.bench.test:$port"
+    case $kind in
+      upload_cl) args+=(-T "$work/upload.bin" "$url/up"); want="\"body_bytes\": $stream_bytes," ;;
+      upload_chunked) args+=(-H "Transfer-Encoding: chunked" -T "$work/upload.bin" "$url/up")
+        want="\"body_bytes\": $stream_bytes," ;;
+      download_cl) args+=(-o /dev/null -w "%{size_download}" "$url/bytes?n=$stream_bytes"); want=$stream_bytes ;;
+      download_chunked) args+=(-o /dev/null -w "%{size_download}" "$url/bytes?n=$stream_bytes&chunked=1")
+        want=$stream_bytes ;;
+    esac
+    log "$server: $stream_mib MiB $kind"
+    hwm_reset "$spid"
+    rss0=$(rss_kib "$spid")
+    c0=$(cpu_ticks "$spid"); t0=$(date +%s.%N)
+    got=$("${pin_client[@]}" curl "${args[@]}" 2>>"$out_dir/stream.log") ||
+      die "$server: $kind failed (curl $?; $out_dir/stream.log)"
+    t1=$(date +%s.%N); c1=$(cpu_ticks "$spid")
+    hwm=$(hwm_kib "$spid")
+    case "$got" in *"$want"*) ;; *) die "$server: $kind: unexpected answer: $got" ;; esac
+    echo "$((hwm - rss0)) $(calc "$stream_bytes / 1e6 / ($t1 - $t0)" %.0f) $(calc "($c1 - $c0) / $clk_tck" %.2f)" \
+      >"$work/results/$server.stream_$kind"
+    log "  peak RSS growth $((hwm - rss0)) KiB"
+  done
+}
+
 # ---------- rows ----------
 pool=$(( row_s * 5000 ))
 [ "$pool" -lt 2000 ] && pool=2000
@@ -542,6 +673,46 @@ common=(--sni bench.test --threads 1)
 ec_fixed=(--cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
 ec_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool")
 rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool" --pool-key-type rsa-2048)
+
+# --only keepalive: the keep-alive rows alone (optionally profiled), then stop.
+if [ "$only" = keepalive ]; then
+  for server in certgate nginx; do
+    if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
+    perf_pid=""
+    if [ "$perf" -eq 1 ]; then
+      perf record -g -p "$(tree_pids "$spid" | paste -sd,)" -o "$out_dir/perf.$server.data" >"$out_dir/perf.$server.log" 2>&1 &
+      perf_pid=$!
+      pids+=("$perf_pid")
+      sleep 0.5
+    fi
+    log "$server: keep-alive requests to the origin"
+    measure "$server.keepalive" "$spid" --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" \
+      --requests 1000000 --connections "$row_conc" --duration "$row_s"
+    if [ -n "$perf_pid" ]; then
+      kill -INT "$perf_pid" 2>/dev/null || true
+      wait "$perf_pid" 2>/dev/null || true
+      stop_pid "$perf_pid"
+      # Where the time goes: by library, then the top symbols, then the system calls.
+      {
+        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso -g none \
+          --percent-limit 1 2>/dev/null
+        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso,symbol \
+          -g none --percent-limit 0.7 2>/dev/null
+        perf report -i "$out_dir/perf.$server.data" --stdio --children --sort symbol -g none \
+          2>/dev/null | grep -E '\] (__x64_sys_|__GI___libc_write|__GI___writev|read$|__libc_recv|epoll_)'
+      } | grep -v '^#' | grep -v '^$' | sed 's/ *$//' >"$out_dir/perf.$server.txt" || true
+      log "$server: profile in $out_dir/perf.$server.txt"
+    fi
+  done
+  {
+    echo "| keep-alive ($row_conc conns, ${row_s} s) | certgate | nginx | certgate / nginx |"
+    echo "|---|---:|---:|---:|"
+    a=$(r_cpu_per certgate.keepalive requests); b=$(r_cpu_per nginx.keepalive requests)
+    echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") |"
+    echo "| requests/s | $(r_req certgate.keepalive | xargs printf %.0f) | $(r_req nginx.keepalive | xargs printf %.0f) | |"
+  } | tee "$out_dir/keepalive.md"
+  exit 0
+fi
 
 for server in certgate nginx; do
   if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
@@ -558,6 +729,13 @@ for server in certgate nginx; do
   measure "$server.resumed" "$spid" "${t[@]}" "${ec_fixed[@]}" --resume --requests 1 --connections "$row_conc" --duration "$row_s"
   log "$server: keep-alive requests to the origin"
   measure "$server.keepalive" "$spid" "${t[@]}" "${ec_fixed[@]}" --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  for kib in 1 64; do
+    log "$server: keep-alive requests, $kib KiB responses"
+    measure "$server.keepalive_${kib}k" "$spid" "${t[@]}" "${ec_fixed[@]}" --path "/bytes?n=$((kib * 1024))" \
+      --requests 1000000 --connections "$row_conc" --duration "$row_s"
+  done
+  log "$server: WebSocket echo messages"
+  ws_measure "$server" "$port" "$spid"
   # https origins: the same rows through tls.bench.test, whose origin is https.
   tt=(--target "127.0.0.1:$port" --sni tls.bench.test --threads 1)
   log "$server: keep-alive requests to the https origin"
@@ -588,6 +766,7 @@ for server in certgate nginx; do
   echo "$rss1" >"$work/results/$server.rss"
   calc "($rss1 - $rss0) / (${held:-0} > 0 ? ${held:-0} : 1)" >"$work/results/$server.idle_kib"
   log "$server: RSS ${rss1} KiB with $held idle connections (before: $rss0 KiB)"
+  stream_rows "$server" "$port" "$spid"
 done
 
 # ---------- floods ----------
@@ -707,6 +886,15 @@ table="$out_dir/table.md"
   row "keep-alive: server CPU µs per request" "$(r_cpu_per certgate.keepalive requests)" \
     "$(r_cpu_per nginx.keepalive requests)" "—"
   row "keep-alive: p99 ms" "$(r_p99 certgate.keepalive)" "$(r_p99 nginx.keepalive)" "—"
+  for kib in 1 64; do
+    row "keep-alive, $kib KiB responses: server CPU µs per request" \
+      "$(r_cpu_per "certgate.keepalive_${kib}k" requests)" "$(r_cpu_per "nginx.keepalive_${kib}k" requests)" "—"
+  done
+  ws_c=$(r_per_core certgate.ws messages); ws_n=$(r_per_core nginx.ws messages)
+  row "WebSocket echo (128-byte messages, 8 connections): messages per server CPU-second" "$ws_c" "$ws_n" \
+    "≥ nginx: $(verdict "$ws_c >= $ws_n")"
+  row "WebSocket echo: server CPU µs per message" "$(r_cpu_per certgate.ws messages)" \
+    "$(r_cpu_per nginx.ws messages)" "—"
   row "keep-alive, access log off: server CPU µs per request" \
     "$(r_cpu_per certgate.log_off requests)" "$(r_cpu_per nginx.log_off requests)" "—"
   row "keep-alive, access log to a file, 64 KiB buffer: server CPU µs per request" \
@@ -746,6 +934,24 @@ otable="$out_dir/origin-tls.md"
     echo "| $s: https ÷ http, full handshake + request | $(ratio "$(r_cpu_per "$s.https_full_req")" "$(r_cpu_per "$s.http_full_req")") | | |"
   done
 } >"$otable"
+
+stable="$out_dir/streaming.md"
+{
+  echo "| $stream_mib MiB through the server | certgate peak RSS growth, MiB | nginx peak RSS growth, MiB | certgate MB/s | nginx MB/s | certgate server CPU s | nginx server CPU s | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  for kind in upload_cl upload_chunked download_cl download_chunked; do
+    case $kind in
+      upload_cl) name="upload, Content-Length" ;;
+      upload_chunked) name="upload, chunked" ;;
+      download_cl) name="download, Content-Length" ;;
+      download_chunked) name="download, chunked" ;;
+    esac
+    read -r cg_kib cg_rate cg_cpu <"$work/results/certgate.stream_$kind"
+    read -r ng_kib ng_rate ng_cpu <"$work/results/nginx.stream_$kind"
+    cg_mib=$(calc "$cg_kib / 1024"); ng_mib=$(calc "$ng_kib / 1024")
+    echo "| $name | $cg_mib | $ng_mib | $cg_rate | $ng_rate | $cg_cpu | $ng_cpu | < 16 MiB: $(verdict "$cg_mib < 16") |"
+  done
+} >"$stable"
 
 ftable="$out_dir/floods.md"
 {
@@ -800,6 +1006,16 @@ ptable="$out_dir/propagation.md"
   echo "## certgate-edge vs nginx ($nginx_version, $openssl_version), 1 worker each, $pinning"
   echo
   cat "$table"
+  echo
+  echo "## Streaming with bounded memory"
+  echo
+  echo "One $stream_mib MiB body per row, through each server with the bench client certificate"
+  echo "(curl, TLS 1.3), to an origin that streams (\`tests/integration/edge/stream_origin.py\`: it"
+  echo "reads and counts a request body, or generates a response body, a block at a time). nginx"
+  echo "runs with \`proxy_request_buffering off\` and \`proxy_buffering off\` (it streams both ways"
+  echo "too, as certgate does), \`client_max_body_size 0\`."
+  echo
+  cat "$stable"
   echo
   echo "## https:// origins next to http:// ones"
   echo
@@ -859,7 +1075,8 @@ bad_cells=$(awk -F'|' '/^\| / && !/^\| measurement/ && !/for reference/ {
     for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$table"
   awk -F'|' '/^\| \(/ { for (i = 4; i <= 10; i++) { c = $i; gsub(/ /, "", c); sub(/,.*/, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?%?$/) print $2 ":" c } }' "$ftable"
   awk -F'|' '/^\| [a-z]/ && !/÷/ && !/^\| origin over TLS/ { for (i = 3; i <= 4; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$otable"
-  awk -F'|' '/ms \|/ && /change/ { c = $3; gsub(/ /, "", c); if (c !~ /^[0-9]+(\.[0-9]+)?$/) print $2 ":" c }' "$ptable")
+  awk -F'|' '/ms \|/ && /change/ { c = $3; gsub(/ /, "", c); if (c !~ /^[0-9]+(\.[0-9]+)?$/) print $2 ":" c }' "$ptable"
+  awk -F'|' '/^\| (upload|download)/ { for (i = 3; i <= 8; i++) { c = $i; gsub(/ /, "", c); if (c !~ /^-?[0-9]+(\.[0-9]+)?$/) print $2 ":" c } }' "$stable")
 if [ -n "$bad_cells" ]; then
   echo "run.sh: non-numeric results:" >&2
   echo "$bad_cells" >&2

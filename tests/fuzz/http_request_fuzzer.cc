@@ -34,11 +34,11 @@
 #include "common/names.h"
 #include "common/x509_info.h"
 #include "dataplane/config/edge_config.h"
+#include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/message_parser.h"
 #include "dataplane/http/request_decision.h"
 #include "dataplane/http/request_target.h"
-#include "dataplane/tls/tls_server.h"
 #include "openssl/x509.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -266,7 +266,7 @@ class Connection {
     // calls it.
     bool keep_alive = parser_.keep_alive() && !parser_.upgrade();
     certgate::edge::RequestDecision decision = certgate::edge::DecideRequest(
-        *zone_, auth_->status, parser_.url(), parser_.headers(), keep_alive);
+        *zone_, *auth_, parser_.method_name(), parser_.url(), parser_.headers(), keep_alive);
     if (decision.status != 0) {
       FUZZ_CHECK(decision.status == 400 || decision.status == 421 || decision.status == 403 ||
                      (decision.status == 501 && parser_.upgrade()),

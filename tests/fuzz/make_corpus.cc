@@ -7,18 +7,23 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "certgate/v1/edge_config.pb.h"
 #include "common/cert_factory.h"
 #include "common/pem.h"
+#include "dataplane/http2/http2_client_session.h"
+#include "nghttp2/nghttp2.h"
 #include "openssl/bio.h"
 #include "openssl/evp.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/support/http2_frames.h"
 
 namespace {
 
@@ -325,6 +330,132 @@ void PemCsrSeeds(const TestPki& pki) {
   Write("pem_csr", "csr-rsa-pem", Csr(rsa.get(), "rsa-device", true));
 }
 
+// Http2Seeds: what HTTP/2 clients send after the preface (the target adds
+// it), written by nghttp2's own client session where a client would send
+// it, by hand where only a hostile one would. The first byte is the
+// target's configuration (see http2_request_fuzzer.cc).
+std::string ClientBytes(const std::function<void(certgate::edge::Http2ClientSession&)>& drive) {
+  auto session = OrDie(certgate::edge::Http2ClientSession::Create({}, nullptr, nullptr, {}),
+                       "HTTP/2 client session");
+  drive(*session);
+  std::string bytes = session->TakeOutput();
+  constexpr size_t kPrefaceSize = certgate::testing::kHttp2Preface.size();
+  FUZZ_CHECK(bytes.compare(0, kPrefaceSize, std::string(certgate::testing::kHttp2Preface)) == 0,
+             "client output without the preface");
+  return bytes.substr(kPrefaceSize);
+}
+
+certgate::edge::Http2RequestHead H2Request(const std::string& method, const std::string& authority,
+                                           const std::string& path,
+                                           certgate::edge::HttpHeaders fields) {
+  certgate::edge::Http2RequestHead head;
+  head.method = method;
+  head.scheme = "https";
+  head.authority = authority;
+  head.path = path;
+  head.fields = std::move(fields);
+  return head;
+}
+
+void Http2Seeds() {
+  using certgate::testing::Http2Frame;
+  const std::string target = "http2_request";
+  const std::string no_preface_start =
+      certgate::testing::Http2ClientStart().substr(certgate::testing::kHttp2Preface.size());
+  Write(
+      target, "get",
+      std::string(1, '\0') + ClientBytes([](auto& c) {
+        (void)c.SubmitRequest(H2Request("GET", "auth.pizza", "/a?b=1", {{"accept", "*/*"}}), true);
+      }));
+  Write(target, "streams-body-trailers",
+        std::string(1, '\x20') + ClientBytes([](auto& c) {
+          int32_t id = OrDie(c.SubmitRequest(H2Request("POST", "auth.pizza:443", "/svc.S/M",
+                                                       {{"content-type", "application/grpc"},
+                                                        {"te", "trailers"},
+                                                        {"cookie", "a=1"},
+                                                        {"cookie", "b=2"}}),
+                                             false),
+                             "request");
+          (void)c.SendData(id, std::string("\0\0\0\0\x05hello", 10));
+          (void)c.Finish(id, {{"x-sum", "1"}});
+          (void)c.SubmitRequest(H2Request("GET", "auth.pizza", "/2", {}), true);
+          (void)c.SubmitRequest(H2Request("HEAD", "auth.pizza", "/3", {}), true);
+        }));
+  Write(target, "other-zones",
+        std::string(1, '\x01') + ClientBytes([](auto& c) {
+          (void)c.SubmitRequest(H2Request("GET", "bank.example", "/", {}), true);
+          (void)c.SubmitRequest(H2Request("GET", "a.auth.pizza", "/", {}), true);
+          (void)c.SubmitRequest(H2Request("GET", "a.b.auth.pizza", "/", {}), true);
+        }));
+  Write(target, "small-limits-big-head",
+        std::string(1, '\x02') + ClientBytes([](auto& c) {
+          certgate::edge::HttpHeaders many;
+          for (int i = 0; i < 12; ++i) {
+            many.push_back({absl::StrCat("x-", i), std::string(100, 'v')});
+          }
+          (void)c.SubmitRequest(H2Request("GET", "auth.pizza", "/", many), true);
+          (void)c.SubmitRequest(H2Request("GET", "auth.pizza", "/ok", {}), true);
+        }));
+  Write(target, "rapid-reset",
+        std::string(1, '\x02') + no_preface_start +
+            certgate::testing::RapidResets(1, 8, "auth.pizza"));
+  std::string pings = no_preface_start;
+  for (int i = 0; i < 25; ++i) {
+    pings += Http2Frame(NGHTTP2_PING, 0, 0, std::string(8, 'p'));
+  }
+  Write(target, "ping-flood", std::string(1, '\x02') + pings);
+  std::string block = certgate::testing::HpackRequest("auth.pizza", "/continued");
+  std::string continued = no_preface_start + Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1,
+                                                        block.substr(0, 4));
+  for (size_t at = 4; at < block.size(); at += 4) {
+    continued +=
+        Http2Frame(NGHTTP2_CONTINUATION, at + 4 >= block.size() ? NGHTTP2_FLAG_END_HEADERS : 0, 1,
+                   block.substr(at, 4));
+  }
+  Write(target, "continuations", std::string(1, '\x08') + continued);
+  Write(target, "hpack-bomb",
+        std::string(1, '\x02') + no_preface_start +
+            Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1,
+                       certgate::testing::HpackBomb("auth.pizza", 500, 20)));
+  // Heads only a hostile client builds: userinfo hiding another host behind
+  // the zone's, CONNECT, a scheme nghttp2 does not check :path for.
+  std::string hostile = no_preface_start;
+  int32_t hostile_id = 1;
+  for (const std::vector<std::pair<std::string, std::string>>& fields :
+       std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{":method", "GET"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza:443@bank.example"},
+            {":path", "/"}},
+           {{":method", "GET"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza"},
+            {":path", "/"},
+            {"host", "auth.pizza:1@bank.example"}},
+           {{":method", "CONNECT"}, {":authority", "auth.pizza:443"}},
+           {{":method", "GET"},
+            {":scheme", "foo"},
+            {":authority", "auth.pizza"},
+            {":path", "http://bank.example/"}},
+           {{":method", "OPTIONS"},
+            {":scheme", "https"},
+            {":authority", "auth.pizza"},
+            {":path", "*"}},
+       }) {
+    hostile += Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                          hostile_id, certgate::testing::HpackEncode(fields));
+    hostile_id += 2;
+  }
+  Write(target, "hostile-heads", std::string(1, '\0') + hostile);
+  std::string post = certgate::testing::HpackEncode(
+      {{":method", "POST"}, {":scheme", "https"}, {":authority", "auth.pizza"}, {":path", "/"}});
+  Write(target, "window-overrun",
+        std::string(1, '\x12') + no_preface_start +
+            Http2Frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, post) +
+            Http2Frame(NGHTTP2_DATA, 0, 1, std::string(1000, 'd')) +
+            Http2Frame(NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 1, std::string(1000, 'd')));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -337,6 +468,7 @@ int main(int argc, char** argv) {
   FieldSelectorSeeds(pki);
   UploadSeeds(pki);
   HttpSeeds();
+  Http2Seeds();
   EdgeConfigSeeds(pki);
   PemCsrSeeds(pki);
   std::printf("seed corpora written to %s\n", argv[1]);

@@ -34,11 +34,21 @@ class ControlPlaneProcess {
 
   const std::string& dir() const { return dir_; }
   const std::string& db_path() const { return db_path_; }
+  // UseDatabase: --db for the next Start (a postgres:// URL shared with
+  // other replicas, which then also share this one's `dir`).
+  void UseDatabase(std::string target) { db_path_ = std::move(target); }
   std::string address() const { return host_ + ":" + std::to_string(port_); }
   std::string admin_token() const;
   std::string edge_token() const;
   std::string log() const { return process_ ? process_->ReadLog() : ""; }
   int port() const { return port_; }
+  // ReservePort picks the port now (before Start), so others can be told
+  // this replica's address before it runs.
+  void ReservePort() {
+    if (port_ == 0) {
+      port_ = FreePort();
+    }
+  }
 
   std::shared_ptr<grpc::Channel> Channel();
   std::unique_ptr<v1::TenantService::Stub> Tenant() {

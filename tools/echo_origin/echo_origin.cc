@@ -7,10 +7,14 @@
 //   /status?code=N                   answers with that status
 //   /bytes?n=N                       N bytes of 'x' with a Content-Length
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -191,8 +195,22 @@ void Defer(event_base* base, evhttp_request* req, int ms, bool streaming, int ch
   evtimer_add(p->timer, &tv);
 }
 
+// NoDelay turns Nagle off on the request's connection: evhttp writes the head
+// and the body separately, and on a kept-alive connection the body's last
+// short segment would otherwise wait for the client's delayed ACK (~40 ms).
+void NoDelay(evhttp_request* req) {
+  evhttp_connection* conn = evhttp_request_get_connection(req);
+  bufferevent* bev = conn != nullptr ? evhttp_connection_get_bufferevent(conn) : nullptr;
+  evutil_socket_t fd = bev != nullptr ? bufferevent_getfd(bev) : -1;
+  if (fd >= 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+}
+
 void OnRequest(evhttp_request* req, void* arg) {
   auto* base = static_cast<event_base*>(arg);
+  NoDelay(req);
   std::string path = PathOf(req);
   std::string body = EchoJson(req);
   if (path == "/stream") {

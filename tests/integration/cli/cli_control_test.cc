@@ -15,7 +15,6 @@
 #include "certgate/v1/admin.pb.h"
 #include "certgate/v1/tenant.pb.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cli/cli_runner.h"
 #include "tests/support/process.h"
@@ -24,14 +23,6 @@ namespace certgate::testing {
 namespace {
 
 namespace v1 = ::certgate::v1;
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return message;
-}
 
 int FileMode(const std::string& path) {
   struct stat st;
@@ -84,9 +75,8 @@ class CliControlTest : public ::testing::Test {
   }
 
   static std::string CreateTenant(const std::string& name) {
-    CliRunner runner(*dir_);
-    CommandResult result = runner.Run({"admin", "tenant", "create", name, "--json", "--server",
-                                       *address_, "--token", *admin_token_, "--insecure"});
+    CommandResult result = CliRunner(*dir_).RunAs(*address_, *admin_token_,
+                                                  {"admin", "tenant", "create", name, "--json"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return ParseJson<v1::CreateTenantResponse>(result.out).token();
   }
@@ -95,11 +85,7 @@ class CliControlTest : public ::testing::Test {
 
   // Run as a tenant (or admin) with explicit flags.
   CommandResult As(const std::string& token, std::vector<std::string> args) {
-    for (const std::string& flag : {std::string("--server"), *address_, std::string("--token"),
-                                    token, std::string("--insecure")}) {
-      args.push_back(flag);
-    }
-    return cli_.Run(args);
+    return cli_.RunAs(*address_, token, std::move(args));
   }
   CommandResult Acme(const std::vector<std::string>& args) { return As(*acme_token_, args); }
   CommandResult Rival(const std::vector<std::string>& args) { return As(*rival_token_, args); }

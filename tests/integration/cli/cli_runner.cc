@@ -24,6 +24,14 @@ CommandResult CliRunner::Run(const std::vector<std::string>& args,
   return RunCommand(argv, "", full_env);
 }
 
+CommandResult CliRunner::RunAs(const std::string& address, const std::string& token,
+                               std::vector<std::string> args) const {
+  for (const char* flag : {"--server", address.c_str(), "--token", token.c_str(), "--insecure"}) {
+    args.emplace_back(flag);
+  }
+  return Run(args);
+}
+
 bool IsOneErrorLine(const std::string& err) {
   if (!absl::StartsWith(err, "error: ") || err.back() != '\n') {
     return false;

@@ -28,6 +28,10 @@ uint64_t Failed(const grpc::Status& status, const std::string& what) {
 
 std::string Identity::cert_pem() const { return CertificateToPem(cert.get()); }
 
+std::string Echoed(const std::string& name, const std::string& value) {
+  return absl::StrCat("\"", name, "\":\"", value, "\"");
+}
+
 std::string SkiHex(const Identity& id) {
   const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(id.cert.get());
   std::string out;
@@ -142,6 +146,10 @@ bool EdgeEnvironment::StartOrigin(std::string* error) {
     return false;
   }
   return true;
+}
+
+bool EdgeEnvironment::Start(std::string* error, const std::vector<std::string>& edge_flags) {
+  return StartControl(error) && StartOrigin(error) && StartEdge(error, edge_flags);
 }
 
 bool EdgeEnvironment::StartEdge(std::string* error, const std::vector<std::string>& extra_flags) {

@@ -26,6 +26,9 @@ struct Identity {
   std::string cert_pem() const;
 };
 
+// Echoed: a header as the echo origin prints it, "Name":"value".
+std::string Echoed(const std::string& name, const std::string& value);
+
 // SkiHex: the identity's Subject Key Identifier as the edge forwards it.
 std::string SkiHex(const Identity& id);
 
@@ -43,13 +46,13 @@ class Pki {
   // Server: a serverAuth certificate (an origin's) with these DNS and IP names.
   Identity Server(const std::string& name, const Identity& issuer,
                   std::vector<std::string> dns_names, std::vector<std::string> ips);
-
- private:
-  Identity Write(const std::string& name, Identity id, const std::vector<const Identity*>& chain);
   // Issue: a fresh P-256 key and a certificate of `spec` by `issuer`
   // (self-signed when null), written with `chain` after it.
   Identity Issue(const std::string& name, const CertificateSpec& spec, const Identity* issuer,
                  const std::vector<const Identity*>& chain);
+
+ private:
+  Identity Write(const std::string& name, Identity id, const std::vector<const Identity*>& chain);
   std::string dir_;
 };
 
@@ -71,6 +74,9 @@ class EdgeEnvironment {
   int StopControl(int signal);
   bool StartOrigin(std::string* error);
   bool StartEdge(std::string* error, const std::vector<std::string>& extra_flags = {});
+  // Start: the control plane, the echo origin, then the edge with
+  // `edge_flags`; false with `error` at the first that fails.
+  bool Start(std::string* error, const std::vector<std::string>& edge_flags = {});
   int StopEdge(int signal);
 
   int edge_port() const { return edge_port_; }

@@ -25,11 +25,6 @@ namespace {
 
 constexpr char kErrorBody[] = "{\"error\":\"client certificate required\",\"help\":\"see docs\"}";
 
-// A header as the echo origin prints it: "Name":"value".
-std::string Echoed(const std::string& name, const std::string& value) {
-  return absl::StrCat("\"", name, "\":\"", value, "\"");
-}
-
 class EdgeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -37,9 +32,7 @@ class EdgeTest : public ::testing::Test {
     env_ = new EdgeEnvironment(*dir_);
     pki_ = new Pki(*dir_);
     std::string error;
-    ASSERT_TRUE(env_->StartControl(&error)) << error;
-    ASSERT_TRUE(env_->StartOrigin(&error)) << error;
-    ASSERT_TRUE(env_->StartEdge(
+    ASSERT_TRUE(env_->Start(
         &error, {"--header-timeout-ms", "1000", "--origin-timeout-ms", "1500", "--max-header-bytes",
                  "8192", "--max-headers", "50", "--handshake-timeout-ms", "1000",
                  "--origin-connect-timeout-ms", "1000"}))

@@ -21,11 +21,6 @@ namespace {
 using faults::StatusCode;
 using faults::TlsClient;
 
-// A header as the echo origin prints it: "Name":"value".
-std::string Echoed(const std::string& name, const std::string& value) {
-  return absl::StrCat("\"", name, "\":\"", value, "\"");
-}
-
 // Peer: the origin-side "address:port" the echo origin saw the request on.
 std::string Peer(const std::string& body) {
   size_t at = body.find("\"peer\":\"");

@@ -76,8 +76,6 @@ absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
                                    "--insecure",
                                    "--token-file",
                                    token_file,
-                                   "--node-id",
-                                   "fault-edge",
                                    "--listen",
                                    absl::StrCat("127.0.0.1:", port),
                                    "--state-dir",
@@ -86,6 +84,11 @@ absl::StatusOr<std::unique_ptr<EdgeProcess>> EdgeProcess::Start(
                                    absl::StrCat("127.0.0.1:", metrics_port),
                                    "--origin-allow",
                                    "127.0.0.0/8"};
+  // Named fault-edge unless the test names it (several edges in one test).
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--node-id") == extra_flags.end()) {
+    argv.push_back("--node-id");
+    argv.push_back("fault-edge");
+  }
   // One worker unless the test asks for another count.
   if (std::find(extra_flags.begin(), extra_flags.end(), "--workers") == extra_flags.end()) {
     argv.push_back("--workers");

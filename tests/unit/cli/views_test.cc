@@ -178,5 +178,38 @@ TEST(ViewsTest, PendingZoneShowsTheRecordToPublish) {
   EXPECT_NE(RenderZone(zone).find("State:          active (dns)\n"), std::string::npos);
 }
 
+TEST(ViewsTest, ExpiringItemsAreOneWarningLineEach) {
+  google::protobuf::RepeatedPtrField<certgate::v1::ExpiringItem> items;
+  certgate::v1::ExpiringItem* crl = items.Add();
+  crl->set_hostname("a.example");
+  crl->set_kind("crl");
+  crl->set_subject("CN=Issuing\nCA");  // a newline in a subject stays on one line
+  crl->set_id("c1");
+  crl->set_expires_unix(1'800'000'000);
+  crl->set_seconds_left(-2 * 86400 - 5);
+  crl->set_expired(true);
+  certgate::v1::ExpiringItem* server = items.Add();
+  server->set_hostname("a.example");
+  server->set_kind("server_certificate");
+  server->set_subject("CN=a.example");
+  server->set_expires_unix(1'800'000'000);
+  server->set_seconds_left(3600);
+  certgate::v1::ExpiringItem* root = items.Add();
+  root->set_hostname("b.example");
+  root->set_kind("root");
+  root->set_subject("CN=Root");
+  root->set_id("r1");
+  root->set_expires_unix(1'800'000'000);
+  root->set_seconds_left(86400 + 10);
+  EXPECT_EQ(RenderExpiring(items),
+            "warning: crl \"CN=Issuing CA\" (id c1) of a.example expired 2 days ago "
+            "(2027-01-15 08:00:00 UTC)\n"
+            "warning: server certificate \"CN=a.example\" of a.example expires in less than a "
+            "day (2027-01-15 08:00:00 UTC)\n"
+            "warning: root \"CN=Root\" (id r1) of b.example expires in 1 day "
+            "(2027-01-15 08:00:00 UTC)\n");
+  EXPECT_EQ(RenderExpiring({}), "");
+}
+
 }  // namespace
 }  // namespace certgate::cli

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/cert_factory.h"
@@ -212,6 +213,62 @@ TEST_F(FieldSelectorTest, SubjectAltNames) {
   EXPECT_EQ(Extract("spiffe_id"), "spiffe://acme.example/device/42");
 }
 
+// RFC 8705 3.1: base64url (no padding) of the SHA-256 of the DER.
+TEST_F(FieldSelectorTest, X5tS256IsBase64UrlOfTheDigest) {
+  uint8_t digest[32];
+  std::string der = CertificateToDer(leaf_.cert.get());
+  SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
+  std::string want = absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  std::string got = Extract("x5t#S256");
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got.size(), 43u);  // 32 bytes, unpadded
+  EXPECT_EQ(got.find_first_of("+/="), std::string::npos);
+}
+
+// Envoy's X-Forwarded-Client-Cert element: a table of leaves and the exact
+// value, quoting included.
+TEST_F(FieldSelectorTest, XfccTable) {
+  struct Case {
+    const char* name;
+    CertificateSpec spec;
+    std::string want_after_hash;  // everything after "Hash=<hex>;"
+  };
+  std::vector<Case> cases;
+  {
+    CertificateSpec spec;
+    spec.common_name = "plain";
+    cases.push_back({"subject only", spec, "Subject=\"CN=plain\""});
+  }
+  {
+    CertificateSpec spec;
+    spec.common_name = "dev";
+    spec.organization = "Acme, Inc.";
+    spec.uris = {"spiffe://acme.example/device/1"};
+    spec.dns_names = {"a.acme.example", "b.acme.example"};
+    cases.push_back({"uri and two dns", spec,
+                     "Subject=\"O=Acme\\\\, Inc.,CN=dev\";URI=spiffe://acme.example/device/1;"
+                     "DNS=a.acme.example;DNS=b.acme.example"});
+  }
+  {
+    CertificateSpec spec;
+    spec.common_name = "q\"uote";
+    spec.uris = {"https://acme.example/a;b=c"};
+    cases.push_back({"quotes and separators", spec,
+                     "Subject=\"CN=q\\\\\\\"uote\";URI=\"https://acme.example/a;b=c\""});
+  }
+  for (Case& c : cases) {
+    c.spec.client_auth = true;
+    KeyAndCert cert = Issue(c.spec, root_);
+    ASSERT_NE(cert.cert, nullptr) << c.name;
+    auto value = ExtractField(cert.cert.get(), nullptr, "xfcc");
+    ASSERT_TRUE(value.ok()) << c.name;
+    EXPECT_EQ(*value,
+              absl::StrCat("Hash=", Sha256FingerprintHex(cert.cert.get()), ";", c.want_after_hash))
+        << c.name;
+  }
+}
+
 TEST_F(FieldSelectorTest, AbsentSansAreEmpty) {
   KeyAndCert plain = MakeLeaf("plain", root_);
   ASSERT_NE(plain.cert, nullptr);
@@ -353,7 +410,7 @@ TEST_F(FieldSelectorTest, Utf8NamesAreKept) {
 }
 
 TEST(ValidateFieldSelectorTest, EveryListedSelectorIsValid) {
-  EXPECT_EQ(AllFieldSelectors().size(), 31u);
+  EXPECT_EQ(AllFieldSelectors().size(), 33u);
   for (const std::string& selector : AllFieldSelectors()) {
     EXPECT_TRUE(ValidateFieldSelector(selector).ok()) << selector;
   }
@@ -382,7 +439,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         SelectorCase{"subject.CN", ""}, SelectorCase{"issuer.serialNumber", ""},
         SelectorCase{"ext.2.5.29.17", ""}, SelectorCase{"ext.1.3.6.1.4.1.99999.1", ""},
-        SelectorCase{"ext.0.9", ""},
+        SelectorCase{"ext.0.9", ""}, SelectorCase{"x5t#S256", ""}, SelectorCase{"xfcc", ""},
+        SelectorCase{"x5t#s256", "unknown field selector \"x5t#s256\""},
         SelectorCase{"subject.XX", "unknown field selector \"subject.XX\""},
         SelectorCase{"subject.cn", "unknown field selector \"subject.cn\""},
         SelectorCase{"Subject", "unknown field selector \"Subject\""},

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/pem.h"
 #include "dataplane/config/config_subscription.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "gtest/gtest.h"
 #include "openssl/crypto.h"
 #include "tests/support/process.h"

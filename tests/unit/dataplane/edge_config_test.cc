@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/zone_defaults.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
 #include "gtest/gtest.h"
@@ -87,6 +88,7 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   mapping->set_header("X-Device-Id");
   mapping->set_selector("subject.CN");
   source.mutable_status_header_names()->set_status("X-Mtls-Status");
+  source.set_mode(v1::MODE_UNSPECIFIED);
   auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, {source}));
   ASSERT_TRUE(config.ok()) << config.status();
   const ZoneConfig* zone = (*config)->FindById(5);
@@ -95,8 +97,13 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_EQ(zone->origin.host, "origin.internal");
   EXPECT_EQ(zone->origin.port, 9443);
   EXPECT_EQ(zone->status_header, "X-Mtls-Status");
-  EXPECT_EQ(zone->ski_header, "X-Client-Cert-Ski");
-  EXPECT_EQ(zone->error_header, "X-Client-Cert-Error");
+  EXPECT_EQ(zone->ski_header, ZoneDefaults::kSkiHeader);
+  EXPECT_EQ(zone->error_header, ZoneDefaults::kErrorHeader);
+  // No error response in the source: the one default, as the control plane
+  // stores it at creation.
+  EXPECT_EQ(zone->error_content_type, ZoneDefaults::kErrorContentType);
+  EXPECT_EQ(zone->error_body, ZoneDefaults::kErrorBody);
+  EXPECT_EQ(zone->mode, ZoneDefaults::kMode);
   ASSERT_EQ(zone->header_mappings.size(), 1u);
   EXPECT_EQ(zone->header_mappings[0].header, "X-Device-Id");
   EXPECT_NE(zone->build_serial, 0u);

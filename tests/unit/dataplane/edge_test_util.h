@@ -10,7 +10,7 @@
 
 #include "certgate/v1/edge_config.pb.h"
 #include "common/cert_factory.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 #include "openssl/evp.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"

@@ -1,4 +1,4 @@
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
 
 #include <memory>
 #include <string>
@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/x509_info.h"
+#include "dataplane/config/access_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/tls/verification_cache.h"
@@ -558,6 +559,9 @@ TEST_F(TlsServerTest, ZoneContextsAreBuiltOnFirstUseOncePerZoneBuild) {
   EXPECT_EQ(contexts->size(), 1u) << "the old build's context is dropped";
 }
 
+// The cache's key: a build of a zone of `config`.
+ZoneContextKey KeyOf(const ZoneConfig& zone) { return ZoneContextKey{zone.id, zone.build_serial}; }
+
 TEST(ZoneSslContextCacheTest, KeepsTheMostRecentlyUsedUpToItsCapacity) {
   KeyAndCert root = MakeCa("Cache Root");
   std::vector<v1::EdgeZone> zones;
@@ -567,18 +571,19 @@ TEST(ZoneSslContextCacheTest, KeepsTheMostRecentlyUsedUpToItsCapacity) {
   auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, zones));
   ASSERT_TRUE(config.ok());
   ZoneSslContextCache cache(2);
-  const ZoneConfig& z1 = *(*config)->FindById(1);
-  const ZoneConfig& z2 = *(*config)->FindById(2);
-  const ZoneConfig& z3 = *(*config)->FindById(3);
-  ASSERT_TRUE(cache.Get(z1).ok());
-  ASSERT_TRUE(cache.Get(z2).ok());
-  ASSERT_TRUE(cache.Get(z1).ok());  // z1 most recent: z2 goes next
-  ASSERT_TRUE(cache.Get(z3).ok());
+  auto get = [&](uint64_t id) {
+    const ZoneConfig& zone = *(*config)->FindById(id);
+    return cache.Get(KeyOf(zone), zone.source, *zone.trust).ok();
+  };
+  ASSERT_TRUE(get(1));
+  ASSERT_TRUE(get(2));
+  ASSERT_TRUE(get(1));  // z1 most recent: z2 goes next
+  ASSERT_TRUE(get(3));
   EXPECT_EQ(cache.size(), 2u);
   EXPECT_EQ(cache.builds(), 3u);
-  ASSERT_TRUE(cache.Get(z1).ok());
+  ASSERT_TRUE(get(1));
   EXPECT_EQ(cache.builds(), 3u) << "z1 was kept";
-  ASSERT_TRUE(cache.Get(z2).ok());
+  ASSERT_TRUE(get(2));
   EXPECT_EQ(cache.builds(), 4u) << "z2 was dropped";
 }
 
@@ -591,29 +596,171 @@ TEST(ZoneSslContextCacheTest, AFailedFirstUseIsListedUntilTheZoneChanges) {
   ASSERT_TRUE(config.ok());
   // The same build of zone 1, its key since made unusable (what the
   // apply-time check cannot see: a context that fails only when made).
-  ZoneConfig broken;
-  broken.id = 1;
-  broken.hostname = "a.test";
-  broken.build_serial = (*config)->FindById(1)->build_serial;
-  broken.trust = (*config)->FindById(1)->trust;
-  broken.source = (*config)->FindById(1)->source;
-  broken.source.set_server_key_pem("not a key");
+  const ZoneConfig& one = *(*config)->FindById(1);
+  const ZoneConfig& two = *(*config)->FindById(2);
+  v1::EdgeZone broken = one.source;
+  broken.set_server_key_pem("not a key");
   ZoneSslContextCache cache(10);
   uint64_t generation = cache.failure_generation();
-  auto failed = cache.Get(broken);
+  auto failed = cache.Get(KeyOf(one), broken, *one.trust);
   ASSERT_FALSE(failed.ok());
-  EXPECT_TRUE(cache.Get(*(*config)->FindById(2)).ok()) << "other zones are unaffected";
+  EXPECT_TRUE(cache.Get(KeyOf(two), two.source, *two.trust).ok()) << "other zones are unaffected";
   EXPECT_GT(cache.failure_generation(), generation);
-  std::vector<ZoneFailure> listed = cache.Failures(**config);
+  auto current_in = [](const EdgeConfig& config) {
+    return [&config](ZoneContextKey key) {
+      const ZoneConfig* zone = config.FindById(key.zone_id);
+      return zone != nullptr && zone->build_serial == key.build_serial;
+    };
+  };
+  std::vector<ZoneContextFailure> listed = cache.Failures(current_in(**config));
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].zone_id, 1u);
+  EXPECT_EQ(listed[0].key.zone_id, 1u);
+  EXPECT_EQ(listed[0].hostname, "a.test");
   EXPECT_EQ(listed[0].error, failed.status().message());
   // Zone 1 changes: that failure is over.
   auto next = EdgeConfig::FromSnapshot(
       MakeSnapshot(2, {MakeZone(1, "a.test", {root.cert.get()}, v1::MODE_REPORT),
                        MakeZone(2, "b.test", {root.cert.get()})}));
   ASSERT_TRUE(next.ok());
-  EXPECT_TRUE(cache.Failures(**next).empty());
+  EXPECT_TRUE(cache.Failures(current_in(**next)).empty());
+  EXPECT_TRUE(cache.Failures(current_in(**config)).empty()) << "dropped for good";
+}
+
+v1::AccessRule PinRule(const std::string& fingerprint_hex) {
+  v1::AccessRule rule;
+  rule.set_path_match(v1::PATH_MATCH_PREFIX);
+  rule.set_path("/sensors/");
+  rule.set_action(v1::RULE_ACTION_ENFORCE);
+  rule.mutable_identity()->add_fingerprints_sha256(fingerprint_hex);
+  return rule;
+}
+
+// A pin admits a certificate that chains to no root, in the pinning zone
+// only, and only that certificate: the handshake marks it pinned, so only a
+// rule listing it admits it (checked by DecideRequest's table test).
+TEST_F(TlsServerTest, PinnedSelfSignedCertificateIsValidOnlyInItsZone) {
+  CertificateSpec spec;
+  spec.common_name = "sensor";
+  spec.client_auth = true;
+  KeyAndCert pinned = certgate::testing::SelfSign(spec);
+  KeyAndCert unpinned = certgate::testing::SelfSign(spec);
+  v1::EdgeZone pinning = zone_a_;
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(pinned.cert.get()));
+  Publish(2, {pinning, zone_b_});
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second meets the verification cache
+    HandshakeResult ok = Connect("a.test", &pinned);
+    ASSERT_TRUE(ok.ok);
+    ConnectionAuth* auth = TlsServer::GetAuth(ok.server.get());
+    EXPECT_EQ(auth->status, CertStatus::kValid) << auth->reason;
+    EXPECT_TRUE(auth->pinned);
+    ASSERT_NE(auth->identity, nullptr);
+  }
+  HandshakeResult other = Connect("a.test", &unpinned);
+  EXPECT_EQ(TlsServer::GetAuth(other.server.get())->reason, "unknown_ca");
+  EXPECT_FALSE(TlsServer::GetAuth(other.server.get())->pinned);
+  // Tenant B's zone never heard of the pin.
+  HandshakeResult b = Connect("b.test", &pinned);
+  EXPECT_EQ(TlsServer::GetAuth(b.server.get())->reason, "unknown_ca");
+  // A chained certificate is not "pinned", even in the pinning zone.
+  HandshakeResult chained = Connect("a.test", &client_a_);
+  EXPECT_EQ(TlsServer::GetAuth(chained.server.get())->status, CertStatus::kValid);
+  EXPECT_FALSE(TlsServer::GetAuth(chained.server.get())->pinned);
+}
+
+// An issuer constraint holds only for a CA the chain walk went through: a
+// client with a leaf of root A that also sends a public certificate of the
+// named CA C (an intermediate another device sends) does not pass a rule
+// for C, on the first handshake or on a cache hit.
+TEST_F(TlsServerTest, IssuerConstraintIgnoresCertificatesTheWalkDidNotUse) {
+  KeyAndCert root_c = MakeCa("Tenant A Partner Root");
+  KeyAndCert partner_ca = testing::MakeIntermediate("Tenant A Partner CA", root_c);
+  KeyAndCert partner = MakeClient("partner-device", partner_ca);
+  v1::EdgeZone two_roots = MakeZone(1, "a.test", {root_a_.cert.get(), root_c.cert.get()});
+  v1::AccessRule rule;
+  rule.set_path_match(v1::PATH_MATCH_PREFIX);
+  rule.set_path("/partner/");
+  rule.set_action(v1::RULE_ACTION_ENFORCE);
+  rule.mutable_identity()->add_issuers(Sha256FingerprintHex(root_c.cert.get()).substr(0, 16));
+  *two_roots.add_access_rules() = rule;
+  Publish(2, {two_roots, zone_b_});
+  auto refusal = [](const HandshakeResult& result) {
+    ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+    if (auth->status != CertStatus::kValid) return auth->reason;
+    return auth->zone->access
+        ->Evaluate(auth->zone->mode, "a.test", "GET", "/partner/x", true, auth->reason,
+                   auth->pinned, auth->identity.get())
+        .refusal;
+  };
+  ClientOptions smuggled;
+  smuggled.sni = "a.test";
+  smuggled.cert = &client_a_;
+  smuggled.chain = {partner_ca.cert.get()};
+  ClientOptions honest;
+  honest.sni = "a.test";
+  honest.cert = &partner;
+  honest.chain = {partner_ca.cert.get()};
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second meets the verification cache
+    EXPECT_EQ(refusal(Handshake(server_.get(), smuggled)), "identity_mismatch:issuer") << attempt;
+    EXPECT_EQ(refusal(Handshake(server_.get(), honest)), "") << attempt;
+  }
+}
+
+TEST_F(TlsServerTest, PinnedCertificateStillNeedsItsDatesAndClientAuth) {
+  CertificateSpec expired_spec;
+  expired_spec.common_name = "old-sensor";
+  expired_spec.client_auth = true;
+  expired_spec.not_before_unix = time(nullptr) - 3 * 86400;
+  expired_spec.not_after_unix = time(nullptr) - 86400;
+  KeyAndCert expired = certgate::testing::SelfSign(expired_spec);
+  CertificateSpec server_spec;
+  server_spec.common_name = "server-sensor";
+  server_spec.server_auth = true;
+  KeyAndCert server_only = certgate::testing::SelfSign(server_spec);
+  v1::EdgeZone pinning = zone_a_;
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(expired.cert.get()));
+  *pinning.add_access_rules() = PinRule(Sha256FingerprintHex(server_only.cert.get()));
+  Publish(2, {pinning, zone_b_});
+  EXPECT_EQ(TlsServer::GetAuth(Connect("a.test", &expired).server.get())->reason, "expired");
+  EXPECT_EQ(TlsServer::GetAuth(Connect("a.test", &server_only).server.get())->reason,
+            "not_client_auth");
+}
+
+TEST_F(TlsServerTest, ValidationSettingsOfTheZone) {
+  // root A -> I1 -> I2 -> leaf: two intermediates.
+  KeyAndCert i1 = testing::MakeIntermediate("Tenant A Policy CA", root_a_);
+  KeyAndCert i2 = testing::MakeIntermediate("Tenant A Issuing CA", i1);
+  KeyAndCert leaf = MakeClient("device-deep", i2);
+  CertificateSpec no_eku_spec;
+  no_eku_spec.common_name = "device-no-eku";
+  KeyAndCert no_eku = certgate::testing::Issue(no_eku_spec, root_a_);
+  ClientOptions deep;
+  deep.sni = "a.test";
+  deep.cert = &leaf;
+  deep.chain = {i2.cert.get(), i1.cert.get()};
+  auto status_of = [this](const ClientOptions& options) {
+    HandshakeResult result = Handshake(server_.get(), options);
+    ConnectionAuth* auth = TlsServer::GetAuth(result.server.get());
+    return auth->status == CertStatus::kValid ? std::string("valid") : auth->reason;
+  };
+  ClientOptions shallow;
+  shallow.sni = "a.test";
+  shallow.cert = &no_eku;
+  // Defaults: up to 8 intermediates, clientAuth required.
+  EXPECT_EQ(status_of(deep), "valid");
+  EXPECT_EQ(status_of(shallow), "not_client_auth");
+  // Settings move the trust version (as the control plane does): cached
+  // verdicts were made under the old ones.
+  v1::EdgeZone strict = zone_a_;
+  strict.set_trust_version(2);
+  strict.mutable_validation()->set_max_chain_depth(1);
+  strict.mutable_validation()->set_allow_missing_client_auth_eku(true);
+  Publish(2, {strict, zone_b_});
+  EXPECT_EQ(status_of(deep), "chain_too_long");
+  EXPECT_EQ(status_of(shallow), "valid");
+  strict.set_trust_version(3);
+  strict.mutable_validation()->set_max_chain_depth(2);
+  Publish(3, {strict, zone_b_});
+  EXPECT_EQ(status_of(deep), "valid");
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
 #include "dataplane/http/header_rewriter.h"
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/cert_factory.h"
+#include "common/names.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/tls/tls_server.h"
+#include "dataplane/handshake/tls_server.h"
+#include "dataplane/http/message_parser.h"
 #include "gtest/gtest.h"
 #include "openssl/x509.h"
 
@@ -102,6 +107,29 @@ TEST(HeaderRewriterTest, InvalidCertificateCarriesReasonButNoMappedFields) {
   EXPECT_EQ(Get(out, "X-Device-Id"), "<absent>");
   // The sender of an unverified certificate chose its SKI (a victim's, say).
   EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
+}
+
+// A certificate valid only where a rule pins it, on a request that rule does
+// not cover (report or off): the origin is told it is not valid, and none of
+// what its sender chose (SKI, mapped fields) is forwarded as verified.
+TEST(HeaderRewriterTest, PinnedCertificateOutsideItsRuleIsNotVouchedFor) {
+  ZoneConfig zone = MakeZone(v1::MODE_REPORT);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.pinned = true;
+  auth.leaf = MakeLeaf("admin");
+  auth.ski_hex = "0102";
+  RequestContext request = Request();
+  request.refusal = "not_allowlisted";
+  request.withhold_certificate = true;
+  HttpHeaders out =
+      RewriteRequestHeaders(kSpoofing, ComputeCertificateHeaders(zone, auth), request);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Status"), "invalid");
+  EXPECT_EQ(CountHeader(out, "X-Client-Cert-Status"), 1);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Error"), "not_allowlisted");
+  EXPECT_EQ(CountHeader(out, "X-Client-Cert-Error"), 1);
+  EXPECT_EQ(Get(out, "X-Client-Cert-Ski"), "<absent>");
+  EXPECT_EQ(Get(out, "X-Device-Id"), "<absent>");
 }
 
 TEST(HeaderRewriterTest, NoCertificateSaysNone) {
@@ -356,6 +384,51 @@ TEST(HeaderRewriterTest, SerializesFraming) {
   EXPECT_EQ(ChunkHeader(255), "ff\r\n");
 }
 
+// The per-request serializers write the same bytes as rewriting the list
+// and serializing it, for every kind of header the rewrite drops or keeps.
+TEST(HeaderRewriterTest, DirectHeadsEqualRewriteThenSerialize) {
+  ZoneConfig zone = MakeZone(v1::MODE_ENFORCE);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.ski_hex = "abcd";
+  CertificateHeaders cert = ComputeCertificateHeaders(zone, auth);
+  std::string long_name(100, 'x');
+  const HttpHeaders tables[] = {
+      kSpoofing,
+      {},
+      {{"Host", "auth.pizza"}, {"Accept", "*/*"}},
+      {{"HOST", "auth.pizza"}, {"X_Under", "1"}, {"Forwarded", "for=1.2.3.4"}},
+      {{"Connection", "close"}, {"Set-Cookie", "a=1"}, {"Keep_Alive", "1"}},
+      {{long_name, "long names fold on the heap"}, {"X-Real-IP", "10.9.9.9"}},
+      {{"Connection", "X-Hop, x_other"}, {"X-Hop", "1"}, {"X-Other", "2"}, {"X-Kept", "3"}},
+  };
+  for (bool underscores : {false, true}) {
+    RequestContext context{"2001:db8::1", "auth.pizza", underscores};
+    for (const HttpHeaders& in : tables) {
+      for (BodyFraming framing :
+           {BodyFraming::kNone, BodyFraming::kContentLength, BodyFraming::kChunked}) {
+        std::string direct = "prefix ";
+        AppendOriginRequestHead(&direct, "GET", "/p?q", in, cert, context, "", framing, 12);
+        EXPECT_EQ(direct, "prefix " + SerializeRequestHead("GET", "/p?q",
+                                                           RewriteRequestHeaders(in, cert, context),
+                                                           framing, 12));
+        std::string upgrade;
+        AppendOriginRequestHead(&upgrade, "GET", "/ws", in, cert, context, "websocket", framing, 0);
+        HttpHeaders with_upgrade = RewriteRequestHeaders(in, cert, context);
+        with_upgrade.push_back({"Connection", "upgrade"});
+        with_upgrade.push_back({"Upgrade", "websocket"});
+        EXPECT_EQ(upgrade, SerializeRequestHead("GET", "/ws", with_upgrade, framing, 0));
+        for (bool keep_alive : {false, true}) {
+          std::string response;
+          AppendProxiedResponseHead(&response, 404, "", in, framing, 7, keep_alive);
+          EXPECT_EQ(response, SerializeResponseHead(404, "", RewriteResponseHeaders(in), framing, 7,
+                                                    keep_alive));
+        }
+      }
+    }
+  }
+}
+
 TEST(HeaderRewriterTest, HostWithoutPort) {
   struct Case {
     const char* in;
@@ -372,6 +445,106 @@ TEST(HeaderRewriterTest, HostWithoutPort) {
   for (const Case& c : cases) {
     EXPECT_EQ(HostWithoutPort(c.in), c.want) << c.in;
   }
+}
+
+TEST(HeaderRewriterTest, IsWellFormedHost) {
+  for (const char* ok : {"auth.pizza", "Auth.Pizza:8443", "auth.pizza.", " auth.pizza ",
+                         "[::1]:443", "[::1]", "127.0.0.1:80", "a_b.auth.pizza", "auth.pizza:"}) {
+    EXPECT_TRUE(IsWellFormedHost(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", ":443", "auth.pizza:443@bank.example", "bank.example@auth.pizza", "auth.pizza:x",
+        "auth.pizza:443:443", "auth.pizza/x", "auth.pizza:123456", "[::1", "[::1]x", "[::1]:44x",
+        "[]:443", "[evil.example]", "auth pizza", "auth.pizza%2f"}) {
+    EXPECT_FALSE(IsWellFormedHost(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+// What a hostile client's head becomes on the way to the origin through the
+// direct head writer: parsed by the edge's own parser first, so whatever
+// the parser lets through (folded lines, stray CR, underscored or oddly cased
+// framing and reserved names) must come out as plain header lines with the
+// edge's framing only.
+TEST(HeaderRewriterTest, HostileHeadsReachTheOriginAsPlainLinesWithTheEdgesFramingOnly) {
+  ZoneConfig zone = MakeZone(v1::MODE_REPORT);
+  ConnectionAuth auth;
+  auth.status = CertStatus::kNone;
+  CertificateHeaders cert = ComputeCertificateHeaders(zone, auth);
+  const std::string heads[] = {
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\r\n two\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\r\n\ttwo\r\nX-B: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\rtwo\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-A: one\ntwo\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nContent_Length: 5\r\nTRANSFER_ENCODING: chunked\r\n"
+      "X_Client_Cert_Status: valid\r\nx-client-cert-STATUS: valid\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\nX-Client-Cert-Status : valid\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: auth.pizza\r\n X-Client-Cert-Status: valid\r\n\r\n",
+  };
+  int forwarded = 0;
+  for (const std::string& head : heads) {
+    MessageParser parser(
+        HTTP_REQUEST, ParserLimits{8192, 100},
+        MessageParser::Callbacks{nullptr, [](bool*) { return true; },
+                                 [](absl::string_view) { return true; }, [] { return true; }});
+    parser.Feed(head.data(), head.size());
+    if (parser.error() != MessageParser::Error::kNone) {
+      continue;  // refused: nothing reaches the origin
+    }
+    ++forwarded;
+    for (bool underscores : {false, true}) {
+      RequestContext context{"192.0.2.7", "auth.pizza", underscores};
+      std::string out;
+      AppendOriginRequestHead(&out, "GET", "/", parser.headers(), cert, context, "",
+                              BodyFraming::kContentLength, 0);
+      ASSERT_TRUE(absl::EndsWith(out, "\r\n\r\n")) << head;
+      std::vector<absl::string_view> lines =
+          absl::StrSplit(absl::string_view(out).substr(0, out.size() - 4), "\r\n");
+      int framing = 0;
+      int status = 0;
+      for (size_t i = 1; i < lines.size(); ++i) {  // after the request line
+        absl::string_view line = lines[i];
+        EXPECT_FALSE(absl::StrContains(line, '\r') || absl::StrContains(line, '\n') ||
+                     line.empty() || line.front() == ' ' || line.front() == '\t')
+            << absl::CEscape(head) << " -> " << absl::CEscape(out);
+        size_t colon = line.find(':');
+        ASSERT_NE(colon, absl::string_view::npos) << absl::CEscape(out);
+        absl::string_view name = line.substr(0, colon);
+        EXPECT_TRUE(IsHttpToken(name)) << absl::CEscape(out);
+        std::string folded = FoldHeaderName(name);
+        framing += folded == "content-length" || folded == "transfer-encoding";
+        status += folded == "x-client-cert-status";
+      }
+      EXPECT_EQ(framing, 1) << absl::CEscape(out);
+      EXPECT_EQ(status, 1) << absl::CEscape(out);
+      EXPECT_TRUE(absl::StrContains(out, "\r\nX-Client-Cert-Status: none\r\n"))
+          << absl::CEscape(out);
+    }
+  }
+  // Folded lines, a space before the colon and underscored names are
+  // accepted (and cleaned); only the bare CR and LF are refused.
+  EXPECT_EQ(forwarded, 5);
+}
+
+}  // namespace
+}  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+TEST(HeaderRewriterTest, ConnectionListsTokenReadsEveryConnectionHeader) {
+  EXPECT_TRUE(ConnectionListsToken({{"Connection", "keep-alive , UPGRADE"}}, "upgrade"));
+  EXPECT_TRUE(
+      ConnectionListsToken({{"connection", "close"}, {"CONNECTION", " Upgrade"}}, "upgrade"));
+  EXPECT_FALSE(ConnectionListsToken({{"Connection", "upgraded, x-upgrade"}}, "upgrade"));
+  EXPECT_FALSE(
+      ConnectionListsToken({{"Connection_", "upgrade"}, {"Upgrade", "websocket"}}, "upgrade"));
+  EXPECT_FALSE(ConnectionListsToken({}, "upgrade"));
 }
 
 }  // namespace

@@ -85,6 +85,28 @@ TEST(EdgeMetricsTest, TrafficReportCountsOnlySinceTheLastOne) {
   EXPECT_EQ(third.zones(0).none(), 0u);
 }
 
+TEST(EdgeMetricsTest, TrafficReportCountsPerRuleOnlySinceTheLastOne) {
+  EdgeMetrics metrics(2);
+  metrics.worker(0)->RuleMatched(5, "a1b2", /*refused=*/true);
+  metrics.worker(1)->RuleMatched(5, "a1b2", /*refused=*/false);
+  metrics.worker(1)->RuleMatched(6, "c3d4", /*refused=*/false);
+  v1::TrafficReport first = metrics.TakeTrafficReport();
+  ASSERT_EQ(first.zones_size(), 2);
+  EXPECT_EQ(first.zones(0).zone_id(), 5u);
+  ASSERT_EQ(first.zones(0).rules_size(), 1);
+  EXPECT_EQ(first.zones(0).rules(0).rule_id(), "a1b2");
+  EXPECT_EQ(first.zones(0).rules(0).requests(), 2u);
+  EXPECT_EQ(first.zones(0).rules(0).refused(), 1u);
+  EXPECT_EQ(first.zones(1).zone_id(), 6u);
+  EXPECT_EQ(first.zones(1).rules(0).refused(), 0u);
+  EXPECT_EQ(metrics.TakeTrafficReport().zones_size(), 0);
+  metrics.worker(0)->RuleMatched(5, "a1b2", /*refused=*/false);
+  v1::TrafficReport third = metrics.TakeTrafficReport();
+  ASSERT_EQ(third.zones_size(), 1);
+  EXPECT_EQ(third.zones(0).rules(0).requests(), 1u);
+  EXPECT_EQ(third.zones(0).rules(0).refused(), 0u);
+}
+
 TEST(AccessLogTest, OneJsonLinePerRequest) {
   AccessLogEntry e;
   e.time = absl::FromUnixMillis(1700000000123);
@@ -117,8 +139,9 @@ TEST(AccessLogTest, ConnectionLogAndQuoting) {
 }
 
 TEST(AccessLogTest, OriginRefusedLine) {
-  std::string line = FormatOriginFailureLogLine(absl::FromUnixSeconds(0), "origin_refused", "10.0.0.1", "a.pizza",
-                                                "origin address 169.254.169.254 is link-local");
+  std::string line =
+      FormatOriginFailureLogLine(absl::FromUnixSeconds(0), "origin_refused", "10.0.0.1", "a.pizza",
+                                 "origin address 169.254.169.254 is link-local");
   EXPECT_EQ(line,
             "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"origin_refused\",\"client\":"
             "\"10.0.0.1\",\"zone\":\"a.pizza\",\"reason\":\"origin address 169.254.169.254 is "

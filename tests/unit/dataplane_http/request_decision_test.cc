@@ -138,6 +138,26 @@ TEST(RequestDecisionTest, Table) {
        421,
        true,
        ""},
+      // HostWithoutPort reads the zone's host here; an origin reads userinfo
+      // "auth.pizza:443" and routes to bank.example.
+      {"userinfo hiding another host",
+       "auth.pizza",
+       v1::MODE_ENFORCE,
+       CertStatus::kValid,
+       "/",
+       {{"Host", "auth.pizza:443@bank.example"}},
+       400,
+       false,
+       ""},
+      {"userinfo, wildcard zone",
+       "*.auth.pizza",
+       v1::MODE_ENFORCE,
+       CertStatus::kValid,
+       "/",
+       {{"Host", "bank@a.auth.pizza"}},
+       400,
+       false,
+       ""},
       // A Host check comes before the mode: a misdirected request is 421 even
       // without a certificate.
       {"421 before 403",
@@ -154,7 +174,9 @@ TEST(RequestDecisionTest, Table) {
     ZoneConfig zone;
     zone.hostname = c.zone;
     zone.mode = c.mode;
-    RequestDecision d = DecideRequest(zone, c.status, c.target, c.headers, /*keep_alive=*/true);
+    ConnectionAuth auth;
+    auth.status = c.status;
+    RequestDecision d = DecideRequest(zone, auth, "GET", c.target, c.headers, /*keep_alive=*/true);
     EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message;
     if (c.want_status != 0) {
       EXPECT_EQ(d.keep_alive, c.want_keep_alive) << c.name;
@@ -255,7 +277,9 @@ TEST(RequestDecisionTest, UpgradeTable) {
     ZoneConfig zone;
     zone.hostname = "auth.pizza";
     zone.mode = c.mode;
-    RequestDecision d = DecideRequest(zone, c.status, "/ws", c.headers, /*keep_alive=*/true);
+    ConnectionAuth auth;
+    auth.status = c.status;
+    RequestDecision d = DecideRequest(zone, auth, "GET", "/ws", c.headers, /*keep_alive=*/true);
     EXPECT_EQ(d.status, c.want_status) << c.name << ": " << d.message;
     EXPECT_EQ(d.upgrade, c.want_upgrade) << c.name;
     if (c.want_status != 0) {  // every refused case asks for an upgrade

@@ -2,20 +2,24 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/unit/controlplane/store/store_engine.h"
 
 namespace certgate::controlplane {
 namespace {
 
 // Two tenants, one zone each; edge-1 fails the hostile tenant's zone.
-class FleetStatusTest : public ::testing::Test {
+// On both engines.
+class FleetStatusTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     SqliteStoreOptions options;
-    options.path = certgate::testing::MakeTempDir("cp-fleet-status") + "/store.db";
+    options.path = FreshStoreTarget(GetParam());
     auto store = SqliteStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -55,7 +59,7 @@ class FleetStatusTest : public ::testing::Test {
   int64_t evil_zone_ = 0;
 };
 
-TEST_F(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
+TEST_P(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
   FleetStatus::StatusScope evil;
   evil.tenant_id = "evil";
   v1::StatusResponse own = Fill(evil);
@@ -90,12 +94,48 @@ TEST_F(FleetStatusTest, AZonesFailureIsShownToItsTenantAndTheAdminOnly) {
   EXPECT_TRUE(fleet_->ZoneFailures(static_cast<uint64_t>(acme_zone_)).empty());
 }
 
-TEST_F(FleetStatusTest, AnAckWithoutFailuresClearsThem) {
+TEST_P(FleetStatusTest, AnAckWithoutFailuresClearsThem) {
   EXPECT_TRUE(fleet_->SetZoneFailures("edge-1", 10, {}));
   FleetStatus::StatusScope admin;
   admin.admin = true;
   EXPECT_EQ(Fill(admin).edges(0).zone_failures_size(), 0);
   EXPECT_TRUE(fleet_->ZoneFailures(static_cast<uint64_t>(evil_zone_)).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, FleetStatusTest, kBothEngines, EngineName);
+
+}  // namespace
+}  // namespace certgate::controlplane
+
+namespace certgate::controlplane {
+namespace {
+
+// The failure listener hears a zone error once per change, not each time an
+// edge repeats it in an ack.
+TEST(FleetStatusListenerTest, HearsNewAndChangedErrorsOnly) {
+  SqliteStoreOptions options;
+  options.path = certgate::testing::MakeTempDir("cp-fleet-listener") + "/store.db";
+  auto store = SqliteStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  FleetStatus fleet(store->get());
+  std::vector<std::string> heard;
+  fleet.SetFailureListener(
+      [&heard](const std::string& node, uint64_t version, uint64_t zone, const std::string& error) {
+        heard.push_back(absl::StrCat(node, " v", version, " zone ", zone, ": ", error));
+      });
+  google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure> failures;
+  v1::ZoneBuildFailure* failure = failures.Add();
+  failure->set_zone_id(7);
+  failure->set_error("bad key");
+  fleet.SetZoneFailures("edge-1", 3, failures);
+  fleet.SetZoneFailures("edge-1", 4, failures);  // repeated: not heard again
+  fleet.SetZoneFailures("edge-2", 4, failures);  // another edge: heard
+  failure->set_error("worse key");
+  fleet.SetZoneFailures("edge-1", 5, failures);  // changed: heard
+  fleet.SetZoneFailures("edge-1", 6, {});        // fixed: nothing to say
+  EXPECT_EQ(heard,
+            (std::vector<std::string>{"edge-1 v3 zone 7: bad key", "edge-2 v4 zone 7: bad key",
+                                      "edge-1 v5 zone 7: worse key"}));
 }
 
 }  // namespace

@@ -5,15 +5,17 @@
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/unit/controlplane/store/store_engine.h"
 
 namespace certgate::controlplane {
 namespace {
 
-class SnapshotBuilderTest : public ::testing::Test {
+// On both engines.
+class SnapshotBuilderTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     SqliteStoreOptions options;
-    options.path = certgate::testing::MakeTempDir("cp-snapshot") + "/store.db";
+    options.path = FreshStoreTarget(GetParam());
     options.delta_history = 5;
     auto store = SqliteStore::Open(options);
     ASSERT_TRUE(store.ok());
@@ -60,7 +62,7 @@ class SnapshotBuilderTest : public ::testing::Test {
   std::unique_ptr<SnapshotBuilder> builder_;
 };
 
-TEST_F(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
+TEST_P(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
   AddZone("a.example.test");
   AddZone("b.example.test");
   auto message = builder_->Build(0);
@@ -82,7 +84,7 @@ TEST_F(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
   EXPECT_EQ(again->get(), message->get());
 }
 
-TEST_F(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
+TEST_P(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
   int64_t a = AddZone("a.example.test");  // v2
   int64_t b = AddZone("b.example.test");  // v3
   int64_t c = AddZone("c.example.test");  // v4
@@ -109,7 +111,7 @@ TEST_F(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
   EXPECT_TRUE((*ahead)->has_snapshot());
 }
 
-TEST_F(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
+TEST_P(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
   for (int i = 0; i < 8; ++i) {
     AddZone("z" + std::to_string(i) + ".example.test");  // v2..v9; history 5 keeps > 4
   }
@@ -123,7 +125,7 @@ TEST_F(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
   EXPECT_EQ((*recent)->delta().upserted_size(), 2);
 }
 
-TEST_F(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
+TEST_P(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
   int64_t served = AddZone("a.example.test");
   int64_t pending = AddZone("b.example.test", ZoneState::kPending);
   auto snapshot = builder_->Build(0);
@@ -165,6 +167,8 @@ TEST_F(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
   ASSERT_TRUE(snapshot.ok());
   EXPECT_EQ((*snapshot)->snapshot().zones_size(), 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, SnapshotBuilderTest, kBothEngines, EngineName);
 
 }  // namespace
 }  // namespace certgate::controlplane

@@ -6,17 +6,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "controlplane/store/database.h"
+#include "controlplane/store/store_copier.h"
 #include "gtest/gtest.h"
-#include "sqlite3.h"
 #include "tests/support/process.h"
+#include "tests/unit/controlplane/store/store_engine.h"
 
 namespace certgate::controlplane {
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+// Every test runs on both engines.
+class SqliteStoreTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    options_.path = certgate::testing::MakeTempDir("cp-sqlite-store") + "/store.db";
+    options_.path = FreshStoreTarget(GetParam());
     options_.delta_history = 3;
     auto store = SqliteStore::Open(options_);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -62,7 +65,7 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
 };
 
-TEST_F(SqliteStoreTest, MutateBumpsTheVersionByOneAndWritesAudit) {
+TEST_P(SqliteStoreTest, MutateBumpsTheVersionByOneAndWritesAudit) {
   EXPECT_EQ(Version(), 1u);
   uint64_t seen_by_listener = 0;
   store_->SetCommitListener([&](uint64_t version) { seen_by_listener = version; });
@@ -86,7 +89,7 @@ TEST_F(SqliteStoreTest, MutateBumpsTheVersionByOneAndWritesAudit) {
   EXPECT_GT(audit[1].time_unix, 0);
 }
 
-TEST_F(SqliteStoreTest, AFailedMutationChangesNothing) {
+TEST_P(SqliteStoreTest, AFailedMutationChangesNothing) {
   ASSERT_TRUE(AddZone("a.example.test").ok());
   bool listener_called = false;
   store_->SetCommitListener([&](uint64_t) { listener_called = true; });
@@ -113,13 +116,13 @@ TEST_F(SqliteStoreTest, AFailedMutationChangesNothing) {
                   .ok());
 }
 
-TEST_F(SqliteStoreTest, DuplicateHostnameViolatesTheUniqueIndex) {
+TEST_P(SqliteStoreTest, DuplicateHostnameViolatesTheUniqueIndex) {
   ASSERT_TRUE(AddZone("a.example.test").ok());
   EXPECT_FALSE(AddZone("a.example.test").ok());
   EXPECT_EQ(Version(), 2u);
 }
 
-TEST_F(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
+TEST_P(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
   auto a = AddZone("a.example.test");  // version 2
   auto b = AddZone("b.example.test");  // version 3
   ASSERT_TRUE(a.ok() && b.ok());
@@ -149,7 +152,7 @@ TEST_F(SqliteStoreTest, ChangedZonesAreKeptForTheDeltaHistoryOnly) {
 
 // The config-bytes quota reads tenant_usage, which triggers keep equal to
 // the stored size of the tenant's zones through insert, update and delete.
-TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
+TEST_P(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
   auto config_bytes = [&](int64_t except = 0) {
     int64_t bytes = -1;
     EXPECT_TRUE(store_
@@ -230,9 +233,10 @@ TEST_F(SqliteStoreTest, TenantConfigBytesFollowsEveryZoneWrite) {
 }
 
 // Zones written before migration 2 count: it fills tenant_usage from them.
-TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
+TEST_P(SqliteStoreTest, TenantUsageMigrationCountsZonesThatExistedBefore) {
+  store_.reset();
   SqliteStoreOptions options;
-  options.path = certgate::testing::MakeTempDir("cp-usage-migration") + "/store.db";
+  options.path = FreshStoreTarget(GetParam());
   std::vector<Migration> first = {SchemaMigrations().front()};
   int64_t bytes = 0;
   {
@@ -243,26 +247,25 @@ TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
   // Seeded with SQL of schema 1 itself: the store's own writes follow the
   // newest schema, which has columns a version-1 database lacks.
   {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
-    std::string sql = "INSERT INTO tenants(id, name, created_unix) VALUES ('t1', 'one', 1);";
+    auto db = Database::Open(options.path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)
+                    ->Execute("INSERT INTO tenants(id, name, created_unix) "
+                              "VALUES ('t1', 'one', 1)")
+                    .ok());
     for (const char* host : {"a.example.test", "bb.example.test"}) {
       certgate::v1::Zone zone;
       zone.set_hostname(host);
       std::string blob = zone.SerializeAsString();
       bytes += blob.size() + 3;  // + "key"
-      std::string hex;
-      for (unsigned char c : blob) {
-        absl::StrAppend(&hex, absl::Hex(c, absl::kZeroPad2));
-      }
-      absl::StrAppend(&sql, "INSERT INTO zones(tenant_id, hostname, zone, server_key_pem) VALUES ",
-                      "('t1', '", host, "', X'", hex, "', 'key');");
+      auto insert = (*db)->Prepare(
+          "INSERT INTO zones(tenant_id, hostname, zone, server_key_pem) "
+          "VALUES ('t1', ?1, ?2, 'key')");
+      ASSERT_TRUE(insert.ok()) << insert.status();
+      insert->BindText(1, host);
+      insert->BindBlob(2, blob);
+      ASSERT_TRUE(insert->Run().ok());
     }
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-        << (error != nullptr ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
   }
   options.migrations = nullptr;
   auto store = SqliteStore::Open(options);
@@ -278,7 +281,7 @@ TEST(TenantUsageMigrationTest, CountsZonesThatExistedBefore) {
                   .ok());
 }
 
-TEST_F(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
+TEST_P(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
   auto a = AddZone("a.example.test");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(store_
@@ -303,7 +306,7 @@ TEST_F(SqliteStoreTest, DeletingATenantDeletesItsZonesAndTokens) {
                   .ok());
 }
 
-TEST_F(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
+TEST_P(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
   ASSERT_TRUE(store_
                   ->Write([](StoreTransaction& txn) -> absl::Status {
                     RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
@@ -330,6 +333,272 @@ TEST_F(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
                   })
                   .ok());
 }
+
+// The lookups whose SQL differs most between engines (concatenation, LIKE,
+// ordering by a comparison), each with its answer for another tenant.
+TEST_P(SqliteStoreTest, LookupsAnswerAlikeOnEveryEngine) {
+  auto made = store_->Mutate("admin", "seed", [&](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t2", "two", 2}));
+    // A tenant whose name is another tenant's id: the id wins.
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t3", "t1", 3}));
+    RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok-b", "t1", std::string("\0\xff", 2), 5}));
+    RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok-a", "t1", "hash", 5}));
+    for (const char* host :
+         {"a.example.test", "b.a.example.test", "*.a.example.test", "c.b.a.example.test"}) {
+      ZoneRow row;
+      row.tenant_id = "t1";
+      row.hostname = host;
+      row.zone.set_hostname(host);
+      RETURN_IF_ERROR(txn.InsertZone(row).status());
+    }
+    ZoneRow pending;
+    pending.tenant_id = "t2";
+    pending.hostname = "a.example.test";
+    pending.state = ZoneState::kPending;
+    pending.challenge_token = "challenge";
+    return txn.InsertZone(pending).status();
+  });
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantRow by_id, txn.FindTenant("t1"));
+                    EXPECT_EQ(by_id.name, "one");
+                    ASSIGN_OR_RETURN(TenantRow by_name, txn.FindTenant("two"));
+                    EXPECT_EQ(by_name.id, "t2");
+                    EXPECT_EQ(txn.FindTenant("nobody").status().code(),
+                              absl::StatusCode::kNotFound);
+                    ASSIGN_OR_RETURN(auto ids, txn.TokenIds("t1"));
+                    EXPECT_EQ(ids, (std::vector<std::string>{"tok-a", "tok-b"}));
+                    ASSIGN_OR_RETURN(auto token, txn.FindToken("tok-b"));
+                    EXPECT_EQ(token->hash, std::string("\0\xff", 2));
+                    ASSIGN_OR_RETURN(auto under, txn.ZonesOneLevelUnder("a.example.test"));
+                    EXPECT_EQ(under, (std::vector<std::pair<std::string, std::string>>{
+                                         {"b.a.example.test", "t1"}}));
+                    ASSIGN_OR_RETURN(auto mine, txn.FindTenantZone("t2", "a.example.test"));
+                    EXPECT_TRUE(mine.has_value() && mine->state == ZoneState::kPending &&
+                                mine->hostname == "a.example.test");
+                    ASSIGN_OR_RETURN(auto active, txn.FindZoneByHostname("a.example.test"));
+                    EXPECT_TRUE(active.has_value() && active->tenant_id == "t1");
+                    ASSIGN_OR_RETURN(auto none, txn.FindTenantZone("t3", "a.example.test"));
+                    EXPECT_FALSE(none.has_value());
+                    ASSIGN_OR_RETURN(auto pending, txn.ListPendingZones());
+                    EXPECT_EQ(pending.size(), 1u);
+                    ASSIGN_OR_RETURN(auto listed, txn.ListZones("t1"));
+                    EXPECT_EQ(listed.size(), 4u);
+                    ASSIGN_OR_RETURN(int count, txn.CountZones("t2"));
+                    EXPECT_EQ(count, 1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto removed = store_->Mutate("admin", "RevokeToken",
+                                [&](StoreTransaction& txn) { return txn.DeleteToken("tok-a"); });
+  ASSERT_TRUE(removed.ok());
+  auto again = store_->Mutate("admin", "RevokeToken",
+                              [&](StoreTransaction& txn) { return txn.DeleteToken("tok-a"); });
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+}
+
+// Tenant settings and delivered webhook events: upserts, the default when a
+// tenant set nothing, a second record of one event, and the cascade.
+TEST_P(SqliteStoreTest, TenantSettingsAndSentWebhooksAnswerAlikeOnEveryEngine) {
+  auto written = store_->Mutate("admin", "settings", [](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t2", "two", 2}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://a.test/x", 7}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://b.test/y", 0}));
+    RETURN_IF_ERROR(txn.SetTenantSettings("t2", TenantSettingsRow{"", 3}));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_TRUE(store_
+                  ->Write([](StoreTransaction& txn) -> absl::Status {
+                    RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiring|1|\"quoted\"\n", 10));
+                    // Recording one event twice is not an error.
+                    return txn.RecordWebhookSent("t1", "expiring|1|\"quoted\"\n", 11);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow one, txn.TenantSettings("t1"));
+                    EXPECT_EQ(one.webhook_url, "https://b.test/y");
+                    EXPECT_EQ(one.warn_days, 0);
+                    ASSIGN_OR_RETURN(TenantSettingsRow none, txn.TenantSettings("nobody"));
+                    EXPECT_EQ(none.webhook_url, "");
+                    EXPECT_FALSE(none.warn_days.has_value());
+                    ASSIGN_OR_RETURN(auto tenants, txn.WebhookTenants());
+                    EXPECT_EQ(tenants.size(), 1u);
+                    EXPECT_EQ(tenants.empty() ? "" : tenants[0].first, "t1");
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiring|1|\"quoted\"\n"));
+                    EXPECT_TRUE(sent);
+                    ASSIGN_OR_RETURN(bool other, txn.WebhookSent("t2", "expiring|1|\"quoted\"\n"));
+                    EXPECT_FALSE(other);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Mutate("admin", "DeleteTenant",
+                           [](StoreTransaction& txn) { return txn.DeleteTenant("t1"); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow gone, txn.TenantSettings("t1"));
+                    EXPECT_EQ(gone.webhook_url, "");
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiring|1|\"quoted\"\n"));
+                    EXPECT_FALSE(sent);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+absl::StatusOr<int64_t> CountRows(Database& db, const std::string& table) {
+  ASSIGN_OR_RETURN(Statement count, db.Prepare(absl::StrCat("SELECT COUNT(*) FROM ", table)));
+  RETURN_IF_ERROR(count.Step().status());
+  return count.ColumnInt64(0);
+}
+
+// `certgate-control migrate` from SQLite into each engine: every table of the
+// source (found in the schema, so a new table cannot be forgotten) arrives
+// with all its rows, and the copied store answers with them.
+TEST_P(SqliteStoreTest, TheCopierCopiesEveryTable) {
+  SqliteStoreOptions source_options;
+  source_options.path = FreshStoreTarget(Engine::kSqlite);
+  {
+    auto source = SqliteStore::Open(source_options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    auto made = (*source)->Mutate("admin", "seed", [](StoreTransaction& txn) -> absl::Status {
+      RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t1", "one", 1}));
+      RETURN_IF_ERROR(txn.InsertToken(TokenRow{"tok", "t1", "hash", 1}));
+      RETURN_IF_ERROR(txn.SetTenantQuota("t1", TenantQuotaRow{}));
+      RETURN_IF_ERROR(txn.SetTenantSettings("t1", TenantSettingsRow{"https://h.test/x", 9}));
+      ZoneRow row;
+      row.tenant_id = "t1";
+      row.hostname = "a.example.test";
+      row.zone.set_hostname("a.example.test");
+      return txn.InsertZone(row).status();
+    });
+    ASSERT_TRUE(made.ok()) << made.status();
+    ASSERT_TRUE((*source)
+                    ->Write([](StoreTransaction& txn) -> absl::Status {
+                      RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
+                      return txn.RecordWebhookSent("t1", "key", 10);
+                    })
+                    .ok());
+  }
+  auto from = Database::Open(source_options.path);
+  ASSERT_TRUE(from.ok()) << from.status();
+  std::string target = FreshStoreTarget(GetParam());
+  auto to = Database::Open(target);
+  ASSERT_TRUE(to.ok()) << to.status();
+  absl::Status copied = StoreCopier::Copy(**from, **to);
+  ASSERT_TRUE(copied.ok()) << copied;
+
+  auto tables = (*from)->Prepare(
+      "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+      "ORDER BY name");
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  int checked = 0;
+  while (tables->Step().value_or(false)) {
+    std::string table = tables->ColumnText(0);
+    auto want = CountRows(**from, table);
+    auto got = CountRows(**to, table);
+    ASSERT_TRUE(want.ok() && got.ok()) << table;
+    EXPECT_GT(*want, 0) << table << ": seed a row so that the copy is checked";
+    EXPECT_EQ(*got, *want) << table;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+  to->reset();
+
+  SqliteStoreOptions copy_options;
+  copy_options.path = target;
+  auto copy = SqliteStore::Open(copy_options);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  ASSERT_TRUE((*copy)
+                  ->Read([](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t1"));
+                    EXPECT_EQ(settings.webhook_url, "https://h.test/x");
+                    EXPECT_EQ(settings.warn_days, 9);
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "key"));
+                    EXPECT_TRUE(sent);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+// Tenant settings and the sent-webhook record (migration 5) work on every
+// engine; recording the same event twice keeps one row.
+TEST_P(SqliteStoreTest, WebhookBookkeepingWorksOnEveryEngine) {
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreTransaction& txn) -> absl::Status {
+                    TenantSettingsRow settings;
+                    settings.webhook_url = "https://hooks.example/t1";
+                    RETURN_IF_ERROR(txn.SetTenantSettings("t1", settings));
+                    RETURN_IF_ERROR(txn.RecordWebhookSent("t1", "expiry:7", 100));
+                    return txn.RecordWebhookSent("t1", "expiry:7", 200);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(bool sent, txn.WebhookSent("t1", "expiry:7"));
+                    EXPECT_TRUE(sent);
+                    ASSIGN_OR_RETURN(bool other, txn.WebhookSent("t1", "expiry:8"));
+                    EXPECT_FALSE(other);
+                    ASSIGN_OR_RETURN(auto tenants, txn.WebhookTenants());
+                    EXPECT_EQ(tenants.size(), 1u);
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t1"));
+                    EXPECT_EQ(settings.webhook_url, "https://hooks.example/t1");
+                    EXPECT_FALSE(settings.warn_days.has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+// A tenant's strings come back byte for byte on every engine, whatever
+// quoting, escaping or parameter syntax they hold; a NUL byte, which
+// PostgreSQL's TEXT cannot hold, is refused on every engine alike instead of
+// being cut short on one.
+TEST_P(SqliteStoreTest, HostileStringsRoundTripAlikeOnEveryEngine) {
+  const std::string hostile =
+      "it's \"quoted\" \\ back\\\\slash \\x00 \\0 ?1 $1 %_ '); DROP TABLE tenants; -- \xc3\xa9\t\n";
+  auto made = store_->Mutate("admin", hostile, [&](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTenant(TenantRow{"t-hostile", hostile, 7}));
+    TenantSettingsRow settings;
+    settings.webhook_url = hostile;
+    RETURN_IF_ERROR(txn.SetTenantSettings("t-hostile", settings));
+    txn.SetDetail(hostile);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(TenantRow by_name, txn.FindTenant(hostile));
+                    EXPECT_EQ(by_name.id, "t-hostile");
+                    EXPECT_EQ(by_name.name, hostile);
+                    ASSIGN_OR_RETURN(TenantSettingsRow settings, txn.TenantSettings("t-hostile"));
+                    EXPECT_EQ(settings.webhook_url, hostile);
+                    ASSIGN_OR_RETURN(std::vector<AuditRow> audit, txn.ListAudit());
+                    EXPECT_EQ(audit.back().action, hostile);
+                    EXPECT_EQ(audit.back().detail, hostile);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  uint64_t before = Version();
+  const std::string with_nul("evil\0tail", 9);
+  auto refused = store_->Mutate("admin", "CreateTenant", [&](StoreTransaction& txn) {
+    return txn.InsertTenant(TenantRow{"t-nul", with_nul, 8});
+  });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(Version(), before);
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    EXPECT_EQ(txn.FindTenant("t-nul").status().code(), absl::StatusCode::kNotFound);
+                    EXPECT_EQ(txn.FindTenant("evil").status().code(), absl::StatusCode::kNotFound);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, kBothEngines, EngineName);
 
 // The database holds every zone's server key: it and its -wal and -shm are
 // 0600 whatever the umask, and an older, readable file is made private.

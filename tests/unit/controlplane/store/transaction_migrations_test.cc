@@ -1,11 +1,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "controlplane/store/database.h"
 #include "controlplane/store/migrations.h"
 #include "controlplane/store/transaction.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/unit/controlplane/store/store_engine.h"
 
 namespace certgate::controlplane {
 namespace {
@@ -17,12 +19,18 @@ int64_t CountRows(Database& db, const std::string& table) {
   return stmt->ColumnInt64(0);
 }
 
-std::unique_ptr<Database> OpenFresh(std::string* path) {
-  *path = certgate::testing::MakeTempDir("cp-store") + "/test.db";
+std::unique_ptr<Database> OpenFresh(std::string* path, Engine engine = Engine::kSqlite) {
+  *path = FreshStoreTarget(engine);
   auto db = Database::Open(*path);
   EXPECT_TRUE(db.ok()) << db.status();
-  return std::move(*db);
+  return db.ok() ? std::move(*db) : nullptr;
 }
+
+// Portable: a test migration whose text is the same on both engines.
+Migration Both(int version, const char* sql) { return Migration{version, sql, sql}; }
+
+class TransactionTest : public ::testing::TestWithParam<Engine> {};
+class MigrationsTest : public ::testing::TestWithParam<Engine> {};
 
 TEST(DatabaseTest, OpensWithWalForeignKeysAndFullSync) {
   std::string path;
@@ -39,9 +47,9 @@ TEST(DatabaseTest, OpensWithWalForeignKeysAndFullSync) {
   EXPECT_EQ(sync->ColumnInt64(0), 2);  // FULL
 }
 
-TEST(TransactionTest, RollsBackUnlessCommitted) {
+TEST_P(TransactionTest, RollsBackUnlessCommitted) {
   std::string path;
-  auto db = OpenFresh(&path);
+  auto db = OpenFresh(&path, GetParam());
   ASSERT_TRUE(db->Execute("CREATE TABLE t (v INTEGER)").ok());
   {
     Transaction txn(db.get());
@@ -61,9 +69,9 @@ TEST(TransactionTest, RollsBackUnlessCommitted) {
   EXPECT_FALSE(unopened.Commit().ok());
 }
 
-TEST(TransactionTest, CommittedDataIsSeenByAnotherConnection) {
+TEST_P(TransactionTest, CommittedDataIsSeenByAnotherConnection) {
   std::string path;
-  auto db = OpenFresh(&path);
+  auto db = OpenFresh(&path, GetParam());
   ASSERT_TRUE(db->Execute("CREATE TABLE t (v INTEGER)").ok());
   Transaction txn(db.get());
   ASSERT_TRUE(txn.Begin().ok());
@@ -75,10 +83,10 @@ TEST(TransactionTest, CommittedDataIsSeenByAnotherConnection) {
   EXPECT_EQ(CountRows(**other, "t"), 1);
 }
 
-TEST(MigrationsTest, RunForwardOnceAndRecordTheVersion) {
+TEST_P(MigrationsTest, RunForwardOnceAndRecordTheVersion) {
   std::string path;
-  auto db = OpenFresh(&path);
-  std::vector<Migration> v1 = {{1, "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);"}};
+  auto db = OpenFresh(&path, GetParam());
+  std::vector<Migration> v1 = {Both(1, "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);")};
   auto version = Migrate(*db, v1);
   ASSERT_TRUE(version.ok()) << version.status();
   EXPECT_EQ(*version, 1);
@@ -87,7 +95,7 @@ TEST(MigrationsTest, RunForwardOnceAndRecordTheVersion) {
   EXPECT_EQ(CountRows(*db, "a"), 1);
 
   std::vector<Migration> v2 = v1;
-  v2.push_back({2, "ALTER TABLE a ADD COLUMN y TEXT NOT NULL DEFAULT 'new';"});
+  v2.push_back(Both(2, "ALTER TABLE a ADD COLUMN y TEXT NOT NULL DEFAULT 'new';"));
   db.reset();
   auto reopened = Database::Open(path);
   ASSERT_TRUE(reopened.ok());
@@ -101,26 +109,27 @@ TEST(MigrationsTest, RunForwardOnceAndRecordTheVersion) {
   EXPECT_EQ(stmt->ColumnText(1), "new");
 }
 
-TEST(MigrationsTest, AFailingMigrationLeavesTheOldSchema) {
+TEST_P(MigrationsTest, AFailingMigrationLeavesTheOldSchema) {
   std::string path;
-  auto db = OpenFresh(&path);
-  std::vector<Migration> migrations = {{1, "CREATE TABLE a (x INTEGER);"},
-                                       {2, "CREATE TABLE b (x INTEGER); NOT SQL AT ALL;"}};
+  auto db = OpenFresh(&path, GetParam());
+  std::vector<Migration> migrations = {Both(1, "CREATE TABLE a (x INTEGER);"),
+                                       Both(2, "CREATE TABLE b (x INTEGER); NOT SQL AT ALL;")};
   auto version = Migrate(*db, migrations);
   EXPECT_FALSE(version.ok());
   EXPECT_EQ(SchemaVersion(*db).value(), 1);
-  auto table_b = db->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE name='b'");
-  ASSERT_TRUE(table_b->Step().value());
-  EXPECT_EQ(table_b->ColumnInt64(0), 0);
+  // Table b went with the failed migration's transaction.
+  auto table_b = db->Prepare("SELECT COUNT(*) FROM b");
+  EXPECT_FALSE(table_b.ok() && table_b->Step().ok());
+  EXPECT_EQ(CountRows(*db, "a"), 0);
 }
 
-TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
+TEST_P(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
   std::string path;
-  auto db = OpenFresh(&path);
-  std::vector<Migration> v2 = {{1, "CREATE TABLE a (x INTEGER);"},
-                               {2, "CREATE TABLE b (x INTEGER);"}};
+  auto db = OpenFresh(&path, GetParam());
+  std::vector<Migration> v2 = {Both(1, "CREATE TABLE a (x INTEGER);"),
+                               Both(2, "CREATE TABLE b (x INTEGER);")};
   ASSERT_TRUE(Migrate(*db, v2).ok());
-  std::vector<Migration> v1 = {{1, "CREATE TABLE a (x INTEGER);"}};
+  std::vector<Migration> v1 = {Both(1, "CREATE TABLE a (x INTEGER);")};
   auto version = Migrate(*db, v1);
   ASSERT_FALSE(version.ok());
   EXPECT_EQ(version.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -128,9 +137,9 @@ TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
             "database schema version 2 is newer than this binary supports (1)");
 }
 
-TEST(MigrationsTest, TheProductSchemaApplies) {
+TEST_P(MigrationsTest, TheProductSchemaApplies) {
   std::string path;
-  auto db = OpenFresh(&path);
+  auto db = OpenFresh(&path, GetParam());
   auto version = Migrate(*db, SchemaMigrations());
   ASSERT_TRUE(version.ok()) << version.status();
   EXPECT_EQ(*version, SchemaMigrations().back().version);
@@ -139,16 +148,19 @@ TEST(MigrationsTest, TheProductSchemaApplies) {
   }
 }
 
-TEST(MigrationsTest, ZonesOfAnUpgradedDatabaseStayServed) {
+TEST_P(MigrationsTest, ZonesOfAnUpgradedDatabaseStayServed) {
   // A database at schema 1 (before hostname verification) with one zone.
   std::string path;
-  auto db = OpenFresh(&path);
+  auto db = OpenFresh(&path, GetParam());
   std::vector<Migration> v1 = {SchemaMigrations().front()};
   ASSERT_EQ(Migrate(*db, v1).value_or(0), 1);
-  ASSERT_TRUE(db->Execute("INSERT INTO tenants(id, name, created_unix) VALUES ('t1', 'one', 1);"
-                          "INSERT INTO zones(tenant_id, hostname, zone) "
-                          "VALUES ('t1', 'old.example.test', x'')")
-                  .ok());
+  ASSERT_TRUE(
+      db->Execute("INSERT INTO tenants(id, name, created_unix) VALUES ('t1', 'one', 1)").ok());
+  auto insert = db->Prepare(
+      "INSERT INTO zones(tenant_id, hostname, zone) VALUES ('t1', 'old.example.test', ?1)");
+  ASSERT_TRUE(insert.ok());
+  insert->BindBlob(1, "");
+  ASSERT_TRUE(insert->Run().ok());
   ASSERT_EQ(Migrate(*db, SchemaMigrations()).value_or(0), SchemaMigrations().back().version);
   auto stmt = db->Prepare(
       "SELECT hostname, state, challenge_token, verified_by FROM zones WHERE tenant_id='t1'");
@@ -159,6 +171,33 @@ TEST(MigrationsTest, ZonesOfAnUpgradedDatabaseStayServed) {
   EXPECT_EQ(stmt->ColumnText(2), "");
   EXPECT_EQ(stmt->ColumnText(3), "upgrade");
 }
+
+// A migration written for SQLite only stops on PostgreSQL with a clear
+// error instead of running SQL nobody checked there.
+TEST_P(MigrationsTest, AMigrationWithoutThisEnginesTextIsRefused) {
+  std::string path;
+  auto db = OpenFresh(&path, GetParam());
+  std::vector<Migration> migrations = {Both(1, "CREATE TABLE a (x INTEGER);"),
+                                       GetParam() == Engine::kSqlite
+                                           ? Migration{2, nullptr, "CREATE TABLE b (x INTEGER);"}
+                                           : Migration{2, "CREATE TABLE b (x INTEGER);"}};
+  auto version = Migrate(*db, migrations);
+  ASSERT_FALSE(version.ok());
+  EXPECT_EQ(version.status().message(),
+            absl::StrCat("migration 2 has no ", db->dialect().name, " version"));
+  EXPECT_EQ(SchemaVersion(*db).value(), 1);
+}
+
+// Every product migration carries a text for each engine.
+TEST(MigrationsListTest, EveryMigrationHasBothEngines) {
+  for (const Migration& migration : SchemaMigrations()) {
+    EXPECT_NE(migration.sqlite, nullptr) << migration.version;
+    EXPECT_NE(migration.postgres, nullptr) << migration.version;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, TransactionTest, kBothEngines, EngineName);
+INSTANTIATE_TEST_SUITE_P(Engines, MigrationsTest, kBothEngines, EngineName);
 
 }  // namespace
 }  // namespace certgate::controlplane

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/zone_defaults.h"
 #include "controlplane/validation/error_response.h"
 #include "gtest/gtest.h"
 
@@ -44,6 +45,14 @@ TEST(JsonValidatorTest, RefusesInvalidJson) {
     EXPECT_NE(std::string(status.message()).find(c.message), std::string::npos)
         << c.text << " -> " << status.message();
   }
+}
+
+// What a zone gets when created passes the check every tenant body passes.
+TEST(ErrorResponseTest, ZoneDefaultPasses) {
+  certgate::v1::ErrorResponse response;
+  response.set_content_type(ZoneDefaults::kErrorContentType);
+  response.set_body(ZoneDefaults::kErrorBody);
+  EXPECT_TRUE(ValidateErrorResponse(response).ok()) << ValidateErrorResponse(response);
 }
 
 TEST(ErrorResponseTest, JsonIsCheckedOnlyForJsonContentTypes) {
