@@ -225,7 +225,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
   }
 
   // Handle applies one message and answers it; false asks for a reconnect.
-  bool Handle(const v1::ControlMessage& message) {
+  // The zones of a snapshot are taken from `message`, not copied.
+  bool Handle(v1::ControlMessage& message) {
     absl::StatusOr<std::shared_ptr<const EdgeConfig>> config;
     uint64_t version = 0;
     bool out_of_step = false;
@@ -233,7 +234,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
       version = message.snapshot().version();
       // A zone that fails to build keeps the build held now.
       std::shared_ptr<const EdgeConfig> current = slot_->Get();
-      config = EdgeConfig::FromSnapshot(message.snapshot(), current.get());
+      config = EdgeConfig::FromSnapshot(std::move(*message.mutable_snapshot()), current.get());
     } else if (message.has_delta()) {
       version = message.delta().version();
       std::shared_ptr<const EdgeConfig> current = slot_->Get();

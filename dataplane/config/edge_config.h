@@ -103,12 +103,17 @@ class EdgeConfig {
   // only when the message itself is unusable: a zone id twice.
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       const v1::Snapshot& snapshot, const EdgeConfig* previous = nullptr);
+  // The same, the built zones taking their sources from `snapshot` rather
+  // than copying them (what is left of it is for the caller to drop).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
+      v1::Snapshot&& snapshot, const EdgeConfig* previous = nullptr);
 
   // FromStateFile: FromSnapshot of what ToSnapshot wrote, with the failures
   // recorded in it restored, so a restarted edge serves and reports exactly
-  // what it did before.
-  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(
-      const v1::Snapshot& snapshot);
+  // what it did before. Only zones that built are recorded, so their server
+  // chain and key are not checked again (their SSL_CTX, made at first use,
+  // still is; a failure there is reported like a failed build).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(v1::Snapshot snapshot);
 
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.
@@ -178,6 +183,12 @@ class EdgeConfig {
   std::vector<ZoneFailure> new_failures_;
   std::vector<uint64_t> touched_ids_;
   std::optional<uint64_t> from_version_;
+
+  // Build: FromSnapshot and FromStateFile (`recorded`); the zones take
+  // their sources from `take` (`snapshot` itself, or null to copy them).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Build(const v1::Snapshot& snapshot,
+                                                                 v1::Snapshot* take, bool recorded,
+                                                                 const EdgeConfig* previous);
 
   const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
   const ZoneConfig* LookupName(absl::string_view key) const;

@@ -135,7 +135,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
   ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
   absl::StatusOr<std::string> log = ReadAll(LogPath(path));
   if (snapshot.state_log_id() == 0 || !log.ok()) {
-    return EdgeConfig::FromStateFile(snapshot);
+    return EdgeConfig::FromStateFile(std::move(snapshot));
   }
   // Replayed on the zones as sent, then built once: a zone changed by many
   // records is built only in its last version.
@@ -207,7 +207,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
     }
     snapshot.mutable_zones()->Swap(&zones);
   }
-  return EdgeConfig::FromStateFile(snapshot);
+  return EdgeConfig::FromStateFile(std::move(snapshot));
 }
 
 StateLog::StateLog(std::string path, Options options) : path_(std::move(path)), options_(options) {}

@@ -559,6 +559,32 @@ TEST_F(TlsServerTest, ZoneContextsAreBuiltOnFirstUseOncePerZoneBuild) {
   EXPECT_EQ(contexts->size(), 1u) << "the old build's context is dropped";
 }
 
+// A recorded zone whose server key is damaged (its chain and key are not
+// parsed again when the edge starts from its state) fails its own
+// handshakes only, and TlsServer lists it as a late failure of that config.
+TEST_F(TlsServerTest, ARecordedZoneWhoseContextFailsFailsAloneAndIsListed) {
+  v1::EdgeZone damaged = zone_a_;
+  damaged.set_server_key_pem("broken");
+  v1::Snapshot recorded = MakeSnapshot(2, {damaged, zone_b_});
+  auto config = EdgeConfig::FromStateFile(recorded);
+  ASSERT_TRUE(config.ok()) << config.status();
+  slot_.Publish(*config);
+  HandshakeResult a = Connect("a.test", &client_a_);
+  EXPECT_FALSE(a.ok);
+  EXPECT_NE(TlsServer::FailureReason(a.server.get()).find("zone 1 TLS context"), std::string::npos)
+      << TlsServer::FailureReason(a.server.get());
+  EXPECT_TRUE(Connect("b.test", nullptr).ok) << "the other tenant's zone serves";
+  EXPECT_EQ(server_->stats().zone_context_failures.load(), 1u);
+  std::vector<ZoneFailure> late = server_->LateFailures(**config);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].zone_id, 1u);
+  EXPECT_EQ(late[0].hostname, "a.test");
+  // Fixed by the control plane: the failure is over.
+  Publish(3, {zone_a_, zone_b_});
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_TRUE(server_->LateFailures(*slot_.Get()).empty());
+}
+
 // The cache's key: a build of a zone of `config`.
 ZoneContextKey KeyOf(const ZoneConfig& zone) { return ZoneContextKey{zone.id, zone.build_serial}; }
 
