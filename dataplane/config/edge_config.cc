@@ -68,6 +68,23 @@ absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
   return origin;
 }
 
+// DropUnused clears what the edge never uses from a zone it keeps: an http
+// origin's TLS settings (origin CA, server name, client chain and key:
+// about half of a zone as the control plane sends it). Any change of the
+// zone comes again whole, so nothing is lost; the state file records the
+// zone as kept.
+void DropUnused(const OriginUrl& origin, v1::EdgeZone* zone) {
+  if (origin.tls) {
+    return;
+  }
+  // Swapped out rather than cleared: a cleared string keeps its buffer.
+  for (std::string* field :
+       {zone->mutable_origin_ca_pem(), zone->mutable_origin_server_name(),
+        zone->mutable_origin_client_chain_pem(), zone->mutable_origin_client_key_pem()}) {
+    std::string().swap(*field);
+  }
+}
+
 // ZoneBuild says where a zone comes from.
 enum class ZoneBuild {
   kReceived,  // from the control plane: everything is checked
@@ -139,7 +156,15 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   } else {
     zone->source = source;
   }
+  DropUnused(zone->origin, &zone->source);
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
+}
+
+// SameAsKept: `source` is the zone `kept` was built from (as it is kept).
+bool SameAsKept(const ZoneConfig& kept, const v1::EdgeZone& source) {
+  v1::EdgeZone received = source;
+  DropUnused(kept.origin, &received);
+  return kept.source.SerializeAsString() == received.SerializeAsString();
 }
 
 }  // namespace
@@ -433,8 +458,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   for (const v1::EdgeZone& source : delta.upserted()) {
     touched.insert(source.id());
     const std::shared_ptr<const ZoneConfig>* existing = config->LookupId(source.id());
-    if (existing != nullptr &&
-        (*existing)->source.SerializeAsString() == source.SerializeAsString()) {
+    if (existing != nullptr && SameAsKept(**existing, source)) {
       // Unchanged (or back to its last good version): keep the built zone.
       config->failures_.erase(source.id());
       continue;

@@ -69,7 +69,8 @@ struct ZoneConfig {
   // RequestsCertificate: mode enforce or report, or a rule needing a
   // certificate (then a zone in mode off asks for one too).
   bool RequestsCertificate() const;
-  // The zone as received, for the state file and deltas.
+  // The zone as received, for the state file and deltas, less what the edge
+  // never uses (an http origin's TLS settings).
   v1::EdgeZone source;
 };
 

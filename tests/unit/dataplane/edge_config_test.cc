@@ -587,3 +587,34 @@ TEST_F(EdgeConfigTest, DeltasShareUnchangedZonesAndTheIndexStaysRight) {
 
 }  // namespace
 }  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+// Zones with the same roots, intermediates and revocations share one parsed
+// trust store; any difference in them (one more revoked serial, another
+// root) gives a zone its own, so no zone is judged by another's trust.
+TEST(ZoneTrustSharingTest, OnlyZonesWithTheSameTrustMaterialShareAStore) {
+  testing::KeyAndCert root_a = testing::MakeCa("Sharing Root A");
+  testing::KeyAndCert root_b = testing::MakeCa("Sharing Root B");
+  v1::EdgeZone one = testing::MakeZone(1, "one.test", {root_a.cert.get()});
+  v1::EdgeZone two = testing::MakeZone(2, "two.test", {root_a.cert.get()});
+  v1::EdgeZone revoking = testing::MakeZone(3, "three.test", {root_a.cert.get()});
+  revoking.add_revoked()->set_serial_hex("01");
+  v1::EdgeZone other = testing::MakeZone(4, "four.test", {root_b.cert.get()});
+  auto config = EdgeConfig::FromSnapshot(testing::MakeSnapshot(1, {one, two, revoking, other}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ZoneConfig* z1 = (*config)->FindById(1);
+  const ZoneConfig* z2 = (*config)->FindById(2);
+  const ZoneConfig* z3 = (*config)->FindById(3);
+  const ZoneConfig* z4 = (*config)->FindById(4);
+  EXPECT_EQ(z1->trust, z2->trust);
+  EXPECT_NE(z1->trust, z3->trust);
+  EXPECT_TRUE(z3->trust->has_revocations());
+  EXPECT_FALSE(z1->trust->has_revocations());
+  EXPECT_NE(z1->trust, z4->trust);
+  EXPECT_EQ(z4->trust->roots().size(), 1u);
+}
+
+}  // namespace
+}  // namespace certgate::edge
