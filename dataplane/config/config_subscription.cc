@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -67,6 +68,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
       return;
     }
     started_ = true;
+    if (state_log_ != nullptr) {
+      writer_ = std::thread([this] { WriterLoop(); });
+    }
     reader_ = std::thread([this] { Run(); });
     if (options_.traffic_source || options_.late_failure_generation) {
       traffic_ = std::thread([this] { TrafficLoop(); });
@@ -83,6 +87,13 @@ class GrpcConfigSubscription : public ConfigSubscription {
     }
     if (reader_.joinable()) {
       reader_.join();
+    }
+    if (writer_.joinable()) {
+      {
+        absl::MutexLock lock(&pending_mu_);
+        writer_stop_ = true;  // after what is queued: an applied version is still recorded
+      }
+      writer_.join();
     }
     if (traffic_.joinable()) {
       traffic_.join();
@@ -143,6 +154,10 @@ class GrpcConfigSubscription : public ConfigSubscription {
       }
       context_ = &context;
     }
+    // The Hello names the version held, which must be on disk by then (the
+    // control plane may count it as acknowledged), and no Ack of the last
+    // stream may follow it.
+    WaitWritten();
     std::unique_ptr<Stream> stream = stub.Subscribe(&context);
     v1::EdgeMessage hello;
     hello.mutable_hello()->set_node_id(options_.node_id);
@@ -249,7 +264,6 @@ class GrpcConfigSubscription : public ConfigSubscription {
       return true;
     }
 
-    v1::EdgeMessage answer;
     if (!config.ok()) {
       std::string error(config.status().message());
       // The event comes first so that metrics and logs show the refusal by
@@ -257,6 +271,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
       if (options_.on_config_event) {
         options_.on_config_event(version, false, true, error);
       }
+      WaitWritten();  // the Acks of the versions before go first
+      v1::EdgeMessage answer;
       answer.mutable_nack()->set_version(version);
       answer.mutable_nack()->set_error(error);
       Write(answer);
@@ -267,13 +283,28 @@ class GrpcConfigSubscription : public ConfigSubscription {
       options_.on_zone_failures(version, (*config)->new_failures());
     }
     slot_->Publish(*config);
+    if (state_log_ == nullptr) {
+      RecordAndAck(*config);
+      return true;
+    }
+    // Served from now on; the writer records it and then acknowledges it,
+    // while the next message is applied (a snapshot's state file is hundreds
+    // of MB at 100,000 zones: a change must not wait behind it).
+    absl::MutexLock lock(&pending_mu_);
+    pending_.push_back(*std::move(config));
+    return true;
+  }
+
+  // RecordAndAck writes `config` to the state directory (when there is one)
+  // and then acknowledges it: an acknowledged version is always on disk.
+  void RecordAndAck(const std::shared_ptr<const EdgeConfig>& config) {
     std::string state_error;
     bool state_ok = true;
     if (state_log_ != nullptr) {
       // O(change): one record appended for a delta (a whole snapshot only
       // for a snapshot, after a failed write, or to compact the log).
       int64_t before = state_log_->bytes_written();
-      absl::Status written = state_log_->Record(**config);
+      absl::Status written = state_log_->Record(*config);
       if (options_.on_state_written) {
         options_.on_state_written(state_log_->bytes_written() - before);
       }
@@ -284,16 +315,51 @@ class GrpcConfigSubscription : public ConfigSubscription {
       }
     }
     if (options_.on_config_event) {
-      options_.on_config_event(version, true, state_ok, state_error);
+      options_.on_config_event(config->version(), true, state_ok, state_error);
     }
-    answer.mutable_ack()->set_version(version);
-    AddFailures(**config, answer.mutable_ack()->mutable_failures());
+    v1::EdgeMessage answer;
+    answer.mutable_ack()->set_version(config->version());
+    AddFailures(*config, answer.mutable_ack()->mutable_failures());
     {
       absl::MutexLock lock(&write_mu_);
-      acked_ = *config;
+      acked_ = config;
     }
     Write(answer);
-    return true;
+  }
+
+  // WriterLoop records and acknowledges the applied versions in order, until
+  // Stop and all queued are done.
+  void WriterLoop() {
+    while (true) {
+      std::shared_ptr<const EdgeConfig> config;
+      {
+        absl::MutexLock lock(&pending_mu_);
+        pending_mu_.Await(absl::Condition(this, &GrpcConfigSubscription::WriterHasWork));
+        if (pending_.empty()) {
+          return;  // stopping, nothing left
+        }
+        config = std::move(pending_.front());
+        pending_.pop_front();
+        writing_ = true;
+      }
+      RecordAndAck(config);
+      absl::MutexLock lock(&pending_mu_);
+      writing_ = false;
+    }
+  }
+
+  bool WriterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending_mu_) {
+    return !pending_.empty() || writer_stop_;
+  }
+  bool AllWritten() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending_mu_) {
+    return pending_.empty() && !writing_;
+  }
+
+  // WaitWritten returns once every applied version is recorded and
+  // acknowledged (at once without a state directory).
+  void WaitWritten() {
+    absl::MutexLock lock(&pending_mu_);
+    pending_mu_.Await(absl::Condition(this, &GrpcConfigSubscription::AllWritten));
   }
 
   void AddFailures(const EdgeConfig& config,
@@ -363,7 +429,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
   ConfigSlot* const slot_;
   // One per control-plane replica (--control A,B,C).
   std::vector<std::unique_ptr<v1::EdgeConfigService::Stub>> stubs_;
-  std::unique_ptr<StateLog> state_log_;  // reader thread only
+  std::unique_ptr<StateLog> state_log_;  // the writer thread only (reader without one)
   std::atomic<bool> connected_{false};
 
   absl::Mutex mu_;
@@ -376,6 +442,13 @@ class GrpcConfigSubscription : public ConfigSubscription {
   // The config acknowledged last (or announced in Hello).
   std::shared_ptr<const EdgeConfig> acked_ ABSL_GUARDED_BY(write_mu_);
   uint64_t reported_generation_ = 0;  // traffic thread only
+
+  // Applied versions waiting to be recorded and acknowledged, oldest first.
+  mutable absl::Mutex pending_mu_;
+  std::deque<std::shared_ptr<const EdgeConfig>> pending_ ABSL_GUARDED_BY(pending_mu_);
+  bool writing_ ABSL_GUARDED_BY(pending_mu_) = false;
+  bool writer_stop_ ABSL_GUARDED_BY(pending_mu_) = false;
+  std::thread writer_;
 
   std::thread reader_;
   std::thread traffic_;
