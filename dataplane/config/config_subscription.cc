@@ -1,9 +1,12 @@
 #include "dataplane/config/config_subscription.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -19,7 +22,7 @@
 #include "certgate/v1/edge_config.grpc.pb.h"
 #include "common/control_endpoints.h"
 #include "common/status_macros.h"
-#include "dataplane/config/state_file.h"
+#include "dataplane/config/state_log.h"
 #include "grpcpp/grpcpp.h"
 
 namespace certgate::edge {
@@ -32,6 +35,15 @@ constexpr absl::Duration kDrainTimeout = absl::Seconds(2);
 
 using Stream = grpc::ClientReaderWriter<v1::EdgeMessage, v1::ControlMessage>;
 
+// ReleaseFreeMemory hands the heap freed by a whole snapshot (the message,
+// the config it replaced) back to the system, so resident memory shows the
+// config held rather than the peak of applying it.
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 // GrpcConfigSubscription: the reader thread owns the stream; the traffic
 // thread only writes, under write_mu_, which also serializes the reader's
 // Ack/Nack writes (gRPC allows one writer at a time).
@@ -43,6 +55,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
     for (const std::shared_ptr<grpc::Channel>& channel : channels) {
       stubs_.push_back(v1::EdgeConfigService::NewStub(channel));
     }
+    if (!options_.state_file.empty()) {
+      state_log_ = std::make_unique<StateLog>(options_.state_file);
+    }
   }
 
   ~GrpcConfigSubscription() override { Stop(); }
@@ -53,8 +68,11 @@ class GrpcConfigSubscription : public ConfigSubscription {
       return;
     }
     started_ = true;
+    if (state_log_ != nullptr) {
+      writer_ = std::thread([this] { WriterLoop(); });
+    }
     reader_ = std::thread([this] { Run(); });
-    if (options_.traffic_source) {
+    if (options_.traffic_source || options_.late_failure_generation) {
       traffic_ = std::thread([this] { TrafficLoop(); });
     }
   }
@@ -69,6 +87,13 @@ class GrpcConfigSubscription : public ConfigSubscription {
     }
     if (reader_.joinable()) {
       reader_.join();
+    }
+    if (writer_.joinable()) {
+      {
+        absl::MutexLock lock(&pending_mu_);
+        writer_stop_ = true;  // after what is queued: an applied version is still recorded
+      }
+      writer_.join();
     }
     if (traffic_.joinable()) {
       traffic_.join();
@@ -129,6 +154,10 @@ class GrpcConfigSubscription : public ConfigSubscription {
       }
       context_ = &context;
     }
+    // The Hello names the version held, which must be on disk by then (the
+    // control plane may count it as acknowledged), and no Ack of the last
+    // stream may follow it.
+    WaitWritten();
     std::unique_ptr<Stream> stream = stub.Subscribe(&context);
     v1::EdgeMessage hello;
     hello.mutable_hello()->set_node_id(options_.node_id);
@@ -139,6 +168,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
       // The control plane learns again which zones this edge does not serve
       // as sent: it keeps that in memory only.
       AddFailures(*current, hello.mutable_hello()->mutable_failures());
+      absl::MutexLock lock(&write_mu_);
+      acked_ = current;
     }
     bool received = false;
     // Hello goes out before the stream is shared with the traffic thread,
@@ -149,10 +180,18 @@ class GrpcConfigSubscription : public ConfigSubscription {
         stream_ = stream.get();
       }
       connected_.store(true);
-      v1::ControlMessage message;
-      while (stream->Read(&message)) {
+      // A fresh message per read: a reused one would keep a whole
+      // snapshot's strings allocated until the next snapshot.
+      auto message = std::make_unique<v1::ControlMessage>();
+      while (stream->Read(message.get())) {
         received = true;
-        if (!Handle(message)) {
+        bool in_step = Handle(*message);
+        bool was_snapshot = message->has_snapshot();
+        message = std::make_unique<v1::ControlMessage>();
+        if (was_snapshot) {
+          ReleaseFreeMemory();
+        }
+        if (!in_step) {
           // Out of step: a new Hello makes the control plane send what the
           // edge lacks (a snapshot when needed). Half-close rather than
           // cancel, so the Nack reaches the control plane; cancel only if
@@ -168,7 +207,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
               context.TryCancel();
             }
           });
-          while (stream->Read(&message)) {
+          while (stream->Read(message.get())) {
           }
           drained.Notify();
           watchdog.join();
@@ -201,7 +240,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
   }
 
   // Handle applies one message and answers it; false asks for a reconnect.
-  bool Handle(const v1::ControlMessage& message) {
+  // The zones of a snapshot are taken from `message`, not copied.
+  bool Handle(v1::ControlMessage& message) {
     absl::StatusOr<std::shared_ptr<const EdgeConfig>> config;
     uint64_t version = 0;
     bool out_of_step = false;
@@ -209,7 +249,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
       version = message.snapshot().version();
       // A zone that fails to build keeps the build held now.
       std::shared_ptr<const EdgeConfig> current = slot_->Get();
-      config = EdgeConfig::FromSnapshot(message.snapshot(), current.get());
+      config = EdgeConfig::FromSnapshot(std::move(*message.mutable_snapshot()), current.get());
     } else if (message.has_delta()) {
       version = message.delta().version();
       std::shared_ptr<const EdgeConfig> current = slot_->Get();
@@ -224,7 +264,6 @@ class GrpcConfigSubscription : public ConfigSubscription {
       return true;
     }
 
-    v1::EdgeMessage answer;
     if (!config.ok()) {
       std::string error(config.status().message());
       // The event comes first so that metrics and logs show the refusal by
@@ -232,6 +271,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
       if (options_.on_config_event) {
         options_.on_config_event(version, false, true, error);
       }
+      WaitWritten();  // the Acks of the versions before go first
+      v1::EdgeMessage answer;
       answer.mutable_nack()->set_version(version);
       answer.mutable_nack()->set_error(error);
       Write(answer);
@@ -242,10 +283,31 @@ class GrpcConfigSubscription : public ConfigSubscription {
       options_.on_zone_failures(version, (*config)->new_failures());
     }
     slot_->Publish(*config);
+    if (state_log_ == nullptr) {
+      RecordAndAck(*config);
+      return true;
+    }
+    // Served from now on; the writer records it and then acknowledges it,
+    // while the next message is applied (a snapshot's state file is hundreds
+    // of MB at 100,000 zones: a change must not wait behind it).
+    absl::MutexLock lock(&pending_mu_);
+    pending_.push_back(*std::move(config));
+    return true;
+  }
+
+  // RecordAndAck writes `config` to the state directory (when there is one)
+  // and then acknowledges it: an acknowledged version is always on disk.
+  void RecordAndAck(const std::shared_ptr<const EdgeConfig>& config) {
     std::string state_error;
     bool state_ok = true;
-    if (!options_.state_file.empty()) {
-      absl::Status written = StateFile::Write(options_.state_file, (*config)->ToSnapshot());
+    if (state_log_ != nullptr) {
+      // O(change): one record appended for a delta (a whole snapshot only
+      // for a snapshot, after a failed write, or to compact the log).
+      int64_t before = state_log_->bytes_written();
+      absl::Status written = state_log_->Record(*config);
+      if (options_.on_state_written) {
+        options_.on_state_written(state_log_->bytes_written() - before);
+      }
       if (!written.ok()) {
         // The config is applied and served; only the restart copy is stale.
         state_ok = false;
@@ -253,20 +315,99 @@ class GrpcConfigSubscription : public ConfigSubscription {
       }
     }
     if (options_.on_config_event) {
-      options_.on_config_event(version, true, state_ok, state_error);
+      options_.on_config_event(config->version(), true, state_ok, state_error);
     }
-    answer.mutable_ack()->set_version(version);
-    AddFailures(**config, answer.mutable_ack()->mutable_failures());
+    v1::EdgeMessage answer;
+    answer.mutable_ack()->set_version(config->version());
+    AddFailures(*config, answer.mutable_ack()->mutable_failures());
+    {
+      absl::MutexLock lock(&write_mu_);
+      acked_ = config;
+    }
     Write(answer);
-    return true;
   }
 
-  static void AddFailures(const EdgeConfig& config,
-                          google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>* out) {
-    for (const ZoneFailure& failure : config.Failures()) {
+  // WriterLoop records and acknowledges the applied versions in order, until
+  // Stop and all queued are done.
+  void WriterLoop() {
+    while (true) {
+      std::shared_ptr<const EdgeConfig> config;
+      {
+        absl::MutexLock lock(&pending_mu_);
+        pending_mu_.Await(absl::Condition(this, &GrpcConfigSubscription::WriterHasWork));
+        if (pending_.empty()) {
+          return;  // stopping, nothing left
+        }
+        config = std::move(pending_.front());
+        pending_.pop_front();
+        writing_ = true;
+      }
+      RecordAndAck(config);
+      absl::MutexLock lock(&pending_mu_);
+      writing_ = false;
+    }
+  }
+
+  bool WriterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending_mu_) {
+    return !pending_.empty() || writer_stop_;
+  }
+  bool AllWritten() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending_mu_) {
+    return pending_.empty() && !writing_;
+  }
+
+  // WaitWritten returns once every applied version is recorded and
+  // acknowledged (at once without a state directory).
+  void WaitWritten() {
+    absl::MutexLock lock(&pending_mu_);
+    pending_mu_.Await(absl::Condition(this, &GrpcConfigSubscription::AllWritten));
+  }
+
+  void AddFailures(const EdgeConfig& config,
+                   google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>* out) {
+    std::vector<ZoneFailure> failures = config.Failures();
+    if (options_.late_failures) {
+      for (ZoneFailure& late : options_.late_failures(config)) {
+        bool known = std::any_of(failures.begin(), failures.end(),
+                                 [&](const ZoneFailure& f) { return f.zone_id == late.zone_id; });
+        if (!known) {
+          failures.push_back(std::move(late));
+        }
+      }
+    }
+    for (const ZoneFailure& failure : failures) {
       v1::ZoneBuildFailure* added = out->Add();
       added->set_zone_id(failure.zone_id);
       added->set_error(failure.error);
+    }
+  }
+
+  // ReportLateFailures acknowledges the version acknowledged last again, now
+  // with the failures found since, when there are new ones.
+  void ReportLateFailures() {
+    if (!options_.late_failure_generation) {
+      return;
+    }
+    uint64_t generation = options_.late_failure_generation();
+    if (generation == reported_generation_) {
+      return;
+    }
+    std::shared_ptr<const EdgeConfig> acked;
+    {
+      absl::MutexLock lock(&write_mu_);
+      acked = acked_;
+    }
+    if (acked == nullptr) {
+      return;
+    }
+    std::vector<ZoneFailure> late = options_.late_failures(*acked);
+    if (!late.empty() && options_.on_zone_failures) {
+      options_.on_zone_failures(acked->version(), late);
+    }
+    v1::EdgeMessage answer;
+    answer.mutable_ack()->set_version(acked->version());
+    AddFailures(*acked, answer.mutable_ack()->mutable_failures());
+    if (Write(answer)) {
+      reported_generation_ = generation;
     }
   }
 
@@ -275,9 +416,12 @@ class GrpcConfigSubscription : public ConfigSubscription {
       if (!connected_.load()) {
         continue;
       }
-      v1::EdgeMessage report;
-      *report.mutable_traffic() = options_.traffic_source();
-      Write(report);
+      if (options_.traffic_source) {
+        v1::EdgeMessage report;
+        *report.mutable_traffic() = options_.traffic_source();
+        Write(report);
+      }
+      ReportLateFailures();
     }
   }
 
@@ -285,6 +429,7 @@ class GrpcConfigSubscription : public ConfigSubscription {
   ConfigSlot* const slot_;
   // One per control-plane replica (--control A,B,C).
   std::vector<std::unique_ptr<v1::EdgeConfigService::Stub>> stubs_;
+  std::unique_ptr<StateLog> state_log_;  // the writer thread only (reader without one)
   std::atomic<bool> connected_{false};
 
   absl::Mutex mu_;
@@ -294,6 +439,16 @@ class GrpcConfigSubscription : public ConfigSubscription {
 
   absl::Mutex write_mu_;
   Stream* stream_ ABSL_GUARDED_BY(write_mu_) = nullptr;
+  // The config acknowledged last (or announced in Hello).
+  std::shared_ptr<const EdgeConfig> acked_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t reported_generation_ = 0;  // traffic thread only
+
+  // Applied versions waiting to be recorded and acknowledged, oldest first.
+  mutable absl::Mutex pending_mu_;
+  std::deque<std::shared_ptr<const EdgeConfig>> pending_ ABSL_GUARDED_BY(pending_mu_);
+  bool writing_ ABSL_GUARDED_BY(pending_mu_) = false;
+  bool writer_stop_ ABSL_GUARDED_BY(pending_mu_) = false;
+  std::thread writer_;
 
   std::thread reader_;
   std::thread traffic_;
@@ -353,8 +508,9 @@ absl::StatusOr<std::unique_ptr<ConfigSubscription>> ConfigSubscription::Create(
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path) {
-  ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
-  return EdgeConfig::FromStateFile(snapshot);
+  absl::StatusOr<std::shared_ptr<const EdgeConfig>> config = StateLog::Load(path);
+  ReleaseFreeMemory();  // the snapshot read is gone
+  return config;
 }
 
 }  // namespace certgate::edge

@@ -21,7 +21,7 @@ struct ConfigSubscriptionOptions {
   std::string node_id;
   std::string control_ca_file;  // PEM CA for TLS to the control plane
   bool insecure = false;        // plaintext (only with --insecure)
-  std::string state_file;       // where every applied config is written
+  std::string state_file;       // where every applied config is written (StateLog)
   std::string software_version;
   // Called every few seconds; its counts are sent as a TrafficReport.
   std::function<v1::TrafficReport()> traffic_source;
@@ -30,9 +30,18 @@ struct ConfigSubscriptionOptions {
   // writing the state file fails (state_write_ok=false), for metrics and logs.
   std::function<void(uint64_t version, bool applied, bool state_write_ok, const std::string& error)>
       on_config_event;
+  // Called with the bytes each state write took (for metrics).
+  std::function<void(int64_t bytes)> on_state_written;
   // Called with the zones whose build failed while applying `version`
   // (before its Ack is sent), for metrics and logs; not called when none did.
   std::function<void(uint64_t version, const std::vector<ZoneFailure>& failures)> on_zone_failures;
+  // Failures found after a version was applied: a zone whose TLS context
+  // failed when first used (ZoneSslContextCache::Failures). Merged into every
+  // Ack and Hello with the apply-time ones; when late_failure_generation
+  // changes, the current version is acknowledged again with them (checked
+  // every traffic_interval_ms) and on_zone_failures is called. Optional.
+  std::function<std::vector<ZoneFailure>(const EdgeConfig&)> late_failures;
+  std::function<uint64_t()> late_failure_generation;
   // Largest config message taken from the control plane (the gRPC channel's
   // receive limit, 1 to INT32_MAX): a bigger one is refused before it is
   // read, which ends the stream; it is logged and the held config keeps
@@ -56,8 +65,8 @@ class ConfigSubscription {
   virtual bool Connected() const = 0;
 };
 
-// LoadStateFile reads a config written by a previous run; NOT_FOUND when
-// there is none.
+// LoadStateFile reads a config written by a previous run (StateLog::Load:
+// the snapshot and its log); NOT_FOUND when there is none.
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> LoadStateFile(const std::string& path);
 
 }  // namespace certgate::edge

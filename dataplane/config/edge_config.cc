@@ -1,6 +1,8 @@
 #include "dataplane/config/edge_config.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -70,7 +72,39 @@ absl::StatusOr<OriginUrl> ParseOrigin(absl::string_view text) {
   return origin;
 }
 
-absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::EdgeZone& source) {
+// DropUnused clears what the edge never uses from a zone it keeps: an http
+// origin's TLS settings (origin CA, server name, client chain and key:
+// about half of a zone as the control plane sends it). Any change of the
+// zone comes again whole, so nothing is lost; the state file records the
+// zone as kept.
+void DropUnused(const OriginUrl& origin, v1::EdgeZone* zone) {
+  if (origin.tls) {
+    return;
+  }
+  // Swapped out rather than cleared: a cleared string keeps its buffer.
+  for (std::string* field :
+       {zone->mutable_origin_ca_pem(), zone->mutable_origin_server_name(),
+        zone->mutable_origin_client_chain_pem(), zone->mutable_origin_client_key_pem()}) {
+    std::string().swap(*field);
+  }
+}
+
+// ZoneBuild says where a zone comes from.
+enum class ZoneBuild {
+  kReceived,  // from the control plane: everything is checked
+  // From the edge's own state, where only zones that built are recorded:
+  // the server chain and key are not parsed again (at 100,000 zones that
+  // was most of a cold start). Were the file damaged there, the zone's
+  // context fails at first use, which fails that zone's handshakes only and
+  // is reported like any failed build.
+  kRecorded,
+};
+
+// BuildZoneConfig builds `source`; when `take` is given (the same zone,
+// owned by the caller) a built zone takes it instead of a copy.
+absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::EdgeZone& source,
+                                                                  v1::EdgeZone* take,
+                                                                  ZoneBuild build) {
   auto zone = std::make_shared<ZoneConfig>();
   zone->id = source.id();
   ASSIGN_OR_RETURN(zone->hostname, NormalizeHostname(source.hostname()));
@@ -116,10 +150,26 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->http2 = !source.http2_disabled();
   ASSIGN_OR_RETURN(zone->access, AccessPolicy::Create(source));
   ASSIGN_OR_RETURN(zone->trust, ZoneTrust::Create(source));
-  ASSIGN_OR_RETURN(zone->ssl_ctx, NewZoneSslContext(source, *zone->trust));
+  if (build == ZoneBuild::kReceived) {
+    RETURN_IF_ERROR(CheckZoneServerIdentity(source));
+  }
+  static std::atomic<uint64_t> next_build_serial{1};
+  zone->build_serial = next_build_serial.fetch_add(1, std::memory_order_relaxed);
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
-  zone->source = source;
+  if (take != nullptr) {
+    zone->source.Swap(take);
+  } else {
+    zone->source = source;
+  }
+  DropUnused(zone->origin, &zone->source);
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
+}
+
+// SameAsKept: `source` is the zone `kept` was built from (as it is kept).
+bool SameAsKept(const ZoneConfig& kept, const v1::EdgeZone& source) {
+  v1::EdgeZone received = source;
+  DropUnused(kept.origin, &received);
+  return kept.source.SerializeAsString() == received.SerializeAsString();
 }
 
 }  // namespace
@@ -141,34 +191,119 @@ std::string IndexKey(absl::string_view hostname) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZone(const v1::EdgeZone& source) {
-  return BuildZoneConfig(source);
+  return BuildZoneConfig(source, nullptr, ZoneBuild::kReceived);
+}
+
+const std::shared_ptr<const ZoneConfig>* EdgeConfig::LookupId(uint64_t id) const {
+  if (auto it = id_overlay_.find(id); it != id_overlay_.end()) {
+    return it->second != nullptr ? &it->second : nullptr;
+  }
+  if (index_ == nullptr) {
+    return nullptr;
+  }
+  auto it = index_->zones_by_id.find(id);
+  return it != index_->zones_by_id.end() ? &it->second : nullptr;
+}
+
+const ZoneConfig* EdgeConfig::LookupName(absl::string_view key) const {
+  if (auto it = name_overlay_.find(key); it != name_overlay_.end()) {
+    return it->second;
+  }
+  if (index_ == nullptr) {
+    return nullptr;
+  }
+  auto it = index_->by_name.find(key);
+  return it != index_->by_name.end() ? it->second : nullptr;
+}
+
+void EdgeConfig::SetId(uint64_t id, std::shared_ptr<const ZoneConfig> zone) {
+  bool had = LookupId(id) != nullptr;
+  zone_count_ += (zone != nullptr ? 1 : 0);
+  zone_count_ -= (had ? 1 : 0);
+  bool in_index = index_ != nullptr && index_->zones_by_id.contains(id);
+  if (zone == nullptr && !in_index) {
+    id_overlay_.erase(id);
+  } else {
+    id_overlay_[id] = std::move(zone);
+  }
+}
+
+void EdgeConfig::SetName(const std::string& key, const ZoneConfig* zone) {
+  bool in_index = index_ != nullptr && index_->by_name.contains(key);
+  if (zone == nullptr && !in_index) {
+    name_overlay_.erase(key);
+  } else {
+    name_overlay_[key] = zone;
+  }
+}
+
+void EdgeConfig::MaybeFold() {
+  size_t index_size = index_ != nullptr ? index_->zones_by_id.size() : 0;
+  if (overlay_size() <= std::max<size_t>(1024, index_size / 8)) {
+    return;
+  }
+  auto index = std::make_shared<Index>();
+  index->zones_by_id.reserve(zone_count_);
+  index->by_name.reserve(zone_count_);
+  if (index_ != nullptr) {
+    for (const auto& [id, zone] : index_->zones_by_id) {
+      if (!id_overlay_.contains(id)) {
+        index->zones_by_id.emplace(id, zone);
+      }
+    }
+    for (const auto& [name, zone] : index_->by_name) {
+      if (!name_overlay_.contains(name)) {
+        index->by_name.emplace(name, zone);
+      }
+    }
+  }
+  for (auto& [id, zone] : id_overlay_) {
+    if (zone != nullptr) {
+      index->zones_by_id.emplace(id, std::move(zone));
+    }
+  }
+  for (const auto& [name, zone] : name_overlay_) {
+    if (zone != nullptr) {
+      index->by_name.emplace(name, zone);
+    }
+  }
+  id_overlay_.clear();
+  name_overlay_.clear();
+  index_ = std::move(index);
 }
 
 std::optional<uint64_t> EdgeConfig::Insert(std::shared_ptr<const ZoneConfig> zone) {
-  auto [it, inserted] = by_name_.emplace(IndexKey(zone->hostname), zone.get());
-  if (!inserted) {
-    return it->second->id;
+  std::string key = IndexKey(zone->hostname);
+  if (const ZoneConfig* owner = LookupName(key); owner != nullptr) {
+    return owner->id;
   }
-  zones_by_id_[zone->id] = std::move(zone);
+  SetName(key, zone.get());
+  uint64_t id = zone->id;
+  SetId(id, std::move(zone));
   return std::nullopt;
 }
 
 void EdgeConfig::Remove(uint64_t id) {
-  auto it = zones_by_id_.find(id);
-  if (it == zones_by_id_.end()) {
+  const std::shared_ptr<const ZoneConfig>* zone = LookupId(id);
+  if (zone == nullptr) {
     return;
   }
-  auto name = by_name_.find(IndexKey(it->second->hostname));
-  if (name != by_name_.end() && name->second == it->second.get()) {
-    by_name_.erase(name);
+  std::string key = IndexKey((*zone)->hostname);
+  if (LookupName(key) == zone->get()) {
+    SetName(key, nullptr);
   }
-  zones_by_id_.erase(it);
+  SetId(id, nullptr);
 }
 
 void EdgeConfig::Fail(uint64_t id, const std::string& hostname, std::string error) {
   ZoneFailure failure{id, hostname, std::move(error)};
   new_failures_.push_back(failure);
   failures_[id] = std::move(failure);
+}
+
+const ZoneFailure* EdgeConfig::FindFailure(uint64_t id) const {
+  auto it = failures_.find(id);
+  return it != failures_.end() ? &it->second : nullptr;
 }
 
 std::vector<ZoneFailure> EdgeConfig::Failures() const {
@@ -182,12 +317,62 @@ std::vector<ZoneFailure> EdgeConfig::Failures() const {
   return failures;
 }
 
+namespace {
+
+// BuildAll builds every zone of `snapshot`, on as many threads as there are
+// cores for a large one (zones are independent; a cold start builds them all).
+// A built zone takes its source from `take` (`snapshot` itself, or null to
+// copy it; a failed zone leaves it there).
+std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
+    const v1::Snapshot& snapshot, v1::Snapshot* take, ZoneBuild build) {
+  const size_t count = static_cast<size_t>(snapshot.zones_size());
+  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built(
+      count, absl::UnknownError("not built"));
+  size_t threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, count / 512 + 1);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    constexpr size_t kBatch = 64;
+    for (size_t begin = next.fetch_add(kBatch); begin < count; begin = next.fetch_add(kBatch)) {
+      for (size_t i = begin; i < std::min(count, begin + kBatch); ++i) {
+        int index = static_cast<int>(i);
+        built[i] = BuildZoneConfig(snapshot.zones(index),
+                                   take != nullptr ? take->mutable_zones(index) : nullptr, build);
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) {
+    helpers.emplace_back(work);
+  }
+  work();
+  for (std::thread& helper : helpers) {
+    helper.join();
+  }
+  return built;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
     const v1::Snapshot& snapshot, const EdgeConfig* previous) {
+  return Build(snapshot, nullptr, false, previous);
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
+    v1::Snapshot&& snapshot, const EdgeConfig* previous) {
+  return Build(snapshot, &snapshot, false, previous);
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Snapshot& snapshot,
+                                                                    v1::Snapshot* take,
+                                                                    bool recorded,
+                                                                    const EdgeConfig* previous) {
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = snapshot.version();
-  config->zones_by_id_.reserve(snapshot.zones_size());
-  config->by_name_.reserve(snapshot.zones_size());
+  // Built straight into the overlay, then folded into one index.
+  config->id_overlay_.reserve(snapshot.zones_size());
+  config->name_overlay_.reserve(snapshot.zones_size());
   absl::flat_hash_set<uint64_t> ids;
   ids.reserve(snapshot.zones_size());
   for (const v1::EdgeZone& source : snapshot.zones()) {
@@ -200,30 +385,34 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
   // Fresh builds first, then the last good builds of zones that failed now:
   // a stale build never takes a name from a zone built as sent.
   std::vector<std::shared_ptr<const ZoneConfig>> kept;
-  for (const v1::EdgeZone& source : snapshot.zones()) {
-    absl::StatusOr<std::shared_ptr<const ZoneConfig>> zone = BuildZone(source);
+  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built =
+      BuildAll(snapshot, take, recorded ? ZoneBuild::kRecorded : ZoneBuild::kReceived);
+  for (int i = 0; i < snapshot.zones_size(); ++i) {
+    absl::StatusOr<std::shared_ptr<const ZoneConfig>>& zone = built[static_cast<size_t>(i)];
     if (!zone.ok()) {
+      const v1::EdgeZone& source = snapshot.zones(i);  // left there when it failed
       config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
       const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
       if (good != nullptr) {
-        kept.push_back(previous->zones_by_id_.at(source.id()));
+        kept.push_back(*previous->LookupId(source.id()));
       }
       continue;
     }
     if (std::optional<uint64_t> owner = config->Insert(*zone)) {
-      config->Fail(source.id(), source.hostname(),
+      config->Fail((*zone)->id, (*zone)->source.hostname(),
                    absl::StrCat("hostname is already served by zone ", *owner));
     }
   }
   for (auto& zone : kept) {
     config->Insert(std::move(zone));  // left out if its old name is taken now
   }
+  config->MaybeFold();
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
 
-absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(
-    const v1::Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> built, FromSnapshot(snapshot));
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(v1::Snapshot snapshot) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> built,
+                   Build(snapshot, &snapshot, true, nullptr));
   if (snapshot.zone_failures().empty()) {
     return built;
   }
@@ -254,11 +443,17 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
   config->version_ = delta.version();
-  // Unchanged zones are shared: only pointers are copied.
-  config->zones_by_id_ = zones_by_id_;
-  config->by_name_ = by_name_;
+  config->from_version_ = version_;
+  // Unchanged zones are shared: the index is, and only this version's
+  // overlay (bounded, see MaybeFold) is copied.
+  config->index_ = index_;
+  config->id_overlay_ = id_overlay_;
+  config->name_overlay_ = name_overlay_;
+  config->zone_count_ = zone_count_;
   config->failures_ = failures_;
+  absl::flat_hash_set<uint64_t> touched;
   for (uint64_t id : delta.removed_zone_ids()) {
+    touched.insert(id);
     config->Remove(id);
     config->failures_.erase(id);
   }
@@ -266,9 +461,9 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   // hostnames within one delta do not collide with their old selves.
   std::vector<std::shared_ptr<const ZoneConfig>> built;
   for (const v1::EdgeZone& source : delta.upserted()) {
-    auto existing = config->zones_by_id_.find(source.id());
-    if (existing != config->zones_by_id_.end() &&
-        existing->second->source.SerializeAsString() == source.SerializeAsString()) {
+    touched.insert(source.id());
+    const std::shared_ptr<const ZoneConfig>* existing = config->LookupId(source.id());
+    if (existing != nullptr && SameAsKept(**existing, source)) {
       // Unchanged (or back to its last good version): keep the built zone.
       config->failures_.erase(source.id());
       continue;
@@ -283,9 +478,8 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   std::vector<std::shared_ptr<const ZoneConfig>> replaced;
   for (const auto& zone : built) {
-    auto old = config->zones_by_id_.find(zone->id);
-    if (old != config->zones_by_id_.end()) {
-      replaced.push_back(old->second);
+    if (const std::shared_ptr<const ZoneConfig>* old = config->LookupId(zone->id)) {
+      replaced.push_back(*old);
     }
     config->Remove(zone->id);
   }
@@ -296,6 +490,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
     if (owner.has_value() && config->failures_.contains(*owner)) {
       // The name is held by a stale build of a zone that failed since: the
       // zone built as sent wins.
+      touched.insert(*owner);
       config->Remove(*owner);
       owner = config->Insert(zone);
     }
@@ -307,10 +502,13 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
   }
   // A zone refused for its name keeps its previous build where that is free.
   for (auto& zone : replaced) {
-    if (config->failures_.contains(zone->id) && !config->zones_by_id_.contains(zone->id)) {
+    if (config->failures_.contains(zone->id) && config->LookupId(zone->id) == nullptr) {
       config->Insert(std::move(zone));
     }
   }
+  config->touched_ids_.assign(touched.begin(), touched.end());
+  std::sort(config->touched_ids_.begin(), config->touched_ids_.end());
+  config->MaybeFold();
   return std::shared_ptr<const EdgeConfig>(std::move(config));
 }
 
@@ -321,22 +519,20 @@ const ZoneConfig* EdgeConfig::FindBySni(absl::string_view sni) const {
     return nullptr;
   }
   std::string name = absl::AsciiStrToLower(sni);
-  auto exact = by_name_.find(name);
-  if (exact != by_name_.end()) {
-    return exact->second;
+  if (const ZoneConfig* exact = LookupName(name)) {
+    return exact;
   }
   size_t dot = name.find('.');
   if (dot == std::string::npos || dot == 0) {
     return nullptr;
   }
   // `a.x` -> ".x": one label only, so `a.b.x` looks up ".b.x", never ".x".
-  auto wildcard = by_name_.find(absl::string_view(name).substr(dot));
-  return wildcard != by_name_.end() ? wildcard->second : nullptr;
+  return LookupName(absl::string_view(name).substr(dot));
 }
 
 const ZoneConfig* EdgeConfig::FindById(uint64_t id) const {
-  auto it = zones_by_id_.find(id);
-  return it != zones_by_id_.end() ? it->second.get() : nullptr;
+  const std::shared_ptr<const ZoneConfig>* zone = LookupId(id);
+  return zone != nullptr ? zone->get() : nullptr;
 }
 
 v1::Snapshot EdgeConfig::ToSnapshot() const {
@@ -358,9 +554,18 @@ v1::Snapshot EdgeConfig::ToSnapshot() const {
 
 std::vector<const ZoneConfig*> EdgeConfig::Zones() const {
   std::vector<const ZoneConfig*> zones;
-  zones.reserve(zones_by_id_.size());
-  for (const auto& [id, zone] : zones_by_id_) {
-    zones.push_back(zone.get());
+  zones.reserve(zone_count_);
+  if (index_ != nullptr) {
+    for (const auto& [id, zone] : index_->zones_by_id) {
+      if (!id_overlay_.contains(id)) {
+        zones.push_back(zone.get());
+      }
+    }
+  }
+  for (const auto& [id, zone] : id_overlay_) {
+    if (zone != nullptr) {
+      zones.push_back(zone.get());
+    }
   }
   return zones;
 }

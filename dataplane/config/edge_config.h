@@ -54,9 +54,12 @@ struct ZoneConfig {
   // ALPN offers h2 to this zone's clients (else http/1.1 only).
   bool http2 = true;
   std::shared_ptr<const ZoneTrust> trust;
-  // Server certificate, key, verify mode and session binding for this zone;
-  // the handshake switches to it with SSL_set_SSL_CTX once SNI is known.
-  bssl::UniquePtr<SSL_CTX> ssl_ctx;
+  // Identifies this build of the zone (unique in the process): the TLS
+  // server's context cache (ZoneSslContextCache) builds the zone's SSL_CTX
+  // from `source` when its name is first seen in SNI and keys it by this,
+  // so a changed zone never uses the old build's context. BuildZone checks
+  // the server chain and key without building one.
+  uint64_t build_serial = 0;
   // Derived once here rather than per ticket issued or presented.
   SessionBinding::TicketKeys ticket_keys;
   // https origins only: verification, SNI, client certificate and session
@@ -72,12 +75,15 @@ struct ZoneConfig {
   // RequestsCertificate: mode enforce or report, or a rule needing a
   // certificate (then a zone in mode off asks for one too).
   bool RequestsCertificate() const;
-  // The zone as received, for the state file and deltas.
+  // The zone as received, for the state file and deltas, less what the edge
+  // never uses (an http origin's TLS settings).
   v1::EdgeZone source;
 };
 
 // BuildZone turns one EdgeZone into what the edge serves: origin, header
-// rules, trust store and SSL_CTX with the server chain and key. The control
+// rules, trust store, and the server chain and key checked (they parse, the
+// key can sign TLS and belongs to the leaf; the SSL_CTX is made on first
+// use). The control
 // plane runs this same function on every change before committing it, so
 // that it refuses what an edge could not build. INVALID_ARGUMENT (or the
 // most specific code) with a one-line message about this zone's own content
@@ -104,12 +110,17 @@ class EdgeConfig {
   // only when the message itself is unusable: a zone id twice.
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       const v1::Snapshot& snapshot, const EdgeConfig* previous = nullptr);
+  // The same, the built zones taking their sources from `snapshot` rather
+  // than copying them (what is left of it is for the caller to drop).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
+      v1::Snapshot&& snapshot, const EdgeConfig* previous = nullptr);
 
   // FromStateFile: FromSnapshot of what ToSnapshot wrote, with the failures
   // recorded in it restored, so a restarted edge serves and reports exactly
-  // what it did before.
-  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(
-      const v1::Snapshot& snapshot);
+  // what it did before. Only zones that built are recorded, so their server
+  // chain and key are not checked again (their SSL_CTX, made at first use,
+  // still is; a failure there is reported like a failed build).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(v1::Snapshot snapshot);
 
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.
@@ -120,11 +131,13 @@ class EdgeConfig {
   absl::StatusOr<std::shared_ptr<const EdgeConfig>> ApplyDelta(const v1::Delta& delta) const;
 
   uint64_t version() const { return version_; }
-  size_t zone_count() const { return zones_by_id_.size(); }
+  size_t zone_count() const { return zone_count_; }
 
   // Failures: every zone whose latest version is not served, by zone id.
   std::vector<ZoneFailure> Failures() const;
   size_t failure_count() const { return failures_.size(); }
+  // FindFailure: the zone's failure, null when its latest version serves.
+  const ZoneFailure* FindFailure(uint64_t id) const;
   // new_failures: the zones whose build failed while making this version
   // (each build attempt counts; failures carried over from before do not).
   const std::vector<ZoneFailure>& new_failures() const { return new_failures_; }
@@ -143,13 +156,53 @@ class EdgeConfig {
   // Zones in no particular order.
   std::vector<const ZoneConfig*> Zones() const;
 
+  // touched_ids: the zones whose served build may differ from the version
+  // this one was made from by ApplyDelta (every upserted and removed id, and
+  // any zone displaced from its name); empty for FromSnapshot. The state log
+  // records only these.
+  const std::vector<uint64_t>& touched_ids() const { return touched_ids_; }
+  // from_version: the version ApplyDelta made this one from (nullopt when
+  // made from a snapshot or a state file).
+  std::optional<uint64_t> from_version() const { return from_version_; }
+
+  // overlay_size: entries this version holds over its shared index (for
+  // tests and the benchmark: it stays small, then folds back into the index).
+  size_t overlay_size() const { return id_overlay_.size() + name_overlay_.size(); }
+
  private:
+  // Index: the zones of some version, shared read-only by every later version
+  // made by ApplyDelta, which records its changes in a small overlay instead
+  // of copying the index; when the overlay grows past a fraction of the
+  // index, a new index is made (amortised O(1) per changed zone).
+  struct Index {
+    absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id;
+    // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
+    absl::flat_hash_map<std::string, const ZoneConfig*> by_name;
+  };
+
   uint64_t version_ = 0;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> zones_by_id_;
-  // Exact names as is; wildcards `*.x` stored under ".x" (as Envoy does).
-  absl::flat_hash_map<std::string, const ZoneConfig*> by_name_;
+  std::shared_ptr<const Index> index_;
+  // Changes over index_: a null entry is a removal.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const ZoneConfig>> id_overlay_;
+  absl::flat_hash_map<std::string, const ZoneConfig*> name_overlay_;
+  size_t zone_count_ = 0;
   absl::flat_hash_map<uint64_t, ZoneFailure> failures_;
   std::vector<ZoneFailure> new_failures_;
+  std::vector<uint64_t> touched_ids_;
+  std::optional<uint64_t> from_version_;
+
+  // Build: FromSnapshot and FromStateFile (`recorded`); the zones take
+  // their sources from `take` (`snapshot` itself, or null to copy them).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Build(const v1::Snapshot& snapshot,
+                                                                 v1::Snapshot* take, bool recorded,
+                                                                 const EdgeConfig* previous);
+
+  const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
+  const ZoneConfig* LookupName(absl::string_view key) const;
+  void SetId(uint64_t id, std::shared_ptr<const ZoneConfig> zone);
+  void SetName(const std::string& key, const ZoneConfig* zone);
+  // Fold merges the overlay into a new index when it has grown large.
+  void MaybeFold();
 
   // Insert indexes `zone` unless another zone already serves its name; then
   // it returns the id of that zone.

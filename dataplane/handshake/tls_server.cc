@@ -12,6 +12,7 @@
 #include "dataplane/handshake/cert_verifier.h"
 #include "dataplane/tls/session_binding.h"
 #include "dataplane/tls/verification_cache.h"
+#include "dataplane/tls/zone_ssl_context_cache.h"
 #include "openssl/aes.h"
 #include "openssl/cipher.h"
 #include "openssl/crypto.h"
@@ -100,15 +101,25 @@ struct TlsServerCallbacks {
     }
     std::shared_ptr<const EdgeConfig> config = server->slot_->Get();
     const ZoneConfig* zone = config ? config->FindBySni(sni) : nullptr;
-    if (zone == nullptr || !zone->ssl_ctx) {
+    if (zone == nullptr) {
       // The ServerName callback, which runs next, answers unrecognized_name.
       state->failure_note = absl::StrCat("unknown SNI \"", absl::CHexEscape(sni), "\"");
       server->stats_.unknown_sni.fetch_add(1, std::memory_order_relaxed);
       return ssl_select_cert_success;
     }
+    absl::StatusOr<bssl::UniquePtr<SSL_CTX>> zone_ctx = server->contexts_->Get(
+        ZoneContextKey{zone->id, zone->build_serial}, zone->source, *zone->trust);
+    if (!zone_ctx.ok()) {
+      // This zone only: its handshake fails, the failure is reported with
+      // the zones that failed at apply time.
+      state->failure_note =
+          absl::StrCat("zone ", zone->id, " TLS context: ", zone_ctx.status().message());
+      server->stats_.zone_context_failures.fetch_add(1, std::memory_order_relaxed);
+      return ssl_select_cert_error;
+    }
     state->auth.config = std::move(config);
     state->auth.zone = zone;
-    if (SSL_set_SSL_CTX(ssl, zone->ssl_ctx.get()) == nullptr) {
+    if (SSL_set_SSL_CTX(ssl, zone_ctx->get()) == nullptr) {
       state->failure_note = "cannot switch to the zone's context";
       return ssl_select_cert_error;
     }
@@ -275,6 +286,7 @@ absl::StatusOr<std::unique_ptr<TlsServer>> TlsServer::Create(const ConfigSlot* s
   std::unique_ptr<TlsServer> server(new TlsServer());
   server->slot_ = slot;
   server->cache_ = std::make_unique<VerificationCache>(options.cache_entries, options.cache_shards);
+  server->contexts_ = std::make_unique<ZoneSslContextCache>(options.tls_context_cache_entries);
   server->base_ctx_.reset(SSL_CTX_new(TLS_with_buffers_method()));
   SSL_CTX* ctx = server->base_ctx_.get();
   if (ctx == nullptr || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
@@ -294,6 +306,20 @@ absl::StatusOr<std::unique_ptr<TlsServer>> TlsServer::Create(const ConfigSlot* s
 }
 
 TlsServer::~TlsServer() = default;
+
+std::vector<ZoneFailure> TlsServer::LateFailures(const EdgeConfig& config) const {
+  std::vector<ZoneContextFailure> failed = contexts_->Failures([&config](ZoneContextKey key) {
+    const ZoneConfig* zone = config.FindById(key.zone_id);
+    return zone != nullptr && zone->build_serial == key.build_serial;
+  });
+  std::vector<ZoneFailure> out;
+  out.reserve(failed.size());
+  for (ZoneContextFailure& failure : failed) {
+    out.push_back(
+        ZoneFailure{failure.key.zone_id, std::move(failure.hostname), std::move(failure.error)});
+  }
+  return out;
+}
 
 bssl::UniquePtr<SSL> TlsServer::NewSsl() {
   bssl::UniquePtr<SSL> ssl(SSL_new(base_ctx_.get()));

@@ -4,15 +4,18 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "dataplane/config/config_slot.h"
+#include "dataplane/config/edge_config.h"
 #include "openssl/base.h"
 #include "openssl/ssl.h"
 
 namespace certgate::edge {
 
 class VerificationCache;
+class ZoneSslContextCache;
 struct CertIdentity;  // dataplane/config/access_policy.h
 
 enum class CertStatus { kNone, kValid, kInvalid };
@@ -58,6 +61,8 @@ enum class ZoneRecheck {
 struct TlsServerOptions {
   size_t cache_entries = 100000;  // verification cache capacity (0 disables)
   int cache_shards = 16;
+  // Zone SSL_CTXs kept (built on first use, least recently used out).
+  size_t tls_context_cache_entries = 20000;
 };
 
 // Counters read by the metrics endpoint.
@@ -66,8 +71,9 @@ struct TlsStats {
   std::atomic<uint64_t> handshakes_failed{0};
   std::atomic<uint64_t> handshakes_resumed{0};
   std::atomic<uint64_t> unknown_sni{0};
-  std::atomic<uint64_t> chain_verifications{0};  // full chain walks done
-  std::atomic<uint64_t> cheap_rejections{0};     // refused before any signature
+  std::atomic<uint64_t> chain_verifications{0};    // full chain walks done
+  std::atomic<uint64_t> cheap_rejections{0};       // refused before any signature
+  std::atomic<uint64_t> zone_context_failures{0};  // a zone's SSL_CTX failed at first use
 };
 
 // TlsServer terminates TLS for every zone: a base SSL_CTX whose ClientHello
@@ -113,6 +119,13 @@ class TlsServer {
 
   const TlsStats& stats() const { return stats_; }
   VerificationCache* cache() const { return cache_.get(); }
+  // contexts: the zones' SSL_CTXs, built on first use; its Failures() are
+  // reported with the zones that failed to build at apply time.
+  ZoneSslContextCache* contexts() const { return contexts_.get(); }
+  // LateFailures: the zones of `config` whose SSL_CTX failed at first use,
+  // as the config layer reports failures (a zone changed since is not
+  // listed).
+  std::vector<ZoneFailure> LateFailures(const EdgeConfig& config) const;
 
   // VerifyPeer is the custom verify callback of every zone SSL_CTX: checks
   // the client chain against the SSL's zone, records the result in its
@@ -128,6 +141,7 @@ class TlsServer {
   const ConfigSlot* slot_ = nullptr;
   bssl::UniquePtr<SSL_CTX> base_ctx_;
   std::unique_ptr<VerificationCache> cache_;
+  std::unique_ptr<ZoneSslContextCache> contexts_;
   TlsStats stats_;
 };
 

@@ -99,6 +99,10 @@ std::string EdgeMetrics::RenderPrometheus(const GlobalStats& global) const {
          global.zones_failed);
   Scalar(&out, "certgate_config_state_write_errors_total", "counter",
          "Failures writing the applied config to the state dir.", state_write_errors_.load());
+  Scalar(&out, "certgate_config_state_bytes_written_total", "counter",
+         "Bytes written to the state dir: one log record per applied delta, a snapshot now and "
+         "then.",
+         state_bytes_written_.load());
   Labeled(&out, workers_, &WorkerMetrics::requests, "certgate_requests_total",
           "HTTP requests by zone and response code.", "zone", "code");
   Scalar(&out, "certgate_origin_errors_total", "counter",

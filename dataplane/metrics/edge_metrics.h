@@ -48,6 +48,10 @@ class EdgeMetrics {
     zone_build_failures_.fetch_add(count, std::memory_order_relaxed);
   }
   void StateWriteError() { state_write_errors_.fetch_add(1, std::memory_order_relaxed); }
+  // StateBytesWritten: bytes written to the state dir (log records, snapshots).
+  void StateBytesWritten(uint64_t bytes) {
+    state_bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
+  }
 
   // RenderPrometheus returns the text exposition format (version 0.0.4).
   std::string RenderPrometheus(const GlobalStats& global) const;
@@ -61,6 +65,7 @@ class EdgeMetrics {
   std::atomic<uint64_t> configs_applied_{0};
   std::atomic<uint64_t> configs_refused_{0};
   std::atomic<uint64_t> state_write_errors_{0};
+  std::atomic<uint64_t> state_bytes_written_{0};
   std::atomic<uint64_t> zone_build_failures_{0};
   absl::Mutex traffic_mu_;
   // Totals at the previous report, by (zone id, status) key.

@@ -39,6 +39,7 @@
 #include "dataplane/server/handover_server.h"
 #include "dataplane/server/open_file_budget.h"
 #include "dataplane/tls/verification_cache.h"
+#include "dataplane/tls/zone_ssl_context_cache.h"
 
 namespace {
 
@@ -165,6 +166,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--cache-entries", cache_entries,
                  "Verification cache capacity (0 disables the cache)");
+  size_t tls_context_cache = TlsServerOptions().tls_context_cache_entries;
+  app.add_option("--tls-context-cache", tls_context_cache,
+                 "Zone TLS contexts kept in memory (built when a zone's hostname is first "
+                 "seen, least recently used dropped)")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   auto* ca_opt = app.add_option("--control-ca", control_ca,
                                 "PEM CA that signs the control plane's certificate")
                      ->check(CLI::ExistingFile);
@@ -352,6 +358,7 @@ int main(int argc, char** argv) {
 
   TlsServerOptions tls_options;
   tls_options.cache_entries = cache_entries;
+  tls_options.tls_context_cache_entries = tls_context_cache;
   auto tls = TlsServer::Create(&slot, tls_options);
   if (!tls.ok()) {
     return Fail(std::string(tls.status().message()));
@@ -478,6 +485,14 @@ int main(int argc, char** argv) {
   sub_options.software_version = kVersion;
   sub_options.traffic_source = [&metrics] { return metrics.TakeTrafficReport(); };
   sub_options.max_message_bytes = max_config_message_bytes;
+  // A zone whose TLS context fails when first used is reported like one
+  // that failed to build when applied.
+  sub_options.late_failures = [tls_server](const EdgeConfig& config) {
+    return tls_server->LateFailures(config);
+  };
+  sub_options.late_failure_generation = [tls_server] {
+    return tls_server->contexts()->failure_generation();
+  };
   sub_options.on_zone_failures = [&metrics](uint64_t version,
                                             const std::vector<ZoneFailure>& failures) {
     metrics.ZoneBuildFailures(failures.size());
@@ -489,6 +504,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(version), failure.hostname.c_str(),
               static_cast<unsigned long long>(failure.zone_id), failure.error.c_str());
     }
+  };
+  sub_options.on_state_written = [&metrics](int64_t bytes) {
+    metrics.StateBytesWritten(static_cast<uint64_t>(bytes));
   };
   sub_options.on_config_event = [&metrics](uint64_t version, bool applied, bool state_write_ok,
                                            const std::string& error) {

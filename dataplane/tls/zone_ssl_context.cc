@@ -71,10 +71,12 @@ absl::Status CheckServerKey(const EVP_PKEY* key) {
   }
 }
 
-}  // namespace
+struct ServerIdentity {
+  std::vector<bssl::UniquePtr<X509>> chain;
+  bssl::UniquePtr<EVP_PKEY> key;
+};
 
-absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
-                                                           const ZoneTrust& trust) {
+absl::StatusOr<ServerIdentity> ParseServerIdentity(const v1::EdgeZone& zone) {
   if (zone.server_chain_pem().empty() || zone.server_key_pem().empty()) {
     return absl::InvalidArgumentError("no server certificate and key");
   }
@@ -93,6 +95,34 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
   if (absl::Status usable = CheckServerKey(key->get()); !usable.ok()) {
     return usable;
   }
+  return ServerIdentity{*std::move(chain), *std::move(key)};
+}
+
+}  // namespace
+
+absl::Status CheckZoneServerIdentity(const v1::EdgeZone& zone) {
+  absl::StatusOr<ServerIdentity> identity = ParseServerIdentity(zone);
+  if (!identity.ok()) {
+    return identity.status();
+  }
+  // The leaf's public key against the key: what SSL_CTX_set_chain_and_key
+  // checks, without the context.
+  bssl::UniquePtr<EVP_PKEY> leaf_key(X509_get_pubkey(identity->chain.front().get()));
+  if (leaf_key == nullptr || EVP_PKEY_cmp(leaf_key.get(), identity->key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("server key does not match the certificate");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
+                                                           const ZoneTrust& trust) {
+  absl::StatusOr<ServerIdentity> identity = ParseServerIdentity(zone);
+  if (!identity.ok()) {
+    return identity.status();
+  }
+  std::vector<bssl::UniquePtr<X509>>* chain = &identity->chain;
+  bssl::UniquePtr<EVP_PKEY>* key = &identity->key;
 
   // Buffers only, like TlsServer's base context: the edge reads client
   // certificates as DER, so BoringSSL need not parse them into X509 too.

@@ -16,4 +16,10 @@ class ZoneTrust;
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& zone,
                                                            const ZoneTrust& trust);
 
+// CheckZoneServerIdentity is the apply-time part of NewZoneSslContext,
+// without making an SSL_CTX: the chain and key parse, the key is of a type
+// TLS can sign with, and it belongs to the leaf. Same messages as
+// NewZoneSslContext for the same faults.
+absl::Status CheckZoneServerIdentity(const v1::EdgeZone& zone);
+
 }  // namespace certgate::edge

@@ -1,12 +1,16 @@
 #include "dataplane/tls/zone_trust.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/pem.h"
 #include "common/status_macros.h"
 #include "common/x509_info.h"
+#include "openssl/sha.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
 
@@ -37,9 +41,72 @@ std::string RevokedKey(absl::string_view issuer_der, absl::string_view serial_he
   return absl::StrCat(issuer_der, absl::string_view("\0", 1), serial_hex);
 }
 
+// TrustMaterial: a SHA-256 of everything a ZoneTrust is made of (roots,
+// intermediates, revocations), each field length-prefixed so that no two
+// different materials read the same.
+std::string TrustMaterial(const v1::EdgeZone& zone) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  auto add = [&ctx](uint8_t tag, absl::string_view bytes) {
+    uint64_t size = bytes.size();
+    SHA256_Update(&ctx, &tag, 1);
+    SHA256_Update(&ctx, &size, sizeof(size));
+    SHA256_Update(&ctx, bytes.data(), bytes.size());
+  };
+  for (const std::string& root : zone.roots_der()) add(1, root);
+  for (const std::string& intermediate : zone.intermediates_der()) add(2, intermediate);
+  for (const v1::RevokedSerial& revoked : zone.revoked()) {
+    add(3, revoked.issuer_name_der());
+    add(4, revoked.serial_hex());
+  }
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256_Final(reinterpret_cast<uint8_t*>(digest.data()), &ctx);
+  return digest;
+}
+
+// SharedTrusts: the trust stores alive in the process by material. Zones
+// with the same roots, intermediates and revocations (a tenant's zones under
+// one CA; every zone without client certificates) share one store, which is
+// immutable and judges every chain the same for each of them; an X509_STORE
+// is about a kilobyte even when empty.
+struct SharedTrusts {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::weak_ptr<const ZoneTrust>> by_material ABSL_GUARDED_BY(mu);
+  size_t purge_at ABSL_GUARDED_BY(mu) = 1024;
+};
+
+SharedTrusts& Shared() {
+  static SharedTrusts* shared = new SharedTrusts();  // never destroyed: used until exit
+  return *shared;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const ZoneTrust>> ZoneTrust::Create(const v1::EdgeZone& zone) {
+  std::string material = TrustMaterial(zone);
+  SharedTrusts& shared = Shared();
+  {
+    absl::MutexLock lock(&shared.mu);
+    auto it = shared.by_material.find(material);
+    if (it != shared.by_material.end()) {
+      if (std::shared_ptr<const ZoneTrust> alive = it->second.lock()) {
+        return alive;
+      }
+    }
+  }
+  // Built without the lock: two zones with new equal material may both build
+  // it; the later one's is kept for the next.
+  ASSIGN_OR_RETURN(std::shared_ptr<const ZoneTrust> trust, Build(zone));
+  absl::MutexLock lock(&shared.mu);
+  shared.by_material[material] = trust;
+  if (shared.by_material.size() >= shared.purge_at) {
+    absl::erase_if(shared.by_material, [](const auto& entry) { return entry.second.expired(); });
+    shared.purge_at = std::max<size_t>(1024, 2 * shared.by_material.size());
+  }
+  return trust;
+}
+
+absl::StatusOr<std::shared_ptr<const ZoneTrust>> ZoneTrust::Build(const v1::EdgeZone& zone) {
   std::shared_ptr<ZoneTrust> trust(new ZoneTrust());
   trust->store_.reset(X509_STORE_new());
   trust->intermediates_.reset(sk_X509_new_null());

@@ -21,6 +21,7 @@ class ZoneTrust {
  public:
   // Create parses the zone's roots, intermediates and revocations. An
   // unparsable certificate fails with INVALID_ARGUMENT saying which one.
+  // Zones with the same material share one ZoneTrust (it is immutable).
   static absl::StatusOr<std::shared_ptr<const ZoneTrust>> Create(const v1::EdgeZone& zone);
 
   // store: the zone's roots only; owned by this object.
@@ -45,6 +46,7 @@ class ZoneTrust {
 
  private:
   ZoneTrust() = default;
+  static absl::StatusOr<std::shared_ptr<const ZoneTrust>> Build(const v1::EdgeZone& zone);
 
   bssl::UniquePtr<X509_STORE> store_;
   bssl::UniquePtr<STACK_OF(X509)> intermediates_;

@@ -12,9 +12,19 @@
 //   4. makes --changes changes (UpdateZone, alternating a zone's mode) and,
 //      for each, measures the time from the API call until every edge has
 //      ACKed its version;
-//   5. reads the control plane's resident memory from /proc (--control-pid).
+//   5. reads the control plane's resident memory from /proc (--control-pid);
+//   6. with --real-edge (metrics HOST:PORT,pid of a running certgate-edge,
+//      repeatable): before the changes, writes the current version to
+//      --ready-file and waits for --go-file (so the caller can start the
+//      edges and time their cold start), then times each change until every
+//      real edge's /metrics serves its version, and reports their resident
+//      memory and the bytes each wrote to its state dir per change (its
+//      certgate_config_state_bytes_written_total).
 // Prints a text summary and JSON (--json-out).
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,7 +71,60 @@ struct Options {
   double change_timeout_s = 30;
   std::string json_out;
   std::string tenant_name;
+  std::vector<std::string> real_edges;  // metrics_port,pid
+  std::string ready_file;
+  std::string go_file;
 };
+
+struct RealEdge {
+  int metrics_port = 0;
+  int pid = 0;
+};
+
+// HttpGetLocal: GET http://127.0.0.1:port/path, the whole response ("" on failure).
+std::string HttpGetLocal(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return "";
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    std::string request =
+        absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[65536];
+      ssize_t n;
+      while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+        response.append(buffer, static_cast<size_t>(n));
+      }
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// EdgeMetric: an unlabelled metric from a real edge's /metrics (0 if unknown).
+uint64_t EdgeMetric(int metrics_port, const std::string& name) {
+  std::string metrics = HttpGetLocal(metrics_port, "/metrics");
+  const std::string key = absl::StrCat("\n", name, " ");
+  size_t at = metrics.find(key);
+  return at == std::string::npos ? 0
+                                 : std::strtoull(metrics.c_str() + at + key.size(), nullptr, 10);
+}
+
+uint64_t ServedVersion(int metrics_port) {
+  return EdgeMetric(metrics_port, "certgate_config_version");
+}
+
+// WrittenBytes: what the edge wrote to its state dir so far.
+int64_t WrittenBytes(const RealEdge& edge) {
+  return static_cast<int64_t>(
+      EdgeMetric(edge.metrics_port, "certgate_config_state_bytes_written_total"));
+}
 
 std::string ReadToken(const std::string& path) {
   std::ifstream in(path);
@@ -157,6 +220,15 @@ class EdgeStream {
   size_t snapshot_bytes() {
     absl::MutexLock lock(&mu_);
     return snapshot_bytes_;
+  }
+  // LatestVersion: the newest version ACKed (0 if none).
+  uint64_t LatestVersion() {
+    absl::MutexLock lock(&mu_);
+    uint64_t latest = 0;
+    for (const auto& [version, when] : acks_) {
+      latest = std::max(latest, version);
+    }
+    return latest;
   }
   uint64_t snapshot_version() {
     absl::MutexLock lock(&mu_);
@@ -312,6 +384,45 @@ class Bench {
     size_t snapshot_bytes = edges.empty() ? 0 : edges[0]->snapshot_bytes();
     int64_t rss_fleet = ProcStatusKiB(o_.control_pid, "VmRSS");
 
+    // Real edges: the caller starts them now (and times their cold start),
+    // then names them in the go file, one METRICS_PORT,PID a line.
+    std::vector<std::string> specs = o_.real_edges;
+    if (!o_.ready_file.empty()) {
+      uint64_t now_version = 0;
+      for (auto& e : edges) {
+        now_version = std::max(now_version, e->LatestVersion());
+      }
+      std::ofstream(o_.ready_file + ".tmp") << now_version << "\n";
+      rename((o_.ready_file + ".tmp").c_str(), o_.ready_file.c_str());
+      while (!o_.go_file.empty() && access(o_.go_file.c_str(), F_OK) != 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      std::ifstream go(o_.go_file);
+      std::string line;
+      while (std::getline(go, line)) {
+        if (!line.empty()) {
+          specs.push_back(line);
+        }
+      }
+    }
+    std::vector<RealEdge> real;
+    for (const std::string& spec : specs) {
+      RealEdge edge;
+      if (sscanf(spec.c_str(), "%d,%d", &edge.metrics_port, &edge.pid) != 2) {
+        fprintf(stderr, "propagation-bench: a real edge is METRICS_PORT,PID, not %s\n",
+                spec.c_str());
+        return 2;
+      }
+      real.push_back(edge);
+    }
+    std::vector<int64_t> written_before;
+    for (const RealEdge& e : real) {
+      written_before.push_back(WrittenBytes(e));
+    }
+    std::vector<double> served_latencies;
+    std::vector<double> written_per_change_samples;
+    int served_missed = 0;
+
     // 4. Changes.
     std::vector<double> latencies;
     std::vector<size_t> delta_sizes;
@@ -350,6 +461,44 @@ class Bench {
       if (!edges.empty()) {
         delta_sizes.push_back(edges[0]->DeltaBytes(version));
       }
+      // Served by every real edge (polled; a few hundred µs of resolution).
+      bool served = true;
+      for (const RealEdge& e : real) {
+        while (ServedVersion(e.metrics_port) < version && Clock::now() < limit) {
+          std::this_thread::sleep_for(std::chrono::microseconds(300));
+        }
+        served = served && Clock::now() < limit;
+      }
+      if (!real.empty()) {
+        if (served) {
+          served_latencies.push_back(Ms(Clock::now() - t0));
+        } else {
+          ++served_missed;
+        }
+        // Per change and edge: a snapshot written just before (the /metrics
+        // version is the one served, before the state write) lands in one
+        // change only, so the median is what a change costs.
+        for (size_t e = 0; e < real.size(); ++e) {
+          int64_t now_written = WrittenBytes(real[e]);
+          written_per_change_samples.push_back(
+              static_cast<double>(now_written - written_before[e]));
+          written_before[e] = now_written;
+        }
+      }
+    }
+    double written_per_change = Percentile(written_per_change_samples, 0.5);
+    int64_t real_rss_max = 0;
+    for (size_t i = 0; i < real.size(); ++i) {
+      real_rss_max = std::max(real_rss_max, ProcStatusKiB(real[i].pid, "VmRSS"));
+    }
+    if (!real.empty()) {
+      printf(
+          "real edges: %zu; change->served by every real edge: n=%zu p50=%.1f ms p99=%.1f ms "
+          "max=%.1f ms missed=%d; largest edge RSS %.1f MiB; bytes written to the state dir per "
+          "change (median over changes and edges) %.0f\n",
+          real.size(), served_latencies.size(), Percentile(served_latencies, 0.5),
+          Percentile(served_latencies, 0.99), Percentile(served_latencies, 1.0), served_missed,
+          real_rss_max / 1024.0, written_per_change);
     }
     int64_t rss_end = ProcStatusKiB(o_.control_pid, "VmRSS");
     int64_t hwm = ProcStatusKiB(o_.control_pid, "VmHWM");
@@ -379,12 +528,16 @@ class Bench {
         "\"probe_zones\":%d,\"probe_snapshot_bytes\":%d,\"probe_delta_bytes\":%d,"
         "\"delta_bytes\":%d,\"changes\":%d,\"missed\":%d,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
         "\"max_ms\":%.2f,\"control_rss_kib_loaded\":%d,\"control_rss_kib_fleet\":%d,"
-        "\"control_rss_kib_end\":%d,\"control_hwm_kib\":%d}",
+        "\"control_rss_kib_end\":%d,\"control_hwm_kib\":%d,\"real_edges\":%d,"
+        "\"served_p50_ms\":%.2f,\"served_p99_ms\":%.2f,\"served_max_ms\":%.2f,"
+        "\"served_missed\":%d,\"real_edge_rss_kib\":%d,\"written_per_change\":%.0f}",
         o_.zones, create_seconds_, create_seconds_ > 0 ? o_.zones / create_seconds_ : 0.0,
         create_errors_, o_.edges, failed_edges, fleet_connect_ms, snapshot_bytes, probe_at,
         small.snapshot_bytes, small.delta_bytes, delta_bytes, static_cast<int>(latencies.size()),
         missed, Percentile(latencies, 0.5), Percentile(latencies, 0.99), Percentile(latencies, 1.0),
-        rss_loaded, rss_fleet, rss_end, hwm);
+        rss_loaded, rss_fleet, rss_end, hwm, static_cast<int>(real.size()),
+        Percentile(served_latencies, 0.5), Percentile(served_latencies, 0.99),
+        Percentile(served_latencies, 1.0), served_missed, real_rss_max, written_per_change);
     if (!o_.json_out.empty()) {
       std::ofstream(o_.json_out) << json << "\n";
     } else {
@@ -518,6 +671,12 @@ int Main(int argc, char** argv) {
   app.add_option("--change-timeout", o.change_timeout_s, "seconds to wait for all ACKs");
   app.add_option("--tenant-name", o.tenant_name, "tenant to create (default bench-PID-TIME)");
   app.add_option("--json-out", o.json_out, "write JSON results here");
+  app.add_option("--real-edge", o.real_edges,
+                 "METRICS_PORT,PID of a running certgate-edge to time (repeatable)");
+  app.add_option("--ready-file", o.ready_file,
+                 "before the changes, write the config version here (then wait for --go-file)");
+  app.add_option("--go-file", o.go_file,
+                 "file whose creation starts the changes; its lines name more real edges");
   CLI11_PARSE(app, argc, argv);
   if (o.control.rfind("127.", 0) != 0 && o.control.rfind("localhost:", 0) != 0) {
     fprintf(stderr, "propagation-bench: refusing non-loopback control plane %s\n",

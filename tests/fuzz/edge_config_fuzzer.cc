@@ -69,7 +69,7 @@ void CheckConfig(const EdgeConfig& config) {
   for (const ZoneConfig* zone : config.Zones()) {
     FUZZ_CHECK(config.FindById(zone->id) == zone, "zone %llu not found by id",
                static_cast<unsigned long long>(zone->id));
-    FUZZ_CHECK(zone->ssl_ctx != nullptr && zone->trust != nullptr, "zone %s half built",
+    FUZZ_CHECK(zone->build_serial != 0 && zone->trust != nullptr, "zone %s half built",
                zone->hostname.c_str());
     std::string key =
         absl::StartsWith(zone->hostname, "*.") ? zone->hostname.substr(1) : zone->hostname;

@@ -525,7 +525,8 @@ TEST_F(EdgeTest, MetricsAndAccessLog) {
         "certgate_requests_total{zone=\"auth.pizza\",code=\"403\"}",
         "certgate_verify_cache_misses_total", "certgate_verify_cache_evictions_total",
         "certgate_verify_cache_size", "certgate_config_state_write_errors_total",
-        "certgate_origin_latency_seconds_count", "certgate_connections_open"}) {
+        "certgate_config_state_bytes_written_total", "certgate_origin_latency_seconds_count",
+        "certgate_connections_open"}) {
     EXPECT_TRUE(absl::StrContains(text, series)) << series << "\n" << text;
   }
   EXPECT_GT(env_->Metric("certgate_origin_latency_seconds_count"), 0);

@@ -69,7 +69,8 @@ class ConfigSubscriptionTest : public ::testing::Test {
     }
   }
 
-  void StartSubscription(const std::string& state_file) {
+  void StartSubscription(const std::string& state_file,
+                         std::function<void(ConfigSubscriptionOptions&)> more = nullptr) {
     ConfigSubscriptionOptions options;
     options.control_address = absl::StrCat("127.0.0.1:", control_.port());
     options.token = "edge-secret";
@@ -83,6 +84,9 @@ class ConfigSubscriptionTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(events_mu_);
       events_.push_back(Event{version, applied, state_ok, error});
     };
+    if (more) {
+      more(options);
+    }
     auto subscription = ConfigSubscription::Create(std::move(options), &slot_);
     ASSERT_TRUE(subscription.ok()) << subscription.status();
     subscription_ = std::move(subscription).value();
@@ -377,6 +381,39 @@ TEST(ConfigSubscriptionUnreachableTest, KeepsServingWhileTheControlPlaneIsDown) 
   EXPECT_FALSE((*subscription)->Connected());
   EXPECT_EQ(slot.Get(), *config);
   (*subscription)->Stop();
+}
+
+// A zone whose TLS context fails when first used, after its version was
+// applied and acknowledged, is reported like an apply-time failure: the
+// version is acknowledged again with it.
+TEST_F(ConfigSubscriptionTest, AFailureFoundAfterTheAckIsReportedInAnotherAck) {
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> failing{false};
+  StartSubscription("", [&](ConfigSubscriptionOptions& options) {
+    options.traffic_interval_ms = 20;
+    options.late_failure_generation = [&] { return generation.load(); };
+    options.late_failures = [&](const EdgeConfig& config) {
+      std::vector<ZoneFailure> failures;
+      if (failing.load() && config.FindById(2) != nullptr) {
+        failures.push_back(ZoneFailure{2, "b.pizza", "server certificate and key cannot be used"});
+      }
+      return failures;
+    };
+  });
+  control_.Push(
+      SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(2, "b.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  failing.store(true);
+  generation.store(1);
+  ASSERT_TRUE(control_.WaitFor([](const auto& received) {
+    for (const auto& r : received) {
+      if (r.message.has_ack() && r.message.ack().version() == 1 &&
+          r.message.ack().failures_size() == 1 && r.message.ack().failures(0).zone_id() == 2) {
+        return true;
+      }
+    }
+    return false;
+  })) << "no second Ack with the failure";
 }
 
 }  // namespace

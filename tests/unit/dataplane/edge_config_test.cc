@@ -1,10 +1,14 @@
 #include "dataplane/config/edge_config.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/zone_defaults.h"
+#include "dataplane/tls/zone_ssl_context.h"
+#include "dataplane/tls/zone_trust.h"
 #include "gtest/gtest.h"
 #include "openssl/bn.h"
 #include "openssl/dsa.h"
@@ -102,8 +106,10 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_EQ(zone->mode, ZoneDefaults::kMode);
   ASSERT_EQ(zone->header_mappings.size(), 1u);
   EXPECT_EQ(zone->header_mappings[0].header, "X-Device-Id");
-  EXPECT_NE(zone->ssl_ctx, nullptr);
+  EXPECT_NE(zone->build_serial, 0u);
   EXPECT_NE(zone->trust, nullptr);
+  // The SSL_CTX is made on first use, from what was checked here.
+  EXPECT_TRUE(NewZoneSslContext(zone->source, *zone->trust).ok());
   EXPECT_EQ((*config)->FindById(6), nullptr);
 }
 
@@ -521,6 +527,93 @@ TEST_F(EdgeConfigTest, ToSnapshotRecreatesTheSnapshot) {
   EXPECT_EQ(again.zones(0).SerializeAsString(), snapshot.zones(1).SerializeAsString());
   EXPECT_EQ(again.zones(1).SerializeAsString(), snapshot.zones(0).SerializeAsString());
   EXPECT_EQ((*config)->Zones().size(), 2u);
+}
+
+// Many deltas over 3,000 zones: each version shares the one before's index
+// and keeps its changes in a bounded overlay, folded back when it grows;
+// every version answers as a config rebuilt whole from its zones would.
+TEST_F(EdgeConfigTest, DeltasShareUnchangedZonesAndTheIndexStaysRight) {
+  v1::EdgeZone base = Zone(1, "z1.pizza");
+  auto zone = [&](uint64_t id, const std::string& hostname) {
+    v1::EdgeZone copy = base;
+    copy.set_id(id);
+    copy.set_hostname(hostname);
+    return copy;
+  };
+  std::vector<v1::EdgeZone> zones;
+  for (uint64_t id = 1; id <= 3000; ++id) {
+    zones.push_back(zone(id, absl::StrCat("z", id, ".pizza")));
+  }
+  auto first = EdgeConfig::FromSnapshot(MakeSnapshot(1, zones));
+  ASSERT_TRUE(first.ok());
+  std::shared_ptr<const EdgeConfig> config = *first;
+  const ZoneConfig* untouched = config->FindById(3000);
+  size_t largest_overlay = 0;
+  for (uint64_t i = 0; i < 1500; ++i) {
+    v1::Delta delta;
+    delta.set_from_version(config->version());
+    delta.set_version(config->version() + 1);
+    uint64_t id = 1 + i % 1000;
+    if (i % 3 == 0) {
+      *delta.add_upserted() = zone(id, absl::StrCat("moved", i, ".pizza"));
+    } else if (i % 3 == 1) {
+      delta.add_removed_zone_ids(id);
+    } else {
+      *delta.add_upserted() = zone(5000 + i, absl::StrCat("*.w", i, ".pizza"));
+    }
+    auto next = config->ApplyDelta(delta);
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ((*next)->touched_ids().size(), 1u);
+    largest_overlay = std::max(largest_overlay, (*next)->overlay_size());
+    config = *next;
+  }
+  EXPECT_EQ(config->FindById(3000), untouched) << "an unchanged zone is shared, not rebuilt";
+  EXPECT_LE(largest_overlay, 1024u + 2) << "the overlay is folded back into the index";
+  auto whole = EdgeConfig::FromSnapshot(config->ToSnapshot());
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(config->zone_count(), (*whole)->zone_count());
+  EXPECT_EQ(config->Zones().size(), config->zone_count());
+  for (const ZoneConfig* served : (*whole)->Zones()) {
+    std::string sni =
+        served->hostname[0] == '*' ? "x" + served->hostname.substr(1) : served->hostname;
+    const ZoneConfig* found = config->FindBySni(sni);
+    ASSERT_NE(found, nullptr) << sni;
+    EXPECT_EQ(found->id, served->id) << sni;
+  }
+  for (uint64_t i = 0; i < 1500; i += 3) {
+    EXPECT_EQ(config->FindBySni(absl::StrCat("z", 1 + i % 1000, ".pizza")), nullptr);
+  }
+}
+
+}  // namespace
+}  // namespace certgate::edge
+
+namespace certgate::edge {
+namespace {
+
+// Zones with the same roots, intermediates and revocations share one parsed
+// trust store; any difference in them (one more revoked serial, another
+// root) gives a zone its own, so no zone is judged by another's trust.
+TEST(ZoneTrustSharingTest, OnlyZonesWithTheSameTrustMaterialShareAStore) {
+  testing::KeyAndCert root_a = testing::MakeCa("Sharing Root A");
+  testing::KeyAndCert root_b = testing::MakeCa("Sharing Root B");
+  v1::EdgeZone one = testing::MakeZone(1, "one.test", {root_a.cert.get()});
+  v1::EdgeZone two = testing::MakeZone(2, "two.test", {root_a.cert.get()});
+  v1::EdgeZone revoking = testing::MakeZone(3, "three.test", {root_a.cert.get()});
+  revoking.add_revoked()->set_serial_hex("01");
+  v1::EdgeZone other = testing::MakeZone(4, "four.test", {root_b.cert.get()});
+  auto config = EdgeConfig::FromSnapshot(testing::MakeSnapshot(1, {one, two, revoking, other}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ZoneConfig* z1 = (*config)->FindById(1);
+  const ZoneConfig* z2 = (*config)->FindById(2);
+  const ZoneConfig* z3 = (*config)->FindById(3);
+  const ZoneConfig* z4 = (*config)->FindById(4);
+  EXPECT_EQ(z1->trust, z2->trust);
+  EXPECT_NE(z1->trust, z3->trust);
+  EXPECT_TRUE(z3->trust->has_revocations());
+  EXPECT_FALSE(z1->trust->has_revocations());
+  EXPECT_NE(z1->trust, z4->trust);
+  EXPECT_EQ(z4->trust->roots().size(), 1u);
 }
 
 }  // namespace

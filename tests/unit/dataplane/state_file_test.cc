@@ -5,6 +5,8 @@
 #include <string>
 
 #include "dataplane/config/config_subscription.h"
+#include "dataplane/tls/zone_ssl_context.h"
+#include "dataplane/tls/zone_trust.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/unit/dataplane/edge_test_util.h"
@@ -69,7 +71,7 @@ TEST(StateFileTest, WriteIntoAMissingDirectoryFailsAndLeavesNothing) {
 TEST(StateFileTest, AZoneThatNoLongerBuildsLoadsAsAFailureAndTheRestServes) {
   std::string dir = MakeTempDir("edge-state");
   v1::EdgeZone bad = testing::MakeZone(1, "a.pizza", {});
-  bad.set_server_key_pem("broken");
+  bad.set_origin("ftp://nowhere");
   v1::EdgeZone good = testing::MakeZone(2, "b.pizza", {});
   ASSERT_TRUE(StateFile::Write(dir + "/state", testing::MakeSnapshot(2, {bad, good})).ok());
   auto config = LoadStateFile(dir + "/state");
@@ -78,6 +80,31 @@ TEST(StateFileTest, AZoneThatNoLongerBuildsLoadsAsAFailureAndTheRestServes) {
   EXPECT_NE((*config)->FindBySni("b.pizza"), nullptr);
   ASSERT_EQ((*config)->Failures().size(), 1u);
   EXPECT_EQ((*config)->Failures()[0].zone_id, 1u);
+}
+
+// The server chain and key of a recorded zone are not parsed again at start
+// (the edge recorded only zones that built): a damaged one loads, and its
+// TLS context, made at first use, fails for that zone alone (TlsServer then
+// fails its handshakes and reports it; see tls_server_test).
+TEST(StateFileTest, ARecordedServerKeyIsCheckedWhenTheZoneIsFirstUsed) {
+  std::string dir = MakeTempDir("edge-state");
+  v1::EdgeZone damaged = testing::MakeZone(1, "a.pizza", {});
+  damaged.set_server_key_pem("broken");
+  v1::EdgeZone good = testing::MakeZone(2, "b.pizza", {});
+  ASSERT_TRUE(StateFile::Write(dir + "/state", testing::MakeSnapshot(2, {damaged, good})).ok());
+  auto config = LoadStateFile(dir + "/state");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ZoneConfig* a = (*config)->FindBySni("a.pizza");
+  const ZoneConfig* b = (*config)->FindBySni("b.pizza");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(NewZoneSslContext(a->source, *a->trust).ok());
+  EXPECT_TRUE(NewZoneSslContext(b->source, *b->trust).ok());
+  // From the control plane the same zone is refused when applied.
+  auto received = EdgeConfig::FromSnapshot(testing::MakeSnapshot(2, {damaged, good}));
+  ASSERT_TRUE(received.ok());
+  EXPECT_EQ((*received)->FindBySni("a.pizza"), nullptr);
+  ASSERT_EQ((*received)->Failures().size(), 1u);
 }
 
 TEST(StateFileTest, WrittenFilesArePrivateWhateverTheUmask) {

@@ -3,12 +3,14 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/x509_info.h"
 #include "dataplane/config/access_policy.h"
 #include "dataplane/config/config_slot.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/tls/verification_cache.h"
+#include "dataplane/tls/zone_ssl_context_cache.h"
 #include "gtest/gtest.h"
 #include "openssl/ssl.h"
 #include "tests/unit/dataplane/edge_test_util.h"
@@ -537,6 +539,118 @@ TEST_P(TlsSessionTest, ResumedSessionGetsTheCurrentStatus) {
 
 INSTANTIATE_TEST_SUITE_P(Versions, TlsSessionTest,
                          ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION));
+
+// Zone TLS contexts are built when a zone's name is first seen in SNI, once
+// per build of the zone, and a changed zone gets a new one.
+TEST_F(TlsServerTest, ZoneContextsAreBuiltOnFirstUseOncePerZoneBuild) {
+  ZoneSslContextCache* contexts = server_->contexts();
+  EXPECT_EQ(contexts->size(), 0u) << "applying a config builds no context";
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_EQ(contexts->builds(), 1u);
+  EXPECT_EQ(contexts->size(), 1u);
+  // Zone a changes (mode off): its next handshake builds a new context and
+  // behaves as the new build says (no certificate requested).
+  Publish(2, {MakeZone(1, "a.test", {root_a_.cert.get()}, v1::MODE_OFF), zone_b_});
+  HandshakeResult off = Connect("a.test", &client_a_);
+  ASSERT_TRUE(off.ok);
+  EXPECT_EQ(TlsServer::GetAuth(off.server.get())->status, CertStatus::kNone);
+  EXPECT_EQ(contexts->builds(), 2u);
+  EXPECT_EQ(contexts->size(), 1u) << "the old build's context is dropped";
+}
+
+// A recorded zone whose server key is damaged (its chain and key are not
+// parsed again when the edge starts from its state) fails its own
+// handshakes only, and TlsServer lists it as a late failure of that config.
+TEST_F(TlsServerTest, ARecordedZoneWhoseContextFailsFailsAloneAndIsListed) {
+  v1::EdgeZone damaged = zone_a_;
+  damaged.set_server_key_pem("broken");
+  v1::Snapshot recorded = MakeSnapshot(2, {damaged, zone_b_});
+  auto config = EdgeConfig::FromStateFile(recorded);
+  ASSERT_TRUE(config.ok()) << config.status();
+  slot_.Publish(*config);
+  HandshakeResult a = Connect("a.test", &client_a_);
+  EXPECT_FALSE(a.ok);
+  EXPECT_NE(TlsServer::FailureReason(a.server.get()).find("zone 1 TLS context"), std::string::npos)
+      << TlsServer::FailureReason(a.server.get());
+  EXPECT_TRUE(Connect("b.test", nullptr).ok) << "the other tenant's zone serves";
+  EXPECT_EQ(server_->stats().zone_context_failures.load(), 1u);
+  std::vector<ZoneFailure> late = server_->LateFailures(**config);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].zone_id, 1u);
+  EXPECT_EQ(late[0].hostname, "a.test");
+  // Fixed by the control plane: the failure is over.
+  Publish(3, {zone_a_, zone_b_});
+  EXPECT_TRUE(Connect("a.test", &client_a_).ok);
+  EXPECT_TRUE(server_->LateFailures(*slot_.Get()).empty());
+}
+
+// The cache's key: a build of a zone of `config`.
+ZoneContextKey KeyOf(const ZoneConfig& zone) { return ZoneContextKey{zone.id, zone.build_serial}; }
+
+TEST(ZoneSslContextCacheTest, KeepsTheMostRecentlyUsedUpToItsCapacity) {
+  KeyAndCert root = MakeCa("Cache Root");
+  std::vector<v1::EdgeZone> zones;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    zones.push_back(MakeZone(id, absl::StrCat("z", id, ".test"), {root.cert.get()}));
+  }
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, zones));
+  ASSERT_TRUE(config.ok());
+  ZoneSslContextCache cache(2);
+  auto get = [&](uint64_t id) {
+    const ZoneConfig& zone = *(*config)->FindById(id);
+    return cache.Get(KeyOf(zone), zone.source, *zone.trust).ok();
+  };
+  ASSERT_TRUE(get(1));
+  ASSERT_TRUE(get(2));
+  ASSERT_TRUE(get(1));  // z1 most recent: z2 goes next
+  ASSERT_TRUE(get(3));
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.builds(), 3u);
+  ASSERT_TRUE(get(1));
+  EXPECT_EQ(cache.builds(), 3u) << "z1 was kept";
+  ASSERT_TRUE(get(2));
+  EXPECT_EQ(cache.builds(), 4u) << "z2 was dropped";
+}
+
+// A build that fails at first use fails that zone's handshake only, and is
+// listed for the next Ack until the zone changes.
+TEST(ZoneSslContextCacheTest, AFailedFirstUseIsListedUntilTheZoneChanges) {
+  KeyAndCert root = MakeCa("Cache Root");
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(
+      1, {MakeZone(1, "a.test", {root.cert.get()}), MakeZone(2, "b.test", {root.cert.get()})}));
+  ASSERT_TRUE(config.ok());
+  // The same build of zone 1, its key since made unusable (what the
+  // apply-time check cannot see: a context that fails only when made).
+  const ZoneConfig& one = *(*config)->FindById(1);
+  const ZoneConfig& two = *(*config)->FindById(2);
+  v1::EdgeZone broken = one.source;
+  broken.set_server_key_pem("not a key");
+  ZoneSslContextCache cache(10);
+  uint64_t generation = cache.failure_generation();
+  auto failed = cache.Get(KeyOf(one), broken, *one.trust);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(cache.Get(KeyOf(two), two.source, *two.trust).ok()) << "other zones are unaffected";
+  EXPECT_GT(cache.failure_generation(), generation);
+  auto current_in = [](const EdgeConfig& config) {
+    return [&config](ZoneContextKey key) {
+      const ZoneConfig* zone = config.FindById(key.zone_id);
+      return zone != nullptr && zone->build_serial == key.build_serial;
+    };
+  };
+  std::vector<ZoneContextFailure> listed = cache.Failures(current_in(**config));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].key.zone_id, 1u);
+  EXPECT_EQ(listed[0].hostname, "a.test");
+  EXPECT_EQ(listed[0].error, failed.status().message());
+  // Zone 1 changes: that failure is over.
+  auto next = EdgeConfig::FromSnapshot(
+      MakeSnapshot(2, {MakeZone(1, "a.test", {root.cert.get()}, v1::MODE_REPORT),
+                       MakeZone(2, "b.test", {root.cert.get()})}));
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(cache.Failures(current_in(**next)).empty());
+  EXPECT_TRUE(cache.Failures(current_in(**config)).empty()) << "dropped for good";
+}
 
 v1::AccessRule PinRule(const std::string& fingerprint_hex) {
   v1::AccessRule rule;
