@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "certgate/v1/edge_config.pb.h"
+
+namespace certgate::controlplane {
+
+// 1 MiB keeps the control plane's memory per stream small (a chunk is copied
+// into its message and again by gRPC) while costing a 100,000-zone snapshot
+// under 200 messages; --snapshot-chunk-bytes changes it, up to
+// kMaxSnapshotChunkBytes.
+inline constexpr int64_t kDefaultSnapshotChunkBytes = int64_t{1} << 20;
+
+// SerializedSnapshot is one config version's Snapshot, serialised once and
+// never changed, so every edge that needs it is sent the same bytes as
+// SnapshotChunks: memory is one copy per version, not one per edge.
+class SerializedSnapshot {
+ public:
+  // ZoneSource calls its argument once per zone, in order.
+  using ZoneSource =
+      std::function<absl::Status(const std::function<void(const certgate::v1::EdgeZone&)>&)>;
+
+  // Serialize builds a Snapshot of `version` from `zones` straight into bytes,
+  // one zone at a time, so the whole Snapshot message is never held.
+  static absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> Serialize(
+      uint64_t version, const ZoneSource& zones);
+
+  uint64_t version() const { return version_; }
+  const std::string& bytes() const { return bytes_; }
+  // SHA-256 of bytes(), 32 bytes.
+  const std::string& sha256() const { return sha256_; }
+
+  // ChunkCount: how many chunks of at most `chunk_bytes` (at least 1).
+  uint32_t ChunkCount(size_t chunk_bytes) const;
+  // Chunk: the `index`th of those chunks as a message.
+  certgate::v1::ControlMessage Chunk(uint32_t index, size_t chunk_bytes) const;
+
+ private:
+  SerializedSnapshot() = default;
+
+  uint64_t version_ = 0;
+  std::string bytes_;
+  std::string sha256_;
+};
+
+}  // namespace certgate::controlplane
