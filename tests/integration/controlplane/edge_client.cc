@@ -69,7 +69,8 @@ std::optional<v1::ControlMessage> EdgeClient::Next(absl::Duration timeout) {
       return message;
     }
     last_chunk_sizes_.push_back(message->snapshot_chunk().data().size());
-    absl::StatusOr<std::optional<v1::Snapshot>> assembled = assembler.Add(message->snapshot_chunk());
+    absl::StatusOr<std::optional<v1::Snapshot>> assembled =
+        assembler.Add(message->snapshot_chunk());
     if (!assembled.ok()) {
       std::fprintf(stderr, "EdgeClient: %s\n", std::string(assembled.status().message()).c_str());
       return std::nullopt;

@@ -379,7 +379,9 @@ TEST_F(ConfigSubscriptionTest, ABrokenChunkSequenceIsNackedAndTheHeldConfigStays
   };
   std::vector<Case> cases = {
       {"out of order",
-       [](auto c) { return std::vector<v1::ControlMessage>{c[0], c[2]}; },
+       [](auto c) {
+         return std::vector<v1::ControlMessage>{c[0], c[2]};
+       },
        "snapshot chunk 2 of version 2 arrived where chunk 1 was expected"},
       {"corrupted",
        [](auto c) {
@@ -388,7 +390,9 @@ TEST_F(ConfigSubscriptionTest, ABrokenChunkSequenceIsNackedAndTheHeldConfigStays
        },
        "snapshot of version 2 does not match its sha256"},
       {"delta between chunks",
-       [&](auto c) { return std::vector<v1::ControlMessage>{c[0], DeltaMessage(delta)}; },
+       [&](auto c) {
+         return std::vector<v1::ControlMessage>{c[0], DeltaMessage(delta)};
+       },
        "a delta arrived before the last chunk of snapshot version 2"},
   };
   int stream = 1;

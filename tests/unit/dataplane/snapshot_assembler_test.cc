@@ -100,8 +100,7 @@ TEST(SnapshotAssemblerTest, BrokenSequencesAreRefusedAndDiscarded) {
       {"count changes", [](auto& c) { c[3].set_count(c[3].count() + 1); }, "unlike chunk 0"},
       {"size changes", [](auto& c) { c[3].set_total_bytes(c[3].total_bytes() + 1); },
        "unlike chunk 0"},
-      {"digest changes", [](auto& c) { c[3].set_sha256(std::string(32, 'x')); },
-       "unlike chunk 0"},
+      {"digest changes", [](auto& c) { c[3].set_sha256(std::string(32, 'x')); }, "unlike chunk 0"},
       {"zero chunks", [](auto& c) { c[0].set_count(0); }, "announces 0 chunks"},
       {"index past count",
        [](auto& c) {

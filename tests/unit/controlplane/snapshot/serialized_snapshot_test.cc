@@ -87,8 +87,8 @@ TEST(SerializedSnapshotTest, AnEmptyConfigIsOneEmptyChunk) {
 }
 
 TEST(SerializedSnapshotTest, AFailureListingZonesIsReturned) {
-  auto serialized = SerializedSnapshot::Serialize(
-      3, [](const std::function<void(const v1::EdgeZone&)>& add) {
+  auto serialized =
+      SerializedSnapshot::Serialize(3, [](const std::function<void(const v1::EdgeZone&)>& add) {
         add(v1::EdgeZone());
         return absl::UnavailableError("database went away");
       });
