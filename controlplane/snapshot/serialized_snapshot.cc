@@ -17,14 +17,18 @@ absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::Se
   // Snapshot per zone is exactly the serialised Snapshot of every zone.
   v1::Snapshot head;
   head.set_version(version);
-  if (!head.AppendToString(&serialized->bytes_)) {
+  std::string piece;
+  if (!head.SerializeToString(&piece)) {
     return absl::InternalError("serialising the snapshot head failed");
   }
+  serialized->bytes_.Append(std::move(piece));
   v1::Snapshot one;
   bool appended = true;
   absl::Status listed = zones([&](const v1::EdgeZone& zone) {
     *one.add_zones() = zone;
-    appended = appended && one.AppendToString(&serialized->bytes_);
+    std::string zone_piece;
+    appended = appended && one.SerializeToString(&zone_piece);
+    serialized->bytes_.Append(std::move(zone_piece));
     one.clear_zones();
   });
   if (!listed.ok()) {
@@ -33,10 +37,13 @@ absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::Se
   if (!appended) {
     return absl::InternalError("serialising a zone into the snapshot failed");
   }
-  serialized->bytes_.shrink_to_fit();
+  SHA256_CTX hash;
+  SHA256_Init(&hash);
+  for (absl::string_view part : serialized->bytes_.Chunks()) {
+    SHA256_Update(&hash, part.data(), part.size());
+  }
   uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(serialized->bytes_.data()), serialized->bytes_.size(),
-         digest);
+  SHA256_Final(digest, &hash);
   serialized->sha256_.assign(reinterpret_cast<const char*>(digest), sizeof(digest));
   return std::shared_ptr<const SerializedSnapshot>(std::move(serialized));
 }
@@ -58,7 +65,8 @@ v1::ControlMessage SerializedSnapshot::Chunk(uint32_t index, size_t chunk_bytes)
   chunk->set_sha256(sha256_);
   size_t offset = std::min(bytes_.size(), static_cast<size_t>(index) * chunk_bytes);
   chunk->set_offset(offset);
-  chunk->set_data(bytes_.data() + offset, std::min(chunk_bytes, bytes_.size() - offset));
+  absl::CopyCordToString(bytes_.Subcord(offset, std::min(chunk_bytes, bytes_.size() - offset)),
+                         chunk->mutable_data());
   return message;
 }
 

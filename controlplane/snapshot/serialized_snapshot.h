@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "certgate/v1/edge_config.pb.h"
 
 namespace certgate::controlplane {
@@ -27,12 +28,14 @@ class SerializedSnapshot {
       std::function<absl::Status(const std::function<void(const certgate::v1::EdgeZone&)>&)>;
 
   // Serialize builds a Snapshot of `version` from `zones` straight into bytes,
-  // one zone at a time, so the whole Snapshot message is never held.
+  // one zone at a time, so the whole Snapshot message is never held; the
+  // bytes are a rope of the zones' pieces, so they never need a second,
+  // contiguous copy while they grow.
   static absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> Serialize(
       uint64_t version, const ZoneSource& zones);
 
   uint64_t version() const { return version_; }
-  const std::string& bytes() const { return bytes_; }
+  const absl::Cord& bytes() const { return bytes_; }
   // SHA-256 of bytes(), 32 bytes.
   const std::string& sha256() const { return sha256_; }
 
@@ -45,7 +48,7 @@ class SerializedSnapshot {
   SerializedSnapshot() = default;
 
   uint64_t version_ = 0;
-  std::string bytes_;
+  absl::Cord bytes_;
   std::string sha256_;
 };
 

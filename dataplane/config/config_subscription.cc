@@ -254,7 +254,9 @@ class GrpcConfigSubscription : public ConfigSubscription {
     if (assembler.InProgress()) {
       uint64_t version = assembler.version();
       absl::Status why = absl::InvalidArgumentError(
-          absl::StrCat("a ", message.has_delta() ? "delta" : "whole snapshot",
+          absl::StrCat(message.has_delta()      ? "a delta"
+                       : message.has_snapshot() ? "a whole snapshot"
+                                                : "a message of an unknown kind",
                        " arrived before the last chunk of snapshot version ", version));
       assembler.Discard();
       RefuseSnapshot(version, why);

@@ -44,8 +44,8 @@ TEST(SerializedSnapshotTest, BytesAreTheSnapshotMessageWithItsSha256) {
   EXPECT_EQ(serialized->version(), 42u);
   EXPECT_EQ(serialized->bytes(), snapshot.SerializeAsString());
   uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(serialized->bytes().data()), serialized->bytes().size(),
-         digest);
+  std::string bytes(serialized->bytes());
+  SHA256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), digest);
   EXPECT_EQ(serialized->sha256(), std::string(reinterpret_cast<const char*>(digest), 32));
 }
 

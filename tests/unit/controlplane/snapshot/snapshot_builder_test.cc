@@ -69,7 +69,7 @@ class SnapshotBuilderTest : public ::testing::TestWithParam<Engine> {
       ADD_FAILURE() << "no snapshot";
       return snapshot;
     }
-    EXPECT_TRUE(snapshot.ParseFromString(update->snapshot->bytes()));
+    EXPECT_TRUE(snapshot.ParseFromString(std::string(update->snapshot->bytes())));
     EXPECT_EQ(snapshot.version(), update->snapshot->version());
     return snapshot;
   }
