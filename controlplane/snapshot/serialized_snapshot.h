@@ -12,11 +12,12 @@
 
 namespace certgate::controlplane {
 
-// 1 MiB keeps the control plane's memory per stream small (a chunk is copied
-// into its message and again by gRPC) while costing a 100,000-zone snapshot
-// under 200 messages; --snapshot-chunk-bytes changes it, up to
-// kMaxSnapshotChunkBytes.
-inline constexpr int64_t kDefaultSnapshotChunkBytes = int64_t{1} << 20;
+// A stream holds about four times its chunk while writing it (the message,
+// gRPC's copy, the transport's buffers): 256 KiB keeps 100 edges taking a
+// snapshot at once near 100 MiB beyond the snapshot itself, and costs no
+// measurable time against 1 MiB (tests/bench/analysis.md);
+// --snapshot-chunk-bytes changes it, up to kMaxSnapshotChunkBytes.
+inline constexpr int64_t kDefaultSnapshotChunkBytes = int64_t{256} << 10;
 
 // SerializedSnapshot is one config version's Snapshot, serialised once and
 // never changed, so every edge that needs it is sent the same bytes as

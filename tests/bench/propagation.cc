@@ -8,7 +8,10 @@
 //      and the size of a one-zone delta (so the delta can be compared with
 //      the one at --zones: it must not grow with the number of zones);
 //   3. opens --edges light edge streams (hello -> snapshot -> ack), as a
-//      fleet of edges in one process;
+//      fleet of edges in one process, --connect-parallel at a time; records
+//      hello -> first message and hello -> whole snapshot (its last chunk),
+//      the largest snapshot message, and the control plane's peak RSS
+//      while the fleet takes its snapshots;
 //   4. makes --changes changes (UpdateZone, alternating a zone's mode) and,
 //      for each, measures the time from the API call until every edge has
 //      ACKed its version;
