@@ -172,6 +172,14 @@ TEST_F(SnapshotChunksTest, AStreamCutMidSnapshotKeepsTheHeldConfigUntilTheWholeO
     auto edge = EdgeProcess::Start(edge_dir, via_proxy, edge_dir + "/state", flags);
     ASSERT_TRUE(edge.ok()) << edge.status();
     ASSERT_TRUE((*edge)->WaitForVersion(held)) << (*edge)->ReadLog();
+    // Logged once the state file holds it (the version metric comes first).
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return absl::StrContains((*edge)->ReadLog(),
+                                   absl::StrCat("applied config version ", held, "\n"));
+        },
+        absl::Seconds(10)))
+        << (*edge)->ReadLog();
     EXPECT_EQ(Status(**edge, kServed), 200);
   }
   // While the edge is down, more changes than the control plane keeps as
