@@ -24,6 +24,7 @@
 #include "common/host_port.h"
 #include "common/metrics_server.h"
 #include "common/origin_policy.h"
+#include "common/snapshot_chunk_limits.h"
 #include "controlplane/api/admin_service.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/api/edge_config_service.h"
@@ -196,6 +197,7 @@ int main(int argc, char** argv) {
   std::string webhook_ca;
   double webhook_scan_seconds = 300;
   double webhook_retry_seconds = 2;
+  int64_t snapshot_chunk_bytes = kDefaultSnapshotChunkBytes;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   auto* db_option = app.add_option(
       "--db", db_path,
@@ -236,6 +238,11 @@ int main(int argc, char** argv) {
                  "stored size)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
+  app.add_option("--snapshot-chunk-bytes", snapshot_chunk_bytes,
+                 "Largest piece of a snapshot in one message to an edge (every edge is sent "
+                 "the same serialised snapshot in pieces of this size)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{64}, certgate::kMaxSnapshotChunkBytes));
   app.add_option("--edge-ca-dir", edge_ca_dir,
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
@@ -444,7 +451,8 @@ int main(int argc, char** argv) {
                                        uint64_t zone_id, const std::string& error) {
     notifier.EdgeZoneFailure(node_id, version, zone_id, error);
   });
-  EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version);
+  EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version,
+                                     snapshot_chunk_bytes);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
 

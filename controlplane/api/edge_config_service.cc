@@ -1,11 +1,13 @@
 #include "controlplane/api/edge_config_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/snapshot_chunk_limits.h"
 #include "controlplane/api/grpc_status.h"
 
 namespace certgate::controlplane {
@@ -39,8 +41,28 @@ class EdgeStream final : public grpc::ServerBidiReactor<v1::EdgeMessage, v1::Con
     StartRead(&in_);
   }
 
+  // SendSnapshot writes `snapshot` as its chunks, one write at a time; the
+  // service sees a single write in flight until the last one completes.
+  // Only the chunk being written is copied; the bytes stay shared.
+  void SendSnapshot(std::shared_ptr<const SerializedSnapshot> snapshot, size_t chunk_bytes) {
+    snapshot_ = std::move(snapshot);
+    chunk_bytes_ = chunk_bytes;
+    chunk_count_ = snapshot_->ChunkCount(chunk_bytes_);
+    next_chunk_ = 0;
+    WriteNextChunk();
+  }
+
   void OnWriteDone(bool ok) override {
     out_.reset();
+    if (snapshot_ != nullptr) {
+      // A closing stream stops between chunks; the edge discards the part.
+      if (ok && next_chunk_ < chunk_count_ && !service_->Closing(this)) {
+        WriteNextChunk();
+        return;
+      }
+      snapshot_.reset();
+      chunk_ = v1::ControlMessage();
+    }
     service_->WriteDone(this, ok);
   }
 
@@ -50,9 +72,20 @@ class EdgeStream final : public grpc::ServerBidiReactor<v1::EdgeMessage, v1::Con
   }
 
  private:
+  void WriteNextChunk() {
+    chunk_ = snapshot_->Chunk(next_chunk_++, chunk_bytes_);
+    StartWrite(&chunk_);
+  }
+
   EdgeConfigServiceImpl* service_;
   v1::EdgeMessage in_;
   std::shared_ptr<const v1::ControlMessage> out_;
+  // The snapshot being sent, and where.
+  std::shared_ptr<const SerializedSnapshot> snapshot_;
+  size_t chunk_bytes_ = 0;
+  uint32_t chunk_count_ = 0;
+  uint32_t next_chunk_ = 0;
+  v1::ControlMessage chunk_;
 };
 
 namespace {
@@ -70,11 +103,13 @@ int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
 EdgeConfigServiceImpl::EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store,
                                              SnapshotBuilder* builder, FleetStatus* fleet,
-                                             uint64_t current_version)
+                                             uint64_t current_version, int64_t chunk_bytes)
     : auth_(auth),
       store_(store),
       builder_(builder),
       fleet_(fleet),
+      chunk_bytes_(static_cast<size_t>(
+          std::clamp<int64_t>(chunk_bytes, 1, certgate::kMaxSnapshotChunkBytes))),
       current_version_(current_version) {
   pusher_ = std::thread([this] { PushLoop(); });
 }
@@ -127,6 +162,12 @@ void EdgeConfigServiceImpl::CloseAllStreams() {
   for (EdgeStream* stream : to_finish) {
     stream->Finish(ToGrpcStatus(status));
   }
+}
+
+bool EdgeConfigServiceImpl::Closing(EdgeStream* stream) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(stream);
+  return it == streams_.end() || it->second.closing;
 }
 
 void EdgeConfigServiceImpl::Register(EdgeStream* stream) {
@@ -294,17 +335,17 @@ void EdgeConfigServiceImpl::PushLoop() {
     }
     for (const auto& [stream, from_version] : work) {
       // in_flight keeps the stream alive: it is never finished while set.
-      absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> message =
-          builder_->Build(from_version);
+      absl::StatusOr<EdgeUpdate> update = builder_->Build(from_version);
+      bool send = update.ok() && (update->delta != nullptr || update->snapshot != nullptr);
       bool finish = false;
       absl::Status status;
       {
         absl::MutexLock lock(&mu_);
         StreamState& state = streams_[stream];
-        if (!message.ok() || *message == nullptr) {
-          if (!message.ok()) {
+        if (!send) {
+          if (!update.ok()) {
             std::fprintf(stderr, "building config for edge %s failed: %s\n", state.node_id.c_str(),
-                         message.status().ToString().c_str());
+                         update.status().ToString().c_str());
           } else {
             state.edge_version = from_version;
           }
@@ -312,13 +353,14 @@ void EdgeConfigServiceImpl::PushLoop() {
           finish = MaybeFinishLocked(state);
           status = state.finish_status;
         } else {
-          const v1::ControlMessage& sent = **message;
-          state.edge_version =
-              sent.has_snapshot() ? sent.snapshot().version() : sent.delta().version();
+          state.edge_version = update->snapshot != nullptr ? update->snapshot->version()
+                                                           : update->delta->delta().version();
         }
       }
-      if (message.ok() && *message != nullptr) {
-        stream->Send(std::move(*message));
+      if (send && update->snapshot != nullptr) {
+        stream->SendSnapshot(std::move(update->snapshot), chunk_bytes_);
+      } else if (send) {
+        stream->Send(std::move(update->delta));
       } else if (finish) {
         stream->Finish(ToGrpcStatus(status));
       }

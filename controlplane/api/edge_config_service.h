@@ -22,11 +22,14 @@ class EdgeStream;
 // EdgeConfigServiceImpl serves the edge config stream. Each edge gets one
 // EdgeStream reactor; a pusher thread sends every stream whatever it lacks,
 // never more than one message in flight per stream, so a slow edge gets its
-// changes coalesced into one delta when its previous write completes.
+// changes coalesced into one delta when its previous write completes. A
+// snapshot goes out as chunks of the version's one shared serialisation
+// (SerializedSnapshot), each at most `chunk_bytes`.
 class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::CallbackService {
  public:
   EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store, SnapshotBuilder* builder,
-                        FleetStatus* fleet, uint64_t current_version);
+                        FleetStatus* fleet, uint64_t current_version,
+                        int64_t chunk_bytes = kDefaultSnapshotChunkBytes);
   ~EdgeConfigServiceImpl() override;
 
   grpc::ServerBidiReactor<certgate::v1::EdgeMessage, certgate::v1::ControlMessage>* Subscribe(
@@ -56,6 +59,8 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
 
   // Called by EdgeStream.
   void Register(EdgeStream* stream);
+  // Closing: the stream is ending (its snapshot stops between chunks).
+  bool Closing(EdgeStream* stream);
   absl::Status HandleMessage(EdgeStream* stream, const certgate::v1::EdgeMessage& message);
   void CloseStream(EdgeStream* stream, absl::Status status);
   void WriteDone(EdgeStream* stream, bool ok);
@@ -69,6 +74,7 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
   SqliteStore* store_;
   SnapshotBuilder* builder_;
   FleetStatus* fleet_;
+  const size_t chunk_bytes_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<EdgeStream*, StreamState> streams_ ABSL_GUARDED_BY(mu_);

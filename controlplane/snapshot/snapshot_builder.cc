@@ -45,9 +45,8 @@ v1::EdgeZone SnapshotBuilder::ToEdgeZone(const ZoneRow& row) {
   return edge;
 }
 
-absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build(
-    uint64_t from_version) {
-  std::shared_ptr<const v1::ControlMessage> result;
+absl::StatusOr<EdgeUpdate> SnapshotBuilder::Build(uint64_t from_version) {
+  EdgeUpdate result;
   RETURN_IF_ERROR(store_->Read([&](StoreTransaction& txn) -> absl::Status {
     ASSIGN_OR_RETURN(uint64_t current, txn.ConfigVersion());
     ASSIGN_OR_RETURN(uint64_t floor, txn.DeltaFloor());
@@ -56,16 +55,18 @@ absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build
     }
     absl::MutexLock lock(&mu_);
     if (from_version == 0 || from_version < floor || from_version > current) {
-      if (snapshot_ == nullptr || snapshot_->snapshot().version() != current) {
-        auto message = std::make_shared<v1::ControlMessage>();
-        v1::Snapshot* snapshot = message->mutable_snapshot();
-        snapshot->set_version(current);
-        // Pending zones (no proof of control yet) never reach an edge.
-        RETURN_IF_ERROR(txn.ForEachActiveZone(
-            [&](ZoneRow&& row) { *snapshot->add_zones() = ToEdgeZone(row); }));
-        snapshot_ = std::move(message);
+      if (snapshot_ == nullptr || snapshot_->version() != current) {
+        // Dropping the older version here frees it once no stream sends it.
+        snapshot_ = nullptr;
+        ASSIGN_OR_RETURN(
+            snapshot_,
+            SerializedSnapshot::Serialize(
+                current, [&](const std::function<void(const v1::EdgeZone&)>& add) {
+                  // Pending zones (no proof of control yet) never reach an edge.
+                  return txn.ForEachActiveZone([&](ZoneRow&& row) { add(ToEdgeZone(row)); });
+                }));
       }
-      result = snapshot_;
+      result.snapshot = snapshot_;
       return absl::OkStatus();
     }
     if (deltas_version_ != current) {
@@ -74,7 +75,7 @@ absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build
     }
     auto cached = deltas_.find(from_version);
     if (cached != deltas_.end()) {
-      result = cached->second;
+      result.delta = cached->second;
       return absl::OkStatus();
     }
     auto message = std::make_shared<v1::ControlMessage>();
@@ -91,7 +92,7 @@ absl::StatusOr<std::shared_ptr<const v1::ControlMessage>> SnapshotBuilder::Build
       }
     }
     deltas_[from_version] = message;
-    result = std::move(message);
+    result.delta = std::move(message);
     return absl::OkStatus();
   }));
   return result;

@@ -8,23 +8,35 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "certgate/v1/edge_config.pb.h"
+#include "controlplane/snapshot/serialized_snapshot.h"
 #include "controlplane/store/sqlite_store.h"
 
 namespace certgate::controlplane {
 
+// EdgeUpdate: what brings one edge to the current version; both null when
+// it is current.
+struct EdgeUpdate {
+  // A Delta, whole (deltas follow the size of the change).
+  std::shared_ptr<const certgate::v1::ControlMessage> delta;
+  // Or the whole config, sent in chunks.
+  std::shared_ptr<const SerializedSnapshot> snapshot;
+};
+
 // SnapshotBuilder turns the store into what an edge needs. A delta loads only
 // the zones changed since the edge's version, so its cost follows the size of
 // the change, not the number of zones. Built messages are immutable and
-// shared between edges at the same version.
+// shared between edges at the same version: the snapshot of the current
+// version is serialised once and kept until a newer version replaces it (a
+// stream still sending the older one holds it until its last chunk).
 class SnapshotBuilder {
  public:
   explicit SnapshotBuilder(SqliteStore* store) : store_(store) {}
 
   // Build returns what brings an edge holding `from_version` to the current
   // version: a Snapshot when it holds nothing (0), is further behind than
-  // the change history or ahead of the store; else a Delta. nullptr when the
+  // the change history or ahead of the store; else a Delta. Neither when the
   // edge is current.
-  absl::StatusOr<std::shared_ptr<const certgate::v1::ControlMessage>> Build(uint64_t from_version);
+  absl::StatusOr<EdgeUpdate> Build(uint64_t from_version);
 
   // ToEdgeZone: everything an edge needs for one zone, key included.
   static certgate::v1::EdgeZone ToEdgeZone(const ZoneRow& row);
@@ -32,7 +44,7 @@ class SnapshotBuilder {
  private:
   SqliteStore* store_;
   absl::Mutex mu_;
-  std::shared_ptr<const certgate::v1::ControlMessage> snapshot_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const SerializedSnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   uint64_t deltas_version_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, std::shared_ptr<const certgate::v1::ControlMessage>> deltas_
       ABSL_GUARDED_BY(mu_);

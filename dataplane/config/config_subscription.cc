@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "certgate/v1/edge_config.grpc.pb.h"
 #include "common/control_endpoints.h"
 #include "common/status_macros.h"
+#include "dataplane/config/snapshot_assembler.h"
 #include "dataplane/config/state_log.h"
 #include "grpcpp/grpcpp.h"
 
@@ -183,12 +185,14 @@ class GrpcConfigSubscription : public ConfigSubscription {
       // A fresh message per read: a reused one would keep a whole
       // snapshot's strings allocated until the next snapshot.
       auto message = std::make_unique<v1::ControlMessage>();
+      // Per stream: a snapshot cut off by the stream's end is never applied.
+      SnapshotAssembler assembler(options_.max_message_bytes);
       while (stream->Read(message.get())) {
         received = true;
-        bool in_step = Handle(*message);
-        bool was_snapshot = message->has_snapshot();
+        bool in_step = Handle(*message, assembler);
+        bool was_snapshot = message->has_snapshot() || message->has_snapshot_chunk();
         message = std::make_unique<v1::ControlMessage>();
-        if (was_snapshot) {
+        if (was_snapshot && !assembler.InProgress()) {
           ReleaseFreeMemory();
         }
         if (!in_step) {
@@ -213,6 +217,16 @@ class GrpcConfigSubscription : public ConfigSubscription {
           watchdog.join();
           break;
         }
+      }
+      if (assembler.InProgress()) {
+        std::fprintf(stderr,
+                     "certgate-edge: config stream ended after %llu of %llu bytes of snapshot "
+                     "version %llu; discarded it, keeping config version %llu\n",
+                     static_cast<unsigned long long>(assembler.received_bytes()),
+                     static_cast<unsigned long long>(assembler.total_bytes()),
+                     static_cast<unsigned long long>(assembler.version()),
+                     static_cast<unsigned long long>(HeldVersion()));
+        assembler.Discard();
       }
     }
     connected_.store(false);
@@ -239,9 +253,55 @@ class GrpcConfigSubscription : public ConfigSubscription {
     return received;
   }
 
+  uint64_t HeldVersion() {
+    std::shared_ptr<const EdgeConfig> current = slot_->Get();
+    return current ? current->version() : 0;
+  }
+
+  // RefuseSnapshot reports a chunked snapshot that will not be applied (one
+  // line through on_config_event, and a Nack); the caller reconnects, so the
+  // control plane starts over from the version held.
+  void RefuseSnapshot(uint64_t version, const absl::Status& why) {
+    std::string error = absl::StrCat(why.message(), "; discarded the partial snapshot, keeping ",
+                                     "config version ", HeldVersion());
+    if (options_.on_config_event) {
+      options_.on_config_event(version, false, true, error);
+    }
+    v1::EdgeMessage answer;
+    answer.mutable_nack()->set_version(version);
+    answer.mutable_nack()->set_error(error);
+    Write(answer);
+  }
+
   // Handle applies one message and answers it; false asks for a reconnect.
   // The zones of a snapshot are taken from `message`, not copied.
-  bool Handle(v1::ControlMessage& message) {
+  bool Handle(v1::ControlMessage& message, SnapshotAssembler& assembler) {
+    if (message.has_snapshot_chunk()) {
+      uint64_t version = message.snapshot_chunk().version();
+      absl::StatusOr<std::optional<v1::Snapshot>> assembled =
+          assembler.Add(message.snapshot_chunk());
+      if (!assembled.ok()) {
+        RefuseSnapshot(version, assembled.status());
+        return false;
+      }
+      if (!assembled->has_value()) {
+        return true;
+      }
+      v1::ControlMessage whole;
+      *whole.mutable_snapshot() = std::move(**assembled);
+      return Handle(whole, assembler);
+    }
+    if (assembler.InProgress()) {
+      uint64_t version = assembler.version();
+      absl::Status why = absl::InvalidArgumentError(
+          absl::StrCat(message.has_delta()      ? "a delta"
+                       : message.has_snapshot() ? "a whole snapshot"
+                                                : "a message of an unknown kind",
+                       " arrived before the last chunk of snapshot version ", version));
+      assembler.Discard();
+      RefuseSnapshot(version, why);
+      return false;
+    }
     absl::StatusOr<std::shared_ptr<const EdgeConfig>> config;
     uint64_t version = 0;
     bool out_of_step = false;

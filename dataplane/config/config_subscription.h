@@ -45,12 +45,14 @@ struct ConfigSubscriptionOptions {
   // Largest config message taken from the control plane (the gRPC channel's
   // receive limit, 1 to INT32_MAX): a bigger one is refused before it is
   // read, which ends the stream; it is logged and the held config keeps
-  // serving.
+  // serving. Also the largest snapshot assembled from chunks: a bigger
+  // announced size is refused at its first chunk.
   int64_t max_message_bytes = kDefaultMaxConfigMessageBytes;
 };
 
 // ConfigSubscription keeps one Subscribe stream to the control plane open on
-// its own thread: Hello with the version held, apply each Snapshot or Delta
+// its own thread: Hello with the version held, apply each Snapshot (whole or, once its last
+// chunk arrived, assembled from SnapshotChunks) or Delta
 // atomically (publish to the slot, then write the state file), answer Ack or
 // Nack, and reconnect with capped exponential backoff when the stream breaks.
 class ConfigSubscription {

@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
                  "Largest request body sent to an origin (413 above; 0: no limit)");
   app.add_option("--max-config-message-bytes", max_config_message_bytes,
                  "Largest config message taken from the control plane; a bigger one is "
-                 "refused before it is read, logged, and the held config keeps serving")
+                 "refused before it is read, logged, and the held config keeps serving; also "
+                 "bounds the whole of a snapshot sent in chunks")
       ->check(CLI::Range(int64_t{1024}, int64_t{INT32_MAX}));
   app.add_option("--header-timeout-ms", header_timeout_ms,
                  "Time allowed for a request head (408 after)")

@@ -8,7 +8,10 @@
 //      and the size of a one-zone delta (so the delta can be compared with
 //      the one at --zones: it must not grow with the number of zones);
 //   3. opens --edges light edge streams (hello -> snapshot -> ack), as a
-//      fleet of edges in one process;
+//      fleet of edges in one process, --connect-parallel at a time; records
+//      hello -> first message and hello -> whole snapshot (its last chunk),
+//      the largest snapshot message, and the control plane's peak RSS
+//      while the fleet takes its snapshots;
 //   4. makes --changes changes (UpdateZone, alternating a zone's mode) and,
 //      for each, measures the time from the API call until every edge has
 //      ACKed its version;
@@ -238,6 +241,20 @@ class EdgeStream {
     absl::MutexLock lock(&mu_);
     return error_;
   }
+  // Hello to the first message, and to the whole snapshot (its last chunk).
+  double first_byte_ms() {
+    absl::MutexLock lock(&mu_);
+    return first_byte_ms_;
+  }
+  double snapshot_ms() {
+    absl::MutexLock lock(&mu_);
+    return snapshot_ms_;
+  }
+  // The largest snapshot message (a chunk, or the whole snapshot).
+  size_t max_message_bytes() {
+    absl::MutexLock lock(&mu_);
+    return max_message_bytes_;
+  }
 
  private:
   void Run() {
@@ -247,21 +264,47 @@ class EdgeStream {
     hello.mutable_hello()->set_node_id(node_id_);
     hello.mutable_hello()->set_version(0);
     hello.mutable_hello()->set_software_version("propagation-bench");
+    auto hello_at = Clock::now();
     if (!stream->Write(hello)) {
       Fail("hello not sent");
       return;
     }
+    // A chunked snapshot counts as received at its last chunk; the light
+    // edge keeps no chunk (it measures the control plane, not itself).
+    size_t chunked_bytes = 0;
+    bool first_read = true;
     while (true) {
       // A fresh message per read, so a 100 MB snapshot is freed at once.
       auto msg = std::make_unique<v1::ControlMessage>();
       if (!stream->Read(msg.get())) {
         break;
       }
+      if (first_read) {
+        first_read = false;
+        absl::MutexLock lock(&mu_);
+        first_byte_ms_ = Ms(Clock::now() - hello_at);
+      }
       uint64_t version = 0;
       size_t bytes = msg->ByteSizeLong();
       bool is_snapshot = msg->has_snapshot();
-      if (is_snapshot) {
+      if (msg->has_snapshot_chunk()) {
+        const v1::SnapshotChunk& chunk = msg->snapshot_chunk();
+        chunked_bytes += bytes;
+        {
+          absl::MutexLock lock(&mu_);
+          max_message_bytes_ = std::max(max_message_bytes_, bytes);
+        }
+        if (chunk.index() + 1 < chunk.count()) {
+          continue;
+        }
+        is_snapshot = true;
+        version = chunk.version();
+        bytes = chunked_bytes;
+        chunked_bytes = 0;
+      } else if (is_snapshot) {
         version = msg->snapshot().version();
+        absl::MutexLock lock(&mu_);
+        max_message_bytes_ = std::max(max_message_bytes_, bytes);
       } else if (msg->has_delta()) {
         version = msg->delta().version();
       } else {
@@ -281,6 +324,7 @@ class EdgeStream {
         if (!snapshot_done_) {
           snapshot_bytes_ = bytes;
           snapshot_version_ = version;
+          snapshot_ms_ = Ms(now - hello_at);
         }
         snapshot_done_ = true;
       } else {
@@ -312,6 +356,9 @@ class EdgeStream {
   std::string error_ ABSL_GUARDED_BY(mu_);
   size_t snapshot_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t snapshot_version_ ABSL_GUARDED_BY(mu_) = 0;
+  double first_byte_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  double snapshot_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t max_message_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<uint64_t, Clock::time_point>> acks_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint64_t, size_t>> delta_sizes_ ABSL_GUARDED_BY(mu_);
 };
@@ -359,7 +406,17 @@ class Bench {
       return 1;
     }
     int64_t rss_loaded = ProcStatusKiB(o_.control_pid, "VmRSS");
-    // 3. The fleet.
+    // 3. The fleet. A sampler records the control plane's peak RSS while
+    // the fleet takes its snapshots (VmHWM would include zone creation).
+    std::atomic<bool> sampling{true};
+    std::atomic<int64_t> rss_fleet_peak{0};
+    std::thread sampler([&] {
+      while (sampling.load()) {
+        rss_fleet_peak.store(
+            std::max(rss_fleet_peak.load(), ProcStatusKiB(o_.control_pid, "VmRSS")));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
     auto fleet_start = Clock::now();
     std::vector<std::unique_ptr<EdgeStream>> edges;
     for (int i = 0; i < o_.edges; ++i) {
@@ -381,7 +438,17 @@ class Bench {
       }
     }
     double fleet_connect_ms = Ms(Clock::now() - fleet_start);
+    sampling.store(false);
+    sampler.join();
     size_t snapshot_bytes = edges.empty() ? 0 : edges[0]->snapshot_bytes();
+    std::vector<double> first_bytes;
+    std::vector<double> snapshot_times;
+    size_t max_message_bytes = 0;
+    for (auto& e : edges) {
+      first_bytes.push_back(e->first_byte_ms());
+      snapshot_times.push_back(e->snapshot_ms());
+      max_message_bytes = std::max(max_message_bytes, e->max_message_bytes());
+    }
     int64_t rss_fleet = ProcStatusKiB(o_.control_pid, "VmRSS");
 
     // Real edges: the caller starts them now (and times their cold start),
@@ -522,6 +589,13 @@ class Bench {
         latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
         Percentile(latencies, 1.0), missed, rss_loaded / 1024.0, rss_fleet / 1024.0,
         rss_end / 1024.0, hwm / 1024.0);
+    printf(
+        "snapshot to %d edges at once: hello->first message p50=%.0f ms max=%.0f ms; "
+        "hello->whole snapshot p50=%.0f ms max=%.0f ms; largest snapshot message %zu bytes; "
+        "control plane peak RSS while the fleet took it %.1f MiB\n",
+        o_.connect_parallel, Percentile(first_bytes, 0.5), Percentile(first_bytes, 1.0),
+        Percentile(snapshot_times, 0.5), Percentile(snapshot_times, 1.0), max_message_bytes,
+        rss_fleet_peak.load() / 1024.0);
     std::string json = absl::StrFormat(
         "{\"zones\":%d,\"zone_create_s\":%.3f,\"zone_create_per_s\":%.1f,\"create_errors\":%d,"
         "\"edges\":%d,\"failed_edges\":%d,\"fleet_snapshot_ms\":%.1f,\"snapshot_bytes\":%d,"
@@ -530,14 +604,19 @@ class Bench {
         "\"max_ms\":%.2f,\"control_rss_kib_loaded\":%d,\"control_rss_kib_fleet\":%d,"
         "\"control_rss_kib_end\":%d,\"control_hwm_kib\":%d,\"real_edges\":%d,"
         "\"served_p50_ms\":%.2f,\"served_p99_ms\":%.2f,\"served_max_ms\":%.2f,"
-        "\"served_missed\":%d,\"real_edge_rss_kib\":%d,\"written_per_change\":%.0f}",
+        "\"served_missed\":%d,\"real_edge_rss_kib\":%d,\"written_per_change\":%.0f,"
+        "\"first_message_p50_ms\":%.1f,"
+        "\"snapshot_p50_ms\":%.1f,\"snapshot_max_ms\":%.1f,\"max_snapshot_message_bytes\":%d,"
+        "\"control_rss_kib_fleet_peak\":%d}",
         o_.zones, create_seconds_, create_seconds_ > 0 ? o_.zones / create_seconds_ : 0.0,
         create_errors_, o_.edges, failed_edges, fleet_connect_ms, snapshot_bytes, probe_at,
         small.snapshot_bytes, small.delta_bytes, delta_bytes, static_cast<int>(latencies.size()),
         missed, Percentile(latencies, 0.5), Percentile(latencies, 0.99), Percentile(latencies, 1.0),
         rss_loaded, rss_fleet, rss_end, hwm, static_cast<int>(real.size()),
         Percentile(served_latencies, 0.5), Percentile(served_latencies, 0.99),
-        Percentile(served_latencies, 1.0), served_missed, real_rss_max, written_per_change);
+        Percentile(served_latencies, 1.0), served_missed, real_rss_max, written_per_change,
+        Percentile(first_bytes, 0.5), Percentile(snapshot_times, 0.5),
+        Percentile(snapshot_times, 1.0), max_message_bytes, rss_fleet_peak.load());
     if (!o_.json_out.empty()) {
       std::ofstream(o_.json_out) << json << "\n";
     } else {

@@ -1,5 +1,11 @@
 #include "tests/integration/controlplane/edge_client.h"
 
+#include <cstdint>
+#include <cstdio>
+
+#include "absl/time/clock.h"
+#include "dataplane/config/snapshot_assembler.h"
+
 namespace certgate::testing {
 
 EdgeClient::EdgeClient(ControlPlaneProcess& server, const std::string& token)
@@ -49,6 +55,35 @@ bool EdgeClient::Nack(uint64_t version, const std::string& error) {
 }
 
 std::optional<v1::ControlMessage> EdgeClient::Next(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  edge::SnapshotAssembler assembler(INT32_MAX);
+  last_chunk_sizes_.clear();
+  while (true) {
+    std::optional<v1::ControlMessage> message = NextRaw(deadline - absl::Now());
+    if (!message.has_value() || !message->has_snapshot_chunk()) {
+      if (assembler.InProgress()) {
+        std::fprintf(stderr, "EdgeClient: snapshot chunks of version %llu stopped short\n",
+                     static_cast<unsigned long long>(assembler.version()));
+        return std::nullopt;
+      }
+      return message;
+    }
+    last_chunk_sizes_.push_back(message->snapshot_chunk().data().size());
+    absl::StatusOr<std::optional<v1::Snapshot>> assembled =
+        assembler.Add(message->snapshot_chunk());
+    if (!assembled.ok()) {
+      std::fprintf(stderr, "EdgeClient: %s\n", std::string(assembled.status().message()).c_str());
+      return std::nullopt;
+    }
+    if (assembled->has_value()) {
+      v1::ControlMessage whole;
+      *whole.mutable_snapshot() = std::move(**assembled);
+      return whole;
+    }
+  }
+}
+
+std::optional<v1::ControlMessage> EdgeClient::NextRaw(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !received_.empty() || ended_; };
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -24,8 +25,13 @@ class EdgeClient {
   bool Ack(uint64_t version);
   bool Nack(uint64_t version, const std::string& error);
   bool Send(const v1::EdgeMessage& message);
-  // Next waits for the next message; nullopt on timeout or end of stream.
+  // Next waits for the next message; nullopt on timeout or end of stream. A
+  // chunked snapshot comes back whole (checked as an edge checks it), with
+  // its chunks' data sizes in last_chunk_sizes().
   std::optional<v1::ControlMessage> Next(absl::Duration timeout = absl::Seconds(20));
+  // NextRaw: the next message as sent, chunks one by one.
+  std::optional<v1::ControlMessage> NextRaw(absl::Duration timeout = absl::Seconds(20));
+  const std::vector<size_t>& last_chunk_sizes() const { return last_chunk_sizes_; }
   // Close half-closes and returns the final status.
   grpc::Status Close();
 
@@ -38,6 +44,7 @@ class EdgeClient {
   std::deque<v1::ControlMessage> received_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ = false;
+  std::vector<size_t> last_chunk_sizes_;
 };
 
 }  // namespace certgate::testing

@@ -315,6 +315,157 @@ TEST_F(ConfigSubscriptionTest, ReconnectsAfterTheStreamBreaksWithTheVersionHeld)
   EXPECT_EQ(SlotVersion(), 9u);
 }
 
+// ChunkMessages: `snapshot` as a control plane sends it, chunked.
+std::vector<v1::ControlMessage> ChunkMessages(const v1::Snapshot& snapshot, size_t chunk_bytes) {
+  std::vector<v1::ControlMessage> messages;
+  for (v1::SnapshotChunk& chunk :
+       testing::SplitSnapshot(snapshot.version(), snapshot.SerializeAsString(), chunk_bytes)) {
+    v1::ControlMessage message;
+    *message.mutable_snapshot_chunk() = std::move(chunk);
+    messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
+bool HelloOnStream(const std::vector<Received>& received, int stream) {
+  for (const auto& r : received) {
+    if (r.stream == stream && r.message.has_hello()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(ConfigSubscriptionTest, AChunkedSnapshotIsAppliedOnlyAfterItsLastChunk) {
+  std::string state = dir_ + "/state";
+  StartSubscription(state);
+  v1::Snapshot snapshot =
+      testing::MakeSnapshot(3, {Zone(1, "a.pizza"), Zone(2, "b.pizza"), Zone(3, "c.pizza")});
+  std::vector<v1::ControlMessage> chunks = ChunkMessages(snapshot, 512);
+  ASSERT_GT(chunks.size(), 3u);
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    control_.Push(chunks[i]);
+  }
+  // Every chunk but the last is in: nothing is applied or answered. The
+  // edge answers in order, so a traffic-free stream shows no ACK yet.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(SlotVersion(), 0u);
+  EXPECT_FALSE(HasAck(control_.received(), 3));
+  EXPECT_TRUE(events().empty());
+  control_.Push(chunks.back());
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 3); }));
+  EXPECT_EQ(SlotVersion(), 3u);
+  EXPECT_NE(slot_.Get()->FindBySni("c.pizza"), nullptr);
+  EXPECT_EQ(StateFile::Read(state)->version(), 3u);
+  EXPECT_EQ(control_.streams(), 1);
+}
+
+// A hostile or buggy control plane: a chunk out of order, a corrupted one, a
+// delta between chunks. Each is NACKed with one line naming what was wrong,
+// nothing of it is applied, and the edge reconnects for a fresh start. Each
+// sequence ends where it is refused, so nothing is left over for the next
+// stream.
+TEST_F(ConfigSubscriptionTest, ABrokenChunkSequenceIsNackedAndTheHeldConfigStays) {
+  std::string state = dir_ + "/state";
+  StartSubscription(state);
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  auto before = slot_.Get();
+  v1::Snapshot next = testing::MakeSnapshot(2, {Zone(1, "a.pizza"), Zone(2, "b.pizza")});
+  v1::Delta delta;
+  delta.set_from_version(1);
+  delta.set_version(2);
+
+  struct Case {
+    std::string name;
+    std::function<std::vector<v1::ControlMessage>(std::vector<v1::ControlMessage>)> spoil;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {"out of order",
+       [](auto c) {
+         return std::vector<v1::ControlMessage>{c[0], c[2]};
+       },
+       "snapshot chunk 2 of version 2 arrived where chunk 1 was expected"},
+      {"corrupted",
+       [](auto c) {
+         (*c[1].mutable_snapshot_chunk()->mutable_data())[3] ^= 1;
+         return c;
+       },
+       "snapshot of version 2 does not match its sha256"},
+      {"delta between chunks",
+       [&](auto c) {
+         return std::vector<v1::ControlMessage>{c[0], DeltaMessage(delta)};
+       },
+       "a delta arrived before the last chunk of snapshot version 2"},
+  };
+  int stream = 1;
+  for (const Case& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    size_t events_before = events().size();
+    for (const v1::ControlMessage& message : bad.spoil(ChunkMessages(next, 512))) {
+      control_.Push(message);
+    }
+    ASSERT_TRUE(control_.WaitFor([&](const auto& r) { return HelloOnStream(r, stream + 1); }));
+    ++stream;
+    std::vector<Received> received = control_.received();
+    const v1::Nack* nack = FindNack(received, 2);
+    ASSERT_NE(nack, nullptr);
+    EXPECT_EQ(nack->error(), absl::StrCat(bad.error,
+                                          "; discarded the partial snapshot, keeping config "
+                                          "version 1"));
+    EXPECT_EQ(received.back().message.hello().version(), 1u);
+    EXPECT_FALSE(HasAck(received, 2));
+    EXPECT_EQ(slot_.Get(), before);
+    EXPECT_EQ(StateFile::Read(state)->version(), 1u);
+    std::vector<Event> seen = events();
+    ASSERT_EQ(seen.size(), events_before + 1);
+    EXPECT_FALSE(seen.back().applied);
+    EXPECT_EQ(seen.back().error, nack->error());
+    control_.ClearReceived();
+  }
+  // A good sequence on the next stream is taken.
+  for (const v1::ControlMessage& message : ChunkMessages(next, 512)) {
+    control_.Push(message);
+  }
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 2); }));
+  EXPECT_EQ(SlotVersion(), 2u);
+}
+
+TEST_F(ConfigSubscriptionTest, AStreamCutMidSnapshotKeepsTheHeldConfigAndStartsOver) {
+  std::string state = dir_ + "/state";
+  StartSubscription(state);
+  control_.Push(SnapshotMessage(testing::MakeSnapshot(1, {Zone(1, "a.pizza")})));
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 1); }));
+  auto before = slot_.Get();
+  v1::Snapshot next = testing::MakeSnapshot(2, {Zone(2, "b.pizza")});
+  std::vector<v1::ControlMessage> chunks = ChunkMessages(next, 512);
+  ASSERT_GT(chunks.size(), 2u);
+  control_.Push(chunks[0]);
+  control_.Push(chunks[1]);
+  ASSERT_TRUE(control_.WaitUntilSent());
+  absl::SleepFor(absl::Milliseconds(100));
+  control_.CloseStream();
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HelloOnStream(r, 2); }));
+  std::vector<Received> received = control_.received();
+  EXPECT_EQ(received.back().message.hello().version(), 1u);
+  EXPECT_EQ(FindNack(received, 2), nullptr);
+  EXPECT_EQ(slot_.Get(), before);
+  EXPECT_TRUE(events().size() == 1 && events()[0].applied);
+  // The rest of the cut sequence is not taken as a continuation.
+  control_.Push(chunks[2]);
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return FindNack(r, 2) != nullptr; }));
+  EXPECT_EQ(slot_.Get(), before);
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HelloOnStream(r, 3); }));
+  for (const v1::ControlMessage& message : chunks) {
+    control_.Push(message);
+  }
+  ASSERT_TRUE(control_.WaitFor([](const auto& r) { return HasAck(r, 2); }));
+  EXPECT_EQ(SlotVersion(), 2u);
+  EXPECT_NE(slot_.Get()->FindBySni("b.pizza"), nullptr);
+  EXPECT_EQ(slot_.Get()->FindBySni("a.pizza"), nullptr);
+}
+
 TEST_F(ConfigSubscriptionTest, TrafficReportsInterleaveWithAcks) {
   ConfigSubscriptionOptions options;
   options.control_address = absl::StrCat("127.0.0.1:", control_.port());

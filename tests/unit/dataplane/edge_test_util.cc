@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "openssl/bio.h"
 #include "openssl/err.h"
+#include "openssl/sha.h"
 
 namespace certgate::edge::testing {
 
@@ -190,6 +191,30 @@ HandshakeResult Handshake(TlsServer* server, const ClientOptions& options) {
   result.ticket = std::move(client_state.ticket);
   SSL_set_ex_data(result.client.get(), ClientStateIndex(), nullptr);
   return result;
+}
+
+std::string Sha256(const std::string& bytes) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+std::vector<v1::SnapshotChunk> SplitSnapshot(uint64_t version, const std::string& bytes,
+                                             size_t chunk_bytes) {
+  std::vector<v1::SnapshotChunk> chunks;
+  uint32_t count = static_cast<uint32_t>((bytes.size() + chunk_bytes - 1) / chunk_bytes);
+  for (uint32_t i = 0; i < count; ++i) {
+    v1::SnapshotChunk chunk;
+    chunk.set_version(version);
+    chunk.set_index(i);
+    chunk.set_count(count);
+    chunk.set_total_bytes(bytes.size());
+    chunk.set_sha256(Sha256(bytes));
+    chunk.set_offset(i * chunk_bytes);
+    chunk.set_data(bytes.substr(i * chunk_bytes, chunk_bytes));
+    chunks.push_back(chunk);
+  }
+  return chunks;
 }
 
 }  // namespace certgate::edge::testing

@@ -36,6 +36,13 @@ v1::EdgeZone MakeZone(uint64_t id, const std::string& hostname,
                       uint64_t trust_version = 1);
 v1::Snapshot MakeSnapshot(uint64_t version, const std::vector<v1::EdgeZone>& zones);
 
+// SplitSnapshot: `bytes` (a serialised Snapshot of `version`) as a control
+// plane sends them, in chunks of `chunk_bytes`.
+std::vector<v1::SnapshotChunk> SplitSnapshot(uint64_t version, const std::string& bytes,
+                                             size_t chunk_bytes);
+// Sha256: the digest a chunk carries.
+std::string Sha256(const std::string& bytes);
+
 struct ClientOptions {
   std::string sni;                   // "" sends no SNI
   const KeyAndCert* cert = nullptr;  // client certificate, null for none

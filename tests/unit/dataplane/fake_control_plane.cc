@@ -32,6 +32,17 @@ void FakeControlPlane::Push(const v1::ControlMessage& message) {
   changed_.notify_all();
 }
 
+bool FakeControlPlane::WaitUntilSent(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                           [&] { return outbox_.empty(); });
+}
+
+void FakeControlPlane::ClearReceived() {
+  std::lock_guard<std::mutex> lock(mu_);
+  received_.clear();
+}
+
 void FakeControlPlane::CloseStream() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,6 +115,7 @@ grpc::Status FakeControlPlane::Subscribe(
       message = outbox_.front();
       outbox_.pop_front();
     }
+    changed_.notify_all();
     if (!stream->Write(message)) {
       break;
     }

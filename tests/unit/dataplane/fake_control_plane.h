@@ -30,6 +30,10 @@ class FakeControlPlane final : public v1::EdgeConfigService::Service {
   int port() const { return port_; }
   // Push sends `message` on the current (or next) stream.
   void Push(const v1::ControlMessage& message);
+  // WaitUntilSent waits until every pushed message was written.
+  bool WaitUntilSent(absl::Duration timeout = absl::Seconds(10));
+  // ClearReceived forgets what was received so far.
+  void ClearReceived();
   // CloseStream ends the current stream from the server side.
   void CloseStream();
   // WaitFor waits until `done` holds for what was received.

@@ -1,6 +1,9 @@
 #include "controlplane/snapshot/snapshot_builder.h"
 
+#include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
@@ -58,6 +61,19 @@ class SnapshotBuilderTest : public ::testing::TestWithParam<Engine> {
             .ok());
   }
 
+  // SnapshotOf: what an edge reads from the chunks of `update`.
+  static certgate::v1::Snapshot SnapshotOf(const absl::StatusOr<EdgeUpdate>& update) {
+    certgate::v1::Snapshot snapshot;
+    EXPECT_TRUE(update.ok());
+    if (!update.ok() || update->snapshot == nullptr) {
+      ADD_FAILURE() << "no snapshot";
+      return snapshot;
+    }
+    EXPECT_TRUE(snapshot.ParseFromString(std::string(update->snapshot->bytes())));
+    EXPECT_EQ(snapshot.version(), update->snapshot->version());
+    return snapshot;
+  }
+
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<SnapshotBuilder> builder_;
 };
@@ -67,11 +83,12 @@ TEST_P(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
   AddZone("b.example.test");
   auto message = builder_->Build(0);
   ASSERT_TRUE(message.ok());
-  ASSERT_NE(*message, nullptr);
-  ASSERT_TRUE((*message)->has_snapshot());
-  EXPECT_EQ((*message)->snapshot().version(), 3u);
-  ASSERT_EQ((*message)->snapshot().zones_size(), 2);
-  const certgate::v1::EdgeZone& zone = (*message)->snapshot().zones(0);
+  ASSERT_NE(message->snapshot, nullptr);
+  EXPECT_EQ(message->delta, nullptr);
+  certgate::v1::Snapshot snapshot = SnapshotOf(message);
+  EXPECT_EQ(snapshot.version(), 3u);
+  ASSERT_EQ(snapshot.zones_size(), 2);
+  const certgate::v1::EdgeZone& zone = snapshot.zones(0);
   EXPECT_EQ(zone.hostname(), "a.example.test");
   EXPECT_EQ(zone.mode(), certgate::v1::MODE_REPORT);
   EXPECT_EQ(zone.roots_der(0), "root-der");
@@ -79,9 +96,49 @@ TEST_P(SnapshotBuilderTest, SnapshotHoldsEveryZoneWithEverythingAnEdgeNeeds) {
   EXPECT_EQ(zone.status_header_names().status(), "X-S");
   EXPECT_EQ(zone.server_key_pem(), "KEY");
   EXPECT_EQ(zone.tenant_id(), "t1");
-  // The same version is served from the cache: the very same object.
-  auto again = builder_->Build(0);
-  EXPECT_EQ(again->get(), message->get());
+  EXPECT_EQ(snapshot.zones(1).hostname(), "b.example.test");
+}
+
+// Many edges asking at once for the same version share one serialisation;
+// a new version replaces it, and the old one lives only while a stream
+// still sends it.
+TEST_P(SnapshotBuilderTest, EdgesAtOneVersionShareOneSerialisedSnapshot) {
+  AddZone("a.example.test");
+  std::vector<std::shared_ptr<const SerializedSnapshot>> got(16);
+  std::vector<std::thread> edges;
+  for (size_t i = 0; i < got.size(); ++i) {
+    edges.emplace_back([&, i] {
+      absl::StatusOr<EdgeUpdate> update = builder_->Build(0);
+      if (update.ok()) {
+        got[i] = update->snapshot;
+      }
+    });
+  }
+  for (std::thread& edge : edges) {
+    edge.join();
+  }
+  ASSERT_NE(got[0], nullptr);
+  for (const auto& snapshot : got) {
+    EXPECT_EQ(snapshot.get(), got[0].get());
+  }
+  // An edge too far behind is sent the same bytes as a new one.
+  EXPECT_EQ(builder_->Build(99)->snapshot.get(), got[0].get());
+
+  std::weak_ptr<const SerializedSnapshot> old = got[0];
+  std::shared_ptr<const SerializedSnapshot> still_sending = got[0];
+  got.clear();
+  AddZone("b.example.test");
+  auto next = builder_->Build(0);
+  ASSERT_TRUE(next.ok());
+  ASSERT_NE(next->snapshot, nullptr);
+  EXPECT_NE(next->snapshot.get(), still_sending.get());
+  EXPECT_GT(next->snapshot->version(), still_sending->version());
+  EXPECT_EQ(SnapshotOf(next).zones_size(), 2);
+  // The stream sending the old version keeps it whole until it is done.
+  EXPECT_FALSE(old.expired());
+  EXPECT_EQ(SnapshotOf(EdgeUpdate{nullptr, still_sending}).zones_size(), 1);
+  still_sending.reset();
+  EXPECT_TRUE(old.expired());
 }
 
 TEST_P(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
@@ -91,8 +148,9 @@ TEST_P(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
   DeleteZone(b);                          // v5
   auto message = builder_->Build(3);
   ASSERT_TRUE(message.ok());
-  ASSERT_TRUE((*message)->has_delta());
-  const certgate::v1::Delta& delta = (*message)->delta();
+  ASSERT_NE(message->delta, nullptr);
+  EXPECT_EQ(message->snapshot, nullptr);
+  const certgate::v1::Delta& delta = message->delta->delta();
   EXPECT_EQ(delta.from_version(), 3u);
   EXPECT_EQ(delta.version(), 5u);
   ASSERT_EQ(delta.upserted_size(), 1);
@@ -104,11 +162,12 @@ TEST_P(SnapshotBuilderTest, DeltaHoldsOnlyChangedAndRemovedZones) {
   // An edge already at the current version gets nothing.
   auto nothing = builder_->Build(5);
   ASSERT_TRUE(nothing.ok());
-  EXPECT_EQ(*nothing, nullptr);
+  EXPECT_EQ(nothing->delta, nullptr);
+  EXPECT_EQ(nothing->snapshot, nullptr);
   // Ahead of the store: a snapshot replaces whatever it holds.
   auto ahead = builder_->Build(99);
   ASSERT_TRUE(ahead.ok());
-  EXPECT_TRUE((*ahead)->has_snapshot());
+  EXPECT_NE(ahead->snapshot, nullptr);
 }
 
 TEST_P(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
@@ -117,22 +176,20 @@ TEST_P(SnapshotBuilderTest, TooFarBehindGetsASnapshot) {
   }
   auto old = builder_->Build(2);
   ASSERT_TRUE(old.ok());
-  EXPECT_TRUE((*old)->has_snapshot());
-  EXPECT_EQ((*old)->snapshot().zones_size(), 8);
+  EXPECT_EQ(SnapshotOf(old).zones_size(), 8);
   auto recent = builder_->Build(7);
   ASSERT_TRUE(recent.ok());
-  ASSERT_TRUE((*recent)->has_delta());
-  EXPECT_EQ((*recent)->delta().upserted_size(), 2);
+  ASSERT_NE(recent->delta, nullptr);
+  EXPECT_EQ(recent->delta->delta().upserted_size(), 2);
 }
 
 TEST_P(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
   int64_t served = AddZone("a.example.test");
   int64_t pending = AddZone("b.example.test", ZoneState::kPending);
   auto snapshot = builder_->Build(0);
-  ASSERT_TRUE(snapshot.ok());
-  ASSERT_EQ((*snapshot)->snapshot().zones_size(), 1);
-  EXPECT_EQ((*snapshot)->snapshot().zones(0).id(), static_cast<uint64_t>(served));
-  uint64_t version = (*snapshot)->snapshot().version();
+  ASSERT_EQ(SnapshotOf(snapshot).zones_size(), 1);
+  EXPECT_EQ(SnapshotOf(snapshot).zones(0).id(), static_cast<uint64_t>(served));
+  uint64_t version = snapshot->snapshot->version();
 
   // A change to the pending zone sends nothing of it either.
   ASSERT_TRUE(store_
@@ -146,8 +203,9 @@ TEST_P(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
                   .ok());
   auto delta = builder_->Build(version);
   ASSERT_TRUE(delta.ok());
-  EXPECT_EQ((*delta)->delta().upserted_size(), 0);
-  version = (*delta)->delta().version();
+  ASSERT_NE(delta->delta, nullptr);
+  EXPECT_EQ(delta->delta->delta().upserted_size(), 0);
+  version = delta->delta->delta().version();
 
   // Activation is what sends it.
   ASSERT_TRUE(store_
@@ -161,11 +219,11 @@ TEST_P(SnapshotBuilderTest, PendingZonesNeverReachAnEdgeUntilActive) {
                   .ok());
   delta = builder_->Build(version);
   ASSERT_TRUE(delta.ok());
-  ASSERT_EQ((*delta)->delta().upserted_size(), 1);
-  EXPECT_EQ((*delta)->delta().upserted(0).hostname(), "b.example.test");
+  ASSERT_NE(delta->delta, nullptr);
+  ASSERT_EQ(delta->delta->delta().upserted_size(), 1);
+  EXPECT_EQ(delta->delta->delta().upserted(0).hostname(), "b.example.test");
   snapshot = builder_->Build(0);
-  ASSERT_TRUE(snapshot.ok());
-  EXPECT_EQ((*snapshot)->snapshot().zones_size(), 2);
+  EXPECT_EQ(SnapshotOf(snapshot).zones_size(), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SnapshotBuilderTest, kBothEngines, EngineName);
