@@ -1116,6 +1116,14 @@ ptable="$out_dir/propagation.md"
   for c in $conc_list; do
     echo "| $c | $(r_hs "certgate.conc$c" | xargs printf %.0f) | $(r_hs "nginx.conc$c" | xargs printf %.0f) | $(r_per_core "certgate.conc$c") | $(r_per_core "nginx.conc$c") |"
   done
+  # gRPC needs its own origin (a grpcio server behind h2c://), so it is its
+  # own script; run here, its rows sit in the same run as nginx's above.
+  if [ "$mode" != smoke ]; then
+    echo
+    echo "## gRPC unary calls"
+    echo
+    "$script_dir/grpc_bench.sh" --build-dir "$build_dir" --duration "$row_s"
+  fi
 } >"$out_dir/results.md"
 cat "$out_dir/results.md"
 
