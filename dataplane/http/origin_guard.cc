@@ -77,8 +77,7 @@ absl::StatusOr<std::unique_ptr<const OriginGuard>> OriginGuard::Create(
     }
     resolved.push_back(Own{listener.name, ip, listener.address.port});
   }
-  return std::unique_ptr<const OriginGuard>(
-      new OriginGuard(std::move(policy), std::move(resolved)));
+  return std::make_unique<const OriginGuard>(Private(), std::move(policy), std::move(resolved));
 }
 
 std::optional<OriginGuard::Refusal> OriginGuard::Check(const sockaddr* addr) const {
