@@ -573,23 +573,32 @@ void ClientConnection::LogExchange() {
   // Decided before formatting: a sampled-out or disabled log costs nothing.
   if (ctx_->access_log->ShouldLogRequest(
           exchange_.status_code, auth_ != nullptr && auth_->status == CertStatus::kInvalid)) {
+    // The entry borrows the connection's strings; the line is formatted
+    // straight into the worker's log buffer.
     AccessLogEntry entry;
-    entry.time = exchange_.start == absl::Time() ? absl::Now() : exchange_.start;
-    entry.zone = zone_ != nullptr ? zone_->hostname : "";
+    absl::Time now = absl::Now();
+    entry.time = exchange_.start == absl::Time() ? now : exchange_.start;
+    if (zone_ != nullptr) {
+      entry.zone = zone_->hostname;
+    }
     entry.host = exchange_.host;
     entry.method = exchange_.method;
     entry.path = exchange_.path;
     entry.status = exchange_.status_code;
     entry.cert_status = cert_status_;
-    entry.reason = !exchange_.refusal.empty() ? exchange_.refusal
-                   : auth_ != nullptr         ? auth_->reason
-                                              : "";
-    entry.ski = auth_ != nullptr ? auth_->ski_hex : "";
+    if (!exchange_.refusal.empty()) {
+      entry.reason = exchange_.refusal;
+    } else if (auth_ != nullptr) {
+      entry.reason = auth_->reason;
+    }
+    if (auth_ != nullptr) {
+      entry.ski = auth_->ski_hex;
+    }
     entry.bytes_in = exchange_.bytes_in;
     entry.bytes_out = exchange_.bytes_out;
-    entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
+    entry.duration_ms = absl::ToDoubleMilliseconds(now - entry.time);
     entry.client = client_ip_;
-    ctx_->access_log->Write(FormatAccessLogLine(entry));
+    ctx_->access_log->Append([&entry](std::string* out) { AppendAccessLogLine(out, entry); });
   }
   ctx_->metrics->RequestDone(zone_ != nullptr ? zone_->hostname : "",
                              zone_ != nullptr ? zone_->id : 0, exchange_.status_code, cert_status_);
