@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "dataplane/handshake/tls_server.h"
@@ -105,13 +106,20 @@ void TlsTransport::Handshake() {
 }
 
 TlsTransport::ReadResult TlsTransport::Read() {
-  char buf[kReadChunk];
+  // Decrypted straight into in(): no copy through a buffer of our own.
+  evbuffer_iovec vec;
+  if (evbuffer_reserve_space(in_.get(), kReadChunk, &vec, 1) < 1) {
+    return ReadResult::kEnd;  // out of memory: treated as a broken connection
+  }
   ERR_clear_error();
-  int n = SSL_read(ssl_.get(), buf, sizeof(buf));
+  int n = SSL_read(ssl_.get(), vec.iov_base,
+                   static_cast<int>(std::min<size_t>(vec.iov_len, kReadChunk)));
   if (n > 0) {
-    evbuffer_add(in_.get(), buf, n);
+    vec.iov_len = static_cast<size_t>(n);
+    evbuffer_commit_space(in_.get(), &vec, 1);
     return ReadResult::kData;
   }
+  evbuffer_commit_space(in_.get(), &vec, 0);
   int err = SSL_get_error(ssl_.get(), n);
   if (err == SSL_ERROR_WANT_READ) {
     return ReadResult::kWouldBlock;
