@@ -1,11 +1,11 @@
 #include "dataplane/http/origin_guard.h"
 
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 
 namespace certgate::edge {
 namespace {
@@ -47,13 +47,11 @@ bool IsLocal(const IpAddress& address) {
     memcpy(&v6->sin6_addr, address.bytes.data(), 16);
     len = sizeof(sockaddr_in6);
   }
-  int fd = socket(address.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  UniqueFd fd(socket(address.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     return true;  // cannot tell: refuse rather than risk a loop
   }
-  bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&storage), len) == 0;
-  close(fd);
-  return bound;
+  return bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), len) == 0;
 }
 
 }  // namespace
