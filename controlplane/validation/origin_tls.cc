@@ -8,7 +8,7 @@
 #include "common/status_macros.h"
 #include "common/x509_info.h"
 #include "controlplane/validation/server_certificate.h"
-#include "openssl/err.h"
+#include "dataplane/tls/ssl_error.h"
 #include "openssl/evp.h"
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
@@ -18,13 +18,6 @@ namespace certgate::controlplane {
 namespace {
 
 constexpr size_t kMaxOriginCaCertificates = 64;
-
-std::string SslError() {
-  uint32_t error = ERR_get_error();
-  ERR_clear_error();
-  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
-  return reason != nullptr ? reason : "unknown error";
-}
 
 }  // namespace
 
@@ -93,8 +86,8 @@ absl::StatusOr<certgate::v1::ServerCertificateInfo> ValidateOriginClientCertific
   }
   if (!SSL_CTX_use_certificate(ctx.get(), leaf) || !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) ||
       !SSL_CTX_check_private_key(ctx.get())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("origin client certificate cannot be used for TLS: ", SslError()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin client certificate cannot be used for TLS: ", edge::PopSslErrorReason()));
   }
   if (normalized_key_pem != nullptr) {
     *normalized_key_pem = PrivateKeyToPem(key.get());

@@ -8,26 +8,30 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/host_port.h"
+#include "dataplane/http/exchange.h"
 #include "dataplane/http/header_rewriter.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
-#include "dataplane/http/origin_stream.h"
+#include "dataplane/http/protocol_driver.h"
+#include "dataplane/http/tls_transport.h"
+#include "dataplane/http/upstream_exchange.h"
 #include "dataplane/http/worker_context.h"
 #include "openssl/base.h"
 
 namespace certgate::edge {
 
 struct ConnectionAuth;
-class OriginTransport;
 class UpgradeRelay;
 struct ZoneConfig;
 
-// ClientConnection is one accepted client: a non-blocking TLS handshake
-// driven by hand (SSL_do_handshake/SSL_read/SSL_write on the socket), then
-// HTTP/1.1 requests one after the other (keep-alive), each either answered
-// by the edge (403, 421, 4xx, 502, 504) or proxied to the zone's origin with
-// both bodies streamed. Lives on one worker thread.
-class ClientConnection : private OriginStreamSink {
+// ClientConnection is one accepted client speaking HTTP/1.1: its
+// TlsTransport does the TLS, then requests come one after the other
+// (keep-alive). When ALPN chose h2, a ProtocolDriver (HTTP/2) serves the
+// connection instead, over the same transport. Each request head goes through DecideRequest: it is
+// either answered by the edge (403, 421, 4xx, 502, 504) or forwarded by the connection's
+// UpstreamExchange to the zone's origin, both bodies streamed. After an agreed upgrade (101) an
+// UpgradeRelay moves the bytes. Lives on one worker thread.
+class ClientConnection : private TlsTransport::Handler, private UpstreamExchange::Owner {
  public:
   ClientConnection(WorkerContext* ctx, int fd, std::string client_ip);
   ~ClientConnection() override;
@@ -53,22 +57,42 @@ class ClientConnection : private OriginStreamSink {
     kDraining,     // response sent, write side shut; reading until the client closes
     kClosed,
   };
-  enum class Action { kNone, kLocal, kProxy };
   enum class TimerKind { kNone, kHandshake, kHeaders, kIdle, kBody, kLinger };
 
-  static void OnClientEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
   static void OnClientTimer(evutil_socket_t fd, short what, void* arg);
-  static void OnOriginTimer(evutil_socket_t fd, short what, void* arg);
 
-  void Handshake();
-  void HandshakeDone();
+  // TlsTransport::Handler.
+  void OnHandshakeDone() override;
+  void OnHandshakeFailed(absl::string_view reason) override;
+  void OnReady() override;
+  void OnLingerDone() override;
   // StartDriver hands the connection to ctx_->http2_driver (ALPN chose h2):
-  // its own events stop; the driver's end closes it.
+  // the transport's events stop; the driver reads and writes its SSL and
+  // socket (still owned by the transport) until its end closes the
+  // connection.
   void StartDriver();
+
+  // UpstreamExchange::Owner.
+  void QueueOriginRequestHead(evbuffer* out) override;
+  void AppendToClient(absl::string_view data) override;
+  size_t ClientBacklog() const override;
+  bool Draining() const override { return draining_; }
+  bool Closed() const override { return closed(); }
+  void AnswerOriginFailure(int status, absl::string_view why) override;
+  // Abort closes at once (a response already started cannot be replaced).
+  void Abort(absl::string_view why) override;
+  void OnResponseDone() override;
+  void OnSwitchingLogged() override;
+  // OnSwitched hands the connection to an UpgradeRelay after the origin's
+  // 101: `origin_extra` is what the origin sent after its 101 head. The
+  // connection's own events stop; the relay's end closes it.
+  void OnSwitched(absl::string_view origin_extra) override;
   // Drive does every piece of non-blocking work possible now, then sets the
   // events to wait for.
-  void Drive();
+  void Drive() override;
+
+  bool handshaking() const { return state_ == ConnectionState::kHandshaking; }
+  bool lingering() const { return state_ == ConnectionState::kDraining; }
   bool ReadingAllowed() const;
   void ReadClient();
   void ProcessClientInput();
@@ -98,70 +122,31 @@ class ClientConnection : private OriginStreamSink {
   void LogExchange();
   void ResetExchange();
 
-  // Proxy.
-  // QueueOriginRequestHead queues the current request's head as the origin
-  // gets it.
-  void QueueOriginRequestHead();
+  // StartProxy forwards the current request through upstream_: as a stream
+  // on an HTTP/2 origin (MultiplexedOrigins) or over HTTP/1.1.
   void StartProxy();
   // StartHttp1Proxy sends the request to an HTTP/1.1 origin (pooled or new
-  // connection); `continue_sent`: the 100 Continue already went out.
-  void StartHttp1Proxy(bool continue_sent);
-  // ConnectOrigin resolves the origin (OriginResolver: no blocking), then
-  // ConnectResolved judges the address (origin guard) and connects.
-  void ConnectOrigin();
-  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
-  void OriginConnected();
-  // OriginHandshake advances the TLS handshake with an https origin; a
-  // failure (certificate not verified, refused) answers 502 and is logged.
-  void OriginHandshake();
-  void FlushOrigin();
-  void ReadOrigin();
-  bool OnResponseHeaders(bool* skip_body);
-  bool OnResponseBody(absl::string_view data);
-  bool OnResponseComplete();
-  void OriginFailed(int status, absl::string_view why);
-  // RetryOnFreshOrigin resends an idempotent, body-less request on a new
-  // connection when
-  // the pooled one it went out on closed before answering (the origin's idle
-  // close raced our reuse). False when that does not apply.
-  bool RetryOnFreshOrigin();
-  // Retryable: RetryOnFreshOrigin could resend the current request.
-  bool Retryable() const;
-  void ReleaseOrigin(bool reusable);
-  // An HTTP/2 origin (MultiplexedOrigins): the request goes out as a stream,
-  // its body from origin_out_ as the stream's flow control allows, and the
-  // response comes back as HTTP/1.1.
+  // connection).
+  void StartHttp1Proxy();
+  // StartStream sends the request as a stream to the zone's HTTP/2 origin.
   void StartStream();
-  void FlushStream();
-  void OnOriginResponse(int status, HttpHeaders fields, bool end_stream) override;
-  void OnOriginData(absl::string_view data) override;
-  void OnOriginTrailers(HttpHeaders trailers) override;
-  void OnOriginEnd() override;
-  void OnOriginFailed(int status, std::string why) override;
-  void OnOriginWritable() override;
-  void OnOriginHttp1() override;
-  void AppendToClient(absl::string_view data);
-  // StartRelay hands the connection to an UpgradeRelay after the origin's
-  // 101: `origin_extra` is what the origin sent after its 101 head. The
-  // connection's own events stop; the relay's end closes it.
-  void StartRelay(absl::string_view origin_extra);
+  // ContinueIfExpected answers Expect: 100-continue (the edge drops Expect,
+  // hop-by-hop here, and lets the body come).
+  void ContinueIfExpected();
+  // Retryable: the upstream exchange could resend the current request.
+  bool Retryable() const;
   // StillTrusted: the upgraded connection's zone still exists and its
   // certificate's verdict is still the one it upgraded with.
   bool StillTrusted();
 
-  // Abort closes at once (a response already started cannot be replaced).
-  void Abort(absl::string_view why);
   void LingeringClose();
-  void Linger();
   void Close();
   void CloseInternal(bool notify);
 
   WorkerContext* ctx_;
-  int fd_;
   std::string client_ip_;
-  bssl::UniquePtr<SSL> ssl_;
-  BIO* bio_ = nullptr;              // the SocketBio under ssl_ (owned by it)
-  ConnectionAuth* auth_ = nullptr;  // owned by ssl_
+  TlsTransport transport_;
+  ConnectionAuth* auth_ = nullptr;  // owned by the transport's SSL
   // Owned by auth_->config (a shared_ptr the connection holds): a config
   // swapped out stays alive while an open connection uses it. Both move
   // together, between requests only (FollowConfigChange).
@@ -169,85 +154,23 @@ class ClientConnection : private OriginStreamSink {
   CertificateHeaders cert_headers_;
   std::string cert_status_;
 
-  // The client socket's read event stays registered between requests (it
-  // is deleted only when it fires while reading is not allowed), so a
-  // keep-alive request costs no epoll_ctl. The origin's events live in its
-  // OriginTransport.
-  SocketEvent client_read_ev_;
-  SocketEvent client_write_ev_;
   EventPtr client_timer_ev_;
-  EventPtr origin_timer_ev_;
   TimerKind timer_kind_ = TimerKind::kNone;
 
-  EvbufferPtr client_in_;   // decrypted, not yet parsed
-  EvbufferPtr client_out_;  // to encrypt and send
-  EvbufferPtr origin_out_;  // to send to the origin
-
   ConnectionState state_ = ConnectionState::kHandshaking;
-  bool handshaking() const { return state_ == ConnectionState::kHandshaking; }
-  bool lingering() const { return state_ == ConnectionState::kDraining; }
-  bool handshake_wants_write_ = false;
-  bool client_write_blocked_ = false;
-  bool ssl_read_wants_write_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool draining_ = false;  // the worker is stopping: no request after the current one
   bool opened_ = false;
 
   MessageParser request_parser_;
-  std::unique_ptr<MessageParser> response_parser_;
 
-  // The current exchange (one request and its response), reset whole
-  // between requests.
-  struct Exchange {
-    Action action = Action::kNone;
-    absl::Time start;
-    std::string method;
-    std::string path;
-    std::string host;
-    std::string refusal;  // the access rule's refusal of this request, for log and origin
-    bool withhold_certificate = false;  // RequestDecision's
-    bool request_complete = false;
-    bool request_chunked = false;
-    bool head_request = false;
-    // The protocol the request asks to switch to ("" for a plain request)
-    // and whether the origin agreed (a 101 with Upgrade).
-    std::string upgrade;
-    bool switching = false;
-    bool response_started = false;
-    bool response_complete = false;
-    bool interim_response = false;
-    BodyFraming response_framing = BodyFraming::kNone;
-    int status_code = 0;
-    bool logged = false;
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-  };
   Exchange exchange_;
-  // Per request too, but kept across the reset: read before the next
-  // request's headers set them.
-  bool client_http11_ = true;
-  bool client_keep_alive_ = true;
+  ClientPersistence client_;
   uint64_t exchanges_ = 0;  // requests answered (and logged) on this connection
 
-  // The current origin connection; origin_fd_ is its socket (-1: none).
-  std::unique_ptr<OriginTransport> origin_;
-  int origin_fd_ = -1;
-  std::string origin_key_;
-  bool origin_connecting_ = false;
-  bool resolving_ = false;  // waiting for the origin's address
-  uint64_t resolve_ticket_ = 0;
-  bool resolve_inline_ = false;   // inside the Resolve call
-  bool origin_reused_ = false;    // taken from the pool
-  bool origin_answered_ = false;  // a byte came back on the current origin connection
-  absl::Time origin_sent_;
-
-  // The current request's stream on an HTTP/2 origin (null: none). While it
-  // is set, origin_out_ holds the request body without HTTP/1.1 framing.
-  std::unique_ptr<OriginStream> stream_;
-  bool stream_finished_ = false;    // Finish was called
-  uint64_t stream_unconsumed_ = 0;  // response body bytes not yet given back
-  HttpHeaders stream_trailers_;     // the origin's, sent at the last chunk
+  // The origin half of forwarded requests.
+  UpstreamExchange upstream_;
 
   // Set after a 101: from then on the relay moves the bytes.
   std::unique_ptr<UpgradeRelay> relay_;

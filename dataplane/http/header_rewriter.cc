@@ -77,18 +77,25 @@ absl::flat_hash_set<std::string> ConnectionTokens(const HttpHeaders& in) {
 
 // IsHopByHopFolded: IsHopByHop for a name already folded (FoldHeaderName).
 bool IsHopByHopFolded(absl::string_view folded) {
-  static const auto* kNames = new absl::flat_hash_set<std::string>{"connection",
-                                                                   "keep-alive",
-                                                                   "proxy-connection",
-                                                                   "te",
-                                                                   "trailer",
-                                                                   "upgrade",
-                                                                   "transfer-encoding",
-                                                                   "content-length",
-                                                                   "expect",
-                                                                   "proxy-authenticate",
-                                                                   "proxy-authorization"};
-  return kNames->contains(folded);
+  // A fixed, short list: a scan costs no more than a hash, and the table
+  // needs no destructor.
+  static constexpr absl::string_view kNames[] = {"connection",
+                                                 "keep-alive",
+                                                 "proxy-connection",
+                                                 "te",
+                                                 "trailer",
+                                                 "upgrade",
+                                                 "transfer-encoding",
+                                                 "content-length",
+                                                 "expect",
+                                                 "proxy-authenticate",
+                                                 "proxy-authorization"};
+  for (absl::string_view name : kNames) {
+    if (folded == name) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // QuotedString: RFC 9110 5.6.4, with `"` and `\` escaped.

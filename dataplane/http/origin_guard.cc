@@ -1,11 +1,11 @@
 #include "dataplane/http/origin_guard.h"
 
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 
 namespace certgate::edge {
 namespace {
@@ -47,13 +47,11 @@ bool IsLocal(const IpAddress& address) {
     memcpy(&v6->sin6_addr, address.bytes.data(), 16);
     len = sizeof(sockaddr_in6);
   }
-  int fd = socket(address.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  UniqueFd fd(socket(address.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     return true;  // cannot tell: refuse rather than risk a loop
   }
-  bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&storage), len) == 0;
-  close(fd);
-  return bound;
+  return bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), len) == 0;
 }
 
 }  // namespace
@@ -77,8 +75,7 @@ absl::StatusOr<std::unique_ptr<const OriginGuard>> OriginGuard::Create(
     }
     resolved.push_back(Own{listener.name, ip, listener.address.port});
   }
-  return std::unique_ptr<const OriginGuard>(
-      new OriginGuard(std::move(policy), std::move(resolved)));
+  return std::make_unique<const OriginGuard>(Private(), std::move(policy), std::move(resolved));
 }
 
 std::optional<OriginGuard::Refusal> OriginGuard::Check(const sockaddr* addr) const {

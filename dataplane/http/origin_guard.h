@@ -44,14 +44,22 @@ class OriginGuard {
   std::optional<Refusal> Check(const sockaddr* addr) const;
 
  private:
+  // Only Create can make one (std::make_unique needs a public constructor).
+  struct Private {
+    explicit Private() = default;
+  };
+
   struct Own {
     std::string name;
     std::optional<IpAddress> address;  // nullopt: wildcard
     uint16_t port = 0;
   };
-  OriginGuard(OriginPolicy policy, std::vector<Own> own)
+
+ public:
+  OriginGuard(Private, OriginPolicy policy, std::vector<Own> own)
       : policy_(std::move(policy)), own_(std::move(own)) {}
 
+ private:
   OriginPolicy policy_;
   std::vector<Own> own_;
 };

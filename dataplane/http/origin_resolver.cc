@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<OriginResolver>> OriginResolver::Create(event_bas
   if (init_status != ARES_SUCCESS) {
     return absl::InternalError(absl::StrCat("c-ares: ", ares_strerror(init_status)));
   }
-  std::unique_ptr<OriginResolver> resolver(new OriginResolver(base, options));
+  auto resolver = std::make_unique<OriginResolver>(Private(), base, options);
   ares_options opts{};
   opts.sock_state_cb = &OriginResolver::OnSocketState;
   opts.sock_state_cb_data = resolver.get();
@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<OriginResolver>> OriginResolver::Create(event_bas
   return resolver;
 }
 
-OriginResolver::OriginResolver(event_base* base, Options options)
+OriginResolver::OriginResolver(Private, event_base* base, Options options)
     : base_(base), options_(std::move(options)) {}
 
 OriginResolver::~OriginResolver() {
@@ -102,8 +102,10 @@ uint64_t OriginResolver::Resolve(const std::string& host, uint16_t port, Done do
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  // c-ares hands the query back to OnAnswer, which owns it again.
+  auto query = std::make_unique<Query>(Query{this, ticket, key, port});
   ares_getaddrinfo(channel_, key.c_str(), nullptr, &hints, &OriginResolver::OnAnswer,
-                   new Query{this, ticket, key, port});
+                   query.release());
   // The answer may already have come (hosts file, an immediate failure).
   if (pending_.contains(ticket)) {
     ArmTimer();

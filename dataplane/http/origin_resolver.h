@@ -65,7 +65,15 @@ class OriginResolver {
     uint16_t port;
   };
 
-  OriginResolver(event_base* base, Options options);
+  // Only Create can make one (std::make_unique needs a public constructor).
+  struct Private {
+    explicit Private() = default;
+  };
+
+ public:
+  OriginResolver(Private, event_base* base, Options options);
+
+ private:
   static void OnSocketState(void* data, ares_socket_t fd, int readable, int writable);
   static void OnSocketEvent(evutil_socket_t fd, short what, void* arg);
   static void OnTimer(evutil_socket_t fd, short what, void* arg);

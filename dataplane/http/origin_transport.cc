@@ -17,24 +17,24 @@
 #include "openssl/ssl.h"
 
 namespace certgate::edge {
-OriginTransport::OriginTransport(int fd, bssl::UniquePtr<SSL> ssl,
+OriginTransport::OriginTransport(Private, UniqueFd fd, bssl::UniquePtr<SSL> ssl,
                                  std::shared_ptr<const OriginTlsContext> tls)
-    : fd_(fd), tls_context_(std::move(tls)), ssl_(std::move(ssl)) {}
+    : fd_(std::move(fd)), tls_context_(std::move(tls)), ssl_(std::move(ssl)) {}
 
-std::unique_ptr<OriginTransport> OriginTransport::Plain(int fd) {
-  return std::unique_ptr<OriginTransport>(new OriginTransport(fd, nullptr, nullptr));
+std::unique_ptr<OriginTransport> OriginTransport::Plain(UniqueFd fd) {
+  return std::make_unique<OriginTransport>(Private(), std::move(fd), nullptr, nullptr);
 }
 
-std::unique_ptr<OriginTransport> OriginTransport::Tls(int fd,
+std::unique_ptr<OriginTransport> OriginTransport::Tls(UniqueFd fd,
                                                       std::shared_ptr<const OriginTlsContext> tls,
                                                       bool offer_h2) {
   bssl::UniquePtr<SSL> ssl = tls->NewSsl(offer_h2);
-  if (ssl == nullptr || !SSL_set_fd(ssl.get(), fd)) {
+  if (ssl == nullptr || !SSL_set_fd(ssl.get(), fd.get())) {
     ERR_clear_error();
-    close(fd);
-    return nullptr;
+    return nullptr;  // `fd` closes here
   }
-  return std::unique_ptr<OriginTransport>(new OriginTransport(fd, std::move(ssl), std::move(tls)));
+  return std::make_unique<OriginTransport>(Private(), std::move(fd), std::move(ssl),
+                                           std::move(tls));
 }
 
 OriginTransport::~OriginTransport() {
@@ -44,9 +44,7 @@ OriginTransport::~OriginTransport() {
     ERR_clear_error();
   }
   ssl_.reset();
-  if (fd_ >= 0) {
-    close(fd_);
-  }
+  // fd_ closes last, after the SSL and the events.
 }
 
 std::string OriginTransport::alpn() const {
@@ -85,7 +83,7 @@ OriginTransport::Step OriginTransport::Handshake(std::string* error) {
 
 int OriginTransport::Write(evbuffer* buf) {
   if (ssl_ == nullptr) {
-    return evbuffer_write(buf, fd_);
+    return evbuffer_write(buf, fd_.get());
   }
   size_t before = evbuffer_get_length(buf);
   int err = 0;
@@ -107,7 +105,7 @@ int OriginTransport::Write(evbuffer* buf) {
 
 ssize_t OriginTransport::Read(char* buf, size_t len) {
   if (ssl_ == nullptr) {
-    return recv(fd_, buf, len, 0);
+    return recv(fd_.get(), buf, len, 0);
   }
   ERR_clear_error();
   int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
@@ -147,8 +145,8 @@ void OriginTransport::Watch(event_base* base, EventHandler handler, void* owner)
   handler_ = handler;
   owner_ = owner;
   if (read_ev_.get() == nullptr && base != nullptr) {
-    read_ev_ = SocketEvent(event_new(base, fd_, EV_READ | EV_PERSIST, &OnEvent, this));
-    write_ev_ = SocketEvent(event_new(base, fd_, EV_WRITE | EV_PERSIST, &OnEvent, this));
+    read_ev_ = SocketEvent(event_new(base, fd_.get(), EV_READ | EV_PERSIST, &OnEvent, this));
+    write_ev_ = SocketEvent(event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, &OnEvent, this));
   }
 }
 
@@ -177,7 +175,7 @@ bool OriginTransport::Pending() const { return ssl_ != nullptr && SSL_pending(ss
 bool OriginTransport::LooksOpen() {
   if (ssl_ == nullptr) {
     char byte;
-    ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   if (SSL_pending(ssl_.get()) > 0) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/unique_fd.h"
 #include "dataplane/http/libevent_handles.h"
 #include "openssl/base.h"
 
@@ -20,20 +21,20 @@ struct ZoneConfig;
 // handshake. Used by one worker thread.
 class OriginTransport {
  public:
-  // Plain: cleartext http. Takes ownership of `fd`.
-  static std::unique_ptr<OriginTransport> Plain(int fd);
+  // Plain: cleartext http.
+  static std::unique_ptr<OriginTransport> Plain(UniqueFd fd);
   // Tls: https through `tls`, which the transport keeps alive (its session
   // callback may run while the connection idles in the pool, after the zone
-  // version that built it is gone). Takes ownership of `fd`; null (fd
-  // closed) when the SSL cannot be made. `offer_h2`: ALPN h2 and http/1.1
-  // (alpn() says which the origin picked).
-  static std::unique_ptr<OriginTransport> Tls(int fd, std::shared_ptr<const OriginTlsContext> tls,
+  // version that built it is gone). Null (fd closed) when the SSL cannot be
+  // made. `offer_h2`: ALPN h2 and http/1.1 (alpn() says which the origin picked).
+  static std::unique_ptr<OriginTransport> Tls(UniqueFd fd,
+                                              std::shared_ptr<const OriginTlsContext> tls,
                                               bool offer_h2 = false);
   ~OriginTransport();
   OriginTransport(const OriginTransport&) = delete;
   OriginTransport& operator=(const OriginTransport&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   bool tls() const { return ssl_ != nullptr; }
   // The protocol the origin picked by ALPN ("" when none).
   std::string alpn() const;
@@ -85,10 +86,20 @@ class OriginTransport {
   void set_idle_readable(bool on) { idle_readable_ = on; }
 
  private:
-  OriginTransport(int fd, bssl::UniquePtr<SSL> ssl, std::shared_ptr<const OriginTlsContext> tls);
+  // Only Plain and Tls make one (std::make_unique needs a public
+  // constructor).
+  struct Private {
+    explicit Private() = default;
+  };
+
+ public:
+  OriginTransport(Private, UniqueFd fd, bssl::UniquePtr<SSL> ssl,
+                  std::shared_ptr<const OriginTlsContext> tls);
+
+ private:
   static void OnEvent(evutil_socket_t fd, short what, void* arg);
 
-  int fd_;
+  UniqueFd fd_;
   std::shared_ptr<const OriginTlsContext> tls_context_;
   bssl::UniquePtr<SSL> ssl_;
   bool handshake_done_ = false;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
@@ -170,8 +171,8 @@ void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) 
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  origin_ =
-      origin_tls_ != nullptr ? OriginTransport::Tls(fd, origin_tls_) : OriginTransport::Plain(fd);
+  origin_ = origin_tls_ != nullptr ? OriginTransport::Tls(UniqueFd(fd), origin_tls_)
+                                   : OriginTransport::Plain(UniqueFd(fd));
   if (origin_ == nullptr) {
     Fail(502, "origin TLS: cannot start a session");
     return;

@@ -560,7 +560,8 @@ void Http2Connection::Log(const Stream& stream) {
   if (ctx->access_log->ShouldLogRequest(stream.status, auth->status == CertStatus::kInvalid)) {
     AccessLogEntry entry;
     entry.time = stream.start;
-    entry.zone = zone != nullptr ? zone->hostname : "";
+    // A view: the zone outlives the line, a temporary "" string would not.
+    entry.zone = zone != nullptr ? absl::string_view(zone->hostname) : absl::string_view();
     entry.host = stream.host;
     entry.method = stream.method;
     entry.path = stream.path;
@@ -572,7 +573,7 @@ void Http2Connection::Log(const Stream& stream) {
     entry.bytes_out = stream.bytes_out;
     entry.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - entry.time);
     entry.client = conn_.client_ip;
-    ctx->access_log->Write(FormatAccessLogLine(entry));
+    ctx->access_log->Append([&entry](std::string* out) { AppendAccessLogLine(out, entry); });
   }
   ctx->metrics->RequestDone(zone != nullptr ? zone->hostname : "", zone != nullptr ? zone->id : 0,
                             stream.status, stream.cert_status);

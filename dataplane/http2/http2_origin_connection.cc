@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
@@ -254,8 +255,9 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  transport_ = target_.tls != nullptr ? OriginTransport::Tls(fd, target_.tls, /*offer_h2=*/true)
-                                      : OriginTransport::Plain(fd);
+  transport_ = target_.tls != nullptr
+                   ? OriginTransport::Tls(UniqueFd(fd), target_.tls, /*offer_h2=*/true)
+                   : OriginTransport::Plain(UniqueFd(fd));
   if (transport_ == nullptr) {
     Fail(502, "origin TLS: cannot start a session");
     return;

@@ -96,27 +96,34 @@ std::string JsonQuote(absl::string_view value) {
 }
 
 std::string FormatAccessLogLine(const AccessLogEntry& e) {
-  // Appended piece by piece into one buffer: this runs for every request.
   std::string out;
-  out.reserve(192 + e.zone.size() + e.host.size() + e.path.size() + e.reason.size() + e.ski.size() +
-              e.client.size());
+  AppendAccessLogLine(&out, e);
+  return out;
+}
+
+void AppendAccessLogLine(std::string* out_ptr, const AccessLogEntry& e) {
+  // Appended piece by piece, straight into the log buffer: this runs for
+  // every request.
+  std::string& out = *out_ptr;
+  out.reserve(out.size() + 192 + e.zone.size() + e.host.size() + e.path.size() + e.reason.size() +
+              e.ski.size() + e.client.size());
   out.append("{\"time\":");
-  AppendRfc3339Millis(&out, e.time);
+  AppendRfc3339Millis(out_ptr, e.time);
   out.append(",\"zone\":");
-  AppendJsonQuoted(&out, e.zone);
+  AppendJsonQuoted(out_ptr, e.zone);
   out.append(",\"host\":");
-  AppendJsonQuoted(&out, e.host);
+  AppendJsonQuoted(out_ptr, e.host);
   out.append(",\"method\":");
-  AppendJsonQuoted(&out, e.method);
+  AppendJsonQuoted(out_ptr, e.method);
   out.append(",\"path\":");
-  AppendJsonQuoted(&out, e.path);
-  absl::StrAppend(&out, ",\"status\":", e.status, ",\"cert_status\":");
-  AppendJsonQuoted(&out, e.cert_status);
+  AppendJsonQuoted(out_ptr, e.path);
+  absl::StrAppend(out_ptr, ",\"status\":", e.status, ",\"cert_status\":");
+  AppendJsonQuoted(out_ptr, e.cert_status);
   out.append(",\"reason\":");
-  AppendJsonQuoted(&out, e.reason);
+  AppendJsonQuoted(out_ptr, e.reason);
   out.append(",\"ski\":");
-  AppendJsonQuoted(&out, e.ski);
-  absl::StrAppend(&out, ",\"bytes_in\":", e.bytes_in, ",\"bytes_out\":", e.bytes_out,
+  AppendJsonQuoted(out_ptr, e.ski);
+  absl::StrAppend(out_ptr, ",\"bytes_in\":", e.bytes_in, ",\"bytes_out\":", e.bytes_out,
                   ",\"duration_ms\":");
   // %.3f without a format string parse.
   double ms = e.duration_ms < 0 ? 0 : e.duration_ms;
@@ -124,12 +131,11 @@ std::string FormatAccessLogLine(const AccessLogEntry& e) {
   char frac[4] = {'.', static_cast<char>('0' + thousandths / 100 % 10),
                   static_cast<char>('0' + thousandths / 10 % 10),
                   static_cast<char>('0' + thousandths % 10)};
-  absl::StrAppend(&out, thousandths / 1000);
+  absl::StrAppend(out_ptr, thousandths / 1000);
   out.append(frac, sizeof(frac));
   out.append(",\"client\":");
-  AppendJsonQuoted(&out, e.client);
+  AppendJsonQuoted(out_ptr, e.client);
   out.append("}\n");
-  return out;
 }
 
 std::string FormatConnectionLogLine(absl::Time time, absl::string_view client,

@@ -9,23 +9,27 @@
 namespace certgate::edge {
 
 // AccessLogEntry is one request as the access log records it.
+// The fields borrow the caller's strings: an entry is built and formatted
+// for every request, and copying them would cost more than the formatting.
 struct AccessLogEntry {
   absl::Time time;
-  std::string zone;
-  std::string host;
-  std::string method;
-  std::string path;
+  absl::string_view zone;
+  absl::string_view host;
+  absl::string_view method;
+  absl::string_view path;
   int status = 0;
-  std::string cert_status;  // none | valid | invalid
-  std::string reason;       // why invalid ("" otherwise)
-  std::string ski;
+  absl::string_view cert_status;  // none | valid | invalid
+  absl::string_view reason;       // why invalid ("" otherwise)
+  absl::string_view ski;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   double duration_ms = 0;
-  std::string client;  // client IP
+  absl::string_view client;  // client IP
 };
 
-// FormatAccessLogLine returns one JSON object and a newline.
+// AppendAccessLogLine appends one JSON object and a newline to `out`.
+void AppendAccessLogLine(std::string* out, const AccessLogEntry& entry);
+// FormatAccessLogLine returns AppendAccessLogLine's line.
 std::string FormatAccessLogLine(const AccessLogEntry& entry);
 
 // FormatConnectionLogLine returns one JSON line for a handshake that failed

@@ -47,21 +47,26 @@ void LogBuffer::Write(absl::string_view line) {
   if (fd_ < 0) {
     return;
   }
+  if (buffer_bytes_ == 0 && turn_hook_ == nullptr) {
+    WriteLogLine(fd_, line);
+    return;
+  }
+  bool first = buffer_.empty();
+  buffer_.append(line.data(), line.size());
+  Added(first);
+}
+
+void LogBuffer::Added(bool first) {
   if (buffer_bytes_ == 0) {
     if (turn_hook_ == nullptr) {
-      WriteLogLine(fd_, line);
-      return;
-    }
-    bool first = buffer_.empty();
-    buffer_.append(line.data(), line.size());
-    if (first) {
+      Flush();  // every line at once
+    } else if (first) {
       turn_hook_(turn_hook_arg_);
     } else if (buffer_.size() >= kTurnBufferLimit) {
       Flush();  // a turn that logs this much writes as it goes
     }
     return;
   }
-  buffer_.append(line.data(), line.size());
   if (buffer_.size() >= buffer_bytes_) {
     Flush();
   }

@@ -34,6 +34,18 @@ class LogBuffer {
 
   // Write adds one whole line (ending in '\n').
   void Write(absl::string_view line);
+  // Append adds one whole line that `append(std::string* out)` appends to
+  // `out`: the line is formatted straight into the buffer, never into a
+  // string of its own.
+  template <typename AppendFn>
+  void Append(AppendFn&& append) {
+    if (fd_ < 0) {
+      return;
+    }
+    bool first = buffer_.empty();
+    append(&buffer_);
+    Added(first);
+  }
   // SetTurnHook: with `buffer_bytes` 0, instead of one write(2) per line,
   // lines are held and `hook(arg)` is called when the first one arrives;
   // the owner then calls Flush before its event loop waits again (the
@@ -46,6 +58,10 @@ class LogBuffer {
   size_t buffered() const { return buffer_.size(); }
 
  private:
+  // Added: a line was appended to buffer_ (`first`: to an empty one);
+  // writes or arranges the write as the settings say.
+  void Added(bool first);
+
   int fd_;
   size_t buffer_bytes_;
   // Threshold on the 64-bit random value: below it a success is kept.

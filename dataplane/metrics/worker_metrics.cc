@@ -32,10 +32,24 @@ void WorkerMetrics::RequestDone(absl::string_view zone, uint64_t zone_id, int co
 }
 
 void WorkerMetrics::RuleMatched(uint64_t zone_id, absl::string_view rule_id, bool refused) {
-  std::string rule = absl::StrCat(zone_id, "/", rule_id);
-  rule_traffic.Increment(LabelKey(rule, "requests"));
+  absl::flat_hash_map<std::string, RuleSlots>& zone_rules = rule_slots_[zone_id];
+  auto it = zone_rules.find(rule_id);
+  if (it == zone_rules.end()) {
+    std::string rule = absl::StrCat(zone_id, "/", rule_id);
+    it = zone_rules
+             .emplace(std::string(rule_id),
+                      RuleSlots{rule_traffic.Slot(LabelKey(rule, "requests")), nullptr})
+             .first;
+  }
+  it->second.requests->fetch_add(1, std::memory_order_relaxed);
   if (refused) {
-    rule_traffic.Increment(LabelKey(rule, "refused"));
+    if (it->second.refused == nullptr) {
+      // Created on the first refusal only: a rule that never refuses shows
+      // no refused series, as before.
+      it->second.refused =
+          rule_traffic.Slot(LabelKey(absl::StrCat(zone_id, "/", rule_id), "refused"));
+    }
+    it->second.refused->fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/metrics/labeled_counter.h"
 
@@ -64,6 +65,14 @@ class WorkerMetrics {
     std::atomic<uint64_t>* traffic = nullptr;
   };
   LastRequest last_request_;
+  // RuleMatched's counters by zone id and rule id, found without building
+  // their label keys (which happens once per rule). Grows as rule_traffic
+  // does: its keys are never removed either.
+  struct RuleSlots {
+    std::atomic<uint64_t>* requests = nullptr;
+    std::atomic<uint64_t>* refused = nullptr;
+  };
+  absl::flat_hash_map<uint64_t, absl::flat_hash_map<std::string, RuleSlots>> rule_slots_;
 };
 
 }  // namespace certgate::edge

@@ -539,7 +539,9 @@ error_log $work/nginx/logs/error.log warn;
 worker_rlimit_nofile 65536;
 events { worker_connections 16384; }
 http {
-  access_log off;
+  # Like the edge, which logs every request: a production nginx logs too
+  # (tests/bench/method.md, "Access logs in the comparison").
+  access_log $work/nginx/logs/access.log combined buffer=64k flush=1s;
   client_body_temp_path $work/nginx/tmp/body;
   proxy_temp_path $work/nginx/tmp/proxy;
   fastcgi_temp_path $work/nginx/tmp/fastcgi;

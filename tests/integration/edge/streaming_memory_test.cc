@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -46,16 +47,6 @@ int64_t StatusKib(pid_t pid, const std::string& name) {
   return -1;
 }
 
-std::string Hex(const uint8_t* data, size_t n) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 15]);
-  }
-  return out;
-}
-
 // Sha256Of: the SHA-256 of `n` bytes, each the next of `pattern` (cycled).
 std::string Sha256Of(int64_t n, const std::string& pattern) {
   SHA256_CTX ctx;
@@ -71,7 +62,8 @@ std::string Sha256Of(int64_t n, const std::string& pattern) {
   }
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256_Final(digest, &ctx);
-  return Hex(digest, sizeof(digest));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 class StreamingMemoryTest : public ::testing::Test {

@@ -141,6 +141,51 @@ TEST(LogBufferTest, BuffersUntilFullOrFlushed) {
   EXPECT_EQ(CountLines(Slurp(path)), 7) << "destruction flushes";
 }
 
+// Append formats a line straight into the buffer; it is written as Write's
+// would be, in each mode: at once (no buffer, no hook), at the end of the
+// turn (hook), when the buffer fills.
+TEST(LogBufferTest, AppendWritesLikeWriteInEveryMode) {
+  std::string dir = TempDir();
+  auto line = [](std::string* out) { out->append("{\"n\":\"01234567890\"}\n"); };
+  {
+    auto file = LogFile::Open(dir + "/direct.log");
+    ASSERT_TRUE(file.ok());
+    LogBuffer buffer(file->get(), 0, 1.0, 1);
+    buffer.Append(line);
+    EXPECT_EQ(Slurp(dir + "/direct.log"), "{\"n\":\"01234567890\"}\n");
+    EXPECT_EQ(buffer.buffered(), 0u);
+  }
+  {
+    auto file = LogFile::Open(dir + "/turn.log");
+    ASSERT_TRUE(file.ok());
+    LogBuffer buffer(file->get(), 0, 1.0, 1);
+    int calls = 0;
+    buffer.SetTurnHook([](void* arg) { ++*static_cast<int*>(arg); }, &calls);
+    buffer.Append(line);
+    buffer.Append(line);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(Slurp(dir + "/turn.log"), "");
+    buffer.Flush();
+    EXPECT_EQ(CountLines(Slurp(dir + "/turn.log")), 2);
+  }
+  {
+    auto file = LogFile::Open(dir + "/full.log");
+    ASSERT_TRUE(file.ok());
+    LogBuffer buffer(file->get(), 100, 1.0, 1);
+    for (int i = 0; i < 4; ++i) {
+      buffer.Append(line);
+    }
+    EXPECT_EQ(Slurp(dir + "/full.log"), "");
+    buffer.Append(line);
+    EXPECT_EQ(CountLines(Slurp(dir + "/full.log")), 5) << "the fifth line fills the buffer";
+  }
+  auto off = LogFile::Open("off");
+  LogBuffer disabled(off->get(), 0, 1.0, 1);
+  bool called = false;
+  disabled.Append([&called](std::string*) { called = true; });
+  EXPECT_FALSE(called) << "a disabled log formats nothing";
+}
+
 TEST(LogBufferTest, SamplingKeepsOnlySuccessesOut) {
   auto off = LogFile::Open("off");
   LogBuffer disabled(off->get(), 0, 1.0, 1);

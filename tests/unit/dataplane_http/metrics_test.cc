@@ -1,7 +1,9 @@
+#include <map>
 #include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/edge_metrics.h"
 #include "dataplane/metrics/labeled_counter.h"
@@ -105,6 +107,28 @@ TEST(EdgeMetricsTest, TrafficReportCountsPerRuleOnlySinceTheLastOne) {
   ASSERT_EQ(third.zones_size(), 1);
   EXPECT_EQ(third.zones(0).rules(0).requests(), 1u);
   EXPECT_EQ(third.zones(0).rules(0).refused(), 0u);
+}
+
+// RuleMatched keeps each rule's counters after their first use; the counts
+// stay per zone and rule, and "refused" appears once a rule refuses.
+TEST(EdgeMetricsTest, RuleCountsStaySeparateAcrossRepeatedRules) {
+  EdgeMetrics metrics(1);
+  WorkerMetrics* w = metrics.worker(0);
+  for (int i = 0; i < 5; ++i) {
+    w->RuleMatched(5, "a1b2", /*refused=*/false);
+    w->RuleMatched(5, "c3d4", /*refused=*/i % 2 == 0);
+    w->RuleMatched(6, "a1b2", /*refused=*/true);
+  }
+  std::map<std::string, uint64_t> counts;
+  w->rule_traffic.ForEach([&](const std::string& key, uint64_t v) {
+    auto [rule, kind] = SplitLabelKey(key);
+    counts[absl::StrCat(rule, " ", kind)] = v;
+  });
+  EXPECT_EQ(counts, (std::map<std::string, uint64_t>{{"5/a1b2 requests", 5},
+                                                     {"5/c3d4 requests", 5},
+                                                     {"5/c3d4 refused", 3},
+                                                     {"6/a1b2 requests", 5},
+                                                     {"6/a1b2 refused", 5}}));
 }
 
 TEST(AccessLogTest, OneJsonLinePerRequest) {
