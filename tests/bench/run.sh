@@ -285,6 +285,9 @@ speed() {  # filter
   t0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
   w0=$(date +%s.%N)
   "${pin_server[@]}" "$bin/bssl" speed -timeout "$speed_t" -filter "$1" >"$work/speed.part" 2>&1 || true
+  # A run cut short (a signal from the shared machine) leaves no figures; try once more.
+  grep -q '^Did ' "$work/speed.part" ||
+    "${pin_server[@]}" "$bin/bssl" speed -timeout "$speed_t" -filter "$1" >"$work/speed.part" 2>&1 || true
   w1=$(date +%s.%N)
   t1=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
   factor=$(calc "($t1 - $t0) / $clk_tck / ($w1 - $w0)" "%.3f")
@@ -314,14 +317,14 @@ x25519_arb=$(op_us "Curve25519 arbitrary point multiplication")
 p256_sign=$(op_us "ECDSA P-256 signing")
 p256_verify=$(op_us "ECDSA P-256 verify")
 rsa_verify=$(op_us "RSA 2048 verify (same key)")
-[ -n "$x25519_base" ] && [ -n "$p256_sign" ] && [ -n "$p256_verify" ] ||
+[ -n "$x25519_base" ] && [ -n "$p256_sign" ] && [ -n "$p256_verify" ] && [ -n "$rsa_verify" ] ||
   die "could not read bssl speed output ($out_dir/bssl-speed.txt)"
 # One full TLS 1.3 mTLS handshake, server side: an X25519 key pair and shared
 # secret, its CertificateVerify signature, the client's CertificateVerify and
 # the client certificate's signature by the CA.
 floor_ec=$(calc "$x25519_base + $x25519_arb + $p256_sign + 2 * $p256_verify")
 # RSA-2048 client: its CertificateVerify is an RSA verify; the chain (P-256 CA) stays.
-floor_rsa=$(calc "$x25519_base + $x25519_arb + $p256_sign + $p256_verify + ${rsa_verify:-0}")
+floor_rsa=$(calc "$x25519_base + $x25519_arb + $p256_sign + $p256_verify + $rsa_verify")
 
 # ---------- bare TCP ----------
 log "bare TCP connection cost"
