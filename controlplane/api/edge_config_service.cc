@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -195,7 +196,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
       if (hello.node_id().empty() || hello.node_id().size() > 128) {
         return absl::InvalidArgumentError("hello needs a node_id of 1 to 128 characters");
       }
-      absl::Status recorded = store_->Write([&](StoreTransaction& txn) {
+      absl::Status recorded = store_->WriteStatus([&](StoreTransaction& txn) {
         return txn.RecordEdgeSeen(hello.node_id(), hello.software_version(), now);
       });
       if (!recorded.ok()) {
@@ -226,7 +227,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
                        static_cast<unsigned long long>(failure.zone_id()), failure.error().c_str());
         }
       }
-      return store_->Write([&](StoreTransaction& txn) {
+      return store_->WriteStatus([&](StoreTransaction& txn) {
         return txn.RecordAck(node_id, message.ack().version(), now);
       });
     case v1::EdgeMessage::kNack:
@@ -244,7 +245,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
         return absl::InvalidArgumentError("the first message must be hello");
       }
       fleet_->AddTraffic(message.traffic(), absl::Now());
-      return store_->Write(
+      return store_->WriteStatus(
           [&](StoreTransaction& txn) { return txn.RecordEdgeSeen(node_id, "", now); });
     default:
       return absl::InvalidArgumentError("empty edge message");
@@ -314,8 +315,10 @@ void EdgeConfigServiceImpl::Unregister(EdgeStream* stream) {
 }
 
 void EdgeConfigServiceImpl::PushLoop() {
+  uint64_t refreshed_version = 0;
   while (true) {
     std::vector<std::pair<EdgeStream*, uint64_t>> work;
+    bool refresh = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return dirty_ || stopping_; };
@@ -325,6 +328,8 @@ void EdgeConfigServiceImpl::PushLoop() {
         return;
       }
       dirty_ = false;
+      refresh = refreshed_version != current_version_;
+      refreshed_version = current_version_;
       for (auto& [stream, state] : streams_) {
         if (state.hello_done && !state.in_flight && !state.closing &&
             state.edge_version != current_version_) {
@@ -333,9 +338,16 @@ void EdgeConfigServiceImpl::PushLoop() {
         }
       }
     }
+    // Edges at the same version (after a change: all of them) share one
+    // build, so a change reaches the whole fleet after one read of the store.
+    std::map<uint64_t, absl::StatusOr<EdgeUpdate>> built;
     for (const auto& [stream, from_version] : work) {
       // in_flight keeps the stream alive: it is never finished while set.
-      absl::StatusOr<EdgeUpdate> update = builder_->Build(from_version);
+      auto found = built.find(from_version);
+      if (found == built.end()) {
+        found = built.emplace(from_version, builder_->Build(from_version)).first;
+      }
+      absl::StatusOr<EdgeUpdate> update = found->second;
       bool send = update.ok() && (update->delta != nullptr || update->snapshot != nullptr);
       bool finish = false;
       absl::Status status;
@@ -363,6 +375,14 @@ void EdgeConfigServiceImpl::PushLoop() {
         stream->Send(std::move(update->delta));
       } else if (finish) {
         stream->Finish(ToGrpcStatus(status));
+      }
+    }
+    if (refresh) {
+      // After the edges were sent the change: keeps the next snapshot cheap.
+      absl::Status refreshed = builder_->Refresh();
+      if (!refreshed.ok()) {
+        std::fprintf(stderr, "keeping zone pieces current failed: %s\n",
+                     refreshed.ToString().c_str());
       }
     }
   }
