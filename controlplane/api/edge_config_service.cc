@@ -104,14 +104,16 @@ int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
 EdgeConfigServiceImpl::EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store,
                                              SnapshotBuilder* builder, FleetStatus* fleet,
-                                             uint64_t current_version, int64_t chunk_bytes)
+                                             uint64_t current_version, int64_t chunk_bytes,
+                                             bool trace_changes)
     : auth_(auth),
       store_(store),
       builder_(builder),
       fleet_(fleet),
       chunk_bytes_(static_cast<size_t>(
           std::clamp<int64_t>(chunk_bytes, 1, certgate::kMaxSnapshotChunkBytes))),
-      current_version_(current_version) {
+      current_version_(current_version),
+      trace_changes_(trace_changes) {
   pusher_ = std::thread([this] { PushLoop(); });
 }
 
@@ -141,7 +143,27 @@ void EdgeConfigServiceImpl::OnCommit(uint64_t version) {
   if (version > current_version_) {
     current_version_ = version;
     dirty_ = true;
+    if (trace_changes_) {
+      ReportTraceLocked();
+      trace_ = ChangeTrace();
+      trace_.version = version;
+      trace_.committed = absl::Now();
+    }
   }
+}
+
+void EdgeConfigServiceImpl::ReportTraceLocked() {
+  if (trace_.version == 0 || trace_.reported || trace_.streams == 0) {
+    return;  // nothing was sent: no edge to trace it to
+  }
+  trace_.reported = true;
+  auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+  std::fprintf(stderr,
+               "certgate-control: trace version %llu: delta built %.2f ms, handed %.2f ms (%zu "
+               "streams), written %.2f ms (%zu), acknowledged %.2f ms (%zu) after the commit\n",
+               static_cast<unsigned long long>(trace_.version), ms(trace_.built), ms(trace_.handed),
+               trace_.streams, ms(trace_.written), trace_.writes_done, ms(trace_.acked),
+               trace_.acks);
 }
 
 void EdgeConfigServiceImpl::CloseAllStreams() {
@@ -219,6 +241,15 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
       if (!hello_done) {
         return absl::InvalidArgumentError("the first message must be hello");
       }
+      if (trace_changes_) {
+        absl::MutexLock lock(&mu_);
+        if (trace_.version != 0 && message.ack().version() >= trace_.version) {
+          trace_.acked = absl::Now() - trace_.committed;
+          if (++trace_.acks == trace_.streams && trace_.handing_done) {
+            ReportTraceLocked();
+          }
+        }
+      }
       if (fleet_->SetZoneFailures(node_id, message.ack().version(), message.ack().failures())) {
         // The operator's log, once per change: zone ids (the edge logs names).
         for (const v1::ZoneBuildFailure& failure : message.ack().failures()) {
@@ -283,6 +314,10 @@ void EdgeConfigServiceImpl::WriteDone(EdgeStream* stream, bool ok) {
     absl::MutexLock lock(&mu_);
     StreamState& state = streams_[stream];
     state.in_flight = false;
+    if (trace_changes_ && ok && state.edge_version == trace_.version && trace_.version != 0) {
+      trace_.written = absl::Now() - trace_.committed;
+      ++trace_.writes_done;
+    }
     if (!ok) {
       // The call is broken; its pending read fails too and closes it.
       state.closing = true;
@@ -346,6 +381,12 @@ void EdgeConfigServiceImpl::PushLoop() {
       auto found = built.find(from_version);
       if (found == built.end()) {
         found = built.emplace(from_version, builder_->Build(from_version)).first;
+        if (trace_changes_ && found->second.ok() && found->second->delta != nullptr) {
+          absl::MutexLock lock(&mu_);
+          if (found->second->delta->delta().version() == trace_.version) {
+            trace_.built = absl::Now() - trace_.committed;
+          }
+        }
       }
       absl::StatusOr<EdgeUpdate> update = found->second;
       bool send = update.ok() && (update->delta != nullptr || update->snapshot != nullptr);
@@ -367,6 +408,9 @@ void EdgeConfigServiceImpl::PushLoop() {
         } else {
           state.edge_version = update->snapshot != nullptr ? update->snapshot->version()
                                                            : update->delta->delta().version();
+          if (trace_changes_ && update->delta != nullptr && state.edge_version == trace_.version) {
+            ++trace_.streams;
+          }
         }
       }
       if (send && update->snapshot != nullptr) {
@@ -375,6 +419,16 @@ void EdgeConfigServiceImpl::PushLoop() {
         stream->Send(std::move(update->delta));
       } else if (finish) {
         stream->Finish(ToGrpcStatus(status));
+      }
+    }
+    if (trace_changes_ && !work.empty()) {
+      absl::MutexLock lock(&mu_);
+      if (trace_.streams > 0 && !trace_.handing_done) {
+        trace_.handing_done = true;
+        trace_.handed = absl::Now() - trace_.committed;
+        if (trace_.acks >= trace_.streams) {
+          ReportTraceLocked();  // the fleet answered before the loop ended
+        }
       }
     }
     if (refresh) {
