@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
   double webhook_scan_seconds = 300;
   double webhook_retry_seconds = 2;
   int64_t snapshot_chunk_bytes = kDefaultSnapshotChunkBytes;
+  bool trace_changes = false;
   app.set_config("--config", "", "Read flags from this config file (TOML or INI: key = value)");
   auto* db_option = app.add_option(
       "--db", db_path,
@@ -243,6 +244,9 @@ int main(int argc, char** argv) {
                  "the same serialised snapshot in pieces of this size)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{64}, certgate::kMaxSnapshotChunkBytes));
+  app.add_flag("--trace-changes", trace_changes,
+               "Log, for each config change, when its delta was built, handed to the edge "
+               "streams, written and acknowledged by them (ms after the commit)");
   app.add_option("--edge-ca-dir", edge_ca_dir,
                  "Directory of the CA that issues zones' server certificates "
                  "(default: edge-ca next to the database)");
@@ -452,7 +456,7 @@ int main(int argc, char** argv) {
     notifier.EdgeZoneFailure(node_id, version, zone_id, error);
   });
   EdgeConfigServiceImpl edge_service(&auth, store->get(), &builder, &fleet, current_version,
-                                     snapshot_chunk_bytes);
+                                     snapshot_chunk_bytes, trace_changes);
   (*store)->SetCommitListener(
       [&edge_service](uint64_t version) { edge_service.OnCommit(version); });
 

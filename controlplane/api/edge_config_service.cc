@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -103,14 +104,16 @@ int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
 EdgeConfigServiceImpl::EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store,
                                              SnapshotBuilder* builder, FleetStatus* fleet,
-                                             uint64_t current_version, int64_t chunk_bytes)
+                                             uint64_t current_version, int64_t chunk_bytes,
+                                             bool trace_changes)
     : auth_(auth),
       store_(store),
       builder_(builder),
       fleet_(fleet),
       chunk_bytes_(static_cast<size_t>(
           std::clamp<int64_t>(chunk_bytes, 1, certgate::kMaxSnapshotChunkBytes))),
-      current_version_(current_version) {
+      current_version_(current_version),
+      trace_changes_(trace_changes) {
   pusher_ = std::thread([this] { PushLoop(); });
 }
 
@@ -140,7 +143,27 @@ void EdgeConfigServiceImpl::OnCommit(uint64_t version) {
   if (version > current_version_) {
     current_version_ = version;
     dirty_ = true;
+    if (trace_changes_) {
+      ReportTraceLocked();
+      trace_ = ChangeTrace();
+      trace_.version = version;
+      trace_.committed = absl::Now();
+    }
   }
+}
+
+void EdgeConfigServiceImpl::ReportTraceLocked() {
+  if (trace_.version == 0 || trace_.reported || trace_.streams == 0) {
+    return;  // nothing was sent: no edge to trace it to
+  }
+  trace_.reported = true;
+  auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+  std::fprintf(stderr,
+               "certgate-control: trace version %llu: delta built %.2f ms, handed %.2f ms (%zu "
+               "streams), written %.2f ms (%zu), acknowledged %.2f ms (%zu) after the commit\n",
+               static_cast<unsigned long long>(trace_.version), ms(trace_.built), ms(trace_.handed),
+               trace_.streams, ms(trace_.written), trace_.writes_done, ms(trace_.acked),
+               trace_.acks);
 }
 
 void EdgeConfigServiceImpl::CloseAllStreams() {
@@ -195,7 +218,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
       if (hello.node_id().empty() || hello.node_id().size() > 128) {
         return absl::InvalidArgumentError("hello needs a node_id of 1 to 128 characters");
       }
-      absl::Status recorded = store_->Write([&](StoreTransaction& txn) {
+      absl::Status recorded = store_->WriteStatus([&](StoreTransaction& txn) {
         return txn.RecordEdgeSeen(hello.node_id(), hello.software_version(), now);
       });
       if (!recorded.ok()) {
@@ -218,6 +241,15 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
       if (!hello_done) {
         return absl::InvalidArgumentError("the first message must be hello");
       }
+      if (trace_changes_) {
+        absl::MutexLock lock(&mu_);
+        if (trace_.version != 0 && message.ack().version() >= trace_.version) {
+          trace_.acked = absl::Now() - trace_.committed;
+          if (++trace_.acks == trace_.streams && trace_.handing_done) {
+            ReportTraceLocked();
+          }
+        }
+      }
       if (fleet_->SetZoneFailures(node_id, message.ack().version(), message.ack().failures())) {
         // The operator's log, once per change: zone ids (the edge logs names).
         for (const v1::ZoneBuildFailure& failure : message.ack().failures()) {
@@ -226,7 +258,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
                        static_cast<unsigned long long>(failure.zone_id()), failure.error().c_str());
         }
       }
-      return store_->Write([&](StoreTransaction& txn) {
+      return store_->WriteStatus([&](StoreTransaction& txn) {
         return txn.RecordAck(node_id, message.ack().version(), now);
       });
     case v1::EdgeMessage::kNack:
@@ -244,7 +276,7 @@ absl::Status EdgeConfigServiceImpl::HandleMessage(EdgeStream* stream,
         return absl::InvalidArgumentError("the first message must be hello");
       }
       fleet_->AddTraffic(message.traffic(), absl::Now());
-      return store_->Write(
+      return store_->WriteStatus(
           [&](StoreTransaction& txn) { return txn.RecordEdgeSeen(node_id, "", now); });
     default:
       return absl::InvalidArgumentError("empty edge message");
@@ -282,6 +314,10 @@ void EdgeConfigServiceImpl::WriteDone(EdgeStream* stream, bool ok) {
     absl::MutexLock lock(&mu_);
     StreamState& state = streams_[stream];
     state.in_flight = false;
+    if (trace_changes_ && ok && state.edge_version == trace_.version && trace_.version != 0) {
+      trace_.written = absl::Now() - trace_.committed;
+      ++trace_.writes_done;
+    }
     if (!ok) {
       // The call is broken; its pending read fails too and closes it.
       state.closing = true;
@@ -314,8 +350,10 @@ void EdgeConfigServiceImpl::Unregister(EdgeStream* stream) {
 }
 
 void EdgeConfigServiceImpl::PushLoop() {
+  uint64_t refreshed_version = 0;
   while (true) {
     std::vector<std::pair<EdgeStream*, uint64_t>> work;
+    bool refresh = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return dirty_ || stopping_; };
@@ -325,6 +363,8 @@ void EdgeConfigServiceImpl::PushLoop() {
         return;
       }
       dirty_ = false;
+      refresh = refreshed_version != current_version_;
+      refreshed_version = current_version_;
       for (auto& [stream, state] : streams_) {
         if (state.hello_done && !state.in_flight && !state.closing &&
             state.edge_version != current_version_) {
@@ -333,9 +373,22 @@ void EdgeConfigServiceImpl::PushLoop() {
         }
       }
     }
+    // Edges at the same version (after a change: all of them) share one
+    // build, so a change reaches the whole fleet after one read of the store.
+    std::map<uint64_t, absl::StatusOr<EdgeUpdate>> built;
     for (const auto& [stream, from_version] : work) {
       // in_flight keeps the stream alive: it is never finished while set.
-      absl::StatusOr<EdgeUpdate> update = builder_->Build(from_version);
+      auto found = built.find(from_version);
+      if (found == built.end()) {
+        found = built.emplace(from_version, builder_->Build(from_version)).first;
+        if (trace_changes_ && found->second.ok() && found->second->delta != nullptr) {
+          absl::MutexLock lock(&mu_);
+          if (found->second->delta->delta().version() == trace_.version) {
+            trace_.built = absl::Now() - trace_.committed;
+          }
+        }
+      }
+      absl::StatusOr<EdgeUpdate> update = found->second;
       bool send = update.ok() && (update->delta != nullptr || update->snapshot != nullptr);
       bool finish = false;
       absl::Status status;
@@ -355,6 +408,9 @@ void EdgeConfigServiceImpl::PushLoop() {
         } else {
           state.edge_version = update->snapshot != nullptr ? update->snapshot->version()
                                                            : update->delta->delta().version();
+          if (trace_changes_ && update->delta != nullptr && state.edge_version == trace_.version) {
+            ++trace_.streams;
+          }
         }
       }
       if (send && update->snapshot != nullptr) {
@@ -363,6 +419,24 @@ void EdgeConfigServiceImpl::PushLoop() {
         stream->Send(std::move(update->delta));
       } else if (finish) {
         stream->Finish(ToGrpcStatus(status));
+      }
+    }
+    if (trace_changes_ && !work.empty()) {
+      absl::MutexLock lock(&mu_);
+      if (trace_.streams > 0 && !trace_.handing_done) {
+        trace_.handing_done = true;
+        trace_.handed = absl::Now() - trace_.committed;
+        if (trace_.acks >= trace_.streams) {
+          ReportTraceLocked();  // the fleet answered before the loop ended
+        }
+      }
+    }
+    if (refresh) {
+      // After the edges were sent the change: keeps the next snapshot cheap.
+      absl::Status refreshed = builder_->Refresh();
+      if (!refreshed.ok()) {
+        std::fprintf(stderr, "keeping zone pieces current failed: %s\n",
+                     refreshed.ToString().c_str());
       }
     }
   }

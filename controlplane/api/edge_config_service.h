@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "certgate/v1/edge_config.grpc.pb.h"
 #include "controlplane/api/auth.h"
 #include "controlplane/snapshot/fleet_status.h"
@@ -29,7 +30,8 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
  public:
   EdgeConfigServiceImpl(const Authenticator* auth, SqliteStore* store, SnapshotBuilder* builder,
                         FleetStatus* fleet, uint64_t current_version,
-                        int64_t chunk_bytes = kDefaultSnapshotChunkBytes);
+                        int64_t chunk_bytes = kDefaultSnapshotChunkBytes,
+                        bool trace_changes = false);
   ~EdgeConfigServiceImpl() override;
 
   grpc::ServerBidiReactor<certgate::v1::EdgeMessage, certgate::v1::ControlMessage>* Subscribe(
@@ -70,6 +72,21 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
 
   void PushLoop();
 
+  // ChangeTrace (--trace-changes): how one config version reached the
+  // fleet, from the commit's announcement; logged once every stream sent it
+  // has acknowledged it, or when the next version replaces it.
+  struct ChangeTrace {
+    uint64_t version = 0;
+    absl::Time committed;
+    absl::Duration built, handed, written, acked;
+    bool handing_done = false;
+    size_t streams = 0;
+    size_t writes_done = 0;
+    size_t acks = 0;
+    bool reported = false;
+  };
+  void ReportTraceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const Authenticator* auth_;
   SqliteStore* store_;
   SnapshotBuilder* builder_;
@@ -81,6 +98,8 @@ class EdgeConfigServiceImpl final : public certgate::v1::EdgeConfigService::Call
   uint64_t current_version_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  const bool trace_changes_;
+  ChangeTrace trace_ ABSL_GUARDED_BY(mu_);
   std::thread pusher_;
 };
 

@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
+#include "common/status_macros.h"
 #include "openssl/sha.h"
 
 namespace certgate::controlplane {
 
 namespace v1 = certgate::v1;
 
-absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::Serialize(
-    uint64_t version, const ZoneSource& zones) {
+absl::StatusOr<std::shared_ptr<SerializedSnapshot>> SerializedSnapshot::Start(uint64_t version) {
   std::shared_ptr<SerializedSnapshot> serialized(new SerializedSnapshot());
   serialized->version_ = version;
   // Serialised messages concatenate into their merge, and a repeated field
@@ -22,29 +22,56 @@ absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::Se
     return absl::InternalError("serialising the snapshot head failed");
   }
   serialized->bytes_.Append(std::move(piece));
-  v1::Snapshot one;
-  bool appended = true;
-  absl::Status listed = zones([&](const v1::EdgeZone& zone) {
-    *one.add_zones() = zone;
-    std::string zone_piece;
-    appended = appended && one.SerializeToString(&zone_piece);
-    serialized->bytes_.Append(std::move(zone_piece));
-    one.clear_zones();
-  });
-  if (!listed.ok()) {
-    return listed;
-  }
-  if (!appended) {
-    return absl::InternalError("serialising a zone into the snapshot failed");
-  }
+  return serialized;
+}
+
+void SerializedSnapshot::Finish() {
   SHA256_CTX hash;
   SHA256_Init(&hash);
-  for (absl::string_view part : serialized->bytes_.Chunks()) {
+  for (absl::string_view part : bytes_.Chunks()) {
     SHA256_Update(&hash, part.data(), part.size());
   }
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256_Final(digest, &hash);
-  serialized->sha256_.assign(reinterpret_cast<const char*>(digest), sizeof(digest));
+  sha256_.assign(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+absl::StatusOr<absl::Cord> SerializedSnapshot::ZonePiece(const v1::EdgeZone& zone) {
+  v1::Snapshot one;
+  *one.add_zones() = zone;
+  std::string piece;
+  if (!one.SerializeToString(&piece)) {
+    return absl::InternalError("serialising a zone into the snapshot failed");
+  }
+  return absl::Cord(std::move(piece));
+}
+
+absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::Serialize(
+    uint64_t version, const ZoneSource& zones) {
+  ASSIGN_OR_RETURN(std::shared_ptr<SerializedSnapshot> serialized, Start(version));
+  absl::Status appended;
+  absl::Status listed = zones([&](const v1::EdgeZone& zone) {
+    if (!appended.ok()) {
+      return;
+    }
+    absl::StatusOr<absl::Cord> piece = ZonePiece(zone);
+    if (!piece.ok()) {
+      appended = piece.status();
+      return;
+    }
+    serialized->bytes_.Append(*std::move(piece));
+  });
+  RETURN_IF_ERROR(listed);
+  RETURN_IF_ERROR(appended);
+  serialized->Finish();
+  return std::shared_ptr<const SerializedSnapshot>(std::move(serialized));
+}
+
+absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> SerializedSnapshot::FromPieces(
+    uint64_t version, const PieceSource& pieces) {
+  ASSIGN_OR_RETURN(std::shared_ptr<SerializedSnapshot> serialized, Start(version));
+  pieces([&](const absl::Cord& piece) { serialized->bytes_.Append(piece); });
+  serialized->Finish();
   return std::shared_ptr<const SerializedSnapshot>(std::move(serialized));
 }
 

@@ -35,6 +35,18 @@ class SerializedSnapshot {
   static absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> Serialize(
       uint64_t version, const ZoneSource& zones);
 
+  // ZonePiece: one zone as it appears in a serialised Snapshot (its field
+  // tag, length and bytes). A Snapshot's bytes are its head followed by its
+  // zones' pieces, so a caller that keeps each zone's piece builds any
+  // version by concatenation (FromPieces) instead of serialising every zone.
+  static absl::StatusOr<absl::Cord> ZonePiece(const certgate::v1::EdgeZone& zone);
+  // PieceSource calls its argument once per zone piece, in order.
+  using PieceSource = std::function<void(const std::function<void(const absl::Cord&)>&)>;
+  // FromPieces: the Snapshot of `version` made of `pieces`; the bytes share
+  // the pieces' memory rather than copy it.
+  static absl::StatusOr<std::shared_ptr<const SerializedSnapshot>> FromPieces(
+      uint64_t version, const PieceSource& pieces);
+
   uint64_t version() const { return version_; }
   const absl::Cord& bytes() const { return bytes_; }
   // SHA-256 of bytes(), 32 bytes.
@@ -47,6 +59,10 @@ class SerializedSnapshot {
 
  private:
   SerializedSnapshot() = default;
+  // Start: an empty snapshot of `version` holding only its head.
+  static absl::StatusOr<std::shared_ptr<SerializedSnapshot>> Start(uint64_t version);
+  // Finish computes the hash once every piece is in.
+  void Finish();
 
   uint64_t version_ = 0;
   absl::Cord bytes_;

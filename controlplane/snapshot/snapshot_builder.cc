@@ -58,13 +58,14 @@ absl::StatusOr<EdgeUpdate> SnapshotBuilder::Build(uint64_t from_version) {
       if (snapshot_ == nullptr || snapshot_->version() != current) {
         // Dropping the older version here frees it once no stream sends it.
         snapshot_ = nullptr;
-        ASSIGN_OR_RETURN(
-            snapshot_,
-            SerializedSnapshot::Serialize(
-                current, [&](const std::function<void(const v1::EdgeZone&)>& add) {
-                  // Pending zones (no proof of control yet) never reach an edge.
-                  return txn.ForEachActiveZone([&](ZoneRow&& row) { add(ToEdgeZone(row)); });
-                }));
+        RETURN_IF_ERROR(RefreshPiecesLocked(txn, current, floor));
+        ASSIGN_OR_RETURN(snapshot_,
+                         SerializedSnapshot::FromPieces(
+                             current, [&](const std::function<void(const absl::Cord&)>& add) {
+                               for (const auto& [zone_id, piece] : pieces_) {
+                                 add(piece);
+                               }
+                             }));
       }
       result.snapshot = snapshot_;
       return absl::OkStatus();
@@ -96,6 +97,66 @@ absl::StatusOr<EdgeUpdate> SnapshotBuilder::Build(uint64_t from_version) {
     return absl::OkStatus();
   }));
   return result;
+}
+
+absl::Status SnapshotBuilder::Refresh() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (pieces_version_ == 0) {
+      return absl::OkStatus();  // loaded by the first snapshot, if any is ever needed
+    }
+  }
+  return store_->Read([&](StoreTransaction& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(uint64_t current, txn.ConfigVersion());
+    ASSIGN_OR_RETURN(uint64_t floor, txn.DeltaFloor());
+    absl::MutexLock lock(&mu_);
+    if (pieces_version_ == 0 || pieces_version_ < floor) {
+      return absl::OkStatus();  // left for the next snapshot rather than reloaded here
+    }
+    return RefreshPiecesLocked(txn, current, floor);
+  });
+}
+
+absl::Status SnapshotBuilder::RefreshPiecesLocked(StoreTransaction& txn, uint64_t current,
+                                                  uint64_t floor) {
+  if (pieces_version_ == current && current != 0) {
+    return absl::OkStatus();
+  }
+  if (pieces_version_ != 0 && pieces_version_ >= floor && pieces_version_ < current) {
+    // Only the zones changed since: the same lists deltas are built from.
+    ASSIGN_OR_RETURN(std::vector<int64_t> changed, txn.ZonesChangedSince(pieces_version_));
+    for (int64_t zone_id : changed) {
+      ASSIGN_OR_RETURN(std::optional<ZoneRow> row, txn.FindZoneById(zone_id));
+      if (row.has_value() && row->state == ZoneState::kActive) {
+        ASSIGN_OR_RETURN(pieces_[zone_id], SerializedSnapshot::ZonePiece(ToEdgeZone(*row)));
+      } else {
+        pieces_.erase(zone_id);
+      }
+    }
+    pieces_version_ = current;
+    return absl::OkStatus();
+  }
+  // Not loaded, or too far behind (or ahead of) the lists: every zone.
+  pieces_.clear();
+  pieces_version_ = 0;
+  absl::Status pieced;
+  RETURN_IF_ERROR(txn.ForEachActiveZone([&](ZoneRow&& row) {
+    if (!pieced.ok()) {
+      return;
+    }
+    absl::StatusOr<absl::Cord> piece = SerializedSnapshot::ZonePiece(ToEdgeZone(row));
+    if (!piece.ok()) {
+      pieced = piece.status();
+      return;
+    }
+    pieces_.emplace(row.id, *std::move(piece));
+  }));
+  if (!pieced.ok()) {
+    pieces_.clear();
+    return pieced;
+  }
+  pieces_version_ = current;
+  return absl::OkStatus();
 }
 
 }  // namespace certgate::controlplane

@@ -30,6 +30,11 @@ const Dialect& SqliteDialect() {
       nullptr,
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
       "MAX",
+      // WAL mode: NORMAL writes the commit to the log without fsync; the
+      // next FULL commit (every config change) syncs the log, this one too.
+      "PRAGMA synchronous=NORMAL",
+      nullptr,
+      "PRAGMA synchronous=FULL",
   };
   return dialect;
 }
@@ -46,6 +51,9 @@ const Dialect& PostgresDialect() {
       kPostgresMigrateUnlock,
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
       "GREATEST",
+      nullptr,
+      "SET LOCAL synchronous_commit TO OFF",
+      nullptr,
   };
   return dialect;
 }

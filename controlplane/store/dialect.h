@@ -35,6 +35,12 @@ struct Dialect {
   const char* create_meta;
   // The larger of two integers.
   const char* greatest;
+  // A status write (SqliteStore::WriteStatus) may be lost on power failure,
+  // so it skips the flush to disk: run before its transaction, inside it, and
+  // after it (nullptr: nothing). A later config change's commit flushes it.
+  const char* relaxed_sync_before;
+  const char* relaxed_sync_in_txn;
+  const char* relaxed_sync_after;
 
   // ByteLength: SQL for the size in bytes of a TEXT column.
   std::string ByteLength(absl::string_view column) const;

@@ -72,6 +72,7 @@ absl::StatusOr<uint64_t> SqliteStore::Mutate(absl::string_view actor, absl::stri
 absl::StatusOr<uint64_t> SqliteStore::MutateLocked(absl::string_view actor,
                                                    absl::string_view action, const MutationFn& fn) {
   const Dialect& dialect = db_->dialect();
+  RETURN_IF_ERROR(RestoreSyncLocked());
   Transaction txn(db_.get());
   RETURN_IF_ERROR(Begin(txn, /*read_only=*/false));
   // Every mutation, in any process, waits here for the one before it.
@@ -144,8 +145,47 @@ absl::Status SqliteStore::Read(const MutationFn& fn) {
 
 absl::Status SqliteStore::Write(const MutationFn& fn) {
   absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(RestoreSyncLocked());
+  return WriteLocked(fn, nullptr);
+}
+
+absl::Status SqliteStore::WriteStatus(const MutationFn& fn) {
+  absl::MutexLock lock(&mu_);
+  const Dialect& dialect = db_->dialect();
+  if (dialect.relaxed_sync_before != nullptr) {
+    relaxed_ = true;
+    absl::Status relaxed = db_->Execute(dialect.relaxed_sync_before);
+    if (!relaxed.ok()) {
+      RestoreSyncLocked().IgnoreError();
+      return relaxed;
+    }
+  }
+  absl::Status written = WriteLocked(fn, dialect.relaxed_sync_in_txn);
+  if (dialect.relaxed_sync_after != nullptr) {
+    absl::Status restored = RestoreSyncLocked();
+    if (written.ok() && !restored.ok()) {
+      return restored;
+    }
+  }
+  return written;
+}
+
+absl::Status SqliteStore::RestoreSyncLocked() {
+  // Nothing else may commit relaxed: until this succeeds every other
+  // config change or write fails rather than skip its flush.
+  if (relaxed_) {
+    RETURN_IF_ERROR(db_->Execute(db_->dialect().relaxed_sync_after));
+    relaxed_ = false;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::WriteLocked(const MutationFn& fn, const char* in_txn) {
   Transaction txn(db_.get());
   RETURN_IF_ERROR(Begin(txn, /*read_only=*/false));
+  if (in_txn != nullptr) {
+    RETURN_IF_ERROR(db_->Execute(in_txn));
+  }
   StoreTransaction store(db_.get(), 0);
   RETURN_IF_ERROR(fn(store));
   return txn.Commit();

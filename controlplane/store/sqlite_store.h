@@ -63,6 +63,11 @@ class SqliteStore {
   // Write runs `fn` in a transaction that is not a config change (edge
   // status): no version bump, no audit row.
   absl::Status Write(const MutationFn& fn);
+  // WriteStatus is Write for what its source reports again and again (an
+  // edge's ACKs and last-seen time): durable at the next config change's
+  // commit rather than at its own, so a fleet acknowledging a change does not
+  // wait on one flush to disk per edge while the next change queues behind.
+  absl::Status WriteStatus(const MutationFn& fn);
 
   int schema_version() const { return schema_version_; }
   Engine engine() const { return engine_; }
@@ -76,6 +81,11 @@ class SqliteStore {
 
   // Begin opens `txn`, reconnecting first if the connection was lost.
   absl::Status Begin(Transaction& txn, bool read_only) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteLocked(const MutationFn& fn, const char* in_txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RestoreSyncLocked undoes a status write's relaxed sync if undoing it
+  // failed before.
+  absl::Status RestoreSyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> MutateLocked(absl::string_view actor, absl::string_view action,
                                         const MutationFn& fn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyListener(uint64_t version);
@@ -83,6 +93,7 @@ class SqliteStore {
   const Engine engine_;
   absl::Mutex mu_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mu_);
+  bool relaxed_ ABSL_GUARDED_BY(mu_) = false;
   const uint64_t delta_history_;
   const int schema_version_;
   absl::Mutex listener_mu_;

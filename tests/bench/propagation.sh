@@ -7,7 +7,11 @@
 # edge and control-plane resident memory, bytes each edge writes per change.
 #
 #   tests/bench/propagation.sh [--zones N] [--edges N] [--real-edges N] [--changes N]
-#                              [--build-dir DIR] [--json-out FILE]
+#                              [--build-dir DIR] [--json-out FILE] [--trace-changes]
+#
+# --trace-changes runs the control plane with --trace-changes and prints, per
+# stage of a change (delta built, handed to the streams, written, acknowledged:
+# ms after the commit), the median and the largest over the timed changes.
 #
 # Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
@@ -20,6 +24,7 @@ edges=100
 real_edges=3
 changes=50
 json_out=""
+trace_args=()
 while [ $# -gt 0 ]; do
   case $1 in
     --zones) zones=$2; shift 2 ;;
@@ -28,6 +33,7 @@ while [ $# -gt 0 ]; do
     --changes) changes=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --json-out) json_out=$2; shift 2 ;;
+    --trace-changes) trace_args=(--trace-changes); shift ;;
     *) echo "propagation.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -68,7 +74,7 @@ mkdir -p "$work/cp"
 "$bin/certgate-control" --db "$work/cp/certgate.db" --listen "127.0.0.1:$cp_port" \
   --admin-token-file "$work/cp/admin.token" --edge-token-file "$work/cp/edge.token" --insecure \
   --origin-allow 127.0.0.0/8 --max-zones 10000000 --max-config-bytes 100000000000 --verify-hostnames off \
-  >"$work/control.log" 2>&1 &
+  "${trace_args[@]}" >"$work/control.log" 2>&1 &
 pid_control=$!
 pids+=("$pid_control")
 for _ in $(seq 300); do [ -s "$work/cp/edge.token" ] && break; sleep 0.05; done
@@ -126,6 +132,24 @@ start_edge 1 "127.0.0.1:$(free_port)"
 cold_disk=$(wait_served "${metrics_port[1]}" "${last%.*}" 120)
 rss_disk=$(rss_kib "${edge_pid[1]}")
 log "cold start from disk: ${cold_disk} ms (version ${last}), state dir ${state_bytes} bytes, RSS ${rss_disk} KiB (after changes: ${rss_after} KiB)"
+
+if [ ${#trace_args[@]} -gt 0 ]; then
+  # The timed changes are the last ones; each line's stages in ms.
+  grep 'certgate-control: trace version' "$work/control.log" | tail -n "$changes" | python3 -c '
+import re, sys
+stages = {"built": [], "handed": [], "written": [], "acknowledged": []}
+for line in sys.stdin:
+    for name in stages:
+        m = re.search(r"%s ([0-9.]+) ms" % name, line)
+        if m:
+            stages[name].append(float(m.group(1)))
+for name, values in stages.items():
+    values.sort()
+    if values:
+        print("propagation.sh: trace, %s: p50 %.2f ms, max %.2f ms (%d changes)"
+              % (name, values[(len(values) - 1) // 2], values[-1], len(values)), file=sys.stderr)
+'
+fi
 
 result=$(jq -c --argjson cold_cp "[$(IFS=,; echo "${cold_cp[*]}")]" --argjson cold_disk "$cold_disk" \
   --argjson rss_disk "$rss_disk" --argjson rss_after "$rss_after" --argjson state "$state_bytes" \

@@ -89,6 +89,66 @@ TEST_F(EdgeStreamTest, RefusesEdgesWithoutTheEdgeToken) {
   EXPECT_EQ(FleetStatus().edges_size(), 0);
 }
 
+// --trace-changes logs, per change sent to edges, each stage's time after
+// the commit; without it nothing is logged. A version no stream was sent
+// (zone creation before any edge) is not traced.
+TEST_F(EdgeStreamTest, TraceChangesLogsEachStageOfAChangeSentToEdges) {
+  ControlPlaneProcess traced(MakeTempDir("cp-trace"), {"--insecure", "--trace-changes"});
+  std::string error;
+  ASSERT_TRUE(traced.Start(&error)) << error;
+  std::string tenant = NewTenant(traced, "trace-tenant");
+  auto stub = traced.Tenant();
+  auto version_of = [](const grpc::Status& status, const v1::ZoneResponse& response) {
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.config_version();
+  };
+  v1::CreateZoneRequest create;
+  create.set_hostname("traced.example.test");
+  create.set_origin("http://127.0.0.1:9000");
+  uint64_t version = 0;
+  {
+    grpc::ClientContext context;
+    Authorize(&context, tenant);
+    v1::ZoneResponse response;
+    version = version_of(stub->CreateZone(&context, create, &response), response);
+  }
+
+  EdgeClient edge(traced, traced.edge_token());
+  ASSERT_TRUE(edge.Hello("edge-traced", 0));
+  auto snapshot = edge.Next();
+  ASSERT_TRUE(snapshot.has_value());
+  ASSERT_TRUE(edge.Ack(version));
+  v1::UpdateZoneRequest update;
+  update.set_hostname("traced.example.test");
+  update.set_mode(v1::MODE_REPORT);
+  uint64_t changed = 0;
+  {
+    grpc::ClientContext context;
+    Authorize(&context, tenant);
+    v1::ZoneResponse response;
+    changed = version_of(stub->UpdateZone(&context, update, &response), response);
+  }
+  auto delta = edge.Next();
+  ASSERT_TRUE(delta.has_value());
+  ASSERT_TRUE(delta->has_delta());
+  ASSERT_TRUE(edge.Ack(changed));
+
+  std::string line = absl::StrCat("trace version ", changed, ": delta built ");
+  absl::Time limit = absl::Now() + absl::Seconds(10);
+  while (traced.log().find(line) == std::string::npos && absl::Now() < limit) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::string log = traced.log();
+  size_t at = log.find(line);
+  ASSERT_NE(at, std::string::npos) << log;
+  std::string traced_line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(traced_line.find("(1 streams), written "), std::string::npos) << traced_line;
+  EXPECT_NE(traced_line.find("acknowledged "), std::string::npos) << traced_line;
+  EXPECT_NE(traced_line.find(" ms (1) after the commit"), std::string::npos) << traced_line;
+  EXPECT_EQ(log.find(absl::StrCat("trace version ", version, ":")), std::string::npos) << log;
+  EXPECT_EQ(server_->log().find("trace version"), std::string::npos);
+}
+
 TEST_F(EdgeStreamTest, TwoEdgesGetASnapshotThenOneDeltaPerChange) {
   auto ca = MakeCa("Edge Root");
   v1::ZoneResponse first = CreateZone("first.example.test");

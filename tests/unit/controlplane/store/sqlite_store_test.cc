@@ -334,6 +334,42 @@ TEST_P(SqliteStoreTest, EdgeAnswersPersistWithoutAVersionBump) {
                   .ok());
 }
 
+// Status writes skip their own flush to disk but are still transactions:
+// committed whole or not at all, read back after a restart, and a config
+// change after them commits as usual.
+TEST_P(SqliteStoreTest, StatusWritesCommitWholeAndLeaveConfigChangesAsTheyWere) {
+  ASSERT_TRUE(store_
+                  ->WriteStatus([](StoreTransaction& txn) -> absl::Status {
+                    RETURN_IF_ERROR(txn.RecordEdgeSeen("edge-1", "1.0", 10));
+                    return txn.RecordAck("edge-1", 5, 11);
+                  })
+                  .ok());
+  absl::Status failed = store_->WriteStatus([](StoreTransaction& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.RecordAck("edge-1", 9, 20));
+    return absl::InvalidArgumentError("edge message refused");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInvalidArgument);
+  auto version = store_->Mutate("admin", "CreateTenant", [](StoreTransaction& txn) {
+    return txn.InsertTenant(TenantRow{"t9", "nine", 1});
+  });
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 2u);
+  store_.reset();
+  auto reopened = SqliteStore::Open(options_);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)
+                  ->Read([&](StoreTransaction& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(auto edges, txn.ListEdges());
+                    EXPECT_EQ(edges.size(), 1u);
+                    EXPECT_EQ(edges[0].acked_version, 5u);  // not the refused 9
+                    EXPECT_EQ(edges[0].last_seen_unix, 11);
+                    ASSIGN_OR_RETURN(uint64_t current, txn.ConfigVersion());
+                    EXPECT_EQ(current, 2u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 // The lookups whose SQL differs most between engines (concatenation, LIKE,
 // ordering by a comparison), each with its answer for another tenant.
 TEST_P(SqliteStoreTest, LookupsAnswerAlikeOnEveryEngine) {
