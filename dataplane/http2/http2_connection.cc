@@ -57,7 +57,8 @@ void Http2Connection::Start() {
   WorkerContext* ctx = conn_.ctx;
   zone_ = conn_.auth->zone;
   cert_status_ = CertStatusName(conn_.auth->status);
-  cert_headers_ = ComputeCertificateHeaders(*zone_, *conn_.auth);
+  cert_headers_ =
+      std::make_shared<const CertificateHeaders>(ComputeCertificateHeaders(*zone_, *conn_.auth));
   out_.reset(evbuffer_new());
   read_ev_ =
       SocketEvent(event_new(ctx->base, conn_.fd, EV_READ | EV_PERSIST, &OnSocketEvent, this));
@@ -292,7 +293,8 @@ bool Http2Connection::FollowConfigChange() {
   zone_ = auth->zone;
   if (recheck == ZoneRecheck::kRejudged) {
     cert_status_ = CertStatusName(auth->status);
-    cert_headers_ = ComputeCertificateHeaders(*zone_, *auth);
+    cert_headers_ =
+        std::make_shared<const CertificateHeaders>(ComputeCertificateHeaders(*zone_, *auth));
     conn_.ctx->metrics->CertificateSeen(zone_->hostname, cert_status_, auth->reason);
   }
   return true;
@@ -328,7 +330,8 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   stream.config = auth.config;
   stream.zone = zone_;
   stream.cert_status = cert_status_;
-  HttpHeaders headers = Http1Headers(head);
+  // The fields move: the stream keeps only method and path of the head.
+  HttpHeaders headers = Http1Headers(std::move(head));
   RequestDecision decision =
       DecideRequest(*zone_, auth, head.method, head.path, headers, /*keep_alive=*/true);
   stream.host = decision.host;

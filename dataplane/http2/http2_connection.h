@@ -100,7 +100,9 @@ class Http2Connection : public ProtocolDriver {
   Http2ServerOptions options_;
   std::unique_ptr<Http2ServerSession> session_;
   const ZoneConfig* zone_ = nullptr;  // owned by conn_.auth->config
-  CertificateHeaders cert_headers_;
+  // Shared with the streams' requests (StreamRequest::cert): replaced, never
+  // changed in place, when the zone changes.
+  std::shared_ptr<const CertificateHeaders> cert_headers_;
   std::string cert_status_;
 
   SocketEvent read_ev_;

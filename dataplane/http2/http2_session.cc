@@ -253,6 +253,9 @@ int Http2Session::OnBeginFrameCb(nghttp2_session*, const nghttp2_frame_hd* hd, v
     // its HEADERS directly): one block in progress at a time.
     self->block_ = HeaderBlock();
     self->block_.stream_id = hd->stream_id;
+    // One allocation each for a typical head instead of growing field by field.
+    self->block_.pseudo.reserve(5);
+    self->block_.fields.reserve(8);
   } else if (hd->type == NGHTTP2_CONTINUATION &&
              ++self->block_.continuations > self->limits_.max_continuations) {
     self->Hostile(NGHTTP2_ENHANCE_YOUR_CALM,
