@@ -194,6 +194,25 @@ void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) 
       Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
       return;
     }
+    // A near origin (loopback, the same host) has often accepted already: a
+    // plain one gets the request head at once, which spares watching for
+    // writability and the SO_ERROR check. A socket still connecting says
+    // EAGAIN, and the connect goes on as usual.
+    if (origin_tls_ == nullptr && evbuffer_get_length(out_.get()) > 0) {
+      int n = origin_->Write(out_.get());
+      if (n > 0) {
+        Connected();
+        Flush();
+        if (!finished_) {
+          UpdateEvents();  // the answer is read when the socket says so
+        }
+        return;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
+        return;
+      }
+    }
     connecting_ = true;
     ArmTimer(ctx_->options->origin_connect_timeout);
     UpdateEvents();

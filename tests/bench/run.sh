@@ -548,7 +548,9 @@ http {
   uwsgi_temp_path $work/nginx/tmp/uwsgi;
   scgi_temp_path $work/nginx/tmp/scgi;
   keepalive_requests 100000;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  # 256: the edge's upper bound of idle connections per origin
+  # (tests/bench/method.md, "Idle origin connections").
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 256; }
   upstream tls_origin { server 127.0.0.1:$tls_origin_port; keepalive 64; }
   server {
 $(nginx_mtls_server bench.test)
