@@ -238,9 +238,9 @@ void Http2Connection::Flush() {
     bool full = evbuffer_get_length(out_.get()) >= watermark;
     bool took = false;
     if (!full) {
-      std::string bytes = session_->TakeOutput();
-      took = !bytes.empty();
-      evbuffer_add(out_.get(), bytes.data(), bytes.size());
+      took = session_->TakeOutputTo([this](absl::string_view bytes) {
+        evbuffer_add(out_.get(), bytes.data(), bytes.size());
+      });
     }
     switch (SslWriteBuffer(conn_.ssl, out_.get())) {
       case SslWriteResult::kDone:

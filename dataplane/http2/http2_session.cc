@@ -110,6 +110,12 @@ absl::Status Http2Session::Receive(absl::string_view bytes) {
 
 std::string Http2Session::TakeOutput() {
   std::string out;
+  TakeOutputTo([&out](absl::string_view bytes) { out.append(bytes.data(), bytes.size()); });
+  return out;
+}
+
+bool Http2Session::TakeOutputTo(absl::FunctionRef<void(absl::string_view)> sink) {
+  bool took = false;
   for (;;) {
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -120,9 +126,10 @@ std::string Http2Session::TakeOutput() {
       }
       break;
     }
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    took = true;
+    sink(absl::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
   }
-  return out;
+  return took;
 }
 
 bool Http2Session::done() const {
