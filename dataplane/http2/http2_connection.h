@@ -110,6 +110,9 @@ class Http2Connection : public ProtocolDriver {
   EventPtr kick_ev_;
   EventPtr idle_ev_;
   EvbufferPtr out_;  // session output not yet written to the socket
+  // The SSL's SocketBio, with readiness hints on (null when the SSL has
+  // another BIO): a read that could only say EAGAIN is skipped.
+  BIO* bio_ = nullptr;
   bool write_blocked_ = false;
   bool read_wants_write_ = false;
   bool client_eof_ = false;
