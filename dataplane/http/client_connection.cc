@@ -39,20 +39,6 @@ const char* StatusToken(CertStatus status) {
   }
 }
 
-bool IsIdempotent(int method) {
-  switch (method) {
-    case HTTP_GET:
-    case HTTP_HEAD:
-    case HTTP_OPTIONS:
-    case HTTP_TRACE:
-    case HTTP_PUT:
-    case HTTP_DELETE:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // HeadScratch: an empty string for building a request head, kept per
 // thread so that its capacity is reused from request to request.
 std::string& HeadScratch() {
@@ -771,7 +757,7 @@ bool ClientConnection::Retryable() const {
   // Only an idempotent request without a body (RFC 9110 9.2.2; a streamed
   // body is gone once sent).
   const MessageParser& req = request_parser_;
-  return !req.chunked() && !req.has_content_length() && IsIdempotent(req.method());
+  return !req.chunked() && !req.has_content_length() && IsIdempotentMethod(req.method_name());
 }
 
 // --- upgraded connections -----------------------------------------------------

@@ -424,6 +424,11 @@ int CountHeader(const HttpHeaders& headers, absl::string_view name) {
   return count;
 }
 
+bool IsIdempotentMethod(absl::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
 std::string HostWithoutPort(absl::string_view host) {
   host = absl::StripAsciiWhitespace(host);
   if (!host.empty() && host.front() == '[') {

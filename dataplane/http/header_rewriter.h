@@ -125,6 +125,11 @@ const std::string* FindHeader(const HttpHeaders& headers, absl::string_view name
 // CountHeader: how many times `name` appears.
 int CountHeader(const HttpHeaders& headers, absl::string_view name);
 
+// IsIdempotentMethod: GET, HEAD, OPTIONS, TRACE, PUT and DELETE (RFC 9110
+// 9.2.2): without a body, such a request may be resent on a fresh origin
+// connection when a reused one closed before answering.
+bool IsIdempotentMethod(absl::string_view method);
+
 // HostWithoutPort lowercases a Host header value and removes its port.
 std::string HostWithoutPort(absl::string_view host);
 // IsWellFormedHost: a Host (or HTTP/2 :authority) value is one host (a DNS

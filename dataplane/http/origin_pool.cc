@@ -2,8 +2,11 @@
 
 namespace certgate::edge {
 
-OriginPool::OriginPool(size_t max_idle_per_origin, absl::Duration max_idle_time)
-    : max_idle_per_origin_(max_idle_per_origin), max_idle_time_(max_idle_time) {}
+OriginPool::OriginPool(size_t max_idle_per_origin, absl::Duration max_idle_time,
+                       absl::Duration surplus_idle_time)
+    : max_idle_per_origin_(max_idle_per_origin),
+      max_idle_time_(max_idle_time),
+      surplus_idle_time_(surplus_idle_time) {}
 
 OriginPool::~OriginPool() = default;
 
@@ -45,7 +48,11 @@ void OriginPool::Put(const std::string& key, std::unique_ptr<OriginTransport> co
   Sweep(now);
   std::deque<Idle>& list = idle_[key];
   list.push_back({std::move(connection), now});
-  while (list.size() > max_idle_per_origin_) {
+  // Oldest first: Take reuses the newest, so the surplus is what the
+  // traffic did not need lately.
+  while (list.size() > max_idle_per_origin_ &&
+         (list.size() > kSurplusFactor * max_idle_per_origin_ ||
+          now - list.front().since >= surplus_idle_time_)) {
     list.pop_front();
   }
 }

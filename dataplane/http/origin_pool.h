@@ -19,8 +19,16 @@ namespace certgate::edge {
 // lock.
 class OriginPool {
  public:
+  // Up to `max_idle_per_origin` idle connections per key stay for
+  // `max_idle_time`. Beyond it the oldest close once idle for
+  // `surplus_idle_time`, and at once beyond kSurplusFactor times it: many
+  // streams answered in one loop turn (HTTP/2 clients keep many in flight)
+  // do not close the connections their next requests, a moment later, would
+  // open again.
+  static constexpr size_t kSurplusFactor = 4;
   explicit OriginPool(size_t max_idle_per_origin = 64,
-                      absl::Duration max_idle_time = absl::Seconds(30));
+                      absl::Duration max_idle_time = absl::Seconds(30),
+                      absl::Duration surplus_idle_time = absl::Seconds(1));
   ~OriginPool();
   OriginPool(const OriginPool&) = delete;
   OriginPool& operator=(const OriginPool&) = delete;
@@ -51,6 +59,7 @@ class OriginPool {
 
   size_t max_idle_per_origin_;
   absl::Duration max_idle_time_;
+  absl::Duration surplus_idle_time_;
   absl::Time last_sweep_ = absl::Now();
   absl::flat_hash_map<std::string, std::deque<Idle>> idle_;
 };

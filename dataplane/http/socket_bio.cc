@@ -137,9 +137,14 @@ long Ctrl(BIO* bio, int cmd, long, void* ptr) {
   }
 }
 
+int MethodType() {
+  static const int type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK;
+  return type;
+}
+
 const BIO_METHOD* Method() {
   static const BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "certgate socket");
+    BIO_METHOD* m = BIO_meth_new(MethodType(), "certgate socket");
     BIO_meth_set_create(m, Create);
     BIO_meth_set_destroy(m, Destroy);
     BIO_meth_set_read(m, Read);
@@ -158,6 +163,10 @@ bssl::UniquePtr<BIO> SocketBio::New(int fd) {
     Get(bio.get())->fd = fd;
   }
   return bio;
+}
+
+bool SocketBio::Is(const BIO* bio) {
+  return bio != nullptr && BIO_method_type(bio) == MethodType();
 }
 
 void SocketBio::UseReadinessHints(BIO* bio, bool on) {

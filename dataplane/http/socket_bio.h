@@ -17,6 +17,9 @@ class SocketBio {
   // New returns a BIO on `fd` (borrowed: the caller closes it), hints off;
   // null on allocation failure.
   static bssl::UniquePtr<BIO> New(int fd);
+  // Is: `bio` is a SocketBio (a driver lent an SSL checks before using the
+  // calls below on its BIO).
+  static bool Is(const BIO* bio);
   // UseReadinessHints turns the hints on or off. Whoever turns them on must
   // call MarkReadable whenever the loop reports the socket readable.
   static void UseReadinessHints(BIO* bio, bool on);

@@ -63,18 +63,29 @@ void Http1StreamUpstream::Start(StreamRequest request) {
     chunked_ = true;
   }
   request_done_ = !request.has_body;
-  std::string head;
-  AppendOriginRequestHead(&head, request.method, request.path, request.headers, request.cert,
+  retryable_ = !request.has_body && IsIdempotentMethod(request.method);
+  AppendOriginRequestHead(&head_, request.method, request.path, request.headers, *request.cert,
                           request.Context(), "", framing, request.content_length.value_or(0));
-  evbuffer_add(out_.get(), head.data(), head.size());
+  evbuffer_add(out_.get(), head_.data(), head_.size());
+  if (!retryable_) {
+    head_.clear();
+    head_.shrink_to_fit();
+  }
   sent_ = absl::Now();
-  // Every pooled connection is checked (one recv): a request that went out
-  // on a connection the origin had just closed is not resent.
-  origin_ = ctx_->origins->Take(pool_key_, /*check_open=*/true);
+  // A pooled connection for a request that cannot be resent is checked
+  // first (one recv): it must not go out on a connection the origin had
+  // just closed.
+  origin_ = ctx_->origins->Take(pool_key_, /*check_open=*/!retryable_);
   if (origin_ != nullptr) {
+    reused_ = true;
     origin_->Watch(ctx_->base, &OnOriginEvent, this);
     Connected();
-    Drive();
+    // The head goes out now; the answer is read when the socket says so
+    // (reading at once would only find it empty).
+    Flush();
+    if (!finished_) {
+      UpdateEvents();
+    }
     return;
   }
   Connect();
@@ -182,6 +193,25 @@ void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) 
     if (errno != EINPROGRESS) {
       Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
       return;
+    }
+    // A near origin (loopback, the same host) has often accepted already: a
+    // plain one gets the request head at once, which spares watching for
+    // writability and the SO_ERROR check. A socket still connecting says
+    // EAGAIN, and the connect goes on as usual.
+    if (origin_tls_ == nullptr && evbuffer_get_length(out_.get()) > 0) {
+      int n = origin_->Write(out_.get());
+      if (n > 0) {
+        Connected();
+        Flush();
+        if (!finished_) {
+          UpdateEvents();  // the answer is read when the socket says so
+        }
+        return;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
+        return;
+      }
     }
     connecting_ = true;
     ArmTimer(ctx_->options->origin_connect_timeout);
@@ -295,6 +325,9 @@ void Http1StreamUpstream::Flush() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
       break;
     }
+    if (RetryOnFreshOrigin()) {
+      return;
+    }
     Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
     return;
   }
@@ -318,6 +351,7 @@ void Http1StreamUpstream::Read() {
     }
     ssize_t n = origin_->Read(buf, space);
     if (n > 0) {
+      answered_ = true;
       ArmTimer(ctx_->options->origin_timeout);
       size_t used = parser_.Feed(buf, static_cast<size_t>(n));
       if (finished_) {
@@ -334,6 +368,9 @@ void Http1StreamUpstream::Read() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return;
+    }
+    if (RetryOnFreshOrigin()) {
       return;
     }
     std::string why = n == 0 ? "origin closed the connection" : origin_->last_error();
@@ -416,6 +453,20 @@ void Http1StreamUpstream::Fail(int status, absl::string_view why) {
   ctx_->metrics->OriginError();
   Release(false);
   sink_.on_failed(status, why);
+}
+
+bool Http1StreamUpstream::RetryOnFreshOrigin() {
+  if (!reused_ || answered_ || !retryable_ || finished_) {
+    return false;
+  }
+  ctx_->metrics->OriginRetry();
+  Release(false);
+  reused_ = false;
+  evbuffer_drain(out_.get(), evbuffer_get_length(out_.get()));
+  evbuffer_add(out_.get(), head_.data(), head_.size());
+  sent_ = absl::Now();
+  Connect();
+  return true;
 }
 
 void Http1StreamUpstream::Release(bool reusable) {

@@ -54,6 +54,11 @@ class Http1StreamUpstream : public StreamUpstream {
   bool OnResponseBody(absl::string_view data);
   bool OnResponseComplete();
   void Fail(int status, absl::string_view why);
+  // RetryOnFreshOrigin: like the HTTP/1.1 path (and nginx with upstream
+  // keepalive), a retryable request that went out on a reused connection
+  // and got nothing back is resent once on a new one. False when it may
+  // not be.
+  bool RetryOnFreshOrigin();
   void Release(bool reusable);
   bool ready() const;
 
@@ -74,6 +79,12 @@ class Http1StreamUpstream : public StreamUpstream {
   MessageParser parser_;
   bool chunked_ = false;
   bool head_request_ = false;
+  // An idempotent request without a body: a pooled connection is taken
+  // without checking it first (a recv), since the request can be resent.
+  bool retryable_ = false;
+  bool reused_ = false;    // origin_ came from the pool
+  bool answered_ = false;  // the origin sent something on origin_
+  std::string head_;       // the request head, kept to resend it
   bool resolving_ = false;
   uint64_t resolve_ticket_ = 0;
   bool connecting_ = false;

@@ -15,6 +15,7 @@
 #include "dataplane/handshake/tls_server.h"
 #include "dataplane/http/grpc_refusal.h"
 #include "dataplane/http/request_decision.h"
+#include "dataplane/http/socket_bio.h"
 #include "dataplane/http/ssl_buffer_write.h"
 #include "dataplane/http/worker_context.h"
 #include "dataplane/metrics/access_log.h"
@@ -57,8 +58,15 @@ void Http2Connection::Start() {
   WorkerContext* ctx = conn_.ctx;
   zone_ = conn_.auth->zone;
   cert_status_ = CertStatusName(conn_.auth->status);
-  cert_headers_ = ComputeCertificateHeaders(*zone_, *conn_.auth);
+  cert_headers_ =
+      std::make_shared<const CertificateHeaders>(ComputeCertificateHeaders(*zone_, *conn_.auth));
   out_.reset(evbuffer_new());
+  // As the HTTP/1.1 transport does: the socket is read only when the loop
+  // said so since the last short read (OnSocketEvent marks it).
+  if (BIO* rbio = SSL_get_rbio(conn_.ssl); SocketBio::Is(rbio)) {
+    bio_ = rbio;
+    SocketBio::UseReadinessHints(bio_, true);
+  }
   read_ev_ =
       SocketEvent(event_new(ctx->base, conn_.fd, EV_READ | EV_PERSIST, &OnSocketEvent, this));
   write_ev_ =
@@ -99,6 +107,10 @@ void Http2Connection::Drain() {
 void Http2Connection::Stop() {
   read_ev_.Reset();
   write_ev_.Reset();
+  if (bio_ != nullptr) {
+    SocketBio::UseReadinessHints(bio_, false);  // nobody marks it any more
+    bio_ = nullptr;
+  }
   kick_ev_.reset();
   idle_ev_.reset();
   for (auto& [id, stream] : streams_) {
@@ -120,6 +132,9 @@ void Http2Connection::Stop() {
 
 void Http2Connection::OnSocketEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
+  if ((what & EV_READ) && self->bio_ != nullptr) {
+    SocketBio::MarkReadable(self->bio_);
+  }
   if (what & EV_WRITE) {
     self->write_blocked_ = false;
     self->read_wants_write_ = false;
@@ -237,9 +252,9 @@ void Http2Connection::Flush() {
     bool full = evbuffer_get_length(out_.get()) >= watermark;
     bool took = false;
     if (!full) {
-      std::string bytes = session_->TakeOutput();
-      took = !bytes.empty();
-      evbuffer_add(out_.get(), bytes.data(), bytes.size());
+      took = session_->TakeOutputTo([this](absl::string_view bytes) {
+        evbuffer_add(out_.get(), bytes.data(), bytes.size());
+      });
     }
     switch (SslWriteBuffer(conn_.ssl, out_.get())) {
       case SslWriteResult::kDone:
@@ -263,8 +278,9 @@ void Http2Connection::UpdateEvents() {
       !client_eof_ && evbuffer_get_length(out_.get()) < conn_.ctx->options->buffer_high_watermark;
   read_ev_.Set(reading);
   write_ev_.Set(write_blocked_ || read_wants_write_);
-  // Records already decrypted never make the socket readable again.
-  if (reading && SSL_pending(conn_.ssl) > 0) {
+  // Records already decrypted, or read ahead into the BIO, never make the
+  // socket readable again.
+  if (reading && (SSL_pending(conn_.ssl) > 0 || BIO_pending(SSL_get_rbio(conn_.ssl)) > 0)) {
     event_active(read_ev_.get(), EV_READ, 1);
   }
 }
@@ -292,7 +308,8 @@ bool Http2Connection::FollowConfigChange() {
   zone_ = auth->zone;
   if (recheck == ZoneRecheck::kRejudged) {
     cert_status_ = CertStatusName(auth->status);
-    cert_headers_ = ComputeCertificateHeaders(*zone_, *auth);
+    cert_headers_ =
+        std::make_shared<const CertificateHeaders>(ComputeCertificateHeaders(*zone_, *auth));
     conn_.ctx->metrics->CertificateSeen(zone_->hostname, cert_status_, auth->reason);
   }
   return true;
@@ -328,7 +345,8 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   stream.config = auth.config;
   stream.zone = zone_;
   stream.cert_status = cert_status_;
-  HttpHeaders headers = Http1Headers(head);
+  // The fields move: the stream keeps only method and path of the head.
+  HttpHeaders headers = Http1Headers(std::move(head));
   RequestDecision decision =
       DecideRequest(*zone_, auth, head.method, head.path, headers, /*keep_alive=*/true);
   stream.host = decision.host;

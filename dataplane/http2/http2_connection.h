@@ -100,7 +100,9 @@ class Http2Connection : public ProtocolDriver {
   Http2ServerOptions options_;
   std::unique_ptr<Http2ServerSession> session_;
   const ZoneConfig* zone_ = nullptr;  // owned by conn_.auth->config
-  CertificateHeaders cert_headers_;
+  // Shared with the streams' requests (StreamRequest::cert): replaced, never
+  // changed in place, when the zone changes.
+  std::shared_ptr<const CertificateHeaders> cert_headers_;
   std::string cert_status_;
 
   SocketEvent read_ev_;
@@ -108,6 +110,9 @@ class Http2Connection : public ProtocolDriver {
   EventPtr kick_ev_;
   EventPtr idle_ev_;
   EvbufferPtr out_;  // session output not yet written to the socket
+  // The SSL's SocketBio, with readiness hints on (null when the SSL has
+  // another BIO): a read that could only say EAGAIN is skipped.
+  BIO* bio_ = nullptr;
   bool write_blocked_ = false;
   bool read_wants_write_ = false;
   bool client_eof_ = false;

@@ -1,5 +1,7 @@
 #include "dataplane/http2/http2_header_block.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
@@ -14,30 +16,50 @@ bool IsConnectionSpecificField(absl::string_view lower_name, absl::string_view v
          lower_name == "upgrade";
 }
 
+Http2HeaderBlock::Part Http2HeaderBlock::Own(std::string s) {
+  owned_.push_back(std::move(s));
+  return Part{absl::string_view(), static_cast<int>(owned_.size() - 1)};
+}
+
 void Http2HeaderBlock::AddPseudo(absl::string_view name, absl::string_view value) {
-  names_.emplace_back(name);
-  values_.emplace_back(value);
+  entries_.push_back(Entry{Part{name}, Own(std::string(value))});
 }
 
 void Http2HeaderBlock::AddFields(const HttpHeaders& fields) {
   for (const HttpHeader& h : fields) {
-    std::string name = absl::AsciiStrToLower(h.name);
-    if (IsConnectionSpecificField(name, h.value)) {
+    bool lower = std::none_of(h.name.begin(), h.name.end(), absl::ascii_isupper);
+    Part name;
+    absl::string_view lower_name;
+    if (lower) {
+      name.view = h.name;
+      lower_name = h.name;
+    } else {
+      name = Own(absl::AsciiStrToLower(h.name));
+      lower_name = owned_.back();
+    }
+    if (IsConnectionSpecificField(lower_name, h.value)) {
+      if (!lower) {
+        owned_.pop_back();
+      }
       continue;
     }
-    names_.push_back(std::move(name));
-    values_.push_back(h.value);
+    entries_.push_back(Entry{name, Part{h.value}});
   }
 }
 
 const nghttp2_nv* Http2HeaderBlock::nv() {
+  auto resolve = [this](const Part& p) {
+    return p.owned >= 0 ? absl::string_view(owned_[static_cast<size_t>(p.owned)]) : p.view;
+  };
   nv_.clear();
-  nv_.reserve(names_.size());
-  for (size_t i = 0; i < names_.size(); ++i) {
+  nv_.reserve(entries_.size());
+  for (const Entry& e : entries_) {
+    absl::string_view name = resolve(e.name);
+    absl::string_view value = resolve(e.value);
     // NO_COPY flags are not used: nghttp2 copies, and blocks are small.
-    nv_.push_back(nghttp2_nv{reinterpret_cast<uint8_t*>(names_[i].data()),
-                             reinterpret_cast<uint8_t*>(values_[i].data()), names_[i].size(),
-                             values_[i].size(), NGHTTP2_NV_FLAG_NONE});
+    nv_.push_back(nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
+                             const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
+                             name.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
   }
   return nv_.data();
 }

@@ -65,14 +65,15 @@ AuthorityCheck CheckRequestHead(const Http2RequestHead& head, absl::string_view 
   return CheckAuthority(head, zone_hostname);
 }
 
-HttpHeaders Http1Headers(const Http2RequestHead& head) {
+namespace {
+
+HttpHeaders Http1HeadersFrom(const std::string& authority, HttpHeaders fields) {
   HttpHeaders out;
-  out.reserve(head.fields.size() + 1);
-  const std::string* host_field = FindHeader(head.fields, "host");
-  out.push_back(
-      {"host", head.authority.empty() && host_field != nullptr ? *host_field : head.authority});
+  out.reserve(fields.size() + 1);
+  const std::string* host_field = FindHeader(fields, "host");
+  out.push_back({"host", authority.empty() && host_field != nullptr ? *host_field : authority});
   std::string cookie;
-  for (const HttpHeader& h : head.fields) {
+  for (HttpHeader& h : fields) {
     if (h.name == "host") {
       continue;
     }
@@ -80,12 +81,22 @@ HttpHeaders Http1Headers(const Http2RequestHead& head) {
       absl::StrAppend(&cookie, cookie.empty() ? "" : "; ", h.value);
       continue;
     }
-    out.push_back(h);
+    out.push_back(std::move(h));
   }
   if (!cookie.empty()) {
     out.push_back({"cookie", std::move(cookie)});
   }
   return out;
+}
+
+}  // namespace
+
+HttpHeaders Http1Headers(const Http2RequestHead& head) {
+  return Http1HeadersFrom(head.authority, head.fields);
+}
+
+HttpHeaders Http1Headers(Http2RequestHead&& head) {
+  return Http1HeadersFrom(head.authority, std::move(head.fields));
 }
 
 }  // namespace certgate::edge

@@ -51,5 +51,7 @@ AuthorityCheck CheckRequestHead(const Http2RequestHead& head, absl::string_view 
 // Host (the checked authority) first, the fields without Host, cookie
 // crumbs joined into one Cookie (RFC 9113 8.2.3).
 HttpHeaders Http1Headers(const Http2RequestHead& head);
+// The same, moving the fields out of `head` (per stream: no copies).
+HttpHeaders Http1Headers(Http2RequestHead&& head);
 
 }  // namespace certgate::edge

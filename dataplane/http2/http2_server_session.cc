@@ -83,9 +83,11 @@ void Http2ServerSession::LocalAnswer(int32_t stream_id, int status, absl::string
   std::string body = absl::StrCat("{\"error\":", JsonQuote(message), "}");
   Http2HeaderBlock block;
   block.AddPseudo(":status", absl::StrCat(status));
-  block.AddFields({{"content-type", "application/json"},
-                   {"cache-control", "no-store"},
-                   {"content-length", absl::StrCat(body.size())}});
+  // Named: the block points into the fields until the submit.
+  HttpHeaders fields = {{"content-type", "application/json"},
+                        {"cache-control", "no-store"},
+                        {"content-length", absl::StrCat(body.size())}};
+  block.AddFields(fields);
   auto outbox = std::make_unique<Http2Outbox>();
   outbox->Append(body);
   outbox->Finish({});

@@ -110,6 +110,12 @@ absl::Status Http2Session::Receive(absl::string_view bytes) {
 
 std::string Http2Session::TakeOutput() {
   std::string out;
+  TakeOutputTo([&out](absl::string_view bytes) { out.append(bytes.data(), bytes.size()); });
+  return out;
+}
+
+bool Http2Session::TakeOutputTo(absl::FunctionRef<void(absl::string_view)> sink) {
+  bool took = false;
   for (;;) {
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -120,9 +126,10 @@ std::string Http2Session::TakeOutput() {
       }
       break;
     }
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    took = true;
+    sink(absl::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
   }
-  return out;
+  return took;
 }
 
 bool Http2Session::done() const {
@@ -253,6 +260,9 @@ int Http2Session::OnBeginFrameCb(nghttp2_session*, const nghttp2_frame_hd* hd, v
     // its HEADERS directly): one block in progress at a time.
     self->block_ = HeaderBlock();
     self->block_.stream_id = hd->stream_id;
+    // One allocation each for a typical head instead of growing field by field.
+    self->block_.pseudo.reserve(5);
+    self->block_.fields.reserve(8);
   } else if (hd->type == NGHTTP2_CONTINUATION &&
              ++self->block_.continuations > self->limits_.max_continuations) {
     self->Hostile(NGHTTP2_ENHANCE_YOUR_CALM,

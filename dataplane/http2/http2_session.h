@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/http/message_parser.h"
@@ -88,6 +89,9 @@ class Http2Session {
   absl::Status Receive(absl::string_view bytes);
   // TakeOutput: the bytes to write to the peer next ("" when none).
   std::string TakeOutput();
+  // TakeOutputTo hands the same bytes to `sink` piece by piece, as nghttp2
+  // frames them (no copy in between); false when there were none.
+  bool TakeOutputTo(absl::FunctionRef<void(absl::string_view)> sink);
 
   // SendData queues body bytes on a stream whose head was submitted without
   // end_stream. RESOURCE_EXHAUSTED beyond the outbound limits (nothing

@@ -34,7 +34,7 @@ void Http2StreamUpstream::Start(StreamRequest request) {
   origin.path = request.path;
   const std::string* host = FindHeader(request.headers, "host");
   origin.authority = host != nullptr ? *host : request.host;
-  origin.fields = RewriteRequestHeaders(request.headers, request.cert, request.Context());
+  origin.fields = RewriteRequestHeaders(request.headers, *request.cert, request.Context());
   const std::string* te = FindHeader(request.headers, "te");
   if (te != nullptr && absl::StrContains(absl::AsciiStrToLower(*te), "trailers")) {
     origin.fields.push_back({"te", "trailers"});  // gRPC servers ask for it

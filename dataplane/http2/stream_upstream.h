@@ -26,7 +26,9 @@ struct StreamRequest {
   std::string host;  // checked against the zone
   std::string client_ip;
   HttpHeaders headers;  // Http1Headers of the stream: Host first
-  CertificateHeaders cert;
+  // The connection's, shared (never null): a zone change while the stream
+  // runs makes the connection a new one, and this one stays as judged.
+  std::shared_ptr<const CertificateHeaders> cert;
   std::string refusal;  // RequestDecision's, for the zone's error header
   bool withhold_certificate = false;
   bool allow_underscore_headers = false;

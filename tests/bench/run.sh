@@ -18,8 +18,8 @@
 # another certgate-edge binary),
 # --only keepalive (only the keep-alive rows, printed, no docs), --only h2 (only the
 # HTTP/2 rows: h2load, many streams per connection, printed, no docs), --perf (with --only
-# keepalive: `perf record -g` each server during its row; the top symbols go to
-# OUT/perf.SERVER.txt).
+# keepalive or --only h2: `perf record -g` each server during its row; the top symbols go
+# to OUT/perf.SERVER.txt, or OUT/perf.SERVER.h2.txt).
 #
 # Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -85,7 +85,7 @@ case "$only" in
   keepalive|h2) write_docs=0 ;;
   *) echo "run.sh: --only takes keepalive or h2, not $only" >&2; exit 2 ;;
 esac
-[ "$perf" -eq 0 ] || [ "$only" = keepalive ] || { echo "run.sh: --perf needs --only keepalive" >&2; exit 2; }
+[ "$perf" -eq 0 ] || [ -n "$only" ] || { echo "run.sh: --perf needs --only keepalive or --only h2" >&2; exit 2; }
 [ "$perf" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --perf needs perf (linux-perf)" >&2; exit 2; }
 bin="$build_dir/bin"
 [ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
@@ -551,7 +551,9 @@ http {
   uwsgi_temp_path $work/nginx/tmp/uwsgi;
   scgi_temp_path $work/nginx/tmp/scgi;
   keepalive_requests 100000;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  # 256: the edge's upper bound of idle connections per origin
+  # (tests/bench/method.md, "Idle origin connections").
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 256; }
   upstream tls_origin { server 127.0.0.1:$tls_origin_port; keepalive 64; }
   server {
 $(nginx_mtls_server bench.test)
@@ -710,6 +712,36 @@ ec_fixed=(--cert "$pki/dev-ec/cert.pem" --key "$pki/dev-ec/key.pem")
 ec_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool")
 rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool "$pool" --pool-key-type rsa-2048)
 
+# perf_start NAME SERVER_PID / perf_stop NAME: with --perf, `perf record -g`
+# the server's processes between the two; the top symbols go to
+# OUT/perf.NAME.txt.
+perf_pid=""
+perf_start() {
+  perf_pid=""
+  [ "$perf" -eq 1 ] || return 0
+  perf record -g -p "$(tree_pids "$2" | paste -sd,)" -o "$out_dir/perf.$1.data" >"$out_dir/perf.$1.log" 2>&1 &
+  perf_pid=$!
+  pids+=("$perf_pid")
+  sleep 0.5
+}
+perf_stop() {
+  [ -n "$perf_pid" ] || return 0
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  stop_pid "$perf_pid"
+  perf_pid=""
+  # Where the time goes: by library, then the top symbols, then the system calls.
+  {
+    perf report -i "$out_dir/perf.$1.data" --stdio --no-children --sort dso -g none \
+      --percent-limit 1 2>/dev/null
+    perf report -i "$out_dir/perf.$1.data" --stdio --no-children --sort dso,symbol \
+      -g none --percent-limit 0.7 2>/dev/null
+    perf report -i "$out_dir/perf.$1.data" --stdio --children --sort symbol -g none \
+      2>/dev/null | grep -E '\] (__x64_sys_|__GI___libc_write|__GI___writev|read$|__libc_recv|epoll_)'
+  } | grep -v '^#' | grep -v '^$' | sed 's/ *$//' >"$out_dir/perf.$1.txt" || true
+  log "$1: profile in $out_dir/perf.$1.txt"
+}
+
 # h2_measure KEY SERVER_PID PORT: HTTP/2 GETs of h2.bench.test with h2load
 # ($h2_conns connections, $h2_streams concurrent streams each) and the
 # server's CPU over them, into $work/results/KEY.{h2load,cpu,requests}.
@@ -740,9 +772,13 @@ h2_table() {
 # --only h2: the HTTP/2 rows alone, then stop.
 if [ "$only" = h2 ]; then
   log "certgate: HTTP/2 requests, $h2_conns connections x $h2_streams streams"
+  perf_start certgate.h2 "$pid_edge"
   h2_measure certgate.h2 "$pid_edge" "$edge_port"
+  perf_stop certgate.h2
   log "nginx: HTTP/2 requests, $h2_conns connections x $h2_streams streams"
+  perf_start nginx.h2 "$pid_nginx"
   h2_measure nginx.h2 "$pid_nginx" "$nginx_h2_port"
+  perf_stop nginx.h2
   h2_table | tee "$out_dir/h2.md"
   exit 0
 fi
@@ -751,31 +787,11 @@ fi
 if [ "$only" = keepalive ]; then
   for server in certgate nginx; do
     if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
-    perf_pid=""
-    if [ "$perf" -eq 1 ]; then
-      perf record -g -p "$(tree_pids "$spid" | paste -sd,)" -o "$out_dir/perf.$server.data" >"$out_dir/perf.$server.log" 2>&1 &
-      perf_pid=$!
-      pids+=("$perf_pid")
-      sleep 0.5
-    fi
+    perf_start "$server" "$spid"
     log "$server: keep-alive requests to the origin"
     measure "$server.keepalive" "$spid" --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" \
       --requests 1000000 --connections "$row_conc" --duration "$row_s"
-    if [ -n "$perf_pid" ]; then
-      kill -INT "$perf_pid" 2>/dev/null || true
-      wait "$perf_pid" 2>/dev/null || true
-      stop_pid "$perf_pid"
-      # Where the time goes: by library, then the top symbols, then the system calls.
-      {
-        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso -g none \
-          --percent-limit 1 2>/dev/null
-        perf report -i "$out_dir/perf.$server.data" --stdio --no-children --sort dso,symbol \
-          -g none --percent-limit 0.7 2>/dev/null
-        perf report -i "$out_dir/perf.$server.data" --stdio --children --sort symbol -g none \
-          2>/dev/null | grep -E '\] (__x64_sys_|__GI___libc_write|__GI___writev|read$|__libc_recv|epoll_)'
-      } | grep -v '^#' | grep -v '^$' | sed 's/ *$//' >"$out_dir/perf.$server.txt" || true
-      log "$server: profile in $out_dir/perf.$server.txt"
-    fi
+    perf_stop "$server"
   done
   {
     echo "| keep-alive ($row_conc conns, ${row_s} s) | certgate | nginx | certgate / nginx |"

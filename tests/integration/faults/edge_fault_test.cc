@@ -178,6 +178,40 @@ TEST_F(EdgeFaultTest, RequestOnAPooledConnectionTheOriginClosedIsRetriedOnceWith
   EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
 }
 
+// The same race for HTTP/2 streams (curl --http2, one connection): a pooled
+// connection is taken without a check for an idempotent request without a
+// body, which is resent once on a new connection when the origin closed it;
+// a POST with a body is sent once and gets 502.
+TEST_F(EdgeFaultTest, Http2StreamOnAPooledConnectionTheOriginClosedIsRetriedOnceWithoutABody) {
+  auto origin = TestOrigin::Start(TestOrigin::Behavior::kOneResponsePerConnection);
+  ASSERT_TRUE(origin.ok());
+  ASSERT_NO_FATAL_FAILURE(StartEdge((*origin)->port(), {}));
+  std::string base = absl::StrCat("https://", kBad, ":", edge_->port());
+  std::string resolve = absl::StrCat(kBad, ":", edge_->port(), ":127.0.0.1");
+  // Two GETs one after the other on one HTTP/2 connection: "%{http_version}
+  // %{http_code}" per request.
+  ::certgate::testing::CommandResult gets = ::certgate::testing::RunCommand(
+      {"/usr/bin/curl", "-sk", "--http2", "--max-time", "20", "--resolve", resolve, "-o",
+       "/dev/null", "-w", "%{http_version} %{http_code}\n", base + "/first", "-o", "/dev/null",
+       "-w", "%{http_version} %{http_code}\n", base + "/second"});
+  EXPECT_EQ(gets.exit_code, 0) << gets.err;
+  EXPECT_EQ(gets.out, "2 200\n2 200\n") << gets.err;
+  EXPECT_EQ((*origin)->requests(), 3) << "the first, the pooled attempt and the retry";
+  EXPECT_TRUE(absl::StartsWith((*origin)->last_head(), "GET /second ")) << (*origin)->last_head();
+  EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
+
+  // The connection of the retry waits in the pool having answered once: a
+  // POST with a body gets it, is sent once and answered 502.
+  ::certgate::testing::CommandResult post = ::certgate::testing::RunCommand(
+      {"/usr/bin/curl", "-sk", "--http2", "--max-time", "20", "--resolve", resolve, "-o",
+       "/dev/null", "-w", "%{http_version} %{http_code}", "--data-binary", "hello",
+       base + "/order"});
+  EXPECT_EQ(post.out, "2 502") << post.err;
+  EXPECT_EQ((*origin)->requests(), 4) << "a request with a body is sent once";
+  EXPECT_TRUE(absl::StartsWith((*origin)->last_head(), "POST /order ")) << (*origin)->last_head();
+  EXPECT_EQ(edge_->Metric("certgate_origin_retries_total"), 1);
+}
+
 TEST_F(EdgeFaultTest, OriginResetMidResponseClosesTheClientConnection) {
   auto bad = TestOrigin::Start(TestOrigin::Behavior::kResetMidResponse);
   ASSERT_TRUE(bad.ok());
