@@ -156,26 +156,35 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   static std::atomic<uint64_t> next_build_serial{1};
   zone->build_serial = next_build_serial.fetch_add(1, std::memory_order_relaxed);
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
+  v1::EdgeZone kept;
   if (take != nullptr) {
-    zone->source.Swap(take);
+    kept.Swap(take);  // the caller's copy is freed as it is taken
   } else {
-    zone->source = source;
+    kept = source;
   }
-  DropUnused(zone->origin, &zone->source);
+  DropUnused(zone->origin, &kept);
+  zone->source = ZoneSource::From(std::move(kept));
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
 
 // SameAsKept: `source` is the zone `kept` was built from (as it is kept).
 bool SameAsKept(const ZoneConfig& kept, const v1::EdgeZone& source) {
+  if (kept.origin.tls) {
+    return kept.source.Is(source);
+  }
   v1::EdgeZone received = source;
   DropUnused(kept.origin, &received);
-  return kept.source.SerializeAsString() == received.SerializeAsString();
+  return kept.source.Is(received);
 }
 
 }  // namespace
 
 bool ZoneConfig::RequestsCertificate() const {
   return mode != v1::MODE_OFF || (access != nullptr && access->requests_certificate());
+}
+
+absl::string_view ZoneConfig::RuleId(int rule) const {
+  return access != nullptr ? access->rule_id(rule) : absl::string_view();
 }
 
 namespace {
@@ -399,7 +408,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Sn
       continue;
     }
     if (std::optional<uint64_t> owner = config->Insert(*zone)) {
-      config->Fail((*zone)->id, (*zone)->source.hostname(),
+      config->Fail((*zone)->id, (*zone)->hostname,
                    absl::StrCat("hostname is already served by zone ", *owner));
     }
   }
@@ -542,7 +551,7 @@ v1::Snapshot EdgeConfig::ToSnapshot() const {
   std::sort(zones.begin(), zones.end(),
             [](const ZoneConfig* a, const ZoneConfig* b) { return a->id < b->id; });
   for (const ZoneConfig* zone : zones) {
-    *snapshot.add_zones() = zone->source;
+    *snapshot.add_zones() = zone->source.Zone();
   }
   for (const ZoneFailure& failure : Failures()) {
     v1::ZoneBuildFailure* recorded = snapshot.add_zone_failures();

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
+#include "dataplane/config/zone_source.h"
 #include "dataplane/tls/session_binding.h"
 #include "openssl/base.h"
 
@@ -75,9 +76,12 @@ struct ZoneConfig {
   // RequestsCertificate: mode enforce or report, or a rule needing a
   // certificate (then a zone in mode off asks for one too).
   bool RequestsCertificate() const;
-  // The zone as received, for the state file and deltas, less what the edge
-  // never uses (an http origin's TLS settings).
-  v1::EdgeZone source;
+  // RuleId: the id of access rule `rule` (RuleVerdict::rule), for metrics.
+  absl::string_view RuleId(int rule) const;
+  // The zone as received, for the state file, deltas and the zone's SSL_CTX,
+  // less what the edge never uses (an http origin's TLS settings); kept
+  // compact, source.Zone() gives the proto.
+  ZoneSource source;
 };
 
 // BuildZone turns one EdgeZone into what the edge serves: origin, header

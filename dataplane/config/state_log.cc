@@ -287,7 +287,7 @@ absl::Status StateLog::Append(const EdgeConfig& config) {
   for (uint64_t id : config.touched_ids()) {
     const ZoneConfig* zone = config.FindById(id);
     if (zone != nullptr) {
-      *delta->add_upserted() = zone->source;
+      *delta->add_upserted() = zone->source.Zone();
     } else {
       delta->add_removed_zone_ids(id);
     }
@@ -353,7 +353,7 @@ absl::Status StateLog::WriteSnapshot(const EdgeConfig& config) {
       path_, config.version(), log_id,
       [&](const StateFile::Sink& sink) {
         for (const ZoneConfig* zone : zones) {
-          sink.zone(zone->source);
+          sink.zone(zone->source.Zone());
         }
         v1::ZoneBuildFailure recorded;
         for (const ZoneFailure& failure : config.Failures()) {

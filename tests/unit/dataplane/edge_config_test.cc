@@ -109,7 +109,7 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_NE(zone->build_serial, 0u);
   EXPECT_NE(zone->trust, nullptr);
   // The SSL_CTX is made on first use, from what was checked here.
-  EXPECT_TRUE(NewZoneSslContext(zone->source, *zone->trust).ok());
+  EXPECT_TRUE(NewZoneSslContext(zone->source.Zone(), *zone->trust).ok());
   EXPECT_EQ((*config)->FindById(6), nullptr);
 }
 
@@ -268,8 +268,8 @@ TEST_F(EdgeConfigTest, ABadZoneKeepsItsLastGoodBuildAcrossDeltasUntilFixed) {
   auto restarted = EdgeConfig::FromStateFile((*later)->ToSnapshot());
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   ASSERT_NE((*restarted)->FindBySni("b.pizza"), nullptr);
-  EXPECT_EQ((*restarted)->FindBySni("b.pizza")->source.SerializeAsString(),
-            good_b->source.SerializeAsString());
+  EXPECT_EQ((*restarted)->FindBySni("b.pizza")->source.Zone().SerializeAsString(),
+            good_b->source.Zone().SerializeAsString());
   std::vector<ZoneFailure> after_restart = (*restarted)->Failures();
   std::vector<ZoneFailure> before_restart = (*later)->Failures();
   const ZoneFailure* kept = FindFailure(after_restart, 2);
