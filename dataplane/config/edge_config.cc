@@ -89,6 +89,23 @@ void DropUnused(const OriginUrl& origin, v1::EdgeZone* zone) {
   }
 }
 
+// SwapUnused swaps what DropUnused drops between `zone` and `aside` (which
+// starts empty): once to set it aside, once more to put it back.
+void SwapUnused(const OriginUrl& origin, v1::EdgeZone* zone, v1::EdgeZone* aside) {
+  if (origin.tls) {
+    return;
+  }
+  zone->mutable_origin_ca_pem()->swap(*aside->mutable_origin_ca_pem());
+  zone->mutable_origin_server_name()->swap(*aside->mutable_origin_server_name());
+  zone->mutable_origin_client_chain_pem()->swap(*aside->mutable_origin_client_chain_pem());
+  zone->mutable_origin_client_key_pem()->swap(*aside->mutable_origin_client_key_pem());
+}
+
+// NonDefault: `value`, or empty when it is the default (or unset).
+std::string NonDefault(const std::string& value, absl::string_view default_value) {
+  return value == default_value ? std::string() : value;
+}
+
 // ZoneBuild says where a zone comes from.
 enum class ZoneBuild {
   kReceived,  // from the control plane: everything is checked
@@ -101,7 +118,7 @@ enum class ZoneBuild {
 };
 
 // BuildZoneConfig builds `source`; when `take` is given (the same zone,
-// owned by the caller) a built zone takes it instead of a copy.
+// owned by the caller) the zone's source is made from it without a copy.
 absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::EdgeZone& source,
                                                                   v1::EdgeZone* take,
                                                                   ZoneBuild build) {
@@ -125,11 +142,13 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
                                              zone->origin.host, ":", zone->origin.port)
                               : absl::StrCat(zone->id, zone->origin.h2c ? "/h2c/" : "/",
                                              zone->origin.host, ":", zone->origin.port);
-  zone->error_content_type = source.error_response().content_type();
-  zone->error_body = source.error_response().body();
-  if (zone->error_content_type.empty() && zone->error_body.empty()) {
-    zone->error_content_type = std::string(ZoneDefaults::kErrorContentType);
-    zone->error_body = std::string(ZoneDefaults::kErrorBody);
+  // The default error page and header names are left empty (what the
+  // request path reads as the default) rather than copied into every zone.
+  const v1::ErrorResponse& error = source.error_response();
+  if (!(error.content_type() == ZoneDefaults::kErrorContentType &&
+        error.body() == ZoneDefaults::kErrorBody)) {
+    zone->error_content_type = error.content_type();
+    zone->error_body = error.body();
   }
   for (const v1::HeaderMapping& mapping : source.header_mappings()) {
     RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
@@ -137,13 +156,13 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
     zone->header_mappings.push_back(HeaderMappingRule{mapping.header(), mapping.selector()});
   }
   const v1::StatusHeaderNames& names = source.status_header_names();
-  zone->status_header =
-      std::string(names.status().empty() ? ZoneDefaults::kStatusHeader : names.status());
-  zone->ski_header = std::string(names.ski().empty() ? ZoneDefaults::kSkiHeader : names.ski());
-  zone->error_header =
-      std::string(names.error().empty() ? ZoneDefaults::kErrorHeader : names.error());
+  zone->status_header = NonDefault(names.status(), ZoneDefaults::kStatusHeader);
+  zone->ski_header = NonDefault(names.ski(), ZoneDefaults::kSkiHeader);
+  zone->error_header = NonDefault(names.error(), ZoneDefaults::kErrorHeader);
   for (const std::string* header : {&zone->status_header, &zone->ski_header, &zone->error_header}) {
-    RETURN_IF_ERROR(ValidateHeaderName(*header));
+    if (!header->empty()) {
+      RETURN_IF_ERROR(ValidateHeaderName(*header));
+    }
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
@@ -156,14 +175,20 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   static std::atomic<uint64_t> next_build_serial{1};
   zone->build_serial = next_build_serial.fetch_add(1, std::memory_order_relaxed);
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
-  v1::EdgeZone kept;
   if (take != nullptr) {
-    kept.Swap(take);  // the caller's copy is freed as it is taken
+    // Made from the caller's zone in place, what the edge drops set aside
+    // meanwhile: the caller frees every zone at once, as one free block of
+    // the heap that malloc_trim can return (zones freed one by one would
+    // leave holes among the built zones).
+    v1::EdgeZone unused;
+    SwapUnused(zone->origin, take, &unused);
+    zone->source = ZoneSource::From(take);
+    SwapUnused(zone->origin, take, &unused);
   } else {
-    kept = source;
+    v1::EdgeZone kept = source;
+    DropUnused(zone->origin, &kept);
+    zone->source = ZoneSource::From(&kept);
   }
-  DropUnused(zone->origin, &kept);
-  zone->source = ZoneSource::From(std::move(kept));
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
 
@@ -330,8 +355,8 @@ namespace {
 
 // BuildAll builds every zone of `snapshot`, on as many threads as there are
 // cores for a large one (zones are independent; a cold start builds them all).
-// A built zone takes its source from `take` (`snapshot` itself, or null to
-// copy it; a failed zone leaves it there).
+// The zones' sources are made from `take` (`snapshot` itself, or null to
+// copy each zone), which is left as it was.
 std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
     const v1::Snapshot& snapshot, v1::Snapshot* take, ZoneBuild build) {
   const size_t count = static_cast<size_t>(snapshot.zones_size());
@@ -408,7 +433,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Sn
       continue;
     }
     if (std::optional<uint64_t> owner = config->Insert(*zone)) {
-      config->Fail((*zone)->id, (*zone)->hostname,
+      config->Fail((*zone)->id, snapshot.zones(i).hostname(),
                    absl::StrCat("hostname is already served by zone ", *owner));
     }
   }

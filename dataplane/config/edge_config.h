@@ -44,10 +44,12 @@ struct ZoneConfig {
   std::string tenant_id;
   v1::Mode mode = v1::MODE_ENFORCE;
   OriginUrl origin;
-  std::string error_content_type;
+  // The 403 page and the status header names: empty for ZoneDefaults'
+  // (not held by every zone), else as configured.
+  std::string error_content_type;  // empty with a body: the default type
   std::string error_body;
   std::vector<HeaderMappingRule> header_mappings;
-  std::string status_header;  // defaults filled in: X-Client-Cert-Status
+  std::string status_header;  // empty: X-Client-Cert-Status
   std::string ski_header;     // X-Client-Cert-Ski
   std::string error_header;   // X-Client-Cert-Error
   uint64_t trust_version = 0;
@@ -114,8 +116,8 @@ class EdgeConfig {
   // only when the message itself is unusable: a zone id twice.
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       const v1::Snapshot& snapshot, const EdgeConfig* previous = nullptr);
-  // The same, the built zones taking their sources from `snapshot` rather
-  // than copying them (what is left of it is for the caller to drop).
+  // The same, the built zones made from `snapshot` without copying it (it
+  // is left as it was, for the caller to free whole).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       v1::Snapshot&& snapshot, const EdgeConfig* previous = nullptr);
 
@@ -195,8 +197,8 @@ class EdgeConfig {
   std::vector<uint64_t> touched_ids_;
   std::optional<uint64_t> from_version_;
 
-  // Build: FromSnapshot and FromStateFile (`recorded`); the zones take
-  // their sources from `take` (`snapshot` itself, or null to copy them).
+  // Build: FromSnapshot and FromStateFile (`recorded`); the zones' sources
+  // are made from `take` in place (`snapshot` itself, or null to copy).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Build(const v1::Snapshot& snapshot,
                                                                  v1::Snapshot* take, bool recorded,
                                                                  const EdgeConfig* previous);

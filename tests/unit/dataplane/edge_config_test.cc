@@ -81,6 +81,36 @@ TEST_F(EdgeConfigTest, FindBySniTable) {
   }
 }
 
+TEST_F(EdgeConfigTest, DefaultErrorPageAndHeaderNamesAreNotCopiedIntoEachZone) {
+  v1::EdgeZone as_stored = Zone(1, "a.pizza");  // the defaults, as the control plane stores them
+  as_stored.mutable_error_response()->set_content_type(ZoneDefaults::kErrorContentType);
+  as_stored.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+  as_stored.mutable_status_header_names()->set_status(ZoneDefaults::kStatusHeader);
+  as_stored.mutable_status_header_names()->set_ski(ZoneDefaults::kSkiHeader);
+  as_stored.mutable_status_header_names()->set_error(ZoneDefaults::kErrorHeader);
+  v1::EdgeZone custom = Zone(2, "b.pizza");
+  custom.mutable_error_response()->set_content_type("text/plain");
+  custom.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+  custom.mutable_status_header_names()->set_ski("x-client-cert-ski");  // case differs
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, {as_stored, custom}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ZoneConfig* a = (*config)->FindById(1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->error_content_type, "");
+  EXPECT_EQ(a->error_body, "");
+  EXPECT_EQ(a->status_header, "");
+  EXPECT_EQ(a->ski_header, "");
+  EXPECT_EQ(a->error_header, "");
+  EXPECT_EQ(a->source.Zone().SerializeAsString(), as_stored.SerializeAsString())
+      << "the state file keeps the zone as sent";
+  const ZoneConfig* b = (*config)->FindById(2);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->error_content_type, "text/plain");
+  EXPECT_EQ(b->error_body, ZoneDefaults::kErrorBody);
+  EXPECT_EQ(b->status_header, "");
+  EXPECT_EQ(b->ski_header, "x-client-cert-ski");
+}
+
 TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   v1::EdgeZone source = Zone(5, "auth.pizza");
   source.set_origin("https://origin.internal:9443");
@@ -97,12 +127,12 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_EQ(zone->origin.host, "origin.internal");
   EXPECT_EQ(zone->origin.port, 9443);
   EXPECT_EQ(zone->status_header, "X-Mtls-Status");
-  EXPECT_EQ(zone->ski_header, ZoneDefaults::kSkiHeader);
-  EXPECT_EQ(zone->error_header, ZoneDefaults::kErrorHeader);
-  // No error response in the source: the one default, as the control plane
-  // stores it at creation.
-  EXPECT_EQ(zone->error_content_type, ZoneDefaults::kErrorContentType);
-  EXPECT_EQ(zone->error_body, ZoneDefaults::kErrorBody);
+  // Defaults are left empty (the request path reads empty as the default)
+  // rather than held by every zone.
+  EXPECT_EQ(zone->ski_header, "");
+  EXPECT_EQ(zone->error_header, "");
+  EXPECT_EQ(zone->error_content_type, "");
+  EXPECT_EQ(zone->error_body, "");
   EXPECT_EQ(zone->mode, ZoneDefaults::kMode);
   ASSERT_EQ(zone->header_mappings.size(), 1u);
   EXPECT_EQ(zone->header_mappings[0].header, "X-Device-Id");
