@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   }
   size_t with_active = HeapInUse() - before;
   printf(
-      "| zones | load s | heap at rest | per zone at rest | of which its source proto "
+      "| zones | load s | heap at rest | per zone at rest | of which its source "
       "| active zones | per active zone |\n");
   printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   printf("| %zu | %.2f | %.1f MiB | %.0f B | %.0f B | %zu | %.0f B |\n", zones, load_s,
