@@ -1,11 +1,13 @@
 #include "dataplane/config/edge_config.h"
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -19,6 +21,8 @@
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "openssl/ssl.h"
 
 namespace certgate::edge {
@@ -353,25 +357,25 @@ std::vector<ZoneFailure> EdgeConfig::Failures() const {
 
 namespace {
 
-// BuildAll builds every zone of `snapshot`, on as many threads as there are
-// cores for a large one (zones are independent; a cold start builds them all).
-// The zones' sources are made from `take` (`snapshot` itself, or null to
-// copy each zone), which is left as it was.
-std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
-    const v1::Snapshot& snapshot, v1::Snapshot* take, ZoneBuild build) {
-  const size_t count = static_cast<size_t>(snapshot.zones_size());
-  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built(
-      count, absl::UnknownError("not built"));
+using Built = absl::StatusOr<std::shared_ptr<const ZoneConfig>>;
+
+// BuildAll builds zones 0 to count - 1 with `build_one` (given the zone's
+// index and a message of its thread to parse into, reused from zone to zone
+// so that parsing allocates little), on as many threads as there are cores
+// for a large snapshot (zones are independent; a cold start builds them
+// all).
+std::vector<Built> BuildAll(size_t count,
+                            absl::FunctionRef<Built(size_t, v1::EdgeZone* scratch)> build_one) {
+  std::vector<Built> built(count, absl::UnknownError("not built"));
   size_t threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   threads = std::min(threads, count / 512 + 1);
   std::atomic<size_t> next{0};
   auto work = [&] {
     constexpr size_t kBatch = 64;
+    v1::EdgeZone scratch;
     for (size_t begin = next.fetch_add(kBatch); begin < count; begin = next.fetch_add(kBatch)) {
       for (size_t i = begin; i < std::min(count, begin + kBatch); ++i) {
-        int index = static_cast<int>(i);
-        built[i] = BuildZoneConfig(snapshot.zones(index),
-                                   take != nullptr ? take->mutable_zones(index) : nullptr, build);
+        built[i] = build_one(i, &scratch);
       }
     }
   };
@@ -386,6 +390,47 @@ std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
   return built;
 }
 
+// SnapshotZones: where each zone of a serialised Snapshot is in it, and its
+// version; nullopt when the bytes are not a Snapshot's wire format.
+struct SnapshotZones {
+  uint64_t version = 0;
+  std::vector<absl::string_view> zones;
+};
+
+std::optional<SnapshotZones> ScanSnapshot(absl::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
+    return std::nullopt;  // beyond what protobuf parses, as before
+  }
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(static_cast<int>(bytes.size()));
+  SnapshotZones out;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == WireFormatLite::MakeTag(v1::Snapshot::kVersionFieldNumber,
+                                       WireFormatLite::WIRETYPE_VARINT)) {
+      if (!in.ReadVarint64(&out.version)) {
+        return std::nullopt;
+      }
+    } else if (tag == WireFormatLite::MakeTag(v1::Snapshot::kZonesFieldNumber,
+                                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length) || length > static_cast<uint32_t>(INT_MAX) ||
+          !in.Skip(static_cast<int>(length))) {
+        return std::nullopt;
+      }
+      size_t start = static_cast<size_t>(in.CurrentPosition()) - length;
+      out.zones.push_back(bytes.substr(start, length));
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return std::nullopt;
+    }
+  }
+  if (!in.ConsumedEntireMessage() || in.CurrentPosition() != static_cast<int>(bytes.size())) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
@@ -398,42 +443,93 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
   return Build(snapshot, &snapshot, false, previous);
 }
 
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSerializedSnapshot(
+    std::string bytes, const EdgeConfig* previous) {
+  std::optional<SnapshotZones> scanned = ScanSnapshot(bytes);
+  if (!scanned.has_value()) {
+    return absl::DataLossError("not a readable Snapshot message");
+  }
+  const size_t count = scanned->zones.size();
+  std::vector<uint64_t> ids(count, 0);
+  std::atomic<bool> unreadable{false};
+  std::vector<Built> built = BuildAll(count, [&](size_t i, v1::EdgeZone* scratch) -> Built {
+    absl::string_view zone_bytes = scanned->zones[i];
+    if (!scratch->ParseFromArray(zone_bytes.data(), static_cast<int>(zone_bytes.size()))) {
+      unreadable.store(true);
+      return absl::DataLossError("unreadable zone");
+    }
+    ids[i] = scratch->id();
+    return BuildZoneConfig(*scratch, scratch, ZoneBuild::kReceived);
+  });
+  if (unreadable.load()) {
+    return absl::DataLossError("not a readable Snapshot message");
+  }
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(count);
+  for (uint64_t id : ids) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
+    }
+  }
+  // Only a failed zone is read again, for the name its failure is logged with.
+  auto failed_hostname = [&](size_t i) {
+    v1::EdgeZone zone;
+    zone.ParseFromArray(scanned->zones[i].data(), static_cast<int>(scanned->zones[i].size()));
+    return zone.hostname();
+  };
+  return Assemble(scanned->version, built, ids, failed_hostname, previous);
+}
+
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Snapshot& snapshot,
                                                                     v1::Snapshot* take,
                                                                     bool recorded,
                                                                     const EdgeConfig* previous) {
-  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
-  config->version_ = snapshot.version();
-  // Built straight into the overlay, then folded into one index.
-  config->id_overlay_.reserve(snapshot.zones_size());
-  config->name_overlay_.reserve(snapshot.zones_size());
-  absl::flat_hash_set<uint64_t> ids;
+  std::vector<uint64_t> ids;
   ids.reserve(snapshot.zones_size());
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(snapshot.zones_size());
   for (const v1::EdgeZone& source : snapshot.zones()) {
-    if (!ids.insert(source.id()).second) {
+    if (!seen.insert(source.id()).second) {
       // The message contradicts itself: which of the two is the zone?
       return absl::InvalidArgumentError(
           absl::StrCat("snapshot lists zone id ", source.id(), " twice"));
     }
+    ids.push_back(source.id());
   }
+  ZoneBuild build = recorded ? ZoneBuild::kRecorded : ZoneBuild::kReceived;
+  std::vector<Built> built = BuildAll(ids.size(), [&](size_t i, v1::EdgeZone*) {
+    int index = static_cast<int>(i);
+    return BuildZoneConfig(snapshot.zones(index),
+                           take != nullptr ? take->mutable_zones(index) : nullptr, build);
+  });
+  return Assemble(
+      snapshot.version(), built, ids,
+      [&](size_t i) { return snapshot.zones(static_cast<int>(i)).hostname(); }, previous);
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Assemble(
+    uint64_t version, std::vector<Built>& built, const std::vector<uint64_t>& ids,
+    absl::FunctionRef<std::string(size_t)> failed_hostname, const EdgeConfig* previous) {
+  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
+  config->version_ = version;
+  // Built straight into the overlay, then folded into one index.
+  config->id_overlay_.reserve(built.size());
+  config->name_overlay_.reserve(built.size());
   // Fresh builds first, then the last good builds of zones that failed now:
   // a stale build never takes a name from a zone built as sent.
   std::vector<std::shared_ptr<const ZoneConfig>> kept;
-  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built =
-      BuildAll(snapshot, take, recorded ? ZoneBuild::kRecorded : ZoneBuild::kReceived);
-  for (int i = 0; i < snapshot.zones_size(); ++i) {
-    absl::StatusOr<std::shared_ptr<const ZoneConfig>>& zone = built[static_cast<size_t>(i)];
+  for (size_t i = 0; i < built.size(); ++i) {
+    Built& zone = built[i];
     if (!zone.ok()) {
-      const v1::EdgeZone& source = snapshot.zones(i);  // left there when it failed
-      config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
-      const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
+      config->Fail(ids[i], failed_hostname(i), std::string(zone.status().message()));
+      const ZoneConfig* good = previous != nullptr ? previous->FindById(ids[i]) : nullptr;
       if (good != nullptr) {
-        kept.push_back(*previous->LookupId(source.id()));
+        kept.push_back(*previous->LookupId(ids[i]));
       }
       continue;
     }
     if (std::optional<uint64_t> owner = config->Insert(*zone)) {
-      config->Fail((*zone)->id, snapshot.zones(i).hostname(),
+      config->Fail((*zone)->id, failed_hostname(i),
                    absl::StrCat("hostname is already served by zone ", *owner));
     }
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
@@ -121,6 +122,13 @@ class EdgeConfig {
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       v1::Snapshot&& snapshot, const EdgeConfig* previous = nullptr);
 
+  // FromSerializedSnapshot: FromSnapshot of a serialised Snapshot, each zone
+  // parsed and built in turn, so the whole parsed message never exists:
+  // memory is the bytes and the built zones (the bytes are freed on
+  // return). DATA_LOSS when `bytes` is not a readable Snapshot.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSerializedSnapshot(
+      std::string bytes, const EdgeConfig* previous = nullptr);
+
   // FromStateFile: FromSnapshot of what ToSnapshot wrote, with the failures
   // recorded in it restored, so a restarted edge serves and reports exactly
   // what it did before. Only zones that built are recorded, so their server
@@ -202,6 +210,13 @@ class EdgeConfig {
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Build(const v1::Snapshot& snapshot,
                                                                  v1::Snapshot* take, bool recorded,
                                                                  const EdgeConfig* previous);
+
+  // Assemble indexes the zones built for `version` (`ids`: every zone's id,
+  // in the same order; `failed_hostname`: the name of zone i as sent).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Assemble(
+      uint64_t version, std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>>& built,
+      const std::vector<uint64_t>& ids, absl::FunctionRef<std::string(size_t)> failed_hostname,
+      const EdgeConfig* previous);
 
   const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
   const ZoneConfig* LookupName(absl::string_view key) const;

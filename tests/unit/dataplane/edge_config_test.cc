@@ -111,6 +111,50 @@ TEST_F(EdgeConfigTest, DefaultErrorPageAndHeaderNamesAreNotCopiedIntoEachZone) {
   EXPECT_EQ(b->ski_header, "x-client-cert-ski");
 }
 
+TEST_F(EdgeConfigTest, FromSerializedSnapshotBuildsWhatFromSnapshotBuilds) {
+  v1::EdgeZone broken = Zone(3, "c.pizza");
+  broken.set_server_key_pem("not a key");
+  v1::Snapshot snapshot =
+      MakeSnapshot(9, {Zone(1, "a.pizza"), Zone(2, "*.b.pizza"), broken, Zone(4, "a.pizza")});
+  auto parsed = EdgeConfig::FromSnapshot(snapshot);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto streamed = EdgeConfig::FromSerializedSnapshot(snapshot.SerializeAsString());
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+  EXPECT_EQ((*streamed)->version(), 9u);
+  EXPECT_EQ((*streamed)->ToSnapshot().SerializeAsString(),
+            (*parsed)->ToSnapshot().SerializeAsString());
+  ASSERT_EQ((*streamed)->Failures().size(), 2u);
+  EXPECT_EQ((*streamed)->Failures()[0].hostname, "c.pizza");
+  EXPECT_EQ((*streamed)->Failures()[1].error, "hostname is already served by zone 1");
+  EXPECT_EQ((*streamed)->Failures()[1].hostname, "a.pizza");
+  // A zone failing now keeps its previous build, as with FromSnapshot.
+  v1::EdgeZone broken_a = Zone(1, "a.pizza");
+  broken_a.set_server_key_pem("not a key");
+  auto next = EdgeConfig::FromSerializedSnapshot(MakeSnapshot(10, {broken_a}).SerializeAsString(),
+                                                 streamed->get());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_NE((*next)->FindBySni("a.pizza"), nullptr);
+  EXPECT_EQ((*next)->FindBySni("a.pizza"), (*streamed)->FindBySni("a.pizza"));
+  EXPECT_NE((*next)->FindFailure(1), nullptr);
+}
+
+TEST_F(EdgeConfigTest, FromSerializedSnapshotRefusesUnreadableBytesAndAnIdTwice) {
+  std::string bytes = MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(2, "b.pizza")}).SerializeAsString();
+  for (size_t cut : {bytes.size() - 1, bytes.size() / 2, size_t{3}}) {
+    auto truncated = EdgeConfig::FromSerializedSnapshot(bytes.substr(0, cut));
+    EXPECT_TRUE(absl::IsDataLoss(truncated.status())) << cut << ": " << truncated.status();
+  }
+  auto garbage = EdgeConfig::FromSerializedSnapshot(std::string("\x12\x03\xff\xff\xff", 5));
+  EXPECT_TRUE(absl::IsDataLoss(garbage.status())) << garbage.status();
+  auto twice = EdgeConfig::FromSerializedSnapshot(
+      MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(1, "b.pizza")}).SerializeAsString());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "snapshot lists zone id 1 twice");
+  auto empty = EdgeConfig::FromSerializedSnapshot("");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ((*empty)->zone_count(), 0u);
+}
+
 TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   v1::EdgeZone source = Zone(5, "auth.pizza");
   source.set_origin("https://origin.internal:9443");
