@@ -1,7 +1,6 @@
 #include "dataplane/config/edge_config.h"
 
 #include <algorithm>
-#include <climits>
 #include <atomic>
 #include <thread>
 #include <utility>
@@ -18,11 +17,10 @@
 #include "common/status_macros.h"
 #include "common/zone_defaults.h"
 #include "dataplane/config/access_policy.h"
+#include "dataplane/config/serialized_snapshot.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "openssl/ssl.h"
 
 namespace certgate::edge {
@@ -390,47 +388,6 @@ std::vector<Built> BuildAll(size_t count,
   return built;
 }
 
-// SnapshotZones: where each zone of a serialised Snapshot is in it, and its
-// version; nullopt when the bytes are not a Snapshot's wire format.
-struct SnapshotZones {
-  uint64_t version = 0;
-  std::vector<absl::string_view> zones;
-};
-
-std::optional<SnapshotZones> ScanSnapshot(absl::string_view bytes) {
-  using google::protobuf::internal::WireFormatLite;
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
-    return std::nullopt;  // beyond what protobuf parses, as before
-  }
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  in.SetTotalBytesLimit(static_cast<int>(bytes.size()));
-  SnapshotZones out;
-  while (uint32_t tag = in.ReadTag()) {
-    if (tag == WireFormatLite::MakeTag(v1::Snapshot::kVersionFieldNumber,
-                                       WireFormatLite::WIRETYPE_VARINT)) {
-      if (!in.ReadVarint64(&out.version)) {
-        return std::nullopt;
-      }
-    } else if (tag == WireFormatLite::MakeTag(v1::Snapshot::kZonesFieldNumber,
-                                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      uint32_t length = 0;
-      if (!in.ReadVarint32(&length) || length > static_cast<uint32_t>(INT_MAX) ||
-          !in.Skip(static_cast<int>(length))) {
-        return std::nullopt;
-      }
-      size_t start = static_cast<size_t>(in.CurrentPosition()) - length;
-      out.zones.push_back(bytes.substr(start, length));
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return std::nullopt;
-    }
-  }
-  if (!in.ConsumedEntireMessage() || in.CurrentPosition() != static_cast<int>(bytes.size())) {
-    return std::nullopt;
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
@@ -445,7 +402,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSerializedSnapshot(
     std::string bytes, const EdgeConfig* previous) {
-  std::optional<SnapshotZones> scanned = ScanSnapshot(bytes);
+  std::optional<SerializedSnapshot> scanned = SerializedSnapshot::Scan(bytes);
   if (!scanned.has_value()) {
     return absl::DataLossError("not a readable Snapshot message");
   }
@@ -543,11 +500,57 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Assemble(
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(v1::Snapshot snapshot) {
   ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> built,
                    Build(snapshot, &snapshot, true, nullptr));
-  if (snapshot.zone_failures().empty()) {
+  return RestoreFailures(std::move(built), snapshot.zone_failures());
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromRecordedZones(
+    RecordedZones& zones) {
+  const size_t count = zones.order.size();
+  std::vector<uint64_t> ids(count, 0);
+  std::atomic<bool> unreadable{false};
+  std::vector<Built> built = BuildAll(count, [&](size_t i, v1::EdgeZone* scratch) -> Built {
+    auto [replayed, k] = zones.order[i];
+    v1::EdgeZone* zone = replayed ? &zones.replayed[k] : scratch;
+    if (!replayed && !scratch->ParseFromArray(zones.serialized[k].data(),
+                                              static_cast<int>(zones.serialized[k].size()))) {
+      unreadable.store(true);
+      return absl::DataLossError("unreadable zone");
+    }
+    ids[i] = zone->id();
+    return BuildZoneConfig(*zone, zone, ZoneBuild::kRecorded);
+  });
+  if (unreadable.load()) {
+    return absl::DataLossError("a recorded zone is unreadable");
+  }
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(count);
+  for (uint64_t id : ids) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
+    }
+  }
+  auto failed_hostname = [&](size_t i) {
+    auto [replayed, k] = zones.order[i];
+    if (replayed) {
+      return zones.replayed[k].hostname();
+    }
+    v1::EdgeZone zone;
+    zone.ParseFromArray(zones.serialized[k].data(), static_cast<int>(zones.serialized[k].size()));
+    return zone.hostname();
+  };
+  ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> config,
+                   Assemble(zones.version, built, ids, failed_hostname, nullptr));
+  return RestoreFailures(std::move(config), zones.failures);
+}
+
+std::shared_ptr<const EdgeConfig> EdgeConfig::RestoreFailures(
+    std::shared_ptr<const EdgeConfig> built,
+    const google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>& failures) {
+  if (failures.empty()) {
     return built;
   }
   auto config = std::make_shared<EdgeConfig>(*built);
-  for (const v1::ZoneBuildFailure& failure : snapshot.zone_failures()) {
+  for (const v1::ZoneBuildFailure& failure : failures) {
     if (config->failures_.contains(failure.zone_id())) {
       continue;  // failed again on this start: that error is the current one
     }
@@ -555,7 +558,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(v1::
     config->failures_[failure.zone_id()] =
         ZoneFailure{failure.zone_id(), zone != nullptr ? zone->hostname : "", failure.error()};
   }
-  return std::shared_ptr<const EdgeConfig>(std::move(config));
+  return config;
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(

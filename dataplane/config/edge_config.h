@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -136,6 +137,23 @@ class EdgeConfig {
   // still is; a failure there is reported like a failed build).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(v1::Snapshot snapshot);
 
+  // RecordedZones: an edge's state as StateLog::Load found it: the zones of
+  // its state file (serialised, views into the file's bytes) and those its
+  // log replaced or added (parsed), in the order they are built, and the
+  // failures recorded.
+  struct RecordedZones {
+    uint64_t version = 0;
+    std::vector<absl::string_view> serialized;
+    std::vector<v1::EdgeZone> replayed;
+    // (from the log?, index into `replayed` or `serialized`), each once.
+    std::vector<std::pair<bool, size_t>> order;
+    google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure> failures;
+  };
+  // FromRecordedZones: what FromStateFile makes of the same zones, each
+  // parsed in turn from its bytes (the file is never parsed whole). Zones of
+  // `zones.replayed` are used in place. DATA_LOSS when a zone is unreadable.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromRecordedZones(RecordedZones& zones);
+
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.
   // A zone that fails to build keeps its build from this config (or stays
@@ -217,6 +235,12 @@ class EdgeConfig {
       uint64_t version, std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>>& built,
       const std::vector<uint64_t>& ids, absl::FunctionRef<std::string(size_t)> failed_hostname,
       const EdgeConfig* previous);
+
+  // RestoreFailures: `built` with the failures recorded in a state file that
+  // did not fail again on this start.
+  static std::shared_ptr<const EdgeConfig> RestoreFailures(
+      std::shared_ptr<const EdgeConfig> built,
+      const google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>& failures);
 
   const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
   const ZoneConfig* LookupName(absl::string_view key) const;

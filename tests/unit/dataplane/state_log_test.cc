@@ -158,6 +158,41 @@ TEST_F(StateLogTest, AStateFileOfZonesAsSentLoadsAndIsWrittenBackByteForByte) {
   }
 }
 
+TEST_F(StateLogTest, ADamagedStateFileIsDataLossNamingTheFile) {
+  auto versions = Versions(0);
+  {
+    StateLog log(path_);
+    ASSERT_TRUE(log.Record(*versions.back()).ok());
+  }
+  std::string whole = ReadFile(path_);
+  std::string magic = "certgate-edge-state v1\n";
+  ASSERT_EQ(whole.substr(0, magic.size()), magic);
+  // The zones' bytes are parsed one at a time now: damage inside a zone, a
+  // cut, or something else than a state file is still refused whole.
+  std::string inside_a_zone = whole;
+  size_t at = inside_a_zone.find("z7.pizza");
+  ASSERT_NE(at, std::string::npos);
+  inside_a_zone[at] = '\xff';  // not UTF-8 in a string field
+  struct Case {
+    const char* what;
+    std::string bytes;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"invalid zone", inside_a_zone, " is corrupt"},
+      {"cut short", whole.substr(0, whole.size() - 100), " is corrupt"},
+      {"not a state file", "hello", " is not a certgate edge state file"},
+  };
+  for (const Case& c : cases) {
+    WriteFile(path_, c.bytes, 0600);
+    auto loaded = StateLog::Load(path_);
+    EXPECT_TRUE(absl::IsDataLoss(loaded.status())) << c.what << ": " << loaded.status();
+    EXPECT_EQ(loaded.status().message(), path_ + c.error) << c.what;
+  }
+  ::unlink(path_.c_str());
+  EXPECT_TRUE(absl::IsNotFound(StateLog::Load(path_).status()));
+}
+
 TEST_F(StateLogTest, ATornOrCorruptTailLoadsTheLastCompleteVersionAndIsCutOnReopen) {
   auto versions = Versions(6);
   {
