@@ -232,6 +232,7 @@ CertIdentity CertIdentity::Of(const X509* leaf, std::vector<std::string> verifie
 }
 
 struct AccessPolicy::Rule {
+  std::string id;  // for the per-rule counters
   v1::PathMatch path_match = v1::PATH_MATCH_ANY;
   std::string path;
   std::unique_ptr<re2::RE2> path_regex;
@@ -251,6 +252,12 @@ struct AccessPolicy::Rule {
 };
 
 AccessPolicy::~AccessPolicy() = default;
+
+absl::string_view AccessPolicy::rule_id(int index) const {
+  return index >= 0 && static_cast<size_t>(index) < rules_.size()
+             ? absl::string_view(rules_[static_cast<size_t>(index)].id)
+             : absl::string_view();
+}
 
 absl::Status AccessPolicy::CheckRule(const v1::AccessRule& rule) {
   v1::EdgeZone zone;
@@ -301,6 +308,7 @@ absl::StatusOr<std::unique_ptr<const AccessPolicy>> AccessPolicy::Create(const v
       return absl::InvalidArgumentError(absl::StrCat("access rule ", i + 1, ": ", what));
     };
     Rule rule;
+    rule.id = in.id();
     rule.path_match = in.path_match();
     rule.path = in.path();
     switch (in.path_match()) {

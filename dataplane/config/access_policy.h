@@ -104,6 +104,9 @@ class AccessPolicy {
   // mode off still requests one then.
   bool requests_certificate() const { return requests_certificate_; }
   bool empty() const { return rules_.empty(); }
+  // rule_id: the id of rule `index` (as in RuleVerdict::rule); empty when
+  // there is no such rule.
+  absl::string_view rule_id(int index) const;
 
   const v1::ValidationSettings& validation() const { return validation_; }
 

@@ -278,8 +278,8 @@ class GrpcConfigSubscription : public ConfigSubscription {
   bool Handle(v1::ControlMessage& message, SnapshotAssembler& assembler) {
     if (message.has_snapshot_chunk()) {
       uint64_t version = message.snapshot_chunk().version();
-      absl::StatusOr<std::optional<v1::Snapshot>> assembled =
-          assembler.Add(message.snapshot_chunk());
+      absl::StatusOr<std::optional<std::string>> assembled =
+          assembler.AddSerialized(message.snapshot_chunk());
       if (!assembled.ok()) {
         RefuseSnapshot(version, assembled.status());
         return false;
@@ -287,9 +287,25 @@ class GrpcConfigSubscription : public ConfigSubscription {
       if (!assembled->has_value()) {
         return true;
       }
-      v1::ControlMessage whole;
-      *whole.mutable_snapshot() = std::move(**assembled);
-      return Handle(whole, assembler);
+      // Built zone by zone from the bytes: the whole parsed snapshot (larger
+      // than its bytes) never exists beside them.
+      std::shared_ptr<const EdgeConfig> current = slot_->Get();
+      absl::StatusOr<std::shared_ptr<const EdgeConfig>> config =
+          EdgeConfig::FromSerializedSnapshot(std::move(**assembled), current.get());
+      current.reset();
+      if (absl::IsDataLoss(config.status())) {
+        RefuseSnapshot(
+            version, absl::InvalidArgumentError(absl::StrCat(
+                         "snapshot of version ", version, " is not a readable Snapshot message")));
+        return false;
+      }
+      if (config.ok() && (*config)->version() != version) {
+        RefuseSnapshot(version, absl::InvalidArgumentError(absl::StrCat(
+                                    "snapshot chunks say version ", version,
+                                    " but the snapshot is version ", (*config)->version())));
+        return false;
+      }
+      return Answer(version, std::move(config), false);
     }
     if (assembler.InProgress()) {
       uint64_t version = assembler.version();
@@ -323,7 +339,13 @@ class GrpcConfigSubscription : public ConfigSubscription {
     } else {
       return true;
     }
+    return Answer(version, std::move(config), out_of_step);
+  }
 
+  // Answer publishes `config` (made for `version`) and has it recorded and
+  // acknowledged, or answers its refusal; false asks for a reconnect.
+  bool Answer(uint64_t version, absl::StatusOr<std::shared_ptr<const EdgeConfig>> config,
+              bool out_of_step) {
     if (!config.ok()) {
       std::string error(config.status().message());
       // The event comes first so that metrics and logs show the refusal by

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -16,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/zone_defaults.h"
 #include "dataplane/config/access_policy.h"
+#include "dataplane/config/serialized_snapshot.h"
 #include "dataplane/tls/origin_tls_context.h"
 #include "dataplane/tls/zone_ssl_context.h"
 #include "dataplane/tls/zone_trust.h"
@@ -89,6 +91,23 @@ void DropUnused(const OriginUrl& origin, v1::EdgeZone* zone) {
   }
 }
 
+// SwapUnused swaps what DropUnused drops between `zone` and `aside` (which
+// starts empty): once to set it aside, once more to put it back.
+void SwapUnused(const OriginUrl& origin, v1::EdgeZone* zone, v1::EdgeZone* aside) {
+  if (origin.tls) {
+    return;
+  }
+  zone->mutable_origin_ca_pem()->swap(*aside->mutable_origin_ca_pem());
+  zone->mutable_origin_server_name()->swap(*aside->mutable_origin_server_name());
+  zone->mutable_origin_client_chain_pem()->swap(*aside->mutable_origin_client_chain_pem());
+  zone->mutable_origin_client_key_pem()->swap(*aside->mutable_origin_client_key_pem());
+}
+
+// NonDefault: `value`, or empty when it is the default (or unset).
+std::string NonDefault(const std::string& value, absl::string_view default_value) {
+  return value == default_value ? std::string() : value;
+}
+
 // ZoneBuild says where a zone comes from.
 enum class ZoneBuild {
   kReceived,  // from the control plane: everything is checked
@@ -101,7 +120,7 @@ enum class ZoneBuild {
 };
 
 // BuildZoneConfig builds `source`; when `take` is given (the same zone,
-// owned by the caller) a built zone takes it instead of a copy.
+// owned by the caller) the zone's source is made from it without a copy.
 absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::EdgeZone& source,
                                                                   v1::EdgeZone* take,
                                                                   ZoneBuild build) {
@@ -125,11 +144,13 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
                                              zone->origin.host, ":", zone->origin.port)
                               : absl::StrCat(zone->id, zone->origin.h2c ? "/h2c/" : "/",
                                              zone->origin.host, ":", zone->origin.port);
-  zone->error_content_type = source.error_response().content_type();
-  zone->error_body = source.error_response().body();
-  if (zone->error_content_type.empty() && zone->error_body.empty()) {
-    zone->error_content_type = std::string(ZoneDefaults::kErrorContentType);
-    zone->error_body = std::string(ZoneDefaults::kErrorBody);
+  // The default error page and header names are left empty (what the
+  // request path reads as the default) rather than copied into every zone.
+  const v1::ErrorResponse& error = source.error_response();
+  if (!(error.content_type() == ZoneDefaults::kErrorContentType &&
+        error.body() == ZoneDefaults::kErrorBody)) {
+    zone->error_content_type = error.content_type();
+    zone->error_body = error.body();
   }
   for (const v1::HeaderMapping& mapping : source.header_mappings()) {
     RETURN_IF_ERROR(ValidateHeaderName(mapping.header()));
@@ -137,13 +158,13 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
     zone->header_mappings.push_back(HeaderMappingRule{mapping.header(), mapping.selector()});
   }
   const v1::StatusHeaderNames& names = source.status_header_names();
-  zone->status_header =
-      std::string(names.status().empty() ? ZoneDefaults::kStatusHeader : names.status());
-  zone->ski_header = std::string(names.ski().empty() ? ZoneDefaults::kSkiHeader : names.ski());
-  zone->error_header =
-      std::string(names.error().empty() ? ZoneDefaults::kErrorHeader : names.error());
+  zone->status_header = NonDefault(names.status(), ZoneDefaults::kStatusHeader);
+  zone->ski_header = NonDefault(names.ski(), ZoneDefaults::kSkiHeader);
+  zone->error_header = NonDefault(names.error(), ZoneDefaults::kErrorHeader);
   for (const std::string* header : {&zone->status_header, &zone->ski_header, &zone->error_header}) {
-    RETURN_IF_ERROR(ValidateHeaderName(*header));
+    if (!header->empty()) {
+      RETURN_IF_ERROR(ValidateHeaderName(*header));
+    }
   }
   zone->trust_version = source.trust_version();
   zone->send_ca_names = source.send_ca_names();
@@ -157,25 +178,40 @@ absl::StatusOr<std::shared_ptr<const ZoneConfig>> BuildZoneConfig(const v1::Edge
   zone->build_serial = next_build_serial.fetch_add(1, std::memory_order_relaxed);
   zone->ticket_keys = SessionBinding::TicketKeysFor(zone->id, zone->trust_version, zone->mode);
   if (take != nullptr) {
-    zone->source.Swap(take);
+    // Made from the caller's zone in place, what the edge drops set aside
+    // meanwhile: the caller frees every zone at once, as one free block of
+    // the heap that malloc_trim can return (zones freed one by one would
+    // leave holes among the built zones).
+    v1::EdgeZone unused;
+    SwapUnused(zone->origin, take, &unused);
+    zone->source = ZoneSource::From(take);
+    SwapUnused(zone->origin, take, &unused);
   } else {
-    zone->source = source;
+    v1::EdgeZone kept = source;
+    DropUnused(zone->origin, &kept);
+    zone->source = ZoneSource::From(&kept);
   }
-  DropUnused(zone->origin, &zone->source);
   return std::shared_ptr<const ZoneConfig>(std::move(zone));
 }
 
 // SameAsKept: `source` is the zone `kept` was built from (as it is kept).
 bool SameAsKept(const ZoneConfig& kept, const v1::EdgeZone& source) {
+  if (kept.origin.tls) {
+    return kept.source.Is(source);
+  }
   v1::EdgeZone received = source;
   DropUnused(kept.origin, &received);
-  return kept.source.SerializeAsString() == received.SerializeAsString();
+  return kept.source.Is(received);
 }
 
 }  // namespace
 
 bool ZoneConfig::RequestsCertificate() const {
   return mode != v1::MODE_OFF || (access != nullptr && access->requests_certificate());
+}
+
+absl::string_view ZoneConfig::RuleId(int rule) const {
+  return access != nullptr ? access->rule_id(rule) : absl::string_view();
 }
 
 namespace {
@@ -319,25 +355,25 @@ std::vector<ZoneFailure> EdgeConfig::Failures() const {
 
 namespace {
 
-// BuildAll builds every zone of `snapshot`, on as many threads as there are
-// cores for a large one (zones are independent; a cold start builds them all).
-// A built zone takes its source from `take` (`snapshot` itself, or null to
-// copy it; a failed zone leaves it there).
-std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> BuildAll(
-    const v1::Snapshot& snapshot, v1::Snapshot* take, ZoneBuild build) {
-  const size_t count = static_cast<size_t>(snapshot.zones_size());
-  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built(
-      count, absl::UnknownError("not built"));
+using Built = absl::StatusOr<std::shared_ptr<const ZoneConfig>>;
+
+// BuildAll builds zones 0 to count - 1 with `build_one` (given the zone's
+// index and a message of its thread to parse into, reused from zone to zone
+// so that parsing allocates little), on as many threads as there are cores
+// for a large snapshot (zones are independent; a cold start builds them
+// all).
+std::vector<Built> BuildAll(size_t count,
+                            absl::FunctionRef<Built(size_t, v1::EdgeZone* scratch)> build_one) {
+  std::vector<Built> built(count, absl::UnknownError("not built"));
   size_t threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   threads = std::min(threads, count / 512 + 1);
   std::atomic<size_t> next{0};
   auto work = [&] {
     constexpr size_t kBatch = 64;
+    v1::EdgeZone scratch;
     for (size_t begin = next.fetch_add(kBatch); begin < count; begin = next.fetch_add(kBatch)) {
       for (size_t i = begin; i < std::min(count, begin + kBatch); ++i) {
-        int index = static_cast<int>(i);
-        built[i] = BuildZoneConfig(snapshot.zones(index),
-                                   take != nullptr ? take->mutable_zones(index) : nullptr, build);
+        built[i] = build_one(i, &scratch);
       }
     }
   };
@@ -364,42 +400,93 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSnapshot(
   return Build(snapshot, &snapshot, false, previous);
 }
 
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSerializedSnapshot(
+    std::string bytes, const EdgeConfig* previous) {
+  std::optional<SerializedSnapshot> scanned = SerializedSnapshot::Scan(bytes);
+  if (!scanned.has_value()) {
+    return absl::DataLossError("not a readable Snapshot message");
+  }
+  const size_t count = scanned->zones.size();
+  std::vector<uint64_t> ids(count, 0);
+  std::atomic<bool> unreadable{false};
+  std::vector<Built> built = BuildAll(count, [&](size_t i, v1::EdgeZone* scratch) -> Built {
+    absl::string_view zone_bytes = scanned->zones[i];
+    if (!scratch->ParseFromArray(zone_bytes.data(), static_cast<int>(zone_bytes.size()))) {
+      unreadable.store(true);
+      return absl::DataLossError("unreadable zone");
+    }
+    ids[i] = scratch->id();
+    return BuildZoneConfig(*scratch, scratch, ZoneBuild::kReceived);
+  });
+  if (unreadable.load()) {
+    return absl::DataLossError("not a readable Snapshot message");
+  }
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(count);
+  for (uint64_t id : ids) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
+    }
+  }
+  // Only a failed zone is read again, for the name its failure is logged with.
+  auto failed_hostname = [&](size_t i) {
+    v1::EdgeZone zone;
+    zone.ParseFromArray(scanned->zones[i].data(), static_cast<int>(scanned->zones[i].size()));
+    return zone.hostname();
+  };
+  return Assemble(scanned->version, built, ids, failed_hostname, previous);
+}
+
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Snapshot& snapshot,
                                                                     v1::Snapshot* take,
                                                                     bool recorded,
                                                                     const EdgeConfig* previous) {
-  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
-  config->version_ = snapshot.version();
-  // Built straight into the overlay, then folded into one index.
-  config->id_overlay_.reserve(snapshot.zones_size());
-  config->name_overlay_.reserve(snapshot.zones_size());
-  absl::flat_hash_set<uint64_t> ids;
+  std::vector<uint64_t> ids;
   ids.reserve(snapshot.zones_size());
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(snapshot.zones_size());
   for (const v1::EdgeZone& source : snapshot.zones()) {
-    if (!ids.insert(source.id()).second) {
+    if (!seen.insert(source.id()).second) {
       // The message contradicts itself: which of the two is the zone?
       return absl::InvalidArgumentError(
           absl::StrCat("snapshot lists zone id ", source.id(), " twice"));
     }
+    ids.push_back(source.id());
   }
+  ZoneBuild build = recorded ? ZoneBuild::kRecorded : ZoneBuild::kReceived;
+  std::vector<Built> built = BuildAll(ids.size(), [&](size_t i, v1::EdgeZone*) {
+    int index = static_cast<int>(i);
+    return BuildZoneConfig(snapshot.zones(index),
+                           take != nullptr ? take->mutable_zones(index) : nullptr, build);
+  });
+  return Assemble(
+      snapshot.version(), built, ids,
+      [&](size_t i) { return snapshot.zones(static_cast<int>(i)).hostname(); }, previous);
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Assemble(
+    uint64_t version, std::vector<Built>& built, const std::vector<uint64_t>& ids,
+    absl::FunctionRef<std::string(size_t)> failed_hostname, const EdgeConfig* previous) {
+  auto config = std::shared_ptr<EdgeConfig>(new EdgeConfig());
+  config->version_ = version;
+  // Built straight into the overlay, then folded into one index.
+  config->id_overlay_.reserve(built.size());
+  config->name_overlay_.reserve(built.size());
   // Fresh builds first, then the last good builds of zones that failed now:
   // a stale build never takes a name from a zone built as sent.
   std::vector<std::shared_ptr<const ZoneConfig>> kept;
-  std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>> built =
-      BuildAll(snapshot, take, recorded ? ZoneBuild::kRecorded : ZoneBuild::kReceived);
-  for (int i = 0; i < snapshot.zones_size(); ++i) {
-    absl::StatusOr<std::shared_ptr<const ZoneConfig>>& zone = built[static_cast<size_t>(i)];
+  for (size_t i = 0; i < built.size(); ++i) {
+    Built& zone = built[i];
     if (!zone.ok()) {
-      const v1::EdgeZone& source = snapshot.zones(i);  // left there when it failed
-      config->Fail(source.id(), source.hostname(), std::string(zone.status().message()));
-      const ZoneConfig* good = previous != nullptr ? previous->FindById(source.id()) : nullptr;
+      config->Fail(ids[i], failed_hostname(i), std::string(zone.status().message()));
+      const ZoneConfig* good = previous != nullptr ? previous->FindById(ids[i]) : nullptr;
       if (good != nullptr) {
-        kept.push_back(*previous->LookupId(source.id()));
+        kept.push_back(*previous->LookupId(ids[i]));
       }
       continue;
     }
     if (std::optional<uint64_t> owner = config->Insert(*zone)) {
-      config->Fail((*zone)->id, (*zone)->source.hostname(),
+      config->Fail((*zone)->id, failed_hostname(i),
                    absl::StrCat("hostname is already served by zone ", *owner));
     }
   }
@@ -413,11 +500,57 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::Build(const v1::Sn
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(v1::Snapshot snapshot) {
   ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> built,
                    Build(snapshot, &snapshot, true, nullptr));
-  if (snapshot.zone_failures().empty()) {
+  return RestoreFailures(std::move(built), snapshot.zone_failures());
+}
+
+absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromRecordedZones(
+    RecordedZones& zones) {
+  const size_t count = zones.order.size();
+  std::vector<uint64_t> ids(count, 0);
+  std::atomic<bool> unreadable{false};
+  std::vector<Built> built = BuildAll(count, [&](size_t i, v1::EdgeZone* scratch) -> Built {
+    auto [replayed, k] = zones.order[i];
+    v1::EdgeZone* zone = replayed ? &zones.replayed[k] : scratch;
+    if (!replayed && !scratch->ParseFromArray(zones.serialized[k].data(),
+                                              static_cast<int>(zones.serialized[k].size()))) {
+      unreadable.store(true);
+      return absl::DataLossError("unreadable zone");
+    }
+    ids[i] = zone->id();
+    return BuildZoneConfig(*zone, zone, ZoneBuild::kRecorded);
+  });
+  if (unreadable.load()) {
+    return absl::DataLossError("a recorded zone is unreadable");
+  }
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(count);
+  for (uint64_t id : ids) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
+    }
+  }
+  auto failed_hostname = [&](size_t i) {
+    auto [replayed, k] = zones.order[i];
+    if (replayed) {
+      return zones.replayed[k].hostname();
+    }
+    v1::EdgeZone zone;
+    zone.ParseFromArray(zones.serialized[k].data(), static_cast<int>(zones.serialized[k].size()));
+    return zone.hostname();
+  };
+  ASSIGN_OR_RETURN(std::shared_ptr<const EdgeConfig> config,
+                   Assemble(zones.version, built, ids, failed_hostname, nullptr));
+  return RestoreFailures(std::move(config), zones.failures);
+}
+
+std::shared_ptr<const EdgeConfig> EdgeConfig::RestoreFailures(
+    std::shared_ptr<const EdgeConfig> built,
+    const google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>& failures) {
+  if (failures.empty()) {
     return built;
   }
   auto config = std::make_shared<EdgeConfig>(*built);
-  for (const v1::ZoneBuildFailure& failure : snapshot.zone_failures()) {
+  for (const v1::ZoneBuildFailure& failure : failures) {
     if (config->failures_.contains(failure.zone_id())) {
       continue;  // failed again on this start: that error is the current one
     }
@@ -425,7 +558,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromStateFile(v1::
     config->failures_[failure.zone_id()] =
         ZoneFailure{failure.zone_id(), zone != nullptr ? zone->hostname : "", failure.error()};
   }
-  return std::shared_ptr<const EdgeConfig>(std::move(config));
+  return config;
 }
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::ApplyDelta(
@@ -542,7 +675,7 @@ v1::Snapshot EdgeConfig::ToSnapshot() const {
   std::sort(zones.begin(), zones.end(),
             [](const ZoneConfig* a, const ZoneConfig* b) { return a->id < b->id; });
   for (const ZoneConfig* zone : zones) {
-    *snapshot.add_zones() = zone->source;
+    *snapshot.add_zones() = zone->source.Zone();
   }
   for (const ZoneFailure& failure : Failures()) {
     v1::ZoneBuildFailure* recorded = snapshot.add_zone_failures();

@@ -4,12 +4,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "certgate/v1/edge_config.pb.h"
+#include "dataplane/config/zone_source.h"
 #include "dataplane/tls/session_binding.h"
 #include "openssl/base.h"
 
@@ -43,10 +46,12 @@ struct ZoneConfig {
   std::string tenant_id;
   v1::Mode mode = v1::MODE_ENFORCE;
   OriginUrl origin;
-  std::string error_content_type;
+  // The 403 page and the status header names: empty for ZoneDefaults'
+  // (not held by every zone), else as configured.
+  std::string error_content_type;  // empty with a body: the default type
   std::string error_body;
   std::vector<HeaderMappingRule> header_mappings;
-  std::string status_header;  // defaults filled in: X-Client-Cert-Status
+  std::string status_header;  // empty: X-Client-Cert-Status
   std::string ski_header;     // X-Client-Cert-Ski
   std::string error_header;   // X-Client-Cert-Error
   uint64_t trust_version = 0;
@@ -75,9 +80,12 @@ struct ZoneConfig {
   // RequestsCertificate: mode enforce or report, or a rule needing a
   // certificate (then a zone in mode off asks for one too).
   bool RequestsCertificate() const;
-  // The zone as received, for the state file and deltas, less what the edge
-  // never uses (an http origin's TLS settings).
-  v1::EdgeZone source;
+  // RuleId: the id of access rule `rule` (RuleVerdict::rule), for metrics.
+  absl::string_view RuleId(int rule) const;
+  // The zone as received, for the state file, deltas and the zone's SSL_CTX,
+  // less what the edge never uses (an http origin's TLS settings); kept
+  // compact, source.Zone() gives the proto.
+  ZoneSource source;
 };
 
 // BuildZone turns one EdgeZone into what the edge serves: origin, header
@@ -110,10 +118,17 @@ class EdgeConfig {
   // only when the message itself is unusable: a zone id twice.
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       const v1::Snapshot& snapshot, const EdgeConfig* previous = nullptr);
-  // The same, the built zones taking their sources from `snapshot` rather
-  // than copying them (what is left of it is for the caller to drop).
+  // The same, the built zones made from `snapshot` without copying it (it
+  // is left as it was, for the caller to free whole).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSnapshot(
       v1::Snapshot&& snapshot, const EdgeConfig* previous = nullptr);
+
+  // FromSerializedSnapshot: FromSnapshot of a serialised Snapshot, each zone
+  // parsed and built in turn, so the whole parsed message never exists:
+  // memory is the bytes and the built zones (the bytes are freed on
+  // return). DATA_LOSS when `bytes` is not a readable Snapshot.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromSerializedSnapshot(
+      std::string bytes, const EdgeConfig* previous = nullptr);
 
   // FromStateFile: FromSnapshot of what ToSnapshot wrote, with the failures
   // recorded in it restored, so a restarted edge serves and reports exactly
@@ -121,6 +136,23 @@ class EdgeConfig {
   // chain and key are not checked again (their SSL_CTX, made at first use,
   // still is; a failure there is reported like a failed build).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromStateFile(v1::Snapshot snapshot);
+
+  // RecordedZones: an edge's state as StateLog::Load found it: the zones of
+  // its state file (serialised, views into the file's bytes) and those its
+  // log replaced or added (parsed), in the order they are built, and the
+  // failures recorded.
+  struct RecordedZones {
+    uint64_t version = 0;
+    std::vector<absl::string_view> serialized;
+    std::vector<v1::EdgeZone> replayed;
+    // (from the log?, index into `replayed` or `serialized`), each once.
+    std::vector<std::pair<bool, size_t>> order;
+    google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure> failures;
+  };
+  // FromRecordedZones: what FromStateFile makes of the same zones, each
+  // parsed in turn from its bytes (the file is never parsed whole). Zones of
+  // `zones.replayed` are used in place. DATA_LOSS when a zone is unreadable.
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> FromRecordedZones(RecordedZones& zones);
 
   // ApplyDelta returns a new config: this one with `delta` applied. Unchanged
   // zones are shared, so the cost grows with the delta, not the zone count.
@@ -191,11 +223,24 @@ class EdgeConfig {
   std::vector<uint64_t> touched_ids_;
   std::optional<uint64_t> from_version_;
 
-  // Build: FromSnapshot and FromStateFile (`recorded`); the zones take
-  // their sources from `take` (`snapshot` itself, or null to copy them).
+  // Build: FromSnapshot and FromStateFile (`recorded`); the zones' sources
+  // are made from `take` in place (`snapshot` itself, or null to copy).
   static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Build(const v1::Snapshot& snapshot,
                                                                  v1::Snapshot* take, bool recorded,
                                                                  const EdgeConfig* previous);
+
+  // Assemble indexes the zones built for `version` (`ids`: every zone's id,
+  // in the same order; `failed_hostname`: the name of zone i as sent).
+  static absl::StatusOr<std::shared_ptr<const EdgeConfig>> Assemble(
+      uint64_t version, std::vector<absl::StatusOr<std::shared_ptr<const ZoneConfig>>>& built,
+      const std::vector<uint64_t>& ids, absl::FunctionRef<std::string(size_t)> failed_hostname,
+      const EdgeConfig* previous);
+
+  // RestoreFailures: `built` with the failures recorded in a state file that
+  // did not fail again on this start.
+  static std::shared_ptr<const EdgeConfig> RestoreFailures(
+      std::shared_ptr<const EdgeConfig> built,
+      const google::protobuf::RepeatedPtrField<v1::ZoneBuildFailure>& failures);
 
   const std::shared_ptr<const ZoneConfig>* LookupId(uint64_t id) const;
   const ZoneConfig* LookupName(absl::string_view key) const;

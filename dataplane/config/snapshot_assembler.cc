@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/snapshot_chunk_limits.h"
+#include "common/status_macros.h"
 #include "openssl/mem.h"
 
 namespace certgate::edge {
@@ -90,7 +91,8 @@ absl::Status SnapshotAssembler::Check(const v1::SnapshotChunk& chunk) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::Snapshot>> SnapshotAssembler::Add(const v1::SnapshotChunk& chunk) {
+absl::StatusOr<std::optional<std::string>> SnapshotAssembler::AddSerialized(
+    const v1::SnapshotChunk& chunk) {
   absl::Status checked = Check(chunk);
   if (!checked.ok()) {
     Discard();
@@ -120,9 +122,20 @@ absl::StatusOr<std::optional<v1::Snapshot>> SnapshotAssembler::Add(const v1::Sna
     return absl::DataLossError(
         absl::StrCat("snapshot of version ", version, " does not match its sha256"));
   }
-  v1::Snapshot snapshot;
-  bool parsed = snapshot.ParseFromString(buffer_);
+  std::string bytes = std::move(buffer_);
   Discard();
+  return bytes;
+}
+
+absl::StatusOr<std::optional<v1::Snapshot>> SnapshotAssembler::Add(const v1::SnapshotChunk& chunk) {
+  uint64_t version = chunk.version();
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, AddSerialized(chunk));
+  if (!bytes.has_value()) {
+    return std::nullopt;
+  }
+  v1::Snapshot snapshot;
+  bool parsed = snapshot.ParseFromString(*bytes);
+  std::string().swap(*bytes);  // freed before the caller builds from the parsed one
   if (!parsed) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot of version ", version, " is not a readable Snapshot message"));

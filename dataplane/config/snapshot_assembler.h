@@ -27,6 +27,9 @@ class SnapshotAssembler {
   // nullopt when more are needed, or an error (one line, naming what was
   // wrong) after which the assembler is empty again.
   absl::StatusOr<std::optional<v1::Snapshot>> Add(const v1::SnapshotChunk& chunk);
+  // AddSerialized: the same, yielding the snapshot's bytes unparsed (for
+  // EdgeConfig::FromSerializedSnapshot, which builds zone by zone).
+  absl::StatusOr<std::optional<std::string>> AddSerialized(const v1::SnapshotChunk& chunk);
 
   // Discard drops a partial snapshot (the stream ended or a non-chunk
   // message came in between).

@@ -229,4 +229,38 @@ absl::StatusOr<v1::Snapshot> StateFile::Read(const std::string& path) {
   return snapshot;
 }
 
+absl::StatusOr<std::string> StateFile::ReadSerialized(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoError("open", path);
+  }
+  std::string data;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
+    data.reserve(static_cast<size_t>(info.st_size));
+  }
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      absl::Status status = ErrnoError("read", path);
+      ::close(fd);
+      return status;
+    }
+    if (n == 0) {
+      break;
+    }
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!absl::StartsWith(data, kMagic)) {
+    return absl::DataLossError(absl::StrCat(path, " is not a certgate edge state file"));
+  }
+  data.erase(0, kMagic.size());
+  return data;
+}
+
 }  // namespace certgate::edge

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "dataplane/config/serialized_snapshot.h"
 #include "dataplane/config/state_file.h"
 #include "openssl/rand.h"
 #include "openssl/sha.h"
@@ -132,82 +134,112 @@ size_t ScanLog(absl::string_view data, uint64_t log_id, uint64_t from, uint64_t*
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::string& path) {
-  ASSIGN_OR_RETURN(v1::Snapshot snapshot, StateFile::Read(path));
+  // The file's bytes, each zone parsed from them as it is built: the parsed
+  // file (larger than its bytes) never exists beside the built zones.
+  ASSIGN_OR_RETURN(std::string bytes, StateFile::ReadSerialized(path));
+  absl::Status corrupt = absl::DataLossError(absl::StrCat(path, " is corrupt"));
+  std::optional<SerializedSnapshot> snapshot = SerializedSnapshot::Scan(bytes);
+  if (!snapshot.has_value()) {
+    return corrupt;
+  }
+  EdgeConfig::RecordedZones zones;
+  zones.version = snapshot->version;
+  zones.serialized = std::move(snapshot->zones);
+  zones.order.reserve(zones.serialized.size());
+  for (size_t i = 0; i < zones.serialized.size(); ++i) {
+    zones.order.emplace_back(false, i);
+  }
+  for (absl::string_view failure : snapshot->failures) {
+    if (!zones.failures.Add()->ParseFromArray(failure.data(), static_cast<int>(failure.size()))) {
+      return corrupt;
+    }
+  }
   absl::StatusOr<std::string> log = ReadAll(LogPath(path));
-  if (snapshot.state_log_id() == 0 || !log.ok()) {
-    return EdgeConfig::FromStateFile(std::move(snapshot));
+  if (snapshot->state_log_id != 0 && log.ok()) {
+    // Replayed on the zones as recorded, then built once: a zone changed by
+    // many records is built only in its last version.
+    absl::flat_hash_map<uint64_t, size_t> position;  // zone id -> index in zones.order
+    absl::flat_hash_map<uint64_t, std::string> failures;
+    bool indexed = false;
+    bool unreadable = false;
+    uint64_t version = 0;
+    std::vector<size_t> removed;  // indexes in zones.order
+    ScanLog(*log, snapshot->state_log_id, snapshot->version, &version,
+            [&](v1::StateLogRecord& record) {
+              if (!indexed) {
+                position.reserve(zones.order.size());
+                for (size_t i = 0; i < zones.serialized.size(); ++i) {
+                  std::optional<uint64_t> id = SerializedSnapshot::ZoneId(zones.serialized[i]);
+                  unreadable = unreadable || !id.has_value();
+                  position[id.value_or(0)] = i;
+                }
+                for (const v1::ZoneBuildFailure& failure : zones.failures) {
+                  failures[failure.zone_id()] = failure.error();
+                }
+                indexed = true;
+              }
+              for (v1::EdgeZone& zone : *record.mutable_delta()->mutable_upserted()) {
+                failures.erase(zone.id());
+                auto [it, inserted] = position.emplace(zone.id(), zones.order.size());
+                zones.replayed.push_back(std::move(zone));
+                std::pair<bool, size_t> entry(true, zones.replayed.size() - 1);
+                if (inserted) {
+                  zones.order.push_back(entry);
+                } else {
+                  zones.order[it->second] = entry;
+                }
+              }
+              for (uint64_t id : record.delta().removed_zone_ids()) {
+                failures.erase(id);
+                auto it = position.find(id);
+                if (it != position.end()) {
+                  removed.push_back(it->second);
+                  position.erase(it);
+                }
+              }
+              for (v1::ZoneBuildFailure& failure : *record.mutable_zone_failures()) {
+                failures[failure.zone_id()] = std::move(*failure.mutable_error());
+              }
+            });
+    if (unreadable) {
+      return corrupt;
+    }
+    if (indexed) {
+      zones.failures.Clear();
+      std::vector<uint64_t> failed;
+      failed.reserve(failures.size());
+      for (const auto& [id, error] : failures) {
+        failed.push_back(id);
+      }
+      std::sort(failed.begin(), failed.end());
+      for (uint64_t id : failed) {
+        v1::ZoneBuildFailure* failure = zones.failures.Add();
+        failure->set_zone_id(id);
+        failure->set_error(failures[id]);
+      }
+    }
+    zones.version = version;
+    if (!removed.empty()) {
+      // Every index still in `position` is a zone served now.
+      std::vector<size_t> kept;
+      kept.reserve(position.size());
+      for (const auto& [id, index] : position) {
+        kept.push_back(index);
+      }
+      std::sort(kept.begin(), kept.end());
+      std::vector<std::pair<bool, size_t>> order;
+      order.reserve(kept.size());
+      for (size_t index : kept) {
+        order.push_back(zones.order[index]);
+      }
+      zones.order = std::move(order);
+    }
   }
-  // Replayed on the zones as sent, then built once: a zone changed by many
-  // records is built only in its last version.
-  absl::flat_hash_map<uint64_t, int> position;  // zone id -> index in snapshot.zones
-  absl::flat_hash_map<uint64_t, std::string> failures;
-  bool indexed = false;
-  uint64_t version = 0;
-  std::vector<int> removed;  // indexes in snapshot.zones
-  ScanLog(*log, snapshot.state_log_id(), snapshot.version(), &version,
-          [&](v1::StateLogRecord& record) {
-            if (!indexed) {
-              position.reserve(snapshot.zones_size());
-              for (int i = 0; i < snapshot.zones_size(); ++i) {
-                position[snapshot.zones(i).id()] = i;
-              }
-              for (const v1::ZoneBuildFailure& failure : snapshot.zone_failures()) {
-                failures[failure.zone_id()] = failure.error();
-              }
-              indexed = true;
-            }
-            for (v1::EdgeZone& zone : *record.mutable_delta()->mutable_upserted()) {
-              failures.erase(zone.id());
-              auto [it, inserted] = position.emplace(zone.id(), snapshot.zones_size());
-              if (inserted) {
-                *snapshot.add_zones() = std::move(zone);
-              } else {
-                *snapshot.mutable_zones(it->second) = std::move(zone);
-              }
-            }
-            for (uint64_t id : record.delta().removed_zone_ids()) {
-              failures.erase(id);
-              auto it = position.find(id);
-              if (it != position.end()) {
-                removed.push_back(it->second);
-                position.erase(it);
-              }
-            }
-            for (v1::ZoneBuildFailure& failure : *record.mutable_zone_failures()) {
-              failures[failure.zone_id()] = std::move(*failure.mutable_error());
-            }
-          });
-  if (indexed) {
-    snapshot.clear_zone_failures();
-    std::vector<uint64_t> failed;
-    failed.reserve(failures.size());
-    for (const auto& [id, error] : failures) {
-      failed.push_back(id);
-    }
-    std::sort(failed.begin(), failed.end());
-    for (uint64_t id : failed) {
-      v1::ZoneBuildFailure* failure = snapshot.add_zone_failures();
-      failure->set_zone_id(id);
-      failure->set_error(failures[id]);
-    }
+  absl::StatusOr<std::shared_ptr<const EdgeConfig>> config = EdgeConfig::FromRecordedZones(zones);
+  if (absl::IsDataLoss(config.status())) {
+    return corrupt;
   }
-  snapshot.set_version(version);
-  if (!removed.empty()) {
-    // Every index still in `position` is a zone served now.
-    google::protobuf::RepeatedPtrField<v1::EdgeZone> zones;
-    zones.Reserve(static_cast<int>(position.size()));
-    std::vector<int> kept;
-    kept.reserve(position.size());
-    for (const auto& [id, index] : position) {
-      kept.push_back(index);
-    }
-    std::sort(kept.begin(), kept.end());
-    for (int index : kept) {
-      *zones.Add() = std::move(*snapshot.mutable_zones(index));
-    }
-    snapshot.mutable_zones()->Swap(&zones);
-  }
-  return EdgeConfig::FromStateFile(std::move(snapshot));
+  return config;
 }
 
 StateLog::StateLog(std::string path, Options options) : path_(std::move(path)), options_(options) {}
@@ -287,7 +319,7 @@ absl::Status StateLog::Append(const EdgeConfig& config) {
   for (uint64_t id : config.touched_ids()) {
     const ZoneConfig* zone = config.FindById(id);
     if (zone != nullptr) {
-      *delta->add_upserted() = zone->source;
+      *delta->add_upserted() = zone->source.Zone();
     } else {
       delta->add_removed_zone_ids(id);
     }
@@ -353,7 +385,7 @@ absl::Status StateLog::WriteSnapshot(const EdgeConfig& config) {
       path_, config.version(), log_id,
       [&](const StateFile::Sink& sink) {
         for (const ZoneConfig* zone : zones) {
-          sink.zone(zone->source);
+          sink.zone(zone->source.Zone());
         }
         v1::ZoneBuildFailure recorded;
         for (const ZoneFailure& failure : config.Failures()) {

@@ -108,7 +108,8 @@ struct TlsServerCallbacks {
       return ssl_select_cert_success;
     }
     absl::StatusOr<bssl::UniquePtr<SSL_CTX>> zone_ctx = server->contexts_->Get(
-        ZoneContextKey{zone->id, zone->build_serial}, zone->source, *zone->trust);
+        ZoneContextKey{zone->id, zone->build_serial}, [zone] { return zone->source.Zone(); },
+        *zone->trust);
     if (!zone_ctx.ok()) {
       // This zone only: its handshake fails, the failure is reported with
       // the zones that failed at apply time.

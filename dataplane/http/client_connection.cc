@@ -431,7 +431,7 @@ bool ClientConnection::OnRequestHeaders() {
   exchange_.refusal = std::move(decision.refusal);
   exchange_.withhold_certificate = decision.withhold_certificate;
   if (decision.rule >= 0) {
-    ctx_->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
+    ctx_->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule),
                                decision.rule_refuses);
   }
   if (decision.status == 403) {

@@ -352,7 +352,7 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   stream.host = decision.host;
   stream.refusal = decision.refusal;
   if (decision.rule >= 0) {
-    ctx->metrics->RuleMatched(zone_->id, zone_->source.access_rules(decision.rule).id(),
+    ctx->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule),
                               decision.rule_refuses);
   }
   if (decision.status == 403) {

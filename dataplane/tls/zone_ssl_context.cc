@@ -9,6 +9,7 @@
 #include "common/pem.h"
 #include "common/zone_defaults.h"
 #include "dataplane/tls/alpn_selection.h"
+#include "dataplane/tls/certificate_pool.h"
 #include "dataplane/tls/session_binding.h"
 #include "dataplane/tls/ssl_error.h"
 #include "dataplane/tls/zone_trust.h"
@@ -141,8 +142,9 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> NewZoneSslContext(const v1::EdgeZone& z
     if (der.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("server chain: ", PopSslErrorReason()));
     }
-    chain_buffers.emplace_back(
-        CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()), der.size(), nullptr));
+    // From the shared pool: the zone's config holds these same bytes.
+    chain_buffers.emplace_back(CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()),
+                                                 der.size(), SharedCertificatePool()));
     if (!chain_buffers.back()) {
       return absl::ResourceExhaustedError("out of memory");
     }

@@ -21,6 +21,12 @@ bssl::UniquePtr<SSL_CTX> NewReference(SSL_CTX* ctx) {
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(ZoneContextKey key,
                                                                   const v1::EdgeZone& zone,
                                                                   const ZoneTrust& trust) {
+  return Get(
+      key, [&zone] { return zone; }, trust);
+}
+
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(
+    ZoneContextKey key, absl::FunctionRef<v1::EdgeZone()> make_zone, const ZoneTrust& trust) {
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(key.zone_id);
@@ -31,6 +37,7 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ZoneSslContextCache::Get(ZoneContextKey
   }
   // Built without the lock: two workers may build the same zone at once;
   // the second simply replaces the first's entry.
+  v1::EdgeZone zone = make_zone();
   absl::StatusOr<bssl::UniquePtr<SSL_CTX>> built = NewZoneSslContext(zone, trust);
   absl::MutexLock lock(&mu_);
   ++builds_;

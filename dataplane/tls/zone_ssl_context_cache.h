@@ -54,6 +54,11 @@ class ZoneSslContextCache {
   // from `zone` and `trust` if needed.
   absl::StatusOr<bssl::UniquePtr<SSL_CTX>> Get(ZoneContextKey key, const v1::EdgeZone& zone,
                                                const ZoneTrust& trust);
+  // The same, the zone made by `zone` only when its context is built (the
+  // config layer keeps zones compact, not as protos).
+  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> Get(ZoneContextKey key,
+                                               absl::FunctionRef<v1::EdgeZone()> zone,
+                                               const ZoneTrust& trust);
 
   // Failures: the builds that failed at first use and for which `current`
   // (called under the cache's lock; keep it cheap) says the build still

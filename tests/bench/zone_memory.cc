@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   size_t zones = (*config)->zone_count();
   size_t sources = 0;
   for (const certgate::edge::ZoneConfig* zone : (*config)->Zones()) {
-    sources += zone->source.SpaceUsedLong();
+    sources += zone->source.SpaceUsed();
   }
   certgate::edge::ZoneSslContextCache contexts(active);
   size_t built = 0;
@@ -56,13 +56,17 @@ int main(int argc, char** argv) {
     if (built == active) {
       break;
     }
-    if (contexts.Get({zone->id, zone->build_serial}, zone->source, *zone->trust).ok()) {
+    if (contexts
+            .Get(
+                {zone->id, zone->build_serial}, [zone] { return zone->source.Zone(); },
+                *zone->trust)
+            .ok()) {
       ++built;
     }
   }
   size_t with_active = HeapInUse() - before;
   printf(
-      "| zones | load s | heap at rest | per zone at rest | of which its source proto "
+      "| zones | load s | heap at rest | per zone at rest | of which its source "
       "| active zones | per active zone |\n");
   printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   printf("| %zu | %.2f | %.1f MiB | %.0f B | %.0f B | %zu | %.0f B |\n", zones, load_s,

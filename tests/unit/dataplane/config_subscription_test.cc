@@ -398,6 +398,33 @@ TEST_F(ConfigSubscriptionTest, ABrokenChunkSequenceIsNackedAndTheHeldConfigStays
          return std::vector<v1::ControlMessage>{c[0], DeltaMessage(delta)};
        },
        "a delta arrived before the last chunk of snapshot version 2"},
+      // Whole and matching their sha256, but not a Snapshot, or another
+      // version than the chunks say: found while the zones are built from the
+      // bytes, refused the same way.
+      {"not a snapshot",
+       [](auto) {
+         std::vector<v1::ControlMessage> messages;
+         for (v1::SnapshotChunk& chunk :
+              testing::SplitSnapshot(2, std::string(2000, '\xff'), 512)) {
+           messages.emplace_back();
+           *messages.back().mutable_snapshot_chunk() = std::move(chunk);
+         }
+         return messages;
+       },
+       "snapshot of version 2 is not a readable Snapshot message"},
+      {"another version inside",
+       [&](auto) {
+         v1::Snapshot other = next;
+         other.set_version(4);
+         std::vector<v1::ControlMessage> messages;
+         for (v1::SnapshotChunk& chunk :
+              testing::SplitSnapshot(2, other.SerializeAsString(), 512)) {
+           messages.emplace_back();
+           *messages.back().mutable_snapshot_chunk() = std::move(chunk);
+         }
+         return messages;
+       },
+       "snapshot chunks say version 2 but the snapshot is version 4"},
   };
   int stream = 1;
   for (const Case& bad : cases) {

@@ -81,6 +81,80 @@ TEST_F(EdgeConfigTest, FindBySniTable) {
   }
 }
 
+TEST_F(EdgeConfigTest, DefaultErrorPageAndHeaderNamesAreNotCopiedIntoEachZone) {
+  v1::EdgeZone as_stored = Zone(1, "a.pizza");  // the defaults, as the control plane stores them
+  as_stored.mutable_error_response()->set_content_type(ZoneDefaults::kErrorContentType);
+  as_stored.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+  as_stored.mutable_status_header_names()->set_status(ZoneDefaults::kStatusHeader);
+  as_stored.mutable_status_header_names()->set_ski(ZoneDefaults::kSkiHeader);
+  as_stored.mutable_status_header_names()->set_error(ZoneDefaults::kErrorHeader);
+  v1::EdgeZone custom = Zone(2, "b.pizza");
+  custom.mutable_error_response()->set_content_type("text/plain");
+  custom.mutable_error_response()->set_body(ZoneDefaults::kErrorBody);
+  custom.mutable_status_header_names()->set_ski("x-client-cert-ski");  // case differs
+  auto config = EdgeConfig::FromSnapshot(MakeSnapshot(1, {as_stored, custom}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ZoneConfig* a = (*config)->FindById(1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->error_content_type, "");
+  EXPECT_EQ(a->error_body, "");
+  EXPECT_EQ(a->status_header, "");
+  EXPECT_EQ(a->ski_header, "");
+  EXPECT_EQ(a->error_header, "");
+  EXPECT_EQ(a->source.Zone().SerializeAsString(), as_stored.SerializeAsString())
+      << "the state file keeps the zone as sent";
+  const ZoneConfig* b = (*config)->FindById(2);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->error_content_type, "text/plain");
+  EXPECT_EQ(b->error_body, ZoneDefaults::kErrorBody);
+  EXPECT_EQ(b->status_header, "");
+  EXPECT_EQ(b->ski_header, "x-client-cert-ski");
+}
+
+TEST_F(EdgeConfigTest, FromSerializedSnapshotBuildsWhatFromSnapshotBuilds) {
+  v1::EdgeZone broken = Zone(3, "c.pizza");
+  broken.set_server_key_pem("not a key");
+  v1::Snapshot snapshot =
+      MakeSnapshot(9, {Zone(1, "a.pizza"), Zone(2, "*.b.pizza"), broken, Zone(4, "a.pizza")});
+  auto parsed = EdgeConfig::FromSnapshot(snapshot);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto streamed = EdgeConfig::FromSerializedSnapshot(snapshot.SerializeAsString());
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+  EXPECT_EQ((*streamed)->version(), 9u);
+  EXPECT_EQ((*streamed)->ToSnapshot().SerializeAsString(),
+            (*parsed)->ToSnapshot().SerializeAsString());
+  ASSERT_EQ((*streamed)->Failures().size(), 2u);
+  EXPECT_EQ((*streamed)->Failures()[0].hostname, "c.pizza");
+  EXPECT_EQ((*streamed)->Failures()[1].error, "hostname is already served by zone 1");
+  EXPECT_EQ((*streamed)->Failures()[1].hostname, "a.pizza");
+  // A zone failing now keeps its previous build, as with FromSnapshot.
+  v1::EdgeZone broken_a = Zone(1, "a.pizza");
+  broken_a.set_server_key_pem("not a key");
+  auto next = EdgeConfig::FromSerializedSnapshot(MakeSnapshot(10, {broken_a}).SerializeAsString(),
+                                                 streamed->get());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_NE((*next)->FindBySni("a.pizza"), nullptr);
+  EXPECT_EQ((*next)->FindBySni("a.pizza"), (*streamed)->FindBySni("a.pizza"));
+  EXPECT_NE((*next)->FindFailure(1), nullptr);
+}
+
+TEST_F(EdgeConfigTest, FromSerializedSnapshotRefusesUnreadableBytesAndAnIdTwice) {
+  std::string bytes = MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(2, "b.pizza")}).SerializeAsString();
+  for (size_t cut : {bytes.size() - 1, bytes.size() / 2, size_t{3}}) {
+    auto truncated = EdgeConfig::FromSerializedSnapshot(bytes.substr(0, cut));
+    EXPECT_TRUE(absl::IsDataLoss(truncated.status())) << cut << ": " << truncated.status();
+  }
+  auto garbage = EdgeConfig::FromSerializedSnapshot(std::string("\x12\x03\xff\xff\xff", 5));
+  EXPECT_TRUE(absl::IsDataLoss(garbage.status())) << garbage.status();
+  auto twice = EdgeConfig::FromSerializedSnapshot(
+      MakeSnapshot(1, {Zone(1, "a.pizza"), Zone(1, "b.pizza")}).SerializeAsString());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "snapshot lists zone id 1 twice");
+  auto empty = EdgeConfig::FromSerializedSnapshot("");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ((*empty)->zone_count(), 0u);
+}
+
 TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   v1::EdgeZone source = Zone(5, "auth.pizza");
   source.set_origin("https://origin.internal:9443");
@@ -97,19 +171,19 @@ TEST_F(EdgeConfigTest, ZoneFieldsAndDefaults) {
   EXPECT_EQ(zone->origin.host, "origin.internal");
   EXPECT_EQ(zone->origin.port, 9443);
   EXPECT_EQ(zone->status_header, "X-Mtls-Status");
-  EXPECT_EQ(zone->ski_header, ZoneDefaults::kSkiHeader);
-  EXPECT_EQ(zone->error_header, ZoneDefaults::kErrorHeader);
-  // No error response in the source: the one default, as the control plane
-  // stores it at creation.
-  EXPECT_EQ(zone->error_content_type, ZoneDefaults::kErrorContentType);
-  EXPECT_EQ(zone->error_body, ZoneDefaults::kErrorBody);
+  // Defaults are left empty (the request path reads empty as the default)
+  // rather than held by every zone.
+  EXPECT_EQ(zone->ski_header, "");
+  EXPECT_EQ(zone->error_header, "");
+  EXPECT_EQ(zone->error_content_type, "");
+  EXPECT_EQ(zone->error_body, "");
   EXPECT_EQ(zone->mode, ZoneDefaults::kMode);
   ASSERT_EQ(zone->header_mappings.size(), 1u);
   EXPECT_EQ(zone->header_mappings[0].header, "X-Device-Id");
   EXPECT_NE(zone->build_serial, 0u);
   EXPECT_NE(zone->trust, nullptr);
   // The SSL_CTX is made on first use, from what was checked here.
-  EXPECT_TRUE(NewZoneSslContext(zone->source, *zone->trust).ok());
+  EXPECT_TRUE(NewZoneSslContext(zone->source.Zone(), *zone->trust).ok());
   EXPECT_EQ((*config)->FindById(6), nullptr);
 }
 
@@ -268,8 +342,8 @@ TEST_F(EdgeConfigTest, ABadZoneKeepsItsLastGoodBuildAcrossDeltasUntilFixed) {
   auto restarted = EdgeConfig::FromStateFile((*later)->ToSnapshot());
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   ASSERT_NE((*restarted)->FindBySni("b.pizza"), nullptr);
-  EXPECT_EQ((*restarted)->FindBySni("b.pizza")->source.SerializeAsString(),
-            good_b->source.SerializeAsString());
+  EXPECT_EQ((*restarted)->FindBySni("b.pizza")->source.Zone().SerializeAsString(),
+            good_b->source.Zone().SerializeAsString());
   std::vector<ZoneFailure> after_restart = (*restarted)->Failures();
   std::vector<ZoneFailure> before_restart = (*later)->Failures();
   const ZoneFailure* kept = FindFailure(after_restart, 2);

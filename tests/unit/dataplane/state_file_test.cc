@@ -98,8 +98,8 @@ TEST(StateFileTest, ARecordedServerKeyIsCheckedWhenTheZoneIsFirstUsed) {
   const ZoneConfig* b = (*config)->FindBySni("b.pizza");
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  EXPECT_FALSE(NewZoneSslContext(a->source, *a->trust).ok());
-  EXPECT_TRUE(NewZoneSslContext(b->source, *b->trust).ok());
+  EXPECT_FALSE(NewZoneSslContext(a->source.Zone(), *a->trust).ok());
+  EXPECT_TRUE(NewZoneSslContext(b->source.Zone(), *b->trust).ok());
   // From the control plane the same zone is refused when applied.
   auto received = EdgeConfig::FromSnapshot(testing::MakeSnapshot(2, {damaged, good}));
   ASSERT_TRUE(received.ok());

@@ -117,6 +117,82 @@ TEST_F(StateLogTest, DeltasAreAppendedAndLoadGivesTheLatestVersion) {
   EXPECT_EQ(info.st_mode & 0777, 0600u) << "the log holds private keys";
 }
 
+TEST_F(StateLogTest, AStateFileOfZonesAsSentLoadsAndIsWrittenBackByteForByte) {
+  // A state file as every version writes it: each zone as sent. Among them
+  // zones whose PEM would not come back the same from DER (kept as text).
+  std::vector<v1::EdgeZone> zones;
+  for (uint64_t id = 1; id <= 6; ++id) {
+    zones.push_back(Zone(id, absl::StrCat("z", id, ".pizza")));
+  }
+  zones[1].set_server_chain_pem("our chain\n" + zones[1].server_chain_pem());
+  std::string crlf;
+  for (char c : zones[2].server_key_pem()) {
+    crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  }
+  zones[2].set_server_key_pem(crlf);
+  zones[3].set_server_key_pem("not a key");  // fails at its first handshake only
+  ASSERT_TRUE(StateFile::WriteStreamed(path_, 7, 0, [&](const StateFile::Sink& sink) {
+                for (const v1::EdgeZone& zone : zones) {
+                  sink.zone(zone);
+                }
+              }).ok());
+  auto loaded = StateLog::Load(path_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ((*loaded)->zone_count(), zones.size());
+  for (const v1::EdgeZone& zone : zones) {
+    const ZoneConfig* built = (*loaded)->FindById(zone.id());
+    ASSERT_NE(built, nullptr) << zone.id();
+    EXPECT_EQ(built->source.Zone().SerializeAsString(), zone.SerializeAsString()) << zone.id();
+  }
+  // Written back (a new log id), the zones are the same bytes.
+  std::string again_path = dir_ + "/again.pb";
+  StateLog again(again_path);
+  ASSERT_TRUE(again.Record(**loaded).ok());
+  auto reread = StateFile::Read(again_path);
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  auto first = StateFile::Read(path_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(reread->zones_size(), first->zones_size());
+  for (int i = 0; i < first->zones_size(); ++i) {
+    EXPECT_EQ(reread->zones(i).SerializeAsString(), first->zones(i).SerializeAsString()) << i;
+  }
+}
+
+TEST_F(StateLogTest, ADamagedStateFileIsDataLossNamingTheFile) {
+  auto versions = Versions(0);
+  {
+    StateLog log(path_);
+    ASSERT_TRUE(log.Record(*versions.back()).ok());
+  }
+  std::string whole = ReadFile(path_);
+  std::string magic = "certgate-edge-state v1\n";
+  ASSERT_EQ(whole.substr(0, magic.size()), magic);
+  // The zones' bytes are parsed one at a time now: damage inside a zone, a
+  // cut, or something else than a state file is still refused whole.
+  std::string inside_a_zone = whole;
+  size_t at = inside_a_zone.find("z7.pizza");
+  ASSERT_NE(at, std::string::npos);
+  inside_a_zone[at] = '\xff';  // not UTF-8 in a string field
+  struct Case {
+    const char* what;
+    std::string bytes;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"invalid zone", inside_a_zone, " is corrupt"},
+      {"cut short", whole.substr(0, whole.size() - 100), " is corrupt"},
+      {"not a state file", "hello", " is not a certgate edge state file"},
+  };
+  for (const Case& c : cases) {
+    WriteFile(path_, c.bytes, 0600);
+    auto loaded = StateLog::Load(path_);
+    EXPECT_TRUE(absl::IsDataLoss(loaded.status())) << c.what << ": " << loaded.status();
+    EXPECT_EQ(loaded.status().message(), path_ + c.error) << c.what;
+  }
+  ::unlink(path_.c_str());
+  EXPECT_TRUE(absl::IsNotFound(StateLog::Load(path_).status()));
+}
+
 TEST_F(StateLogTest, ATornOrCorruptTailLoadsTheLastCompleteVersionAndIsCutOnReopen) {
   auto versions = Versions(6);
   {

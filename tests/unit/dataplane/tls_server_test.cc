@@ -599,7 +599,7 @@ TEST(ZoneSslContextCacheTest, KeepsTheMostRecentlyUsedUpToItsCapacity) {
   ZoneSslContextCache cache(2);
   auto get = [&](uint64_t id) {
     const ZoneConfig& zone = *(*config)->FindById(id);
-    return cache.Get(KeyOf(zone), zone.source, *zone.trust).ok();
+    return cache.Get(KeyOf(zone), zone.source.Zone(), *zone.trust).ok();
   };
   ASSERT_TRUE(get(1));
   ASSERT_TRUE(get(2));
@@ -624,13 +624,13 @@ TEST(ZoneSslContextCacheTest, AFailedFirstUseIsListedUntilTheZoneChanges) {
   // apply-time check cannot see: a context that fails only when made).
   const ZoneConfig& one = *(*config)->FindById(1);
   const ZoneConfig& two = *(*config)->FindById(2);
-  v1::EdgeZone broken = one.source;
+  v1::EdgeZone broken = one.source.Zone();
   broken.set_server_key_pem("not a key");
   ZoneSslContextCache cache(10);
   uint64_t generation = cache.failure_generation();
   auto failed = cache.Get(KeyOf(one), broken, *one.trust);
   ASSERT_FALSE(failed.ok());
-  EXPECT_TRUE(cache.Get(KeyOf(two), two.source, *two.trust).ok()) << "other zones are unaffected";
+  EXPECT_TRUE(cache.Get(KeyOf(two), two.source.Zone(), *two.trust).ok()) << "other zones are unaffected";
   EXPECT_GT(cache.failure_generation(), generation);
   auto current_in = [](const EdgeConfig& config) {
     return [&config](ZoneContextKey key) {
