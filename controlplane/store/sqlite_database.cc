@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<Database>> SqliteDatabase::Open(const std::string
     sqlite3_close(handle);
     return absl::UnavailableError(absl::StrCat("cannot open database ", path, ": ", message));
   }
-  std::unique_ptr<Database> db(new SqliteDatabase(handle));
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(handle));
   sqlite3_busy_timeout(handle, 5000);
   RETURN_IF_ERROR(db->Execute("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(db->Execute("PRAGMA foreign_keys=ON"));
@@ -71,10 +71,24 @@ absl::StatusOr<std::unique_ptr<Database>> SqliteDatabase::Open(const std::string
     return absl::FailedPreconditionError(
         absl::StrCat("database ", path, " cannot use WAL journal mode"));
   }
-  return db;
+  if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    ASSIGN_OR_RETURN(db->checkpointer_, WalCheckpointer::Start(path));
+    db->checkpointer_->Attach(handle);
+  }
+  return std::unique_ptr<Database>(std::move(db));
 }
 
-SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+SqliteDatabase::~SqliteDatabase() {
+  if (checkpointer_ != nullptr) {
+    WalCheckpointer::Detach(db_);
+    checkpointer_.reset();
+  }
+  sqlite3_close_v2(db_);
+}
+
+uint64_t SqliteDatabase::background_checkpoints() const {
+  return checkpointer_ != nullptr ? checkpointer_->checkpoints() : 0;
+}
 
 absl::Status SqliteDatabase::Execute(absl::string_view sql) {
   std::string text(sql);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "controlplane/store/database.h"
+#include "controlplane/store/wal_checkpointer.h"
 
 namespace certgate::controlplane {
 
@@ -14,7 +15,8 @@ class SqliteDatabase final : public Database {
  public:
   // Open creates the file if missing and sets WAL, foreign keys, full
   // synchronous commits and a busy timeout, so an acknowledged commit
-  // survives a crash.
+  // survives a crash. A file's log is checkpointed by a WalCheckpointer,
+  // never inside a commit.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path);
   ~SqliteDatabase() override;
 
@@ -23,9 +25,13 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<Statement> Prepare(absl::string_view sql) override;
   int Changes() const override;
 
+  // Checkpoints the background checkpointer ran (0 for an in-memory database).
+  uint64_t background_checkpoints() const;
+
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace certgate::controlplane
