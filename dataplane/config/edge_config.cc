@@ -108,6 +108,18 @@ std::string NonDefault(const std::string& value, absl::string_view default_value
   return value == default_value ? std::string() : value;
 }
 
+// CheckEachIdOnce: no zone id appears twice in a snapshot's `ids`.
+absl::Status CheckEachIdOnce(const std::vector<uint64_t>& ids) {
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(ids.size());
+  for (uint64_t id : ids) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // ZoneBuild says where a zone comes from.
 enum class ZoneBuild {
   kReceived,  // from the control plane: everything is checked
@@ -421,13 +433,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromSerializedSnap
   if (unreadable.load()) {
     return absl::DataLossError("not a readable Snapshot message");
   }
-  absl::flat_hash_set<uint64_t> seen;
-  seen.reserve(count);
-  for (uint64_t id : ids) {
-    if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
-    }
-  }
+  RETURN_IF_ERROR(CheckEachIdOnce(ids));
   // Only a failed zone is read again, for the name its failure is logged with.
   auto failed_hostname = [&](size_t i) {
     v1::EdgeZone zone;
@@ -522,13 +528,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> EdgeConfig::FromRecordedZones(
   if (unreadable.load()) {
     return absl::DataLossError("a recorded zone is unreadable");
   }
-  absl::flat_hash_set<uint64_t> seen;
-  seen.reserve(count);
-  for (uint64_t id : ids) {
-    if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("snapshot lists zone id ", id, " twice"));
-    }
-  }
+  RETURN_IF_ERROR(CheckEachIdOnce(ids));
   auto failed_hostname = [&](size_t i) {
     auto [replayed, k] = zones.order[i];
     if (replayed) {

@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "dataplane/config/whole_file.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -23,12 +25,6 @@ namespace {
 // A magic line first, so a file of something else is refused rather than
 // parsed as an empty snapshot.
 constexpr absl::string_view kMagic = "certgate-edge-state v1\n";
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  int error = errno;
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  return error == ENOENT ? absl::NotFoundError(message) : absl::InternalError(message);
-}
 
 std::string DirectoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -204,7 +200,8 @@ absl::StatusOr<v1::Snapshot> StateFile::Read(const std::string& path) {
   }
   char magic[kMagic.size()];
   ssize_t n = ::pread(fd, magic, sizeof(magic), 0);
-  if (n != static_cast<ssize_t>(sizeof(magic)) || absl::string_view(magic, sizeof(magic)) != kMagic ||
+  if (n != static_cast<ssize_t>(sizeof(magic)) ||
+      absl::string_view(magic, sizeof(magic)) != kMagic ||
       ::lseek(fd, static_cast<off_t>(sizeof(magic)), SEEK_SET) < 0) {
     ::close(fd);
     return absl::DataLossError(absl::StrCat(path, " is not a certgate edge state file"));
@@ -230,32 +227,7 @@ absl::StatusOr<v1::Snapshot> StateFile::Read(const std::string& path) {
 }
 
 absl::StatusOr<std::string> StateFile::ReadSerialized(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoError("open", path);
-  }
-  std::string data;
-  struct stat info {};
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
-    data.reserve(static_cast<size_t>(info.st_size));
-  }
-  char buffer[1 << 16];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      absl::Status status = ErrnoError("read", path);
-      ::close(fd);
-      return status;
-    }
-    if (n == 0) {
-      break;
-    }
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  ASSIGN_OR_RETURN(std::string data, ReadWholeFile(path));
   if (!absl::StartsWith(data, kMagic)) {
     return absl::DataLossError(absl::StrCat(path, " is not a certgate edge state file"));
   }

@@ -19,6 +19,7 @@
 #include "common/status_macros.h"
 #include "dataplane/config/serialized_snapshot.h"
 #include "dataplane/config/state_file.h"
+#include "dataplane/config/whole_file.h"
 #include "openssl/rand.h"
 #include "openssl/sha.h"
 
@@ -32,46 +33,10 @@ constexpr size_t kRecordHeaderSize = 4 + 8;              // length, checksum
 // No record comes near this: a longer length is a torn or corrupt header.
 constexpr uint32_t kMaxRecordBytes = uint32_t{1} << 30;
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  int error = errno;
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  return error == ENOENT ? absl::NotFoundError(message) : absl::InternalError(message);
-}
-
 uint64_t Checksum(absl::string_view payload) {
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), digest);
   return absl::little_endian::Load64(digest);
-}
-
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoError("open", path);
-  }
-  std::string data;
-  struct stat info {};
-  if (::fstat(fd, &info) == 0) {
-    data.reserve(static_cast<size_t>(info.st_size));
-  }
-  char buffer[1 << 16];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      absl::Status status = ErrnoError("read", path);
-      ::close(fd);
-      return status;
-    }
-    if (n == 0) {
-      break;
-    }
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
 }
 
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
@@ -154,7 +119,7 @@ absl::StatusOr<std::shared_ptr<const EdgeConfig>> StateLog::Load(const std::stri
       return corrupt;
     }
   }
-  absl::StatusOr<std::string> log = ReadAll(LogPath(path));
+  absl::StatusOr<std::string> log = ReadWholeFile(LogPath(path));
   if (snapshot->state_log_id != 0 && log.ok()) {
     // Replayed on the zones as recorded, then built once: a zone changed by
     // many records is built only in its last version.
@@ -261,7 +226,7 @@ absl::Status StateLog::Open() {
     return absl::OkStatus();  // nothing usable yet: the first Record writes a snapshot
   }
   std::string log_path = LogPath(path_);
-  absl::StatusOr<std::string> log = ReadAll(log_path);
+  absl::StatusOr<std::string> log = ReadWholeFile(log_path);
   if (!log.ok()) {
     return absl::OkStatus();
   }
