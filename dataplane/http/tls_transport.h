@@ -48,9 +48,6 @@ class TlsTransport {
   // and events and begins the handshake. False when something could not be
   // made: the caller closes.
   bool Start(bssl::UniquePtr<SSL> ssl);
-  // set_handler: another protocol driver takes the transport over (after
-  // OnHandshakeDone, before returning from it).
-  void set_handler(Handler* handler) { handler_ = handler; }
 
   bool handshaking() const { return state_ == State::kHandshaking; }
   bool lingering() const { return state_ == State::kLingering; }
