@@ -17,6 +17,7 @@
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
+#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
@@ -157,26 +158,14 @@ void UpstreamExchange::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
     Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
-  // Judged at every connect, on the address just resolved (DNS rebinding).
-  if (std::optional<OriginGuard::Refusal> refused =
-          ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
-    ctx_->metrics->OriginRefused(zone_->hostname, refused->label);
-    ctx_->connection_log->Write(FormatOriginFailureLogLine(
-        absl::Now(), "origin_refused", *client_ip_, zone_->hostname, refused->reason));
-    // The client learns only that the origin is refused, not where it is.
-    Fail(502, "origin address refused by the edge's origin policy");
+  absl::StatusOr<UniqueFd> fd = OpenOriginSocket(*ctx_, *addr, zone_->hostname, *client_ip_);
+  if (!fd.ok()) {
+    Fail(502, fd.status().message());
     return;
   }
-  UniqueFd fd(socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) {
-    Fail(502, absl::StrCat("origin socket: ", strerror(errno)));
-    return;
-  }
-  int one = 1;
-  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  int raw_fd = fd.get();
-  origin_ = zone_->origin_tls != nullptr ? OriginTransport::Tls(std::move(fd), zone_->origin_tls)
-                                         : OriginTransport::Plain(std::move(fd));
+  int raw_fd = fd->get();
+  origin_ = zone_->origin_tls != nullptr ? OriginTransport::Tls(*std::move(fd), zone_->origin_tls)
+                                         : OriginTransport::Plain(*std::move(fd));
   if (origin_ == nullptr) {
     Fail(502, "origin TLS: cannot start a session");
     return;

@@ -16,6 +16,7 @@
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
+#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/worker_context.h"
 #include "dataplane/metrics/access_log.h"
@@ -166,24 +167,14 @@ void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) 
     Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
-  // Judged at every connect, on the address just resolved (DNS rebinding).
-  if (std::optional<OriginGuard::Refusal> refused =
-          ctx_->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
-    ctx_->metrics->OriginRefused(zone_hostname_, refused->label);
-    ctx_->connection_log->Write(FormatOriginFailureLogLine(
-        absl::Now(), "origin_refused", client_ip_, zone_hostname_, refused->reason));
-    Fail(502, "origin address refused by the edge's origin policy");
+  absl::StatusOr<UniqueFd> socket = OpenOriginSocket(*ctx_, *addr, zone_hostname_, client_ip_);
+  if (!socket.ok()) {
+    Fail(502, socket.status().message());
     return;
   }
-  int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    Fail(502, absl::StrCat("origin socket: ", strerror(errno)));
-    return;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  origin_ = origin_tls_ != nullptr ? OriginTransport::Tls(UniqueFd(fd), origin_tls_)
-                                   : OriginTransport::Plain(UniqueFd(fd));
+  int fd = socket->get();
+  origin_ = origin_tls_ != nullptr ? OriginTransport::Tls(*std::move(socket), origin_tls_)
+                                   : OriginTransport::Plain(*std::move(socket));
   if (origin_ == nullptr) {
     Fail(502, "origin TLS: cannot start a session");
     return;

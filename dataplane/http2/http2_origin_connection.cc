@@ -15,6 +15,7 @@
 #include "dataplane/http/origin_guard.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
+#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/worker_context.h"
 #include "dataplane/http2/http2_origin_stream.h"
@@ -237,27 +238,16 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
     return;
   }
   WorkerContext* ctx = pool_->ctx_;
-  // Judged at every connect, on the address just resolved (DNS rebinding),
-  // as for HTTP/1.1 origins.
-  if (std::optional<OriginGuard::Refusal> refused =
-          ctx->origin_guard->Check(reinterpret_cast<const sockaddr*>(&addr->addr))) {
-    ctx->metrics->OriginRefused(target_.zone_hostname, refused->label);
-    ctx->connection_log->Write(FormatOriginFailureLogLine(
-        absl::Now(), "origin_refused", target_.client_ip, target_.zone_hostname, refused->reason));
-    // The client learns only that the origin is refused, not where it is.
-    Fail(502, "origin address refused by the edge's origin policy");
+  absl::StatusOr<UniqueFd> socket =
+      OpenOriginSocket(*ctx, *addr, target_.zone_hostname, target_.client_ip);
+  if (!socket.ok()) {
+    Fail(502, socket.status().message());
     return;
   }
-  int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    Fail(502, absl::StrCat("origin socket: ", strerror(errno)));
-    return;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  int fd = socket->get();
   transport_ = target_.tls != nullptr
-                   ? OriginTransport::Tls(UniqueFd(fd), target_.tls, /*offer_h2=*/true)
-                   : OriginTransport::Plain(UniqueFd(fd));
+                   ? OriginTransport::Tls(*std::move(socket), target_.tls, /*offer_h2=*/true)
+                   : OriginTransport::Plain(*std::move(socket));
   if (transport_ == nullptr) {
     Fail(502, "origin TLS: cannot start a session");
     return;
