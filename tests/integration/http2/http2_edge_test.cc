@@ -131,7 +131,9 @@ class Http2EdgeTest : public ::testing::Test {
 
   static std::string GrpcCall(const std::string& host, const Identity* id) {
     std::vector<std::string> argv = {"/usr/bin/python3",
-                                     CERTGATE_GRPC_CALL_PY,
+                                     CERTGATE_GRPC_CLIENT_PY,
+                                     "--call",
+                                     "unary",
                                      "--port",
                                      std::to_string(env_->edge_port()),
                                      "--host",
