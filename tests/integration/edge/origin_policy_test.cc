@@ -87,6 +87,15 @@ TEST_F(EdgeOriginPolicyTest, HostNameResolvingToLoopbackIs502UnlessAllowed) {
       << log;
   EXPECT_EQ(env_->Metric("certgate_origin_refused_total{zone=\"named.pizza\",reason=\"loopback\"}"),
             1);
+  // The same for an HTTP/2 stream, which reaches an HTTP/1.1 origin through
+  // its own upstream.
+  HttpResult refused_h2 = env_->Curl("named.pizza", "/secret", nullptr, {"--http2", "-v"});
+  EXPECT_EQ(refused_h2.status, 502) << refused_h2.body;
+  EXPECT_TRUE(absl::StrContains(refused_h2.stderr_text, "< HTTP/2 502")) << refused_h2.stderr_text;
+  EXPECT_FALSE(absl::StrContains(refused_h2.body, "\"method\"")) << refused_h2.body;
+  EXPECT_FALSE(absl::StrContains(refused_h2.body, "127.0.0.1")) << refused_h2.body;
+  EXPECT_EQ(env_->Metric("certgate_origin_refused_total{zone=\"named.pizza\",reason=\"loopback\"}"),
+            2);
 
   // The same zone works on an edge that allows loopback.
   ASSERT_EQ(env_->StopEdge(SIGTERM), 0);
