@@ -70,7 +70,9 @@ int Read(BIO* bio, char* out, int out_len) {
       n = Recv(s, out, want);  // big enough to read into directly
     } else {
       if (s->buffer == nullptr) {
-        s->buffer = std::make_unique<char[]>(kBufferSize);
+        // Not make_unique, which zeroes it: 16 KiB of memset per request,
+        // and the recv below overwrites what it uses.
+        s->buffer.reset(new char[kBufferSize]);
       }
       n = Recv(s, s->buffer.get(), kBufferSize);
       if (n > 0) {

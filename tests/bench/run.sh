@@ -19,7 +19,9 @@
 # --only keepalive (only the keep-alive rows, printed, no docs), --only h2 (only the
 # HTTP/2 rows: h2load, many streams per connection, printed, no docs), --perf (with --only
 # keepalive or --only h2: `perf record -g` each server during its row; the top symbols go
-# to OUT/perf.SERVER.txt, or OUT/perf.SERVER.h2.txt).
+# to OUT/perf.SERVER.txt, or OUT/perf.SERVER.h2.txt), --syscalls (with --only: count each
+# server's context switches and system calls during its row with `perf stat`, per request
+# in the table, the counts in OUT/syscalls.SERVER.txt).
 #
 # Loopback only. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -38,6 +40,7 @@ stream_mib_override=""
 edge_bin_override=""
 only=""
 perf=0
+syscalls=0
 # What the report says produced it: the mode flags, never local paths.
 command_line="tests/bench/run.sh"
 for arg in "$@"; do
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
     --edge-bin) edge_bin_override=$2; shift ;;
     --only) only=$2; shift ;;
     --perf) perf=1 ;;
+    --syscalls) syscalls=1 ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -87,6 +91,9 @@ case "$only" in
 esac
 [ "$perf" -eq 0 ] || [ -n "$only" ] || { echo "run.sh: --perf needs --only keepalive or --only h2" >&2; exit 2; }
 [ "$perf" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --perf needs perf (linux-perf)" >&2; exit 2; }
+[ "$syscalls" -eq 0 ] || [ -n "$only" ] || { echo "run.sh: --syscalls needs --only keepalive or --only h2" >&2; exit 2; }
+[ "$syscalls" -eq 0 ] || [ "$perf" -eq 0 ] || { echo "run.sh: --syscalls and --perf profile the same row; pick one" >&2; exit 2; }
+[ "$syscalls" -eq 0 ] || command -v perf >/dev/null || { echo "run.sh: --syscalls needs perf (linux-perf)" >&2; exit 2; }
 bin="$build_dir/bin"
 [ -n "$out_dir" ] || out_dir="$build_dir/bench-results"
 mkdir -p "$out_dir"
@@ -718,6 +725,19 @@ rsa_pool=(--pool-ca-cert "$pki/ca/ca.pem" --pool-ca-key "$pki/ca/ca.key" --pool 
 perf_pid=""
 perf_start() {
   perf_pid=""
+  if [ "$syscalls" -eq 1 ]; then
+    local ev=context-switches,raw_syscalls:sys_enter s
+    for s in epoll_wait epoll_ctl read recvfrom readv write writev sendto sendmsg getsockopt; do
+      ev+=",syscalls:sys_enter_$s"
+    done
+    # TCP segments: loopback, so the machine's counter is this row's traffic.
+    nstat -n >/dev/null 2>&1 || true
+    perf stat -e "$ev" -p "$(tree_pids "$2" | paste -sd,)" -o "$out_dir/syscalls.$1.txt" >/dev/null 2>&1 &
+    perf_pid=$!
+    pids+=("$perf_pid")
+    sleep 0.5
+    return 0
+  fi
   [ "$perf" -eq 1 ] || return 0
   perf record -g -p "$(tree_pids "$2" | paste -sd,)" -o "$out_dir/perf.$1.data" >"$out_dir/perf.$1.log" 2>&1 &
   perf_pid=$!
@@ -730,6 +750,11 @@ perf_stop() {
   wait "$perf_pid" 2>/dev/null || true
   stop_pid "$perf_pid"
   perf_pid=""
+  if [ "$syscalls" -eq 1 ]; then
+    nstat 2>/dev/null | awk '$1 == "TcpOutSegs" { print "      " $2 " TcpOutSegs" }' >>"$out_dir/syscalls.$1.txt" || true
+    log "$1: system calls in $out_dir/syscalls.$1.txt"
+    return 0
+  fi
   # Where the time goes: by library, then the top symbols, then the system calls.
   {
     perf report -i "$out_dir/perf.$1.data" --stdio --no-children --sort dso -g none \
@@ -792,6 +817,15 @@ if [ "$only" = h2 ]; then
   exit 0
 fi
 
+# per_request_count SERVER EVENT: EVENT's count in SERVER's `perf stat` over
+# its keep-alive row, per request.
+per_request_count() {
+  local n
+  n=$(awk -v ev="$2" '$2 == ev || $2 == "syscalls:sys_enter_" ev { gsub(",", "", $1); print $1 }' \
+    "$out_dir/syscalls.$1.txt")
+  calc "${n:-0} / $(jget "$work/results/$1.keepalive.json" .requests)" %.2f
+}
+
 # --only keepalive: the keep-alive rows alone (optionally profiled), then stop.
 if [ "$only" = keepalive ]; then
   for server in certgate nginx; do
@@ -808,6 +842,14 @@ if [ "$only" = keepalive ]; then
     a=$(r_cpu_per certgate.keepalive requests); b=$(r_cpu_per nginx.keepalive requests)
     echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") |"
     echo "| requests/s | $(r_req certgate.keepalive | xargs printf %.0f) | $(r_req nginx.keepalive | xargs printf %.0f) | |"
+    if [ "$syscalls" -eq 1 ]; then
+      for ev in TcpOutSegs context-switches raw_syscalls:sys_enter epoll_wait read recvfrom readv write writev sendto sendmsg getsockopt; do
+        a=$(per_request_count certgate "$ev"); b=$(per_request_count nginx "$ev")
+        [ "$a" = 0.00 ] && [ "$b" = 0.00 ] && continue
+        echo "| ${ev#raw_syscalls:sys_enter} per request | $a | $b | |" |
+          sed -e 's/^|  per/| system calls per/' -e 's/^| TcpOutSegs per/| TCP segments sent on loopback per/'
+      done
+    fi
   } | tee "$out_dir/keepalive.md"
   exit 0
 fi
