@@ -103,6 +103,17 @@ int OriginTransport::Write(evbuffer* buf) {
   return -1;
 }
 
+SslWriteResult OriginTransport::Send(evbuffer* buf) {
+  while (evbuffer_get_length(buf) > 0) {
+    if (Write(buf) > 0) {
+      continue;
+    }
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? SslWriteResult::kBlocked
+                                                                     : SslWriteResult::kFailed;
+  }
+  return SslWriteResult::kDone;
+}
+
 ssize_t OriginTransport::Read(char* buf, size_t len) {
   if (ssl_ == nullptr) {
     return recv(fd_.get(), buf, len, 0);

@@ -7,6 +7,7 @@
 
 #include "common/unique_fd.h"
 #include "dataplane/http/libevent_handles.h"
+#include "dataplane/http/ssl_buffer_write.h"
 #include "openssl/base.h"
 
 namespace certgate::edge {
@@ -58,6 +59,9 @@ class OriginTransport {
   ssize_t Read(char* buf, size_t len);
   // last_error: why the last Read or Write failed.
   std::string last_error() const;
+  // Send writes `buf` until it is empty (kDone) or the socket is full
+  // (kBlocked); kFailed: the origin went away (last_error says how).
+  SslWriteResult Send(evbuffer* buf);
   // Pending: decrypted bytes wait inside the SSL; the socket will not
   // signal them.
   bool Pending() const;

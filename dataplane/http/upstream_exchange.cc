@@ -1,23 +1,17 @@
 #include "dataplane/http/upstream_exchange.h"
 
 #include <event2/buffer.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
 #include "dataplane/config/edge_config.h"
 #include "dataplane/http/multiplexed_origins.h"
-#include "dataplane/http/origin_guard.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
-#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/metrics/access_log.h"
 #include "dataplane/metrics/log_buffer.h"
@@ -57,11 +51,9 @@ void UpstreamExchange::ArmTimer(absl::Duration d) {
 void UpstreamExchange::OnOriginEvent(void* arg, OriginTransport*, short what) {
   auto* self = static_cast<UpstreamExchange*>(arg);
   if (self->connecting_) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(self->origin_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      self->Fail(502, absl::StrCat("origin connect failed: ", strerror(err)));
+    absl::Status connected = ConnectResult(*self->origin_);
+    if (!connected.ok()) {
+      self->Fail(502, connected.message());
       self->owner_->Drive();
       return;
     }
@@ -158,31 +150,25 @@ void UpstreamExchange::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
     Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
-  absl::StatusOr<UniqueFd> fd = OpenOriginSocket(*ctx_, *addr, zone_->hostname, *client_ip_);
-  if (!fd.ok()) {
-    Fail(502, fd.status().message());
+  absl::StatusOr<OriginDial> dial = DialOrigin(*ctx_, *addr, DialTarget(), &OnOriginEvent, this);
+  if (!dial.ok()) {
+    Fail(502, dial.status().message());
     return;
   }
-  int raw_fd = fd->get();
-  origin_ = zone_->origin_tls != nullptr ? OriginTransport::Tls(*std::move(fd), zone_->origin_tls)
-                                         : OriginTransport::Plain(*std::move(fd));
-  if (origin_ == nullptr) {
-    Fail(502, "origin TLS: cannot start a session");
-    return;
-  }
+  origin_ = std::move(dial->transport);
   reused_ = false;
   answered_ = false;
-  origin_->Watch(ctx_->base, &OnOriginEvent, this);
-  if (connect(raw_fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
-    if (errno != EINPROGRESS) {
-      Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
-      return;
-    }
+  if (dial->connecting) {
     connecting_ = true;
     ArmTimer(ctx_->options->origin_connect_timeout);
     return;
   }
   Connected();
+}
+
+OriginDialTarget UpstreamExchange::DialTarget() const {
+  return OriginDialTarget{zone_->origin.host, zone_->origin.port, zone_->hostname, *client_ip_,
+                          zone_->origin_tls};
 }
 
 void UpstreamExchange::Connected() {
@@ -196,23 +182,12 @@ void UpstreamExchange::Connected() {
 }
 
 void UpstreamExchange::Handshake() {
-  std::string error;
-  switch (origin_->Handshake(&error)) {
-    case OriginTransport::Step::kWait:
-      return;
-    case OriginTransport::Step::kDone:
-      ArmTimer(ctx_->options->origin_timeout);
-      return;
-    case OriginTransport::Step::kFailed:
-      break;
+  absl::StatusOr<bool> done = AdvanceOriginHandshake(*ctx_, *origin_, DialTarget());
+  if (!done.ok()) {
+    Fail(502, done.status().message());
+  } else if (*done) {
+    ArmTimer(ctx_->options->origin_timeout);
   }
-  // Never forwarded: the origin is not the one the zone trusts, or it
-  // refused the edge. The reason is logged; the client gets a 502.
-  std::string why =
-      absl::StrCat("origin ", zone_->origin.host, ":", zone_->origin.port, ": ", error);
-  ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
-                                                         *client_ip_, zone_->hostname, why));
-  Fail(502, why);
 }
 
 void UpstreamExchange::Flush() {
@@ -223,24 +198,17 @@ void UpstreamExchange::Flush() {
   if (origin_ == nullptr || connecting_ || origin_->handshaking()) {
     return;
   }
-  while (evbuffer_get_length(out_.get()) > 0) {
-    int n = origin_->Write(out_.get());
-    if (n > 0) {
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      return;
-    }
-    // The origin went away while we were sending.
-    if (RetryOnFreshOrigin()) {
-      return;
-    }
-    if (exchange_->response_started) {
-      owner_->Abort("origin closed while receiving the request");
-    } else {
-      Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
-    }
+  if (origin_->Send(out_.get()) != SslWriteResult::kFailed) {
     return;
+  }
+  // The origin went away while we were sending.
+  if (RetryOnFreshOrigin()) {
+    return;
+  }
+  if (exchange_->response_started) {
+    owner_->Abort("origin closed while receiving the request");
+  } else {
+    Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
   }
 }
 

@@ -12,6 +12,7 @@
 #include "dataplane/http/exchange.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http/origin_stream.h"
 #include "dataplane/http/worker_context.h"
 
@@ -108,6 +109,8 @@ class UpstreamExchange : private OriginStreamSink {
   void Connect();
   void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
   void Connected();
+  // DialTarget: the current request's origin, for DialOrigin.
+  OriginDialTarget DialTarget() const;
   // Handshake advances the TLS handshake with an https origin; a failure
   // (certificate not verified, refused) answers 502 and is logged.
   void Handshake();

@@ -2,9 +2,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,15 +9,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
 #include "dataplane/config/edge_config.h"
-#include "dataplane/http/origin_guard.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http/origin_pool.h"
-#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/worker_context.h"
-#include "dataplane/metrics/access_log.h"
-#include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
 
 namespace certgate::edge {
@@ -167,24 +160,13 @@ void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) 
     Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
-  absl::StatusOr<UniqueFd> socket = OpenOriginSocket(*ctx_, *addr, zone_hostname_, client_ip_);
-  if (!socket.ok()) {
-    Fail(502, socket.status().message());
+  absl::StatusOr<OriginDial> dial = DialOrigin(*ctx_, *addr, DialTarget(), &OnOriginEvent, this);
+  if (!dial.ok()) {
+    Fail(502, dial.status().message());
     return;
   }
-  int fd = socket->get();
-  origin_ = origin_tls_ != nullptr ? OriginTransport::Tls(*std::move(socket), origin_tls_)
-                                   : OriginTransport::Plain(*std::move(socket));
-  if (origin_ == nullptr) {
-    Fail(502, "origin TLS: cannot start a session");
-    return;
-  }
-  origin_->Watch(ctx_->base, &OnOriginEvent, this);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
-    if (errno != EINPROGRESS) {
-      Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
-      return;
-    }
+  origin_ = std::move(dial->transport);
+  if (dial->connecting) {
     // A near origin (loopback, the same host) has often accepted already: a
     // plain one gets the request head at once, which spares watching for
     // writability and the SO_ERROR check. A socket still connecting says
@@ -224,20 +206,16 @@ void Http1StreamUpstream::Connected() {
 }
 
 void Http1StreamUpstream::Handshake() {
-  std::string error;
-  switch (origin_->Handshake(&error)) {
-    case OriginTransport::Step::kWait:
-      return;
-    case OriginTransport::Step::kDone:
-      ArmTimer(ctx_->options->origin_timeout);
-      return;
-    case OriginTransport::Step::kFailed:
-      break;
+  absl::StatusOr<bool> done = AdvanceOriginHandshake(*ctx_, *origin_, DialTarget());
+  if (!done.ok()) {
+    Fail(502, done.status().message());
+  } else if (*done) {
+    ArmTimer(ctx_->options->origin_timeout);
   }
-  std::string why = absl::StrCat("origin ", origin_host_, ":", origin_port_, ": ", error);
-  ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
-                                                         client_ip_, zone_hostname_, why));
-  Fail(502, why);
+}
+
+OriginDialTarget Http1StreamUpstream::DialTarget() const {
+  return OriginDialTarget{origin_host_, origin_port_, zone_hostname_, client_ip_, origin_tls_};
 }
 
 // --- events -----------------------------------------------------------------
@@ -245,11 +223,9 @@ void Http1StreamUpstream::Handshake() {
 void Http1StreamUpstream::OnOriginEvent(void* arg, OriginTransport*, short) {
   auto* self = static_cast<Http1StreamUpstream*>(arg);
   if (self->connecting_) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(self->origin_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      self->Fail(502, absl::StrCat("origin connect failed: ", strerror(err)));
+    absl::Status connected = ConnectResult(*self->origin_);
+    if (!connected.ok()) {
+      self->Fail(502, connected.message());
       self->sink_.kick();
       return;
     }
@@ -308,18 +284,10 @@ void Http1StreamUpstream::Drive() {
 }
 
 void Http1StreamUpstream::Flush() {
-  while (evbuffer_get_length(out_.get()) > 0) {
-    int n = origin_->Write(out_.get());
-    if (n > 0) {
-      continue;
+  if (origin_->Send(out_.get()) == SslWriteResult::kFailed) {
+    if (!RetryOnFreshOrigin()) {
+      Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      break;
-    }
-    if (RetryOnFreshOrigin()) {
-      return;
-    }
-    Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
     return;
   }
   // The client may send as much more as the origin took off our hands:

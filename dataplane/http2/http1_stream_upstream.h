@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http2/stream_upstream.h"
 
@@ -43,6 +44,7 @@ class Http1StreamUpstream : public StreamUpstream {
   void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
   void Connected();
   void Handshake();
+  OriginDialTarget DialTarget() const;
   // Drive writes what waits for the origin, reads what the stream takes and
   // sets the events.
   void Drive();

@@ -1,9 +1,5 @@
 #include "dataplane/http2/http2_origin_connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -11,16 +7,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
-#include "dataplane/http/origin_guard.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http/origin_pool.h"
 #include "dataplane/http/origin_resolver.h"
-#include "dataplane/http/origin_socket.h"
 #include "dataplane/http/origin_transport.h"
 #include "dataplane/http/worker_context.h"
 #include "dataplane/http2/http2_origin_stream.h"
-#include "dataplane/metrics/access_log.h"
-#include "dataplane/metrics/log_buffer.h"
 #include "dataplane/metrics/worker_metrics.h"
 
 namespace certgate::edge {
@@ -177,11 +169,9 @@ void Http2OriginConnection::OnTimer(evutil_socket_t, short, void* arg) {
 void Http2OriginConnection::OnSocket(void* arg, OriginTransport*, short what) {
   auto* self = static_cast<Http2OriginConnection*>(arg);
   if (self->phase_ == Phase::kConnecting) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(self->transport_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      self->Fail(502, absl::StrCat("origin connect failed: ", strerror(err)));
+    absl::Status connected = ConnectResult(*self->transport_);
+    if (!connected.ok()) {
+      self->Fail(502, connected.message());
       self->Dispatch();
       return;
     }
@@ -237,27 +227,14 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
     Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
     return;
   }
-  WorkerContext* ctx = pool_->ctx_;
-  absl::StatusOr<UniqueFd> socket =
-      OpenOriginSocket(*ctx, *addr, target_.zone_hostname, target_.client_ip);
-  if (!socket.ok()) {
-    Fail(502, socket.status().message());
+  absl::StatusOr<OriginDial> dial =
+      DialOrigin(*pool_->ctx_, *addr, DialTarget(), &Http2OriginConnection::OnSocket, this);
+  if (!dial.ok()) {
+    Fail(502, dial.status().message());
     return;
   }
-  int fd = socket->get();
-  transport_ = target_.tls != nullptr
-                   ? OriginTransport::Tls(*std::move(socket), target_.tls, /*offer_h2=*/true)
-                   : OriginTransport::Plain(*std::move(socket));
-  if (transport_ == nullptr) {
-    Fail(502, "origin TLS: cannot start a session");
-    return;
-  }
-  transport_->Watch(ctx->base, &Http2OriginConnection::OnSocket, this);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
-    if (errno != EINPROGRESS) {
-      Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
-      return;
-    }
+  transport_ = std::move(dial->transport);
+  if (dial->connecting) {
     phase_ = Phase::kConnecting;
     transport_->WatchWrite(true);
     return;
@@ -270,22 +247,21 @@ void Http2OriginConnection::Resolved(absl::StatusOr<ResolvedAddress> addr) {
   }
 }
 
+OriginDialTarget Http2OriginConnection::DialTarget() const {
+  return OriginDialTarget{target_.host,      target_.port, target_.zone_hostname,
+                          target_.client_ip, target_.tls,  /*offer_h2=*/true};
+}
+
 void Http2OriginConnection::Handshake() {
-  std::string error;
-  switch (transport_->Handshake(&error)) {
-    case OriginTransport::Step::kWait:
-      transport_->WatchRead(transport_->wants_read());
-      transport_->WatchWrite(transport_->wants_write());
-      return;
-    case OriginTransport::Step::kFailed: {
-      std::string why = absl::StrCat("origin ", target_.host, ":", target_.port, ": ", error);
-      pool_->ctx_->connection_log->Write(FormatOriginFailureLogLine(
-          absl::Now(), "origin_tls_failed", target_.client_ip, target_.zone_hostname, why));
-      Fail(502, why);
-      return;
-    }
-    case OriginTransport::Step::kDone:
-      break;
+  absl::StatusOr<bool> done = AdvanceOriginHandshake(*pool_->ctx_, *transport_, DialTarget());
+  if (!done.ok()) {
+    Fail(502, done.status().message());
+    return;
+  }
+  if (!*done) {
+    transport_->WatchRead(transport_->wants_read());
+    transport_->WatchWrite(transport_->wants_write());
+    return;
   }
   if (transport_->alpn() == "h2") {
     Connected();

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "common/host_port.h"
 #include "dataplane/http/libevent_handles.h"
+#include "dataplane/http/origin_dial.h"
 #include "dataplane/http2/http2_client_session.h"
 #include "dataplane/http2/http2_origin_pool.h"
 
@@ -76,6 +77,7 @@ class Http2OriginConnection {
   // Handshake advances TLS with an https origin; then ALPN says h2
   // (Connected) or HTTP/1.1 (the streams go back to their connections).
   void Handshake();
+  OriginDialTarget DialTarget() const;
   void Submit(Http2OriginStream* stream);
   void ReadSocket();
   // Flush writes the session's output; then streams whose SendSpace grew
