@@ -39,55 +39,32 @@ UpstreamExchange::UpstreamExchange(WorkerContext* ctx, Owner* owner, Exchange* e
       exchange_(exchange),
       client_(client),
       out_(evbuffer_new()),
-      timer_ev_(evtimer_new(ctx->base, &OnTimer, this)) {}
+      link_(ctx, this) {}
 
 UpstreamExchange::~UpstreamExchange() { Close(); }
 
-void UpstreamExchange::ArmTimer(absl::Duration d) {
-  timeval tv = absl::ToTimeval(d);
-  evtimer_add(timer_ev_.get(), &tv);
+void UpstreamExchange::OnLinkEvent(short what) {
+  if ((what & EV_READ) && link_.ready()) {
+    Read();
+  }
+  owner_->Drive();
 }
 
-void UpstreamExchange::OnOriginEvent(void* arg, OriginTransport*, short what) {
-  auto* self = static_cast<UpstreamExchange*>(arg);
-  if (self->connecting_) {
-    absl::Status connected = ConnectResult(*self->origin_);
-    if (!connected.ok()) {
-      self->Fail(502, connected.message());
-      self->owner_->Drive();
-      return;
-    }
-    self->Connected();
-  } else if (self->origin_ != nullptr && self->origin_->handshaking()) {
-    self->Handshake();
-  }
-  if ((what & EV_READ) && self->origin_ != nullptr && !self->origin_->handshaking()) {
-    self->Read();
-  }
-  self->owner_->Drive();
-}
+void UpstreamExchange::OnLinkFailed(int status, absl::string_view why) { Fail(status, why); }
 
-void UpstreamExchange::OnTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<UpstreamExchange*>(arg);
-  if (self->resolving_) {
-    self->Fail(504,
-               absl::StrCat("resolving the origin \"", self->zone_->origin.host, "\" timed out"));
-  } else if (self->connecting_) {
-    self->Fail(504, "origin connect timed out");
-  } else if (self->origin_ != nullptr && self->origin_->handshaking()) {
-    self->Fail(504, "origin TLS handshake timed out");
-  } else if ((self->origin_ != nullptr || self->stream_ != nullptr) &&
-             self->owner_->ClientBacklog() > self->ctx_->options->buffer_high_watermark) {
+void UpstreamExchange::OnLinkTimeout() {
+  if ((link_.transport() != nullptr || stream_ != nullptr) &&
+      owner_->ClientBacklog() > ctx_->options->buffer_high_watermark) {
     // The client is slow to read, not the origin: keep waiting.
-    self->ArmTimer(self->ctx_->options->origin_timeout);
-    return;
-  } else if (!self->exchange_->response_started) {
-    self->Fail(504, "origin timed out");
-  } else {
-    self->owner_->Abort("origin timed out mid-response");
+    link_.ArmTimer(ctx_->options->origin_timeout);
     return;
   }
-  self->owner_->Drive();
+  if (exchange_->response_started) {
+    owner_->Abort("origin timed out mid-response");
+    return;
+  }
+  Fail(504, "origin timed out");
+  owner_->Drive();
 }
 
 void UpstreamExchange::Start(const ZoneConfig* zone, const std::string& client_ip, bool retryable) {
@@ -109,85 +86,17 @@ void UpstreamExchange::Start(const ZoneConfig* zone, const std::string& client_i
   sent_ = absl::Now();
   // A request RetryOnFreshOrigin may resend needs no check that the pooled
   // connection is still open (one recv): a closed one is retried.
-  origin_ = ctx_->origins->Take(zone_->origin_pool_key, /*check_open=*/!retryable_);
-  if (origin_ != nullptr) {
-    reused_ = true;
-    answered_ = false;
-    origin_->Watch(ctx_->base, &OnOriginEvent, this);
-    Connected();
-    return;
+  if (!link_.TakePooled(zone_->origin_pool_key, /*check_open=*/!retryable_)) {
+    Connect();
   }
-  Connect();
 }
 
 void UpstreamExchange::Connect() {
-  // A literal or cached name is answered inside Resolve; else the answer
-  // comes from the loop (the connect timeout covers the lookup too).
-  resolving_ = true;
-  resolve_inline_ = true;
-  uint64_t ticket = ctx_->resolver->Resolve(zone_->origin.host, zone_->origin.port,
-                                            [this](absl::StatusOr<ResolvedAddress> addr) {
-                                              resolving_ = false;
-                                              resolve_ticket_ = 0;
-                                              ConnectResolved(std::move(addr));
-                                              if (!resolve_inline_) {
-                                                // Called from the loop: nobody else will.
-                                                owner_->Drive();
-                                              }
-                                            });
-  resolve_inline_ = false;
-  if (resolving_) {
-    resolve_ticket_ = ticket;
-    ArmTimer(ctx_->options->origin_connect_timeout);
-  }
-}
-
-void UpstreamExchange::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
-  if (owner_->Closed()) {
-    return;
-  }
-  if (!addr.ok()) {
-    Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
-    return;
-  }
-  absl::StatusOr<OriginDial> dial = DialOrigin(*ctx_, *addr, DialTarget(), &OnOriginEvent, this);
-  if (!dial.ok()) {
-    Fail(502, dial.status().message());
-    return;
-  }
-  origin_ = std::move(dial->transport);
-  reused_ = false;
-  answered_ = false;
-  if (dial->connecting) {
-    connecting_ = true;
-    ArmTimer(ctx_->options->origin_connect_timeout);
-    return;
-  }
-  Connected();
-}
-
-OriginDialTarget UpstreamExchange::DialTarget() const {
-  return OriginDialTarget{zone_->origin.host, zone_->origin.port, zone_->hostname, *client_ip_,
-                          zone_->origin_tls};
-}
-
-void UpstreamExchange::Connected() {
-  connecting_ = false;
-  // A TLS handshake is part of connecting: it gets the connect timeout.
-  bool handshaking = origin_->handshaking();
-  ArmTimer(handshaking ? ctx_->options->origin_connect_timeout : ctx_->options->origin_timeout);
-  if (handshaking) {
-    Handshake();
-  }
-}
-
-void UpstreamExchange::Handshake() {
-  absl::StatusOr<bool> done = AdvanceOriginHandshake(*ctx_, *origin_, DialTarget());
-  if (!done.ok()) {
-    Fail(502, done.status().message());
-  } else if (*done) {
-    ArmTimer(ctx_->options->origin_timeout);
-  }
+  // No early bytes: a refusal must come from the loop, after the request
+  // is whole, so that the 502 keeps the client's connection open.
+  link_.Connect(OriginDialTarget{zone_->origin.host, zone_->origin.port, zone_->hostname,
+                                 *client_ip_, zone_->origin_tls},
+                /*early=*/nullptr);
 }
 
 void UpstreamExchange::Flush() {
@@ -195,10 +104,10 @@ void UpstreamExchange::Flush() {
     FlushStream();
     return;
   }
-  if (origin_ == nullptr || connecting_ || origin_->handshaking()) {
+  if (!link_.ready()) {
     return;
   }
-  if (origin_->Send(out_.get()) != SslWriteResult::kFailed) {
+  if (link_.transport()->Send(out_.get()) != SslWriteResult::kFailed) {
     return;
   }
   // The origin went away while we were sending.
@@ -208,18 +117,19 @@ void UpstreamExchange::Flush() {
   if (exchange_->response_started) {
     owner_->Abort("origin closed while receiving the request");
   } else {
-    Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
+    Fail(502, absl::StrCat("origin write failed: ", link_.transport()->last_error()));
   }
 }
 
 void UpstreamExchange::Read() {
   char buf[kReadChunk];
-  while (origin_ != nullptr && !owner_->Closed() && !exchange_->response_complete &&
+  while (link_.transport() != nullptr && !owner_->Closed() && !exchange_->response_complete &&
          owner_->ClientBacklog() < ctx_->options->buffer_high_watermark) {
-    ssize_t n = origin_->Read(buf, sizeof(buf));
+    OriginTransport* origin = link_.transport();
+    ssize_t n = origin->Read(buf, sizeof(buf));
     if (n > 0) {
-      answered_ = true;
-      ArmTimer(ctx_->options->origin_timeout);
+      link_.MarkAnswered();
+      link_.ArmTimer(ctx_->options->origin_timeout);
       size_t used = response_parser_->Feed(buf, static_cast<size_t>(n));
       if (owner_->Closed()) {
         return;
@@ -250,8 +160,8 @@ void UpstreamExchange::Read() {
     if (RetryOnFreshOrigin()) {
       return;
     }
-    std::string why = n == 0 ? "origin closed the connection" : origin_->last_error();
-    if (n < 0 && errno == EPROTO && origin_->tls()) {
+    std::string why = n == 0 ? "origin closed the connection" : origin->last_error();
+    if (n < 0 && errno == EPROTO && origin->tls()) {
       // A TLS alert, e.g. the origin refused the edge's client certificate
       // (TLS 1.3 tells the client after its side of the handshake).
       ctx_->connection_log->Write(FormatOriginFailureLogLine(absl::Now(), "origin_tls_failed",
@@ -366,7 +276,7 @@ bool UpstreamExchange::RetryOnFreshOrigin() {
   // Like nginx with upstream keepalive: a request that went out on a reused
   // connection and got nothing back is resent once on a new one; a fresh
   // connection is never retried.
-  if (!reused_ || answered_ || !retryable_) {
+  if (!link_.reused() || link_.answered() || !retryable_) {
     return false;
   }
   ctx_->metrics->OriginRetry();
@@ -378,21 +288,9 @@ bool UpstreamExchange::RetryOnFreshOrigin() {
 }
 
 void UpstreamExchange::Release(bool reusable) {
-  if (resolving_) {
-    ctx_->resolver->Cancel(resolve_ticket_);
-    resolving_ = false;
-    resolve_ticket_ = 0;
-  }
-  if (timer_ev_ != nullptr) {
-    evtimer_del(timer_ev_.get());
-  }
-  if (origin_ != nullptr) {
-    if (reusable && evbuffer_get_length(out_.get()) == 0) {
-      ctx_->origins->Put(zone_->origin_pool_key, std::move(origin_));
-    }
-    origin_.reset();  // closes the socket (after a close_notify over TLS)
-  }
-  connecting_ = false;
+  const std::string no_pool;
+  link_.Release(reusable && out_ != nullptr && evbuffer_get_length(out_.get()) == 0,
+                zone_ != nullptr ? zone_->origin_pool_key : no_pool);
   // Resets the stream at the origin unless it ended.
   stream_.reset();
   stream_finished_ = false;
@@ -410,32 +308,12 @@ void UpstreamExchange::UpdateEvents() {
     stream_->Consume(stream_unconsumed_);
     stream_unconsumed_ = 0;
   }
-  if (origin_ == nullptr) {
-    return;
-  }
-  bool origin_read = !connecting_ && !exchange_->response_complete &&
+  bool origin_read = !exchange_->response_complete &&
                      owner_->ClientBacklog() < ctx_->options->buffer_high_watermark;
-  bool origin_write = connecting_ || evbuffer_get_length(out_.get()) > 0;
-  if (!connecting_ && origin_->handshaking()) {
-    origin_read = origin_->wants_read();
-    origin_write = origin_->wants_write();
-  }
-  origin_->WatchRead(origin_read);
-  origin_->WatchWrite(origin_write);
-  // Like the client side: bytes decrypted inside the origin's SSL never
-  // make its socket readable.
-  if (origin_read && origin_->Pending()) {
-    origin_->ActivateRead();
-  }
+  link_.UpdateEvents(origin_read, evbuffer_get_length(out_.get()) > 0);
 }
 
-std::unique_ptr<OriginTransport> UpstreamExchange::TakeOrigin() {
-  if (origin_ != nullptr) {
-    origin_->Unwatch();
-  }
-  evtimer_del(timer_ev_.get());
-  return std::move(origin_);
-}
+std::unique_ptr<OriginTransport> UpstreamExchange::TakeOrigin() { return link_.TakeTransport(); }
 
 // --- HTTP/2 origins ----------------------------------------------------------------
 
@@ -447,7 +325,7 @@ void UpstreamExchange::StartStream(const ZoneConfig* zone, const std::string& cl
   sent_ = absl::Now();
   stream_finished_ = !has_body;
   stream_ = ctx_->h2_origins->Open(*zone_, std::move(request), !has_body, this, client_ip);
-  ArmTimer(ctx_->options->origin_timeout);
+  link_.ArmTimer(ctx_->options->origin_timeout);
 }
 
 void UpstreamExchange::FlushStream() {
@@ -482,7 +360,7 @@ void UpstreamExchange::FlushStream() {
 
 void UpstreamExchange::OnOriginResponse(int status, HttpHeaders fields, bool end_stream) {
   ctx_->metrics->OriginLatency(absl::ToDoubleSeconds(absl::Now() - sent_));
-  ArmTimer(ctx_->options->origin_timeout);
+  link_.ArmTimer(ctx_->options->origin_timeout);
   exchange_->status_code = status;
   bool no_body = exchange_->head_request || status == 204 || status == 304;
   uint64_t length = 0;
@@ -510,7 +388,7 @@ void UpstreamExchange::OnOriginResponse(int status, HttpHeaders fields, bool end
 }
 
 void UpstreamExchange::OnOriginData(absl::string_view data) {
-  ArmTimer(ctx_->options->origin_timeout);
+  link_.ArmTimer(ctx_->options->origin_timeout);
   stream_unconsumed_ += data.size();
   if (exchange_->response_framing == BodyFraming::kNone) {
     // HEAD, 204, 304: nothing is sent on.
@@ -559,7 +437,7 @@ void UpstreamExchange::OnOriginHttp1() {
   stream_finished_ = false;
   EvbufferPtr body(evbuffer_new());
   evbuffer_add_buffer(body.get(), out_.get());
-  evtimer_del(timer_ev_.get());
+  link_.StopTimer();
   owner_->QueueOriginRequestHead(out_.get());
   // A body-less idempotent request could be resent; one with a body not.
   Start(zone_, *client_ip_, /*retryable=*/false);
@@ -585,7 +463,6 @@ void UpstreamExchange::OnOriginHttp1() {
 
 void UpstreamExchange::Close() {
   Release(false);
-  timer_ev_.reset();
   out_.reset();
 }
 

@@ -12,7 +12,7 @@
 #include "dataplane/http/exchange.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
-#include "dataplane/http/origin_dial.h"
+#include "dataplane/http/origin_link.h"
 #include "dataplane/http/origin_stream.h"
 #include "dataplane/http/worker_context.h"
 
@@ -33,7 +33,7 @@ struct ZoneConfig;
 // control allows, its response framed back as HTTP/1.1; an https origin
 // that picked HTTP/1.1 by ALPN gets the request on the HTTP/1.1 path. One
 // per client connection, reused request after request.
-class UpstreamExchange : private OriginStreamSink {
+class UpstreamExchange : private OriginStreamSink, private OriginLink::Owner {
  public:
   // Owner: the client connection the exchange works for.
   class Owner {
@@ -84,7 +84,7 @@ class UpstreamExchange : private OriginStreamSink {
   // out: bytes for the origin (the request head and body).
   evbuffer* out() const { return out_.get(); }
   // connected: an origin connection or stream is held (or being made).
-  bool connected() const { return origin_ != nullptr || stream_ != nullptr; }
+  bool connected() const { return link_.transport() != nullptr || stream_ != nullptr; }
   // Flush sends out() as far as the origin takes it.
   void Flush();
   // UpdateEvents registers what the origin connection waits for.
@@ -101,19 +101,12 @@ class UpstreamExchange : private OriginStreamSink {
   void Close();
 
  private:
-  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
-  static void OnTimer(evutil_socket_t fd, short what, void* arg);
-  void ArmTimer(absl::Duration d);
-  // Connect resolves the origin (OriginResolver: no blocking), then
-  // ConnectResolved judges the address (origin guard) and connects.
+  // OriginLink::Owner: the connection's progress, failures and timeout.
+  void OnLinkFailed(int status, absl::string_view why) override;
+  void OnLinkEvent(short what) override;
+  void OnLinkTimeout() override;
+  // Connect makes a new connection to the zone's origin (OriginLink).
   void Connect();
-  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
-  void Connected();
-  // DialTarget: the current request's origin, for DialOrigin.
-  OriginDialTarget DialTarget() const;
-  // Handshake advances the TLS handshake with an https origin; a failure
-  // (certificate not verified, refused) answers 502 and is logged.
-  void Handshake();
   void Read();
   bool OnResponseHeaders(bool* skip_body);
   bool OnResponseBody(absl::string_view data);
@@ -145,17 +138,11 @@ class UpstreamExchange : private OriginStreamSink {
   bool retryable_ = false;
 
   EvbufferPtr out_;
-  EventPtr timer_ev_;
+  // The current origin connection, and the timer of the request's origin
+  // side (an HTTP/2 stream's too).
+  OriginLink link_;
   // One response parser for the connection's life, reset per request.
   std::unique_ptr<MessageParser> response_parser_;
-  // The current origin connection (null: none).
-  std::unique_ptr<OriginTransport> origin_;
-  bool connecting_ = false;
-  bool resolving_ = false;  // waiting for the origin's address
-  uint64_t resolve_ticket_ = 0;
-  bool resolve_inline_ = false;  // inside the Resolve call
-  bool reused_ = false;          // taken from the pool
-  bool answered_ = false;        // a byte came back on the current origin connection
   absl::Time sent_;
 
   // The current request's stream on an HTTP/2 origin (null: none).

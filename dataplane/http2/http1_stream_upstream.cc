@@ -32,7 +32,7 @@ Http1StreamUpstream::Http1StreamUpstream(WorkerContext* ctx, const ZoneConfig& z
       origin_tls_(zone.origin_tls),
       pool_key_(zone.origin_pool_key),
       out_(evbuffer_new()),
-      timer_(evtimer_new(ctx->base, &OnTimer, this)),
+      link_(ctx, this),
       parser_(HTTP_RESPONSE, ParserLimits{1 << 20, 1000},
               MessageParser::Callbacks{
                   nullptr,
@@ -69,20 +69,17 @@ void Http1StreamUpstream::Start(StreamRequest request) {
   // A pooled connection for a request that cannot be resent is checked
   // first (one recv): it must not go out on a connection the origin had
   // just closed.
-  origin_ = ctx_->origins->Take(pool_key_, /*check_open=*/!retryable_);
-  if (origin_ != nullptr) {
-    reused_ = true;
-    origin_->Watch(ctx_->base, &OnOriginEvent, this);
-    Connected();
-    // The head goes out now; the answer is read when the socket says so
-    // (reading at once would only find it empty).
-    Flush();
-    if (!finished_) {
-      UpdateEvents();
-    }
-    return;
+  if (!link_.TakePooled(pool_key_, /*check_open=*/!retryable_)) {
+    Connect();
   }
-  Connect();
+  // The head goes out now; the answer is read when the socket says so
+  // (reading at once would only find it empty).
+  if (!finished_ && link_.ready()) {
+    Flush();
+  }
+  if (!finished_) {
+    UpdateEvents();
+  }
 }
 
 void Http1StreamUpstream::SendBody(absl::string_view data) {
@@ -129,145 +126,40 @@ void Http1StreamUpstream::Cancel() {
   Release(false);
 }
 
-bool Http1StreamUpstream::ready() const {
-  return origin_ != nullptr && !connecting_ && !origin_->handshaking();
-}
-
-// --- connecting -------------------------------------------------------------
+// --- the origin connection ----------------------------------------------------
 
 void Http1StreamUpstream::Connect() {
-  // A literal or cached name is answered inside Resolve; else the answer
-  // comes from the loop (the connect timeout covers the lookup too).
-  resolving_ = true;
-  uint64_t ticket = ctx_->resolver->Resolve(origin_host_, origin_port_,
-                                            [this](absl::StatusOr<ResolvedAddress> addr) {
-                                              resolving_ = false;
-                                              resolve_ticket_ = 0;
-                                              ConnectResolved(std::move(addr));
-                                              sink_.kick();
-                                            });
-  if (resolving_) {
-    resolve_ticket_ = ticket;
-    ArmTimer(ctx_->options->origin_connect_timeout);
-  }
+  link_.Connect(
+      OriginDialTarget{origin_host_, origin_port_, zone_hostname_, client_ip_, origin_tls_},
+      out_.get());
+  sink_.kick();
 }
 
-void Http1StreamUpstream::ConnectResolved(absl::StatusOr<ResolvedAddress> addr) {
+void Http1StreamUpstream::OnLinkEvent(short) {
+  Drive();
+  sink_.kick();
+}
+
+void Http1StreamUpstream::OnLinkFailed(int status, absl::string_view why) { Fail(status, why); }
+
+void Http1StreamUpstream::OnLinkTimeout() {
   if (finished_) {
     return;
   }
-  if (!addr.ok()) {
-    Fail(absl::IsDeadlineExceeded(addr.status()) ? 504 : 502, addr.status().message());
-    return;
-  }
-  absl::StatusOr<OriginDial> dial = DialOrigin(*ctx_, *addr, DialTarget(), &OnOriginEvent, this);
-  if (!dial.ok()) {
-    Fail(502, dial.status().message());
-    return;
-  }
-  origin_ = std::move(dial->transport);
-  if (dial->connecting) {
-    // A near origin (loopback, the same host) has often accepted already: a
-    // plain one gets the request head at once, which spares watching for
-    // writability and the SO_ERROR check. A socket still connecting says
-    // EAGAIN, and the connect goes on as usual.
-    if (origin_tls_ == nullptr && evbuffer_get_length(out_.get()) > 0) {
-      int n = origin_->Write(out_.get());
-      if (n > 0) {
-        Connected();
-        Flush();
-        if (!finished_) {
-          UpdateEvents();  // the answer is read when the socket says so
-        }
-        return;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        Fail(502, absl::StrCat("origin connect failed: ", strerror(errno)));
-        return;
-      }
-    }
-    connecting_ = true;
-    ArmTimer(ctx_->options->origin_connect_timeout);
-    UpdateEvents();
-    return;
-  }
-  Connected();
-  Drive();
-}
-
-void Http1StreamUpstream::Connected() {
-  connecting_ = false;
-  // A TLS handshake is part of connecting: it gets the connect timeout.
-  bool handshaking = origin_->handshaking();
-  ArmTimer(handshaking ? ctx_->options->origin_connect_timeout : ctx_->options->origin_timeout);
-  if (handshaking) {
-    Handshake();
-  }
-}
-
-void Http1StreamUpstream::Handshake() {
-  absl::StatusOr<bool> done = AdvanceOriginHandshake(*ctx_, *origin_, DialTarget());
-  if (!done.ok()) {
-    Fail(502, done.status().message());
-  } else if (*done) {
-    ArmTimer(ctx_->options->origin_timeout);
-  }
-}
-
-OriginDialTarget Http1StreamUpstream::DialTarget() const {
-  return OriginDialTarget{origin_host_, origin_port_, zone_hostname_, client_ip_, origin_tls_};
-}
-
-// --- events -----------------------------------------------------------------
-
-void Http1StreamUpstream::OnOriginEvent(void* arg, OriginTransport*, short) {
-  auto* self = static_cast<Http1StreamUpstream*>(arg);
-  if (self->connecting_) {
-    absl::Status connected = ConnectResult(*self->origin_);
-    if (!connected.ok()) {
-      self->Fail(502, connected.message());
-      self->sink_.kick();
-      return;
-    }
-    self->Connected();
-  } else if (self->origin_ != nullptr && self->origin_->handshaking()) {
-    self->Handshake();
-  }
-  self->Drive();
-  self->sink_.kick();
-}
-
-void Http1StreamUpstream::OnTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Http1StreamUpstream*>(arg);
-  if (self->finished_) {
-    return;
-  }
-  if (self->resolving_) {
-    self->Fail(504, absl::StrCat("resolving the origin \"", self->origin_host_, "\" timed out"));
-  } else if (self->connecting_) {
-    self->Fail(504, "origin connect timed out");
-  } else if (self->origin_ != nullptr && self->origin_->handshaking()) {
-    self->Fail(504, "origin TLS handshake timed out");
-  } else if (self->head_sent_ && self->sink_.space() < kReadChunk) {
+  if (head_sent_ && sink_.space() < kReadChunk) {
     // The client is slow to read, not the origin: keep waiting.
-    self->ArmTimer(self->ctx_->options->origin_timeout);
+    link_.ArmTimer(ctx_->options->origin_timeout);
     return;
-  } else {
-    self->Fail(504, "origin timed out");
   }
-  self->sink_.kick();
-}
-
-void Http1StreamUpstream::ArmTimer(absl::Duration d) {
-  timeval tv = absl::ToTimeval(d);
-  evtimer_add(timer_.get(), &tv);
+  Fail(504, "origin timed out");
+  sink_.kick();
 }
 
 // --- the exchange -------------------------------------------------------------
 
 void Http1StreamUpstream::Drive() {
-  if (finished_ || !ready()) {
-    if (!finished_ && origin_ != nullptr) {
+  if (finished_ || !link_.ready()) {
+    if (!finished_) {
       UpdateEvents();
     }
     return;
@@ -284,9 +176,10 @@ void Http1StreamUpstream::Drive() {
 }
 
 void Http1StreamUpstream::Flush() {
-  if (origin_->Send(out_.get()) == SslWriteResult::kFailed) {
+  OriginTransport* origin = link_.transport();
+  if (origin->Send(out_.get()) == SslWriteResult::kFailed) {
     if (!RetryOnFreshOrigin()) {
-      Fail(502, absl::StrCat("origin write failed: ", origin_->last_error()));
+      Fail(502, absl::StrCat("origin write failed: ", origin->last_error()));
     }
     return;
   }
@@ -301,17 +194,18 @@ void Http1StreamUpstream::Flush() {
 
 void Http1StreamUpstream::Read() {
   char buf[kReadChunk];
-  while (!finished_ && !response_done_ && origin_ != nullptr) {
+  while (!finished_ && !response_done_ && link_.transport() != nullptr) {
+    OriginTransport* origin = link_.transport();
     // Only as much as the client's stream takes now: the rest waits in the
     // origin's socket, not in the edge.
     size_t space = head_sent_ ? std::min(sink_.space(), sizeof(buf)) : sizeof(buf);
     if (space == 0) {
       return;
     }
-    ssize_t n = origin_->Read(buf, space);
+    ssize_t n = origin->Read(buf, space);
     if (n > 0) {
-      answered_ = true;
-      ArmTimer(ctx_->options->origin_timeout);
+      link_.MarkAnswered();
+      link_.ArmTimer(ctx_->options->origin_timeout);
       size_t used = parser_.Feed(buf, static_cast<size_t>(n));
       if (finished_) {
         return;
@@ -332,7 +226,7 @@ void Http1StreamUpstream::Read() {
     if (RetryOnFreshOrigin()) {
       return;
     }
-    std::string why = n == 0 ? "origin closed the connection" : origin_->last_error();
+    std::string why = n == 0 ? "origin closed the connection" : origin->last_error();
     if (parser_.FeedEof() && response_done_) {
       return;  // a body delimited by the close
     }
@@ -342,25 +236,8 @@ void Http1StreamUpstream::Read() {
 }
 
 void Http1StreamUpstream::UpdateEvents() {
-  if (origin_ == nullptr) {
-    return;
-  }
-  if (connecting_) {
-    origin_->WatchRead(false);
-    origin_->WatchWrite(true);
-    return;
-  }
-  if (origin_->handshaking()) {
-    origin_->WatchRead(origin_->wants_read());
-    origin_->WatchWrite(origin_->wants_write());
-    return;
-  }
-  bool read = !response_done_ && (!head_sent_ || sink_.space() > 0);
-  origin_->WatchRead(read);
-  origin_->WatchWrite(evbuffer_get_length(out_.get()) > 0);
-  if (read && origin_->Pending()) {
-    origin_->ActivateRead();
-  }
+  link_.UpdateEvents(!response_done_ && (!head_sent_ || sink_.space() > 0),
+                     evbuffer_get_length(out_.get()) > 0);
 }
 
 bool Http1StreamUpstream::OnResponseHeaders(bool* skip_body) {
@@ -393,7 +270,7 @@ bool Http1StreamUpstream::OnResponseComplete() {
     return true;
   }
   response_done_ = true;
-  evtimer_del(timer_.get());
+  link_.StopTimer();
   if (finished_) {
     return true;
   }
@@ -415,12 +292,11 @@ void Http1StreamUpstream::Fail(int status, absl::string_view why) {
 }
 
 bool Http1StreamUpstream::RetryOnFreshOrigin() {
-  if (!reused_ || answered_ || !retryable_ || finished_) {
+  if (!link_.reused() || link_.answered() || !retryable_ || finished_) {
     return false;
   }
   ctx_->metrics->OriginRetry();
   Release(false);
-  reused_ = false;
   evbuffer_drain(out_.get(), evbuffer_get_length(out_.get()));
   evbuffer_add(out_.get(), head_.data(), head_.size());
   sent_ = absl::Now();
@@ -428,22 +304,6 @@ bool Http1StreamUpstream::RetryOnFreshOrigin() {
   return true;
 }
 
-void Http1StreamUpstream::Release(bool reusable) {
-  if (resolving_) {
-    ctx_->resolver->Cancel(resolve_ticket_);
-    resolving_ = false;
-    resolve_ticket_ = 0;
-  }
-  if (timer_ != nullptr) {
-    evtimer_del(timer_.get());
-  }
-  if (origin_ != nullptr) {
-    if (reusable) {
-      ctx_->origins->Put(pool_key_, std::move(origin_));
-    }
-    origin_.reset();  // closes the socket (after a close_notify over TLS)
-  }
-  connecting_ = false;
-}
+void Http1StreamUpstream::Release(bool reusable) { link_.Release(reusable, pool_key_); }
 
 }  // namespace certgate::edge

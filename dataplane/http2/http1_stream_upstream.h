@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "dataplane/http/libevent_handles.h"
 #include "dataplane/http/message_parser.h"
-#include "dataplane/http/origin_dial.h"
+#include "dataplane/http/origin_link.h"
 #include "dataplane/http/origin_resolver.h"
 #include "dataplane/http2/stream_upstream.h"
 
@@ -25,7 +25,7 @@ class OriginTransport;
 // content-length goes chunked; a response body is read only as far as the
 // stream takes it (Sink::space). The connection goes back to the pool when
 // both messages ended cleanly.
-class Http1StreamUpstream : public StreamUpstream {
+class Http1StreamUpstream : public StreamUpstream, private OriginLink::Owner {
  public:
   Http1StreamUpstream(WorkerContext* ctx, const ZoneConfig& zone, Sink sink);
   ~Http1StreamUpstream() override;
@@ -37,21 +37,19 @@ class Http1StreamUpstream : public StreamUpstream {
   void Cancel() override;
 
  private:
-  static void OnOriginEvent(void* arg, OriginTransport* transport, short what);
-  static void OnTimer(evutil_socket_t fd, short what, void* arg);
+  // OriginLink::Owner: the connection's progress, failures and timeout.
+  void OnLinkFailed(int status, absl::string_view why) override;
+  void OnLinkEvent(short what) override;
+  void OnLinkTimeout() override;
 
+  // Connect makes a new connection to the origin (OriginLink).
   void Connect();
-  void ConnectResolved(absl::StatusOr<ResolvedAddress> addr);
-  void Connected();
-  void Handshake();
-  OriginDialTarget DialTarget() const;
   // Drive writes what waits for the origin, reads what the stream takes and
   // sets the events.
   void Drive();
   void Flush();
   void Read();
   void UpdateEvents();
-  void ArmTimer(absl::Duration d);
   bool OnResponseHeaders(bool* skip_body);
   bool OnResponseBody(absl::string_view data);
   bool OnResponseComplete();
@@ -62,7 +60,6 @@ class Http1StreamUpstream : public StreamUpstream {
   // not be.
   bool RetryOnFreshOrigin();
   void Release(bool reusable);
-  bool ready() const;
 
   WorkerContext* ctx_;
   Sink sink_;
@@ -75,21 +72,15 @@ class Http1StreamUpstream : public StreamUpstream {
   std::string pool_key_;
   std::string client_ip_;
 
-  std::unique_ptr<OriginTransport> origin_;
   EvbufferPtr out_;
-  EventPtr timer_;
+  OriginLink link_;
   MessageParser parser_;
   bool chunked_ = false;
   bool head_request_ = false;
   // An idempotent request without a body: a pooled connection is taken
   // without checking it first (a recv), since the request can be resent.
   bool retryable_ = false;
-  bool reused_ = false;    // origin_ came from the pool
-  bool answered_ = false;  // the origin sent something on origin_
-  std::string head_;       // the request head, kept to resend it
-  bool resolving_ = false;
-  uint64_t resolve_ticket_ = 0;
-  bool connecting_ = false;
+  std::string head_;  // the request head, kept to resend it
   bool request_done_ = false;
   bool response_done_ = false;
   bool head_sent_ = false;  // on_head was called

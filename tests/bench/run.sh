@@ -105,11 +105,12 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 if [ "$do_build" -eq 1 ]; then
   log "building"
   cmake --build "$build_dir" -j2 --target certgate-control certgate-edge certgate \
-    certgate-echo-origin certgate-loadgen certgate-propagation-bench bssl >"$out_dir/build.log" 2>&1 ||
+    certgate-echo-origin certgate-loadgen certgate-propagation-bench certgate-relay-floor bssl \
+    >"$out_dir/build.log" 2>&1 ||
     { tail -30 "$out_dir/build.log" >&2; die "build failed (log: $out_dir/build.log)"; }
 fi
 for b in certgate-control certgate-edge certgate certgate-echo-origin certgate-loadgen \
-  certgate-propagation-bench bssl; do
+  certgate-propagation-bench certgate-relay-floor bssl; do
   [ -x "$bin/$b" ] || die "missing $bin/$b (build it, or drop --no-build)"
 done
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not installed (deploy/install-deps.sh)"
@@ -657,6 +658,12 @@ start_nginx() {
 log "starting certgate-edge and nginx (1 worker each)"
 start_edge ""
 start_nginx
+# The floor under the keep-alive rows: TLS termination and a byte relay to the
+# same origin, no HTTP (tests/bench/relay_floor.cc), pinned like the servers.
+relay_port=$(free_port)
+start relay "${pin_server[@]}" "$bin/certgate-relay-floor" --listen "127.0.0.1:$relay_port" \
+  --cert "$pki/server-chain.pem" --key "$pki/server.key" --origin "127.0.0.1:$origin_port"
+wait_port "$relay_port" 20 || { cat "$work/relay.log" >&2; die "certgate-relay-floor did not start"; }
 nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')
 openssl_version=$(openssl version | awk '{print $1, $2}')
 
@@ -828,8 +835,12 @@ per_request_count() {
 
 # --only keepalive: the keep-alive rows alone (optionally profiled), then stop.
 if [ "$only" = keepalive ]; then
-  for server in certgate nginx; do
-    if [ "$server" = certgate ]; then port=$edge_port; spid=$pid_edge; else port=$nginx_port; spid=$pid_nginx; fi
+  for server in certgate nginx relay; do
+    case $server in
+      certgate) port=$edge_port; spid=$pid_edge ;;
+      nginx) port=$nginx_port; spid=$pid_nginx ;;
+      relay) port=$relay_port; spid=$pid_relay ;;
+    esac
     perf_start "$server" "$spid"
     log "$server: keep-alive requests to the origin"
     measure "$server.keepalive" "$spid" --target "127.0.0.1:$port" "${common[@]}" "${ec_fixed[@]}" \
@@ -837,16 +848,17 @@ if [ "$only" = keepalive ]; then
     perf_stop "$server"
   done
   {
-    echo "| keep-alive ($row_conc conns, ${row_s} s) | certgate | nginx | certgate / nginx |"
-    echo "|---|---:|---:|---:|"
+    echo "| keep-alive ($row_conc conns, ${row_s} s) | certgate | nginx | certgate / nginx | TLS relay, no HTTP (floor) | floor / nginx |"
+    echo "|---|---:|---:|---:|---:|---:|"
     a=$(r_cpu_per certgate.keepalive requests); b=$(r_cpu_per nginx.keepalive requests)
-    echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") |"
-    echo "| requests/s | $(r_req certgate.keepalive | xargs printf %.0f) | $(r_req nginx.keepalive | xargs printf %.0f) | |"
+    f=$(r_cpu_per relay.keepalive requests)
+    echo "| server CPU µs per request | $a | $b | $(calc "($b > 0) ? $a / $b : 0" "%.2f") | $f | $(calc "($b > 0) ? $f / $b : 0" "%.2f") |"
+    echo "| requests/s | $(r_req certgate.keepalive | xargs printf %.0f) | $(r_req nginx.keepalive | xargs printf %.0f) | | $(r_req relay.keepalive | xargs printf %.0f) | |"
     if [ "$syscalls" -eq 1 ]; then
       for ev in TcpOutSegs context-switches raw_syscalls:sys_enter epoll_wait read recvfrom readv write writev sendto sendmsg getsockopt; do
-        a=$(per_request_count certgate "$ev"); b=$(per_request_count nginx "$ev")
-        [ "$a" = 0.00 ] && [ "$b" = 0.00 ] && continue
-        echo "| ${ev#raw_syscalls:sys_enter} per request | $a | $b | |" |
+        a=$(per_request_count certgate "$ev"); b=$(per_request_count nginx "$ev"); f=$(per_request_count relay "$ev")
+        [ "$a" = 0.00 ] && [ "$b" = 0.00 ] && [ "$f" = 0.00 ] && continue
+        echo "| ${ev#raw_syscalls:sys_enter} per request | $a | $b | | $f | |" |
           sed -e 's/^|  per/| system calls per/' -e 's/^| TcpOutSegs per/| TCP segments sent on loopback per/'
       done
     fi
@@ -911,6 +923,10 @@ for server in certgate nginx; do
   log "$server: RSS ${rss1} KiB with $held idle connections (before: $rss0 KiB)"
   stream_rows "$server" "$port" "$spid"
 done
+log "relay floor: keep-alive requests to the origin (TLS relay, no HTTP)"
+measure relay.keepalive "$pid_relay" --target "127.0.0.1:$relay_port" "${common[@]}" "${ec_fixed[@]}" \
+  --requests 1000000 --connections "$row_conc" --duration "$row_s"
+stop_pid "$pid_relay"
 
 # ---------- floods ----------
 flood_modes=(repeat fresh-self-signed other-ca none)
@@ -1026,8 +1042,11 @@ table="$out_dir/table.md"
   done
   row "keep-alive requests/s to the origin ($row_conc conns)" "$(r_req certgate.keepalive | xargs printf %.0f)" \
     "$(r_req nginx.keepalive | xargs printf %.0f)" "—"
-  row "keep-alive: server CPU µs per request" "$(r_cpu_per certgate.keepalive requests)" \
-    "$(r_cpu_per nginx.keepalive requests)" "—"
+  ka_c=$(r_cpu_per certgate.keepalive requests); ka_n=$(r_cpu_per nginx.keepalive requests)
+  row "keep-alive: server CPU µs per request" "$ka_c" "$ka_n" \
+    "≤ 0.75× nginx: $(verdict "$(ratio "$ka_c" "$ka_n") <= 0.75")"
+  row "keep-alive through a TLS relay without HTTP (certgate-relay-floor, the floor of any proxy here; in the certgate column): server CPU µs per request" \
+    "$(r_cpu_per relay.keepalive requests)" "$ka_n" "—"
   row "keep-alive: p99 ms" "$(r_p99 certgate.keepalive)" "$(r_p99 nginx.keepalive)" "—"
   for kib in 1 64; do
     row "keep-alive, $kib KiB responses: server CPU µs per request" \
