@@ -4,8 +4,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/http/message_parser.h"
+
+struct evbuffer;
 
 namespace certgate::edge {
 
@@ -57,5 +60,9 @@ class OriginStream {
   virtual absl::Status Finish(HttpHeaders trailers) = 0;
   virtual void Consume(size_t bytes) = 0;
 };
+
+// SendBufferedBody sends `body` on `stream` as far as its flow control
+// takes it now, draining what went: the bytes sent, or the stream's error.
+absl::StatusOr<size_t> SendBufferedBody(OriginStream& stream, evbuffer* body);
 
 }  // namespace certgate::edge

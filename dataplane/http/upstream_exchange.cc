@@ -207,24 +207,28 @@ bool UpstreamExchange::OnResponseHeaders(bool* skip_body) {
   *skip_body = exchange_->head_request;
   exchange_->status_code = status;
   bool no_body = exchange_->head_request || status == 204 || status == 304;
-  if (resp.has_content_length()) {
-    exchange_->response_framing = BodyFraming::kContentLength;
-  } else if (no_body) {
-    exchange_->response_framing = BodyFraming::kNone;
-  } else if (client_->http11) {
-    exchange_->response_framing = BodyFraming::kChunked;
-  } else {
-    exchange_->response_framing = BodyFraming::kUntilClose;
-    client_->keep_alive = false;
-  }
-  client_->keep_alive = client_->keep_alive && !owner_->Draining() && !ctx_->draining;
+  BodyFraming framing = resp.has_content_length() ? BodyFraming::kContentLength
+                        : no_body                 ? BodyFraming::kNone
+                                                  : UnknownLengthFraming();
+  SendResponseHead(status, resp.status_text(), resp.headers(), framing, resp.content_length());
+  return true;
+}
+
+BodyFraming UpstreamExchange::UnknownLengthFraming() const {
+  return client_->http11 ? BodyFraming::kChunked : BodyFraming::kUntilClose;
+}
+
+void UpstreamExchange::SendResponseHead(int status, absl::string_view reason,
+                                        const HttpHeaders& fields, BodyFraming framing,
+                                        uint64_t length) {
+  exchange_->response_framing = framing;
+  // A body that ends with the connection ends the connection.
+  client_->keep_alive = client_->keep_alive && framing != BodyFraming::kUntilClose &&
+                        !owner_->Draining() && !ctx_->draining;
   std::string& head = HeadScratch();
-  AppendProxiedResponseHead(&head, status, resp.status_text(), resp.headers(),
-                            exchange_->response_framing, resp.content_length(),
-                            client_->keep_alive);
+  AppendProxiedResponseHead(&head, status, reason, fields, framing, length, client_->keep_alive);
   exchange_->response_started = true;
   owner_->AppendToClient(head);
-  return true;
 }
 
 bool UpstreamExchange::OnResponseBody(absl::string_view data) {
@@ -329,25 +333,13 @@ void UpstreamExchange::StartStream(const ZoneConfig* zone, const std::string& cl
 }
 
 void UpstreamExchange::FlushStream() {
-  while (evbuffer_get_length(out_.get()) > 0) {
-    size_t space = stream_->SendSpace();
-    if (space == 0) {
-      return;  // OnOriginWritable comes when it grows
-    }
-    evbuffer_iovec vec;
-    if (evbuffer_peek(out_.get(), -1, nullptr, &vec, 1) < 1) {
-      return;
-    }
-    size_t n = std::min(space, vec.iov_len);
-    absl::Status sent = stream_->SendData(absl::string_view(static_cast<char*>(vec.iov_base), n));
-    if (absl::IsResourceExhausted(sent)) {
-      return;
-    }
-    if (!sent.ok()) {
-      Fail(502, sent.message());
-      return;
-    }
-    evbuffer_drain(out_.get(), n);
+  absl::StatusOr<size_t> sent = SendBufferedBody(*stream_, out_.get());
+  if (!sent.ok()) {
+    Fail(502, sent.status().message());
+    return;
+  }
+  if (evbuffer_get_length(out_.get()) > 0) {
+    return;  // the rest when OnOriginWritable comes
   }
   if (exchange_->request_complete && !stream_finished_) {
     stream_finished_ = true;
@@ -365,25 +357,16 @@ void UpstreamExchange::OnOriginResponse(int status, HttpHeaders fields, bool end
   bool no_body = exchange_->head_request || status == 204 || status == 304;
   uint64_t length = 0;
   const std::string* declared = FindHeader(fields, "content-length");
+  BodyFraming framing = UnknownLengthFraming();
   if (no_body) {
-    exchange_->response_framing = BodyFraming::kNone;
+    framing = BodyFraming::kNone;
   } else if (end_stream) {
-    exchange_->response_framing = BodyFraming::kContentLength;  // empty
+    framing = BodyFraming::kContentLength;  // empty
   } else if (declared != nullptr && absl::SimpleAtoi(*declared, &length)) {
     // nghttp2 checks the DATA frames against it.
-    exchange_->response_framing = BodyFraming::kContentLength;
-  } else if (client_->http11) {
-    exchange_->response_framing = BodyFraming::kChunked;
-  } else {
-    exchange_->response_framing = BodyFraming::kUntilClose;
-    client_->keep_alive = false;
+    framing = BodyFraming::kContentLength;
   }
-  client_->keep_alive = client_->keep_alive && !owner_->Draining() && !ctx_->draining;
-  std::string& head = HeadScratch();
-  AppendProxiedResponseHead(&head, status, "", fields, exchange_->response_framing, length,
-                            client_->keep_alive);
-  exchange_->response_started = true;
-  owner_->AppendToClient(head);
+  SendResponseHead(status, "", fields, framing, length);
   owner_->Drive();
 }
 

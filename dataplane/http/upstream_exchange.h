@@ -109,6 +109,12 @@ class UpstreamExchange : private OriginStreamSink, private OriginLink::Owner {
   void Connect();
   void Read();
   bool OnResponseHeaders(bool* skip_body);
+  // SendResponseHead queues the origin's response head for the client,
+  // framed by `framing` (keep-alive ends with a body delimited by close).
+  void SendResponseHead(int status, absl::string_view reason, const HttpHeaders& fields,
+                        BodyFraming framing, uint64_t length);
+  // UnknownLengthFraming: chunked for an HTTP/1.1 client, else until close.
+  BodyFraming UnknownLengthFraming() const;
   bool OnResponseBody(absl::string_view data);
   bool OnResponseComplete();
   // RetryOnFreshOrigin resends an idempotent, body-less request on a new

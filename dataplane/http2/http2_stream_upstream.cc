@@ -96,26 +96,16 @@ void Http2StreamUpstream::PushBody() {
   if (stream_ == nullptr) {
     return;
   }
-  while (evbuffer_get_length(body_.get()) > 0) {
-    size_t space = stream_->SendSpace();
-    if (space == 0) {
-      return;  // OnOriginWritable
-    }
-    evbuffer_iovec vec;
-    if (evbuffer_peek(body_.get(), -1, nullptr, &vec, 1) < 1) {
-      return;
-    }
-    size_t n = std::min(space, vec.iov_len);
-    absl::Status sent = stream_->SendData(absl::string_view(static_cast<char*>(vec.iov_base), n));
-    if (absl::IsResourceExhausted(sent)) {
-      return;
-    }
-    if (!sent.ok()) {
-      OnOriginFailed(502, std::string(sent.message()));
-      return;
-    }
-    evbuffer_drain(body_.get(), n);
-    sink_.on_consumed(n);
+  absl::StatusOr<size_t> sent = SendBufferedBody(*stream_, body_.get());
+  if (!sent.ok()) {
+    OnOriginFailed(502, std::string(sent.status().message()));
+    return;
+  }
+  if (*sent > 0) {
+    sink_.on_consumed(*sent);
+  }
+  if (evbuffer_get_length(body_.get()) > 0) {
+    return;  // the rest when OnOriginWritable comes
   }
   if (request_ended_ && !finish_sent_) {
     finish_sent_ = true;
