@@ -431,8 +431,7 @@ bool ClientConnection::OnRequestHeaders() {
   exchange_.refusal = std::move(decision.refusal);
   exchange_.withhold_certificate = decision.withhold_certificate;
   if (decision.rule >= 0) {
-    ctx_->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule),
-                               decision.rule_refuses);
+    ctx_->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule), decision.rule_refuses);
   }
   if (decision.status == 403) {
     // The origin is never contacted.
@@ -675,8 +674,11 @@ void ClientConnection::QueueOriginRequestHead(evbuffer* out) {
 
 void ClientConnection::AnswerOriginFailure(int status, absl::string_view why) {
   // Part of the body may be gone to the dead origin: close after answering
-  // unless the request is already whole.
-  bool keep = exchange_.request_complete && client_.keep_alive;
+  // unless the request is already whole, or has no body at all (the origin
+  // was refused or failed while its head was being read).
+  bool bodiless = !request_parser_.chunked() &&
+                  (!request_parser_.has_content_length() || request_parser_.content_length() == 0);
+  bool keep = (exchange_.request_complete || bodiless) && client_.keep_alive;
   Respond(status, "application/json", JsonError(why), keep);
   FinishExchange();
 }

@@ -45,6 +45,9 @@ using ::certgate::testing::WaitFor;
 constexpr char kGood[] = "good.auth.pizza";
 constexpr char kBroken[] = "broken.auth.pizza";
 constexpr char kSecure[] = "secure.auth.pizza";
+// Its origin is the edge's own metrics socket, which the edge refuses
+// before connecting.
+constexpr char kSelf[] = "self.auth.pizza";
 
 // ClientIdentity: a client certificate from the fault tests' CA.
 struct ClientIdentity {
@@ -195,6 +198,8 @@ class EdgeOperationsTest : public ::testing::Test {
     // Nothing listens on this origin port: every request there is a 502.
     *snapshot.add_zones() = MakeZone(2, kBroken, v1::MODE_REPORT, FreePort());
     *snapshot.add_zones() = MakeZone(3, kSecure, v1::MODE_ENFORCE, origin_->port());
+    metrics_port_ = FreePort();
+    *snapshot.add_zones() = MakeZone(4, kSelf, v1::MODE_REPORT, metrics_port_);
     control_.Publish(snapshot);
   }
 
@@ -204,8 +209,8 @@ class EdgeOperationsTest : public ::testing::Test {
   }
 
   void StartEdge(const std::vector<std::string>& flags) {
-    auto edge =
-        EdgeProcess::Start(dir_, absl::StrCat("127.0.0.1:", control_port_), dir_ + "/state", flags);
+    auto edge = EdgeProcess::Start(dir_, absl::StrCat("127.0.0.1:", control_port_), dir_ + "/state",
+                                   flags, 0, metrics_port_);
     ASSERT_TRUE(edge.ok()) << edge.status();
     edge_ = std::move(*edge);
     ASSERT_TRUE(edge_->WaitForVersion(1)) << edge_->ReadLog();
@@ -240,6 +245,7 @@ class EdgeOperationsTest : public ::testing::Test {
 
   std::string dir_;
   int control_port_ = 0;
+  int metrics_port_ = 0;  // the edge's, and kSelf's origin
   FakeControlPlane control_;
   std::unique_ptr<TestOrigin> origin_;
   std::unique_ptr<EdgeProcess> edge_;
@@ -286,6 +292,18 @@ TEST_F(EdgeOperationsTest, BufferedLinesAreWrittenOnDrain) {
   EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 0) << "still buffered";
   StopEdge();
   EXPECT_EQ(Lines(ReadFile(access), "\"status\":200"), 20) << ReadFile(access);
+}
+
+// A 502 keeps the client's connection open whether the origin failed from
+// the event loop (nothing listens: the connect is refused later) or at once,
+// while the request head was read (the edge's own metrics socket, refused
+// before any connect): each request on the connection gets its 502.
+TEST_F(EdgeOperationsTest, OriginFailuresKeepTheClientConnectionOpen) {
+  ASSERT_NO_FATAL_FAILURE(StartEdge({}));
+  EXPECT_EQ(Requests(kBroken, 3, 502), 3);
+  EXPECT_EQ(Requests(kSelf, 3, 502), 3);
+  EXPECT_TRUE(absl::StrContains(edge_->ReadLog(), "this edge's own --metrics-listen socket"))
+      << edge_->ReadLog();
 }
 
 TEST_F(EdgeOperationsTest, AccessLogOffWritesNothing) {
