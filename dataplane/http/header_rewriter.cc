@@ -210,6 +210,18 @@ class FoldedName {
   absl::string_view view_;
 };
 
+// DropsInboundField: a client's field (its name folded) that the origin never
+// gets, in the head or as a trailer: hop-by-hop and framing, the reserved,
+// forwarding and zone's names, and unless allowed any name with `_`.
+bool DropsInboundField(absl::string_view folded, bool underscore, const CertificateHeaders& cert,
+                       bool allow_underscore_headers) {
+  // A handful of names: a scan costs less than a set.
+  bool zone_reserved = std::find(cert.reserved_folded.begin(), cert.reserved_folded.end(),
+                                 folded) != cert.reserved_folded.end();
+  return IsHopByHopFolded(folded) || zone_reserved || IsReservedHeaderName(folded) ||
+         IsForwardingHeaderName(folded) || (!allow_underscore_headers && underscore);
+}
+
 // ForEachForwardedHeader calls `emit(name, value)` for each header
 // RewriteRequestHeaders returns, in order, without building the list.
 template <typename Emit>
@@ -228,11 +240,6 @@ void ForEachForwardedHeader(const HttpHeaders& in, const CertificateHeaders& cer
   if (has_connection) {
     drop = ConnectionTokens(in);
   }
-  // A handful of names: a scan costs less than copying them into `drop`.
-  auto zone_reserved = [&cert](absl::string_view folded) {
-    return std::find(cert.reserved_folded.begin(), cert.reserved_folded.end(), folded) !=
-           cert.reserved_folded.end();
-  };
   for (const HttpHeader& h : in) {
     FoldedName folded_name(h.name);
     absl::string_view folded = folded_name.view();
@@ -243,9 +250,8 @@ void ForEachForwardedHeader(const HttpHeaders& in, const CertificateHeaders& cer
     }
     // Every test on the folded name: a client's `X_Client_Cert_Status` is
     // the origin's HTTP_X_CLIENT_CERT_STATUS as much as the dashed spelling.
-    if (IsHopByHopFolded(folded) || (has_connection && drop.contains(folded)) ||
-        zone_reserved(folded) || IsReservedHeaderName(folded) || IsForwardingHeaderName(folded) ||
-        (!request.allow_underscore_headers && underscore)) {
+    if ((has_connection && drop.contains(folded)) ||
+        DropsInboundField(folded, underscore, cert, request.allow_underscore_headers)) {
       continue;
     }
     emit(h.name, h.value);
@@ -286,6 +292,21 @@ HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeader
                          [&out](absl::string_view name, absl::string_view value) {
                            out.push_back({std::string(name), std::string(value)});
                          });
+  return out;
+}
+
+HttpHeaders RewriteRequestTrailers(const HttpHeaders& in, const CertificateHeaders& cert,
+                                   bool allow_underscore_headers) {
+  HttpHeaders out;
+  for (const HttpHeader& h : in) {
+    FoldedName folded_name(h.name);
+    absl::string_view folded = folded_name.view();
+    bool underscore = h.name.find('_') != std::string::npos;
+    if (folded == "host" || DropsInboundField(folded, underscore, cert, allow_underscore_headers)) {
+      continue;
+    }
+    out.push_back(h);
+  }
   return out;
 }
 

@@ -74,6 +74,14 @@ struct RequestContext {
 HttpHeaders RewriteRequestHeaders(const HttpHeaders& in, const CertificateHeaders& cert,
                                   const RequestContext& request);
 
+// RewriteRequestTrailers returns the client's request trailers to send to
+// the origin: the names RewriteRequestHeaders always removes (hop-by-hop and
+// framing, reserved, forwarding, the zone's, and unless allowed any with
+// `_`) are removed here too, since some servers merge trailers into the
+// headers, and Host; nothing is added.
+HttpHeaders RewriteRequestTrailers(const HttpHeaders& in, const CertificateHeaders& cert,
+                                   bool allow_underscore_headers);
+
 // ForwardedValue: `for=...;proto=https;host=...` with an IPv6 address
 // quoted and bracketed and a host quoted when it is not a token (RFC 7239).
 std::string ForwardedValue(absl::string_view client_ip, absl::string_view host);

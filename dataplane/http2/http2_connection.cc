@@ -352,8 +352,7 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   stream.host = decision.host;
   stream.refusal = decision.refusal;
   if (decision.rule >= 0) {
-    ctx->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule),
-                              decision.rule_refuses);
+    ctx->metrics->RuleMatched(zone_->id, zone_->RuleId(decision.rule), decision.rule_refuses);
   }
   if (decision.status == 403) {
     // The origin is never contacted.
@@ -410,6 +409,7 @@ void Http2Connection::OnRequest(Http2RequestHead head) {
   request.client_ip = conn_.client_ip;
   request.headers = std::move(headers);
   request.cert = cert_headers_;
+  stream.cert = cert_headers_;
   request.refusal = decision.refusal;
   request.withhold_certificate = decision.withhold_certificate;
   request.allow_underscore_headers = ctx->options->allow_underscore_headers;
@@ -465,7 +465,8 @@ void Http2Connection::OnData(int32_t id, absl::string_view data) {
 void Http2Connection::OnTrailers(int32_t id, HttpHeaders trailers) {
   Stream* stream = Find(id);
   if (stream != nullptr && stream->upstream != nullptr) {
-    stream->upstream->EndRequest(std::move(trailers));
+    stream->upstream->EndRequest(RewriteRequestTrailers(
+        trailers, *stream->cert, conn_.ctx->options->allow_underscore_headers));
   }
 }
 

@@ -56,6 +56,8 @@ class Http2Connection : public ProtocolDriver {
     std::shared_ptr<const EdgeConfig> config;
     const ZoneConfig* zone = nullptr;
     std::string cert_status;
+    // Its certificate headers: the names its trailers may not carry.
+    std::shared_ptr<const CertificateHeaders> cert;
     std::unique_ptr<StreamUpstream> upstream;
     int status = 0;
     uint64_t bytes_in = 0;

@@ -195,6 +195,30 @@ TEST_F(H2cOriginTest, Http2ClientStreamsReachTheH2cOrigin) {
   EXPECT_EQ(ReadFile(downloaded).size(), static_cast<size_t>(kBytes));
 }
 
+// An HTTP/2 client's request trailers reach the h2c origin, without the
+// names the edge vouches for: a hostile client cannot put a certificate
+// status, a forwarding header or a hop-by-hop field in a trailer.
+TEST_F(H2cOriginTest, RequestTrailersReachTheOriginWithoutTheEdgesHeaders) {
+  std::string requests = absl::StrCat(
+      R"([{"method": "POST", "authority": ")", kZone, R"(", "path": "/echo", "body": "part",)",
+      R"( "trailers": [["x-app-trailer", "kept"], ["x-client-cert-status", "valid-spoofed"],)",
+      R"( ["x-client-cert-ski", "spoofed-ski"], ["x-forwarded-for", "203.0.113.9"],)",
+      R"( ["x_client_cert_status", "underscore-spoofed"], ["host", "evil.example"]]}])");
+  CommandResult r =
+      RunCommand({"/usr/bin/python3", CERTGATE_H2_EDGE_CLIENT_PY, "--port",
+                  std::to_string(env_->edge_port()), "--sni", kZone, "--cert", device_->cert_path,
+                  "--key", device_->key_path, "--requests", requests});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, R"("status": 200)")) << r.out;
+  // The origin answers with what it received as trailers, as JSON in JSON.
+  EXPECT_TRUE(absl::StrContains(r.out, R"(x-request-trailers": "[[\"x-app-trailer\", \"kept\"]])"))
+      << r.out;
+  for (const char* spoofed :
+       {"valid-spoofed", "spoofed-ski", "203.0.113.9", "underscore-spoofed", "evil.example"}) {
+    EXPECT_FALSE(absl::StrContains(r.out, spoofed)) << spoofed << " in " << r.out;
+  }
+}
+
 // The origin's trailers ride in the last chunk of the HTTP/1.1 response.
 TEST_F(H2cOriginTest, ResponseTrailersReachTheClient) {
   HttpResult r = Get("/trailers", {"--raw", "-H", "TE: trailers"});

@@ -2,7 +2,8 @@
 opens one TLS connection to the edge with SNI --sni and an optional client
 certificate, sends every request of --requests (a JSON list of
 {"method", "authority", "path", "headers": [[name, value]...], "body",
-"repeat": times the body is repeated}) on
+"repeat": times the body is repeated, "trailers": [[name, value]...] sent
+after the body}) on
 its own stream before reading any answer, then prints one JSON object:
 {"alpn": ..., "goaway": error code or null, "max_concurrent_streams": the
 server's setting, "streams": [{"status", "headers", "body", "body_bytes",
@@ -62,9 +63,11 @@ def main():
     state = {"goaway": None}
 
     pending = {}  # stream id -> request body bytes not sent yet
+    trailers = {}  # stream id -> trailers sent after its body
 
     def pump():
-        """Sends request bodies as far as the server's windows allow."""
+        """Sends request bodies as far as the server's windows allow, then
+        their trailers."""
         for sid in list(pending):
             body = pending[sid]
             while body:
@@ -72,12 +75,14 @@ def main():
                         conn.max_outbound_frame_size)
                 if n <= 0:
                     break
-                conn.send_data(sid, body[:n], end_stream=(n == len(body)))
+                conn.send_data(sid, body[:n], end_stream=(n == len(body) and sid not in trailers))
                 body = body[n:]
             if body:
                 pending[sid] = body
             else:
                 del pending[sid]
+                if sid in trailers:
+                    conn.send_headers(sid, trailers.pop(sid), end_stream=True)
 
     def run(batch):
         """Sends every request of `batch`, then reads until all are answered."""
@@ -88,9 +93,13 @@ def main():
             fields = [(":method", request["method"]), (":scheme", "https"),
                       (":authority", request["authority"]), (":path", request["path"])]
             fields += [tuple(h) for h in request.get("headers", [])]
-            conn.send_headers(sid, fields, end_stream=not body)
+            if request.get("trailers"):
+                trailers[sid] = [tuple(t) for t in request["trailers"]]
+            conn.send_headers(sid, fields, end_stream=not body and sid not in trailers)
             if body:
                 pending[sid] = body
+            elif sid in trailers:
+                conn.send_headers(sid, trailers.pop(sid), end_stream=True)
             sids.append(sid)
             results[sid] = {"status": None, "headers": {}, "body": "", "body_bytes": 0,
                             "reset": None}

@@ -93,6 +93,31 @@ TEST(HeaderRewriterTest, ValidCertificateSetsEveryHeaderAndStripsSpoofedOnes) {
   }
 }
 
+// A trailer loses what the head would lose, Host too, and gains nothing:
+// the certificate headers are the head's alone.
+TEST(HeaderRewriterTest, TrailersLoseTheEdgesNamesAndGainNothing) {
+  ZoneConfig zone = MakeZone(v1::MODE_REPORT);
+  zone.status_header = "X-Mtls";
+  ConnectionAuth auth;
+  auth.status = CertStatus::kValid;
+  auth.leaf = MakeLeaf("device-123");
+  auth.ski_hex = "abcdef";
+  CertificateHeaders cert = ComputeCertificateHeaders(zone, auth);
+  HttpHeaders in = kSpoofing;
+  in.push_back({"x_mtls", "valid"});
+  in.push_back({"X-Mtls", "valid"});
+  in.push_back({"grpc-status", "0"});
+  HttpHeaders out = RewriteRequestTrailers(in, cert, false);
+  ASSERT_EQ(out.size(), 3u) << out.size();
+  EXPECT_EQ(out[0].name, "X-Secret");  // Connection's tokens name head fields, not trailers
+  EXPECT_EQ(out[1].name, "Accept");
+  EXPECT_EQ(out[2].name, "grpc-status");
+  HttpHeaders underscores =
+      RewriteRequestTrailers({{"x_app", "1"}, {"x_mtls", "valid"}}, cert, true);
+  ASSERT_EQ(underscores.size(), 1u);
+  EXPECT_EQ(underscores[0].name, "x_app");  // allowed, but never a reserved name's spelling
+}
+
 TEST(HeaderRewriterTest, InvalidCertificateCarriesReasonButNoMappedFields) {
   ZoneConfig zone = MakeZone(v1::MODE_REPORT);
   ConnectionAuth auth;
