@@ -504,6 +504,10 @@ bool ClientConnection::OnRequestBody(absl::string_view data) {
 bool ClientConnection::OnRequestComplete() {
   exchange_.request_complete = true;
   if (exchange_.action == ExchangeAction::kProxy) {
+    if (!request_parser_.trailers().empty() && upstream_.streaming()) {
+      exchange_.request_trailers = RewriteRequestTrailers(request_parser_.trailers(), cert_headers_,
+                                                          ctx_->options->allow_underscore_headers);
+    }
     if (exchange_.request_chunked && !upstream_.streaming()) {
       evbuffer_add(upstream_.out(), "0\r\n\r\n", 5);
     }

@@ -24,6 +24,9 @@ struct Exchange {
   bool withhold_certificate = false;  // RequestDecision's
   bool request_complete = false;
   bool request_chunked = false;
+  // The client's trailers after a chunked body (rewritten), for an HTTP/2
+  // origin; an HTTP/1.1 origin gets none, as from nginx.
+  HttpHeaders request_trailers;
   bool head_request = false;
   // The protocol the request asks to switch to ("" for a plain request)
   // and whether the origin agreed (a 101 with Upgrade).

@@ -90,6 +90,8 @@ void MessageParser::Reset() {
   url_.clear();
   status_text_.clear();
   headers_.clear();
+  trailers_.clear();
+  in_trailers_ = false;
 }
 
 void MessageParser::Resume() {
@@ -140,6 +142,8 @@ int MessageParser::OnMessageBegin(http_parser* p) {
   self->url_.clear();
   self->status_text_.clear();
   self->headers_.clear();
+  self->trailers_.clear();
+  self->in_trailers_ = false;
   if (self->callbacks_.on_message_begin) {
     self->callbacks_.on_message_begin();
   }
@@ -169,15 +173,19 @@ int MessageParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
   if (!self->CountHeaderBytes(len + 4)) {  // ": " and CRLF
     return 1;
   }
-  if (self->headers_.empty() || self->last_was_value_) {
-    if (self->headers_.size() >= self->limits_.max_headers) {
+  // http_parser reports a chunked body's trailer fields through the same
+  // callbacks as the head's; they are kept apart, so that the head judged
+  // at on_headers_complete is the head forwarded, whenever that happens.
+  HttpHeaders& fields = self->in_trailers_ ? self->trailers_ : self->headers_;
+  if (fields.empty() || self->last_was_value_) {
+    if (self->headers_.size() + self->trailers_.size() >= self->limits_.max_headers) {
       self->error_ = Error::kTooManyHeaders;
       return 1;
     }
-    self->headers_.push_back({});
+    fields.push_back({});
   }
   self->last_was_value_ = false;
-  self->headers_.back().name.append(at, len);
+  fields.back().name.append(at, len);
   return 0;
 }
 
@@ -187,12 +195,14 @@ int MessageParser::OnHeaderValue(http_parser* p, const char* at, size_t len) {
     return 1;
   }
   self->last_was_value_ = true;
-  self->headers_.back().value.append(at, len);
+  (self->in_trailers_ ? self->trailers_ : self->headers_).back().value.append(at, len);
   return 0;
 }
 
 int MessageParser::OnHeadersComplete(http_parser* p) {
   MessageParser* self = Self(p);
+  self->in_trailers_ = true;  // any field from here on is a trailer
+  self->last_was_value_ = false;
   self->keep_alive_ = http_should_keep_alive(p) != 0;
   self->has_content_length_ = (p->flags & F_CONTENTLENGTH) != 0;
   self->content_length_ = self->has_content_length_ ? p->content_length : 0;

@@ -77,6 +77,8 @@ class MessageParser {
   const std::string& url() const { return url_; }
   const std::string& status_text() const { return status_text_; }
   const HttpHeaders& headers() const { return headers_; }
+  // The trailer fields after a chunked body (never part of headers()).
+  const HttpHeaders& trailers() const { return trailers_; }
   int method() const { return parser_.method; }
   const char* method_name() const;
   int status_code() const { return parser_.status_code; }
@@ -111,6 +113,7 @@ class MessageParser {
   bool paused_ = false;
   bool in_message_ = false;
   bool last_was_value_ = false;
+  bool in_trailers_ = false;  // past the head: fields are trailers
   bool keep_alive_ = false;
   bool has_content_length_ = false;
   uint64_t content_length_ = 0;
@@ -118,6 +121,7 @@ class MessageParser {
   std::string url_;
   std::string status_text_;
   HttpHeaders headers_;
+  HttpHeaders trailers_;
 };
 
 }  // namespace certgate::edge

@@ -343,7 +343,7 @@ void UpstreamExchange::FlushStream() {
   }
   if (exchange_->request_complete && !stream_finished_) {
     stream_finished_ = true;
-    absl::Status finished = stream_->Finish({});
+    absl::Status finished = stream_->Finish(std::move(exchange_->request_trailers));
     if (!finished.ok()) {
       Fail(502, finished.message());
     }

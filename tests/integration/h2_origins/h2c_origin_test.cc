@@ -219,6 +219,23 @@ TEST_F(H2cOriginTest, RequestTrailersReachTheOriginWithoutTheEdgesHeaders) {
   }
 }
 
+// An HTTP/1.1 client's trailers (after a chunked body) reach the h2c origin
+// as HTTP/2 trailers, with the same names removed.
+TEST_F(H2cOriginTest, Http11RequestTrailersReachTheOriginWithoutTheEdgesHeaders) {
+  std::string request = absl::StrCat(
+      "POST /echo HTTP/1.1\r\nHost: ", kZone,
+      "\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "4\r\npart\r\n0\r\nX-App-Trailer: kept\r\nX-Client-Cert-Status: valid-spoofed\r\n"
+      "X-Forwarded-For: 203.0.113.9\r\nX_Client_Cert_Status: underscore-spoofed\r\n\r\n");
+  CommandResult r = env_->SClient(kZone, device_, request, "", "", {"-quiet"});
+  EXPECT_TRUE(absl::StrContains(r.out, "HTTP/1.1 200")) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "x-request-trailers: [[\"x-app-trailer\", \"kept\"]]"))
+      << r.out;
+  for (const char* spoofed : {"valid-spoofed", "203.0.113.9", "underscore-spoofed"}) {
+    EXPECT_FALSE(absl::StrContains(r.out, spoofed)) << spoofed << " in " << r.out;
+  }
+}
+
 // The origin's trailers ride in the last chunk of the HTTP/1.1 response.
 TEST_F(H2cOriginTest, ResponseTrailersReachTheClient) {
   HttpResult r = Get("/trailers", {"--raw", "-H", "TE: trailers"});

@@ -90,6 +90,42 @@ TEST(MessageParserTest, ChunkedBodyIsDechunked) {
   EXPECT_EQ(r.events.back(), "complete");
 }
 
+// Trailer fields never join the head: the head judged when it ended is
+// the head forwarded, even when the origin is reached after the body. They
+// count toward the same limits.
+TEST(MessageParserTest, TrailersStayApartFromTheHead) {
+  Recorder r;
+  MessageParser parser(HTTP_REQUEST, {}, r.Callbacks());
+  std::string req =
+      "POST / HTTP/1.1\r\nHost: a.pizza\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nX-Checksum: 1234\r\nX-Client-Cert-Status: valid\r\n\r\n";
+  parser.Feed(req.data(), req.size());
+  EXPECT_EQ(parser.error(), MessageParser::Error::kNone);
+  EXPECT_EQ(r.body, "abc");
+  ASSERT_EQ(parser.headers().size(), 2u);
+  EXPECT_EQ(parser.headers()[1].name, "Transfer-Encoding");
+  ASSERT_EQ(parser.trailers().size(), 2u);
+  EXPECT_EQ(parser.trailers()[0].name, "X-Checksum");
+  EXPECT_EQ(parser.trailers()[0].value, "1234");
+  EXPECT_EQ(parser.trailers()[1].name, "X-Client-Cert-Status");
+  // The next message starts with neither.
+  parser.Resume();
+  std::string next = "GET / HTTP/1.1\r\nHost: a.pizza\r\n\r\n";
+  parser.Feed(next.data(), next.size());
+  EXPECT_EQ(parser.headers().size(), 1u);
+  EXPECT_TRUE(parser.trailers().empty());
+
+  ParserLimits limits;
+  limits.max_headers = 3;
+  Recorder over;
+  MessageParser limited(HTTP_REQUEST, limits, over.Callbacks());
+  std::string many =
+      "POST / HTTP/1.1\r\nHost: a.pizza\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\nA: 1\r\nB: 2\r\n\r\n";
+  limited.Feed(many.data(), many.size());
+  EXPECT_EQ(limited.error(), MessageParser::Error::kTooManyHeaders);
+}
+
 // Request smuggling and limits: each refused before anything is forwarded
 // (the headers callback never runs).
 TEST(MessageParserTest, RefusesBadFramingAndOversizedHeads) {
