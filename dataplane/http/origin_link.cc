@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/status/status.h"

@@ -97,7 +97,9 @@ class RelayFloor {
         }
         auto it = by_fd_.find(fd);
         if (it != by_fd_.end()) {
-          Drive(it->second);
+          // A copy: Close erases the map's entries while Drive still runs.
+          std::shared_ptr<Relay> relay = it->second;
+          Drive(relay);
         }
       }
     }
@@ -238,7 +240,7 @@ class RelayFloor {
     }
   }
 
-  void Close(const std::shared_ptr<Relay>& relay) {
+  void Close(std::shared_ptr<Relay> relay) {
     by_fd_.erase(relay->client.get());
     by_fd_.erase(relay->origin.get());
     watching_.erase(relay->client.get());
@@ -279,6 +281,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  // A write that waited is retried from `to_client`, not the buffer it
+  // was first given.
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1) {
     fprintf(stderr, "certgate-relay-floor: cannot load --cert %s / --key %s\n", cert.c_str(),
